@@ -1,0 +1,1 @@
+"""Persistence: tortoise-orm models by aggregate, connection set-up, migrations."""

@@ -1,0 +1,54 @@
+"""Opening and closing the database, and bringing its schema up to date."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from tortoise import Tortoise
+from tortoise.migrations.api.migrate import migrate
+
+APP = "models"
+
+
+def db_url_for(data_dir: Path, override: str | None = None) -> str:
+    """The embedded default is an SQLite file in the data directory."""
+    if override:
+        return override
+    return f"sqlite://{data_dir / 'provd.sqlite3'}"
+
+
+def tortoise_config(db_url: str) -> dict[str, Any]:
+    return {
+        "connections": {"default": db_url},
+        "apps": {
+            APP: {
+                "models": ["provd.db.models"],
+                "default_connection": "default",
+                "migrations": "provd.db.migrations",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def upgrade_schema(db_url: str) -> None:
+    """Apply every pending migration; running it twice is harmless."""
+    await migrate(config=tortoise_config(db_url), direction="forward")
+
+
+@asynccontextmanager
+async def database(db_url: str) -> AsyncIterator[None]:
+    await Tortoise.init(config=tortoise_config(db_url))
+    try:
+        yield
+    finally:
+        await Tortoise.close_connections()
+
+
+# Used by the ``tortoise`` command line when a developer writes a new migration:
+#   tortoise -c provd.db.connection.DEV_CONFIG makemigrations
+DEV_CONFIG = tortoise_config("sqlite://:memory:")

@@ -1,0 +1,1 @@
+"""Pure rules and types of provd: no I/O, no framework imports."""

@@ -1,0 +1,56 @@
+"""The interface every vendor driver implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from provd.domain.catalogue import PhoneModel, Vendor
+from provd.domain.mac import Mac
+from provd.drivers.context import DeviceContext
+
+
+@dataclass(frozen=True, slots=True)
+class UserAgentInfo:
+    """What a phone says about itself in its HTTP User-Agent. Untrusted input."""
+
+    vendor: Vendor
+    model_name: str
+    """As reported, e.g. ``T46G`` or ``D785``; may name a model provd does not know."""
+    firmware: str
+    mac: Mac | None
+    expansion_modules: int | None = None
+    """Number of attached key modules, where the User-Agent reports it (Snom)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FileRequest:
+    """A requested path, classified by a driver.
+
+    ``mac`` is set for per-device files; ``model`` for per-model (common) files.
+    Both may be set (Snom's ``snomD785-000413XXXXXX.htm``).
+    """
+
+    filename: str
+    mac: Mac | None
+    model: PhoneModel | None
+
+
+class Driver(Protocol):
+    vendor: Vendor
+
+    def parse_user_agent(self, user_agent: str) -> UserAgentInfo | None:
+        """Return None when the User-Agent is not this vendor's."""
+        ...
+
+    def classify(self, filename: str) -> FileRequest | None:
+        """Return None when the file name is not one this vendor's phones ask for."""
+        ...
+
+    def filenames(self, mac: Mac, model: PhoneModel) -> tuple[str, ...]:
+        """Every file a device of this model may fetch, in the order it fetches them."""
+        ...
+
+    def render(self, ctx: DeviceContext, filename: str) -> bytes:
+        """Render one file of :meth:`filenames` for the device."""
+        ...

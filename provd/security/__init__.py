@@ -1,0 +1,1 @@
+"""Cryptography and authentication building blocks (no web framework imports)."""
