@@ -63,9 +63,9 @@ class DeviceContext:
     mac: Mac
     model: PhoneModel
     provisioning: Provisioning
-    sip_server: SipServer
+    sip_proxy: SipServer
+    """Where the phone sends SIP (the PBX's edge proxy); lines register to their domain."""
     admin_password: str
     """Password of the phone's own web UI (and Snom admin mode), random per device."""
     lines: tuple[Line, ...] = ()
     time: TimeSettings = field(default_factory=TimeSettings)
-    outbound_proxy: SipServer | None = None
