@@ -3,7 +3,8 @@
 A phone on firmware V81 or later fetches ``<mac>.boot`` (or, failing that,
 ``y000000000000.boot``), which includes the model's common file and then the
 device file. Older firmware skips the boot file and fetches the two ``.cfg``
-files itself, so both must be complete on their own terms.
+files itself, in the same order but without ``overwrite_mode``: that is why
+unused account slots are switched off explicitly rather than left out.
 """
 
 from __future__ import annotations
