@@ -30,18 +30,30 @@ from provd.drivers.snom.useragent import parse_user_agent
 _UNSAFE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
+class UnsafeValue(ValueError):
+    """A value holds a character that a Snom setting cannot carry."""
+
+
 def _xml_value(value: object) -> Markup:
     """Jinja ``finalize`` hook: every ``{{ }}`` in a Snom template passes here.
 
-    Unsafe characters become spaces rather than errors: services validate what
-    people type, and a phone that cannot be provisioned at all helps nobody.
+    Free text has already been cleaned by the ``text`` filter; anything unsafe
+    left (a password, a host name) must not be silently altered, so it is refused.
     """
     # bool is an int, but "True" is no value a phone understands.
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise TypeError(f"a Snom setting must be str or int, not {type(value).__name__}")
-    escaped = str(escape(_UNSAFE.sub(" ", str(value))))
+    text = str(value)
+    if _UNSAFE.search(text):
+        # The value itself is left out of the message: it may be a secret.
+        raise UnsafeValue("a control character cannot go into a Snom setting")
     # A parser reads a tab in an attribute back as a space; a reference survives.
-    return Markup(escaped.replace("\t", "&#9;"))
+    return Markup(str(escape(text)).replace("\t", "&#9;"))
+
+
+def _text(value: str) -> str:
+    """Free text (display names, labels): unsafe characters become spaces."""
+    return _UNSAFE.sub(" ", value)
 
 
 _ENV = Environment(
@@ -53,6 +65,7 @@ _ENV = Environment(
     lstrip_blocks=True,
     finalize=_xml_value,
 )
+_ENV.filters["text"] = _text
 
 
 class _Kind(Enum):
@@ -139,9 +152,9 @@ class SnomDriver:
 
 
 def _url(ctx: DeviceContext, filename: str) -> str:
-    # Absolute: whether firmware resolves a relative URL against the container
-    # or against setting_server is undocumented, and a phone sent here by DHCP
-    # or PnP has the two differ.
+    # Absolute, because Snom does not document whether a relative URL is resolved
+    # against the container or against setting_server, and for a phone sent here
+    # by DHCP or PnP those are different places.
     base = ctx.provisioning.base_url
     return (base if base.endswith("/") else base + "/") + filename
 
@@ -224,7 +237,7 @@ def _device_variables(ctx: DeviceContext) -> dict[str, Any]:
         "refresh_seconds": ctx.provisioning.resync_minutes * 60,
         "admin_password": ctx.admin_password,
         "timezone": get_zone(ctx.time.timezone).snom_code,
-        # ntp_server names one host; the rest of the list cannot be expressed.
+        # ntp_server is documented with one host only; a list form is unconfirmed.
         "ntp_server": ctx.time.ntp_servers[0] if ctx.time.ntp_servers else "",
         "identities": identities,
         "fkeys": keys,
