@@ -45,5 +45,7 @@ def sample_context(model: PhoneModel, mac: Mac | None = None) -> DeviceContext:
                 label="202 Jan & Piet",
             ),
         ),
-        time=TimeSettings(timezone="Europe/Amsterdam", ntp_servers=("0.pool.ntp.org", "1.pool.ntp.org")),
+        time=TimeSettings(
+            timezone="Europe/Amsterdam", ntp_servers=("0.pool.ntp.org", "1.pool.ntp.org")
+        ),
     )

@@ -6,6 +6,8 @@ Columns that hold ciphertext are written and read through
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -113,8 +115,8 @@ class AuditEntry(Model):
     action = fields.CharField(max_length=64)
     object_type = fields.CharField(max_length=32)
     object_key = fields.CharField(max_length=128)
-    before = fields.JSONField(null=True)
-    after = fields.JSONField(null=True)
+    before: fields.Field[Any] = fields.JSONField(null=True)
+    after: fields.Field[Any] = fields.JSONField(null=True)
 
     class Meta:
         table = "audit_entry"

@@ -31,10 +31,18 @@ class InvalidInput(ProvdError):
 class NotFound(ProvdError):
     """The named object does not exist (or is not visible to the caller)."""
 
-    def __init__(self, kind: str, key: str) -> None:
+    def __init__(self, kind: str, key: str, *, field: str | None = None) -> None:
         self.kind = kind
         self.key = key
-        super().__init__(f"{kind} {key!r} not found")
+        self.field = field
+        message = f"{kind} {key!r} not found"
+        super().__init__(f"{field}: {message}" if field else message)
+
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"message": f"{self.kind} {self.key!r} not found"}
+        if self.field:
+            out["field"] = self.field
+        return out
 
 
 class Conflict(InvalidInput):

@@ -40,4 +40,6 @@ def get_zone(name: str, *, field: str = "timezone") -> Zone:
         return _BY_NAME[name]
     except KeyError:
         known = ", ".join(sorted(_BY_NAME))
-        raise InvalidInput(field, f"unsupported time zone {name!r}; choose one of {known}") from None
+        raise InvalidInput(
+            field, f"unsupported time zone {name!r}; choose one of {known}"
+        ) from None

@@ -1,0 +1,14 @@
+"""The ``provd`` command line: scriptable, every command with ``--json``."""
+
+from __future__ import annotations
+
+# Importing the command modules attaches their commands to the group.
+from provd.cli import devices, inventory, lifecycle  # noqa: F401
+from provd.cli.main import cli
+
+
+def main() -> None:
+    cli()
+
+
+__all__ = ["cli", "main"]

@@ -1,0 +1,168 @@
+"""``provd tenant …`` and ``provd user …``."""
+
+from __future__ import annotations
+
+import click
+
+from provd.cli.main import CliState, actor, cli, emit, json_option, run_with_db
+from provd.services import tenants, users
+from provd.services.platform import Platform
+
+
+@cli.group()
+def tenant() -> None:
+    """Customer accounts."""
+
+
+@tenant.command("add")
+@click.argument("slug")
+@click.option("--name", help="Display name (default: the slug).")
+@click.option(
+    "--sip-domain", help="SIP domain of the tenant's users (default: <slug>.provd.internal)."
+)
+@click.option("--timezone", default="Europe/Amsterdam", show_default=True)
+@json_option
+@click.pass_obj
+def tenant_add(
+    state: CliState,
+    slug: str,
+    name: str | None,
+    sip_domain: str | None,
+    timezone: str,
+    as_json: bool,
+) -> None:
+    """Add a tenant and print its bootstrap credential."""
+
+    async def work(p: Platform) -> None:
+        t, credential = await tenants.add_tenant(
+            p, actor(), slug, name=name, sip_domain=sip_domain, timezone=timezone
+        )
+        view = tenants.tenant_view(t) | {"bootstrap_password": credential.password}
+        emit(
+            as_json,
+            view,
+            f"Added tenant {t.slug} (SIP domain {t.sip_domain})\n"
+            f"  bootstrap username: {credential.username}\n"
+            f"  bootstrap password: {credential.password}",
+        )
+
+    run_with_db(state, as_json, work)
+
+
+@tenant.command("list")
+@json_option
+@click.pass_obj
+def tenant_list(state: CliState, as_json: bool) -> None:
+    """List tenants."""
+
+    async def work(p: Platform) -> None:
+        rows = [tenants.tenant_view(t) for t in await tenants.list_tenants()]
+        lines = [f"{'TENANT':<20} {'SIP DOMAIN':<36} TIMEZONE"]
+        lines += [f"{r['slug']:<20} {r['sip_domain']:<36} {r['timezone']}" for r in rows]
+        emit(as_json, rows, "\n".join(lines))
+
+    run_with_db(state, as_json, work)
+
+
+@tenant.command("show")
+@click.argument("slug")
+@click.option("--reveal", is_flag=True, help="Also print the bootstrap password.")
+@json_option
+@click.pass_obj
+def tenant_show(state: CliState, slug: str, reveal: bool, as_json: bool) -> None:
+    """Show a tenant (and, with --reveal, its bootstrap credential)."""
+
+    async def work(p: Platform) -> None:
+        t = await tenants.get_tenant(slug)
+        view = tenants.tenant_view(t)
+        if reveal:
+            view["bootstrap_password"] = tenants.bootstrap_credential(p, t).password
+        emit(as_json, view, "\n".join(f"{k}: {v}" for k, v in view.items()))
+
+    run_with_db(state, as_json, work)
+
+
+@cli.group()
+def user() -> None:
+    """Users and their extensions."""
+
+
+@user.command("add")
+@click.option("--extension", required=True, help="Internal number, 2 to 5 digits.")
+@click.option("--name", required=True, help="Display name.")
+@click.option("--tenant", "tenant_slug", default=tenants.DEFAULT_TENANT, show_default=True)
+@click.option("--sip-password", help="SIP password (default: a long random one).")
+@json_option
+@click.pass_obj
+def user_add(
+    state: CliState,
+    extension: str,
+    name: str,
+    tenant_slug: str,
+    sip_password: str | None,
+    as_json: bool,
+) -> None:
+    """Add a user with a SIP account."""
+
+    async def work(p: Platform) -> None:
+        u, password = await users.add_user(
+            p, actor(), tenant_slug, extension, name, sip_password=sip_password
+        )
+        await u.fetch_related("tenant")
+        view = users.user_view(u, u.tenant) | {"sip_password": password}
+        emit(
+            as_json,
+            view,
+            f"Added user {u.extension} ({u.display_name}) in {u.tenant.slug}\n"
+            f"  SIP user: {u.sip_username}@{u.tenant.sip_domain}\n"
+            f"  SIP password: {password}",
+        )
+
+    run_with_db(state, as_json, work)
+
+
+@user.command("list")
+@click.option("--tenant", "tenant_slug", help="Only this tenant's users.")
+@json_option
+@click.pass_obj
+def user_list(state: CliState, tenant_slug: str | None, as_json: bool) -> None:
+    """List users."""
+
+    async def work(p: Platform) -> None:
+        rows = [users.user_view(u, t) for u, t in await users.list_users(tenant_slug)]
+        lines = [f"{'TENANT':<16} {'EXT':<6} NAME"]
+        lines += [f"{r['tenant']:<16} {r['extension']:<6} {r['name']}" for r in rows]
+        emit(as_json, rows, "\n".join(lines))
+
+    run_with_db(state, as_json, work)
+
+
+@user.command("show")
+@click.argument("extension")
+@click.option("--tenant", "tenant_slug", default=tenants.DEFAULT_TENANT, show_default=True)
+@json_option
+@click.pass_obj
+def user_show(state: CliState, extension: str, tenant_slug: str, as_json: bool) -> None:
+    """Show a user."""
+
+    async def work(p: Platform) -> None:
+        t = await tenants.get_tenant(tenant_slug)
+        view = users.user_view(await users.get_user(t, extension, field="extension"), t)
+        emit(as_json, view, "\n".join(f"{k}: {v}" for k, v in view.items()))
+
+    run_with_db(state, as_json, work)
+
+
+@user.command("remove")
+@click.argument("extension")
+@click.option("--tenant", "tenant_slug", default=tenants.DEFAULT_TENANT, show_default=True)
+@json_option
+@click.pass_obj
+def user_remove(state: CliState, extension: str, tenant_slug: str, as_json: bool) -> None:
+    """Remove a user (not while it is on a device)."""
+
+    async def work(p: Platform) -> None:
+        await users.remove_user(p, actor(), tenant_slug, extension)
+        emit(as_json, {"removed": extension, "tenant": tenant_slug}, f"Removed user {extension}")
+
+    run_with_db(state, as_json, work)

@@ -1,0 +1,169 @@
+"""Devices: phones known by MAC, their line slots and provisioning credentials."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from provd.db.models import Device, DeviceLine, Tenant, User
+from provd.domain.catalogue import get_model
+from provd.domain.errors import Conflict, InvalidInput, NotFound
+from provd.domain.mac import Mac, parse_mac
+from provd.domain.passwords import check_password, generate_password
+from provd.services import audit
+from provd.services.platform import Platform
+from provd.services.tenants import DEFAULT_TENANT, get_tenant
+from provd.services.users import get_user
+
+
+@dataclass(frozen=True, slots=True)
+class ProvisioningCredential:
+    url: str
+    username: str
+    password: str
+
+
+def prov_username_for(mac: Mac) -> str:
+    return f"dev-{mac}"
+
+
+async def device_view(d: Device) -> dict[str, Any]:
+    """A device as admins see it: no secrets."""
+    await d.fetch_related("tenant", "lines__user")
+    return {
+        "mac": d.mac,
+        "model": d.model,
+        "vendor": d.vendor,
+        "tenant": d.tenant.slug,
+        "name": d.name,
+        "lines": [
+            {"slot": line.slot, "extension": line.user.extension, "name": line.user.display_name}
+            for line in sorted(d.lines, key=lambda line: line.slot)
+        ],
+        "provisioning_username": d.prov_username,
+        "sealed": d.sealed_at is not None,
+        "sealed_at": d.sealed_at.isoformat() if d.sealed_at else None,
+        "last_fetch_at": d.last_fetch_at.isoformat() if d.last_fetch_at else None,
+        "last_fetch_ip": d.last_fetch_ip,
+        "reported_firmware": d.reported_firmware,
+        "last_user_agent": d.last_user_agent,
+    }
+
+
+async def get_device(mac: str, *, field: str = "mac") -> Device:
+    canonical = parse_mac(mac, field=field)
+    device = await Device.get_or_none(mac=canonical)
+    if device is None:
+        raise NotFound("device", canonical, field=field)
+    return device
+
+
+async def _resolve_users(tenant: Tenant, extensions: Sequence[str], accounts: int) -> list[User]:
+    if len(extensions) > accounts:
+        raise InvalidInput("user", f"this model has {accounts} accounts, {len(extensions)} given")
+    seen: set[str] = set()
+    users = []
+    for ext in extensions:
+        if ext in seen:
+            raise InvalidInput("user", f"user {ext} is given twice")
+        seen.add(ext)
+        users.append(await get_user(tenant, ext))
+    return users
+
+
+async def add_device(
+    p: Platform,
+    actor: audit.Actor,
+    mac: str,
+    model_id: str,
+    *,
+    tenant_slug: str = DEFAULT_TENANT,
+    users: Sequence[str] = (),
+    password: str | None = None,
+    name: str = "",
+) -> tuple[Device, ProvisioningCredential]:
+    canonical = parse_mac(mac)
+    model = get_model(model_id)
+    secret = check_password(password) if password else generate_password(24)
+    tenant = await get_tenant(tenant_slug)
+    async with in_transaction():
+        if await Device.exists(mac=canonical):
+            # Deliberately silent about which tenant holds it.
+            raise Conflict("mac", f"{canonical} is already registered")
+        line_users = await _resolve_users(tenant, users, model.accounts)
+        device = await Device.create(
+            tenant=tenant,
+            mac=canonical,
+            vendor=model.vendor.value,
+            model=model.id,
+            name=name.strip(),
+            prov_username=prov_username_for(canonical),
+            prov_password_enc=p.box.seal(secret),
+            admin_password_enc=p.box.seal(generate_password(20)),
+        )
+        for slot, user in enumerate(line_users, start=1):
+            await DeviceLine.create(device=device, slot=slot, user=user)
+        await audit.record(
+            actor, "device.add", "device", canonical, after=await device_view(device)
+        )
+    credential = ProvisioningCredential(p.settings.provisioning_url, device.prov_username, secret)
+    return device, credential
+
+
+async def list_devices(tenant_slug: str | None = None) -> list[Device]:
+    query = Device.all().order_by("mac")
+    if tenant_slug:
+        query = query.filter(tenant=await get_tenant(tenant_slug))
+    return await query
+
+
+async def remove_device(actor: audit.Actor, mac: str) -> None:
+    async with in_transaction():
+        device = await get_device(mac)
+        before = await device_view(device)
+        await device.delete()
+        await audit.record(actor, "device.remove", "device", device.mac, before=before)
+
+
+async def reset_device(actor: audit.Actor, mac: str) -> Device:
+    """Unseal: the tenant's bootstrap credential works again for this device."""
+    async with in_transaction():
+        device = await get_device(mac)
+        before = await device_view(device)
+        device.sealed_at = None
+        await device.save(update_fields=["sealed_at"])
+        await audit.record(
+            actor,
+            "device.reset",
+            "device",
+            device.mac,
+            before=before,
+            after=await device_view(device),
+        )
+    return device
+
+
+async def seal_device(device: Device) -> None:
+    """First fetch with the device's own credentials: from now on only those work."""
+    async with in_transaction():
+        before = {"sealed": False}
+        device.sealed_at = datetime.now(UTC)
+        await device.save(update_fields=["sealed_at"])
+        await audit.record(
+            audit.Actor(f"device:{device.mac}"),
+            "device.seal",
+            "device",
+            device.mac,
+            before=before,
+            after={"sealed": True, "sealed_at": device.sealed_at.isoformat()},
+        )
+
+
+def provisioning_credential(p: Platform, device: Device) -> ProvisioningCredential:
+    return ProvisioningCredential(
+        p.settings.provisioning_url, device.prov_username, p.box.open(device.prov_password_enc)
+    )

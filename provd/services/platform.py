@@ -1,0 +1,25 @@
+"""What every use case needs: the data directory, settings, the secret box and hooks."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from provd.security.secretbox import SecretBox
+from provd.settings import Settings
+
+ChangeHook = Callable[[], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class Platform:
+    data_dir: Path
+    settings: Settings
+    box: SecretBox
+    on_accounts_changed: list[ChangeHook] = field(default_factory=list)
+    """Called after users or their SIP secrets change (the PBX layer re-syncs its tables)."""
+
+    async def accounts_changed(self) -> None:
+        for hook in self.on_accounts_changed:
+            await hook()

@@ -1,0 +1,191 @@
+"""Serving a phone's request for one of its files: identify, authenticate, render.
+
+This is the hot path of a boot storm, and the security boundary of provd:
+- every file needs HTTP Digest credentials, the device's own or, until the
+  device is sealed, its tenant's bootstrap credential;
+- an unknown user, a wrong password, and a bootstrap credential used for an
+  unknown or sealed MAC all get the same 401;
+- nothing a request says is stored unless it authenticated.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from provd.db.models import Device, Tenant
+from provd.domain.catalogue import get_model
+from provd.domain.mac import Mac
+from provd.drivers.base import Driver, FileRequest, UserAgentInfo
+from provd.drivers.registry import classify, parse_user_agent
+from provd.security.digest import DigestAuthenticator, Outcome, parse_authorization
+from provd.security.ratelimit import FailureLimiter, client_key
+from provd.services.devices import seal_device
+from provd.services.platform import Platform
+from provd.services.rendering import render_file
+
+log = logging.getLogger("provd.provisioning")
+
+_CONTENT_TYPES = {
+    ".cfg": "text/plain; charset=utf-8",
+    ".boot": "text/plain; charset=utf-8",
+    ".xml": "application/xml; charset=utf-8",
+    ".htm": "application/xml; charset=utf-8",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneRequest:
+    filename: str
+    method: str
+    uri: str
+    """The request target exactly as sent (path and query): Digest signs it."""
+    client_ip: str
+    user_agent: str = ""
+    authorization: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneResponse:
+    status: int
+    body: bytes = b""
+    content_type: str = "text/plain; charset=utf-8"
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+
+NOT_FOUND = PhoneResponse(404, b"Not Found\n")
+
+
+class Provisioner:
+    def __init__(
+        self,
+        platform: Platform,
+        authenticator: DigestAuthenticator,
+        limiter: FailureLimiter,
+    ) -> None:
+        self._p = platform
+        self._auth = authenticator
+        self._limiter = limiter
+
+    def _challenge(self, *, stale: bool = False) -> PhoneResponse:
+        headers = [("WWW-Authenticate", v) for v in self._auth.challenge_headers(stale=stale)]
+        return PhoneResponse(401, b"Unauthorized\n", headers=headers)
+
+    def _fail(self, req: PhoneRequest, username: str, reason: str) -> PhoneResponse:
+        blocked_now = self._limiter.record_failure(client_key(req.client_ip))
+        # The username is not a secret, but it is untrusted: log it escaped and short.
+        log.warning(
+            "provisioning auth failed: ip=%s user=%r file=%r reason=%s",
+            req.client_ip,
+            username[:64],
+            req.filename[:64],
+            reason,
+        )
+        if blocked_now:
+            log.warning("provisioning: %s blocked after repeated failures", req.client_ip)
+        return self._challenge()
+
+    async def serve(self, req: PhoneRequest) -> PhoneResponse:
+        if self._limiter.is_blocked(client_key(req.client_ip)):
+            return PhoneResponse(429, b"Too Many Requests\n", headers=[("Retry-After", "60")])
+        if req.method not in ("GET", "HEAD"):
+            return PhoneResponse(405, b"Method Not Allowed\n", headers=[("Allow", "GET, HEAD")])
+        classified = classify(req.filename)
+        if classified is None:
+            return NOT_FOUND
+        driver, file_request = classified
+        if req.authorization is None:
+            return self._challenge()
+        creds = parse_authorization(req.authorization)
+        if creds is None:
+            return self._fail(req, "", "malformed Authorization header")
+
+        device, tenant = await self._principal(creds.username)
+        password = self._password_of(device, tenant)
+        result = self._auth.verify(creds, method=req.method, request_uri=req.uri, password=password)
+        if result.outcome is Outcome.STALE:
+            return self._challenge(stale=True)
+        if result.outcome is not Outcome.OK:
+            return self._fail(req, creds.username, "bad credentials")
+
+        ua = parse_user_agent(req.user_agent)
+        own_credentials = device is not None
+        if device is None:
+            assert tenant is not None
+            device = await self._bootstrap_target(tenant, file_request, ua)
+            if device is None or not self._may_fetch(device, file_request, ua):
+                # Same answer as a wrong password: a bootstrap credential must not
+                # tell which MACs a tenant has, or which are sealed.
+                return self._fail(req, creds.username, "bootstrap for unknown or sealed MAC")
+        self._limiter.record_success(client_key(req.client_ip))
+        if not self._may_fetch(device, file_request, ua):
+            return NOT_FOUND
+        body = await self._render(driver, device, req.filename)
+        if body is None:
+            return NOT_FOUND
+        if own_credentials and device.sealed_at is None:
+            await seal_device(device)
+        await self._note_fetch(device, req, ua)
+        suffix = req.filename[req.filename.rfind(".") :]
+        return PhoneResponse(
+            200,
+            body,
+            content_type=_CONTENT_TYPES.get(suffix, "application/octet-stream"),
+            headers=[("Cache-Control", "no-store")],
+        )
+
+    async def _principal(self, username: str) -> tuple[Device | None, Tenant | None]:
+        if username.startswith("bootstrap-"):
+            return None, await Tenant.get_or_none(bootstrap_username=username)
+        return await Device.get_or_none(prov_username=username), None
+
+    def _password_of(self, device: Device | None, tenant: Tenant | None) -> str | None:
+        if device is not None:
+            return self._p.box.open(device.prov_password_enc)
+        if tenant is not None:
+            return self._p.box.open(tenant.bootstrap_password_enc)
+        return None
+
+    @staticmethod
+    def _target_mac(file_request: FileRequest, ua: UserAgentInfo | None) -> Mac | None:
+        if file_request.mac is not None:
+            return file_request.mac
+        return ua.mac if ua is not None else None
+
+    async def _bootstrap_target(
+        self, tenant: Tenant, file_request: FileRequest, ua: UserAgentInfo | None
+    ) -> Device | None:
+        mac = self._target_mac(file_request, ua)
+        if mac is None:
+            return None
+        device = await Device.get_or_none(mac=mac, tenant_id=tenant.id, sealed_at=None)
+        return device
+
+    def _may_fetch(
+        self, device: Device, file_request: FileRequest, ua: UserAgentInfo | None
+    ) -> bool:
+        """A device fetches only its own files and its own model's common files."""
+        if file_request.mac is not None and file_request.mac != device.mac:
+            return False
+        return file_request.model is None or file_request.model == get_model(device.model)
+
+    async def _render(self, driver: Driver, device: Device, filename: str) -> bytes | None:
+        if driver.vendor.value != device.vendor:
+            return None
+        try:
+            return await render_file(self._p, device, filename)
+        except KeyError:
+            return None
+
+    async def _note_fetch(
+        self, device: Device, req: PhoneRequest, ua: UserAgentInfo | None
+    ) -> None:
+        device.last_fetch_at = datetime.now(UTC)
+        device.last_fetch_ip = req.client_ip
+        device.last_user_agent = req.user_agent[:255]
+        fields = ["last_fetch_at", "last_fetch_ip", "last_user_agent"]
+        if ua is not None and ua.firmware:
+            device.reported_firmware = ua.firmware[:64]
+            fields.append("reported_firmware")
+        await device.save(update_fields=fields)

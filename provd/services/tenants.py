@@ -1,0 +1,84 @@
+"""Tenants: the customer accounts that own users and devices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from provd.db.models import Tenant
+from provd.domain.errors import Conflict, NotFound
+from provd.domain.passwords import generate_password
+from provd.domain.tenancy import check_display_name, check_domain, check_slug
+from provd.domain.timezones import get_zone
+from provd.services import audit
+from provd.services.platform import Platform
+
+DEFAULT_TENANT = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class BootstrapCredential:
+    """The tenant-wide credential a factory-new phone uses before it has its own."""
+
+    username: str
+    password: str
+
+
+def tenant_view(t: Tenant) -> dict[str, Any]:
+    return {
+        "slug": t.slug,
+        "name": t.name,
+        "sip_domain": t.sip_domain,
+        "timezone": t.timezone,
+        "bootstrap_username": t.bootstrap_username,
+        "created_at": t.created_at.isoformat(),
+    }
+
+
+async def get_tenant(slug: str, *, field: str = "tenant") -> Tenant:
+    tenant = await Tenant.get_or_none(slug=slug.strip().lower())
+    if tenant is None:
+        raise NotFound("tenant", slug, field=field)
+    return tenant
+
+
+async def add_tenant(
+    p: Platform,
+    actor: audit.Actor,
+    slug: str,
+    *,
+    name: str | None = None,
+    sip_domain: str | None = None,
+    timezone: str = "Europe/Amsterdam",
+) -> tuple[Tenant, BootstrapCredential]:
+    slug = check_slug(slug)
+    name = check_display_name(name or slug)
+    domain = check_domain(sip_domain or f"{slug}.provd.internal")
+    get_zone(timezone)
+    async with in_transaction():
+        if await Tenant.exists(slug=slug):
+            raise Conflict("tenant", f"a tenant named {slug!r} already exists")
+        if await Tenant.exists(sip_domain=domain):
+            raise Conflict("sip_domain", f"{domain!r} is already another tenant's SIP domain")
+        credential = BootstrapCredential(f"bootstrap-{slug}", generate_password(24))
+        tenant = await Tenant.create(
+            slug=slug,
+            name=name,
+            sip_domain=domain,
+            timezone=timezone,
+            bootstrap_username=credential.username,
+            bootstrap_password_enc=p.box.seal(credential.password),
+        )
+        await audit.record(actor, "tenant.add", "tenant", slug, after=tenant_view(tenant))
+    await p.accounts_changed()
+    return tenant, credential
+
+
+async def list_tenants() -> list[Tenant]:
+    return await Tenant.all().order_by("slug")
+
+
+def bootstrap_credential(p: Platform, tenant: Tenant) -> BootstrapCredential:
+    return BootstrapCredential(tenant.bootstrap_username, p.box.open(tenant.bootstrap_password_enc))

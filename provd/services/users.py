@@ -1,0 +1,98 @@
+"""Users: people with an internal extension and a SIP account."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from provd.db.models import DeviceLine, Tenant, User
+from provd.domain.errors import Conflict, InvalidInput, NotFound
+from provd.domain.passwords import check_password, generate_password
+from provd.domain.tenancy import check_display_name, check_extension
+from provd.services import audit
+from provd.services.platform import Platform
+from provd.services.tenants import get_tenant
+
+
+def user_view(u: User, tenant: Tenant) -> dict[str, Any]:
+    return {
+        "tenant": tenant.slug,
+        "extension": u.extension,
+        "name": u.display_name,
+        "sip_username": u.sip_username,
+        "sip_domain": tenant.sip_domain,
+        "created_at": u.created_at.isoformat(),
+    }
+
+
+async def get_user(tenant: Tenant, extension: str, *, field: str = "user") -> User:
+    user = await User.get_or_none(tenant=tenant, extension=extension.strip())
+    if user is None:
+        raise NotFound("user", f"{extension} in tenant {tenant.slug}", field=field)
+    return user
+
+
+async def add_user(
+    p: Platform,
+    actor: audit.Actor,
+    tenant_slug: str,
+    extension: str,
+    name: str,
+    *,
+    sip_password: str | None = None,
+) -> tuple[User, str]:
+    """Create the user; returns it with its SIP password (generated unless given)."""
+    extension = check_extension(extension)
+    name = check_display_name(name)
+    password = (
+        check_password(sip_password, field="sip_password")
+        if sip_password
+        else generate_password(20)
+    )
+    tenant = await get_tenant(tenant_slug)
+    async with in_transaction():
+        if await User.exists(tenant=tenant, extension=extension):
+            raise Conflict("extension", f"extension {extension} already exists in {tenant.slug}")
+        user = await User.create(
+            tenant=tenant,
+            extension=extension,
+            display_name=name,
+            sip_username=extension,
+            sip_password_enc=p.box.seal(password),
+        )
+        await audit.record(
+            actor, "user.add", "user", f"{tenant.slug}/{extension}", after=user_view(user, tenant)
+        )
+    await p.accounts_changed()
+    return user, password
+
+
+async def list_users(tenant_slug: str | None = None) -> list[tuple[User, Tenant]]:
+    query = User.all().prefetch_related("tenant").order_by("tenant__slug", "extension")
+    if tenant_slug:
+        query = query.filter(tenant=await get_tenant(tenant_slug))
+    return [(u, u.tenant) for u in await query]
+
+
+async def remove_user(p: Platform, actor: audit.Actor, tenant_slug: str, extension: str) -> None:
+    tenant = await get_tenant(tenant_slug)
+    async with in_transaction():
+        user = await get_user(tenant, extension, field="extension")
+        placed = await DeviceLine.filter(user=user).prefetch_related("device")
+        if placed:
+            where = ", ".join(f"{line.device.mac} line {line.slot}" for line in placed)
+            raise InvalidInput(
+                "extension",
+                f"user {extension} is on {where}; remove it from those devices first",
+            )
+        before = user_view(user, tenant)
+        await user.delete()
+        await audit.record(
+            actor, "user.remove", "user", f"{tenant.slug}/{extension}", before=before
+        )
+    await p.accounts_changed()
+
+
+def sip_password(p: Platform, user: User) -> str:
+    return p.box.open(user.sip_password_enc)

@@ -1,0 +1,81 @@
+"""Platform settings: where the data lives and how phones reach provd.
+
+``provd init`` writes them to ``<data dir>/provd.json``; command-line options
+of ``provd serve`` override them for one run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from provd.domain.errors import InvalidInput
+
+SETTINGS_FILE = "provd.json"
+DEFAULT_NTP_SERVERS: tuple[str, ...] = ("pool.ntp.org",)
+DEFAULT_DATA_DIR = Path(os.environ.get("PROVD_DATA_DIR", "data"))
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    public_host: str = field(default_factory=socket.getfqdn)
+    """The host name or address phones use to reach provd (and the SIP proxy, by default)."""
+    https_port: int = 8443
+    http_port: int | None = None
+    """Plain HTTP for phones that cannot do TLS; off unless the admin enables it."""
+    bind: str = "0.0.0.0"
+    sip_proxy_host: str | None = None
+    sip_proxy_port: int = 5060
+    resync_minutes: int = 1440
+    ntp_servers: tuple[str, ...] = DEFAULT_NTP_SERVERS
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    db_url: str | None = None
+
+    @property
+    def provisioning_url(self) -> str:
+        port = "" if self.https_port == 443 else f":{self.https_port}"
+        return f"https://{self.public_host}{port}/"
+
+    @property
+    def proxy_host(self) -> str:
+        return self.sip_proxy_host or self.public_host
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _check(settings: Settings) -> Settings:
+    for name in ("https_port", "sip_proxy_port"):
+        port = getattr(settings, name)
+        if not 1 <= port <= 65535:
+            raise InvalidInput(name, f"{port} is not a TCP/UDP port")
+    if settings.http_port is not None and not 1 <= settings.http_port <= 65535:
+        raise InvalidInput("http_port", f"{settings.http_port} is not a TCP port")
+    if not 5 <= settings.resync_minutes <= 43200:
+        raise InvalidInput("resync_minutes", "must be between 5 and 43200 minutes")
+    return settings
+
+
+def load_settings(data_dir: Path) -> Settings:
+    path = data_dir / SETTINGS_FILE
+    if not path.exists():
+        return Settings()
+    raw = json.loads(path.read_text())
+    raw["ntp_servers"] = tuple(raw.get("ntp_servers", DEFAULT_NTP_SERVERS))
+    known = set(Settings.__dataclass_fields__)
+    return _check(Settings(**{k: v for k, v in raw.items() if k in known}))
+
+
+def save_settings(data_dir: Path, settings: Settings) -> None:
+    _check(settings)
+    path = data_dir / SETTINGS_FILE
+    tmp = path.with_suffix(".tmp")
+    data = asdict(settings)
+    data["ntp_servers"] = list(settings.ntp_servers)
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    tmp.replace(path)

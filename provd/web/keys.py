@@ -1,0 +1,11 @@
+"""Typed keys for what the application object carries."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from provd.services.platform import Platform
+from provd.services.provisioning import Provisioner
+
+PLATFORM = web.AppKey("platform", Platform)
+PROVISIONER = web.AppKey("provisioner", Provisioner)

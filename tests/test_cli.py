@@ -1,0 +1,231 @@
+"""The command line as scripts use it: JSON out, clear errors, nothing written on bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from provd.cli import cli
+
+
+def run(data_dir: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--data-dir", str(data_dir), *args], catch_exceptions=False)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "data"
+    result = run(d, "init", "--public-host", "provd.test", "--json")
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.output)
+    assert info["api_token"].startswith("provd_")
+    assert info["bootstrap_username"] == "bootstrap-default"
+    assert run(d, "user", "add", "--extension", "201", "--name", "Front Desk").exit_code == 0
+    return d
+
+
+def test_init_creates_private_data_dir_with_keys(data_dir: Path) -> None:
+    assert (data_dir.stat().st_mode & 0o777) == 0o700
+    assert (data_dir / "secret.key").stat().st_mode & 0o777 == 0o600
+    assert (data_dir / "provd.sqlite3").exists()
+    again = run(data_dir, "init")
+    assert again.exit_code == 1
+    assert "already initialised" in again.output
+
+
+def test_device_add_prints_url_username_and_password(data_dir: Path) -> None:
+    result = run(
+        data_dir,
+        "device",
+        "add",
+        "--mac",
+        "00:15:65:4a:a9:37",
+        "--model",
+        "yealink-t46g",
+        "--user",
+        "201",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    view = json.loads(result.output)
+    assert view["mac"] == "0015654aa937"
+    assert view["provisioning"]["url"] == "https://provd.test:8443/"
+    assert view["provisioning"]["username"] == "dev-0015654aa937"
+    assert len(view["provisioning"]["password"]) >= 20
+    assert view["lines"] == [{"slot": 1, "extension": "201", "name": "Front Desk"}]
+
+    listed = json.loads(run(data_dir, "device", "list", "--json").output)
+    assert [d["mac"] for d in listed] == ["0015654aa937"]
+    assert "password" not in json.dumps(listed)
+
+    text = run(data_dir, "device", "add", "--mac", "0004.1392.2d24", "--model", "snom-d785")
+    assert text.exit_code == 0
+    assert "provisioning password:" in text.output
+
+
+def _state(data_dir: Path) -> tuple[str, str]:
+    devices = run(data_dir, "device", "list", "--json").output
+    users = run(data_dir, "user", "list", "--json").output
+    return devices, users
+
+
+@pytest.mark.parametrize(
+    ("args", "field", "words"),
+    [
+        (
+            ["device", "add", "--mac", "00:15:65:4a:a9", "--model", "yealink-t46g"],
+            "mac",
+            "12 hexadecimal",
+        ),
+        (
+            ["device", "add", "--mac", "zz15654aa937", "--model", "yealink-t46g"],
+            "mac",
+            "12 hexadecimal",
+        ),
+        (
+            ["device", "add", "--mac", "0015654aa937", "--model", "yealink-t99"],
+            "model",
+            "unknown model",
+        ),
+        (
+            ["device", "add", "--mac", "0015654aa937", "--model", "yealink-t46g", "--user", "299"],
+            "user",
+            "not found",
+        ),
+        (
+            [
+                "device",
+                "add",
+                "--mac",
+                "0015654aa937",
+                "--model",
+                "yealink-t46g",
+                "--password",
+                "abc",
+            ],
+            "password",
+            "too weak",
+        ),
+        (
+            [
+                "device",
+                "add",
+                "--mac",
+                "0015654aa937",
+                "--model",
+                "yealink-t46g",
+                "--password",
+                "abcdefgh1",
+            ],
+            "password",
+            "too weak",
+        ),
+        (
+            [
+                "device",
+                "add",
+                "--mac",
+                "0015654aa937",
+                "--model",
+                "yealink-t46g",
+                "--tenant",
+                "nope",
+            ],
+            "tenant",
+            "not found",
+        ),
+        (["user", "add", "--extension", "1", "--name", "X"], "extension", "2 to 5 digits"),
+        (["user", "add", "--extension", "201", "--name", "Dup"], "extension", "already exists"),
+        (["user", "add", "--extension", "203", "--name", "Bad\nName"], "name", "line breaks"),
+        (
+            ["user", "add", "--extension", "203", "--name", "X", "--sip-password", "weak"],
+            "sip_password",
+            "too weak",
+        ),
+        (["tenant", "add", "Bad Slug"], "tenant", "not a valid tenant name"),
+    ],
+)
+def test_bad_input_names_the_field_and_writes_nothing(
+    data_dir: Path, args: list[str], field: str, words: str
+) -> None:
+    before = _state(data_dir)
+    result = run(data_dir, *args)
+    assert result.exit_code == 1
+    assert f"error: {field}:" in result.output
+    assert words in result.output
+    assert _state(data_dir) == before
+
+    as_json = run(data_dir, *args, "--json")
+    assert as_json.exit_code == 1
+    error = json.loads(as_json.stdout.splitlines()[0])["error"]
+    assert error.get("field") == field
+
+
+def test_duplicate_mac_is_refused_in_any_notation(data_dir: Path) -> None:
+    assert (
+        run(data_dir, "device", "add", "--mac", "0015654aa937", "--model", "yealink-t46g").exit_code
+        == 0
+    )
+    before = _state(data_dir)
+    result = run(data_dir, "device", "add", "--mac", "00-15-65-4A-A9-37", "--model", "yealink-t48g")
+    assert result.exit_code == 1
+    assert "error: mac: 0015654aa937 is already registered" in result.output
+    assert _state(data_dir) == before
+
+
+def test_commands_before_init_say_what_to_do(tmp_path: Path) -> None:
+    result = run(tmp_path / "none", "device", "list")
+    assert result.exit_code == 1
+    assert "provd --data-dir" in result.output and "init" in result.output
+
+
+def test_user_on_a_device_cannot_be_removed(data_dir: Path) -> None:
+    run(
+        data_dir,
+        "device",
+        "add",
+        "--mac",
+        "0015654aa937",
+        "--model",
+        "yealink-t46g",
+        "--user",
+        "201",
+    )
+    result = run(data_dir, "user", "remove", "201")
+    assert result.exit_code == 1
+    assert "0015654aa937 line 1" in result.output
+    assert run(data_dir, "device", "remove", "0015654aa937").exit_code == 0
+    assert run(data_dir, "user", "remove", "201").exit_code == 0
+
+
+def test_reset_and_show(data_dir: Path) -> None:
+    run(
+        data_dir,
+        "device",
+        "add",
+        "--mac",
+        "0015654aa937",
+        "--model",
+        "yealink-t46g",
+        "--user",
+        "201",
+    )
+    shown = json.loads(run(data_dir, "device", "show", "00:15:65:4A:A9:37", "--json").output)
+    assert shown["sealed"] is False
+    assert run(data_dir, "device", "reset", "0015654aa937").exit_code == 0
+    missing = run(data_dir, "device", "show", "0015654aa938")
+    assert missing.exit_code == 1 and "not found" in missing.output
+
+
+def test_tenant_add_list(data_dir: Path) -> None:
+    added = json.loads(
+        run(data_dir, "tenant", "add", "acme", "--name", "Acme B.V.", "--json").output
+    )
+    assert added["sip_domain"] == "acme.provd.internal"
+    assert added["bootstrap_username"] == "bootstrap-acme"
+    listed = json.loads(run(data_dir, "tenant", "list", "--json").output)
+    assert [t["slug"] for t in listed] == ["acme", "default"]
+    assert "bootstrap_password" not in listed[0]

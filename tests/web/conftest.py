@@ -1,0 +1,49 @@
+"""A real provd application on a real TLS socket, and clients that trust its CA."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+from provd.security.tls import TlsPaths, ensure_certificates, server_ssl_context
+from provd.services.platform import Platform
+from provd.web.app import make_app
+from provd.web.server import build_provisioner
+
+
+@dataclass
+class Served:
+    server: TestServer
+    tls: TlsPaths
+    platform: Platform
+
+    @property
+    def base(self) -> str:
+        return f"https://127.0.0.1:{self.server.port}"
+
+    def client_ssl(self) -> ssl.SSLContext:
+        assert self.tls.ca is not None
+        return ssl.create_default_context(cafile=str(self.tls.ca))
+
+
+@pytest.fixture
+async def served(
+    platform: Platform, aiohttp_server: Callable[..., object]
+) -> AsyncIterator[Served]:
+    tls = ensure_certificates(platform.data_dir, ["provd.test"], [])
+    app = make_app(platform, build_provisioner(platform))
+    server = await aiohttp_server(app, ssl=server_ssl_context(tls), host="127.0.0.1")  # type: ignore[operator]
+    assert isinstance(server, TestServer)
+    yield Served(server, tls, platform)
+
+
+@pytest.fixture
+async def session(served: Served) -> AsyncIterator[aiohttp.ClientSession]:
+    connector = aiohttp.TCPConnector(ssl=served.client_ssl())
+    async with aiohttp.ClientSession(connector=connector) as s:
+        yield s
