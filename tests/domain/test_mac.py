@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import pytest
+
+from provd.domain.errors import InvalidInput
+from provd.domain.mac import parse_mac, try_parse_mac, upper, with_colons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "00:15:65:4a:a9:37",
+        "00-15-65-4A-A9-37",
+        "0015.654a.a937",
+        "0015654AA937",
+        " 00 15 65 4a a9 37 ",
+    ],
+)
+def test_common_notations_normalise(text: str) -> None:
+    mac = parse_mac(text)
+    assert mac == "0015654aa937"
+    assert with_colons(mac) == "00:15:65:4a:a9:37"
+    assert upper(mac) == "0015654AA937"
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("0015654aa93", "12 hexadecimal"),
+        ("0015654aa9370", "12 hexadecimal"),
+        ("0015654aa9g7", "12 hexadecimal"),
+        ("", "12 hexadecimal"),
+        ("000000000000", "not a device"),
+        ("ffffffffffff", "not a device"),
+        ("01005e000001", "multicast"),
+    ],
+)
+def test_invalid_macs_name_the_field(text: str, words: str) -> None:
+    with pytest.raises(InvalidInput) as e:
+        parse_mac(text, field="--mac")
+    assert e.value.field == "--mac"
+    assert words in e.value.message
+    assert try_parse_mac(text) is None
