@@ -1,0 +1,63 @@
+"""The handle services use to talk to a running PBX, supervised or external.
+
+It bundles what every call needs (RPC client, Kamailio's database, the
+NOTIFY next hop and token) so that callers pass an AoR and nothing else.
+"""
+
+from __future__ import annotations
+
+from provd.domain.catalogue import Vendor
+from provd.pbx import notify, status
+from provd.pbx.database import KamailioDb, open_kamailio_db
+from provd.pbx.notify import CheckSyncResult
+from provd.pbx.rpc import KamailioRpc
+from provd.pbx.settings import PbxSecrets, PbxSettings
+from provd.pbx.status import Registration
+from provd.pbx.subscribers import SyncReport, sync_subscribers
+from provd.security.secretbox import SecretBox
+
+
+class PbxControl:
+    def __init__(
+        self, *, rpc: KamailioRpc, db: KamailioDb, next_hop: str, notify_token: str
+    ) -> None:
+        self.rpc = rpc
+        self.db = db
+        self.next_hop = next_hop
+        self._notify_token = notify_token
+
+    @classmethod
+    def for_settings(
+        cls, settings: PbxSettings, secrets: PbxSecrets, *, rpc_url: str | None = None
+    ) -> PbxControl:
+        """``rpc_url`` overrides the settings' for a Kamailio on another host."""
+        return cls(
+            rpc=KamailioRpc(rpc_url or settings.rpc_url, token=secrets.rpc_token),
+            db=open_kamailio_db(settings),
+            next_hop=f"sip:{settings.sip_hostport}",
+            notify_token=secrets.notify_token,
+        )
+
+    async def check_sync(self, aor: str, *, reboot: bool, vendor: Vendor | str) -> CheckSyncResult:
+        return await notify.check_sync(
+            self.rpc,
+            aor,
+            reboot=reboot,
+            vendor=vendor,
+            next_hop=self.next_hop,
+            notify_token=self._notify_token,
+        )
+
+    async def registration(self, aor: str) -> Registration:
+        return await status.registration(self.rpc, aor)
+
+    async def registrations(self) -> dict[str, Registration]:
+        return await status.registrations(self.rpc)
+
+    async def sync_subscribers(self, box: SecretBox, *, kick: bool = True) -> SyncReport:
+        """Reconcile ``subscriber`` with provd's users; ``kick=False`` when Kamailio is down."""
+        return await sync_subscribers(self.db, box, rpc=self.rpc if kick else None)
+
+    async def close(self) -> None:
+        await self.rpc.close()
+        await self.db.close()

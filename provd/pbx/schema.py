@@ -1,0 +1,107 @@
+"""Kamailio's tables, created from the SQL files Debian ships with Kamailio.
+
+Using the installed files (not a copy) keeps the ``version`` rows equal to
+what the installed modules check at startup; a mismatch stops Kamailio.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from provd.pbx.database import KamailioDb
+from provd.pbx.errors import PbxError
+from provd.pbx.settings import DbEngine
+
+SCHEMA_ROOT = Path("/usr/share/kamailio")
+_ENGINE_DIRS = {DbEngine.SQLITE: "db_sqlite", DbEngine.POSTGRES: "postgres"}
+# usrloc keeps registrations, auth_db reads subscriber; presence checks its
+# table versions at startup when BLF is on, so it is cheap insurance.
+MODULES = ("standard", "auth_db", "usrloc", "presence")
+
+_CREATE = re.compile(r"CREATE TABLE\s+(\w+)", re.IGNORECASE)
+_VERSION = re.compile(
+    r"INSERT INTO version \(table_name, table_version\) values \('(\w+)','(\d+)'\)", re.IGNORECASE
+)
+# provd's column: which extension (AoR user) a digest username may use.
+_EXTRA_COLUMNS = {"subscriber": ("aor_user", "VARCHAR(64) DEFAULT '' NOT NULL")}
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaFile:
+    module: str
+    path: Path
+    sql: str
+    tables: tuple[str, ...]
+    versions: dict[str, int]
+
+
+def load_schema_file(engine: DbEngine, module: str, root: Path = SCHEMA_ROOT) -> SchemaFile:
+    path = root / _ENGINE_DIRS[engine] / f"{module}-create.sql"
+    try:
+        sql = path.read_text()
+    except FileNotFoundError:
+        package = (
+            "kamailio-sqlite-modules" if engine is DbEngine.SQLITE else "kamailio-postgres-modules"
+        )
+        raise PbxError(
+            f"{path} is missing: install the Debian packages kamailio and {package}"
+        ) from None
+    versions = {t: int(v) for t, v in _VERSION.findall(sql)}
+    return SchemaFile(module, path, sql, tuple(_CREATE.findall(sql)), versions)
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaReport:
+    created: tuple[str, ...]
+    """Modules whose tables were created by this call."""
+    present: tuple[str, ...]
+
+
+async def ensure_schema(db: KamailioDb, *, root: Path = SCHEMA_ROOT) -> SchemaReport:
+    """Create missing module tables; check the versions of those already there.
+
+    Idempotent. A table whose stored version differs from the installed
+    Kamailio's is reported, not migrated: that is an upgrade decision.
+    """
+    created: list[str] = []
+    present: list[str] = []
+    existing = await db.tables()
+    for module in MODULES:
+        schema = load_schema_file(db.engine, module, root)
+        have = [t for t in schema.tables if t in existing]
+        if not have:
+            await db.execute_script(schema.sql)
+            created.append(module)
+        elif len(have) == len(schema.tables):
+            present.append(module)
+        else:
+            missing = sorted(set(schema.tables) - set(have))
+            raise PbxError(
+                f"Kamailio tables of {module} are incomplete: {', '.join(missing)} missing"
+            )
+    await _add_extra_columns(db)
+    await _check_versions(db, root)
+    return SchemaReport(tuple(created), tuple(present))
+
+
+async def _add_extra_columns(db: KamailioDb) -> None:
+    for table, (column, decl) in _EXTRA_COLUMNS.items():
+        if column not in await db.columns(table):
+            await db.execute_script(f"ALTER TABLE {table} ADD COLUMN {column} {decl};")
+
+
+async def _check_versions(db: KamailioDb, root: Path) -> None:
+    stored = await db.table_versions()
+    wrong: list[str] = []
+    for module in MODULES:
+        for table, version in load_schema_file(db.engine, module, root).versions.items():
+            if stored.get(table) != version:
+                wrong.append(f"{table} is at {stored.get(table)}, Kamailio expects {version}")
+    if wrong:
+        raise PbxError(
+            "Kamailio's tables do not match the installed Kamailio: "
+            + "; ".join(wrong)
+            + ". Migrate them (see the upgrade notes of Kamailio) before starting."
+        )

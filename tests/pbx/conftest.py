@@ -1,0 +1,124 @@
+"""One real PBX for the whole test session: provd DB → subscriber sync → Kamailio + rtpengine.
+
+Every role has its own loopback address (Linux routes all of 127/8 on lo), so
+no ports collide and the SDP rewrite is visible: media on .10 is rtpengine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from provd.db.connection import database, db_url_for, upgrade_schema
+from provd.db.models import Tenant, User
+from provd.domain.passwords import generate_password
+from provd.pbx.settings import PbxSettings
+from provd.pbx.subscribers import SyncReport, tenant_domains
+from provd.pbx.supervisor import PbxSupervisor
+from provd.security.secretbox import SecretBox
+
+PROXY_IP = "127.0.3.1"
+MEDIA_IP = "127.0.3.10"
+CALLER = ("127.0.3.2", 5061)
+CALLEE = ("127.0.3.3", 5070)
+OTHER = ("127.0.3.5", 5072)
+SPARE = ("127.0.3.6", 5074)
+ACME = "acme.test"
+GLOBEX = "globex.test"
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    extension: str
+    domain: str
+    username: str
+    password: str
+
+    @property
+    def aor(self) -> str:
+        return f"{self.extension}@{self.domain}"
+
+    def auth(self, password: str | None = None) -> str:
+        return f"[authentication username={self.username} password={password or self.password}]"
+
+
+@dataclass(slots=True)
+class PbxEnv:
+    supervisor: PbxSupervisor
+    box: SecretBox
+    data_dir: Path
+    work: Path
+    accounts: dict[str, Account]
+    initial_sync: SyncReport
+    notes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def proxy(self) -> str:
+        return f"{PROXY_IP}:5060"
+
+
+def pbx_settings(data_dir: Path, **overrides: object) -> PbxSettings:
+    values: dict[str, object] = {
+        "data_dir": data_dir,
+        "sip_address": PROXY_IP,
+        "rpc_address": PROXY_IP,
+        "rtpengine_ng_address": PROXY_IP,
+        "media_address": MEDIA_IP,
+        "children": 2,
+    }
+    values.update(overrides)
+    return PbxSettings(**values)  # type: ignore[arg-type]
+
+
+async def _tenant(box: SecretBox, slug: str, domain: str) -> Tenant:
+    return await Tenant.create(
+        slug=slug,
+        name=slug.title(),
+        sip_domain=domain,
+        bootstrap_username=f"boot-{slug}",
+        bootstrap_password_enc=box.seal(generate_password()),
+    )
+
+
+async def add_user(box: SecretBox, tenant: Tenant, extension: str, username: str) -> Account:
+    password = generate_password()
+    await User.create(
+        tenant=tenant,
+        extension=extension,
+        display_name=f"User {extension}",
+        sip_username=username,
+        sip_password_enc=box.seal(password),
+    )
+    return Account(extension, tenant.sip_domain, username, password)
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def pbx(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[PbxEnv]:
+    data_dir = tmp_path_factory.mktemp("pbx-data")
+    work = tmp_path_factory.mktemp("sipp")
+    db_url = db_url_for(data_dir)
+    await upgrade_schema(db_url)
+    box = SecretBox.load_or_create(data_dir)
+    async with database(db_url):
+        acme = await _tenant(box, "acme", ACME)
+        globex = await _tenant(box, "globex", GLOBEX)
+        accounts = {
+            "2000": await add_user(box, acme, "2000", "2000"),
+            # A digest username that differs from the extension it registers as.
+            "2001": await add_user(box, acme, "2001", "acme-2001"),
+            "2002": await add_user(box, acme, "2002", "2002"),
+            "3000": await add_user(box, globex, "3000", "3000"),
+        }
+        supervisor = PbxSupervisor(
+            pbx_settings(data_dir), domains=await tenant_domains(), max_backoff=1.0
+        )
+        await supervisor.start()
+        try:
+            report = await supervisor.control.sync_subscribers(box)
+            yield PbxEnv(supervisor, box, data_dir, work, accounts, report)
+        finally:
+            await supervisor.stop()

@@ -1,0 +1,64 @@
+"""The generated configuration passes `kamailio -c` in every variant provd can produce."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from provd.pbx.config import validate_config, write_config
+from provd.pbx.database import SqliteKamailioDb
+from provd.pbx.errors import PbxError
+from provd.pbx.schema import ensure_schema
+from provd.pbx.settings import PbxSecrets, PbxSettings
+
+VARIANTS = {
+    "sqlite": {},
+    "blf": {"with_blf": True},
+    "postgres": {"db_url": "postgres://kamailio:pw@127.0.0.1:5432/provd"},
+    "no-flood-limit-ipv6": {"flood_limit": None, "sip_address": "::1", "tcp": False},
+    "behind-nat": {
+        "advertised_address": "198.51.100.7",
+        "media_advertised_address": "198.51.100.7",
+    },
+}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+async def test_generated_config_passes_kamailio_check(tmp_path: Path, variant: str) -> None:
+    settings = PbxSettings(data_dir=tmp_path, **VARIANTS[variant])  # type: ignore[arg-type]
+    secrets = PbxSecrets.load_or_create(settings.pbx_dir)
+    files = write_config(settings, secrets, ["acme.test", "globex.test"], settings.pbx_dir)
+    await validate_config(files.main)
+    assert files.local.stat().st_mode & 0o777 == 0o600
+
+
+async def test_a_broken_config_is_reported_with_kamailio_output(tmp_path: Path) -> None:
+    settings = PbxSettings(data_dir=tmp_path)
+    files = write_config(settings, PbxSecrets.load_or_create(tmp_path), [], tmp_path)
+    files.local.write_text(files.local.read_text() + "runtime_dir=/nowhere\n")
+    with pytest.raises(PbxError, match=r"kamailio -c rejected .* \(rc="):
+        await validate_config(files.main)
+
+
+async def test_schema_comes_from_debian_files_and_is_idempotent(tmp_path: Path) -> None:
+    db = SqliteKamailioDb(tmp_path / "k.sqlite3")
+    first = await ensure_schema(db)
+    assert first.created == ("standard", "auth_db", "usrloc", "presence")
+    again = await ensure_schema(db)
+    assert again.created == () and len(again.present) == 4
+    versions = await db.table_versions()
+    assert versions["location"] == 9 and versions["subscriber"] == 7
+    assert "aor_user" in await db.columns("subscriber")
+
+
+async def test_schema_version_mismatch_is_refused(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = SqliteKamailioDb(tmp_path / "k.sqlite3")
+    await ensure_schema(db)
+    with sqlite3.connect(db.path) as conn:
+        conn.execute("UPDATE version SET table_version = 8 WHERE table_name = 'location'")
+    conn.close()
+    with pytest.raises(PbxError, match="location is at 8, Kamailio expects 9"):
+        await ensure_schema(db)

@@ -1,0 +1,283 @@
+"""End to end through real Kamailio + rtpengine, driven by sipp. Tests run in file order:
+registrations first (later tests call the phones registered here), restart last."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+
+import pytest
+
+from provd.db.models import User
+from provd.pbx.notify import CheckSyncOutcome
+from provd.pbx.subscribers import tenant_domains
+from tests.pbx.conftest import (
+    ACME,
+    CALLEE,
+    CALLER,
+    GLOBEX,
+    MEDIA_IP,
+    OTHER,
+    SPARE,
+    Account,
+    PbxEnv,
+    add_user,
+)
+from tests.pbx.sippctl import run_sipp, sipp
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+def reg_row(
+    account: Account, contact: tuple[str, int], *, expires: int = 3600, password: str | None = None
+) -> list[str]:
+    return [
+        account.extension,
+        account.domain,
+        account.auth(password),
+        str(expires),
+        f"{contact[0]}:{contact[1]}",
+    ]
+
+
+async def register(
+    pbx: PbxEnv, account: Account, where: tuple[str, int], *, expires: int = 3600
+) -> int:
+    """Register ``account`` from ``where`` (so calls to it go there); sipp's rc."""
+    row = reg_row(account, where, expires=expires)
+    result = await run_sipp("register.xml", pbx.work, remote=pbx.proxy, local=where, rows=[row])
+    return result.rc
+
+
+def call_row(
+    caller: Account, callee_ext: str, callee_domain: str, password: str | None = None
+) -> list[str]:
+    return [caller.extension, caller.domain, caller.auth(password), callee_ext, callee_domain]
+
+
+async def test_initial_sync_wrote_every_user(pbx: PbxEnv) -> None:
+    assert pbx.initial_sync.written == 4
+    assert pbx.initial_sync.deleted == 0
+    rows = await pbx.supervisor.control.db.fetch_subscribers()
+    assert {(r[0], r[1], r[4]) for r in rows} == {
+        ("2000", ACME, "2000"),
+        ("acme-2001", ACME, "2001"),
+        ("2002", ACME, "2002"),
+        ("3000", GLOBEX, "3000"),
+    }
+    # Only hashes: no stored value contains a plaintext password.
+    stored = repr(rows)
+    assert all(a.password not in stored for a in pbx.accounts.values())
+    again = await pbx.supervisor.control.sync_subscribers(pbx.box)
+    assert (again.written, again.deleted) == (0, 0)
+
+
+async def test_two_users_register_with_generated_credentials(pbx: PbxEnv) -> None:
+    assert await register(pbx, pbx.accounts["2000"], CALLEE) == 0
+    # 2001's digest username (acme-2001) differs from its extension.
+    assert await register(pbx, pbx.accounts["2001"], CALLER) == 0
+    regs = await pbx.supervisor.control.registrations()
+    assert {"2000@acme.test", "2001@acme.test"} <= set(regs)
+
+
+async def test_wrong_password_is_refused(pbx: PbxEnv) -> None:
+    account = pbx.accounts["2002"]
+    result = await run_sipp(
+        "register_refused.xml",
+        pbx.work,
+        remote=pbx.proxy,
+        local=OTHER,
+        rows=[reg_row(account, OTHER, password=account.password + "x")],
+    )
+    assert result.rc == 0, result.output
+    assert result.status_codes() == [401, 401]
+    assert not (await pbx.supervisor.control.registration(account.aor)).registered
+
+
+async def test_credentials_cannot_register_another_extension(pbx: PbxEnv) -> None:
+    mine, other = pbx.accounts["2001"], pbx.accounts["2002"]
+    row = reg_row(other, OTHER)
+    row[2] = mine.auth()  # 2001's valid credentials, 2002's address
+    result = await run_sipp(
+        "register_refused.xml", pbx.work, remote=pbx.proxy, local=OTHER, rows=[row]
+    )
+    assert result.rc == 0, result.output
+    assert result.status_codes() == [401, 403]
+    assert not (await pbx.supervisor.control.registration(other.aor)).registered
+
+
+def _sdp_lines(message: str) -> tuple[str, int]:
+    conn = re.search(r"^c=IN IP4 (\S+)$", message, re.M)
+    media = re.search(r"^m=audio (\d+) ", message, re.M)
+    assert conn and media, message
+    return conn.group(1), int(media.group(1))
+
+
+async def test_call_between_users_goes_through_rtpengine(pbx: PbxEnv) -> None:
+    settings = pbx.supervisor.settings
+    caller = pbx.accounts["2001"]
+    async with sipp("uas_call.xml", pbx.work, local=CALLEE, media=(CALLEE[0], 18000)) as callee:
+        await asyncio.sleep(0.3)  # the UAS must be bound before the INVITE arrives
+        caller_run = await run_sipp(
+            "uac_call.xml",
+            pbx.work,
+            remote=pbx.proxy,
+            local=CALLER,
+            media=(CALLER[0], 16000),
+            rows=[call_row(caller, "2000", ACME)],
+        )
+        callee_run = await callee.finish()
+    assert caller_run.rc == 0, caller_run.messages
+    assert callee_run.rc == 0, callee_run.messages
+    [invite] = callee_run.received("INVITE ")
+    ip, port = _sdp_lines(invite)
+    assert ip == MEDIA_IP  # the caller offered 127.0.3.2
+    assert settings.rtp_port_min <= port <= settings.rtp_port_max
+    assert "Record-Route: <sip:127.0.3.1;lr" in invite
+    [answer] = [m for m in caller_run.received("SIP/2.0 200 OK") if "CSeq: 2 INVITE" in m]
+    ip, port = _sdp_lines(answer)
+    assert ip == MEDIA_IP  # the callee answered 127.0.3.3
+    assert settings.rtp_port_min <= port <= settings.rtp_port_max
+    assert callee_run.received("BYE ")
+
+
+async def test_call_to_unknown_extension_gets_404(pbx: PbxEnv) -> None:
+    result = await run_sipp(
+        "call_rejected.xml",
+        pbx.work,
+        remote=pbx.proxy,
+        local=CALLER,
+        rows=[call_row(pbx.accounts["2001"], "2999", ACME)],
+    )
+    assert result.rc == 0, result.messages
+    assert result.status_codes()[-1] == 404
+
+
+async def test_call_to_another_tenant_is_refused(pbx: PbxEnv) -> None:
+    result = await run_sipp(
+        "call_rejected.xml",
+        pbx.work,
+        remote=pbx.proxy,
+        local=CALLER,
+        rows=[call_row(pbx.accounts["2001"], "3000", GLOBEX)],
+    )
+    assert result.rc == 0, result.messages
+    assert result.status_codes()[-1] == 403
+    assert "another tenant" in result.messages
+
+
+async def test_unauthenticated_invite_is_challenged(pbx: PbxEnv) -> None:
+    result = await run_sipp(
+        "invite_noauth.xml",
+        pbx.work,
+        remote=pbx.proxy,
+        local=SPARE,
+        rows=[call_row(pbx.accounts["2001"], "2000", ACME)],
+    )
+    assert result.rc == 0, result.messages
+    assert result.status_codes() == [407]
+    assert "Proxy-Authenticate: Digest" in result.messages
+
+
+async def test_check_sync_reaches_registered_phone(pbx: PbxEnv) -> None:
+    control = pbx.supervisor.control
+    async with sipp("uas_notify.xml", pbx.work, local=CALLEE, calls=2) as phone:
+        await asyncio.sleep(0.3)
+        resync = await control.check_sync("2000@acme.test", reboot=False, vendor="yealink")
+        reboot = await control.check_sync("2000@acme.test", reboot=True, vendor="snom")
+        received = await phone.finish()
+    assert (resync.outcome, resync.status) == (CheckSyncOutcome.DELIVERED, 200)
+    assert (reboot.outcome, reboot.status) == (CheckSyncOutcome.DELIVERED, 200)
+    assert received.rc == 0, received.output
+    notifies = received.received("NOTIFY sip:2000@127.0.3.3:5070")
+    assert len(notifies) == 2
+    assert "Event: check-sync;reboot=false" in notifies[0]
+    assert "Event: check-sync;reboot=true" in notifies[1]
+    # provd's token is for Kamailio only; the phone never sees it.
+    assert "X-Provd-Token" not in received.messages
+
+
+async def test_check_sync_reports_not_registered(pbx: PbxEnv) -> None:
+    result = await pbx.supervisor.control.check_sync(
+        "2002@acme.test", reboot=False, vendor="yealink"
+    )
+    assert (result.outcome, result.status) == (CheckSyncOutcome.NOT_REGISTERED, 404)
+    assert not result.ok
+
+
+async def test_notify_without_provd_token_is_refused(pbx: PbxEnv) -> None:
+    from provd.pbx.notify import check_sync
+
+    control = pbx.supervisor.control
+    result = await check_sync(
+        control.rpc,
+        "2000@acme.test",
+        reboot=True,
+        vendor="yealink",
+        next_hop=control.next_hop,
+        notify_token="forged",
+    )
+    assert (result.outcome, result.status) == (CheckSyncOutcome.REJECTED, 403)
+
+
+async def test_registration_status_and_unregister(pbx: PbxEnv) -> None:
+    control = pbx.supervisor.control
+    account = pbx.accounts["2002"]
+    assert await register(pbx, account, OTHER, expires=600) == 0
+    reg = await control.registration(account.aor)
+    [binding] = reg.contacts
+    assert binding.uri == "sip:2002@127.0.3.5:5072"
+    assert binding.user_agent == "Yealink SIP-T46G 28.83.0.120"
+    assert str(binding.wan_address) == "127.0.3.5:5072"
+    assert str(binding.lan_address) == "127.0.3.5:5072"
+    assert not binding.behind_nat
+    assert 590 <= binding.expires_in <= 600
+    assert account.aor in await control.registrations()
+
+    assert await register(pbx, account, OTHER, expires=0) == 0
+    assert not (await control.registration(account.aor)).registered
+    assert account.aor not in await control.registrations()
+
+
+async def test_removed_user_is_kicked_and_refused(pbx: PbxEnv) -> None:
+    control = pbx.supervisor.control
+    tenant = (await User.get(extension="2000").prefetch_related("tenant")).tenant
+    temp = await add_user(pbx.box, tenant, "2050", "temp-2050")
+    added = await control.sync_subscribers(pbx.box)
+    assert (added.written, added.deleted) == (1, 0)
+    assert await register(pbx, temp, SPARE) == 0
+    assert (await control.registration(temp.aor)).registered
+
+    await User.filter(extension="2050").delete()
+    removed = await control.sync_subscribers(pbx.box)
+    assert (removed.deleted, removed.kicked) == (1, (temp.aor,))
+    assert not (await control.registration(temp.aor)).registered
+    refused = await run_sipp(
+        "register_refused.xml", pbx.work, remote=pbx.proxy, local=SPARE, rows=[reg_row(temp, SPARE)]
+    )
+    assert refused.status_codes() == [401, 401]
+
+
+async def test_reconfigure_restarts_only_on_change(pbx: PbxEnv) -> None:
+    supervisor = pbx.supervisor
+    assert not await supervisor.reconfigure(await tenant_domains())
+    assert supervisor.kamailio is not None
+    assert 'alias="acme.test"' in (supervisor.settings.pbx_dir / "provd-local.cfg").read_text()
+
+
+async def test_supervisor_restarts_killed_kamailio(pbx: PbxEnv) -> None:
+    kamailio = pbx.supervisor.kamailio
+    assert kamailio is not None and kamailio.pid is not None
+    old_pid = kamailio.pid
+    os.kill(old_pid, signal.SIGKILL)
+    for _ in range(100):
+        if kamailio.restarts == 1 and kamailio.ready_event.is_set():
+            break
+        await asyncio.sleep(0.1)
+    assert kamailio.restarts == 1
+    assert kamailio.pid not in (None, old_pid)
+    assert await pbx.supervisor.control.rpc.call("core.uptime")
+    # It serves SIP again: a phone can register.
+    assert await register(pbx, pbx.accounts["2002"], OTHER, expires=60) == 0

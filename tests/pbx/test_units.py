@@ -1,0 +1,168 @@
+"""Pure parts of the PBX layer: no process, no network."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from provd.domain.errors import InvalidInput
+from provd.pbx.config import render_local_config
+from provd.pbx.errors import PbxError
+from provd.pbx.notify import check_sync_event
+from provd.pbx.rtpengine import bdecode, bencode
+from provd.pbx.settings import PbxSecrets, PbxSettings
+from provd.pbx.status import parse_dump, parse_hostport, parse_lookup
+from provd.pbx.subscribers import (
+    SipAccount,
+    SubscriberRow,
+    derive_subscriber_rows,
+    plan_subscriber_changes,
+)
+
+SECRETS = PbxSecrets(rpc_token="r" * 48, notify_token="n" * 48)
+
+
+def test_subscriber_rows_hold_rfc2617_ha1_with_the_domain_as_realm() -> None:
+    [row] = derive_subscriber_rows([SipAccount("acme-201", "acme.test", "S3cret-pw", "201")])
+    assert row.ha1 == hashlib.md5(b"acme-201:acme.test:S3cret-pw").hexdigest()
+    assert row.ha1b == hashlib.md5(b"acme-201@acme.test:acme.test:S3cret-pw").hexdigest()
+    assert (row.username, row.domain, row.aor_user, row.aor) == (
+        "acme-201",
+        "acme.test",
+        "201",
+        "201@acme.test",
+    )
+    assert "S3cret-pw" not in repr(row)
+
+
+def _row(user: str, ext: str, ha1: str = "h") -> SubscriberRow:
+    return SubscriberRow(user, "acme.test", ha1, "hb", ext)
+
+
+def test_plan_writes_only_differences_and_unbinds_lost_aors() -> None:
+    current = [_row("a", "201"), _row("b", "202"), _row("c", "203")]
+    desired = [_row("a", "201"), _row("b", "202", ha1="new"), _row("c", "213"), _row("d", "204")]
+    plan = plan_subscriber_changes(current, desired)
+    assert [r.username for r in plan.upserts] == ["b", "c", "d"]
+    assert plan.deletes == ()
+    # c moved from 203 to 213: the old address must lose its registrations.
+    assert plan.unbound_aors == ("203@acme.test",)
+    gone = plan_subscriber_changes(current, desired[:1])
+    assert gone.deletes == (("b", "acme.test"), ("c", "acme.test"))
+    assert plan_subscriber_changes(current, current).empty
+
+
+# Captured from Kamailio 5.6 (ul.dump / ul.lookup over JSON-RPC).
+_CONTACT = {
+    "Address": "sip:2000@192.168.1.20:5060;transport=udp",
+    "Expires": 3599,
+    "Q": -1,
+    "Call-ID": "1-15213@127.0.3.4",
+    "CSeq": 2,
+    "User-Agent": "Yealink SIP-T46G 28.83.0.120",
+    "Received": "sip:203.0.113.7:40612",
+    "Path": "[not set]",
+    "Socket": "udp:127.0.3.1:5060",
+    "Instance": "[not set]",
+}
+_DUMP = {
+    "Domains": [
+        {
+            "Domain": {
+                "Domain": "location",
+                "Size": 1024,
+                "AoRs": [{"Info": {"AoR": "2000@acme.test", "Contacts": [{"Contact": _CONTACT}]}}],
+                "Stats": {"Records": 1, "Max-Slots": 1},
+            }
+        }
+    ]
+}
+
+
+def test_status_parses_wan_and_lan_addresses() -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    regs = parse_dump(_DUMP, now=now)
+    [binding] = regs["2000@acme.test"].contacts
+    assert str(binding.lan_address) == "192.168.1.20:5060"
+    assert str(binding.wan_address) == "203.0.113.7:40612"
+    assert binding.behind_nat
+    assert binding.user_agent == "Yealink SIP-T46G 28.83.0.120"
+    assert binding.expires_at == datetime(2026, 1, 1, 0, 59, 59, tzinfo=UTC)
+    assert binding.instance is None
+    lookup = parse_lookup(
+        "2000@acme.test", {"AoR": "2000@acme.test", "Contacts": [{"Contact": _CONTACT}]}
+    )
+    assert lookup.registered and lookup.contacts[0].uri == _CONTACT["Address"]
+    assert parse_dump({"Domains": []}) == {}
+
+
+def test_hostport_parsing() -> None:
+    assert str(parse_hostport("sip:[2001:db8::1]:5062;transport=tcp")) == "2001:db8::1:5062"
+    assert str(parse_hostport("sip:phone.example.net")) == "phone.example.net"
+    assert parse_hostport("not a uri") is None
+
+
+def test_check_sync_event_per_vendor() -> None:
+    assert check_sync_event("yealink", reboot=False) == "check-sync;reboot=false"
+    assert check_sync_event("yealink", reboot=True) == "check-sync;reboot=true"
+    assert check_sync_event("snom", reboot=False) == "check-sync;reboot=false"
+    assert check_sync_event("snom", reboot=True) == "check-sync;reboot=true"
+    with pytest.raises(ValueError):
+        check_sync_event("polycom", reboot=True)
+
+
+def test_bencode_round_trip() -> None:
+    value = {"command": "ping", "flags": ["a", "b"], "n": 3, "nested": {"x": "y"}}
+    assert bencode(value) == b"d7:command4:ping5:flagsl1:a1:be1:ni3e6:nestedd1:x1:yee"
+    assert bdecode(bencode(value)) == value
+
+
+def test_local_config_renders_aliases_and_switches(tmp_path: Path) -> None:
+    settings = PbxSettings(data_dir=tmp_path, sip_address="192.0.2.10", with_blf=True)
+    text = render_local_config(
+        settings, SECRETS, ["Acme.Test", "b.test", "acme.test"], run_dir=tmp_path
+    )
+    assert text.count("alias=") == 2
+    assert 'alias="acme.test"' in text and 'alias="b.test"' in text
+    assert "listen=udp:192.0.2.10:5060" in text
+    assert "listen=tcp:127.0.0.1:5081" in text
+    assert "#!define WITH_BLF" in text and "#!define WITH_FLOOD" in text
+    assert "#!define ULDBMODE 2" in text  # SQLite: never write-through
+    assert "#!define WITH_PGSQL" not in text
+    pg = PbxSettings(
+        data_dir=tmp_path, db_url="postgres://k:pw@127.0.0.1:5432/provd", flood_limit=None
+    )
+    pg_text = render_local_config(pg, SECRETS, [], run_dir=tmp_path)
+    assert "#!define WITH_PGSQL" in pg_text and "#!define ULDBMODE 1" in pg_text
+    assert '#!define DBURL "postgres://k:pw@127.0.0.1:5432/provd"' in pg_text
+    assert "WITH_FLOOD" not in pg_text
+
+
+def test_local_config_refuses_injection(tmp_path: Path) -> None:
+    settings = PbxSettings(data_dir=tmp_path)
+    with pytest.raises(InvalidInput):
+        render_local_config(
+            settings, SECRETS, ['evil.test"\nlisten=udp:0.0.0.0:5060'], run_dir=tmp_path
+        )
+    bad = PbxSecrets(rpc_token='x"\ndebug=3', notify_token="n")
+    with pytest.raises(PbxError):
+        render_local_config(settings, bad, [], run_dir=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("sip_address", "not-an-ip"), ("sip_port", 0), ("flood_limit", 0), ("db_url", "mysql://x/y")],
+)
+def test_settings_reject_bad_values(tmp_path: Path, field: str, value: object) -> None:
+    with pytest.raises(InvalidInput):
+        PbxSettings(data_dir=tmp_path, **{field: value})  # type: ignore[arg-type]
+
+
+def test_secrets_persist_with_mode_0600(tmp_path: Path) -> None:
+    first = PbxSecrets.load_or_create(tmp_path)
+    assert PbxSecrets.load_or_create(tmp_path) == first
+    assert (tmp_path / "secrets.json").stat().st_mode & 0o777 == 0o600
+    assert first.rpc_token != first.notify_token
