@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -29,3 +29,12 @@ async def platform(tmp_path: Path) -> AsyncIterator[Platform]:
         p = Platform(tmp_path, TEST_SETTINGS, SecretBox.load_or_create(tmp_path))
         await tenants.add_tenant(p, TEST_ACTOR, tenants.DEFAULT_TENANT)
         yield p
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A real PostgreSQL server for the whole session (``postgres://postgres@127.0.0.1:PORT``)."""
+    from tests.pg import postgres_cluster
+
+    with postgres_cluster() as server:
+        yield server

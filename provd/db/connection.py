@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tortoise import Tortoise
+from tortoise.backends.base import executor
 from tortoise.migrations.api.migrate import migrate
 
 APP = "models"
@@ -42,6 +43,10 @@ async def upgrade_schema(db_url: str) -> None:
 
 @asynccontextmanager
 async def database(db_url: str) -> AsyncIterator[None]:
+    # tortoise caches rendered INSERT/DELETE SQL per connection *name*; a process
+    # that opens another database under the same name (tests switch between
+    # SQLite and PostgreSQL) must not send one dialect's SQL to the other.
+    executor.EXECUTOR_CACHE.clear()
     await Tortoise.init(config=tortoise_config(db_url))
     try:
         yield
