@@ -15,7 +15,6 @@ from tests.conftest import TEST_ACTOR, TEST_SETTINGS
 from tests.digest_client import authorization, parse_challenge
 from tests.pg import create_database
 
-
 UA = "Yealink SIP-T46G 28.83.0.120 00:15:65:4a:a9:37"
 
 
