@@ -229,3 +229,28 @@ def test_tenant_add_list(data_dir: Path) -> None:
     listed = json.loads(run(data_dir, "tenant", "list", "--json").output)
     assert [t["slug"] for t in listed] == ["acme", "default"]
     assert "bootstrap_password" not in listed[0]
+
+
+def test_config_preview_masks_secrets_unless_revealed(data_dir: Path) -> None:
+    added = run(
+        data_dir,
+        "device",
+        "add",
+        "--mac",
+        "0015654aa937",
+        "--model",
+        "yealink-t46g",
+        "--user",
+        "201",
+        "--json",
+    )
+    password = json.loads(added.output)["provisioning"]["password"]
+    masked = run(data_dir, "device", "config", "0015654aa937")
+    assert masked.exit_code == 0
+    assert "===== 0015654aa937.cfg" in masked.output
+    assert "static.auto_provision.server.password = ********" in masked.output
+    assert "account.1.password = ********" in masked.output
+    assert password not in masked.output
+    revealed = run(data_dir, "device", "config", "0015654aa937", "0015654aa937.cfg", "--reveal")
+    assert f"static.auto_provision.server.password = {password}" in revealed.output
+    assert "y000000000028.cfg" not in revealed.output

@@ -160,12 +160,13 @@ def device_credentials(state: CliState, mac: str, as_json: bool) -> None:
 @device.command("config")
 @click.argument("mac")
 @click.argument("filename", required=False)
+@click.option("--reveal", is_flag=True, help="Show secrets instead of ********.")
 @click.pass_obj
-def device_config(state: CliState, mac: str, filename: str | None) -> None:
+def device_config(state: CliState, mac: str, filename: str | None, reveal: bool) -> None:
     """Print the files a phone would receive (all of them, or FILENAME)."""
 
     async def work(p: Platform) -> None:
-        files = await rendering.render_all(p, await devices.get_device(mac))
+        files = await rendering.render_all(p, await devices.get_device(mac), reveal=reveal)
         for name, body in files.items():
             if filename in (None, name):
                 click.echo(f"===== {name}" if filename is None else "", nl=filename is None)

@@ -53,7 +53,25 @@ async def render_file(p: Platform, device: Device, filename: str) -> bytes:
     return driver_for(device.vendor).render(ctx, filename)
 
 
-async def render_all(p: Platform, device: Device) -> dict[str, bytes]:
+MASK = "********"
+
+
+def _secrets(ctx: DeviceContext) -> list[str]:
+    return [ctx.provisioning.password, ctx.admin_password, *(line.password for line in ctx.lines)]
+
+
+async def render_all(p: Platform, device: Device, *, reveal: bool = False) -> dict[str, bytes]:
+    """Every file the device fetches; secrets masked unless ``reveal`` (for previews)."""
     ctx = await device_context(p, device)
     driver = driver_for(device.vendor)
-    return {name: driver.render(ctx, name) for name in driver.filenames(ctx.mac, ctx.model)}
+    files = {name: driver.render(ctx, name) for name in driver.filenames(ctx.mac, ctx.model)}
+    if reveal:
+        return files
+    out = {}
+    for name, body in files.items():
+        text = body.decode()
+        # Longest first, so a secret that contains another is masked whole.
+        for secret in sorted(_secrets(ctx), key=len, reverse=True):
+            text = text.replace(secret, MASK)
+        out[name] = text.encode()
+    return out
