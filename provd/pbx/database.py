@@ -139,7 +139,7 @@ class PostgresKamailioDb:
     engine = DbEngine.POSTGRES
 
     def __init__(self, url: str) -> None:
-        self.url = "postgresql://" + url.split("://", 1)[1]
+        self.url = "postgresql://" + url.split("://", 1)[1].split("?", 1)[0]
         self._pool: Any = None
 
     async def _get_pool(self) -> Any:

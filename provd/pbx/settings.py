@@ -13,12 +13,14 @@ import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from provd.domain.errors import InvalidInput
 
 KAMAILIO_SQLITE = "kamailio.sqlite3"
 PBX_DIR = "pbx"
 _SECRETS_FILE = "secrets.json"
+_POSTGRES_SCHEMES = ("postgres", "postgresql", "asyncpg", "psycopg")
 
 
 class DbEngine(StrEnum):
@@ -100,11 +102,21 @@ class PbxSettings:
         if self.db_url is not None and self.engine is not DbEngine.POSTGRES:
             raise InvalidInput("db_url", "only postgres:// URLs are supported for Kamailio")
 
+    @classmethod
+    def for_provd(cls, data_dir: Path, provd_db_url: str | None, **overrides: Any) -> PbxSettings:
+        """Kamailio's tables go where provd's are when provd runs on PostgreSQL,
+        and into their own SQLite file otherwise (never provd's SQLite file:
+        Kamailio writing into it would fight provd for the write lock)."""
+        db_url = None
+        if provd_db_url and provd_db_url.split("://", 1)[0] in _POSTGRES_SCHEMES:
+            db_url = provd_db_url
+        return cls(data_dir=data_dir, db_url=db_url, **overrides)
+
     @property
     def engine(self) -> DbEngine:
         if self.db_url is None:
             return DbEngine.SQLITE
-        if self.db_url.split("://", 1)[0] in ("postgres", "postgresql", "asyncpg", "psycopg"):
+        if self.db_url.split("://", 1)[0] in _POSTGRES_SCHEMES:
             return DbEngine.POSTGRES
         return DbEngine.SQLITE
 
@@ -121,7 +133,8 @@ class PbxSettings:
         """The URL in Kamailio's own notation."""
         if self.db_url is None:
             return f"sqlite://{self.sqlite_path.resolve()}"
-        return "postgres://" + self.db_url.split("://", 1)[1]
+        # tortoise's query options (?minsize=...) mean nothing to Kamailio.
+        return "postgres://" + self.db_url.split("://", 1)[1].split("?", 1)[0]
 
     @property
     def usrloc_db_mode(self) -> int:
