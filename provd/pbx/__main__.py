@@ -77,7 +77,8 @@ _STRS = (
 
 def _settings(args: argparse.Namespace) -> PbxSettings:
     values: dict[str, object] = {k: int(getattr(args, k)) for k in _INTS}
-    values.update({k: getattr(args, k) for k in _STRS})
+    # Compose passes unset optional addresses as empty strings.
+    values.update({k: getattr(args, k) or None for k in _STRS})
     limit = args.flood_limit
     values["flood_limit"] = None if limit in (None, "", "0", "off") else int(limit)
     values["with_blf"] = args.with_blf
