@@ -51,7 +51,7 @@ class Reason(StrEnum):
     USERHASH = "userhash is not supported"
     URI = "uri does not match the request"
     OPAQUE = "opaque mismatch"
-    NONCE = "nonce was not issued by this server"
+    NONCE = "nonce not issued with this server's key"
     CREDENTIALS = "wrong username or password"
     EXPIRED = "nonce expired"
     FORGOTTEN = "nonce count history no longer held"
@@ -113,7 +113,7 @@ _RANDOM_BYTES = 12
 _MAC_BYTES = 16
 # 36 bytes is a multiple of 3, so the base64 form has no padding to get wrong.
 _NONCE_BYTES = _TS_BYTES + _RANDOM_BYTES + _MAC_BYTES
-_NONCE_RE = re.compile(r"[A-Za-z0-9_-]{48}")
+_NONCE_RE = re.compile(rf"[A-Za-z0-9_-]{{{_NONCE_BYTES * 4 // 3}}}")
 # A nonce issued "in the future" means the wall clock stepped back (NTP); a few
 # seconds of that is normal and must not make every phone re-authenticate.
 _FUTURE_SKEW_MS = 5000
@@ -128,10 +128,11 @@ class _NcEntry:
 class DigestAuthenticator:
     """Issues challenges and verifies Digest responses for one realm.
 
-    ``key`` must stay the same across every process that serves the realm, or nonces
-    issued by one are forged in the eyes of another. The clock is wall time (not
-    monotonic) because the nonce's timestamp has to mean the same thing after a
-    restart.
+    Every process serving the realm needs the same ``key``: a nonce made with another
+    key is answered as stale, so a client sent to alternating processes would be
+    re-challenged on every request. A new key at restart costs each client one stale
+    round trip. The clock is wall time (not monotonic) because a nonce's timestamp
+    must mean the same thing in every process and after a restart.
     """
 
     def __init__(
@@ -235,10 +236,6 @@ class DigestAuthenticator:
             return _failed(Reason.URI)
         if creds.opaque is not None and creds.opaque != self._opaque:
             return _failed(Reason.OPAQUE)
-        issued_ms = self._nonce_issued_ms(creds.nonce)
-        if issued_ms is None:
-            return _failed(Reason.NONCE)
-
         known = password is not None
         secret = password if password is not None else self._dummy_password
         expected = _response(
@@ -251,6 +248,13 @@ class DigestAuthenticator:
         if not (matches and known):
             return _failed(Reason.CREDENTIALS)
 
+        # A nonce this server did not make, answered with the right digest, comes from a
+        # client that knows the password and holds a nonce from before a key change or
+        # from another process. RFC 7616 §3.3 calls that stale, and so do we: the client
+        # retries at once instead of counting as a failed login.
+        issued_ms = self._nonce_issued_ms(creds.nonce)
+        if issued_ms is None:
+            return VerifyResult(Outcome.STALE, reason=Reason.NONCE)
         now_ms = self._now_ms()
         if not now_ms - self._lifetime_ms <= issued_ms <= now_ms + _FUTURE_SKEW_MS:
             return VerifyResult(Outcome.STALE, reason=Reason.EXPIRED)
@@ -310,8 +314,23 @@ def _parse_nc(text: str) -> int | None:
 
 # -- parsing ---------------------------------------------------------------------------
 
-_TCHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
-_OWS = " \t"
+# RFC 7230 qdtext and quoted-pair: anything but control characters (HTAB allowed).
+# Lone surrogates, which a surrogateescape header decode can produce, are refused
+# too, so that hashing a parsed value can never fail to encode. Possessive
+# quantifiers: each value has one reading, and backtracking into it on a malformed
+# header would cost time exponential in its length.
+_QDTEXT = r"[^\"\\\x00-\x08\x0a-\x1f\x7f\ud800-\udfff]++"
+_QUOTED_PAIR = r"\\[^\x00-\x08\x0a-\x1f\x7f\ud800-\udfff]"
+# Bare values are wider than a token, because some clients leave a URI or base64
+# unquoted: any visible ASCII but the comma, quote and backslash.
+_BARE = r"[!#-+\--\[\]-~]++"
+_PARAM_RE = re.compile(
+    rf"[ \t,]*([!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]*=[ \t]*"
+    rf"(?:\"((?:{_QDTEXT}|{_QUOTED_PAIR})*+)\"|({_BARE}))"
+    r"[ \t]*(?:,|\Z)"
+)
+_SEPARATORS_RE = re.compile(r"[ \t,]*")
+_QUOTED_PAIR_RE = re.compile(r"\\(.)", re.DOTALL)
 _REQUIRED = ("realm", "nonce", "uri", "response")
 _SCHEME_RE = re.compile(r"[ \t]*digest[ \t]+(.*)", re.IGNORECASE | re.DOTALL)
 
@@ -364,73 +383,24 @@ def parse_authorization(header: str) -> DigestCredentials | None:
 
 def _parse_params(text: str) -> dict[str, str] | None:
     params: dict[str, str] = {}
-    i, n = 0, len(text)
+    pos = 0
     while True:
-        while i < n and (text[i] in _OWS or text[i] == ","):
-            i += 1
-        if i == n:
+        if _SEPARATORS_RE.fullmatch(text, pos):
             return params
-        start = i
-        while i < n and text[i] in _TCHARS:
-            i += 1
-        name = text[start:i].lower()
-        if not name:
+        m = _PARAM_RE.match(text, pos)
+        if m is None:
             return None
-        while i < n and text[i] in _OWS:
-            i += 1
-        if i == n or text[i] != "=":
-            return None
-        i += 1
-        while i < n and text[i] in _OWS:
-            i += 1
-        if i < n and text[i] == '"':
-            value, i = _read_quoted(text, i + 1)
-            if value is None:
-                return None
-        else:
-            start = i
-            # Wider than a token: some clients leave a URI or base64 unquoted.
-            while i < n and "!" <= text[i] <= "~" and text[i] not in ',"\\':
-                i += 1
-            value = text[start:i]
-            if not value:
-                return None
+        name, quoted, bare = m.group(1, 2, 3)
+        name = name.lower()
         if name in params:
             return None
-        params[name] = value
-        while i < n and text[i] in _OWS:
-            i += 1
-        if i < n and text[i] != ",":
-            return None
-
-
-def _read_quoted(text: str, i: int) -> tuple[str | None, int]:
-    """The unescaped content of a quoted-string whose opening quote precedes ``i``."""
-    out: list[str] = []
-    n = len(text)
-    while i < n:
-        c = text[i]
-        if c == '"':
-            return "".join(out), i + 1
-        if c == "\\":
-            i += 1
-            if i == n:
-                break
-            c = text[i]
-        if not _is_text(c):
-            break
-        out.append(c)
-        i += 1
-    return None, i
-
-
-def _is_text(c: str) -> bool:
-    # RFC 7230 qdtext/obs-text: anything but control characters, HTAB allowed. Lone
-    # surrogates (from a surrogateescape header decode) are refused here so that
-    # hashing a parsed value can never fail to encode.
-    if c == "\t":
-        return True
-    return not (c < " " or c == "\x7f" or "\ud800" <= c <= "\udfff")
+        if quoted is None:
+            params[name] = bare
+        elif "\\" in quoted:
+            params[name] = _QUOTED_PAIR_RE.sub(r"\1", quoted)
+        else:
+            params[name] = quoted
+        pos = m.end()
 
 
 def _decode_ext_value(value: str) -> str | None:

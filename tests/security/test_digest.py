@@ -407,16 +407,25 @@ def test_small_clock_step_back_is_tolerated(auth: DigestAuthenticator, clock: Fa
         lambda n: "é" * 48,
     ],
 )
-def test_forged_nonce_fails(auth: DigestAuthenticator, forge: Callable[[str], str]) -> None:
+def test_forged_nonce_never_authenticates(
+    auth: DigestAuthenticator, forge: Callable[[str], str]
+) -> None:
     nonce = forge(_challenge(auth)["nonce"])
-    assert _verify(auth, client_header(nonce)) == VerifyResult(Outcome.FAILED, reason=Reason.NONCE)
+    # Whoever computed the right digest for it knows the password: re-challenge them.
+    assert _verify(auth, client_header(nonce)) == VerifyResult(Outcome.STALE, reason=Reason.NONCE)
+    assert _verify(auth, client_header(nonce, password="Guess-1")) == VerifyResult(
+        Outcome.FAILED, reason=Reason.CREDENTIALS
+    )
 
 
-def test_nonce_from_another_key_fails(clock: FakeClock) -> None:
+def test_nonce_from_another_key_is_stale(clock: FakeClock) -> None:
+    # A restart with a new key: clients holding old nonces retry instead of failing.
     other = DigestAuthenticator(b"o" * 32, REALM, clock=clock)
     auth = DigestAuthenticator(KEY, REALM, clock=clock)
     nonce = _challenge(other)["nonce"]
     assert _verify(auth, client_header(nonce)).reason is Reason.NONCE
+    assert _verify(auth, client_header(nonce)).outcome is Outcome.STALE
+    assert _verify(auth, client_header(nonce, password="x")).outcome is Outcome.FAILED
 
 
 def test_nonce_survives_a_restart_as_stale_not_failed(clock: FakeClock) -> None:
