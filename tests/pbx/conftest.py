@@ -6,8 +6,9 @@ no ports collide and the SDP rewrite is visible: media on .10 is rtpengine.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -54,11 +55,18 @@ class PbxEnv:
     work: Path
     accounts: dict[str, Account]
     initial_sync: SyncReport
-    notes: dict[str, str] = field(default_factory=dict)
+    db_url: str
 
     @property
     def proxy(self) -> str:
         return f"{PROXY_IP}:5060"
+
+    @contextlib.asynccontextmanager
+    async def orm(self) -> AsyncIterator[None]:
+        """provd's database, open only inside a test: tortoise is process-global,
+        and other modules open their own database."""
+        async with database(self.db_url):
+            yield
 
 
 def pbx_settings(data_dir: Path, **overrides: object) -> PbxSettings:
@@ -113,12 +121,12 @@ async def pbx(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[PbxEnv]
             "2002": await add_user(box, acme, "2002", "2002"),
             "3000": await add_user(box, globex, "3000", "3000"),
         }
-        supervisor = PbxSupervisor(
-            pbx_settings(data_dir), domains=await tenant_domains(), max_backoff=1.0
-        )
-        await supervisor.start()
-        try:
+        domains = await tenant_domains()
+    supervisor = PbxSupervisor(pbx_settings(data_dir), domains=domains, max_backoff=1.0)
+    await supervisor.start()
+    try:
+        async with database(db_url):
             report = await supervisor.control.sync_subscribers(box)
-            yield PbxEnv(supervisor, box, data_dir, work, accounts, report)
-        finally:
-            await supervisor.stop()
+        yield PbxEnv(supervisor, box, data_dir, work, accounts, report, db_url)
+    finally:
+        await supervisor.stop()
