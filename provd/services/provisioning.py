@@ -11,6 +11,7 @@ This is the hot path of a boot storm, and the security boundary of provd:
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -87,8 +88,10 @@ class Provisioner:
         return self._challenge()
 
     async def serve(self, req: PhoneRequest) -> PhoneResponse:
-        if self._limiter.is_blocked(client_key(req.client_ip)):
-            return PhoneResponse(429, b"Too Many Requests\n", headers=[("Retry-After", "60")])
+        blocked_for = self._limiter.blocked_for(client_key(req.client_ip))
+        if blocked_for > 0:
+            retry = str(math.ceil(blocked_for))
+            return PhoneResponse(429, b"Too Many Requests\n", headers=[("Retry-After", retry)])
         if req.method not in ("GET", "HEAD"):
             return PhoneResponse(405, b"Method Not Allowed\n", headers=[("Allow", "GET, HEAD")])
         classified = classify(req.filename)
