@@ -47,6 +47,24 @@ class Account:
         return f"[authentication username={self.username} password={password or self.password}]"
 
 
+def reg_row(
+    account: Account, contact: tuple[str, int], *, expires: int = 3600, password: str | None = None
+) -> list[str]:
+    return [
+        account.extension,
+        account.domain,
+        account.auth(password),
+        str(expires),
+        f"{contact[0]}:{contact[1]}",
+    ]
+
+
+def call_row(
+    caller: Account, callee_ext: str, callee_domain: str, password: str | None = None
+) -> list[str]:
+    return [caller.extension, caller.domain, caller.auth(password), callee_ext, callee_domain]
+
+
 @dataclass(slots=True)
 class PbxEnv:
     supervisor: PbxSupervisor

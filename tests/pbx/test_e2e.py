@@ -24,22 +24,12 @@ from tests.pbx.conftest import (
     Account,
     PbxEnv,
     add_user,
+    call_row,
+    reg_row,
 )
 from tests.pbx.sippctl import run_sipp, sipp
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-def reg_row(
-    account: Account, contact: tuple[str, int], *, expires: int = 3600, password: str | None = None
-) -> list[str]:
-    return [
-        account.extension,
-        account.domain,
-        account.auth(password),
-        str(expires),
-        f"{contact[0]}:{contact[1]}",
-    ]
 
 
 async def register(
@@ -49,12 +39,6 @@ async def register(
     row = reg_row(account, where, expires=expires)
     result = await run_sipp("register.xml", pbx.work, remote=pbx.proxy, local=where, rows=[row])
     return result.rc
-
-
-def call_row(
-    caller: Account, callee_ext: str, callee_domain: str, password: str | None = None
-) -> list[str]:
-    return [caller.extension, caller.domain, caller.auth(password), callee_ext, callee_domain]
 
 
 async def test_initial_sync_wrote_every_user(pbx: PbxEnv) -> None:
