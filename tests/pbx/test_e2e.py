@@ -20,6 +20,7 @@ from tests.pbx.conftest import (
     GLOBEX,
     MEDIA_IP,
     OTHER,
+    PROXY_IP,
     SPARE,
     Account,
     PbxEnv,
@@ -247,6 +248,48 @@ async def test_removed_user_is_kicked_and_refused(pbx: PbxEnv) -> None:
     assert refused.status_codes() == [401, 401]
 
 
+def _flood(source: str, target: tuple[str, int], count: int) -> int:
+    """Send ``count`` keepalive OPTIONS as fast as possible; count the answers."""
+    import socket
+
+    answers = 0
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((source, 0))
+        port = s.getsockname()[1]
+        for i in range(count):
+            s.sendto(
+                (
+                    f"OPTIONS sip:{target[0]} SIP/2.0\r\n"
+                    f"Via: SIP/2.0/UDP {source}:{port};rport;branch=z9hG4bK-flood{i}\r\n"
+                    f"From: <sip:flood@{source}>;tag=f{i}\r\nTo: <sip:{target[0]}>\r\n"
+                    f"Call-ID: flood-{i}@{source}\r\nCSeq: 1 OPTIONS\r\n"
+                    "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+                ).encode(),
+                target,
+            )
+        s.settimeout(0.5)
+        try:
+            while True:
+                s.recv(4096)
+                answers += 1
+        except TimeoutError:
+            pass
+    return answers
+
+
+async def test_flooding_source_is_banned(pbx: PbxEnv) -> None:
+    limit = pbx.supervisor.settings.flood_limit
+    assert limit == 200
+    source = "127.0.3.99"  # its own address: it stays banned for 5 minutes
+    answered = await asyncio.to_thread(_flood, source, (PROXY_IP, 5060), 3 * limit)
+    assert answered < 3 * limit
+    banned = await pbx.supervisor.control.rpc.call("htable.get", "ipban", source)
+    assert banned
+    assert await asyncio.to_thread(_flood, source, (PROXY_IP, 5060), 1) == 0
+    # Everyone else is still served.
+    assert await asyncio.to_thread(_flood, "127.0.3.98", (PROXY_IP, 5060), 1) == 1
+
+
 async def test_reconfigure_restarts_only_on_change(pbx: PbxEnv) -> None:
     supervisor = pbx.supervisor
     async with pbx.orm():
@@ -278,3 +321,18 @@ async def test_supervisor_restarts_killed_kamailio(pbx: PbxEnv) -> None:
     assert await pbx.supervisor.control.rpc.call("core.uptime")
     # It serves SIP again: a phone can register.
     assert await register(pbx, pbx.accounts["2002"], OTHER, expires=60) == 0
+
+
+async def test_supervisor_restarts_killed_rtpengine(pbx: PbxEnv) -> None:
+    from provd.pbx import rtpengine
+
+    daemon = pbx.supervisor.rtpengine
+    assert daemon is not None and daemon.pid is not None
+    old_pid = daemon.pid
+    os.kill(old_pid, signal.SIGKILL)
+    for _ in range(100):
+        if daemon.restarts == 1 and daemon.ready_event.is_set():
+            break
+        await asyncio.sleep(0.1)
+    assert daemon.restarts == 1 and daemon.pid not in (None, old_pid)
+    assert await rtpengine.ping(pbx.supervisor.settings.rtpengine_ng)
