@@ -49,5 +49,10 @@ def test_same_file_set_per_vendor() -> None:
         shapes = set()
         for model in (m for m in MODELS if m.vendor is vendor):
             names = DRIVERS[vendor].filenames(SAMPLE_MACS[vendor], model)
-            shapes.add(tuple(n.replace(model.name, "<M>").replace(model.common_id or "-", "<ID>") for n in names))
+            shapes.add(
+                tuple(
+                    n.replace(model.name, "<M>").replace(model.common_id or "-", "<ID>")
+                    for n in names
+                )
+            )
         assert len(shapes) == 1, shapes
