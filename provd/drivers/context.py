@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from provd.domain.catalogue import PhoneModel
+from provd.domain.keys import KeyFunction, KeyLocation
 from provd.domain.mac import Mac
 
 
@@ -59,6 +60,49 @@ class TimeSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class Key:
+    """A programmed key, resolved for rendering.
+
+    ``value`` depends on the function: the extension a BLF or intercom key
+    watches or calls, the number of a speed dial, DTMF tones, a URL, a park
+    orbit, or "" when the function takes nothing. ``line`` is the account slot
+    (1-based) the key acts on; for a LINE key it is the slot it shows.
+    """
+
+    location: KeyLocation
+    function: KeyFunction
+    value: str
+    label: str
+    line: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class PageLabel:
+    """The description of one page of an expansion module (module and page are 1-based)."""
+
+    module: int
+    page: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class VlanPort:
+    vid: int
+    """802.1Q VLAN id, 1-4094."""
+    priority: int = 0
+    """802.1p priority, 0-7."""
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    lan_vlan: VlanPort | None = None
+    """VLAN of the phone's own (LAN/internet) port; None leaves the port untagged."""
+    pc_vlan: VlanPort | None = None
+    """VLAN of the PC pass-through port; None leaves it untagged."""
+    lldp: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class DeviceContext:
     mac: Mac
     model: PhoneModel
@@ -69,3 +113,13 @@ class DeviceContext:
     """Password of the phone's own web UI (and Snom admin mode), random per device."""
     lines: tuple[Line, ...] = ()
     time: TimeSettings = field(default_factory=TimeSettings)
+    keys: tuple[Key, ...] = ()
+    """Every programmed key; a key location of the model (or of an attached module)
+    that is not listed here must be rendered as explicitly empty, so that keys
+    removed from a layout disappear from the phone."""
+    expansion_modules: int = 0
+    """How many of the model's expansion modules are attached (model.expansion type)."""
+    page_labels: tuple[PageLabel, ...] = ()
+    network: Network = field(default_factory=Network)
+    pickup_code: str = "*8"
+    """Dialled before an extension to pick up its ringing call (BLF keys)."""
