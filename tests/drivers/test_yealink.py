@@ -8,18 +8,29 @@ from typing import Any
 import pytest
 
 from provd.domain.catalogue import MODELS, PhoneModel, Vendor, get_model, models_of
+from provd.domain.keys import KeyFunction, KeyLocation
 from provd.domain.mac import Mac, parse_mac
 from provd.drivers.base import Driver, UserAgentInfo
-from provd.drivers.context import DeviceContext, Line, SipServer, TimeSettings, Transport
+from provd.drivers.context import (
+    DeviceContext,
+    Key,
+    Line,
+    Network,
+    SipServer,
+    TimeSettings,
+    Transport,
+    VlanPort,
+)
 from provd.drivers.yealink import DRIVER, parse_user_agent
-from provd.drivers.yealink.driver import COMMON_BOOT_FILE, UnsafeValue
+from provd.drivers.yealink.driver import COMMON_BOOT_FILE, DSS_TYPE, UnsafeValue
 from tests.golden import assert_golden
-from tests.samples import sample_context
+from tests.samples import layout_context, sample_context
 
 YEALINK_MODELS = models_of(Vendor.YEALINK)
 T46G = get_model("yealink-t46g")
 MAC = parse_mac("00:15:65:4a:a9:37")
-_KEY_LINE = re.compile(r"[a-z0-9_.]+ = [^\r\n]*")
+# "key = value", or "key =" for an empty value.
+_KEY_LINE = re.compile(r"(?P<key>[a-z0-9_.]+) =(?: (?P<value>[^\r\n]*))?")
 
 # Typed so that mypy checks the driver against the protocol.
 _DRIVER: Driver = DRIVER
@@ -39,10 +50,11 @@ def _settings(text: str) -> dict[str, str]:
     for line in text.split("\n")[1:]:
         if not line or line.startswith("#") or line.startswith("include:config "):
             continue
-        assert _KEY_LINE.fullmatch(line), f"not a key line: {line!r}"
-        key, _, value = line.partition(" = ")
+        match = _KEY_LINE.fullmatch(line)
+        assert match, f"not a key line: {line!r}"
+        key = match["key"]
         assert key not in settings, f"{key} set twice"
-        settings[key] = value
+        settings[key] = match["value"] or ""
     return settings
 
 
@@ -388,3 +400,319 @@ def test_render_is_deterministic() -> None:
     assert settings["account.3.display_name"] == "Zoë"
     keys = [k for k in settings if k.endswith(".enable") and k.startswith("account.")]
     assert keys == [f"account.{n}.enable" for n in range(1, 17)]
+
+
+# --- Keys, expansion modules, VLAN -------------------------------------------
+
+DEVICE_FILE = "0015654aa937.cfg"
+_KEY_FIELDS = ("type", "line", "value", "label", "extension", "pickup_value")
+
+
+def _device_settings(ctx: DeviceContext) -> dict[str, str]:
+    return _settings(_render(ctx, DEVICE_FILE))
+
+
+def _key(prefix: str, settings: dict[str, str]) -> dict[str, str]:
+    return {field: settings[f"{prefix}.{field}"] for field in _KEY_FIELDS}
+
+
+def _unset(line: str = "1") -> dict[str, str]:
+    return {
+        "type": "0",
+        "line": line,
+        "value": "",
+        "label": "",
+        "extension": "",
+        "pickup_value": "",
+    }
+
+
+def _with_keys(*keys: Key, **changes: Any) -> DeviceContext:
+    return _ctx(keys=keys, **changes)
+
+
+@pytest.mark.parametrize("model", YEALINK_MODELS, ids=lambda m: m.id)
+def test_layout_golden(model: PhoneModel) -> None:
+    ctx = layout_context(model)
+    for filename in DRIVER.filenames(ctx.mac, model):
+        assert_golden(f"yealink/{model.id}/layout/{filename}", DRIVER.render(ctx, filename))
+
+
+@pytest.mark.parametrize("model", YEALINK_MODELS, ids=lambda m: m.id)
+def test_layout_files_are_well_formed(model: PhoneModel) -> None:
+    data = DRIVER.render(layout_context(model), DEVICE_FILE)
+    assert data.split(b"\n", 1)[0] == b"#!version:1.0.0.1"
+    assert b"\r" not in data and data.endswith(b"\n")
+    assert not any(line.endswith(b" ") for line in data.split(b"\n") if b".label" in line)
+    _settings(data.decode("utf-8"))
+
+
+def test_every_key_function_has_a_dss_type() -> None:
+    assert set(DSS_TYPE) == set(KeyFunction)
+
+
+@pytest.mark.parametrize(
+    ("function", "code", "value"),
+    [
+        (KeyFunction.LINE, "15", ""),
+        (KeyFunction.BLF, "16", "203"),
+        (KeyFunction.SPEED_DIAL, "13", "+31201234567"),
+        (KeyFunction.PARK, "10", "700"),
+        (KeyFunction.PICKUP, "9", "204"),
+        (KeyFunction.GROUP_PICKUP, "23", ""),
+        (KeyFunction.DND, "5", ""),
+        (KeyFunction.TRANSFER, "3", "0612345678"),
+        (KeyFunction.TRANSFER, "3", ""),
+        (KeyFunction.FORWARD, "2", "0612345678"),
+        (KeyFunction.VOICEMAIL, "12", ""),
+        (KeyFunction.INTERCOM, "14", "205"),
+        (KeyFunction.URL, "17", "https://intranet.example.net/a?b=1&c=2"),
+        (KeyFunction.DTMF, "11", "*3#"),
+        (KeyFunction.NONE, "0", ""),
+    ],
+)
+def test_dss_mapping(function: KeyFunction, code: str, value: str) -> None:
+    # A LINE key's value is its slot; the slot goes to ``line`` and the value stays empty.
+    target = "2" if function is KeyFunction.LINE else value
+    key = Key(KeyLocation(0, 5), function, target, "My key", line=2)
+    settings = _device_settings(_with_keys(key, pickup_code="**"))
+    blf = function is KeyFunction.BLF
+    assert _key("linekey.5", settings) == {
+        "type": code,
+        "line": "2",
+        "value": value,
+        "label": "My key",
+        "extension": "**" if blf else "",
+        "pickup_value": "**" if blf else "",
+    }
+
+
+def test_dss_mapping_on_an_expansion_module() -> None:
+    key = Key(KeyLocation(2, 40), KeyFunction.BLF, "310", "Sales", line=1)
+    settings = _device_settings(_with_keys(key, expansion_modules=2))
+    assert _key("expansion_module.2.key.40", settings) == {
+        "type": "16",
+        "line": "1",
+        "value": "310",
+        "label": "Sales",
+        "extension": "*8",
+        "pickup_value": "*8",
+    }
+
+
+def test_unset_keys_are_rendered_empty() -> None:
+    ctx = layout_context(T46G)
+    settings = _device_settings(ctx)
+    used = {k.location for k in ctx.keys}
+    for n in range(1, T46G.line_keys + 1):
+        if KeyLocation(0, n) not in used:
+            assert _key(f"linekey.{n}", settings) == _unset(), n
+    for m in (1, 2):
+        for n in range(1, 41):
+            if KeyLocation(m, n) not in used:
+                assert _key(f"expansion_module.{m}.key.{n}", settings) == _unset(), (m, n)
+
+
+def test_key_removed_from_layout_is_cleared() -> None:
+    ctx = layout_context(T46G)
+    before = _device_settings(ctx)
+    assert before["linekey.3.type"] == "16"
+    keys = tuple(k for k in ctx.keys if k.location != KeyLocation(0, 3))
+    after = _device_settings(dataclasses.replace(ctx, keys=keys))
+    assert _key("linekey.3", after) == _unset()
+    # Nothing else moved.
+    changed = {k for k in before if before[k] != after[k]}
+    assert changed == {f"linekey.3.{f}" for f in _KEY_FIELDS} - {"linekey.3.line"}
+
+
+@pytest.mark.parametrize("model", YEALINK_MODELS, ids=lambda m: m.id)
+def test_every_key_of_model_and_attached_modules_is_rendered(model: PhoneModel) -> None:
+    assert model.expansion is not None
+    settings = _device_settings(layout_context(model))
+    linekeys = [k for k in settings if k.startswith("linekey.") and k.endswith(".type")]
+    assert linekeys == [f"linekey.{n}.type" for n in range(1, model.line_keys + 1)]
+    module_keys = [k for k in settings if k.startswith("expansion_module.") and k.endswith(".type")]
+    assert module_keys == [
+        f"expansion_module.{m}.key.{n}.type"
+        for m in (1, 2)
+        for n in range(1, model.expansion.keys + 1)
+    ]
+
+
+def test_module_counts_per_family() -> None:
+    # EXP40 on T4x: 40 keys (2 pages of 20); EXP50 on T5x: 60 keys (3 pages of 20).
+    for model_id, line_keys, module_keys in [
+        ("yealink-t46g", 27, 40),
+        ("yealink-t48g", 29, 40),
+        ("yealink-t46s", 27, 40),
+        ("yealink-t48s", 29, 40),
+        ("yealink-t54w", 27, 60),
+        ("yealink-t57w", 29, 60),
+    ]:
+        settings = _device_settings(layout_context(get_model(model_id)))
+        types = [k for k in settings if k.endswith(".type")]
+        assert len(types) == line_keys + 2 * module_keys, model_id
+
+
+def test_keys_on_modules_not_attached_are_not_rendered() -> None:
+    keys = (
+        Key(KeyLocation(1, 1), KeyFunction.BLF, "301", "On module 1"),
+        Key(KeyLocation(3, 1), KeyFunction.BLF, "303", "On module 3"),
+    )
+    settings = _device_settings(_with_keys(*keys, expansion_modules=2))
+    assert settings["expansion_module.1.key.1.value"] == "301"
+    assert not any(k.startswith("expansion_module.3.") for k in settings)
+    assert "303" not in settings.values()
+
+
+def test_no_module_attached_renders_no_module_keys() -> None:
+    ctx = dataclasses.replace(layout_context(T46G), expansion_modules=0)
+    settings = _device_settings(ctx)
+    assert not any(k.startswith("expansion_module.") for k in settings)
+    assert settings["linekey.3.type"] == "16"
+
+
+def test_keys_beyond_the_model_are_not_rendered() -> None:
+    key = Key(KeyLocation(0, T46G.line_keys + 1), KeyFunction.BLF, "299", "Too far")
+    settings = _device_settings(_with_keys(key))
+    assert f"linekey.{T46G.line_keys + 1}.type" not in settings
+    assert "299" not in settings.values()
+
+
+@pytest.mark.parametrize("modules", [-1, 7])
+def test_impossible_module_count_is_refused(modules: int) -> None:
+    with pytest.raises(ValueError, match="expansion modules"):
+        DRIVER.render(_ctx(expansion_modules=modules), DEVICE_FILE)
+
+
+def test_two_keys_at_one_location_are_refused() -> None:
+    keys = (
+        Key(KeyLocation(0, 3), KeyFunction.BLF, "203", "A"),
+        Key(KeyLocation(0, 3), KeyFunction.DND, "", "B"),
+    )
+    with pytest.raises(ValueError, match="line:3"):
+        DRIVER.render(_with_keys(*keys), DEVICE_FILE)
+
+
+@pytest.mark.parametrize("line", [0, 17])
+def test_key_on_a_line_the_model_lacks_is_refused(line: int) -> None:
+    key = Key(KeyLocation(0, 3), KeyFunction.BLF, "203", "A", line=line)
+    with pytest.raises(ValueError, match="line:3"):
+        DRIVER.render(_with_keys(key), DEVICE_FILE)
+
+
+def test_without_a_layout_the_lines_get_line_keys() -> None:
+    settings = _device_settings(sample_context(T46G))
+    assert _key("linekey.1", settings) == {**_unset(), "type": "15", "line": "1"}
+    assert _key("linekey.2", settings) == {**_unset(), "type": "15", "line": "2"}
+    for n in range(3, T46G.line_keys + 1):
+        assert _key(f"linekey.{n}", settings) == _unset(), n
+    assert not any(k.startswith("expansion_module.") for k in settings)
+
+
+def test_without_a_layout_a_gap_in_slots_leaves_no_key_on_a_disabled_account() -> None:
+    clean = sample_context(T46G)
+    moved = dataclasses.replace(clean.lines[1], slot=5)
+    settings = _device_settings(_ctx(lines=(moved, clean.lines[0])))
+    assert (settings["linekey.1.type"], settings["linekey.1.line"]) == ("15", "1")
+    assert (settings["linekey.2.type"], settings["linekey.2.line"]) == ("15", "5")
+    assert settings["linekey.3.type"] == "0"
+
+
+def test_without_a_layout_or_lines_every_key_is_unset() -> None:
+    settings = _device_settings(_ctx(lines=(), expansion_modules=1))
+    types = {v for k, v in settings.items() if k.endswith(".type")}
+    assert types == {"0"}
+    assert len([k for k in settings if k.endswith(".type")]) == T46G.line_keys + 40
+
+
+def test_page_labels_are_not_sent() -> None:
+    ctx = layout_context(T46G)
+    assert ctx.page_labels
+    text = _render(ctx, DEVICE_FILE)
+    assert "Module 1 page 1" not in text
+    assert not any(".page" in k for k in _settings(text))
+    # Page labels alone change nothing.
+    assert text == _render(dataclasses.replace(ctx, page_labels=()), DEVICE_FILE)
+
+
+def test_vlan_off_by_default() -> None:
+    settings = _device_settings(sample_context(T46G))
+    network = {k: v for k, v in settings.items() if k.startswith("static.network.")}
+    assert network == {
+        "static.network.vlan.internet_port_enable": "0",
+        "static.network.vlan.pc_port_enable": "0",
+        "static.network.lldp.enable": "1",
+    }
+
+
+def test_vlan_on() -> None:
+    settings = _device_settings(layout_context(T46G))
+    network = {k: v for k, v in settings.items() if k.startswith("static.network.")}
+    assert network == {
+        "static.network.vlan.internet_port_enable": "1",
+        "static.network.vlan.internet_port_vid": "100",
+        "static.network.vlan.internet_port_priority": "5",
+        "static.network.vlan.pc_port_enable": "1",
+        "static.network.vlan.pc_port_vid": "200",
+        "static.network.vlan.pc_port_priority": "0",
+        "static.network.lldp.enable": "0",
+    }
+
+
+def test_vlan_on_one_port_only() -> None:
+    settings = _device_settings(_ctx(network=Network(pc_vlan=VlanPort(4094, 7))))
+    assert settings["static.network.vlan.internet_port_enable"] == "0"
+    assert "static.network.vlan.internet_port_vid" not in settings
+    assert settings["static.network.vlan.pc_port_enable"] == "1"
+    assert settings["static.network.vlan.pc_port_vid"] == "4094"
+    assert settings["static.network.vlan.pc_port_priority"] == "7"
+
+
+@pytest.mark.parametrize("port", ["lan_vlan", "pc_vlan"])
+@pytest.mark.parametrize(("vid", "priority"), [(0, 0), (4095, 0), (1, -1), (1, 8)])
+def test_vlan_out_of_range_is_refused(port: str, vid: int, priority: int) -> None:
+    bad: dict[str, Any] = {port: VlanPort(vid, priority)}
+    with pytest.raises(ValueError, match="VLAN"):
+        DRIVER.render(_ctx(network=Network(**bad)), DEVICE_FILE)
+
+
+@pytest.mark.parametrize("evil", ["\n", "\r", "\r\n", "\x85", "\u2028", "\u2029", "\x0b", "\x00"])
+def test_key_label_cannot_add_a_line(evil: str) -> None:
+    injected = "static.auto_provision.server.url = http://attacker.example/"
+    clean = (
+        Key(KeyLocation(0, 3), KeyFunction.BLF, "203", "Reception"),
+        Key(KeyLocation(1, 1), KeyFunction.SPEED_DIAL, "112", "Emergency"),
+    )
+    evil_keys = (
+        dataclasses.replace(clean[0], label=f"Reception{evil}{injected}"),
+        dataclasses.replace(clean[1], label=f"Emergency{evil}linekey.1.type = 17"),
+    )
+    text = _render(_with_keys(*evil_keys, expansion_modules=1), DEVICE_FILE)
+    settings = _settings(text)
+    assert settings.keys() == _device_settings(_with_keys(*clean, expansion_modules=1)).keys()
+    assert settings["static.auto_provision.server.url"] == "https://provd.example.net:8443/"
+    assert settings["linekey.3.label"] == f"Reception {injected}"
+    assert settings["linekey.1.type"] == "0"
+    assert len(text.splitlines()) == text.count("\n")
+
+
+@pytest.mark.parametrize(
+    ("function", "value"),
+    [
+        (KeyFunction.URL, "https://intranet.example.net/\nstatic.auto_provision.server.url = x"),
+        (KeyFunction.SPEED_DIAL, "112\r\nlinekey.1.type = 17"),
+        (KeyFunction.DTMF, "*3\u2028x = 1"),
+        (KeyFunction.BLF, "203\x85x = 1"),
+    ],
+)
+def test_line_breaks_in_key_values_are_refused(function: KeyFunction, value: str) -> None:
+    key = Key(KeyLocation(0, 4), function, value, "Label")
+    with pytest.raises(UnsafeValue):
+        DRIVER.render(_with_keys(key), DEVICE_FILE)
+
+
+def test_line_break_in_pickup_code_is_refused() -> None:
+    key = Key(KeyLocation(0, 4), KeyFunction.BLF, "203", "Label")
+    with pytest.raises(UnsafeValue):
+        DRIVER.render(_with_keys(key, pickup_code="*8\nx = 1"), DEVICE_FILE)

@@ -4,22 +4,25 @@ A phone on firmware V81 or later fetches ``<mac>.boot`` (or, failing that,
 ``y000000000000.boot``), which includes the model's common file and then the
 device file. Older firmware skips the boot file and fetches the two ``.cfg``
 files itself, in the same order but without ``overwrite_mode``: that is why
-unused account slots are switched off explicitly rather than left out.
+unused account slots, unset keys and untagged ports are written out
+explicitly rather than left out.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from provd.domain.catalogue import PhoneModel, Vendor, models_of
+from provd.domain.keys import KeyFunction, KeyLocation
 from provd.domain.mac import Mac, try_parse_mac
 from provd.domain.timezones import get_zone
 from provd.drivers.base import FileRequest, UserAgentInfo
-from provd.drivers.context import DeviceContext, Transport
+from provd.drivers.context import DeviceContext, Key, Transport, VlanPort
 from provd.drivers.yealink.useragent import parse_user_agent
 
 COMMON_BOOT_FILE = "y000000000000.boot"
@@ -34,6 +37,29 @@ _RESYNC_MINUTES = range(1, 43201)
 # a line break inside a value would start a new key. C0/C1 controls (CR, LF,
 # NEL, ...) and the Unicode line and paragraph separators are all refused.
 _LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+# 802.1Q leaves VID 0 and 4095 reserved; 802.1p has eight priorities.
+_VLAN_IDS = range(1, 4095)
+_VLAN_PRIORITIES = range(8)
+
+# Yealink's DSS key type codes, as listed in its template comments (vendor
+# facts A2). Every vendor-neutral function must have one: a test checks it.
+DSS_TYPE: dict[KeyFunction, int] = {
+    KeyFunction.NONE: 0,
+    KeyFunction.FORWARD: 2,
+    KeyFunction.TRANSFER: 3,
+    KeyFunction.DND: 5,
+    KeyFunction.PICKUP: 9,
+    KeyFunction.PARK: 10,
+    KeyFunction.DTMF: 11,
+    KeyFunction.VOICEMAIL: 12,
+    KeyFunction.SPEED_DIAL: 13,
+    KeyFunction.INTERCOM: 14,
+    KeyFunction.LINE: 15,
+    KeyFunction.BLF: 16,
+    KeyFunction.URL: 17,
+    KeyFunction.GROUP_PICKUP: 23,
+}
 
 _MAC_FILE = re.compile(r"(?P<mac>[0-9a-fA-F]{12})\.(?P<ext>boot|cfg)")
 _COMMON_FILE = re.compile(r"y(?P<id>[0-9]{12})\.cfg")
@@ -76,6 +102,15 @@ def _text(value: str) -> str:
     return _LINE_BREAKING.sub(" ", value)
 
 
+def _spaced(value: str) -> str:
+    """`` value`` after a ``key =``, or nothing when the value is empty.
+
+    Yealink's own template and FusionPBX's write empty values as ``key =``;
+    this keeps the hundreds of blank key fields free of trailing whitespace.
+    """
+    return f" {value}" if value else ""
+
+
 _ENV = Environment(
     loader=PackageLoader("provd", "templates/yealink"),
     undefined=StrictUndefined,
@@ -86,6 +121,7 @@ _ENV = Environment(
     finalize=_line_value,
 )
 _ENV.filters["text"] = _text
+_ENV.filters["spaced"] = _spaced
 
 
 class _Kind(Enum):
@@ -195,7 +231,135 @@ def _device_variables(ctx: DeviceContext) -> dict[str, Any]:
         "unused_slots": [n for n in range(1, ctx.model.accounts + 1) if n not in slots],
         "proxy": ctx.sip_proxy,
         "transport_type": _TRANSPORT_TYPE[ctx.sip_proxy.transport],
+        "key_groups": _key_groups(ctx),
+        "lan_vlan": _checked_vlan(ctx, ctx.network.lan_vlan, "LAN port"),
+        "pc_vlan": _checked_vlan(ctx, ctx.network.pc_vlan, "PC port"),
+        "lldp": int(ctx.network.lldp),
     }
+
+
+@dataclass(frozen=True, slots=True)
+class _DssKey:
+    """One key as the phone's ``<prefix>.type/line/value/label/extension/pickup_value``."""
+
+    type: int
+    line: int = 1
+    value: str = ""
+    label: str = ""
+    extension: str = ""
+    pickup_value: str = ""
+
+
+# Type 0 is "N/A". Every field is written, so nothing of a key's former use
+# (a BLF target, a label) survives on the phone once the key is unset.
+_UNSET = _DssKey(type=0)
+
+
+@dataclass(frozen=True, slots=True)
+class _KeyGroup:
+    title: str
+    keys: list[tuple[str, _DssKey]]
+    """(setting prefix, key) in key order, e.g. ("expansion_module.2.key.7", ...)."""
+
+
+def _key_groups(ctx: DeviceContext) -> list[_KeyGroup]:
+    """Every line key of the model and every key of each attached module.
+
+    Keys the layout does not set are rendered unset; keys on modules that are
+    not attached, or beyond the model's key counts, are not rendered at all.
+    Page descriptions (``ctx.page_labels``) are not sent: no Yealink
+    configuration setting for naming an expansion-module page was found in
+    the vendor's templates or guides (only ``expansion_module.X.key.Y.*`` and
+    ``expansion_module.page_tip.*``, which is about call alerts).
+    """
+    model = ctx.model
+    exp = model.expansion
+    most = exp.max_count if exp is not None else 0
+    if not 0 <= ctx.expansion_modules <= most:
+        raise ValueError(f"{ctx.mac}: a {model.name} takes 0 to {most} expansion modules")
+    by_location: dict[KeyLocation, Key] = {}
+    for key in ctx.keys or _default_keys(ctx):
+        if key.location in by_location:
+            raise ValueError(f"{ctx.mac}: two keys at {key.location}")
+        by_location[key.location] = key
+
+    def at(module: int, index: int) -> _DssKey:
+        key = by_location.get(KeyLocation(module, index))
+        return _UNSET if key is None else _dss_key(ctx, key)
+
+    groups = [
+        _KeyGroup(
+            "Line keys",
+            [(f"linekey.{n}", at(0, n)) for n in range(1, model.line_keys + 1)],
+        )
+    ]
+    if exp is not None:
+        groups += [
+            _KeyGroup(
+                f"Expansion module {m} ({exp.name}, {exp.pages} pages of {exp.keys_per_page} keys)",
+                [(f"expansion_module.{m}.key.{n}", at(m, n)) for n in range(1, exp.keys + 1)],
+            )
+            for m in range(1, ctx.expansion_modules + 1)
+        ]
+    return groups
+
+
+def _default_keys(ctx: DeviceContext) -> tuple[Key, ...]:
+    """Without any layout, the first keys show the device's lines, one each.
+
+    The factory default makes keys 1-16 line keys whether or not an account
+    is set. Here key N shows the N-th line in slot order, so a gap in the
+    slots (a removed line) never leaves a key on a disabled account.
+    """
+    slots = sorted(line.slot for line in ctx.lines)[: ctx.model.line_keys]
+    return tuple(
+        Key(KeyLocation(0, n), KeyFunction.LINE, str(slot), "", line=slot)
+        for n, slot in enumerate(slots, start=1)
+    )
+
+
+def _dss_key(ctx: DeviceContext, key: Key) -> _DssKey:
+    if not 1 <= key.line <= ctx.model.accounts:
+        raise ValueError(
+            f"{ctx.mac}: key {key.location} uses line {key.line}; "
+            f"a {ctx.model.name} has lines 1 to {ctx.model.accounts}"
+        )
+    code = DSS_TYPE[key.function]
+    if key.function is KeyFunction.LINE:
+        # A line key shows the account in ``line``; its value is unused.
+        return _DssKey(code, key.line, label=key.label)
+    if key.function is KeyFunction.BLF:
+        # ``extension`` is the pickup code: pressing the key while the watched
+        # extension rings dials the code followed by the value. Newer firmware
+        # reads ``pickup_value`` instead; the open projects that write it
+        # (wazo-provd-plugins among them) give it the code alone, never code
+        # plus extension, so both carry the same code.
+        return _DssKey(
+            code,
+            key.line,
+            key.value,
+            key.label,
+            extension=ctx.pickup_code,
+            pickup_value=ctx.pickup_code,
+        )
+    # Every other function takes its target (if any) as the value: the number
+    # of a speed dial, forward or blind transfer, the park orbit, the extension
+    # to pick up or call on intercom, DTMF tones, a URL.
+    return _DssKey(code, key.line, key.value, key.label)
+
+
+def _checked_vlan(ctx: DeviceContext, port: VlanPort | None, which: str) -> VlanPort | None:
+    # The service validates VLANs; a bad one reaching a phone could cut it off
+    # the network, so the driver refuses it too.
+    if port is None:
+        return None
+    if port.vid not in _VLAN_IDS:
+        raise ValueError(f"{ctx.mac}: the {which} VLAN id must be 1 to 4094, not {port.vid}")
+    if port.priority not in _VLAN_PRIORITIES:
+        raise ValueError(
+            f"{ctx.mac}: the {which} VLAN priority must be 0 to 7, not {port.priority}"
+        )
+    return port
 
 
 DRIVER = YealinkDriver()
