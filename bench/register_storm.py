@@ -9,7 +9,8 @@ What runs, all on loopback and bounded in time:
    sipp sending REGISTER → 401 → REGISTER with Authorization → 200 for every user
    at a fixed rate;
 3. the same load against a stock-style minimal registrar config
-   (``register_storm_stock.cfg``) on the same database file, in the same run.
+   (``register_storm_stock.cfg``) on the same database file, in the same run;
+   the two alternate for ``--rounds`` rounds and medians are compared.
 
 It prints registrations/s, failures, retransmissions and Kamailio CPU seconds
 for both, and the ratio provd/stock. All load comes from one source address,
@@ -23,8 +24,10 @@ import argparse
 import asyncio
 import csv
 import os
+import random
 import shutil
 import socket
+import statistics
 import sys
 import tempfile
 import time
@@ -48,9 +51,12 @@ from provd.security.secretbox import SecretBox  # noqa: E402
 SCENARIO = ROOT / "tests" / "pbx" / "sipp" / "register.xml"
 STOCK_CFG = Path(__file__).resolve().parent / "register_storm_stock.cfg"
 DOMAIN = "storm.test"
-PROXY_IP = "127.0.4.1"
-STOCK_IP = "127.0.4.3"
-LOADGEN = ("127.0.4.2", 5062)
+# A loopback /24 of its own per run, so a concurrent test run cannot collide.
+_NET = f"127.{random.Random(os.getpid()).randint(16, 250)}.{random.randint(1, 254)}"
+PROXY_IP = f"{_NET}.1"
+STOCK_IP = f"{_NET}.3"
+LOADGEN = (f"{_NET}.2", 5062)
+PROBE_IP = f"{_NET}.9"
 SIP_PORT = 5060
 
 
@@ -187,7 +193,7 @@ async def _sip_ready(address: tuple[str, int]) -> bool:
     msg = "\r\n".join(
         [
             f"OPTIONS sip:{address[0]} SIP/2.0",
-            "Via: SIP/2.0/UDP 127.0.4.9:5099;rport;branch=z9hG4bK-probe",
+            f"Via: SIP/2.0/UDP {PROBE_IP}:5099;rport;branch=z9hG4bK-probe",
             f"From: <sip:probe@{DOMAIN}>;tag=p",
             f"To: <sip:{address[0]}>",
             f"Call-ID: probe-{time.time()}",
@@ -199,7 +205,7 @@ async def _sip_ready(address: tuple[str, int]) -> bool:
         ]
     ).encode()
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.4.9", 0))
+        s.bind((PROBE_IP, 0))
         s.setblocking(False)
         s.sendto(msg, address)
         try:
@@ -213,7 +219,8 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--rate", type=int, default=3000, help="REGISTER transactions per second")
-    parser.add_argument("--duration", type=int, default=10, help="seconds per run")
+    parser.add_argument("--duration", type=int, default=8, help="seconds per round")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per config")
     parser.add_argument("--children", type=int, default=4, help="Kamailio UDP workers (both)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args()
@@ -249,8 +256,6 @@ async def main() -> None:
             f"{time.monotonic() - t0:.1f} s"
         )
 
-        results: list[RunResult] = []
-        # Stock first, provd second: the file cache is equally warm for provd.
         stock_dir = work / "stock"
         stock_dir.mkdir()
         shutil.copy(STOCK_CFG, stock_dir / "kamailio.cfg")
@@ -269,55 +274,58 @@ async def main() -> None:
             log_path=stock_dir / "kamailio.log",
             ready=lambda: _sip_ready((STOCK_IP, SIP_PORT)),
         )
+        # Both run side by side (the idle one costs nothing) and the rounds
+        # alternate, so drift in machine load hits both configurations alike.
+        results: dict[str, list[RunResult]] = {"stock": [], "provd": []}
         await stock.start()
         try:
-            assert stock.pid is not None
-            results.append(
-                await _storm(
-                    "stock",
-                    f"{STOCK_IP}:{SIP_PORT}",
-                    stock.pid,
-                    users_csv,
-                    work,
-                    args.rate,
-                    args.duration,
-                )
-            )
+            async with PbxSupervisor(settings, domains=domains) as pbx:
+                assert stock.pid is not None
+                assert pbx.kamailio is not None and pbx.kamailio.pid is not None
+                targets = {
+                    "stock": (f"{STOCK_IP}:{SIP_PORT}", stock.pid),
+                    "provd": (f"{PROXY_IP}:{SIP_PORT}", pbx.kamailio.pid),
+                }
+                for _ in range(args.rounds):
+                    for name, (target, pid) in targets.items():
+                        results[name].append(
+                            await _storm(
+                                name, target, pid, users_csv, work, args.rate, args.duration
+                            )
+                        )
+                registered = len(await pbx.control.registrations())
         finally:
             await stock.stop()
 
-        async with PbxSupervisor(settings, domains=domains) as pbx:
-            assert pbx.kamailio is not None and pbx.kamailio.pid is not None
-            results.append(
-                await _storm(
-                    "provd",
-                    f"{PROXY_IP}:{SIP_PORT}",
-                    pbx.kamailio.pid,
-                    users_csv,
-                    work,
-                    args.rate,
-                    args.duration,
-                )
-            )
-            registered = len(await pbx.control.registrations())
-
         print(
-            f"\nload: {args.rate} REGISTER/s target for {args.duration} s "
-            f"({args.rate * args.duration} registrations, digest, UDP, SQLite, "
-            f"usrloc db_mode {settings.usrloc_db_mode}, {args.children} workers)"
+            f"\nload: {args.rate} REGISTER/s target for {args.duration} s per round, "
+            f"{args.rounds} rounds each ({args.rate * args.duration} registrations per round; "
+            f"digest, UDP, SQLite, usrloc db_mode {settings.usrloc_db_mode}, "
+            f"{args.children} workers)"
         )
-        print(f"{'config':8} {'ok':>8} {'failed':>7} {'retrans':>8} {'reg/s':>9} "
+        print(f"{'config':8} {'round':>5} {'ok':>8} {'failed':>7} {'retrans':>8} {'reg/s':>8} "
               f"{'kamailio CPU s':>15} {'CPU ms/reg':>11}")  # fmt: skip
-        for r in results:
-            print(
-                f"{r.name:8} {r.ok:8d} {r.failed:7d} {r.retransmissions:8d} {r.rate:9.0f} "
-                f"{r.kamailio_cpu_s:15.2f} {r.cpu_ms_per_reg:11.3f}"
-            )
-        stock_r, provd_r = results
+        for name, runs in results.items():
+            for i, r in enumerate(runs, 1):
+                print(
+                    f"{name:8} {i:5d} {r.ok:8d} {r.failed:7d} {r.retransmissions:8d} "
+                    f"{r.rate:8.0f} {r.kamailio_cpu_s:15.2f} {r.cpu_ms_per_reg:11.3f}"
+                )
+        stock_rate = statistics.median(r.rate for r in results["stock"])
+        provd_rate = statistics.median(r.rate for r in results["provd"])
+        stock_cpu = statistics.median(r.cpu_ms_per_reg for r in results["stock"])
+        provd_cpu = statistics.median(r.cpu_ms_per_reg for r in results["provd"])
+        failures = {n: sum(r.failed for r in runs) for n, runs in results.items()}
         print(f"\nprovd AoRs registered at the end: {registered} of {args.users}")
+        print(f"failures: provd {failures['provd']}, stock {failures['stock']}")
         print(
-            f"ratio provd/stock: throughput {provd_r.rate / stock_r.rate:.2f}, "
-            f"CPU per registration {provd_r.cpu_ms_per_reg / stock_r.cpu_ms_per_reg:.2f}"
+            f"median reg/s: provd {provd_rate:.0f}, stock {stock_rate:.0f}; "
+            f"median Kamailio CPU per registration: provd {provd_cpu:.3f} ms, "
+            f"stock {stock_cpu:.3f} ms"
+        )
+        print(
+            f"ratio provd/stock: throughput {provd_rate / stock_rate:.2f}, "
+            f"CPU per registration {provd_cpu / stock_cpu:.2f}"
         )
     finally:
         if args.keep:
