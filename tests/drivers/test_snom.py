@@ -3,19 +3,31 @@ from __future__ import annotations
 import dataclasses
 import random
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from provd.domain.catalogue import MODELS, PhoneModel, Vendor, get_model
+from provd.domain.keys import KeyFunction, KeyLocation
 from provd.domain.mac import parse_mac
 from provd.domain.timezones import ZONES, Zone
 from provd.drivers.base import Driver, FileRequest, UserAgentInfo
-from provd.drivers.context import DeviceContext, Line, SipServer, TimeSettings, Transport
+from provd.drivers.context import (
+    DeviceContext,
+    Key,
+    Line,
+    Network,
+    PageLabel,
+    SipServer,
+    TimeSettings,
+    Transport,
+    VlanPort,
+)
 from provd.drivers.snom import DRIVER, parse_user_agent
 from provd.drivers.snom.driver import UnsafeValue
 from tests.golden import GOLDEN_DIR, assert_golden
-from tests.samples import SAMPLE_MACS, sample_context
+from tests.samples import SAMPLE_MACS, layout_context, sample_context
 
 SNOM_MODELS = tuple(m for m in MODELS if m.vendor is Vendor.SNOM)
 D785 = get_model("snom-d785")
@@ -299,10 +311,20 @@ def test_golden(model: PhoneModel) -> None:
         assert_golden(f"snom/{model.id}/{filename}", DRIVER.render(ctx, filename))
 
 
+@pytest.mark.parametrize("model", SNOM_MODELS, ids=lambda m: m.id)
+def test_golden_layout(model: PhoneModel) -> None:
+    ctx = layout_context(model)
+    for filename in DRIVER.filenames(ctx.mac, model):
+        assert_golden(f"snom/{model.id}/layout/{filename}", DRIVER.render(ctx, filename))
+
+
 def test_every_snom_model_has_golden_files_and_no_stale_ones() -> None:
     assert SNOM_MODELS
     expected = {
-        f"{model.id}/{name}" for model in SNOM_MODELS for name in DRIVER.filenames(MAC, model)
+        f"{model.id}/{prefix}{name}"
+        for model in SNOM_MODELS
+        for name in DRIVER.filenames(MAC, model)
+        for prefix in ("", "layout/")
     }
     root = GOLDEN_DIR / "snom"
     found = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
@@ -312,9 +334,12 @@ def test_every_snom_model_has_golden_files_and_no_stale_ones() -> None:
 # --- Well-formed XML, permissions, escaping ----------------------------------
 
 
+@pytest.mark.parametrize("make", [sample_context, layout_context], ids=["sample", "layout"])
 @pytest.mark.parametrize("model", SNOM_MODELS, ids=lambda m: m.id)
-def test_files_are_well_formed(model: PhoneModel) -> None:
-    ctx = sample_context(model)
+def test_files_are_well_formed(
+    model: PhoneModel, make: Callable[[PhoneModel], DeviceContext]
+) -> None:
+    ctx = make(model)
     for filename in DRIVER.filenames(ctx.mac, model):
         data = DRIVER.render(ctx, filename)
         assert data.startswith(b'<?xml version="1.0" encoding="utf-8"?>\n')
@@ -491,10 +516,29 @@ def test_removed_line_is_disabled_and_its_key_freed() -> None:
     assert keys[1].text == "line"
 
 
-def test_line_keys_stop_at_the_smaller_of_accounts_and_keys() -> None:
+def test_without_a_layout_every_own_key_is_written_as_a_line_key() -> None:
+    # The D315 has more keys (5) than identities (4): the fifth is a free line key.
     root = _device_xml(sample_context(D315))
-    assert sorted(_fkeys(root)) == list(range(min(D315.accounts, D315.line_keys)))
+    keys = _fkeys(root)
+    assert sorted(keys) == list(range(D315.line_keys))
+    assert [keys[i].attrib["context"] for i in range(D315.line_keys)] == [
+        "1",
+        "2",
+        "active",
+        "active",
+        "active",
+    ]
+    assert all(key.text == "line" for key in keys.values())
     assert not root.findall(f"./phone-settings/user_active[@idx='{D315.accounts + 1}']")
+
+
+def test_without_a_layout_attached_module_keys_are_free_line_keys() -> None:
+    root = _device_xml(_ctx(expansion_modules=1))
+    keys = _fkeys(root)
+    assert sorted(keys) == list(range(D785.line_keys + 18))
+    for idx in range(2, D785.line_keys + 18):
+        assert keys[idx].attrib == {"idx": str(idx), "context": "active", "label": "", "perm": "!"}
+        assert keys[idx].text == "line"
 
 
 @pytest.mark.parametrize(
@@ -563,3 +607,307 @@ def test_render_is_deterministic() -> None:
     ctx = sample_context(D785)
     for filename in DRIVER.filenames(ctx.mac, ctx.model):
         assert DRIVER.render(ctx, filename) == DRIVER.render(ctx, filename)
+
+
+# --- Function keys of a layout -----------------------------------------------
+
+
+def _key(
+    location: str, function: KeyFunction, value: str = "", label: str = "", line: int = 1
+) -> Key:
+    return Key(KeyLocation.parse(location), function, value, label, line)
+
+
+def _layout(*keys: Key, model: PhoneModel = D785, **changes: Any) -> ET.Element:
+    return _device_xml(_ctx(model, keys=keys, **changes))
+
+
+# Each vendor-neutral function, with and without a target where both are allowed,
+# and the Snom key it becomes.
+MAPPINGS: list[tuple[Key, str]] = [
+    (_key("line:1", KeyFunction.LINE, "1"), "line"),
+    (_key("line:1", KeyFunction.BLF, "203"), "blf sip:203@acme.example.net|*8"),
+    (_key("line:1", KeyFunction.SPEED_DIAL, "+31201234567"), "speed +31201234567"),
+    (_key("line:1", KeyFunction.PARK, "700"), "orbit 700"),
+    (_key("line:1", KeyFunction.PARK), "none"),
+    (_key("line:1", KeyFunction.PICKUP, "204"), "speed *8204"),
+    (_key("line:1", KeyFunction.PICKUP), "speed *8"),
+    (_key("line:1", KeyFunction.GROUP_PICKUP), "speed *8"),
+    (_key("line:1", KeyFunction.DND), "keyevent F_DND"),
+    (_key("line:1", KeyFunction.TRANSFER), "keyevent F_TRANSFER"),
+    (_key("line:1", KeyFunction.TRANSFER, "0612345678"), "transfer 0612345678"),
+    (_key("line:1", KeyFunction.FORWARD), "keyevent F_REDIRECT"),
+    (_key("line:1", KeyFunction.FORWARD, "0612345678"), "redirect 0612345678"),
+    (_key("line:1", KeyFunction.VOICEMAIL), "keyevent F_RETRIEVE"),
+    (_key("line:1", KeyFunction.INTERCOM, "205"), "icom 205"),
+    (
+        _key("line:1", KeyFunction.URL, "https://x.example/a?b=1&c=2"),
+        "url https://x.example/a?b=1&c=2",
+    ),
+    (_key("line:1", KeyFunction.DTMF, "*3#"), "dtmf *3#"),
+    (_key("line:1", KeyFunction.NONE), "none"),
+]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    MAPPINGS,
+    ids=lambda v: v if isinstance(v, str) else f"{v.function}{'+' if v.value else ''}",
+)
+def test_every_function_maps_to_a_snom_key(key: Key, value: str) -> None:
+    fkey = _fkeys(_layout(dataclasses.replace(key, label="Label")))[0]
+    assert fkey.text == value
+    assert fkey.attrib == {"idx": "0", "context": "1", "label": "Label", "perm": "R"}
+
+
+def test_the_mapping_table_covers_every_function() -> None:
+    assert {key.function for key, _ in MAPPINGS} == set(KeyFunction)
+
+
+def test_pickup_follows_the_tenant_pickup_code() -> None:
+    root = _layout(
+        _key("line:1", KeyFunction.BLF, "203"),
+        _key("line:2", KeyFunction.PICKUP, "204"),
+        _key("line:3", KeyFunction.GROUP_PICKUP),
+        pickup_code="**",
+    )
+    keys = _fkeys(root)
+    assert [keys[i].text for i in range(3)] == [
+        "blf sip:203@acme.example.net|**",
+        "speed **204",
+        "speed **",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("module", "key", "idx"),
+    [
+        (1, 1, 24),
+        (1, 18, 41),
+        (2, 1, 42),
+        (2, 18, 59),
+        (3, 1, 60),
+        (3, 18, 77),
+    ],
+)
+def test_module_keys_continue_after_the_phones_own_keys(module: int, key: int, idx: int) -> None:
+    # vendor facts B2: D785 own keys idx 0-23, then 18 per D7 module, up to idx 77.
+    root = _layout(_key(f"exp:{module}:{key}", KeyFunction.SPEED_DIAL, "112"), expansion_modules=3)
+    keys = _fkeys(root)
+    assert sorted(keys) == list(range(24 + 3 * 18))
+    assert keys[idx].text == "speed 112"
+    assert [i for i, k in keys.items() if k.text != "none"] == [idx]
+
+
+@pytest.mark.parametrize("model", [m for m in SNOM_MODELS if m.expansion], ids=lambda m: m.id)
+def test_module_idx_depends_on_the_models_own_keys(model: PhoneModel) -> None:
+    root = _layout(
+        _key("line:1", KeyFunction.DND),
+        _key(f"line:{model.line_keys}", KeyFunction.DND),
+        _key("exp:2:1", KeyFunction.DND),
+        model=model,
+        expansion_modules=2,
+    )
+    keys = _fkeys(root)
+    assert len(keys) == model.line_keys + 2 * 18
+    programmed = sorted(i for i, k in keys.items() if k.text == "keyevent F_DND")
+    assert programmed == [0, model.line_keys - 1, model.line_keys + 18]
+
+
+def test_unset_keys_are_written_empty_and_left_to_the_user() -> None:
+    root = _layout(_key("line:2", KeyFunction.DND), expansion_modules=1)
+    keys = _fkeys(root)
+    assert sorted(keys) == list(range(24 + 18))
+    for idx, key in keys.items():
+        if idx != 1:
+            assert key.attrib == {"idx": str(idx), "context": "active", "label": "", "perm": "!"}
+            assert key.text == "none"
+
+
+def test_keys_on_modules_not_attached_are_not_rendered() -> None:
+    root = _layout(
+        _key("exp:1:1", KeyFunction.DND),
+        _key("exp:2:1", KeyFunction.DND),
+        _key("exp:3:18", KeyFunction.DND),
+        expansion_modules=1,
+    )
+    keys = _fkeys(root)
+    assert max(keys) == 24 + 18 - 1
+    assert [i for i, k in keys.items() if k.text != "none"] == [24]
+
+
+def test_no_module_keys_without_modules() -> None:
+    root = _layout(_key("exp:1:1", KeyFunction.DND))
+    assert sorted(_fkeys(root)) == list(range(24))
+
+
+@pytest.mark.parametrize(
+    ("keys", "changes"),
+    [
+        ((_key("line:25", KeyFunction.DND),), {}),
+        ((_key("exp:1:19", KeyFunction.DND),), {"expansion_modules": 1}),
+        ((_key("line:1", KeyFunction.DND), _key("line:1", KeyFunction.NONE)), {}),
+        ((), {"expansion_modules": 4}),
+        ((), {"expansion_modules": -1}),
+        ((), {"model": D315, "expansion_modules": 1}),
+        ((_key("exp:1:1", KeyFunction.DND),), {"model": D315}),
+        ((_key("line:1", KeyFunction.SPEED_DIAL),), {}),
+        ((_key("line:1", KeyFunction.BLF, "20 3"),), {}),
+        ((_key("line:1", KeyFunction.BLF, "203|*9"),), {}),
+        ((_key("line:1", KeyFunction.DND, "1"),), {}),
+        ((_key("line:1", KeyFunction.PICKUP, "204"),), {"pickup_code": ""}),
+    ],
+    ids=[
+        "own key past the last",
+        "module key past the last",
+        "same key twice",
+        "more modules than the model takes",
+        "negative module count",
+        "module on a model without",
+        "module key on a model without",
+        "speed dial without a number",
+        "space in an argument",
+        "separator in a BLF",
+        "target on a key that takes none",
+        "pickup without a pickup code",
+    ],
+)
+def test_inconsistent_keys_are_refused(keys: tuple[Key, ...], changes: dict[str, Any]) -> None:
+    ctx = _ctx(changes.pop("model", D785), keys=keys, **changes)
+    with pytest.raises(ValueError):
+        DRIVER.render(ctx, "000413922D24.xml")
+
+
+def test_blf_watches_in_the_domain_of_its_line() -> None:
+    lines = (_line(1), _line(2, domain="beta.example.org"))
+    root = _layout(
+        _key("line:1", KeyFunction.BLF, "301", line=2),
+        _key("line:2", KeyFunction.BLF, "302", line=1),
+        # line 3 is not in use: the BLF falls back to line 1's domain
+        _key("line:3", KeyFunction.BLF, "303", line=3),
+        lines=lines,
+    )
+    keys = _fkeys(root)
+    assert keys[0].text == "blf sip:301@beta.example.org|*8"
+    assert keys[0].attrib["context"] == "2"
+    assert keys[1].text == "blf sip:302@acme.example.net|*8"
+    assert keys[2].text == "blf sip:303@acme.example.net|*8"
+    assert keys[2].attrib["context"] == "active"
+
+
+def test_blf_without_any_line_names_the_extension_only() -> None:
+    root = _layout(_key("line:1", KeyFunction.BLF, "301"), lines=())
+    assert _fkeys(root)[0].text == "blf 301|*8"
+
+
+def test_line_key_shows_its_slot() -> None:
+    root = _layout(_key("line:5", KeyFunction.LINE, "2", "Sales", line=2))
+    key = _fkeys(root)[4]
+    assert key.attrib == {"idx": "4", "context": "2", "label": "Sales", "perm": "R"}
+    assert key.text == "line"
+
+
+def test_page_labels_are_not_rendered() -> None:
+    ctx = layout_context(D785)
+    assert ctx.page_labels
+    data = DRIVER.render(ctx, "000413922D24.xml").decode()
+    assert "Module 1 page 1" not in data
+    ctx = dataclasses.replace(ctx, page_labels=(PageLabel(1, 1, "other"),))
+    assert DRIVER.render(ctx, "000413922D24.xml").decode() == data
+
+
+def test_layout_labels_and_values_are_escaped() -> None:
+    ctx = layout_context(D785)
+    data = DRIVER.render(ctx, "000413922D24.xml")
+    assert b'label="Reception &amp; Co"' in data
+    assert b">url https://intranet.example.net/a?b=1&amp;c=2</fkey>" in data
+    keys = _fkeys(ET.fromstring(data))
+    assert keys[2].attrib["label"] == "Reception & Co"
+    assert keys[12].text == "url https://intranet.example.net/a?b=1&c=2"
+    root = _layout(_key("line:1", KeyFunction.DND, label=TRICKY + "\nnext"))
+    assert _fkeys(root)[0].attrib["label"] == TRICKY + " next"
+
+
+def test_control_characters_in_key_values_are_refused() -> None:
+    with pytest.raises(UnsafeValue):
+        DRIVER.render(_ctx(keys=(_key("line:1", KeyFunction.DTMF, "1\x002"),)), "000413922D24.xml")
+
+
+def test_layout_keys_stay_out_of_per_model_files() -> None:
+    for model in SNOM_MODELS:
+        name = f"snom{model.name}.xml"
+        assert DRIVER.render(layout_context(model), name) == DRIVER.render(
+            sample_context(model), name
+        )
+
+
+# --- VLAN and LLDP -----------------------------------------------------------
+
+_NETWORK_SETTINGS = (
+    "vlan_id",
+    "vlan_qos",
+    "vlan_pc_id",
+    "vlan_pc_priority",
+    "vlan_port_tagging",
+    "lldp_enable",
+)
+
+
+def _network(root: ET.Element) -> dict[str, str]:
+    for name in _NETWORK_SETTINGS:
+        assert _setting(root, name).attrib["perm"] == "R", name
+    return {name: _value(root, name) for name in _NETWORK_SETTINGS}
+
+
+def test_vlans_on() -> None:
+    root = _device_xml(layout_context(D785))
+    assert _network(root) == {
+        "vlan_id": "100",
+        "vlan_qos": "5",
+        "vlan_pc_id": "200",
+        "vlan_pc_priority": "0",
+        "vlan_port_tagging": "on",
+        "lldp_enable": "off",
+    }
+
+
+def test_vlans_off_are_written_empty() -> None:
+    # Written even when off, so that a VLAN removed in provd is removed from the phone.
+    assert _network(_device_xml(sample_context(D785))) == {
+        "vlan_id": "",
+        "vlan_qos": "0",
+        "vlan_pc_id": "",
+        "vlan_pc_priority": "0",
+        "vlan_port_tagging": "off",
+        "lldp_enable": "on",
+    }
+
+
+def test_lan_vlan_alone() -> None:
+    root = _device_xml(_ctx(network=Network(lan_vlan=VlanPort(4094, 7))))
+    assert _network(root) == {
+        "vlan_id": "4094",
+        "vlan_qos": "7",
+        "vlan_pc_id": "",
+        "vlan_pc_priority": "0",
+        "vlan_port_tagging": "off",
+        "lldp_enable": "on",
+    }
+
+
+@pytest.mark.parametrize(
+    "port",
+    [VlanPort(0), VlanPort(4095), VlanPort(-1), VlanPort(1, 8), VlanPort(1, -1)],
+    ids=["vid 0", "vid 4095", "vid -1", "priority 8", "priority -1"],
+)
+@pytest.mark.parametrize("which", ["lan", "pc"])
+def test_vlan_out_of_range_is_refused(port: VlanPort, which: str) -> None:
+    network = Network(lan_vlan=port) if which == "lan" else Network(pc_vlan=port)
+    with pytest.raises(ValueError):
+        DRIVER.render(_ctx(network=network), "000413922D24.xml")
+
+
+@pytest.mark.parametrize("port", [VlanPort(1, 0), VlanPort(4094, 7)], ids=["lowest", "highest"])
+def test_vlan_range_limits_are_accepted(port: VlanPort) -> None:
+    root = _device_xml(_ctx(network=Network(lan_vlan=port, pc_vlan=port)))
+    assert _value(root, "vlan_id") == _value(root, "vlan_pc_id") == str(port.vid)

@@ -18,10 +18,11 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from provd.domain.catalogue import PhoneModel, Vendor, find_model
+from provd.domain.keys import KeyFunction, KeyLocation
 from provd.domain.mac import Mac, try_parse_mac, upper
 from provd.domain.timezones import get_zone
 from provd.drivers.base import FileRequest, UserAgentInfo
-from provd.drivers.context import DeviceContext, SipServer
+from provd.drivers.context import DeviceContext, Key, Line, Network, SipServer, VlanPort
 from provd.drivers.snom.useragent import parse_user_agent
 
 # XML 1.0 forbids most C0 controls, a line break means nothing in a one-line
@@ -178,14 +179,6 @@ class _Identity:
     idle_text: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class _LineKey:
-    idx: int
-    context: str
-    label: str
-    perm: str
-
-
 def _outbound(proxy: SipServer) -> str:
     host = proxy.host
     if ":" in host and not host.startswith("["):
@@ -223,14 +216,6 @@ def _device_variables(ctx: DeviceContext) -> dict[str, Any]:
                 idle_text=line.label,
             )
         )
-    keys = []
-    for idx in range(1, min(model.accounts, model.line_keys) + 1):
-        line = by_slot.get(idx)
-        if line is None:
-            # A free key stays a call appearance; "!" lets the user repurpose it.
-            keys.append(_LineKey(idx - 1, "active", "", "!"))
-        else:
-            keys.append(_LineKey(idx - 1, str(idx), line.label, "R"))
     return {
         "setting_server": ctx.provisioning.base_url,
         "prov": ctx.provisioning,
@@ -240,8 +225,196 @@ def _device_variables(ctx: DeviceContext) -> dict[str, Any]:
         # ntp_server is documented with one host only; a list form is unconfirmed.
         "ntp_server": ctx.time.ntp_servers[0] if ctx.time.ntp_servers else "",
         "identities": identities,
-        "fkeys": keys,
+        "network": _network(ctx.network),
+        "fkeys": _fkeys(ctx, by_slot),
     }
+
+
+# --- Network -----------------------------------------------------------------
+
+
+def _checked_vlan(port: VlanPort | None, name: str) -> VlanPort | None:
+    if port is None:
+        return None
+    if not 1 <= port.vid <= 4094:
+        raise ValueError(f"{name} VLAN id {port.vid} is out of range 1-4094")
+    if not 0 <= port.priority <= 7:
+        raise ValueError(f"{name} VLAN priority {port.priority} is out of range 0-7")
+    return port
+
+
+def _network(network: Network) -> dict[str, str | int]:
+    lan = _checked_vlan(network.lan_vlan, "LAN port")
+    pc = _checked_vlan(network.pc_vlan, "PC port")
+    # An empty VLAN id is how Snom templates in the field switch tagging off; every
+    # key is written either way so that a VLAN removed in provd leaves the phone too.
+    # A priority without a VLAN means nothing, so it goes back to the default 0.
+    return {
+        "vlan_id": lan.vid if lan else "",
+        "vlan_qos": lan.priority if lan else 0,
+        "vlan_pc_id": pc.vid if pc else "",
+        "vlan_pc_priority": pc.priority if pc else 0,
+        "vlan_port_tagging": "on" if pc else "off",
+        "lldp_enable": "on" if network.lldp else "off",
+    }
+
+
+# --- Function keys -----------------------------------------------------------
+#
+# Page labels of expansion modules are not rendered: a D7 has a single page and
+# Snom documents no setting for a page title.
+
+
+@dataclass(frozen=True, slots=True)
+class _FKey:
+    idx: int
+    """0-based; expansion module keys continue after the phone's own keys."""
+    context: str
+    """The identity (line slot) the key acts on, or "active" for whichever is in use."""
+    label: str
+    perm: str
+    value: str
+    """Snom's ``TYPE [ARGUMENT]``, e.g. ``blf sip:203@acme.example.net|*8``."""
+
+
+# Snom's own notion of a free key: a line key without an identity. Used where no
+# layout exists, so that a phone without one behaves as it left the factory.
+_FREE_LINE = "line"
+# Inside a layout, a key the admin did not program shows nothing.
+_UNSET = "none"
+# "!" leaves a key nobody programmed to the user, while still letting provisioning
+# clear it as long as the user has not touched it (e.g. a key removed from a layout).
+_FREE_PERM = "!"
+_PROGRAMMED_PERM = "R"
+
+# Key events of the phone's own feature keys (field templates give dkey_dnd,
+# dkey_transfer and dkey_retrieve these values; F_DND has a Snom wiki page).
+# They serve the functions that may come without a target.
+_KEYEVENTS = {
+    KeyFunction.DND: "F_DND",
+    KeyFunction.TRANSFER: "F_TRANSFER",
+    KeyFunction.FORWARD: "F_REDIRECT",
+    KeyFunction.VOICEMAIL: "F_RETRIEVE",
+}
+# Snom key types that take the key's target as their argument.
+_TYPES = {
+    KeyFunction.SPEED_DIAL: "speed",
+    KeyFunction.PARK: "orbit",
+    KeyFunction.TRANSFER: "transfer",
+    KeyFunction.FORWARD: "redirect",
+    KeyFunction.INTERCOM: "icom",
+    KeyFunction.URL: "url",
+    KeyFunction.DTMF: "dtmf",
+}
+
+
+def _attached_modules(ctx: DeviceContext) -> int:
+    exp = ctx.model.expansion
+    limit = exp.max_count if exp else 0
+    if not 0 <= ctx.expansion_modules <= limit:
+        raise ValueError(
+            f"{ctx.mac}: a {ctx.model.name} takes 0 to {limit} expansion modules,"
+            f" not {ctx.expansion_modules}"
+        )
+    return ctx.expansion_modules
+
+
+def _fkey_idx(model: PhoneModel, location: KeyLocation, modules: int) -> int | None:
+    """The fkey idx of a key location; None for a key on a module not attached."""
+    if location.module == 0:
+        if not 1 <= location.index <= model.line_keys:
+            raise ValueError(f"the {model.name} has no key {location}")
+        return location.index - 1
+    exp = model.expansion
+    if exp is None or location.module < 1 or not 1 <= location.index <= exp.keys:
+        raise ValueError(f"the {model.name} has no key {location}")
+    if location.module > modules:
+        # Kept in the layout for when the module is plugged in again.
+        return None
+    return model.line_keys + (location.module - 1) * exp.keys + location.index - 1
+
+
+def _key_count(model: PhoneModel, modules: int) -> int:
+    return model.line_keys + (model.expansion.keys * modules if model.expansion else 0)
+
+
+def _context(slot: int, by_slot: dict[int, Line]) -> str:
+    # A key bound to an identity that is switched off could not act at all.
+    return str(slot) if slot in by_slot else "active"
+
+
+def _blf_uri(key: Key, by_slot: dict[int, Line]) -> str:
+    # The watched colleague is in the tenant of the line the key belongs to.
+    extension = _argument(key, separators="|")
+    line = by_slot.get(key.line) or by_slot.get(1)
+    return f"sip:{extension}@{line.domain}" if line else extension
+
+
+def _argument(key: Key, *, separators: str = "") -> str:
+    value = key.value
+    if not value:
+        raise ValueError(f"key {key.location}: a {key.function} key needs a target")
+    # Snom reads a key as TYPE, one space, ARGUMENT; a BLF's argument ends at "|".
+    if any(c.isspace() or c in separators for c in value):
+        raise ValueError(f"key {key.location}: {value!r} cannot be a Snom key argument")
+    return value
+
+
+def _snom_value(key: Key, ctx: DeviceContext, by_slot: dict[int, Line]) -> str:
+    function = key.function
+    if function is KeyFunction.LINE:
+        return "line"
+    if function is KeyFunction.BLF:
+        # The phone dials the code and the extension to pick up the watched call.
+        pickup = f"|{ctx.pickup_code}" if ctx.pickup_code else ""
+        return f"blf {_blf_uri(key, by_slot)}{pickup}"
+    if function in (KeyFunction.PICKUP, KeyFunction.GROUP_PICKUP):
+        # Snom has no pickup key type: the key dials the PBX's pickup code,
+        # followed by the extension for a directed pickup.
+        if not ctx.pickup_code:
+            raise ValueError(f"key {key.location}: a pickup key needs a pickup code")
+        return f"speed {ctx.pickup_code}{_argument(key) if key.value else ''}"
+    if function in _KEYEVENTS and not key.value:
+        return f"keyevent {_KEYEVENTS[function]}"
+    if function is KeyFunction.PARK and not key.value:
+        # An orbit key needs the orbit to park in and to watch; Snom documents
+        # nothing else a park key could do.
+        return _UNSET
+    if function in _TYPES:
+        return f"{_TYPES[function]} {_argument(key)}"
+    if key.value:
+        raise ValueError(f"key {key.location}: a {function} key takes no target")
+    return _UNSET  # KeyFunction.NONE
+
+
+def _fkeys(ctx: DeviceContext, by_slot: dict[int, Line]) -> list[_FKey]:
+    """Every key of the phone and of its attached modules, programmed or explicitly free."""
+    model = ctx.model
+    modules = _attached_modules(ctx)
+    keys = ctx.keys
+    free = _UNSET
+    if not keys:
+        # Without a layout, key N shows line N for every line slot that has a key.
+        keys = tuple(
+            Key(KeyLocation(0, slot), KeyFunction.LINE, str(slot), line.label, slot)
+            for slot, line in by_slot.items()
+            if slot <= model.line_keys
+        )
+        free = _FREE_LINE
+    programmed: dict[int, _FKey] = {}
+    for key in keys:
+        idx = _fkey_idx(model, key.location, modules)
+        if idx is None:
+            continue
+        if idx in programmed:
+            raise ValueError(f"{ctx.mac}: key {key.location} is programmed twice")
+        context = _context(key.line, by_slot)
+        value = _snom_value(key, ctx, by_slot)
+        programmed[idx] = _FKey(idx, context, key.label, _PROGRAMMED_PERM, value)
+    return [
+        programmed.get(idx) or _FKey(idx, "active", "", _FREE_PERM, free)
+        for idx in range(_key_count(model, modules))
+    ]
 
 
 DRIVER = SnomDriver()
