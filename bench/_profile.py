@@ -1,0 +1,108 @@
+"""Sampling provd with py-spy during the measured run, and reading the samples.
+
+py-spy's raw format is one line per distinct stack: ``frame;frame;...;frame COUNT``,
+outermost first, each frame ``function (file:line)``; with ``--threads`` the first
+frame names the thread.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections import Counter
+from pathlib import Path
+
+PY_SPY = shutil.which("py-spy")
+_FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
+
+
+def command(pid: int, output: Path) -> list[str]:
+    if PY_SPY is None:
+        raise RuntimeError("py-spy is not installed (pip install py-spy)")
+    return [
+        PY_SPY,
+        "record",
+        "--pid",
+        str(pid),
+        "--rate",
+        "250",
+        "--format",
+        "raw",
+        "--threads",
+        # Only samples that hold the GIL: what keeps provd's one process busy. Waits (the
+        # event loop's epoll, the database thread's queue) would otherwise be counted.
+        "--gil",
+        # Pausing provd for every sample would slow it down more than it needs to.
+        "--nonblocking",
+        "--output",
+        str(output),
+    ]
+
+
+def _parse(raw: str) -> list[tuple[str, list[str], int]]:
+    stacks = []
+    for line in raw.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        thread, *frames = stack.split(";")
+        stacks.append((thread, frames, int(count)))
+    return stacks
+
+
+def _where(frame: str) -> tuple[str, str, str]:
+    m = _FRAME.match(frame)
+    if m is None:
+        return frame, "?", ""
+    return m["func"], m["file"], m["line"] or ""
+
+
+def _package(file: str) -> str:
+    if file.startswith("<"):
+        return "python internals"
+    head = file.split("/", 1)[0]
+    return head.removesuffix(".py")
+
+
+def summarise(raw_path: Path, top: int = 15) -> str:
+    stacks = _parse(raw_path.read_text())
+    total = sum(count for _, _, count in stacks)
+    if total == 0:
+        return "profile: no samples (py-spy could not read the process?)"
+    threads: Counter[str] = Counter()
+    leaf: Counter[str] = Counter()
+    leaf_package: Counter[str] = Counter()
+    provd_lines: Counter[str] = Counter()
+    for thread, frames, count in stacks:
+        threads[thread] += count
+        if not frames:
+            continue
+        func, file, line = _where(frames[-1])
+        leaf[f"{func} ({file}:{line})"] += count
+        leaf_package[_package(file)] += count
+        # Inclusive time of each provd line on the stack, counted once per stack.
+        seen = set()
+        for frame in frames:
+            func, file, line = _where(frame)
+            # The entry point and the CLI are on every stack and say nothing.
+            if file.startswith("provd/") and not file.startswith(("provd/cli/", "provd/__")):
+                seen.add(f"{file}:{line} in {func}")
+        for key in seen:
+            provd_lines[key] += count
+
+    def pct(n: int) -> str:
+        return f"{100 * n / total:5.1f}%"
+
+    out = [
+        f"profile: {total} samples of provd holding the GIL (py-spy --gil, 250 Hz); "
+        "percentages are of those"
+    ]
+    out.append("  by thread:")
+    out += [f"    {pct(n)}  {name}" for name, n in threads.most_common(4)]
+    out.append("  where the CPU is, by package of the innermost frame:")
+    out += [f"    {pct(n)}  {name}" for name, n in leaf_package.most_common(top)]
+    out.append("  hottest innermost frames (self time):")
+    out += [f"    {pct(n)}  {name}" for name, n in leaf.most_common(top)]
+    out.append("  provd lines on the stack (inclusive time):")
+    out += [f"    {pct(n)}  {name}" for name, n in provd_lines.most_common(top + 10)]
+    return "\n".join(out)
