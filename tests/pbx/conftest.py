@@ -7,6 +7,9 @@ no ports collide and the SDP rewrite is visible: media on .10 is rtpengine.
 from __future__ import annotations
 
 import contextlib
+import os
+import random
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,12 +25,27 @@ from provd.pbx.subscribers import SyncReport, tenant_domains
 from provd.pbx.supervisor import PbxSupervisor
 from provd.security.secretbox import SecretBox
 
-PROXY_IP = "127.0.3.1"
-MEDIA_IP = "127.0.3.10"
-CALLER = ("127.0.3.2", 5061)
-CALLEE = ("127.0.3.3", 5070)
-OTHER = ("127.0.3.5", 5072)
-SPARE = ("127.0.3.6", 5074)
+
+def _test_net() -> str:
+    """A /24 of loopback picked per test run: two runs on one machine (CI and a
+    developer's) then never share SIP, RTP or RPC addresses."""
+    rng = random.Random(os.getpid() ^ time.time_ns())
+    return f"127.{rng.randint(16, 250)}.{rng.randint(1, 254)}"
+
+
+NET = _test_net()
+
+
+def ip(host: int) -> str:
+    return f"{NET}.{host}"
+
+
+PROXY_IP = ip(1)
+MEDIA_IP = ip(10)
+CALLER = (ip(2), 5061)
+CALLEE = (ip(3), 5070)
+OTHER = (ip(5), 5072)
+SPARE = (ip(6), 5074)
 ACME = "acme.test"
 GLOBEX = "globex.test"
 

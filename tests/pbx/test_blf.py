@@ -12,13 +12,13 @@ from pathlib import Path
 from provd.db.connection import database, db_url_for, upgrade_schema
 from provd.pbx.supervisor import PbxSupervisor
 from provd.security.secretbox import SecretBox
-from tests.pbx.conftest import _tenant, add_user, call_row, pbx_settings, reg_row
+from tests.pbx.conftest import _tenant, add_user, call_row, ip, pbx_settings, reg_row
 from tests.pbx.sippctl import run_sipp, sipp
 
-PROXY_IP = "127.0.3.61"
-CALLER = ("127.0.3.62", 5061)
-CALLEE = ("127.0.3.63", 5070)
-WATCHER = ("127.0.3.64", 5090)
+PROXY_IP = ip(61)
+CALLER = (ip(62), 5061)
+CALLEE = (ip(63), 5070)
+WATCHER = (ip(64), 5090)
 DOMAIN = "blf.test"
 
 
@@ -36,7 +36,7 @@ async def test_blf_watcher_sees_dialog_states(tmp_path: Path) -> None:
         sip_address=PROXY_IP,
         rpc_address=PROXY_IP,
         rtpengine_ng_address=PROXY_IP,
-        media_address="127.0.3.70",
+        media_address=ip(70),
         with_blf=True,
     )
     proxy = f"{PROXY_IP}:5060"

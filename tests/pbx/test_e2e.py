@@ -26,6 +26,7 @@ from tests.pbx.conftest import (
     PbxEnv,
     add_user,
     call_row,
+    ip,
     reg_row,
 )
 from tests.pbx.sippctl import run_sipp, sipp
@@ -119,14 +120,33 @@ async def test_call_between_users_goes_through_rtpengine(pbx: PbxEnv) -> None:
     assert callee_run.rc == 0, callee_run.messages
     [invite] = callee_run.received("INVITE ")
     ip, port = _sdp_lines(invite)
-    assert ip == MEDIA_IP  # the caller offered 127.0.3.2
+    assert ip == MEDIA_IP  # the caller offered its own address
     assert settings.rtp_port_min <= port <= settings.rtp_port_max
-    assert "Record-Route: <sip:127.0.3.1;lr" in invite
+    assert f"Record-Route: <sip:{PROXY_IP};lr" in invite
     [answer] = [m for m in caller_run.received("SIP/2.0 200 OK") if "CSeq: 2 INVITE" in m]
     ip, port = _sdp_lines(answer)
-    assert ip == MEDIA_IP  # the callee answered 127.0.3.3
+    assert ip == MEDIA_IP  # the callee answered its own address
     assert settings.rtp_port_min <= port <= settings.rtp_port_max
     assert callee_run.received("BYE ")
+
+
+async def test_cancelled_call_is_cancelled_at_the_callee(pbx: PbxEnv) -> None:
+    caller = pbx.accounts["2001"]
+    async with sipp("uas_cancel.xml", pbx.work, local=CALLEE, media=(CALLEE[0], 18000)) as callee:
+        await asyncio.sleep(0.3)
+        caller_run = await run_sipp(
+            "uac_cancel.xml",
+            pbx.work,
+            remote=pbx.proxy,
+            local=CALLER,
+            media=(CALLER[0], 16000),
+            rows=[call_row(caller, "2000", ACME)],
+        )
+        callee_run = await callee.finish()
+    assert caller_run.rc == 0, caller_run.messages
+    assert callee_run.rc == 0, callee_run.messages
+    assert callee_run.received("CANCEL ")
+    assert 487 in caller_run.status_codes()
 
 
 async def test_call_to_unknown_extension_gets_404(pbx: PbxEnv) -> None:
@@ -177,7 +197,7 @@ async def test_check_sync_reaches_registered_phone(pbx: PbxEnv) -> None:
     assert (resync.outcome, resync.status) == (CheckSyncOutcome.DELIVERED, 200)
     assert (reboot.outcome, reboot.status) == (CheckSyncOutcome.DELIVERED, 200)
     assert received.rc == 0, received.output
-    notifies = received.received("NOTIFY sip:2000@127.0.3.3:5070")
+    notifies = received.received(f"NOTIFY sip:2000@{CALLEE[0]}:{CALLEE[1]}")
     assert len(notifies) == 2
     assert "Event: check-sync;reboot=false" in notifies[0]
     assert "Event: check-sync;reboot=true" in notifies[1]
@@ -214,10 +234,10 @@ async def test_registration_status_and_unregister(pbx: PbxEnv) -> None:
     assert await register(pbx, account, OTHER, expires=600) == 0
     reg = await control.registration(account.aor)
     [binding] = reg.contacts
-    assert binding.uri == "sip:2002@127.0.3.5:5072"
+    assert binding.uri == f"sip:2002@{OTHER[0]}:{OTHER[1]}"
     assert binding.user_agent == "Yealink SIP-T46G 28.83.0.120"
-    assert str(binding.wan_address) == "127.0.3.5:5072"
-    assert str(binding.lan_address) == "127.0.3.5:5072"
+    assert str(binding.wan_address) == f"{OTHER[0]}:{OTHER[1]}"
+    assert str(binding.lan_address) == f"{OTHER[0]}:{OTHER[1]}"
     assert not binding.behind_nat
     assert 590 <= binding.expires_in <= 600
     assert account.aor in await control.registrations()
@@ -280,14 +300,14 @@ def _flood(source: str, target: tuple[str, int], count: int) -> int:
 async def test_flooding_source_is_banned(pbx: PbxEnv) -> None:
     limit = pbx.supervisor.settings.flood_limit
     assert limit == 200
-    source = "127.0.3.99"  # its own address: it stays banned for 5 minutes
+    source = ip(99)  # its own address: it stays banned for 5 minutes
     answered = await asyncio.to_thread(_flood, source, (PROXY_IP, 5060), 3 * limit)
     assert answered < 3 * limit
     banned = await pbx.supervisor.control.rpc.call("htable.get", "ipban", source)
     assert banned
     assert await asyncio.to_thread(_flood, source, (PROXY_IP, 5060), 1) == 0
     # Everyone else is still served.
-    assert await asyncio.to_thread(_flood, "127.0.3.98", (PROXY_IP, 5060), 1) == 1
+    assert await asyncio.to_thread(_flood, ip(98), (PROXY_IP, 5060), 1) == 1
 
 
 async def test_reconfigure_restarts_only_on_change(pbx: PbxEnv) -> None:

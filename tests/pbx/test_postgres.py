@@ -11,12 +11,12 @@ from provd.pbx.settings import DbEngine, PbxSettings
 from provd.pbx.subscribers import tenant_domains
 from provd.pbx.supervisor import PbxSupervisor
 from provd.security.secretbox import SecretBox
-from tests.pbx.conftest import _tenant, add_user
+from tests.pbx.conftest import _tenant, add_user, ip
 from tests.pbx.sippctl import run_sipp
 from tests.pg import create_database
 
-PROXY_IP = "127.0.3.41"
-PHONE = ("127.0.3.42", 5080)
+PROXY_IP = ip(41)
+PHONE = (ip(42), 5080)
 
 
 async def test_pbx_on_postgresql(tmp_path: Path, postgres_server: str) -> None:
@@ -33,7 +33,7 @@ async def test_pbx_on_postgresql(tmp_path: Path, postgres_server: str) -> None:
         sip_address=PROXY_IP,
         rpc_address=PROXY_IP,
         rtpengine_ng_address=PROXY_IP,
-        media_address="127.0.3.50",
+        media_address=ip(50),
         children=2,
     )
     assert settings.engine is DbEngine.POSTGRES and settings.usrloc_db_mode == 1
