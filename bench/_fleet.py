@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 from dataclasses import asdict, dataclass
@@ -63,6 +64,17 @@ def provd_command(data_dir: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "provd", "--data-dir", str(data_dir), *args]
 
 
+def child_environment() -> dict[str, str]:
+    """For child processes: they import the provd this process imported, whatever their
+    working directory (``python -m`` puts that first on the path)."""
+    import provd
+
+    root = str(Path(provd.__file__).resolve().parent.parent)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    return env
+
+
 def create(data_dir: Path, port: int, count: int, warmup: int, *, sealed: bool) -> Fleet:
     done = subprocess.run(
         provd_command(
@@ -71,6 +83,8 @@ def create(data_dir: Path, port: int, count: int, warmup: int, *, sealed: bool) 
         capture_output=True,
         text=True,
         check=False,
+        cwd=data_dir.parent,
+        env=child_environment(),
     )
     if done.returncode != 0:
         raise RuntimeError(f"provd init failed: {done.stderr.strip() or done.stdout.strip()}")

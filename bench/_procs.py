@@ -39,8 +39,10 @@ def _die_with_parent(parent: int) -> Callable[[], None] | None:
 class Children:
     """Processes this benchmark started, and only those."""
 
-    def __init__(self) -> None:
+    def __init__(self, cwd: Path, env: dict[str, str]) -> None:
         self._procs: list[subprocess.Popen[bytes]] = []
+        self._cwd = cwd
+        self._env = env
 
     def start(
         self,
@@ -49,14 +51,14 @@ class Children:
         stdin: int | IO[Any] | None = subprocess.DEVNULL,
         stdout: int | IO[Any] | None = subprocess.DEVNULL,
         stderr: int | IO[Any] | None = subprocess.DEVNULL,
-        cwd: Path | None = None,
     ) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(
             list(args),
             stdin=stdin,
             stdout=stdout,
             stderr=stderr,
-            cwd=cwd,
+            cwd=self._cwd,
+            env=self._env,
             start_new_session=True,
             # preexec_fn is unsafe only with threads, and the benchmark starts none.
             preexec_fn=_die_with_parent(os.getpid()),

@@ -13,6 +13,10 @@ from collections import Counter
 from pathlib import Path
 
 PY_SPY = shutil.which("py-spy")
+RATE = 100
+_UNOWNED = (
+    "(no provd frame: event loop, TLS and HTTP in aiohttp, tasks the ORM spawns, database thread)"
+)
 _FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 
 
@@ -25,15 +29,15 @@ def command(pid: int, output: Path) -> list[str]:
         "--pid",
         str(pid),
         "--rate",
-        "250",
+        str(RATE),
         "--format",
         "raw",
         "--threads",
         # Only samples that hold the GIL: what keeps provd's one process busy. Waits (the
         # event loop's epoll, the database thread's queue) would otherwise be counted.
         "--gil",
-        # Pausing provd for every sample would slow it down more than it needs to.
-        "--nonblocking",
+        # Not --nonblocking: reading a running process gives torn stacks, which would
+        # hide the very frames that say which provd line a cost belongs to.
         "--output",
         str(output),
     ]
@@ -64,6 +68,20 @@ def _package(file: str) -> str:
     return head.removesuffix(".py")
 
 
+def _outside_provd(thread: str, frames: list[str]) -> str:
+    """Who owns a sample with no provd frame: the event-loop callback or task it runs
+    under (aiohttp's protocol, the TLS transport, tasks the ORM spawns), or its thread."""
+    for i in range(len(frames) - 1, 0, -1):
+        if _where(frames[i - 1])[0] == "Handle._run":
+            func, file, _ = _where(frames[i])
+            return f"[loop callback/task] {func} ({file})"
+    name = thread.split(": ", 1)[-1]
+    if frames:
+        func, file, _ = _where(frames[-1])
+        return f"[{name}] {func} ({file})"
+    return f"[{name}]"
+
+
 def summarise(raw_path: Path, top: int = 15) -> str:
     stacks = _parse(raw_path.read_text())
     total = sum(count for _, _, count in stacks)
@@ -73,6 +91,7 @@ def summarise(raw_path: Path, top: int = 15) -> str:
     leaf: Counter[str] = Counter()
     leaf_package: Counter[str] = Counter()
     provd_lines: Counter[str] = Counter()
+    owner: Counter[str] = Counter()
     for thread, frames, count in stacks:
         threads[thread] += count
         if not frames:
@@ -80,21 +99,23 @@ def summarise(raw_path: Path, top: int = 15) -> str:
         func, file, line = _where(frames[-1])
         leaf[f"{func} ({file}:{line})"] += count
         leaf_package[_package(file)] += count
-        # Inclusive time of each provd line on the stack, counted once per stack.
-        seen = set()
+        # Inclusive time of each provd line on the stack, counted once per stack; and
+        # the innermost provd line, which owns everything the libraries do below it.
+        seen = []
         for frame in frames:
             func, file, line = _where(frame)
             # The entry point and the CLI are on every stack and say nothing.
             if file.startswith("provd/") and not file.startswith(("provd/cli/", "provd/__")):
-                seen.add(f"{file}:{line} in {func}")
-        for key in seen:
+                seen.append(f"{file}:{line} in {func}")
+        for key in set(seen):
             provd_lines[key] += count
+        owner[seen[-1] if seen else _outside_provd(thread, frames)] += count
 
     def pct(n: int) -> str:
         return f"{100 * n / total:5.1f}%"
 
     out = [
-        f"profile: {total} samples of provd holding the GIL (py-spy --gil, 250 Hz); "
+        f"profile: {total} samples of provd holding the GIL (py-spy --gil, {RATE} Hz); "
         "percentages are of those"
     ]
     out.append("  by thread:")
@@ -103,6 +124,13 @@ def summarise(raw_path: Path, top: int = 15) -> str:
     out += [f"    {pct(n)}  {name}" for name, n in leaf_package.most_common(top)]
     out.append("  hottest innermost frames (self time):")
     out += [f"    {pct(n)}  {name}" for name, n in leaf.most_common(top)]
+    out.append(
+        "  owners: the innermost provd line on the stack (it owns the library work below "
+        "it), else the loop callback or task, else the thread. tortoise runs "
+        "fetch_related's queries as tasks (BaseExecutor._do_prefetch): their cost is "
+        "listed there, not under the provd line that called fetch_related."
+    )
+    out += [f"    {pct(n)}  {name}" for name, n in owner.most_common(top + 5)]
     out.append("  provd lines on the stack (inclusive time):")
-    out += [f"    {pct(n)}  {name}" for name, n in provd_lines.most_common(top + 10)]
+    out += [f"    {pct(n)}  {name}" for name, n in provd_lines.most_common(top)]
     return "\n".join(out)

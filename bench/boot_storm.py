@@ -283,7 +283,8 @@ def _report(
         f"  load generator: {processes} separate process(es) of bench/_loadgen.py, one thread "
         f"per phone in flight ({args.concurrency} split between them), blocking stdlib ssl, "
         f"raw HTTP/1.1; {results[0].tls}, server certificate verified as a phone would",
-        f"  nginx: {args.nginx_workers} worker(s); provd: one process (as `provd serve`); "
+        f"  provd: {_provd_source()}, one process (as `provd serve`)",
+        f"  nginx: {args.nginx_workers} worker(s); "
         f"{os.cpu_count()} cores, load average {load_before:.2f} before the runs "
         "(other work on the machine skews the figures)",
         "",
@@ -329,6 +330,30 @@ def _report(
     return "\n".join(lines)
 
 
+def _provd_source() -> str:
+    """Which provd was measured: the tree it was imported from, and its commit."""
+    import provd
+
+    root = Path(provd.__file__).resolve().parent.parent
+
+    def git(*args: str) -> str:
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10
+            )
+        except (OSError, subprocess.SubprocessError):
+            return ""
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    head = git("rev-parse", "--short", "HEAD")
+    if not head:
+        return str(root)
+    dirty = (
+        " + uncommitted changes in provd/" if git("status", "--porcelain", "--", "provd") else ""
+    )
+    return f"{root} at {head}{dirty}"
+
+
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
@@ -339,8 +364,8 @@ def main(argv: list[str] | None = None) -> int:
     # shell started the benchmark with SIGINT ignored (a background job).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
-    children = Children()
     workdir = Path(tempfile.mkdtemp(prefix="provd-boot-storm-", dir=args.tmp_dir))
+    children = Children(workdir, _fleet.child_environment())
     try:
         provd_port = free_port()
         nginx_port = free_port()
