@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -20,11 +21,22 @@ TEST_SETTINGS = Settings(
 )
 
 
+@pytest.fixture(scope="session")
+def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty database with every migration applied, copied by each test (migrating
+    a fresh SQLite file costs more than most tests)."""
+    import asyncio
+
+    directory = tmp_path_factory.mktemp("schema")
+    asyncio.run(upgrade_schema(db_url_for(directory)))
+    return directory / "provd.sqlite3"
+
+
 @pytest.fixture
-async def platform(tmp_path: Path) -> AsyncIterator[Platform]:
+async def platform(tmp_path: Path, migrated_db: Path) -> AsyncIterator[Platform]:
     save_settings(tmp_path, TEST_SETTINGS)
+    shutil.copy(migrated_db, tmp_path / "provd.sqlite3")
     url = db_url_for(tmp_path)
-    await upgrade_schema(url)
     async with database(url):
         p = Platform(tmp_path, TEST_SETTINGS, SecretBox.load_or_create(tmp_path))
         await tenants.add_tenant(p, TEST_ACTOR, tenants.DEFAULT_TENANT)

@@ -38,7 +38,13 @@ def tortoise_config(db_url: str) -> dict[str, Any]:
 
 async def upgrade_schema(db_url: str) -> None:
     """Apply every pending migration; running it twice is harmless."""
-    await migrate(config=tortoise_config(db_url), direction="forward")
+    executor.EXECUTOR_CACHE.clear()
+    try:
+        await migrate(config=tortoise_config(db_url), direction="forward")
+    finally:
+        # migrate() leaves its connections open; closing them checkpoints SQLite's
+        # WAL so the file is complete on its own.
+        await Tortoise.close_connections()
 
 
 @asynccontextmanager

@@ -20,6 +20,13 @@ class Tenant(Model):
     timezone = fields.CharField(max_length=64, default="Europe/Amsterdam")
     bootstrap_username = fields.CharField(max_length=64, unique=True)
     bootstrap_password_enc = fields.BinaryField()
+    # Network defaults for the tenant's phones: "ID:PRIO" or null (untagged).
+    vlan_lan = fields.CharField(max_length=16, null=True)
+    vlan_pc = fields.CharField(max_length=16, null=True)
+    lldp = fields.BooleanField(default=True)
+    # "HOST:PORT" overriding the platform's SIP proxy; null = platform default.
+    sip_proxy = fields.CharField(max_length=262, null=True)
+    pickup_code = fields.CharField(max_length=8, default="*8")
     created_at = fields.DatetimeField(auto_now_add=True)
 
     users: fields.ReverseRelation[User]
@@ -60,6 +67,11 @@ class Device(Model):
     prov_password_enc = fields.BinaryField()
     admin_password_enc = fields.BinaryField()
     sealed_at = fields.DatetimeField(null=True)
+    expansion_modules = fields.IntField(default=0)
+    # Overrides of the tenant's network defaults: null = inherit, "off" = untagged.
+    vlan_lan = fields.CharField(max_length=16, null=True)
+    vlan_pc = fields.CharField(max_length=16, null=True)
+    lldp = fields.BooleanField(null=True)
     # What the phone last reported about itself on an authenticated fetch.
     last_fetch_at = fields.DatetimeField(null=True)
     last_fetch_ip = fields.CharField(max_length=45, null=True)
@@ -88,6 +100,67 @@ class DeviceLine(Model):
     class Meta:
         table = "device_line"
         unique_together = (("device", "slot"),)
+
+
+class KeySetting(Model):
+    """One programmed key of a layout.
+
+    ``owner`` says whose layout it is ("platform", "tenant:<id>", "user:<id>",
+    "device:<id>"): a plain string, because SQL unique constraints treat NULL
+    foreign keys as distinct. The foreign keys are there for cascades and so
+    that a user a BLF key points at cannot be removed from under it.
+    """
+
+    id = fields.IntField(primary_key=True)
+    owner = fields.CharField(max_length=32)
+    level = fields.IntField()
+    tenant: fields.ForeignKeyNullableRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, null=True, on_delete=fields.CASCADE
+    )
+    user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name=False, null=True, on_delete=fields.CASCADE
+    )
+    device: fields.ForeignKeyNullableRelation[Device] = fields.ForeignKeyField(
+        "models.Device", related_name=False, null=True, on_delete=fields.CASCADE
+    )
+    model = fields.CharField(max_length=32)
+    location = fields.CharField(max_length=16)
+    function = fields.CharField(max_length=16)
+    target = fields.CharField(max_length=512, default="")
+    target_user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="watched_by", null=True, on_delete=fields.RESTRICT
+    )
+    label = fields.CharField(max_length=32, default="")
+    locked = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "key_setting"
+        unique_together = (("owner", "model", "location"),)
+
+
+class PageLabel(Model):
+    """The description of one expansion-module page in a layout."""
+
+    id = fields.IntField(primary_key=True)
+    owner = fields.CharField(max_length=32)
+    level = fields.IntField()
+    tenant: fields.ForeignKeyNullableRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, null=True, on_delete=fields.CASCADE
+    )
+    user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name=False, null=True, on_delete=fields.CASCADE
+    )
+    device: fields.ForeignKeyNullableRelation[Device] = fields.ForeignKeyField(
+        "models.Device", related_name=False, null=True, on_delete=fields.CASCADE
+    )
+    model = fields.CharField(max_length=32)
+    module = fields.IntField()
+    page = fields.IntField()
+    text = fields.CharField(max_length=64)
+
+    class Meta:
+        table = "page_label"
+        unique_together = (("owner", "model", "module", "page"),)
 
 
 class ApiToken(Model):

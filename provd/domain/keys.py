@@ -133,7 +133,8 @@ def check_location(location: KeyLocation, model: PhoneModel, modules: int, *, fi
     if location.module == 0:
         if location.index > model.line_keys:
             raise InvalidInput(
-                field, f"the {model.display_name} has {model.line_keys} line keys, not {location.index}"
+                field,
+                f"the {model.display_name} has {model.line_keys} line keys, not {location.index}",
             )
         return
     exp = model.expansion
@@ -170,7 +171,9 @@ def check_spec(
         raise InvalidInput(field, "a url key needs an http:// or https:// address")
     if kind is TargetKind.EXTENSION:
         if not _EXTENSION.fullmatch(target):
-            raise InvalidInput(field, f"a {spec.function} key needs the extension it watches or calls")
+            raise InvalidInput(
+                field, f"a {spec.function} key needs the extension it watches or calls"
+            )
         if target not in set(extensions):
             raise InvalidInput(field, f"extension {target} is not a user of this tenant")
     if kind is TargetKind.LINE_SLOT:

@@ -13,6 +13,7 @@ from provd.db.models import Device, DeviceLine, Tenant, User
 from provd.domain.catalogue import get_model
 from provd.domain.errors import Conflict, InvalidInput, NotFound
 from provd.domain.mac import Mac, parse_mac
+from provd.domain.network import INHERIT, parse_vlan
 from provd.domain.passwords import check_password, generate_password
 from provd.services import audit
 from provd.services.platform import Platform
@@ -44,6 +45,10 @@ async def device_view(d: Device) -> dict[str, Any]:
             {"slot": line.slot, "extension": line.user.extension, "name": line.user.display_name}
             for line in sorted(d.lines, key=lambda line: line.slot)
         ],
+        "expansion_modules": d.expansion_modules,
+        "vlan_lan": d.vlan_lan or INHERIT,
+        "vlan_pc": d.vlan_pc or INHERIT,
+        "lldp": INHERIT if d.lldp is None else ("on" if d.lldp else "off"),
         "provisioning_username": d.prov_username,
         "sealed": d.sealed_at is not None,
         "sealed_at": d.sealed_at.isoformat() if d.sealed_at else None,
@@ -167,3 +172,84 @@ def provisioning_credential(p: Platform, device: Device) -> ProvisioningCredenti
     return ProvisioningCredential(
         p.settings.provisioning_url, device.prov_username, p.box.open(device.prov_password_enc)
     )
+
+
+def _vlan_override(text: str, *, field: str) -> str | None:
+    """``inherit`` (None), ``off`` or ``ID[:PRIO]``, as stored on a device."""
+    if text.strip().lower() == INHERIT:
+        return None
+    vlan = parse_vlan(text, field=field)
+    return "off" if vlan is None else str(vlan)
+
+
+def check_module_count(count: int, model_id: str, *, field: str = "expansion_modules") -> int:
+    model = get_model(model_id)
+    most = model.expansion.max_count if model.expansion else 0
+    if not 0 <= count <= most:
+        if most == 0:
+            raise InvalidInput(field, f"the {model.display_name} takes no expansion module")
+        exp = model.expansion
+        assert exp is not None
+        raise InvalidInput(field, f"the {model.display_name} takes 0 to {most} {exp.name} modules")
+    return count
+
+
+async def update_device(
+    actor: audit.Actor,
+    mac: str,
+    *,
+    expansion_modules: int | None = None,
+    vlan_lan: str | None = None,
+    vlan_pc: str | None = None,
+    lldp: str | None = None,
+) -> Device:
+    from provd.services.tenants import parse_switch
+
+    async with in_transaction():
+        device = await get_device(mac)
+        changes: dict[str, Any] = {}
+        if expansion_modules is not None:
+            changes["expansion_modules"] = check_module_count(expansion_modules, device.model)
+        if vlan_lan is not None:
+            changes["vlan_lan"] = _vlan_override(vlan_lan, field="vlan_lan")
+        if vlan_pc is not None:
+            changes["vlan_pc"] = _vlan_override(vlan_pc, field="vlan_pc")
+        if lldp is not None:
+            changes["lldp"] = (
+                None if lldp.strip().lower() == INHERIT else parse_switch(lldp, field="lldp")
+            )
+        if not changes:
+            raise InvalidInput("settings", "nothing to change")
+        before = await device_view(device)
+        device.update_from_dict(changes)
+        await device.save()
+        await audit.record(
+            actor,
+            "device.set",
+            "device",
+            device.mac,
+            before=before,
+            after=await device_view(device),
+        )
+    return device
+
+
+async def note_reported_modules(device: Device, count: int) -> None:
+    """A phone that reports its key modules (Snom) is believed: it knows what is plugged in."""
+    model = get_model(device.model)
+    most = model.expansion.max_count if model.expansion else 0
+    count = min(max(count, 0), most)
+    if count == device.expansion_modules:
+        return
+    async with in_transaction():
+        before = {"expansion_modules": device.expansion_modules}
+        device.expansion_modules = count
+        await device.save(update_fields=["expansion_modules"])
+        await audit.record(
+            audit.Actor(f"device:{device.mac}"),
+            "device.modules_reported",
+            "device",
+            device.mac,
+            before=before,
+            after={"expansion_modules": count},
+        )

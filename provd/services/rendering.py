@@ -2,18 +2,65 @@
 
 from __future__ import annotations
 
-from provd.db.models import Device
-from provd.domain.catalogue import get_model
+from provd.db.models import Device, Tenant
+from provd.domain.catalogue import PhoneModel, get_model
+from provd.domain.keys import KeyFunction, KeyLocation, KeySpec, default_line_keys
 from provd.domain.mac import Mac
+from provd.domain.network import Vlan, parse_proxy, parse_vlan
 from provd.drivers.context import (
     DeviceContext,
+    Key,
     Line,
+    Network,
+    PageLabel,
     Provisioning,
     SipServer,
     TimeSettings,
+    VlanPort,
 )
 from provd.drivers.registry import driver_for
+from provd.services.layouts import effective_layout
 from provd.services.platform import Platform
+
+
+def _port(stored: str | None, inherited: str | None) -> VlanPort | None:
+    """Device value (None = inherit, "off") over the tenant's (None = off)."""
+    text = inherited if stored is None else stored
+    vlan: Vlan | None = parse_vlan(text, field="vlan") if text else None
+    return VlanPort(vlan.vid, vlan.priority) if vlan else None
+
+
+def network_of(tenant: Tenant, device: Device) -> Network:
+    return Network(
+        lan_vlan=_port(device.vlan_lan, tenant.vlan_lan),
+        pc_vlan=_port(device.vlan_pc, tenant.vlan_pc),
+        lldp=tenant.lldp if device.lldp is None else device.lldp,
+    )
+
+
+def sip_proxy_of(p: Platform, tenant: Tenant) -> SipServer:
+    if tenant.sip_proxy:
+        proxy = parse_proxy(tenant.sip_proxy)
+        return SipServer(host=proxy.host, port=proxy.port)
+    return SipServer(host=p.settings.proxy_host, port=p.settings.sip_proxy_port)
+
+
+def _key(spec: KeySpec) -> Key:
+    line = int(spec.target) if spec.function is KeyFunction.LINE else 1
+    return Key(spec.location, spec.function, spec.target, spec.label, line)
+
+
+async def keys_of(
+    device: Device, model: PhoneModel, lines: int
+) -> tuple[tuple[Key, ...], tuple[PageLabel, ...]]:
+    layout, pages = await effective_layout(device)
+    # Line keys for the lines in use sit under every layout, so a layout that
+    # programs other keys never leaves a line without its key.
+    specs: dict[KeyLocation, KeySpec] = default_line_keys(model, lines)
+    specs.update({loc: eff.spec for loc, eff in layout.items()})
+    keys = tuple(_key(specs[loc]) for loc in sorted(specs))
+    labels = tuple(PageLabel(m, pg, text) for (m, pg), text in sorted(pages.items()))
+    return keys, labels
 
 
 async def device_context(p: Platform, device: Device) -> DeviceContext:
@@ -32,19 +79,26 @@ async def device_context(p: Platform, device: Device) -> DeviceContext:
         )
         for line in sorted(device.lines, key=lambda line: line.slot)
     )
+    model = get_model(device.model)
+    keys, page_labels = await keys_of(device, model, len(lines))
     return DeviceContext(
         mac=Mac(device.mac),
-        model=get_model(device.model),
+        model=model,
         provisioning=Provisioning(
             base_url=settings.provisioning_url,
             username=device.prov_username,
             password=p.box.open(device.prov_password_enc),
             resync_minutes=settings.resync_minutes,
         ),
-        sip_proxy=SipServer(host=settings.proxy_host, port=settings.sip_proxy_port),
+        sip_proxy=sip_proxy_of(p, tenant),
         admin_password=p.box.open(device.admin_password_enc),
         lines=lines,
         time=TimeSettings(timezone=tenant.timezone, ntp_servers=settings.ntp_servers),
+        keys=keys,
+        expansion_modules=device.expansion_modules,
+        page_labels=page_labels,
+        network=network_of(tenant, device),
+        pickup_code=tenant.pickup_code,
     )
 
 

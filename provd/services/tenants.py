@@ -8,7 +8,8 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from provd.db.models import Tenant
-from provd.domain.errors import Conflict, NotFound
+from provd.domain.errors import Conflict, InvalidInput, NotFound
+from provd.domain.network import OFF, check_pickup_code, parse_proxy, parse_vlan
 from provd.domain.passwords import generate_password
 from provd.domain.tenancy import check_display_name, check_domain, check_slug
 from provd.domain.timezones import get_zone
@@ -33,6 +34,11 @@ def tenant_view(t: Tenant) -> dict[str, Any]:
         "sip_domain": t.sip_domain,
         "timezone": t.timezone,
         "bootstrap_username": t.bootstrap_username,
+        "vlan_lan": t.vlan_lan or OFF,
+        "vlan_pc": t.vlan_pc or OFF,
+        "lldp": t.lldp,
+        "sip_proxy": t.sip_proxy or "default",
+        "pickup_code": t.pickup_code,
         "created_at": t.created_at.isoformat(),
     }
 
@@ -82,3 +88,55 @@ async def list_tenants() -> list[Tenant]:
 
 def bootstrap_credential(p: Platform, tenant: Tenant) -> BootstrapCredential:
     return BootstrapCredential(tenant.bootstrap_username, p.box.open(tenant.bootstrap_password_enc))
+
+
+def parse_switch(text: str, *, field: str) -> bool:
+    value = text.strip().lower()
+    if value in ("on", "yes", "true", "1"):
+        return True
+    if value in ("off", "no", "false", "0"):
+        return False
+    raise InvalidInput(field, f"{text!r}: use on or off")
+
+
+async def update_tenant(
+    p: Platform,
+    actor: audit.Actor,
+    slug: str,
+    *,
+    vlan_lan: str | None = None,
+    vlan_pc: str | None = None,
+    lldp: str | None = None,
+    sip_proxy: str | None = None,
+    pickup_code: str | None = None,
+    timezone: str | None = None,
+) -> Tenant:
+    """Change the tenant's phone defaults; each value is validated before anything is saved."""
+    changes: dict[str, Any] = {}
+    if vlan_lan is not None:
+        vlan = parse_vlan(vlan_lan, field="vlan_lan")
+        changes["vlan_lan"] = str(vlan) if vlan else None
+    if vlan_pc is not None:
+        vlan = parse_vlan(vlan_pc, field="vlan_pc")
+        changes["vlan_pc"] = str(vlan) if vlan else None
+    if lldp is not None:
+        changes["lldp"] = parse_switch(lldp, field="lldp")
+    if sip_proxy is not None:
+        changes["sip_proxy"] = (
+            None if sip_proxy.strip().lower() == "default" else str(parse_proxy(sip_proxy))
+        )
+    if pickup_code is not None:
+        changes["pickup_code"] = check_pickup_code(pickup_code)
+    if timezone is not None:
+        changes["timezone"] = get_zone(timezone).iana
+    if not changes:
+        raise InvalidInput("settings", "nothing to change")
+    async with in_transaction():
+        tenant = await get_tenant(slug)
+        before = tenant_view(tenant)
+        tenant.update_from_dict(changes)
+        await tenant.save()
+        await audit.record(
+            actor, "tenant.set", "tenant", tenant.slug, before=before, after=tenant_view(tenant)
+        )
+    return tenant

@@ -31,11 +31,16 @@ class Served:
         return ssl.create_default_context(cafile=str(self.tls.ca))
 
 
+@pytest.fixture(scope="session")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsPaths:
+    # Key generation (RSA-3072 CA) is the slowest step of a test; one set serves all.
+    return ensure_certificates(tmp_path_factory.mktemp("tls"), ["provd.test"], [])
+
+
 @pytest.fixture
 async def served(
-    platform: Platform, aiohttp_server: Callable[..., object]
+    platform: Platform, tls: TlsPaths, aiohttp_server: Callable[..., object]
 ) -> AsyncIterator[Served]:
-    tls = ensure_certificates(platform.data_dir, ["provd.test"], [])
     app = make_app(platform, build_provisioner(platform))
     server = await aiohttp_server(app, ssl=server_ssl_context(tls), host="127.0.0.1")  # type: ignore[operator]
     assert isinstance(server, TestServer)
