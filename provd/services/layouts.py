@@ -394,32 +394,32 @@ class EffectiveKey:
 
 
 async def effective_layout(
-    device: Device,
+    device: Device, tenant: Tenant, first_user_id: int | None
 ) -> tuple[dict[KeyLocation, EffectiveKey], dict[tuple[int, int], str]]:
     """What the device's keys do after stacking every level, and its page descriptions.
 
-    Keys on modules the device does not have are left out.
+    ``first_user_id`` is the user on line 1, whose personal layout applies. Keys
+    on modules the device does not have are left out. Two queries in all: this
+    runs on every phone request.
     """
-    await device.fetch_related("tenant")
-    scope = Scope(
-        Level.DEVICE,
-        f"device:{device.id}",
-        f"device {device.mac}",
-        tenant=device.tenant,
-        device=device,
-    )
     model = get_model(device.model)
-    owners = [*await _owners_above(scope), (Level.DEVICE, scope.owner)]
-    levels = [await _level(level, owner, model) for level, owner in owners]
-    merged = merge(levels)
+    owners = {"platform": Level.PLATFORM, f"tenant:{tenant.id}": Level.TENANT}
+    if first_user_id is not None:
+        owners[f"user:{first_user_id}"] = Level.USER
+    owners[f"device:{device.id}"] = Level.DEVICE
+    rows = await KeySetting.filter(owner__in=list(owners), model=model.id)
+    by_level: dict[Level, dict[KeyLocation, KeySpec]] = {level: {} for level in owners.values()}
+    for row in rows:
+        by_level[owners[row.owner]][KeyLocation.parse(row.location)] = _spec(row)
+    merged = merge(LayoutLevel(level, keys) for level, keys in by_level.items())
     keys = {
         loc: EffectiveKey(spec, level)
         for loc, (spec, level) in merged.items()
         if loc.module <= device.expansion_modules
     }
     pages: dict[tuple[int, int], str] = {}
-    for _, owner in owners:
-        for p in await PageLabel.filter(owner=owner, model=model.id):
-            if p.module <= device.expansion_modules:
-                pages[(p.module, p.page)] = p.text
+    labels = await PageLabel.filter(owner__in=list(owners), model=model.id)
+    for label in sorted(labels, key=lambda lb: owners[lb.owner]):
+        if label.module <= device.expansion_modules:
+            pages[(label.module, label.page)] = label.text
     return keys, pages

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from provd.db.models import Device, Tenant
 from provd.domain.catalogue import get_model
@@ -22,7 +22,7 @@ from provd.drivers.base import Driver, FileRequest, UserAgentInfo
 from provd.drivers.registry import classify, parse_user_agent
 from provd.security.digest import DigestAuthenticator, Outcome, parse_authorization
 from provd.security.ratelimit import FailureLimiter, client_key
-from provd.services.devices import seal_device
+from provd.services.devices import note_reported_modules, seal_device
 from provd.services.platform import Platform
 from provd.services.rendering import render_file
 
@@ -56,6 +56,7 @@ class PhoneResponse:
 
 
 NOT_FOUND = PhoneResponse(404, b"Not Found\n")
+_FETCH_NOTE_INTERVAL = timedelta(seconds=60)
 
 
 class Provisioner:
@@ -114,7 +115,9 @@ class Provisioner:
 
         ua = parse_user_agent(req.user_agent)
         own_credentials = device is not None
-        if device is None:
+        if device is not None:
+            tenant = device.tenant
+        else:
             assert tenant is not None
             device = await self._bootstrap_target(tenant, file_request, ua)
             if device is None or not self._may_fetch(device, file_request, ua):
@@ -124,7 +127,9 @@ class Provisioner:
         self._limiter.record_success(client_key(req.client_ip))
         if not self._may_fetch(device, file_request, ua):
             return NOT_FOUND
-        body = await self._render(driver, device, req.filename)
+        if ua is not None and ua.expansion_modules is not None:
+            await note_reported_modules(device, ua.expansion_modules)
+        body = await self._render(driver, device, tenant, req.filename)
         if body is None:
             return NOT_FOUND
         if own_credentials and device.sealed_at is None:
@@ -141,7 +146,8 @@ class Provisioner:
     async def _principal(self, username: str) -> tuple[Device | None, Tenant | None]:
         if username.startswith("bootstrap-"):
             return None, await Tenant.get_or_none(bootstrap_username=username)
-        return await Device.get_or_none(prov_username=username), None
+        device = await Device.filter(prov_username=username).select_related("tenant").first()
+        return device, None
 
     def _password_of(self, device: Device | None, tenant: Tenant | None) -> str | None:
         if device is not None:
@@ -173,18 +179,33 @@ class Provisioner:
             return False
         return file_request.model is None or file_request.model == get_model(device.model)
 
-    async def _render(self, driver: Driver, device: Device, filename: str) -> bytes | None:
+    async def _render(
+        self, driver: Driver, device: Device, tenant: Tenant, filename: str
+    ) -> bytes | None:
         if driver.vendor.value != device.vendor:
             return None
         try:
-            return await render_file(self._p, device, filename)
+            return await render_file(self._p, device, filename, tenant)
         except KeyError:
             return None
 
     async def _note_fetch(
         self, device: Device, req: PhoneRequest, ua: UserAgentInfo | None
     ) -> None:
-        device.last_fetch_at = datetime.now(UTC)
+        now = datetime.now(UTC)
+        firmware = ua.firmware[:64] if ua is not None and ua.firmware else device.reported_firmware
+        unchanged = (
+            device.last_fetch_at is not None
+            and now - device.last_fetch_at < _FETCH_NOTE_INTERVAL
+            and device.last_fetch_ip == req.client_ip
+            and device.last_user_agent == req.user_agent[:255]
+            and device.reported_firmware == firmware
+        )
+        if unchanged:
+            # A boot fetches several files within a second: one write per boot is
+            # enough to know when and from where the phone last came.
+            return
+        device.last_fetch_at = now
         device.last_fetch_ip = req.client_ip
         device.last_user_agent = req.user_agent[:255]
         fields = ["last_fetch_at", "last_fetch_ip", "last_user_agent"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from provd.db.models import Device, Tenant
+from provd.db.models import Device, DeviceLine, Tenant
 from provd.domain.catalogue import PhoneModel, get_model
 from provd.domain.keys import KeyFunction, KeyLocation, KeySpec, default_line_keys
 from provd.domain.mac import Mac
@@ -51,21 +51,27 @@ def _key(spec: KeySpec) -> Key:
 
 
 async def keys_of(
-    device: Device, model: PhoneModel, lines: int
+    device: Device, tenant: Tenant, model: PhoneModel, lines: list[DeviceLine]
 ) -> tuple[tuple[Key, ...], tuple[PageLabel, ...]]:
-    layout, pages = await effective_layout(device)
+    first = next((line.user_id for line in lines if line.slot == 1), None)  # type: ignore[attr-defined]
+    layout, pages = await effective_layout(device, tenant, first)
     # Line keys for the lines in use sit under every layout, so a layout that
     # programs other keys never leaves a line without its key.
-    specs: dict[KeyLocation, KeySpec] = default_line_keys(model, lines)
+    specs: dict[KeyLocation, KeySpec] = default_line_keys(model, len(lines))
     specs.update({loc: eff.spec for loc, eff in layout.items()})
     keys = tuple(_key(specs[loc]) for loc in sorted(specs))
     labels = tuple(PageLabel(m, pg, text) for (m, pg), text in sorted(pages.items()))
     return keys, labels
 
 
-async def device_context(p: Platform, device: Device) -> DeviceContext:
-    await device.fetch_related("tenant", "lines__user")
-    tenant = device.tenant
+async def device_context(
+    p: Platform, device: Device, tenant: Tenant | None = None
+) -> DeviceContext:
+    """The driver input for a device: three queries (lines with users, keys, page labels)
+    when the caller already holds the device's tenant, as the phone request path does."""
+    if tenant is None:
+        tenant = await Tenant.get(id=device.tenant_id)  # type: ignore[attr-defined]
+    rows = await DeviceLine.filter(device_id=device.id).select_related("user").order_by("slot")
     settings = p.settings
     lines = tuple(
         Line(
@@ -77,10 +83,10 @@ async def device_context(p: Platform, device: Device) -> DeviceContext:
             domain=tenant.sip_domain,
             label=f"{line.user.extension} {line.user.display_name}",
         )
-        for line in sorted(device.lines, key=lambda line: line.slot)
+        for line in rows
     )
     model = get_model(device.model)
-    keys, page_labels = await keys_of(device, model, len(lines))
+    keys, page_labels = await keys_of(device, tenant, model, rows)
     return DeviceContext(
         mac=Mac(device.mac),
         model=model,
@@ -102,8 +108,10 @@ async def device_context(p: Platform, device: Device) -> DeviceContext:
     )
 
 
-async def render_file(p: Platform, device: Device, filename: str) -> bytes:
-    ctx = await device_context(p, device)
+async def render_file(
+    p: Platform, device: Device, filename: str, tenant: Tenant | None = None
+) -> bytes:
+    ctx = await device_context(p, device, tenant)
     return driver_for(device.vendor).render(ctx, filename)
 
 
