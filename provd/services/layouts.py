@@ -423,3 +423,30 @@ async def effective_layout(
         if label.module <= device.expansion_modules:
             pages[(label.module, label.page)] = label.text
     return keys, pages
+
+
+_LEVEL_SHORT = {
+    Level.PLATFORM: "platform",
+    Level.TENANT: "tenant",
+    Level.USER: "user",
+    Level.DEVICE: "device",
+}
+
+
+async def effective_keys_view(device: Device) -> list[dict[str, Any]]:
+    """The keys a device's phone shows, each with the level it comes from."""
+    tenant = await Tenant.get(id=device.tenant_id)  # type: ignore[attr-defined]
+    first = await DeviceLine.get_or_none(device=device, slot=1)
+    first_user = first.user_id if first else None  # type: ignore[attr-defined]
+    layout, _ = await effective_layout(device, tenant, first_user)
+    return [
+        {
+            "key": str(loc),
+            "function": eff.spec.function.value,
+            "target": eff.spec.target,
+            "label": eff.spec.label,
+            "locked": eff.spec.locked,
+            "from": _LEVEL_SHORT[eff.level],
+        }
+        for loc, eff in sorted(layout.items())
+    ]

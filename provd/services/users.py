@@ -6,7 +6,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from provd.db.models import DeviceLine, Tenant, User
+from provd.db.models import DeviceLine, KeySetting, Tenant, User
 from provd.domain.errors import Conflict, InvalidInput, NotFound
 from provd.domain.passwords import check_password, generate_password
 from provd.domain.tenancy import check_display_name, check_extension
@@ -85,6 +85,13 @@ async def remove_user(p: Platform, actor: audit.Actor, tenant_slug: str, extensi
             raise InvalidInput(
                 "extension",
                 f"user {extension} is on {where}; remove it from those devices first",
+            )
+        watched = await KeySetting.filter(target_user=user).count()
+        if watched:
+            raise InvalidInput(
+                "extension",
+                f"user {extension} is the target of {watched} programmed key(s); "
+                "change or clear those keys first",
             )
         before = user_view(user, tenant)
         await user.delete()
