@@ -48,7 +48,8 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         except Conflict as e:
             response = _error(409, e.message, e.field)
         except InvalidInput as e:
-            response = _error(400, e.message, e.field)
+            row = {"row": e.row} if e.row is not None else {}
+            response = _error(400, e.message, e.field, **row)
         except NotFound as e:
             response = _error(404, str(e), e.field)
     response.headers["X-Request-Id"] = request_id

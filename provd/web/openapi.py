@@ -19,8 +19,10 @@ _ERRORS = {
     "404": _json(_ref("Error"), "No such object"),
     "409": _json(_ref("Error"), "Conflicts with an existing object"),
 }
+_NO_PBX = {"503": _json(_ref("Error"), "The PBX is not running or does not answer")}
 _STR = {"type": "string"}
 _TS = {"type": ["string", "null"], "format": "date-time"}
+_NULL_STR = {"type": ["string", "null"]}
 
 
 def _op(summary: str, ok: dict[str, Any], body: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -34,6 +36,13 @@ def _op(summary: str, ok: dict[str, Any], body: str | None = None, **extra: Any)
 
 
 _MAC = {"name": "mac", "in": "path", "required": True, "schema": _STR}
+_SCOPE = [
+    {"name": "platform", "in": "query", "schema": {"type": "boolean"}},
+    {"name": "tenant", "in": "query", "schema": _STR},
+    {"name": "user", "in": "query", "schema": _STR, "description": "EXT or TENANT/EXT"},
+    {"name": "device", "in": "query", "schema": _STR, "description": "MAC"},
+    {"name": "model", "in": "query", "schema": _STR, "description": "implied by device"},
+]
 _TENANT_Q = {"name": "tenant", "in": "query", "required": False, "schema": _STR}
 _USER_PATH = [
     {"name": "tenant", "in": "path", "required": True, "schema": _STR},
@@ -95,11 +104,95 @@ OPENAPI: dict[str, Any] = {
             "delete": _op(
                 "Remove a device", {"204": {"description": "Removed"}}, parameters=[_MAC]
             ),
+            "patch": _op(
+                "Change a device's expansion modules and VLAN/LLDP overrides",
+                {"200": _json(_ref("Device"), "The device")},
+                "DevicePatch",
+                parameters=[_MAC],
+            ),
         },
         "/api/v1/devices/{mac}/reset": {
             "post": _op(
                 "Unseal a device so that its tenant's bootstrap credential works again",
                 {"200": _json(_ref("Device"), "The device")},
+                parameters=[_MAC],
+            )
+        },
+        "/api/v1/layouts": {
+            "get": _op(
+                "A level's layout (exactly one of platform, tenant, user, device); "
+                "for a device also the effective keys",
+                {"200": _json(_ref("Layout"), "The layout")},
+                parameters=_SCOPE,
+            ),
+            "put": _op(
+                "Replace a level's layout, all or nothing; errors name the row",
+                {"200": _json(_ref("Layout"), "The new layout")},
+                "Layout",
+                parameters=_SCOPE,
+            ),
+        },
+        "/api/v1/layouts/keys": {
+            "post": _op(
+                "Program one key",
+                {"200": _json(_ref("Key"), "The key")},
+                "KeyIn",
+                parameters=_SCOPE,
+            ),
+            "delete": _op(
+                "Clear one key (key=line:N|exp:M:N) or the whole layout",
+                {"200": _json({"type": "object"}, "How many keys were cleared")},
+                parameters=[*_SCOPE, {"name": "key", "in": "query", "schema": _STR}],
+            ),
+        },
+        "/api/v1/layouts/pages": {
+            "post": _op(
+                "Describe one expansion-module page",
+                {"200": _json({"type": "object"}, "The page")},
+                "PageIn",
+                parameters=_SCOPE,
+            )
+        },
+        "/api/v1/tenants/{slug}": {
+            "patch": _op(
+                "Change a tenant's phone defaults (VLANs, LLDP, SIP proxy, pickup code, time zone)",
+                {"200": _json(_ref("Tenant"), "The tenant")},
+                "TenantPatch",
+                parameters=[{"name": "slug", "in": "path", "required": True, "schema": _STR}],
+            )
+        },
+        "/api/v1/registrations": {
+            "get": _op(
+                "Registration state of every device's lines (one PBX query)",
+                {
+                    "200": _json(
+                        {"type": "array", "items": _ref("DeviceRegistration")}, "Per device"
+                    )
+                }
+                | _NO_PBX,
+                parameters=[_TENANT_Q],
+            )
+        },
+        "/api/v1/devices/{mac}/registration": {
+            "get": _op(
+                "Registration state of a device's lines",
+                {"200": _json(_ref("DeviceRegistration"), "Per line")} | _NO_PBX,
+                parameters=[_MAC],
+            )
+        },
+        "/api/v1/devices/{mac}/resync": {
+            "post": _op(
+                "Make the phone fetch its configuration again (SIP NOTIFY check-sync); "
+                "409 when the device has no line or no line received it",
+                {"200": _json(_ref("CheckSync"), "What each line answered")} | _NO_PBX,
+                parameters=[_MAC],
+            )
+        },
+        "/api/v1/devices/{mac}/reboot": {
+            "post": _op(
+                "Reboot the phone (SIP NOTIFY check-sync;reboot=true); "
+                "409 when the device has no line or no line received it",
+                {"200": _json(_ref("CheckSync"), "What each line answered")} | _NO_PBX,
                 parameters=[_MAC],
             )
         },
@@ -122,6 +215,86 @@ OPENAPI: dict[str, Any] = {
                         "properties": {"message": _STR, "field": _STR},
                         "required": ["message"],
                     }
+                },
+            },
+            "Key": {
+                "type": "object",
+                "properties": {
+                    "key": {**_STR, "description": "line:N or exp:MODULE:N"},
+                    "function": {
+                        "enum": [
+                            "line",
+                            "blf",
+                            "speed_dial",
+                            "park",
+                            "pickup",
+                            "group_pickup",
+                            "dnd",
+                            "transfer",
+                            "forward",
+                            "voicemail",
+                            "intercom",
+                            "url",
+                            "dtmf",
+                            "none",
+                        ]
+                    },
+                    "target": _STR,
+                    "label": _STR,
+                    "locked": {"type": "boolean"},
+                },
+            },
+            "KeyIn": {
+                "type": "object",
+                "required": ["key", "function"],
+                "properties": {
+                    "model": _STR,
+                    "key": _STR,
+                    "function": _STR,
+                    "target": _STR,
+                    "label": _STR,
+                    "locked": {"type": "boolean"},
+                },
+            },
+            "PageIn": {
+                "type": "object",
+                "required": ["module", "page", "description"],
+                "properties": {
+                    "model": _STR,
+                    "module": {"type": "integer"},
+                    "page": {"type": "integer"},
+                    "description": _STR,
+                },
+            },
+            "Layout": {
+                "type": "object",
+                "properties": {
+                    "model": _STR,
+                    "keys": {"type": "array", "items": {"$ref": "#/components/schemas/Key"}},
+                    "pages": {"type": "array", "items": {"type": "object"}},
+                    "effective": {"type": "array", "items": {"type": "object"}},
+                },
+            },
+            "TenantPatch": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "vlan_lan": {**_STR, "description": "ID[:PRIORITY] or off"},
+                    "vlan_pc": {**_STR, "description": "ID[:PRIORITY] or off"},
+                    "lldp": {**_STR, "description": "on or off"},
+                    "sip_proxy": {**_STR, "description": "HOST[:PORT] or default"},
+                    "pickup_code": _STR,
+                    "timezone": _STR,
+                },
+            },
+            "DevicePatch": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "expansion_modules": {"type": "integer"},
+                    "vlan_lan": {**_STR, "description": "ID[:PRIORITY], off or inherit"},
+                    "vlan_pc": {**_STR, "description": "ID[:PRIORITY], off or inherit"},
+                    "lldp": {**_STR, "description": "on, off or inherit"},
                 },
             },
             "TenantIn": {
@@ -163,6 +336,58 @@ OPENAPI: dict[str, Any] = {
                     "sip_domain": _STR,
                     "sip_password": {**_STR, "description": "Only in the answer to POST"},
                     "created_at": _TS,
+                },
+            },
+            "LineRegistration": {
+                "type": "object",
+                "properties": {
+                    "slot": {"type": "integer"},
+                    "extension": _STR,
+                    "aor": {**_STR, "description": "extension@sip_domain"},
+                    "registered": {"type": "boolean"},
+                    "contact": {**_NULL_STR, "description": "The registered Contact URI"},
+                    "user_agent": {**_NULL_STR, "description": "Model and firmware as reported"},
+                    "wan_address": {**_NULL_STR, "description": "Where the REGISTER came from"},
+                    "lan_address": {**_NULL_STR, "description": "The address in the Contact"},
+                    "expires_at": _TS,
+                },
+            },
+            "DeviceRegistration": {
+                "type": "object",
+                "properties": {
+                    "mac": _STR,
+                    "registered": {
+                        "type": ["boolean", "null"],
+                        "description": "Every line registered",
+                    },
+                    "registration": {"type": "array", "items": _ref("LineRegistration")},
+                },
+            },
+            "CheckSync": {
+                "type": "object",
+                "properties": {
+                    "mac": _STR,
+                    "action": {"enum": ["resync", "reboot"]},
+                    "delivered": {"type": "boolean"},
+                    "lines": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "slot": {"type": "integer"},
+                                "extension": _STR,
+                                "aor": _STR,
+                                "delivered": {"type": "boolean"},
+                                "outcome": {
+                                    "enum": ["delivered", "not_registered", "rejected", "no_answer"]
+                                },
+                                "status": {"type": "integer"},
+                                "reason": _STR,
+                                "event": _STR,
+                                "text": _STR,
+                            },
+                        },
+                    },
                 },
             },
             "DeviceIn": {
