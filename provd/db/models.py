@@ -77,6 +77,10 @@ class Device(Model):
     last_fetch_ip = fields.CharField(max_length=45, null=True)
     last_user_agent = fields.CharField(max_length=255, null=True)
     reported_firmware = fields.CharField(max_length=64, null=True)
+    reported_firmware_at = fields.DatetimeField(null=True)
+    # The firmware in the SIP User-Agent of the phone's last REGISTER.
+    sip_firmware = fields.CharField(max_length=64, null=True)
+    sip_firmware_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     lines: fields.ReverseRelation[DeviceLine]
@@ -161,6 +165,100 @@ class PageLabel(Model):
     class Meta:
         table = "page_label"
         unique_together = (("owner", "model", "module", "page"),)
+
+
+class FirmwareImage(Model):
+    """A firmware file in the content-addressed store (data dir ``firmware/<sha256>``)."""
+
+    id = fields.IntField(primary_key=True)
+    sha256 = fields.CharField(max_length=64, unique=True)
+    size = fields.BigIntField()
+    vendor = fields.CharField(max_length=16)
+    version = fields.CharField(max_length=64)
+    filename = fields.CharField(max_length=128)
+    """The vendor's file name, kept because some phones check it (``T46-28.83.0.120.rom``)."""
+    models: fields.Field[Any] = fields.JSONField(default=list)
+    release_notes = fields.TextField(default="")
+    tested = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "firmware_image"
+
+
+class FirmwarePin(Model):
+    """The firmware chosen for a model at one level: platform, tenant or device."""
+
+    id = fields.IntField(primary_key=True)
+    owner = fields.CharField(max_length=32)
+    level = fields.IntField()
+    tenant: fields.ForeignKeyNullableRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, null=True, on_delete=fields.CASCADE
+    )
+    device: fields.ForeignKeyNullableRelation[Device] = fields.ForeignKeyField(
+        "models.Device", related_name=False, null=True, on_delete=fields.CASCADE
+    )
+    model = fields.CharField(max_length=32)
+    image: fields.ForeignKeyRelation[FirmwareImage] = fields.ForeignKeyField(
+        "models.FirmwareImage", related_name="pins", on_delete=fields.RESTRICT
+    )
+
+    class Meta:
+        table = "firmware_pin"
+        unique_together = (("owner", "model"),)
+
+
+class Rollout(Model):
+    """A bulk firmware update: its settings and overall state. Persisted so that a
+    restart (even a crash) resumes it without losing or repeating devices."""
+
+    id = fields.IntField(primary_key=True)
+    state = fields.CharField(max_length=16)
+    created_by = fields.CharField(max_length=128)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    finished_at = fields.DatetimeField(null=True)
+    target_image: fields.ForeignKeyNullableRelation[FirmwareImage] = fields.ForeignKeyField(
+        "models.FirmwareImage", related_name=False, null=True, on_delete=fields.RESTRICT
+    )
+    """None: each device goes to its resolved (recommended) firmware."""
+    selection = fields.CharField(max_length=255, default="")
+    batch_size = fields.IntField(default=10)
+    canary_size = fields.IntField(default=0)
+    concurrency = fields.IntField(default=10)
+    timeout_seconds = fields.IntField(default=900)
+    reason = fields.CharField(max_length=255, default="")
+
+    devices: fields.ReverseRelation[RolloutDevice]
+
+    class Meta:
+        table = "rollout"
+
+
+class RolloutDevice(Model):
+    id = fields.IntField(primary_key=True)
+    rollout: fields.ForeignKeyRelation[Rollout] = fields.ForeignKeyField(
+        "models.Rollout", related_name="devices", on_delete=fields.CASCADE
+    )
+    device: fields.ForeignKeyNullableRelation[Device] = fields.ForeignKeyField(
+        "models.Device", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    mac = fields.CharField(max_length=12)
+    position = fields.IntField()
+    batch = fields.IntField()
+    """0 is the canary batch when the rollout has one."""
+    state = fields.CharField(max_length=16)
+    target_version = fields.CharField(max_length=64, default="")
+    target_image: fields.ForeignKeyNullableRelation[FirmwareImage] = fields.ForeignKeyField(
+        "models.FirmwareImage", related_name=False, null=True, on_delete=fields.RESTRICT
+    )
+    reason = fields.CharField(max_length=255, default="")
+    notified_at = fields.DatetimeField(null=True)
+    fetched_at = fields.DatetimeField(null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "rollout_device"
+        unique_together = (("rollout", "mac"),)
 
 
 class ApiToken(Model):
