@@ -103,6 +103,17 @@ class Network:
 
 
 @dataclass(frozen=True, slots=True)
+class FirmwareRef:
+    """The firmware the device should run, as the phone must fetch it."""
+
+    version: str
+    url: str
+    """Absolute HTTPS URL on provd; the phone authenticates with its provisioning
+    credentials, exactly as for its configuration files."""
+    filename: str
+
+
+@dataclass(frozen=True, slots=True)
 class DeviceContext:
     mac: Mac
     model: PhoneModel
@@ -123,3 +134,5 @@ class DeviceContext:
     network: Network = field(default_factory=Network)
     pickup_code: str = "*8"
     """Dialled before an extension to pick up its ringing call (BLF keys)."""
+    firmware: FirmwareRef | None = None
+    """None: provd does not manage this device's firmware (no pin resolves)."""

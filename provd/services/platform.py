@@ -10,6 +10,8 @@ from provd.security.secretbox import SecretBox
 from provd.settings import Settings
 
 ChangeHook = Callable[[], Awaitable[None]]
+FirmwareFetchHook = Callable[[int, int], Awaitable[None]]
+"""Called with (device id, firmware image id) after a phone downloaded a firmware file."""
 
 
 @dataclass(slots=True)
@@ -19,6 +21,12 @@ class Platform:
     box: SecretBox
     on_accounts_changed: list[ChangeHook] = field(default_factory=list)
     """Called after users or their SIP secrets change (the PBX layer re-syncs its tables)."""
+    on_firmware_fetched: list[FirmwareFetchHook] = field(default_factory=list)
+    """Called after a phone downloaded a firmware file (rollouts advance on it)."""
+
+    async def firmware_fetched(self, device_id: int, image_id: int) -> None:
+        for hook in self.on_firmware_fetched:
+            await hook(device_id, image_id)
 
     async def accounts_changed(self) -> None:
         for hook in self.on_accounts_changed:
