@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from provd.cli.main import CliState, actor, cli, emit, json_option, run_with_db
+from provd.cli.main import CliState, actor, cli, emit, fail, json_option, run_with_db
 from provd.services import devices, rendering, tenants
 from provd.services.platform import Platform
+
+if TYPE_CHECKING:
+    from provd.db.models import Device
+    from provd.services.pbx import DeviceCheckSync, LineRegistration
+
+Status = dict[str, list["LineRegistration"]]
 
 
 def _device_text(view: dict[str, Any]) -> str:
@@ -16,6 +23,48 @@ def _device_text(view: dict[str, Any]) -> str:
     for line in view["lines"]:
         lines.append(f"line {line['slot']}: {line['extension']} {line['name']}")
     return "\n".join(lines)
+
+
+async def _registrations(p: Platform, rows: Sequence[Device]) -> tuple[Status | None, str]:
+    """Registration state from the PBX ``serve`` runs, or None and why it is unknown."""
+    from provd.pbx import PbxError
+    from provd.services import pbx
+
+    control = pbx.open_control(p.data_dir, p.settings.db_url)
+    try:
+        return await pbx.device_registrations(control, rows), ""
+    except PbxError as e:
+        return None, str(e)
+    finally:
+        if control is not None:
+            await control.close()
+
+
+def _registered_cell(lines: list[LineRegistration] | None) -> str:
+    if lines is None:
+        return "?"
+    if not lines:
+        return "-"
+    up = sum(line.registered for line in lines)
+    return "yes" if up == len(lines) else "no" if up == 0 else f"{up}/{len(lines)}"
+
+
+def _registration_text(lines: list[LineRegistration] | None, why: str) -> str:
+    if lines is None:
+        return f"registration: unknown ({why})"
+    out = []
+    for line in lines:
+        v = line.view()
+        if not line.registered:
+            out.append(f"line {line.slot} ({line.aor}): not registered")
+            continue
+        out += [
+            f"line {line.slot} ({line.aor}): registered until {v['expires_at']}",
+            f"  user agent:  {v['user_agent']}",
+            f"  contact:     {v['contact']}",
+            f"  WAN address: {v['wan_address']}   LAN address: {v['lan_address']}",
+        ]
+    return "\n".join(out)
 
 
 @cli.group()
@@ -83,14 +132,29 @@ def device_list(state: CliState, tenant_slug: str | None, as_json: bool) -> None
     """List phones."""
 
     async def work(p: Platform) -> None:
-        rows = [await devices.device_view(d) for d in await devices.list_devices(tenant_slug)]
-        out = [f"{'MAC':<13} {'MODEL':<14} {'TENANT':<12} {'LINES':<16} {'SEALED':<7} LAST FETCH"]
+        from provd.services.pbx import registration_view
+
+        found = await devices.list_devices(tenant_slug)
+        status, why = await _registrations(p, found)
+        rows = []
+        for d in found:
+            lines = status[d.mac] if status is not None else None
+            view = await devices.device_view(d) | registration_view(d.mac, lines)
+            view["registered_text"] = _registered_cell(lines)
+            rows.append(view)
+        out = [
+            f"{'MAC':<13} {'MODEL':<14} {'TENANT':<12} {'LINES':<16} {'SEALED':<7} "
+            f"{'REGISTERED':<11} LAST FETCH"
+        ]
         for r in rows:
             exts = ",".join(line["extension"] for line in r["lines"]) or "-"
             out.append(
                 f"{r['mac']:<13} {r['model']:<14} {r['tenant']:<12} {exts:<16} "
-                f"{'yes' if r['sealed'] else 'no':<7} {r['last_fetch_at'] or 'never'}"
+                f"{'yes' if r['sealed'] else 'no':<7} {r.pop('registered_text'):<11} "
+                f"{r['last_fetch_at'] or 'never'}"
             )
+        if status is None and why:
+            out.append(f"(REGISTERED unknown: {why})")
         emit(as_json, rows, "\n".join(out))
 
     run_with_db(state, as_json, work)
@@ -104,8 +168,14 @@ def device_show(state: CliState, mac: str, as_json: bool) -> None:
     """Show one phone."""
 
     async def work(p: Platform) -> None:
-        view = await devices.device_view(await devices.get_device(mac))
-        emit(as_json, view, _device_text(view))
+        from provd.services.pbx import registration_view
+
+        d = await devices.get_device(mac)
+        status, why = await _registrations(p, [d])
+        lines = status[d.mac] if status is not None else None
+        view = await devices.device_view(d)
+        text = _device_text(view) + "\n" + _registration_text(lines, why or "no PBX")
+        emit(as_json, view | registration_view(d.mac, lines), text)
 
     run_with_db(state, as_json, work)
 
@@ -173,3 +243,47 @@ def device_config(state: CliState, mac: str, filename: str | None, reveal: bool)
                 click.echo(body.decode())
 
     run_with_db(state, False, work)
+
+
+def _check_sync(state: CliState, mac: str, as_json: bool, *, reboot: bool) -> None:
+    async def work(p: Platform) -> DeviceCheckSync:
+        from provd.services import pbx
+
+        control = pbx.open_control(p.data_dir, p.settings.db_url)
+        try:
+            return await pbx.check_sync_device(control, actor(), mac, reboot=reboot)
+        finally:
+            if control is not None:
+                await control.close()
+
+    outcome = run_with_db(state, as_json, work)
+    text = "\n".join(
+        f"line {line.slot} ({line.result.aor}): {line.text}" for line in outcome.lines
+    )
+    if not outcome.delivered:
+        if not as_json:
+            click.echo(text)
+        fail(
+            outcome.failure,
+            as_json=as_json,
+            details={"field": "mac", "message": outcome.failure, **outcome.view()},
+        )
+    emit(as_json, outcome.view(), text)
+
+
+@device.command("resync")
+@click.argument("mac")
+@json_option
+@click.pass_obj
+def device_resync(state: CliState, mac: str, as_json: bool) -> None:
+    """Make a registered phone fetch its configuration now (SIP NOTIFY check-sync)."""
+    _check_sync(state, mac, as_json, reboot=False)
+
+
+@device.command("reboot")
+@click.argument("mac")
+@json_option
+@click.pass_obj
+def device_reboot(state: CliState, mac: str, as_json: bool) -> None:
+    """Reboot a registered phone (SIP NOTIFY check-sync;reboot=true)."""
+    _check_sync(state, mac, as_json, reboot=True)

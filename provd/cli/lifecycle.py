@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -17,6 +18,11 @@ from provd.security.secretbox import SecretBox
 from provd.services import tenants, tokens
 from provd.services.platform import Platform
 from provd.settings import Settings, load_settings, save_settings
+
+if TYPE_CHECKING:
+    from provd.services.pbx import PbxRuntime
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 async def _initialise(state: CliState, settings: Settings) -> dict[str, Any]:
@@ -90,6 +96,89 @@ def init(
     _do_init(state, as_json, settings)
 
 
+def _pbx_option(name: str, help: str, **kw: Any) -> Callable[[F], F]:
+    env = "PROVD_PBX_" + name.upper().replace("-", "_")
+    return click.option(f"--{name}", envvar=env, show_envvar=True, help=help, **kw)
+
+
+def _pbx_options(f: F) -> F:
+    """Where Kamailio and rtpengine listen; the names and environment variables are
+    those of ``python -m provd.pbx``."""
+    for option in reversed(
+        [
+            click.option(
+                "--pbx/--no-pbx",
+                default=False,
+                help="Also run Kamailio and rtpengine, with a subscriber for every user.",
+            ),
+            click.option(
+                "--pbx-external",
+                is_flag=True,
+                help="Drive a Kamailio provd does not run: write its configuration "
+                "(--pbx-export-dir) and tables, and reach it by RPC (--pbx-rpc-url).",
+            ),
+            _pbx_option("pbx-rpc-url", "The external Kamailio's JSON-RPC URL."),
+            _pbx_option(
+                "pbx-export-dir",
+                "Where --pbx-external writes kamailio.cfg (default: DATA/pbx/external).",
+                type=click.Path(file_okay=False, path_type=Path),
+            ),
+            _pbx_option("sip-address", "Kamailio's SIP address (default: this host's)."),
+            _pbx_option("sip-port", "Kamailio's SIP port.", type=int, default=5060),
+            _pbx_option("advertised-address", "The SIP address phones see, behind NAT."),
+            _pbx_option("media-address", "rtpengine's media address (default: the SIP one)."),
+            _pbx_option("media-advertised-address", "The media address phones see, behind NAT."),
+            _pbx_option("rpc-address", "Kamailio's JSON-RPC address.", default="127.0.0.1"),
+            _pbx_option("rpc-port", "Kamailio's JSON-RPC port.", type=int, default=5081),
+            _pbx_option("rtpengine-ng-address", "rtpengine's control.", default="127.0.0.1"),
+            _pbx_option("rtpengine-ng-port", "rtpengine's control port.", type=int, default=2223),
+            _pbx_option("rtp-port-min", "Lowest RTP port.", type=int, default=30000),
+            _pbx_option("rtp-port-max", "Highest RTP port.", type=int, default=30999),
+            click.option(
+                "--pbx-blf",
+                is_flag=True,
+                envvar="PROVD_PBX_WITH_BLF",
+                show_envvar=True,
+                help="Presence for busy-lamp-field keys.",
+            ),
+        ]
+    ):
+        f = option(f)
+    return f
+
+
+_PBX_ADDRESSES = (
+    "sip_address",
+    "advertised_address",
+    "media_address",
+    "media_advertised_address",
+    "rpc_address",
+    "rtpengine_ng_address",
+)
+_PBX_PORTS = ("sip_port", "rpc_port", "rtpengine_ng_port", "rtp_port_min", "rtp_port_max")
+
+
+def _pbx_runtime(
+    data_dir: Path, settings: Settings, options: dict[str, Any]
+) -> tuple[PbxRuntime | None, Path | None]:
+    """The PBX ``serve`` was asked for, validated before anything starts."""
+    from provd.pbx import PbxSettings
+    from provd.services.pbx import PbxMode, PbxRuntime
+    from provd.services.pbx_serve import default_sip_address
+
+    external = options["pbx_external"]
+    if not (options["pbx"] or external):
+        return None, None
+    values: dict[str, Any] = {k: options[k] or None for k in _PBX_ADDRESSES}
+    values.update({k: options[k] for k in _PBX_PORTS})
+    values["sip_address"] = values["sip_address"] or default_sip_address(settings)
+    values["media_address"] = values["media_address"] or values["sip_address"]
+    values["with_blf"] = options["pbx_blf"]
+    pbx = PbxSettings.for_provd(data_dir, settings.db_url, **values)
+    mode = PbxMode.EXTERNAL if external else PbxMode.SUPERVISED
+    return PbxRuntime(mode, pbx, options["pbx_rpc_url"] or None), options["pbx_export_dir"]
+
+
 @cli.command()
 @click.option("--https-port", type=int, help="Override the HTTPS port for this run.")
 @click.option("--http-port", type=int, help="Also serve plain HTTP (still Digest-authenticated).")
@@ -103,10 +192,12 @@ def init(
 @click.option(
     "--tls-key", type=click.Path(dir_okay=False, exists=True), help="Its private key (PEM)."
 )
+@_pbx_options
 @click.option("-v", "--verbose", is_flag=True)
 @click.pass_obj
 def serve(
     state: CliState,
+    /,
     https_port: int | None,
     http_port: int | None,
     bind: str | None,
@@ -114,8 +205,15 @@ def serve(
     tls_cert: str | None,
     tls_key: str | None,
     verbose: bool,
+    **pbx_options: Any,
 ) -> None:
-    """Serve phones (HTTPS) and the REST API. Initialises the data directory on first run."""
+    """Serve phones (HTTPS) and the REST API. Initialises the data directory on first run.
+
+    With --pbx, Kamailio and rtpengine run as supervised children: every user can
+    register and call, and phones are told to register there unless the admin set
+    a SIP proxy (init --sip-proxy-host). Users and tenants changed by other provd
+    commands reach Kamailio within a second or two.
+    """
     from provd.web.server import serve as run_server
 
     logging.basicConfig(
@@ -133,6 +231,9 @@ def serve(
         db_url=state.db_url,
     )
     try:
-        asyncio.run(run_server(Path(state.data_dir), settings))
+        pbx, export_dir = _pbx_runtime(Path(state.data_dir), settings, pbx_options)
+        asyncio.run(
+            run_server(Path(state.data_dir), settings, pbx=pbx, pbx_export_dir=export_dir)
+        )
     except ProvdError as e:
         fail(str(e), as_json=False)

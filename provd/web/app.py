@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from provd.pbx import PbxControl
 from provd.services.platform import Platform
 from provd.services.provisioning import Provisioner
-from provd.web import api, phone
+from provd.web import api, api_layouts, api_pbx, phone
 from provd.web.keys import PLATFORM, PROVISIONER
 
 
-def make_app(platform: Platform, provisioner: Provisioner) -> web.Application:
+def make_app(
+    platform: Platform, provisioner: Provisioner, *, pbx: PbxControl | None = None
+) -> web.Application:
     app = web.Application(middlewares=[api.api_middleware], client_max_size=1024**2)
     app[PLATFORM] = platform
     app[PROVISIONER] = provisioner
+    if pbx is not None:
+        app[api_pbx.PBX] = pbx
     api.add_routes(app)
+    api_layouts.add_routes(app)
+    api_pbx.add_routes(app)
     phone.add_routes(app)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
 import secrets
@@ -21,6 +22,8 @@ from provd.security.tls import (
     load_admin_certificates,
     server_ssl_context,
 )
+from provd.services.pbx import PbxRuntime, clear_runtime, effective_settings
+from provd.services.pbx_serve import ServedPbx
 from provd.services.platform import Platform
 from provd.services.provisioning import Provisioner
 from provd.settings import Settings
@@ -49,15 +52,38 @@ def tls_paths(data_dir: Path, settings: Settings) -> TlsPaths:
     return ensure_certificates(data_dir, names, ips)
 
 
-async def serve(data_dir: Path, settings: Settings, *, ready: asyncio.Event | None = None) -> None:
+async def serve(
+    data_dir: Path,
+    settings: Settings,
+    *,
+    ready: asyncio.Event | None = None,
+    pbx: PbxRuntime | None = None,
+    pbx_export_dir: Path | None = None,
+) -> None:
+    """Serve until SIGINT/SIGTERM; with ``pbx``, Kamailio and rtpengine run (or are
+    driven) alongside, and phones are told to register there (see ``effective_settings``)."""
     db_url = db_url_for(data_dir, settings.db_url)
     await upgrade_schema(db_url)
+    if pbx is None:
+        clear_runtime(data_dir)
+    settings = effective_settings(settings, pbx)
     platform = Platform(data_dir, settings, SecretBox.load_or_create(data_dir))
     ssl_context = server_ssl_context(tls_paths(data_dir, settings))
-    async with database(db_url):
-        app = make_app(platform, build_provisioner(platform))
+    # Before the PBX starts: a signal during its start must still stop it cleanly.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with database(db_url), contextlib.AsyncExitStack() as stack:
+        control = None
+        if pbx is not None:
+            served_pbx = ServedPbx(platform, pbx, export_dir=pbx_export_dir)
+            control = await served_pbx.start()
+            stack.push_async_callback(served_pbx.stop)
+        app = make_app(platform, build_provisioner(platform), pbx=control)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
+        stack.push_async_callback(runner.cleanup)
         sites = [web.TCPSite(runner, settings.bind, settings.https_port, ssl_context=ssl_context)]
         if settings.http_port:
             log.warning(
@@ -67,13 +93,9 @@ async def serve(data_dir: Path, settings: Settings, *, ready: asyncio.Event | No
         for site in sites:
             await site.start()
         log.info("provd serving phones at %s", settings.provisioning_url)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+        if pbx is not None:
+            host, port = pbx.sip_proxy
+            log.info("phones register at %s port %d (%s PBX)", host, port, pbx.mode.value)
         if ready is not None:
             ready.set()
-        try:
-            await stop.wait()
-        finally:
-            await runner.cleanup()
+        await stop.wait()

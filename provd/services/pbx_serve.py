@@ -1,0 +1,230 @@
+"""The PBX while ``provd serve`` runs: started and stopped with it, kept in step with provd.
+
+Account changes reach Kamailio's ``subscriber`` table in two ways:
+
+- made in this process (the REST API): ``Platform.on_accounts_changed`` syncs at once,
+  so a user added by the API can register as soon as the answer arrives;
+- made by another process (``provd user add`` and every other CLI command): a watcher
+  reads the newest audit id once a second. Every change writes its audit row in the
+  change's own transaction, so a new ``user`` or ``tenant`` row is an exact signal that
+  asks nothing of the writer; reading it costs one primary-key lookup. A full sync every
+  minute covers changes made behind the services' back.
+
+The CLI does not write Kamailio's tables itself: a new tenant needs Kamailio restarted
+with a new domain alias, which only the process that supervises Kamailio can do, and
+a single writer means two reconciliations never interleave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import socket
+import time
+from pathlib import Path
+
+from provd.db.models import AuditEntry
+from provd.pbx import (
+    PbxControl,
+    PbxError,
+    PbxSupervisor,
+    SyncReport,
+    export_external,
+    external_control,
+    tenant_domains,
+)
+from provd.services.pbx import PbxMode, PbxRuntime, save_runtime
+from provd.services.platform import Platform
+from provd.settings import Settings
+
+log = logging.getLogger("provd.pbx")
+
+ACCOUNT_OBJECTS = ("user", "tenant")
+"""Audit object types whose changes can change Kamailio's subscribers or domains."""
+EXTERNAL_RUN_DIR = Path("/run/kamailio")
+"""Where the packaged kamailio.service keeps its control socket."""
+
+
+async def latest_audit_id() -> int:
+    newest = await AuditEntry.all().order_by("-id").first()
+    return int(newest.id) if newest else 0
+
+
+async def _accounts_touched(after_id: int) -> bool:
+    return bool(
+        await AuditEntry.filter(id__gt=after_id, object_type__in=ACCOUNT_OBJECTS).exists()
+    )
+
+
+class ServedPbx:
+    def __init__(
+        self,
+        platform: Platform,
+        runtime: PbxRuntime,
+        *,
+        export_dir: Path | None = None,
+        poll_s: float = 1.0,
+        full_sync_s: float = 60.0,
+    ) -> None:
+        self.platform = platform
+        self.runtime = runtime
+        self.export_dir = export_dir or runtime.settings.pbx_dir / "external"
+        self._poll_s = poll_s
+        self._full_sync_s = full_sync_s
+        self._supervisor: PbxSupervisor | None = None
+        self._control: PbxControl | None = None
+        self._domains: list[str] = []
+        self._lock = asyncio.Lock()
+        self._watcher: asyncio.Task[None] | None = None
+
+    @property
+    def control(self) -> PbxControl:
+        assert self._control is not None, "start() first"
+        return self._control
+
+    async def start(self) -> PbxControl:
+        """Start (or export for) the PBX, sync every account, then follow changes."""
+        # Read before the first sync: a change committed during it is then seen again.
+        mark = await latest_audit_id()
+        settings = self.runtime.settings
+        self._domains = await tenant_domains()
+        if self.runtime.mode is PbxMode.SUPERVISED:
+            self._supervisor = PbxSupervisor(settings, domains=self._domains)
+            await self._supervisor.start()
+            self._control = self._supervisor.control
+        else:
+            await self._export(self._domains)
+            self._control = external_control(settings, rpc_url=self.runtime.rpc_url)
+        try:
+            report = await self.sync()
+        except BaseException:
+            await self.stop()
+            raise
+        log.info("PBX ready: %d subscribers written, %d removed", report.written, report.deleted)
+        save_runtime(self.runtime)
+        self.platform.on_accounts_changed.append(self._sync_logged)
+        self._watcher = asyncio.create_task(self._watch(mark), name="pbx-account-watch")
+        return self._control
+
+    async def _export(self, domains: list[str]) -> None:
+        try:
+            files = await export_external(
+                self.runtime.settings, domains, self.export_dir, run_dir=EXTERNAL_RUN_DIR
+            )
+        except OSError as e:
+            raise PbxError(f"could not write the Kamailio configuration: {e}") from e
+        log.info("Kamailio configuration for the external PBX written to %s", files.main)
+
+    async def sync(self) -> SyncReport:
+        """Domains first (a new tenant's domain restarts Kamailio), then subscribers."""
+        async with self._lock:
+            domains = await tenant_domains()
+            if domains != self._domains:
+                log.info("tenant domains now %s", ", ".join(domains))
+                if self._supervisor is not None:
+                    await self._supervisor.reconfigure(domains)
+                else:
+                    await self._export(domains)
+                    log.warning("tenant domains changed: reload the external Kamailio")
+                self._domains = domains
+            report = await self.control.sync_subscribers(self.platform.box)
+        if report.written or report.deleted:
+            log.info(
+                "PBX subscribers: %d written, %d removed, registrations ended for %s",
+                report.written,
+                report.deleted,
+                ", ".join(report.kicked) or "none",
+            )
+        return report
+
+    async def _sync_logged(self) -> None:
+        # The change that triggered this is committed already: a PBX failure must
+        # not turn it into an error for the caller. The watcher's full sync retries.
+        try:
+            await self.sync()
+        except Exception:
+            log.exception("PBX sync after an account change failed")
+
+    async def _watch(self, mark: int) -> None:
+        last_full = time.monotonic()
+        failing = False
+        while True:
+            await asyncio.sleep(self._poll_s)
+            try:
+                latest = await latest_audit_id()
+                due = time.monotonic() - last_full >= self._full_sync_s
+                if due or (latest > mark and await _accounts_touched(mark)):
+                    await self.sync()
+                    last_full = time.monotonic()
+                mark = latest
+            except Exception:
+                # Retried every poll until it works; logged once per failure streak.
+                if not failing:
+                    log.exception("PBX account watch: sync failed; retrying")
+                failing = True
+            else:
+                if failing:
+                    log.info("PBX account watch: sync works again")
+                failing = False
+
+    async def stop(self) -> None:
+        with contextlib.suppress(ValueError):
+            self.platform.on_accounts_changed.remove(self._sync_logged)
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+            self._watcher = None
+        if self._supervisor is not None:
+            await self._supervisor.stop()
+        elif self._control is not None:
+            await self._control.close()
+
+
+# --- where Kamailio listens by default -------------------------------------------------
+
+
+def _bindable(address: str) -> bool:
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as s:
+            s.bind((address, 0))
+    except OSError:
+        return False
+    return True
+
+
+def _resolve(host: str) -> list[str]:
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_DGRAM)
+    except (OSError, UnicodeError):
+        return []
+    found = [str(info[4][0]) for info in infos]
+    return sorted(dict.fromkeys(found), key=lambda a: ":" in a)  # IPv4 first
+
+
+def _route_source() -> str | None:
+    """The address this host sends from on its default route (no packet leaves)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 5060))
+        except OSError:
+            return None
+        return str(s.getsockname()[0])
+
+
+def default_sip_address(settings: Settings) -> str:
+    """An address of this host that phones can reach: the SIP proxy or public host name
+    when it resolves to one, else the default route's source address, else loopback."""
+    names = [h for h in (settings.sip_proxy_host, settings.public_host) if h]
+    candidates = [a for h in names for a in _resolve(h)]
+    route = _route_source()
+    if route:
+        candidates.append(route)
+    local = [a for a in candidates if _bindable(a)]
+    for address in local:
+        if not ipaddress.ip_address(address).is_loopback:
+            return address
+    return local[0] if local else "127.0.0.1"

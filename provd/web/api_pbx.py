@@ -1,0 +1,85 @@
+"""REST routes for the PBX: registration status, resync and reboot of a device's phones.
+
+Without a PBX (``serve`` without ``--pbx``, or Kamailio unreachable) they answer 503.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any
+
+from aiohttp import web
+
+from provd.pbx import PbxControl, PbxError
+from provd.services import devices
+from provd.services import pbx as pbx_service
+from provd.web.api import ACTOR, PREFIX
+
+PBX = web.AppKey("pbx", PbxControl)
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+def _error(status: int, message: str, **extra: Any) -> web.Response:
+    return web.json_response({"error": {"message": message, **extra}}, status=status)
+
+
+def _pbx_errors(handler: Handler) -> Handler:
+    """A PBX that cannot be reached is the server's condition, not the client's: 503."""
+
+    @wraps(handler)
+    async def wrapped(request: web.Request) -> web.Response:
+        try:
+            return await handler(request)
+        except PbxError as e:
+            return _error(503, str(e))
+
+    return wrapped
+
+
+def _control(request: web.Request) -> PbxControl | None:
+    return request.app.get(PBX)
+
+
+@_pbx_errors
+async def device_registration(request: web.Request) -> web.Response:
+    device = await devices.get_device(request.match_info["mac"])
+    status = await pbx_service.device_registrations(_control(request), [device])
+    return web.json_response(pbx_service.registration_view(device.mac, status[device.mac]))
+
+
+@_pbx_errors
+async def list_registrations(request: web.Request) -> web.Response:
+    rows = await devices.list_devices(request.query.get("tenant"))
+    status = await pbx_service.device_registrations(_control(request), rows)
+    return web.json_response(
+        [pbx_service.registration_view(d.mac, status[d.mac]) for d in rows]
+    )
+
+
+async def _check_sync(request: web.Request, *, reboot: bool) -> web.Response:
+    outcome = await pbx_service.check_sync_device(
+        _control(request), request[ACTOR], request.match_info["mac"], reboot=reboot
+    )
+    if not outcome.delivered:
+        lines = outcome.view()["lines"]
+        return _error(409, outcome.failure, field="mac", mac=outcome.mac, lines=lines)
+    return web.json_response(outcome.view())
+
+
+@_pbx_errors
+async def resync_device(request: web.Request) -> web.Response:
+    return await _check_sync(request, reboot=False)
+
+
+@_pbx_errors
+async def reboot_device(request: web.Request) -> web.Response:
+    return await _check_sync(request, reboot=True)
+
+
+def add_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get(PREFIX + "/registrations", list_registrations)
+    r.add_get(PREFIX + "/devices/{mac}/registration", device_registration)
+    r.add_post(PREFIX + "/devices/{mac}/resync", resync_device)
+    r.add_post(PREFIX + "/devices/{mac}/reboot", reboot_device)
