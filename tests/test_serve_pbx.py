@@ -1,0 +1,332 @@
+"""`provd serve --pbx` as a newcomer runs it: two provisioned users register and call
+through Kamailio and rtpengine; status, resync and reboot from the CLI and the API.
+
+A real serve process with its own loopback addresses; the SIP credentials come from
+the configuration each phone fetches (curl --digest), not from the database. Tests
+run in file order on one server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.pbx.conftest import Account, call_row, ip, reg_row
+from tests.pbx.sippctl import run_sipp, sipp
+
+PROXY = ip(161)
+MEDIA = ip(170)
+PHONE_A = (ip(162), 5061)
+PHONE_B = (ip(163), 5070)
+PHONE_C = (ip(164), 5072)
+MAC_A, MAC_B = "001565a00001", "001565a00002"
+SIPP_UA = "Yealink SIP-T46G 28.83.0.120"
+T46G_UA = "Yealink SIP-T46G 28.83.0.120 00:15:65:a0:00:01"
+_TIMEOUT_S = 30.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _provd_sync(data_dir: Path, *args: str) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, "-m", "provd", "--data-dir", str(data_dir), *args, "--json"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=_TIMEOUT_S,
+    )
+    result = json.loads(out.stdout)
+    assert isinstance(result, dict)
+    return result
+
+
+def _pbx_pids(data_dir: Path) -> list[int]:
+    """Kamailio (its config lives in the data dir) and rtpengine (our ng address)."""
+    marks = (str(data_dir).encode(), f"--listen-ng={PROXY}:".encode())
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if cmdline.split(b"\0")[0].endswith((b"kamailio", b"rtpengine")) and any(
+            m in cmdline for m in marks
+        ):
+            pids.append(int(entry.name))
+    return pids
+
+
+@dataclass
+class Served:
+    data_dir: Path
+    https: int
+    token: str
+    log: Path
+    work: Path
+    credentials: dict[str, dict[str, str]]
+    """Per MAC, the provisioning URL, username and password ``device add`` printed."""
+    accounts: dict[str, Account] = field(default_factory=dict)
+    """Per extension, the SIP account as the phone's configuration carries it."""
+
+    async def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-m", "provd", "--data-dir", str(self.data_dir), *args]
+        proc = await asyncio.create_subprocess_exec(
+            *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(), _TIMEOUT_S)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            raise
+        assert proc.returncode is not None
+        return subprocess.CompletedProcess(argv, proc.returncode, out.decode(), err.decode())
+
+    async def cli_json(self, *args: str) -> Any:
+        done = await self.cli(*args, "--json")
+        assert done.returncode == 0, done.stdout + done.stderr
+        return json.loads(done.stdout)
+
+    def fetch_config(self, mac: str, username: str, password: str) -> dict[str, str]:
+        """The phone's own .cfg as it fetches it, as ``key = value`` pairs."""
+        done = subprocess.run(
+            [
+                "curl",
+                "-sS",
+                "--fail",
+                "--digest",
+                "-u",
+                f"{username}:{password}",
+                "-A",
+                T46G_UA,
+                "--cacert",
+                str(self.data_dir / "ca.pem"),
+                f"https://127.0.0.1:{self.https}/{mac}.cfg",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=_TIMEOUT_S,
+            check=True,
+        )
+        pairs = (line.split(" = ", 1) for line in done.stdout.splitlines() if " = " in line)
+        return {k: v for k, v in pairs}
+
+    async def api(self, method: str, path: str) -> tuple[int, Any]:
+        ssl_ctx = ssl.create_default_context(cafile=str(self.data_dir / "ca.pem"))
+        async with (
+            aiohttp.ClientSession(
+                base_url=f"https://127.0.0.1:{self.https}",
+                connector=aiohttp.TCPConnector(ssl=ssl_ctx),
+                headers={"Authorization": f"Bearer {self.token}"},
+                timeout=aiohttp.ClientTimeout(total=_TIMEOUT_S),
+            ) as s,
+            s.request(method, "/api/v1" + path) as r,
+        ):
+            return r.status, await r.json()
+
+    async def register(self, account: Account, where: tuple[str, int], expires: int = 600) -> int:
+        row = reg_row(account, where, expires=expires)
+        done = await run_sipp(
+            "register.xml", self.work, remote=f"{PROXY}:5060", local=where, rows=[row]
+        )
+        return done.rc
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    tmp = tmp_path_factory.mktemp("serve-pbx")
+    data_dir = tmp / "data"
+    https = _free_port()
+    init = _provd_sync(data_dir, "init", "--public-host", "127.0.0.1", "--https-port", str(https))
+    for ext, name in (("201", "Front Desk"), ("202", "Back Office")):
+        _provd_sync(data_dir, "user", "add", "--extension", ext, "--name", name)
+    creds = {}
+    for mac, ext in ((MAC_A, "201"), (MAC_B, "202")):
+        added = _provd_sync(
+            data_dir, "device", "add", "--mac", mac, "--model", "yealink-t46g", "--user", ext
+        )
+        creds[mac] = added["provisioning"]
+    log = tmp / "serve.log"
+    argv = [
+        sys.executable,
+        "-m",
+        "provd",
+        "--data-dir",
+        str(data_dir),
+        "serve",
+        "--bind",
+        "127.0.0.1",
+        "--pbx",
+        "--sip-address",
+        PROXY,
+        "--media-address",
+        MEDIA,
+        "--rpc-address",
+        PROXY,
+        "--rtpengine-ng-address",
+        PROXY,
+    ]
+    with log.open("w") as log_file:
+        proc = subprocess.Popen(argv, stdout=log_file, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + _TIMEOUT_S
+            while "phones register at" not in log.read_text():
+                assert proc.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, "serve --pbx not up:\n" + log.read_text()
+                time.sleep(0.1)
+            yield Served(data_dir, https, str(init["api_token"]), log, tmp, creds)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                rc = proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                rc = proc.wait()
+            left = _pbx_pids(data_dir)
+            for pid in left:
+                os.kill(pid, signal.SIGKILL)
+    assert rc == 0, log.read_text()
+    assert left == [], "serve left PBX processes behind"
+
+
+def test_phones_are_provisioned_with_the_pbx_and_their_credentials(served: Served) -> None:
+    for mac, ext in ((MAC_A, "201"), (MAC_B, "202")):
+        prov = served.credentials[mac]
+        cfg = served.fetch_config(mac, prov["username"], prov["password"])
+        # No SIP proxy was configured: phones are sent to the PBX serve runs.
+        assert cfg["account.1.outbound_proxy.1.address"] == PROXY
+        assert cfg["account.1.outbound_proxy.1.port"] == "5060"
+        assert cfg["account.1.user_name"] == ext
+        served.accounts[ext] = Account(
+            extension=ext,
+            domain=cfg["account.1.sip_server.1.address"],
+            username=cfg["account.1.auth_name"],
+            password=cfg["account.1.password"],
+        )
+
+
+async def test_provisioned_users_register_and_call_through_rtpengine(served: Served) -> None:
+    a, b = served.accounts["201"], served.accounts["202"]
+    assert await served.register(a, PHONE_A) == 0
+    assert await served.register(b, PHONE_B) == 0
+    wrong = Account(a.extension, a.domain, a.username, a.password + "x")
+    assert await served.register(wrong, PHONE_C) != 0
+
+    async with sipp("uas_call.xml", served.work, local=PHONE_B, media=(PHONE_B[0], 18000)) as uas:
+        await asyncio.sleep(0.3)
+        caller = await run_sipp(
+            "uac_call.xml",
+            served.work,
+            remote=f"{PROXY}:5060",
+            local=PHONE_A,
+            media=(PHONE_A[0], 16000),
+            rows=[call_row(a, "202", a.domain)],
+        )
+        callee = await uas.finish()
+    assert caller.rc == 0, caller.messages
+    assert callee.rc == 0, callee.messages
+    [invite] = callee.received("INVITE ")
+    assert re.search(rf"^c=IN IP4 {re.escape(MEDIA)}$", invite, re.M), invite
+    [answer] = [m for m in caller.received("SIP/2.0 200 OK") if "CSeq: 2 INVITE" in m]
+    assert re.search(rf"^c=IN IP4 {re.escape(MEDIA)}$", answer, re.M), answer
+    assert callee.received("BYE ")
+
+
+async def test_device_list_and_api_show_registrations(served: Served) -> None:
+    rows = {r["mac"]: r for r in await served.cli_json("device", "list")}
+    for mac, phone in ((MAC_A, PHONE_A), (MAC_B, PHONE_B)):
+        assert rows[mac]["registered"] is True
+        [line] = rows[mac]["registration"]
+        assert line["user_agent"] == SIPP_UA
+        assert line["wan_address"] == line["lan_address"] == f"{phone[0]}:{phone[1]}"
+        assert line["expires_at"]
+    text = (await served.cli("device", "list")).stdout
+    assert "REGISTERED" in text.splitlines()[0]
+    assert re.search(rf"^{MAC_A} .* yes ", text, re.M), text
+
+    shown = (await served.cli("device", "show", MAC_A)).stdout
+    assert f"user agent:  {SIPP_UA}" in shown
+    status, body = await served.api("GET", "/registrations")
+    assert status == 200
+    assert {r["mac"]: r["registered"] for r in body} == {MAC_A: True, MAC_B: True}
+    status, body = await served.api("GET", f"/devices/{MAC_B}/registration")
+    assert status == 200 and body["registration"][0]["user_agent"] == SIPP_UA
+
+
+async def test_resync_by_cli_and_reboot_by_api_reach_the_phones(served: Served) -> None:
+    async with sipp("uas_notify.xml", served.work, local=PHONE_A) as phone:
+        await asyncio.sleep(0.3)
+        done = await served.cli("device", "resync", MAC_A)
+        received = await phone.finish()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "line 1 (201@default.provd.internal): sent (phone answered 200)" in done.stdout
+    [notify] = received.received("NOTIFY ")
+    assert "Event: check-sync;reboot=false" in notify
+
+    async with sipp("uas_notify.xml", served.work, local=PHONE_B) as phone:
+        await asyncio.sleep(0.3)
+        status, body = await served.api("POST", f"/devices/{MAC_B}/reboot")
+        received = await phone.finish()
+    assert status == 200, body
+    assert body["lines"][0]["text"] == "sent (phone answered 200)"
+    [notify] = received.received("NOTIFY ")
+    assert "Event: check-sync;reboot=true" in notify
+
+    status, audit = await served.api("GET", "/audit?limit=5")
+    actions = {(r["action"], r["object_key"], r["actor"].split(":")[0]) for r in audit}
+    assert {("device.resync", MAC_A, "cli"), ("device.reboot", MAC_B, "api")} <= actions
+
+
+async def test_unregistered_phone_shows_and_cannot_be_resynced(served: Served) -> None:
+    assert await served.register(served.accounts["201"], PHONE_A, expires=0) == 0
+    rows = {r["mac"]: r for r in await served.cli_json("device", "list")}
+    assert rows[MAC_A]["registered"] is False
+    assert rows[MAC_A]["registration"][0]["contact"] is None
+    assert rows[MAC_B]["registered"] is True
+
+    done = await served.cli("device", "resync", MAC_A)
+    assert done.returncode == 1
+    assert "line 1 (201@default.provd.internal): not registered" in done.stdout
+    assert MAC_A in done.stderr
+    status, body = await served.api("POST", f"/devices/{MAC_A}/resync")
+    assert status == 409
+    assert body["error"]["mac"] == MAC_A
+    assert body["error"]["lines"][0]["outcome"] == "not_registered"
+
+
+async def test_user_added_by_the_cli_while_serving_can_register(served: Served) -> None:
+    added = await served.cli_json("user", "add", "--extension", "203", "--name", "Late")
+    account = Account("203", added["sip_domain"], added["sip_username"], added["sip_password"])
+    started = time.monotonic()
+    while await served.register(account, PHONE_C) != 0:
+        assert time.monotonic() - started < 5, "the new user never reached Kamailio"
+        await asyncio.sleep(0.2)
+    print(f"user added by the CLI registered after {time.monotonic() - started:.1f} s")
+
+    removed = await served.cli("user", "remove", "203")
+    assert removed.returncode == 0, removed.stderr
+    started = time.monotonic()
+    while await served.register(account, PHONE_C) == 0:
+        assert time.monotonic() - started < 5, "the removed user can still register"
+        await asyncio.sleep(0.2)
