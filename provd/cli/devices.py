@@ -257,9 +257,7 @@ def _check_sync(state: CliState, mac: str, as_json: bool, *, reboot: bool) -> No
                 await control.close()
 
     outcome = run_with_db(state, as_json, work)
-    text = "\n".join(
-        f"line {line.slot} ({line.result.aor}): {line.text}" for line in outcome.lines
-    )
+    text = "\n".join(f"line {line.slot} ({line.result.aor}): {line.text}" for line in outcome.lines)
     if not outcome.delivered:
         if not as_json:
             click.echo(text)

@@ -232,8 +232,6 @@ def serve(
     )
     try:
         pbx, export_dir = _pbx_runtime(Path(state.data_dir), settings, pbx_options)
-        asyncio.run(
-            run_server(Path(state.data_dir), settings, pbx=pbx, pbx_export_dir=export_dir)
-        )
+        asyncio.run(run_server(Path(state.data_dir), settings, pbx=pbx, pbx_export_dir=export_dir))
     except ProvdError as e:
         fail(str(e), as_json=False)

@@ -53,9 +53,7 @@ async def latest_audit_id() -> int:
 
 
 async def _accounts_touched(after_id: int) -> bool:
-    return bool(
-        await AuditEntry.filter(id__gt=after_id, object_type__in=ACCOUNT_OBJECTS).exists()
-    )
+    return bool(await AuditEntry.filter(id__gt=after_id, object_type__in=ACCOUNT_OBJECTS).exists())
 
 
 class ServedPbx:
@@ -65,12 +63,14 @@ class ServedPbx:
         runtime: PbxRuntime,
         *,
         export_dir: Path | None = None,
+        run_dir: Path = EXTERNAL_RUN_DIR,
         poll_s: float = 1.0,
         full_sync_s: float = 60.0,
     ) -> None:
         self.platform = platform
         self.runtime = runtime
         self.export_dir = export_dir or runtime.settings.pbx_dir / "external"
+        self.run_dir = run_dir
         self._poll_s = poll_s
         self._full_sync_s = full_sync_s
         self._supervisor: PbxSupervisor | None = None
@@ -78,6 +78,11 @@ class ServedPbx:
         self._domains: list[str] = []
         self._lock = asyncio.Lock()
         self._watcher: asyncio.Task[None] | None = None
+
+    @property
+    def supervisor(self) -> PbxSupervisor | None:
+        """Kamailio's and rtpengine's supervisor; None for an external PBX."""
+        return self._supervisor
 
     @property
     def control(self) -> PbxControl:
@@ -111,7 +116,7 @@ class ServedPbx:
     async def _export(self, domains: list[str]) -> None:
         try:
             files = await export_external(
-                self.runtime.settings, domains, self.export_dir, run_dir=EXTERNAL_RUN_DIR
+                self.runtime.settings, domains, self.export_dir, run_dir=self.run_dir
             )
         except OSError as e:
             raise PbxError(f"could not write the Kamailio configuration: {e}") from e

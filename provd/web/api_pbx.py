@@ -52,9 +52,7 @@ async def device_registration(request: web.Request) -> web.Response:
 async def list_registrations(request: web.Request) -> web.Response:
     rows = await devices.list_devices(request.query.get("tenant"))
     status = await pbx_service.device_registrations(_control(request), rows)
-    return web.json_response(
-        [pbx_service.registration_view(d.mac, status[d.mac]) for d in rows]
-    )
+    return web.json_response([pbx_service.registration_view(d.mac, status[d.mac]) for d in rows])
 
 
 async def _check_sync(request: web.Request, *, reboot: bool) -> web.Response:
