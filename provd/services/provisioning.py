@@ -23,6 +23,7 @@ from provd.drivers.registry import classify, parse_user_agent
 from provd.security.digest import DigestAuthenticator, Outcome, parse_authorization
 from provd.security.ratelimit import FailureLimiter, client_key
 from provd.services.devices import note_reported_modules, seal_device
+from provd.services.firmware import FirmwareGrant, firmware_grant
 from provd.services.platform import Platform
 from provd.services.rendering import render_file
 
@@ -53,6 +54,17 @@ class PhoneResponse:
     body: bytes = b""
     content_type: str = "text/plain; charset=utf-8"
     headers: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who an authenticated request is from."""
+
+    device: Device
+    """With its tenant loaded."""
+    bootstrap: bool
+    """True when the tenant's bootstrap credential stood for the device."""
+    user_agent: UserAgentInfo | None
 
 
 NOT_FOUND = PhoneResponse(404, b"Not Found\n")
@@ -88,17 +100,26 @@ class Provisioner:
             log.warning("provisioning: %s blocked after repeated failures", req.client_ip)
         return self._challenge()
 
-    async def serve(self, req: PhoneRequest) -> PhoneResponse:
+    def _blocked(self, req: PhoneRequest) -> PhoneResponse | None:
         blocked_for = self._limiter.blocked_for(client_key(req.client_ip))
         if blocked_for > 0:
             retry = str(math.ceil(blocked_for))
             return PhoneResponse(429, b"Too Many Requests\n", headers=[("Retry-After", retry)])
-        if req.method not in ("GET", "HEAD"):
-            return PhoneResponse(405, b"Method Not Allowed\n", headers=[("Allow", "GET, HEAD")])
-        classified = classify(req.filename)
-        if classified is None:
-            return NOT_FOUND
-        driver, file_request = classified
+        return None
+
+    async def authenticate(
+        self, req: PhoneRequest, file_request: FileRequest | None = None
+    ) -> Principal | PhoneResponse:
+        """The device whose credentials signed the request, or the answer to send instead
+        (401 with a challenge, 429 while the client is blocked).
+
+        A tenant's bootstrap credential stands for the unsealed device that
+        ``file_request`` (or the User-Agent) names; without a ``file_request``
+        only a device's own credentials are accepted. Every refusal looks the
+        same, and nothing is written before authentication succeeds.
+        """
+        if (blocked := self._blocked(req)) is not None:
+            return blocked
         if req.authorization is None:
             return self._challenge()
         creds = parse_authorization(req.authorization)
@@ -114,27 +135,39 @@ class Provisioner:
             return self._fail(req, creds.username, "bad credentials")
 
         ua = parse_user_agent(req.user_agent)
-        own_credentials = device is not None
-        if device is not None:
-            tenant = device.tenant
-        else:
+        bootstrap = device is None
+        if device is None:
             assert tenant is not None
-            device = await self._bootstrap_target(tenant, file_request, ua)
+            if file_request is not None:
+                device = await self._bootstrap_target(tenant, file_request, ua)
             if device is None or not self._may_fetch(device, file_request, ua):
                 # Same answer as a wrong password: a bootstrap credential must not
                 # tell which MACs a tenant has, or which are sealed.
                 return self._fail(req, creds.username, "bootstrap for unknown or sealed MAC")
         self._limiter.record_success(client_key(req.client_ip))
+        return Principal(device, bootstrap, ua)
+
+    async def serve(self, req: PhoneRequest) -> PhoneResponse:
+        if (blocked := self._blocked(req)) is not None:
+            return blocked
+        if req.method not in ("GET", "HEAD"):
+            return PhoneResponse(405, b"Method Not Allowed\n", headers=[("Allow", "GET, HEAD")])
+        classified = classify(req.filename)
+        if classified is None:
+            return NOT_FOUND
+        driver, file_request = classified
+        principal = await self.authenticate(req, file_request)
+        if isinstance(principal, PhoneResponse):
+            return principal
+        device, ua = principal.device, principal.user_agent
         if not self._may_fetch(device, file_request, ua):
             return NOT_FOUND
         if ua is not None and ua.expansion_modules is not None:
             await note_reported_modules(device, ua.expansion_modules)
-        body = await self._render(driver, device, tenant, req.filename)
+        body = await self._render(driver, device, device.tenant, req.filename)
         if body is None:
             return NOT_FOUND
-        if own_credentials and device.sealed_at is None:
-            await seal_device(device)
-        await self._note_fetch(device, req, ua)
+        await self._note_use(principal, req)
         suffix = req.filename[req.filename.rfind(".") :]
         return PhoneResponse(
             200,
@@ -142,6 +175,43 @@ class Provisioner:
             content_type=_CONTENT_TYPES.get(suffix, "application/octet-stream"),
             headers=[("Cache-Control", "no-store")],
         )
+
+    async def serve_firmware(
+        self, req: PhoneRequest, sha256: str, filename: str
+    ) -> FirmwareGrant | PhoneResponse:
+        """Authorise a firmware download; the web layer streams the granted file.
+
+        Only a device's own credentials are accepted, and only for an image it
+        should run (or is being rolled out to it): anything else is a 404, the
+        same whether the image exists or not.
+        """
+        if (blocked := self._blocked(req)) is not None:
+            return blocked
+        if req.method not in ("GET", "HEAD"):
+            return PhoneResponse(405, b"Method Not Allowed\n", headers=[("Allow", "GET, HEAD")])
+        principal = await self.authenticate(req)
+        if isinstance(principal, PhoneResponse):
+            return principal
+        grant = await firmware_grant(self._p, principal.device, sha256, filename)
+        if grant is None:
+            return NOT_FOUND
+        await self._note_use(principal, req)
+        return grant
+
+    async def firmware_downloaded(self, grant: FirmwareGrant) -> None:
+        """The phone received the image's last byte: rollouts advance on it."""
+        log.info("firmware %s sent to %s", grant.image.version, grant.device.mac)
+        try:
+            await self._p.firmware_fetched(grant.device.id, grant.image.id)
+        except Exception:
+            # The phone has its file whatever a hook makes of it.
+            log.exception("firmware-fetched hook failed for %s", grant.device.mac)
+
+    async def _note_use(self, principal: Principal, req: PhoneRequest) -> None:
+        device = principal.device
+        if not principal.bootstrap and device.sealed_at is None:
+            await seal_device(device)
+        await self._note_fetch(device, req, principal.user_agent)
 
     async def _principal(self, username: str) -> tuple[Device | None, Tenant | None]:
         if username.startswith("bootstrap-"):
@@ -169,12 +239,16 @@ class Provisioner:
         if mac is None:
             return None
         device = await Device.get_or_none(mac=mac, tenant_id=tenant.id, sealed_at=None)
+        if device is not None:
+            device.tenant = tenant
         return device
 
     def _may_fetch(
-        self, device: Device, file_request: FileRequest, ua: UserAgentInfo | None
+        self, device: Device, file_request: FileRequest | None, ua: UserAgentInfo | None
     ) -> bool:
         """A device fetches only its own files and its own model's common files."""
+        if file_request is None:
+            return True
         if file_request.mac is not None and file_request.mac != device.mac:
             return False
         return file_request.model is None or file_request.model == get_model(device.model)
@@ -211,5 +285,6 @@ class Provisioner:
         fields = ["last_fetch_at", "last_fetch_ip", "last_user_agent"]
         if ua is not None and ua.firmware:
             device.reported_firmware = ua.firmware[:64]
-            fields.append("reported_firmware")
+            device.reported_firmware_at = now
+            fields += ["reported_firmware", "reported_firmware_at"]
         await device.save(update_fields=fields)

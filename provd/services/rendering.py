@@ -9,6 +9,7 @@ from provd.domain.mac import Mac
 from provd.domain.network import Vlan, parse_proxy, parse_vlan
 from provd.drivers.context import (
     DeviceContext,
+    FirmwareRef,
     Key,
     Line,
     Network,
@@ -19,6 +20,7 @@ from provd.drivers.context import (
     VlanPort,
 )
 from provd.drivers.registry import driver_for
+from provd.services.firmware import firmware_for_config, firmware_url
 from provd.services.layouts import effective_layout
 from provd.services.platform import Platform
 
@@ -64,11 +66,19 @@ async def keys_of(
     return keys, labels
 
 
+async def firmware_of(p: Platform, device: Device) -> FirmwareRef | None:
+    image = await firmware_for_config(device)
+    if image is None:
+        return None
+    return FirmwareRef(image.version, firmware_url(p, image), image.filename)
+
+
 async def device_context(
     p: Platform, device: Device, tenant: Tenant | None = None
 ) -> DeviceContext:
-    """The driver input for a device: three queries (lines with users, keys, page labels)
-    when the caller already holds the device's tenant, as the phone request path does."""
+    """The driver input for a device: five queries (lines with users, keys, page labels,
+    firmware pins, an updating rollout) when the caller already holds the device's
+    tenant, as the phone request path does."""
     if tenant is None:
         tenant = await Tenant.get(id=device.tenant_id)  # type: ignore[attr-defined]
     rows = await DeviceLine.filter(device_id=device.id).select_related("user").order_by("slot")
@@ -105,6 +115,7 @@ async def device_context(
         page_labels=page_labels,
         network=network_of(tenant, device),
         pickup_code=tenant.pickup_code,
+        firmware=await firmware_of(p, device),
     )
 
 

@@ -15,6 +15,7 @@ from provd.domain.timezones import ZONES, Zone
 from provd.drivers.base import Driver, FileRequest, UserAgentInfo
 from provd.drivers.context import (
     DeviceContext,
+    FirmwareRef,
     Key,
     Line,
     Network,
@@ -35,6 +36,12 @@ D315 = get_model("snom-d315")
 MAC = SAMPLE_MACS[Vendor.SNOM]
 BASE_URL = "https://provd.example.net:8443/"
 TRICKY = "Jan & Piet <Sales> \"quoted\" 'single'"
+
+D785_BIN = "snomD785-10.1.215.13-SIP-r.bin"
+FIRMWARE = FirmwareRef(
+    "10.1.215.13", f"{BASE_URL}firmware/{'cd' * 32}/{D785_BIN}?a=1&b=2", D785_BIN
+)
+FIRMWARE_FILE = "snomD785-000413922D24-firmware.xml"
 
 # Typed so that mypy checks the driver against the protocol.
 _DRIVER: Driver = DRIVER
@@ -239,6 +246,10 @@ def test_user_agent_never_raises_on_noise() -> None:
         ("snomD785-000413922d24.htm", FileRequest("snomD785-000413922D24.htm", MAC, D785)),
         ("000413922D24.xml", FileRequest("000413922D24.xml", MAC, None)),
         ("000413922d24.xml", FileRequest("000413922D24.xml", MAC, None)),
+        (
+            "snomd785-000413922d24-firmware.xml",
+            FileRequest("snomD785-000413922D24-firmware.xml", MAC, D785),
+        ),
     ],
 )
 def test_classify(filename: str, expected: FileRequest) -> None:
@@ -265,6 +276,9 @@ def test_classify_every_file_of_every_model(model: PhoneModel) -> None:
         "snomD785-.htm",
         "snomD785-firmware.xml",
         "snomD785-000413922D24.xml",
+        "snomD785-000413922D24-firmware.htm",
+        "000413922D24-firmware.xml",
+        "snomD999-000413922D24-firmware.xml",
         "000413922D24.htm",
         "000413922D2.xml",
         "000413922D245.xml",
@@ -293,6 +307,7 @@ def test_filenames_in_fetch_order() -> None:
         "snomD785.xml",
         "snomD785-000413922D24.htm",
         "000413922D24.xml",
+        "snomD785-000413922D24-firmware.xml",
     )
 
 
@@ -311,6 +326,12 @@ def test_golden(model: PhoneModel) -> None:
         assert_golden(f"snom/{model.id}/{filename}", DRIVER.render(ctx, filename))
 
 
+def test_golden_firmware() -> None:
+    ctx = _ctx(firmware=FIRMWARE)
+    for filename in DRIVER.filenames(ctx.mac, D785):
+        assert_golden(f"snom/{D785.id}/firmware/{filename}", DRIVER.render(ctx, filename))
+
+
 @pytest.mark.parametrize("model", SNOM_MODELS, ids=lambda m: m.id)
 def test_golden_layout(model: PhoneModel) -> None:
     ctx = layout_context(model)
@@ -326,6 +347,7 @@ def test_every_snom_model_has_golden_files_and_no_stale_ones() -> None:
         for name in DRIVER.filenames(MAC, model)
         for prefix in ("", "layout/")
     }
+    expected |= {f"{D785.id}/firmware/{name}" for name in DRIVER.filenames(MAC, D785)}
     root = GOLDEN_DIR / "snom"
     found = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
     assert found == expected
@@ -347,6 +369,9 @@ def test_files_are_well_formed(
         if filename.endswith(".htm"):
             assert root.tag == "setting-files"
             assert [child.tag for child in root] == ["file"]
+            continue
+        if filename.endswith("-firmware.xml"):
+            assert root.tag == "firmware-settings"
             continue
         assert root.tag == "settings"
         settings = [*root.iter()][1:]
@@ -568,7 +593,13 @@ def test_no_ntp_server_leaves_the_setting_out() -> None:
 
 def test_render_refuses_files_of_other_devices() -> None:
     ctx = sample_context(D785)
-    for filename in ("snomD385.htm", "snomD385-000413922D24.htm", "000413000002.xml"):
+    for filename in (
+        "snomD385.htm",
+        "snomD385-000413922D24.htm",
+        "000413000002.xml",
+        "snomD385-000413922D24-firmware.xml",
+        "snomD785-000413000002-firmware.xml",
+    ):
         with pytest.raises(KeyError):
             DRIVER.render(ctx, filename)
     for filename in ("0015654aa937.cfg", "../000413922D24.xml", "snom-general.xml"):
@@ -911,3 +942,42 @@ def test_vlan_out_of_range_is_refused(port: VlanPort, which: str) -> None:
 def test_vlan_range_limits_are_accepted(port: VlanPort) -> None:
     root = _device_xml(_ctx(network=Network(lan_vlan=port, pc_vlan=port)))
     assert _value(root, "vlan_id") == _value(root, "vlan_pc_id") == str(port.vid)
+
+
+# --- Firmware ----------------------------------------------------------------
+
+
+def _firmware_settings(ctx: DeviceContext) -> ET.Element:
+    return ET.fromstring(DRIVER.render(ctx, FIRMWARE_FILE))
+
+
+def test_firmware_status_points_at_the_devices_firmware_settings() -> None:
+    root = _device_xml(_ctx(firmware=FIRMWARE))
+    assert _value(root, "update_policy") == "auto_update"
+    assert _value(root, "firmware_status") == BASE_URL + FIRMWARE_FILE
+    firmware = _firmware_settings(_ctx(firmware=FIRMWARE)).findall("./firmware")
+    assert [(f.text, f.attrib) for f in firmware] == [(FIRMWARE.url, {"perm": ""})]
+
+
+def test_without_firmware_the_status_url_is_cleared_and_no_update_is_allowed() -> None:
+    root = _device_xml(sample_context(D785))
+    assert _value(root, "update_policy") == "settings_only"
+    assert _value(root, "firmware_status") == ""
+    assert _firmware_settings(sample_context(D785)).findall("./firmware") == []
+
+
+@pytest.mark.parametrize("model", SNOM_MODELS, ids=lambda m: m.id)
+def test_no_container_lists_the_firmware_settings(model: PhoneModel) -> None:
+    # Snom: the firmware-settings URL must not appear in a container file.
+    ctx = dataclasses.replace(sample_context(model), firmware=FIRMWARE)
+    for filename in DRIVER.filenames(MAC, model):
+        if filename.endswith(".htm"):
+            assert b"firmware" not in DRIVER.render(ctx, filename), filename
+
+
+@pytest.mark.parametrize("model", SNOM_MODELS, ids=lambda m: m.id)
+def test_per_model_settings_carry_no_firmware(model: PhoneModel) -> None:
+    ctx = dataclasses.replace(sample_context(model), firmware=FIRMWARE)
+    assert DRIVER.render(ctx, f"snom{model.name}.xml") == DRIVER.render(
+        sample_context(model), f"snom{model.name}.xml"
+    )

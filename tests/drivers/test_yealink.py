@@ -13,6 +13,7 @@ from provd.domain.mac import Mac, parse_mac
 from provd.drivers.base import Driver, UserAgentInfo
 from provd.drivers.context import (
     DeviceContext,
+    FirmwareRef,
     Key,
     Line,
     Network,
@@ -716,3 +717,38 @@ def test_line_break_in_pickup_code_is_refused() -> None:
     key = Key(KeyLocation(0, 4), KeyFunction.BLF, "203", "Label")
     with pytest.raises(UnsafeValue):
         DRIVER.render(_with_keys(key, pickup_code="*8\nx = 1"), DEVICE_FILE)
+
+
+# --- Firmware ----------------------------------------------------------------
+
+T46G_ROM = "T46-28.83.0.120.rom"
+FIRMWARE = FirmwareRef(
+    "28.83.0.120",
+    f"https://provd.example.net:8443/firmware/{'ab' * 32}/{T46G_ROM}",
+    T46G_ROM,
+)
+
+
+def test_golden_firmware() -> None:
+    ctx = _ctx(firmware=FIRMWARE)
+    for filename in DRIVER.filenames(ctx.mac, T46G):
+        assert_golden(f"yealink/{T46G.id}/firmware/{filename}", DRIVER.render(ctx, filename))
+
+
+def test_firmware_url_goes_into_the_device_file_only() -> None:
+    ctx = _ctx(firmware=FIRMWARE)
+    settings = _settings(_render(ctx, "0015654aa937.cfg"))
+    assert settings["static.firmware.url"] == FIRMWARE.url
+    for other in ("0015654aa937.boot", "y000000000028.cfg"):
+        assert FIRMWARE.url not in _render(ctx, other)
+
+
+def test_no_firmware_no_firmware_key() -> None:
+    settings = _settings(_render(sample_context(T46G), "0015654aa937.cfg"))
+    assert not any("firmware" in key for key in settings)
+
+
+def test_firmware_url_with_a_line_break_is_refused() -> None:
+    bad = dataclasses.replace(FIRMWARE, url=FIRMWARE.url + "\nstatic.x = 1")
+    with pytest.raises(UnsafeValue):
+        DRIVER.render(_ctx(firmware=bad), "0015654aa937.cfg")

@@ -5,6 +5,13 @@ With ``setting_server`` pointing at a directory, a Snom phone asks for
 ``<setting-files>`` container naming one XML settings file; settings loaded
 later override earlier ones, so the per-model file carries only what every
 device may see and the per-device file carries everything else.
+
+Firmware: the device settings point ``firmware_status`` at the device's own
+``snom<MODEL>-<MAC>-firmware.xml`` (a ``<firmware-settings>`` file naming the
+image), and switch ``update_policy`` to ``auto_update``. Snom says that file
+must not be listed in a container, so no container names it. Without a
+firmware to run, ``firmware_status`` is written empty (a URL left from an
+earlier pin is cleared) and the policy stays ``settings_only``.
 """
 
 from __future__ import annotations
@@ -74,6 +81,7 @@ class _Kind(Enum):
     MODEL_SETTINGS = "snom{model}.xml"
     DEVICE_CONTAINER = "snom{model}-{mac}.htm"
     DEVICE_SETTINGS = "{mac}.xml"
+    FIRMWARE_SETTINGS = "snom{model}-{mac}-firmware.xml"
 
     def filename(self, model: PhoneModel | None, mac: Mac | None) -> str:
         return self.value.format(model=model.name if model else "", mac=upper(mac) if mac else "")
@@ -89,6 +97,7 @@ _PATTERNS = tuple(
         (_Kind.MODEL_SETTINGS, rf"{_MODEL}\.xml"),
         (_Kind.DEVICE_CONTAINER, rf"{_MODEL}-{_MAC}\.htm"),
         (_Kind.DEVICE_SETTINGS, rf"{_MAC}\.xml"),
+        (_Kind.FIRMWARE_SETTINGS, rf"{_MODEL}-{_MAC}-firmware\.xml"),
     )
 )
 
@@ -147,6 +156,8 @@ class SnomDriver:
         elif kind is _Kind.MODEL_SETTINGS:
             # Rendered from nothing but the template: no device data can leak in.
             template, variables = "model.xml.j2", {}
+        elif kind is _Kind.FIRMWARE_SETTINGS:
+            template, variables = "firmware.xml.j2", {"firmware": ctx.firmware}
         else:
             template, variables = "device.xml.j2", _device_variables(ctx)
         return _ENV.get_template(template).render(variables).encode("utf-8")
@@ -216,8 +227,11 @@ def _device_variables(ctx: DeviceContext) -> dict[str, Any]:
                 idle_text=line.label,
             )
         )
+    firmware_settings = _Kind.FIRMWARE_SETTINGS.filename(model, ctx.mac)
     return {
         "setting_server": ctx.provisioning.base_url,
+        "update_policy": "auto_update" if ctx.firmware else "settings_only",
+        "firmware_status": _url(ctx, firmware_settings) if ctx.firmware else "",
         "prov": ctx.provisioning,
         "refresh_seconds": ctx.provisioning.resync_minutes * 60,
         "admin_password": ctx.admin_password,

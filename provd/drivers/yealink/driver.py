@@ -235,6 +235,10 @@ def _device_variables(ctx: DeviceContext) -> dict[str, Any]:
         "lan_vlan": _checked_vlan(ctx, ctx.network.lan_vlan, "LAN port"),
         "pc_vlan": _checked_vlan(ctx, ctx.network.pc_vlan, "PC port"),
         "lldp": int(ctx.network.lldp),
+        # Written only when provd manages the firmware. A URL left on the phone
+        # from an earlier pin does no harm: provd serves an image only to
+        # devices that should run it, so the phone's fetch fails and it stays.
+        "firmware": ctx.firmware,
     }
 
 
