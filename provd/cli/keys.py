@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -228,7 +229,7 @@ def keys_import(
     as_json: bool,
 ) -> None:
     """Replace a level's layout with FILE (JSON; - for stdin). All or nothing."""
-    raw = click.get_text_stream("stdin").read() if str(file) == "-" else file.read_text()
+    raw = sys.stdin.read() if str(file) == "-" else file.read_text()
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as e:
