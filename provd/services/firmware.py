@@ -334,7 +334,8 @@ async def set_pin(
     return pin
 
 
-async def remove_pin(actor: audit.Actor, scope: PinScope, *, model: str | None) -> None:
+async def remove_pin(actor: audit.Actor, scope: PinScope, *, model: str | None) -> str:
+    """Remove the pin of a model at one level; returns the model id."""
     phone_model = _model_for(scope, model)
     async with in_transaction():
         pin = await FirmwarePin.get_or_none(owner=scope.owner, model=phone_model.id)
@@ -350,6 +351,7 @@ async def remove_pin(actor: audit.Actor, scope: PinScope, *, model: str | None) 
             f"{scope.owner}/{phone_model.id}",
             before=before,
         )
+    return phone_model.id
 
 
 # --- What a device should run, and runs ------------------------------------

@@ -44,6 +44,14 @@ _SCOPE = [
     {"name": "model", "in": "query", "schema": _STR, "description": "implied by device"},
 ]
 _TENANT_Q = {"name": "tenant", "in": "query", "required": False, "schema": _STR}
+_FIRMWARE_UPLOAD = [
+    {"name": "model", "in": "query", "required": True, "schema": _STR, "description": "Repeat"},
+    {"name": "version", "in": "query", "required": True, "schema": _STR},
+    {"name": "filename", "in": "query", "required": True, "schema": _STR},
+    {"name": "sha256", "in": "query", "schema": _STR, "description": "Refused on mismatch"},
+    {"name": "tested", "in": "query", "schema": {"type": "boolean"}},
+    {"name": "notes", "in": "query", "schema": _STR},
+]
 _USER_PATH = [
     {"name": "tenant", "in": "path", "required": True, "schema": _STR},
     {"name": "extension", "in": "path", "required": True, "schema": _STR},
@@ -193,6 +201,75 @@ OPENAPI: dict[str, Any] = {
                 "Reboot the phone (SIP NOTIFY check-sync;reboot=true); "
                 "409 when the device has no line or no line received it",
                 {"200": _json(_ref("CheckSync"), "What each line answered")} | _NO_PBX,
+                parameters=[_MAC],
+            )
+        },
+        "/api/v1/firmware": {
+            "get": _op(
+                "Stored firmware images with where each is pinned, oldest version first",
+                {"200": _json({"type": "array", "items": _ref("Firmware")}, "Images")},
+                parameters=[{"name": "model", "in": "query", "schema": _STR}],
+            ),
+            "post": {
+                "summary": "Upload a firmware file (the raw body, streamed and hashed into the"
+                " store); the same file again with the same version and models changes nothing",
+                "parameters": _FIRMWARE_UPLOAD,
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/octet-stream": {
+                            "schema": {"type": "string", "format": "binary"}
+                        }
+                    },
+                },
+                "responses": {
+                    "201": _json(_ref("Firmware"), "Stored (created: true)"),
+                    "200": _json(_ref("Firmware"), "Already stored (created: false)"),
+                }
+                | _ERRORS,
+            },
+        },
+        "/api/v1/firmware/{sha256}/tested": {
+            "post": _op(
+                "Mark an image tested (body optional; {\"tested\": false} withdraws the mark,"
+                " refused while it is pinned)",
+                {"200": _json(_ref("Firmware"), "The image")},
+                parameters=[
+                    {
+                        "name": "sha256",
+                        "in": "path",
+                        "required": True,
+                        "schema": _STR,
+                        "description": "8 to 64 leading hex digits",
+                    }
+                ],
+                requestBody={
+                    "required": False,
+                    "content": {"application/json": {"schema": _ref("TestedIn")}},
+                },
+            )
+        },
+        "/api/v1/firmware/pins": {
+            "put": _op(
+                "Pin a tested image for a model: platform default, tenant override or device pin",
+                {"200": _json(_ref("FirmwarePin"), "The pin")},
+                "FirmwarePinIn",
+            ),
+            "delete": _op(
+                "Remove a pin (platform when neither tenant nor device is given)",
+                {"204": {"description": "Removed"}},
+                parameters=[
+                    {"name": "model", "in": "query", "schema": _STR},
+                    _TENANT_Q,
+                    {"name": "device", "in": "query", "schema": _STR, "description": "MAC"},
+                ],
+            ),
+        },
+        "/api/v1/devices/{mac}/firmware": {
+            "get": _op(
+                "The firmware a device should run, where that comes from, what it reports"
+                " (HTTP and SIP User-Agent) and whether it drifted",
+                {"200": _json(_ref("DeviceFirmware"), "Expected and running")},
                 parameters=[_MAC],
             )
         },
@@ -388,6 +465,81 @@ OPENAPI: dict[str, Any] = {
                             },
                         },
                     },
+                },
+            },
+            "Firmware": {
+                "type": "object",
+                "properties": {
+                    "sha256": _STR,
+                    "vendor": _STR,
+                    "models": {"type": "array", "items": _STR},
+                    "version": _STR,
+                    "filename": _STR,
+                    "size": {"type": "integer"},
+                    "tested": {"type": "boolean"},
+                    "release_notes": _STR,
+                    "created_at": _TS,
+                    "created": {"type": "boolean", "description": "Only in the answer to POST"},
+                    "pins": {"type": "array", "items": _ref("FirmwarePin")},
+                },
+            },
+            "TestedIn": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "tested": {"type": "boolean", "default": True},
+                    "model": {**_STR, "description": "Which image, when the prefix is shared"},
+                },
+            },
+            "FirmwarePinIn": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "model": {**_STR, "description": "Implied by device"},
+                    "version": _STR,
+                    "sha256": {**_STR, "description": "Instead of version"},
+                    "tenant": _STR,
+                    "device": {**_STR, "description": "MAC"},
+                },
+            },
+            "FirmwarePin": {
+                "type": "object",
+                "properties": {
+                    "level": {"enum": ["platform", "tenant", "device"]},
+                    "tenant": _NULL_STR,
+                    "device": _NULL_STR,
+                    "model": _STR,
+                    "version": _STR,
+                    "sha256": _STR,
+                },
+            },
+            "DeviceFirmware": {
+                "type": "object",
+                "properties": {
+                    "mac": _STR,
+                    "model": _STR,
+                    "tenant": _STR,
+                    "expected": {
+                        "type": ["object", "null"],
+                        "properties": {
+                            "version": _STR,
+                            "sha256": _STR,
+                            "filename": _STR,
+                            "url": _STR,
+                            "level": {"enum": ["platform", "tenant", "device"]},
+                        },
+                    },
+                    "explanation": {"type": "array", "items": _STR},
+                    "rollout_target": {"type": ["object", "null"]},
+                    "running": {**_NULL_STR, "description": "The version reported last"},
+                    "reported": {
+                        "type": "object",
+                        "properties": {
+                            "http": {"type": "object"},
+                            "sip": {"type": "object"},
+                        },
+                    },
+                    "drifted": {"type": "boolean"},
                 },
             },
             "DeviceIn": {
