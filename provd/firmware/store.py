@@ -5,7 +5,8 @@ its SHA-256 is computed chunk by chunk (never the whole file in memory), then
 renamed onto its digest. The rename is atomic, so a reader sees either no file
 or the complete one; and two imports of the same bytes end in the same file.
 A declared checksum that does not match, or a file over the size limit, leaves
-nothing behind.
+nothing behind. Only a crash mid-import can leave a ``.upload-*`` file: never
+served (it is no digest), it may be deleted whenever no import is running.
 """
 
 from __future__ import annotations
@@ -150,12 +151,6 @@ class FirmwareStore:
     def remove(self, sha256: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.path(sha256).unlink()
-
-    def leftover_uploads(self) -> list[Path]:
-        """Temporary files of uploads a crash interrupted (safe to delete when idle)."""
-        if not self.root.is_dir():
-            return []
-        return sorted(self.root.glob(_TEMP_PREFIX + "*"))
 
 
 async def file_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> AsyncIterator[bytes]:
