@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 # Importing the command modules attaches their commands to the group.
-from provd.cli import devices, firmware, inventory, keys, lifecycle, phone_settings  # noqa: F401
+from provd.cli import devices, firmware, inventory, keys, lifecycle, phone_settings, rollout  # noqa: F401
 from provd.cli.main import cli
 
 

@@ -7,7 +7,7 @@ from aiohttp import web
 from provd.pbx import PbxControl
 from provd.services.platform import Platform
 from provd.services.provisioning import Provisioner
-from provd.web import api, api_firmware, api_layouts, api_pbx, phone
+from provd.web import api, api_firmware, api_layouts, api_pbx, api_rollouts, phone
 from provd.web.keys import PLATFORM, PROVISIONER
 
 
@@ -23,5 +23,6 @@ def make_app(
     api_layouts.add_routes(app)
     api_firmware.add_routes(app)
     api_pbx.add_routes(app)
+    api_rollouts.add_routes(app)
     phone.add_routes(app)
     return app

@@ -44,6 +44,7 @@ _SCOPE = [
     {"name": "model", "in": "query", "schema": _STR, "description": "implied by device"},
 ]
 _TENANT_Q = {"name": "tenant", "in": "query", "required": False, "schema": _STR}
+_ROLLOUT_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
 _FIRMWARE_UPLOAD = [
     {"name": "model", "in": "query", "required": True, "schema": _STR, "description": "Repeat"},
     {"name": "version", "in": "query", "required": True, "schema": _STR},
@@ -278,6 +279,64 @@ OPENAPI: dict[str, Any] = {
                 "Recent changes, newest first",
                 {"200": _json({"type": "array", "items": {"type": "object"}}, "Audit rows")},
                 parameters=[{"name": "limit", "in": "query", "schema": {"type": "integer"}}],
+            )
+        },
+        "/api/v1/rollouts": {
+            "get": _op(
+                "Firmware rollouts, newest first, with counts per device state",
+                {"200": _json({"type": "array", "items": _ref("Rollout")}, "Rollouts")},
+                parameters=[{"name": "limit", "in": "query", "schema": {"type": "integer"}}],
+            ),
+            "post": _op(
+                "Start a firmware rollout (the server's engine runs it); devices not "
+                "registered now are listed and fail when their turn comes",
+                {"201": _json(_ref("Rollout"), "Created, with its devices")},
+                "RolloutIn",
+            ),
+        },
+        "/api/v1/rollouts/{id}": {
+            "get": _op(
+                "A rollout: counts per state and every device's state and reason",
+                {"200": _json(_ref("Rollout"), "The rollout")},
+                parameters=[_ROLLOUT_ID],
+            )
+        },
+        "/api/v1/rollouts/{id}/pause": {
+            "post": _op(
+                "Start no more devices; phones already updating are still followed",
+                {"200": _json(_ref("Rollout"), "The rollout")},
+                parameters=[_ROLLOUT_ID],
+            )
+        },
+        "/api/v1/rollouts/{id}/resume": {
+            "post": _op(
+                "Resume a paused rollout",
+                {"200": _json(_ref("Rollout"), "The rollout")},
+                parameters=[_ROLLOUT_ID],
+            )
+        },
+        "/api/v1/rollouts/{id}/cancel": {
+            "post": _op(
+                "Cancel: devices not started stay pending and are never notified",
+                {"200": _json(_ref("Rollout"), "The rollout")},
+                parameters=[_ROLLOUT_ID],
+            )
+        },
+        "/api/v1/rollouts/{id}/events": {
+            "get": _op(
+                "Live progress as server-sent events: snapshot, then rollout and device "
+                "per state change (id = audit row; Last-Event-ID resumes), progress "
+                "(counts) after changes and every 15 s, end when nothing more will happen",
+                {
+                    "200": {
+                        "description": "An event stream",
+                        "content": {"text/event-stream": {"schema": _STR}},
+                    }
+                },
+                parameters=[
+                    _ROLLOUT_ID,
+                    {"name": "Last-Event-ID", "in": "header", "schema": {"type": "integer"}},
+                ],
             )
         },
     },
@@ -579,6 +638,80 @@ OPENAPI: dict[str, Any] = {
                     "reported_firmware": {"type": ["string", "null"]},
                     "last_user_agent": {"type": ["string", "null"]},
                     "provisioning": {"type": "object", "description": "Only in the answer to POST"},
+                },
+            },
+            "RolloutIn": {
+                "type": "object",
+                "additionalProperties": False,
+                "description": "Devices by list, or by model and/or tenant; drifted narrows",
+                "properties": {
+                    "devices": {
+                        "oneOf": [{"type": "array", "items": _STR}, _STR],
+                        "description": "MACs, or one string MAC,MAC",
+                    },
+                    "model": _STR,
+                    "tenant": _STR,
+                    "drifted": {"type": "boolean", "description": "Only devices off their pin"},
+                    "version": {
+                        **_STR,
+                        "description": "A tested version; default: each device's pinned one",
+                    },
+                    "batch": {"type": "integer", "default": 10},
+                    "canary": {"type": "integer", "default": 0},
+                    "concurrency": {"type": "integer", "default": 10},
+                    "timeout": {"type": "integer", "default": 900, "description": "Seconds"},
+                },
+            },
+            "RolloutDevice": {
+                "type": "object",
+                "properties": {
+                    "mac": _STR,
+                    "position": {"type": "integer"},
+                    "batch": {"type": "integer", "description": "0 is the canary batch"},
+                    "canary": {"type": "boolean"},
+                    "state": {
+                        "enum": ["pending", "notified", "fetched", "done", "failed", "timed_out"]
+                    },
+                    "target_version": _NULL_STR,
+                    "reason": _STR,
+                    "notified_at": _TS,
+                    "fetched_at": _TS,
+                    "updated_at": _TS,
+                },
+            },
+            "Rollout": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "state": {"enum": ["running", "paused", "cancelled", "halted", "done"]},
+                    "reason": _STR,
+                    "selection": _STR,
+                    "versions": {"type": "array", "items": _STR},
+                    "created_by": _STR,
+                    "created_at": _TS,
+                    "finished_at": _TS,
+                    "batch_size": {"type": "integer"},
+                    "canary": {"type": "integer"},
+                    "concurrency": {"type": "integer"},
+                    "timeout_seconds": {"type": "integer"},
+                    "total": {"type": "integer"},
+                    "counts": {
+                        "type": "object",
+                        "additionalProperties": {"type": "integer"},
+                        "description": "Devices per state",
+                    },
+                    "in_flight": {"type": "integer"},
+                    "finished": {
+                        "type": "boolean",
+                        "description": "Over, and no phone still updating",
+                    },
+                    "devices_per_minute": {"type": "number"},
+                    "devices": {"type": "array", "items": _ref("RolloutDevice")},
+                    "not_registered_now": {
+                        "type": ["array", "null"],
+                        "items": _STR,
+                        "description": "Only in the answer to POST; null if the PBX did not answer",
+                    },
                 },
             },
         },

@@ -26,6 +26,7 @@ from provd.services.pbx import PbxRuntime, clear_runtime, effective_settings
 from provd.services.pbx_serve import ServedPbx
 from provd.services.platform import Platform
 from provd.services.provisioning import Provisioner
+from provd.services.rollout_engine import RolloutEngine
 from provd.settings import Settings
 from provd.web.app import make_app
 
@@ -80,6 +81,10 @@ async def serve(
             served_pbx = ServedPbx(platform, pbx, export_dir=pbx_export_dir)
             control = await served_pbx.start()
             stack.push_async_callback(served_pbx.stop)
+            # Rollouts need the PBX to notify phones; the engine resumes any left running.
+            engine = RolloutEngine(platform, control)
+            await engine.start()
+            stack.push_async_callback(engine.stop)
         app = make_app(platform, build_provisioner(platform), pbx=control)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
