@@ -59,6 +59,13 @@ def _provd_sync(data_dir: Path, *args: str) -> dict[str, Any]:
     return result
 
 
+def _provd_text(data_dir: Path, *args: str) -> str:
+    argv = [sys.executable, "-m", "provd", "--data-dir", str(data_dir), *args]
+    return subprocess.run(
+        argv, check=True, capture_output=True, text=True, timeout=_TIMEOUT_S
+    ).stdout
+
+
 def _pbx_pids(data_dir: Path) -> list[int]:
     """Kamailio (its config lives in the data dir) and rtpengine (our ng address)."""
     marks = (str(data_dir).encode(), f"--listen-ng={PROXY}:".encode())
@@ -218,6 +225,9 @@ def test_phones_are_provisioned_with_the_pbx_and_their_credentials(served: Serve
         assert cfg["account.1.outbound_proxy.1.address"] == PROXY
         assert cfg["account.1.outbound_proxy.1.port"] == "5060"
         assert cfg["account.1.user_name"] == ext
+        # The admin's preview shows what the phone got.
+        preview = _provd_text(served.data_dir, "device", "config", mac, f"{mac}.cfg")
+        assert f"account.1.outbound_proxy.1.address = {PROXY}\n" in preview
         served.accounts[ext] = Account(
             extension=ext,
             domain=cfg["account.1.sip_server.1.address"],
@@ -301,7 +311,7 @@ async def test_resync_by_cli_and_reboot_by_api_reach_the_phones(served: Served) 
 async def test_unregistered_phone_shows_and_cannot_be_resynced(served: Served) -> None:
     assert await served.register(served.accounts["201"], PHONE_A, expires=0) == 0
     rows = {r["mac"]: r for r in await served.cli_json("device", "list")}
-    assert rows[MAC_A]["registered"] is False
+    assert rows[MAC_A]["registered"] is False, json.dumps(rows[MAC_A]["registration"])
     assert rows[MAC_A]["registration"][0]["contact"] is None
     assert rows[MAC_B]["registered"] is True
 

@@ -236,6 +236,10 @@ def device_config(state: CliState, mac: str, filename: str | None, reveal: bool)
     """Print the files a phone would receive (all of them, or FILENAME)."""
 
     async def work(p: Platform) -> None:
+        from provd.services.pbx import effective_settings, load_runtime
+
+        # As serve --pbx renders it: phones are sent to its PBX unless a proxy is set.
+        p.settings = effective_settings(p.settings, load_runtime(p.data_dir, p.settings.db_url))
         files = await rendering.render_all(p, await devices.get_device(mac), reveal=reveal)
         for name, body in files.items():
             if filename in (None, name):

@@ -135,11 +135,12 @@ def _pbx_options(f: F) -> F:
             _pbx_option("rtp-port-min", "Lowest RTP port.", type=int, default=30000),
             _pbx_option("rtp-port-max", "Highest RTP port.", type=int, default=30999),
             click.option(
-                "--pbx-blf",
-                is_flag=True,
+                "--pbx-blf/--no-pbx-blf",
+                default=True,
                 envvar="PROVD_PBX_WITH_BLF",
                 show_envvar=True,
-                help="Presence for busy-lamp-field keys.",
+                show_default=True,
+                help="Presence for busy-lamp-field keys (phones get BLF keys from layouts).",
             ),
         ]
     ):

@@ -99,10 +99,18 @@ def parse_contact(raw: Mapping[str, Any], *, now: datetime | None = None) -> Con
     )
 
 
+# usrloc keeps an unregistered or lapsed contact until its timer runs (with
+# write-back, until the next flush) and dumps it with one of these instead of
+# the seconds left: it is no binding any more.
+_GONE = ("deleted", "expired")
+
+
 def _contacts(info: Mapping[str, Any], now: datetime | None) -> tuple[ContactBinding, ...]:
     out = []
     for item in info.get("Contacts") or ():
         raw = item.get("Contact", item)
+        if raw.get("Expires") in _GONE:
+            continue
         out.append(parse_contact(raw, now=now))
     return tuple(out)
 
@@ -126,7 +134,9 @@ def parse_dump(
         for item in domain.get("AoRs") or ():
             info = item.get("Info", item)
             aor = str(info["AoR"])
-            out[aor] = Registration(aor=aor, contacts=_contacts(info, now))
+            contacts = _contacts(info, now)
+            if contacts:
+                out[aor] = Registration(aor=aor, contacts=contacts)
     return out
 
 

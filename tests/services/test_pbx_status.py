@@ -26,7 +26,7 @@ DOMAIN = "default.provd.internal"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def _contact(address: str, received: str | None, ua: str, expires: int) -> dict[str, Any]:
+def _contact(address: str, received: str | None, ua: str, expires: int | str) -> dict[str, Any]:
     return {
         "Address": address,
         "Expires": expires,
@@ -81,11 +81,18 @@ async def test_lines_get_their_own_phones_binding(platform: Platform) -> None:
                 f"202@{DOMAIN}": [
                     _contact("sip:202@10.0.0.5:5062", None, "snom D785/10.1.33.33", 60)
                 ],
+                # Unregistered after usrloc wrote it to the database: dumped until the
+                # next flush, but no binding.
+                f"203@{DOMAIN}": [
+                    _contact("sip:203@192.0.2.4:5060", None, "Yealink SIP-T46G", "deleted"),
+                    _contact("sip:203@192.0.2.4:5062", None, "Yealink SIP-T46G", "expired"),
+                ],
             }
         ),
         now=NOW,
     )
 
+    assert f"203@{DOMAIN}" not in regs
     status = await pbx.line_registrations([office, home, unknown, idle, empty], regs)
 
     [line] = status[office.mac]
