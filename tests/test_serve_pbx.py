@@ -340,3 +340,16 @@ async def test_user_added_by_the_cli_while_serving_can_register(served: Served) 
     while await served.register(account, PHONE_C) == 0:
         assert time.monotonic() - started < 5, "the removed user can still register"
         await asyncio.sleep(0.2)
+
+
+def test_bad_pbx_address_is_refused_before_anything_starts(served: Served) -> None:
+    from click.testing import CliRunner
+
+    from provd.cli import cli
+
+    args = ["--data-dir", str(served.data_dir), "serve", "--pbx", "--sip-address", "10.0.0.300"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1
+    assert "sip_address: '10.0.0.300' is not an IP address" in result.output
+    # The running serve's record of its PBX is untouched.
+    assert (served.data_dir / "pbx" / "runtime.json").exists()

@@ -97,8 +97,11 @@ def init(
 
 
 def _pbx_option(name: str, help: str, **kw: Any) -> Callable[[F], F]:
-    env = "PROVD_PBX_" + name.upper().replace("-", "_")
-    return click.option(f"--{name}", envvar=env, show_envvar=True, help=help, **kw)
+    env = "PROVD_PBX_" + name.removeprefix("pbx-").upper().replace("-", "_")
+    shown = "default" in kw
+    return click.option(
+        f"--{name}", envvar=env, show_envvar=True, show_default=shown, help=help, **kw
+    )
 
 
 def _pbx_options(f: F) -> F:
@@ -130,8 +133,8 @@ def _pbx_options(f: F) -> F:
             _pbx_option("media-advertised-address", "The media address phones see, behind NAT."),
             _pbx_option("rpc-address", "Kamailio's JSON-RPC address.", default="127.0.0.1"),
             _pbx_option("rpc-port", "Kamailio's JSON-RPC port.", type=int, default=5081),
-            _pbx_option("rtpengine-ng-address", "rtpengine's control.", default="127.0.0.1"),
-            _pbx_option("rtpengine-ng-port", "rtpengine's control port.", type=int, default=2223),
+            _pbx_option("rtpengine-ng-address", "rtpengine's ng address.", default="127.0.0.1"),
+            _pbx_option("rtpengine-ng-port", "rtpengine's ng port.", type=int, default=2223),
             _pbx_option("rtp-port-min", "Lowest RTP port.", type=int, default=30000),
             _pbx_option("rtp-port-max", "Highest RTP port.", type=int, default=30999),
             click.option(

@@ -78,7 +78,11 @@ async def test_supervised_pbx_follows_account_changes_and_serves_status(
         await tenants.add_tenant(other, TEST_ACTOR, "acme", sip_domain="acme.test")
         local = platform.data_dir / "pbx" / "provd-local.cfg"
         await _within(5, lambda: _contains(local, 'alias="acme.test"'))
-        assert kamailio.pid not in (None, old_pid)
+
+        async def restarted() -> bool:
+            return kamailio.pid not in (None, old_pid) and kamailio.ready_event.is_set()
+
+        await _within(5, restarted)
 
         # Status and check-sync for a phone registered with 201's credentials.
         d, _ = await devices.add_device(
