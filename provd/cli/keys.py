@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -17,8 +19,38 @@ from provd.services.platform import Platform
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+@dataclass(frozen=True, slots=True)
+class Selector:
+    """Which layout a command works on: one of the levels, and the phone model."""
+
+    platform: bool
+    tenant: str | None
+    user: str | None
+    device: str | None
+    model: str | None
+
+    async def scope(self) -> layouts.Scope:
+        return await layouts.resolve_scope(
+            platform=self.platform, tenant=self.tenant, user=self.user, device=self.device
+        )
+
+
 def scope_options(f: F) -> F:
-    """The selectors every keys command takes; exactly one level must be chosen."""
+    """The selectors every keys command takes, handed over as one ``selector``."""
+
+    @functools.wraps(f)
+    def wrapper(
+        *args: Any,
+        platform: bool,
+        tenant: str | None,
+        user: str | None,
+        device: str | None,
+        model: str | None,
+        **kwargs: Any,
+    ) -> Any:
+        return f(*args, selector=Selector(platform, tenant, user, device, model), **kwargs)
+
+    command: Any = wrapper
     for option in reversed(
         [
             click.option("--platform", is_flag=True, help="The platform-wide default."),
@@ -30,14 +62,8 @@ def scope_options(f: F) -> F:
             click.option("--model", help="Model id, e.g. yealink-t46g (implied by --device)."),
         ]
     ):
-        f = option(f)
-    return f
-
-
-async def _scope(
-    platform: bool, tenant: str | None, user: str | None, device: str | None
-) -> layouts.Scope:
-    return await layouts.resolve_scope(platform=platform, tenant=tenant, user=user, device=device)
+        command = option(command)
+    return cast(F, command)
 
 
 @cli.group()
@@ -60,11 +86,7 @@ def keys() -> None:
 @click.pass_obj
 def keys_set(
     state: CliState,
-    platform: bool,
-    tenant: str | None,
-    user: str | None,
-    device: str | None,
-    model: str | None,
+    selector: Selector,
     location: str,
     function: str,
     target: str,
@@ -75,9 +97,16 @@ def keys_set(
     """Program one key."""
 
     async def work(p: Platform) -> None:
-        scope = await _scope(platform, tenant, user, device)
+        scope = await selector.scope()
         spec = await layouts.set_key(
-            actor(), scope, model, location, function, target=target, label=label, locked=lock
+            actor(),
+            scope,
+            selector.model,
+            location,
+            function,
+            target=target,
+            label=label,
+            locked=lock,
         )
         view = {
             "scope": scope.label,
@@ -102,18 +131,14 @@ def keys_set(
 @click.pass_obj
 def keys_show(
     state: CliState,
-    platform: bool,
-    tenant: str | None,
-    user: str | None,
-    device: str | None,
-    model: str | None,
+    selector: Selector,
     as_json: bool,
 ) -> None:
     """Show a layout; for a device, the effective keys and where each comes from."""
 
     async def work(p: Platform) -> None:
-        scope = await _scope(platform, tenant, user, device)
-        own = await layouts.export_layout(scope, model)
+        scope = await selector.scope()
+        own = await layouts.export_layout(scope, selector.model)
         view: dict[str, Any] = {"scope": scope.label, **own}
         if scope.device is not None:
             effective = await layouts.effective_keys_view(scope.device)
@@ -141,19 +166,15 @@ def keys_show(
 @click.pass_obj
 def keys_clear(
     state: CliState,
-    platform: bool,
-    tenant: str | None,
-    user: str | None,
-    device: str | None,
-    model: str | None,
+    selector: Selector,
     location: str | None,
     as_json: bool,
 ) -> None:
     """Clear one key or a whole layout at one level."""
 
     async def work(p: Platform) -> None:
-        scope = await _scope(platform, tenant, user, device)
-        count = await layouts.clear_keys(actor(), scope, model, location)
+        scope = await selector.scope()
+        count = await layouts.clear_keys(actor(), scope, selector.model, location)
         emit(
             as_json,
             {"scope": scope.label, "cleared": count},
@@ -172,11 +193,7 @@ def keys_clear(
 @click.pass_obj
 def keys_page(
     state: CliState,
-    platform: bool,
-    tenant: str | None,
-    user: str | None,
-    device: str | None,
-    model: str | None,
+    selector: Selector,
     module: int,
     page: int,
     description: str,
@@ -185,8 +202,8 @@ def keys_page(
     """Describe one page of an expansion module."""
 
     async def work(p: Platform) -> None:
-        scope = await _scope(platform, tenant, user, device)
-        await layouts.set_page_label(actor(), scope, model, module, page, description)
+        scope = await selector.scope()
+        await layouts.set_page_label(actor(), scope, selector.model, module, page, description)
         view = {"scope": scope.label, "module": module, "page": page, "description": description}
         emit(as_json, view, f"{scope.label}: exp:{module} page {page} = {description!r}")
 
@@ -198,17 +215,13 @@ def keys_page(
 @click.pass_obj
 def keys_export(
     state: CliState,
-    platform: bool,
-    tenant: str | None,
-    user: str | None,
-    device: str | None,
-    model: str | None,
+    selector: Selector,
 ) -> None:
     """Print a level's layout as JSON (what ``keys import`` reads)."""
 
     async def work(p: Platform) -> None:
-        scope = await _scope(platform, tenant, user, device)
-        click.echo(json.dumps(await layouts.export_layout(scope, model), indent=2))
+        scope = await selector.scope()
+        click.echo(json.dumps(await layouts.export_layout(scope, selector.model), indent=2))
 
     run_with_db(state, True, work)
 
@@ -220,11 +233,7 @@ def keys_export(
 @click.pass_obj
 def keys_import(
     state: CliState,
-    platform: bool,
-    tenant: str | None,
-    user: str | None,
-    device: str | None,
-    model: str | None,
+    selector: Selector,
     file: Path,
     as_json: bool,
 ) -> None:
@@ -234,11 +243,11 @@ def keys_import(
         data = json.loads(raw)
     except json.JSONDecodeError as e:
         fail(f"file: not valid JSON ({e.msg} at line {e.lineno})", as_json=as_json)
-    if model and isinstance(data, dict):
-        data.setdefault("model", model)
+    if selector.model and isinstance(data, dict):
+        data.setdefault("model", selector.model)
 
     async def work(p: Platform) -> None:
-        scope = await _scope(platform, tenant, user, device)
+        scope = await selector.scope()
         count = await layouts.import_layout(actor(), scope, data)
         emit(
             as_json,
