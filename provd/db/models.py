@@ -106,16 +106,14 @@ class DeviceLine(Model):
         unique_together = (("device", "slot"),)
 
 
-class KeySetting(Model):
-    """One programmed key of a layout.
+class LayoutOwned(Model):
+    """Fields shared by the parts of a layout: whose it is and for which model.
 
     ``owner`` says whose layout it is ("platform", "tenant:<id>", "user:<id>",
     "device:<id>"): a plain string, because SQL unique constraints treat NULL
-    foreign keys as distinct. The foreign keys are there for cascades and so
-    that a user a BLF key points at cannot be removed from under it.
+    foreign keys as distinct. The foreign keys are there for the cascades.
     """
 
-    id = fields.IntField(primary_key=True)
     owner = fields.CharField(max_length=32)
     level = fields.IntField()
     tenant: fields.ForeignKeyNullableRelation[Tenant] = fields.ForeignKeyField(
@@ -128,6 +126,21 @@ class KeySetting(Model):
         "models.Device", related_name=False, null=True, on_delete=fields.CASCADE
     )
     model = fields.CharField(max_length=32)
+
+    class Meta:
+        abstract = True
+
+
+class KeySetting(LayoutOwned):
+    """One programmed key of a layout.
+
+    ``owner`` says whose layout it is ("platform", "tenant:<id>", "user:<id>",
+    "device:<id>"): a plain string, because SQL unique constraints treat NULL
+    foreign keys as distinct. The foreign keys are there for cascades and so
+    that a user a BLF key points at cannot be removed from under it.
+    """
+
+    id = fields.IntField(primary_key=True)
     location = fields.CharField(max_length=16)
     function = fields.CharField(max_length=16)
     target = fields.CharField(max_length=512, default="")
@@ -142,22 +155,10 @@ class KeySetting(Model):
         unique_together = (("owner", "model", "location"),)
 
 
-class PageLabel(Model):
+class PageLabel(LayoutOwned):
     """The description of one expansion-module page in a layout."""
 
     id = fields.IntField(primary_key=True)
-    owner = fields.CharField(max_length=32)
-    level = fields.IntField()
-    tenant: fields.ForeignKeyNullableRelation[Tenant] = fields.ForeignKeyField(
-        "models.Tenant", related_name=False, null=True, on_delete=fields.CASCADE
-    )
-    user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
-        "models.User", related_name=False, null=True, on_delete=fields.CASCADE
-    )
-    device: fields.ForeignKeyNullableRelation[Device] = fields.ForeignKeyField(
-        "models.Device", related_name=False, null=True, on_delete=fields.CASCADE
-    )
-    model = fields.CharField(max_length=32)
     module = fields.IntField()
     page = fields.IntField()
     text = fields.CharField(max_length=64)
