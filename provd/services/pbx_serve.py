@@ -48,7 +48,7 @@ EXTERNAL_RUN_DIR = Path("/run/kamailio")
 
 
 async def latest_audit_id() -> int:
-    newest = await AuditEntry.all().order_by("-id").first()
+    newest = await AuditEntry.all().order_by("-id").only("id").first()
     return int(newest.id) if newest else 0
 
 
