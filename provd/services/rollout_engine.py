@@ -102,7 +102,7 @@ class RolloutEngine:
         active = await Rollout.filter(state=RolloutState.RUNNING).count()
         if active or interrupted:
             log.info(
-                "rollouts: resuming %d running; %d check-syncs were interrupted",
+                "resuming %d running rollouts; %d check-syncs were interrupted",
                 active,
                 interrupted,
             )

@@ -136,7 +136,9 @@ async def rollout_events(request: web.Request) -> web.StreamResponse:
     rollout is over and no phone is still updating."""
     rollout = await rollouts.get_rollout(request.match_info["id"])
     # Read before the snapshot: a change made while it is built is sent again, not lost.
-    last = _last_event_id(request) or await rollouts.latest_event_id()
+    last = _last_event_id(request)
+    if last is None:
+        last = await rollouts.latest_event_id()
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream",
@@ -169,6 +171,8 @@ async def rollout_events(request: web.Request) -> web.StreamResponse:
                 if finished:
                     continue
             await asyncio.sleep(EVENTS_POLL_S)
+            if request.transport is None or request.transport.is_closing():
+                return response  # the client went away
         await response.write(_event("end", {"id": rollout.id, "state": view["state"]}, last))
     except ConnectionError:
         pass  # the client went away

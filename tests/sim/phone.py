@@ -99,6 +99,7 @@ class SimPhone(asyncio.DatagramProtocol):
         behaviour: Behaviour = Behaviour.NORMAL,
         reboot_s: float = 0.3,
         fetch_hook: FetchHook | None = None,
+        fetch_retry_s: float = 30.0,
     ) -> None:
         self.mac = mac
         self.line = line
@@ -110,6 +111,7 @@ class SimPhone(asyncio.DatagramProtocol):
         self.behaviour = behaviour
         self.reboot_s = reboot_s
         self.fetch_hook = fetch_hook
+        self.fetch_retry_s = fetch_retry_s
         self.log = Log()
         self._transport: asyncio.DatagramTransport | None = None
         self._pending: dict[tuple[str, str], asyncio.Future[sip.Message]] = {}
@@ -269,9 +271,21 @@ class SimPhone(asyncio.DatagramProtocol):
         return ssl.create_default_context(cafile=str(self.prov.cafile))
 
     async def _fetch_firmware(self) -> str | None:
-        """What a Yealink does on check-sync: fetch its config, then the firmware it names."""
+        """What a Yealink does on check-sync: fetch its config, then the firmware it names;
+        retried while provd does not answer (restarting)."""
         if self.fetch_hook is not None:
             return await self.fetch_hook(self)
+        deadline = time.monotonic() + self.fetch_retry_s
+        while True:
+            try:
+                return await self._fetch_once()
+            except (aiohttp.ClientConnectionError, TimeoutError) as e:
+                if time.monotonic() > deadline:
+                    raise
+                self._note(f"fetch failed ({e!r}); retrying")
+                await asyncio.sleep(0.3)
+
+    async def _fetch_once(self) -> str | None:
         async with aiohttp.ClientSession(
             middlewares=(aiohttp.DigestAuthMiddleware(self.prov.username, self.prov.password),),
             connector=aiohttp.TCPConnector(ssl=self._ssl()),
