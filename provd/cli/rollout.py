@@ -112,14 +112,14 @@ def _started_text(view: dict[str, Any], why: str) -> str:
 
 async def _watch(rollout_id: int, *, draw: bool) -> dict[str, Any]:
     """Redraw the progress line until nothing more will happen; the final view."""
-    from provd.services import rollouts
+    from provd.services import rollout_progress as progress
 
-    rollout = await rollouts.get_rollout(rollout_id)
+    rollout = await progress.get_rollout(rollout_id)
     tty = sys.stdout.isatty()
     shown = ""
     while True:
         await rollout.refresh_from_db()
-        view = await rollouts.rollout_view(rollout, with_devices=False)
+        view = await progress.rollout_view(rollout, with_devices=False)
         line = summary_line(view)
         if draw and line != shown:
             if tty:
@@ -130,7 +130,7 @@ async def _watch(rollout_id: int, *, draw: bool) -> dict[str, Any]:
         if view["finished"]:
             if draw and tty:
                 click.echo()
-            return await rollouts.rollout_view(rollout)
+            return await progress.rollout_view(rollout)
         await asyncio.sleep(WATCH_POLL_S)
 
 
@@ -192,6 +192,7 @@ def rollout_start(
     registered now are listed, and fail ("not registered") when their turn comes.
     With --watch the exit status is 0 only when every device ended done.
     """
+    from provd.services import rollout_progress as progress
     from provd.services import rollouts
 
     async def work(p: Platform) -> dict[str, Any]:
@@ -210,7 +211,7 @@ def rollout_start(
         )
         registrations, why = await _registrations(p)
         started = await rollouts.start_rollout(actor(), selection, options, registrations)
-        view = await rollouts.rollout_view(started.rollout) | started.view_extra()
+        view = await progress.rollout_view(started.rollout) | started.view_extra()
         if not watch:
             emit(as_json, view, _started_text(view, why))
             return view
@@ -241,11 +242,11 @@ def _interruptible(state: CliState, as_json: bool, work: Any) -> dict[str, Any]:
 @click.pass_obj
 def rollout_status(state: CliState, rollout_id: str, watch: bool, as_json: bool) -> None:
     """Counts per state and every device's state and reason."""
-    from provd.services import rollouts
+    from provd.services import rollout_progress as progress
 
     async def work(p: Platform) -> dict[str, Any]:
-        found = await rollouts.get_rollout(rollout_id, field="rollout_id")
-        view = await (_watch(found.id, draw=not as_json) if watch else rollouts.rollout_view(found))
+        found = await progress.get_rollout(rollout_id, field="rollout_id")
+        view = await (_watch(found.id, draw=not as_json) if watch else progress.rollout_view(found))
         emit(as_json, view, status_text(view))
         return view
 
@@ -260,12 +261,12 @@ def rollout_status(state: CliState, rollout_id: str, watch: bool, as_json: bool)
 @click.pass_obj
 def rollout_list(state: CliState, limit: int, as_json: bool) -> None:
     """Rollouts, newest first."""
-    from provd.services import rollouts
+    from provd.services import rollout_progress as progress
 
     async def work(p: Platform) -> None:
         views = [
-            await rollouts.rollout_view(r, with_devices=False)
-            for r in await rollouts.list_rollouts(max(1, min(limit, 500)))
+            await progress.rollout_view(r, with_devices=False)
+            for r in await progress.list_rollouts(max(1, min(limit, 500)))
         ]
         out = [
             f"{'ID':<5} {'STATE':<10} {'DEVICES':<8} {'DONE':<5} {'FAILED':<7} CREATED / SELECTION"
@@ -282,6 +283,7 @@ def rollout_list(state: CliState, limit: int, as_json: bool) -> None:
 
 
 def _control(state: CliState, rollout_id: str, as_json: bool, verb: str) -> None:
+    from provd.services import rollout_progress as progress
     from provd.services import rollouts
 
     change = {
@@ -291,9 +293,9 @@ def _control(state: CliState, rollout_id: str, as_json: bool, verb: str) -> None
     }[verb]
 
     async def work(p: Platform) -> None:
-        found = await rollouts.get_rollout(rollout_id, field="rollout_id")
+        found = await progress.get_rollout(rollout_id, field="rollout_id")
         changed = await change(actor(), found.id)
-        view = await rollouts.rollout_view(changed, with_devices=False)
+        view = await progress.rollout_view(changed, with_devices=False)
         emit(as_json, view, f"Rollout {changed.id} {changed.state}.\n  {summary_line(view)}")
 
     run_with_db(state, as_json, work)

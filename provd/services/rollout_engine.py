@@ -34,13 +34,8 @@ from provd.domain.firmware import DeviceState, RolloutState, can_move, counts
 from provd.pbx import CheckSyncOutcome, CheckSyncResult, PbxControl, PbxError, Registration
 from provd.services import audit
 from provd.services.platform import Platform
-from provd.services.rollouts import (
-    HALTED_REASON,
-    IN_FLIGHT,
-    engine_actor,
-    move_rollout,
-    utcnow,
-)
+from provd.services.rollout_progress import IN_FLIGHT
+from provd.services.rollouts import HALTED_REASON, engine_actor, move_rollout, utcnow
 from provd.services.sip_firmware import SipState, observe, record_all
 
 log = logging.getLogger("provd.rollouts")

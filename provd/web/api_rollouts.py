@@ -15,6 +15,7 @@ from aiohttp import web
 
 from provd.domain.errors import InvalidInput
 from provd.pbx import PbxError, Registration
+from provd.services import rollout_progress as progress
 from provd.services import rollouts
 from provd.web.api import ACTOR, PREFIX, _body, _check_keys, _str
 from provd.web.api_pbx import PBX
@@ -85,7 +86,7 @@ async def start_rollout(request: web.Request) -> web.Response:
     started = await rollouts.start_rollout(
         request[ACTOR], selection, options, await _registrations(request)
     )
-    view = await rollouts.rollout_view(started.rollout)
+    view = await progress.rollout_view(started.rollout)
     return web.json_response(view | started.view_extra(), status=201)
 
 
@@ -94,28 +95,28 @@ async def list_rollouts(request: web.Request) -> web.Response:
         limit = min(max(int(request.query.get("limit", "50")), 1), 500)
     except ValueError:
         raise InvalidInput("limit", "must be a whole number") from None
-    rows = await rollouts.list_rollouts(limit)
-    return web.json_response([await rollouts.rollout_view(r, with_devices=False) for r in rows])
+    rows = await progress.list_rollouts(limit)
+    return web.json_response([await progress.rollout_view(r, with_devices=False) for r in rows])
 
 
 async def show_rollout(request: web.Request) -> web.Response:
-    rollout = await rollouts.get_rollout(request.match_info["id"])
-    return web.json_response(await rollouts.rollout_view(rollout))
+    rollout = await progress.get_rollout(request.match_info["id"])
+    return web.json_response(await progress.rollout_view(rollout))
 
 
 async def pause_rollout(request: web.Request) -> web.Response:
     rollout = await rollouts.pause_rollout(request[ACTOR], request.match_info["id"])
-    return web.json_response(await rollouts.rollout_view(rollout, with_devices=False))
+    return web.json_response(await progress.rollout_view(rollout, with_devices=False))
 
 
 async def resume_rollout(request: web.Request) -> web.Response:
     rollout = await rollouts.resume_rollout(request[ACTOR], request.match_info["id"])
-    return web.json_response(await rollouts.rollout_view(rollout, with_devices=False))
+    return web.json_response(await progress.rollout_view(rollout, with_devices=False))
 
 
 async def cancel_rollout(request: web.Request) -> web.Response:
     rollout = await rollouts.cancel_rollout(request[ACTOR], request.match_info["id"])
-    return web.json_response(await rollouts.rollout_view(rollout, with_devices=False))
+    return web.json_response(await progress.rollout_view(rollout, with_devices=False))
 
 
 def _event(name: str, data: Any, event_id: int | None = None) -> bytes:
@@ -134,11 +135,11 @@ async def rollout_events(request: web.Request) -> web.StreamResponse:
     the audit row, so a client reconnecting with Last-Event-ID misses nothing),
     ``progress`` with the counts after changes and as a heartbeat, ``end`` when the
     rollout is over and no phone is still updating."""
-    rollout = await rollouts.get_rollout(request.match_info["id"])
+    rollout = await progress.get_rollout(request.match_info["id"])
     # Read before the snapshot: a change made while it is built is sent again, not lost.
     last = _last_event_id(request)
     if last is None:
-        last = await rollouts.latest_event_id()
+        last = await progress.latest_event_id()
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream",
@@ -148,13 +149,13 @@ async def rollout_events(request: web.Request) -> web.StreamResponse:
         }
     )
     await response.prepare(request)
-    view = await rollouts.rollout_view(rollout)
+    view = await progress.rollout_view(rollout)
     try:
         await response.write(_event("snapshot", view))
         beat = time.monotonic()
         finished = view["finished"]
         while True:
-            events = await rollouts.rollout_events(rollout.id, last)
+            events = await progress.rollout_events(rollout.id, last)
             for event in events:
                 name = "device" if "mac" in event else "rollout"
                 await response.write(_event(name, event, event["id"]))
@@ -164,7 +165,7 @@ async def rollout_events(request: web.Request) -> web.StreamResponse:
                 break
             if events or time.monotonic() - beat >= HEARTBEAT_S:
                 await rollout.refresh_from_db()
-                view = await rollouts.rollout_view(rollout, with_devices=False)
+                view = await progress.rollout_view(rollout, with_devices=False)
                 await response.write(_event("progress", view, last))
                 beat = time.monotonic()
                 finished = view["finished"]
