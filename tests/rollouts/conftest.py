@@ -45,6 +45,7 @@ from tests.sim.phone import Behaviour, Provisioning, SimPhone, SipLine, firmware
 ACTOR = Actor("test")
 MODEL = "yealink-t46g"
 OLD, NEW = "28.83.0.120", "28.83.0.130"
+OTHER_TENANT = "acme"
 
 
 def own_net(avoid: set[str]) -> str:
@@ -142,17 +143,20 @@ class PbxHost:
         version: str = OLD,
         behaviours: Mapping[int, Behaviour] | None = None,
         reboot_s: float = 0.2,
+        tenant_slug: str = tenants.DEFAULT_TENANT,
     ) -> Fleet:
         """``count`` users, each on a new T46G, and the phone simulating it; call inside the
         database. Subscribers reach Kamailio before this returns."""
-        tenant = await tenants.get_tenant(tenants.DEFAULT_TENANT)
+        tenant = await tenants.get_tenant(tenant_slug)
         phones = []
         for i in range(count):
             k = next(self._next)
             ext = str(2000 + k)
             user, password = await users.add_user(p, ACTOR, tenant.slug, ext, f"Phone {k}")
             mac = f"0015650{k:05x}"
-            _, cred = await devices.add_device(p, ACTOR, mac, MODEL, users=[ext])
+            _, cred = await devices.add_device(
+                p, ACTOR, mac, MODEL, tenant_slug=tenant.slug, users=[ext]
+            )
             phones.append(
                 SimPhone(
                     mac,
@@ -198,8 +202,10 @@ class Env(PbxHost):
             yield
 
     @contextlib.asynccontextmanager
-    async def engine(self, poll_s: float = 0.1) -> AsyncIterator[RolloutEngine]:
-        engine = RolloutEngine(self.p, self.control, poll_s=poll_s, sweep_s=3600)
+    async def engine(
+        self, poll_s: float = 0.1, sweep_s: float = 3600
+    ) -> AsyncIterator[RolloutEngine]:
+        engine = RolloutEngine(self.p, self.control, poll_s=poll_s, sweep_s=sweep_s)
         await engine.start()
         try:
             yield engine
@@ -258,6 +264,8 @@ async def env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Env]:
     env = Env(next_net(), data_dir, platform=platform, db_url=db_url, https_port=https_port)
     async with database(db_url):
         await tenants.add_tenant(platform, ACTOR, tenants.DEFAULT_TENANT)
+        # A tenant of its own for tests that pin firmware (pins are per tenant and model).
+        await tenants.add_tenant(platform, ACTOR, OTHER_TENANT, sip_domain="acme.test")
         env.api_token = await tokens.create_token(ACTOR, "rollout-tests")
         await env.start()
         await add_firmware(platform, NEW)
