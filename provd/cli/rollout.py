@@ -159,7 +159,7 @@ def rollout() -> None:
     type=int,
     default=0,
     show_default=True,
-    help="Update these first N devices first; all must succeed before any other starts.",
+    help="Update the first N devices alone first; unless all end done, the rollout halts.",
 )
 @click.option("--concurrency", type=int, default=10, show_default=True, help="Phones at once.")
 @click.option(
@@ -324,5 +324,5 @@ def rollout_resume(state: CliState, rollout_id: str, as_json: bool) -> None:
 @json_option
 @click.pass_obj
 def rollout_cancel(state: CliState, rollout_id: str, as_json: bool) -> None:
-    """Stop for good: devices not started stay pending and are never notified."""
+    """Stop for good; devices not started are never notified."""
     _control(state, rollout_id, as_json, "cancel")

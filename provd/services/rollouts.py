@@ -5,7 +5,7 @@ phone). The engine inside ``provd serve`` (:mod:`provd.services.rollout_engine`)
 drives it; the CLI and the API, in any process, control it by changing rows.
 Every state change writes an audit row: the person's for start, pause, resume
 and cancel, ``rollout:<id>`` for what the engine does. Those rows are also the
-rollout's event stream (:func:`rollout_events`).
+rollout's event stream (:mod:`provd.services.rollout_progress`).
 
 Transactions write first and read after: on SQLite a transaction that read
 before another process wrote cannot write any more.
@@ -199,6 +199,31 @@ async def _busy(devices: Sequence[Device]) -> tuple[str, int] | None:
     return (row.mac, row.rollout_id) if row is not None else None  # type: ignore[attr-defined]
 
 
+async def _targets(
+    devices: list[Device], selection: Selection, options: Options
+) -> tuple[list[Device], Mapping[int, FirmwareImage | None]]:
+    """The devices that stay selected, and the image each one goes to."""
+    pinned: Mapping[int, FirmwareImage | None] = {}
+    if selection.drifted or options.version is None:
+        pinned = await _resolved_images(devices)
+    if selection.drifted:
+        # Drift is measured against what the device should run by its pins.
+        devices = [
+            d
+            for d in devices
+            if is_drifted(img.version if (img := pinned[d.id]) else None, running_version(d))
+        ]
+    if not devices:
+        raise InvalidInput(selection.field, "no device matches this selection")
+    if options.version is not None:
+        return devices, await _images_for_version(devices, options.version)
+    if all(pinned[d.id] is None for d in devices):
+        raise InvalidInput(
+            "version", "no firmware is pinned for these devices: pin one or give a version"
+        )
+    return devices, pinned
+
+
 @dataclass(slots=True)
 class _Planned:
     device: Device
@@ -240,28 +265,7 @@ async def start_rollout(
     if registrations is not None:
         states = await observe(devices, registrations)
         registered = {i for i, s in states.items() if s.registered}
-    pinned: Mapping[int, FirmwareImage | None] = {}
-    if selection.drifted or options.version is None:
-        pinned = await _resolved_images(devices)
-    if selection.drifted:
-        # Drift is measured against what the device should run by its pins.
-        devices = [
-            d
-            for d in devices
-            if is_drifted(img.version if (img := pinned[d.id]) else None, running_version(d))
-        ]
-    if not devices:
-        raise InvalidInput(selection.field, "no device matches this selection")
-    if options.version is not None:
-        images: Mapping[int, FirmwareImage | None] = await _images_for_version(
-            devices, options.version
-        )
-    else:
-        images = pinned
-        if all(images[d.id] is None for d in devices):
-            raise InvalidInput(
-                "version", "no firmware is pinned for these devices: pin one or give a version"
-            )
+    devices, images = await _targets(devices, selection, options)
     busy = await _busy(devices)
     if busy is not None:
         raise Conflict(selection.field, f"{busy[0]} is already in rollout {busy[1]}")
