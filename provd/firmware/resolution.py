@@ -78,13 +78,17 @@ async def resolve_for_device(device: Device) -> FirmwareResolution:
 async def rollout_target(
     device: Device, states: tuple[str, ...] = UPDATING_DEVICE_STATES
 ) -> FirmwareImage | None:
-    """The target image of a running or paused rollout that has the device in ``states``."""
+    """The target image of a rollout that has the device in ``states``.
+
+    Whatever the rollout's own state: a phone that was told to reboot for an
+    update keeps being offered that firmware even if the rollout is cancelled
+    meanwhile, or it would come back on the old version and time out.
+    """
     row = (
         await RolloutDevice.filter(
             device_id=device.id,
             state__in=states,
             target_image_id__isnull=False,
-            rollout__state__in=ACTIVE_ROLLOUT_STATES,
         )
         .select_related("target_image")
         .order_by("-id")
@@ -100,6 +104,8 @@ async def may_download(device: Device, image: FirmwareImage) -> bool:
         target_image_id=image.id,
         state__in=ACTIVE_DEVICE_STATES,
         rollout__state__in=ACTIVE_ROLLOUT_STATES,
+    ) or await RolloutDevice.exists(
+        device_id=device.id, target_image_id=image.id, state__in=UPDATING_DEVICE_STATES
     ):
         return True
     resolution = await resolve_for_device(device)

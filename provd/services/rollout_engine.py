@@ -28,8 +28,8 @@ from typing import Any
 from tortoise.expressions import Subquery
 from tortoise.transactions import in_transaction
 
-from provd.db.models import Device, Rollout, RolloutDevice
-from provd.domain.errors import Conflict
+from provd.db.models import Device, FirmwareImage, Rollout, RolloutDevice
+from provd.domain.errors import Conflict, InvalidInput
 from provd.domain.firmware import DeviceState, RolloutState, can_move, counts
 from provd.pbx import CheckSyncOutcome, CheckSyncResult, PbxControl, PbxError, Registration
 from provd.services import audit
@@ -173,7 +173,8 @@ class RolloutEngine:
             state = states.get(row.device.id)
             timeout_s = row.rollout.timeout_seconds
             if state is not None and row.target_version in state.versions:
-                await self._move(row, DeviceState.DONE, f"back online on {row.target_version}")
+                if await self._move(row, DeviceState.DONE, f"back online on {row.target_version}"):
+                    await _keep_on_target(row, row.device)
             elif row.notified_at is None or now - row.notified_at >= timedelta(seconds=timeout_s):
                 await self._move(row, DeviceState.TIMED_OUT, _timeout_reason(row, timeout_s, state))
 
@@ -351,3 +352,24 @@ class RolloutEngine:
             setattr(row, name, value)
         log.info("rollout %d: %s %s (%s)", rollout_id, row.mac, new.value, reason)
         return True
+
+
+async def _keep_on_target(row: RolloutDevice, device: Device) -> None:
+    """A device rolled out to a version other than the one it resolves to gets a device pin,
+    or its next configuration would point it back at the old firmware."""
+    from provd.firmware.resolution import resolve_for_device
+    from provd.services.firmware import pin_scope, set_pin
+
+    target_id = row.target_image_id  # type: ignore[attr-defined]
+    resolved = await resolve_for_device(device)
+    if target_id is None or (resolved.image is not None and resolved.image.id == target_id):
+        return
+    image = await FirmwareImage.get(id=target_id)
+    actor = audit.Actor(f"rollout:{row.rollout_id}")  # type: ignore[attr-defined]
+    scope = await pin_scope(device=device.mac)
+    try:
+        await set_pin(actor, scope, model=device.model, sha256=image.sha256)
+    except InvalidInput as e:
+        # The target was tested when the rollout started; if it was since marked
+        # untested, say so in the log rather than fail the device that did update.
+        log.warning("rollout: could not pin %s to %s: %s", device.mac, image.version, e)

@@ -13,6 +13,7 @@ from datetime import datetime
 import pytest
 
 from provd.db.models import AuditEntry, Device, Rollout, RolloutDevice
+from provd.firmware.resolution import resolve_for_device
 from provd.services import rollouts
 from provd.services.rollouts import HALTED_REASON, Options, Selection
 from tests.rollouts.conftest import ACTOR, NEW, OLD, Env, finished, states, wait_for
@@ -79,12 +80,17 @@ async def test_fifty_phones_with_a_canary_all_end_done(env: Env) -> None:
 
         actions = await AuditEntry.filter(actor=f"rollout:{rid}").values_list("action", flat=True)
         assert sorted(set(actions)) == [
+            "firmware.pin",
             "rollout.device.done",
             "rollout.device.fetched",
             "rollout.device.notified",
             "rollout.done",
         ]
-        assert len(actions) == 50 * 3 + 1
+        # Each phone went to a version other than its pin, so each got a device pin
+        # that keeps its next configuration on the new firmware.
+        assert len(actions) == 50 * 4 + 1
+        for device in await Device.filter(mac__in=fleet.macs):
+            assert (await resolve_for_device(device)).version == NEW
         assert await AuditEntry.filter(action="rollout.start", actor=ACTOR.name).exists()
 
     rate = 50 / elapsed * 60

@@ -139,8 +139,6 @@ async def test_devices_already_on_the_target_are_done_at_once(env: Env) -> None:
         (Selection(model=MODEL), Options(batch=0), "batch"),
         (Selection(model=MODEL), Options(timeout_s=0), "timeout"),
         (Selection(model=MODEL), Options(version="not a version"), "version"),
-        # No pin anywhere for the default tenant's T46Gs, and no version given.
-        (Selection(model=MODEL, tenant="default"), Options(), "version"),
     ],
 )
 async def test_refused_selections_name_the_field(
@@ -152,3 +150,16 @@ async def test_refused_selections_name_the_field(
         with pytest.raises((InvalidInput, NotFound)) as caught:
             await rollouts.start_rollout(ACTOR, selection, options)
         assert caught.value.field == field
+
+
+async def test_no_pin_and_no_version_is_refused_naming_the_version(env: Env) -> None:
+    from provd.domain.errors import InvalidInput
+    from provd.services import tenants
+
+    async with env.orm():
+        # A tenant of its own: earlier rollouts in this module pinned other devices.
+        await tenants.add_tenant(env.p, ACTOR, "unpinned", sip_domain="unpinned.test")
+        fleet = await env.phones(1, tenant_slug="unpinned")
+        with pytest.raises(InvalidInput) as caught:
+            await rollouts.start_rollout(ACTOR, Selection(devices=tuple(fleet.macs)), Options())
+        assert caught.value.field == "version"
