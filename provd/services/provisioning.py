@@ -25,7 +25,7 @@ from provd.security.ratelimit import FailureLimiter, client_key
 from provd.services.devices import note_reported_modules, seal_device
 from provd.services.firmware import FirmwareGrant, firmware_grant
 from provd.services.platform import Platform
-from provd.services.rendering import render_file
+from provd.services.rendering import ContextCache
 
 log = logging.getLogger("provd.provisioning")
 
@@ -81,6 +81,7 @@ class Provisioner:
         self._p = platform
         self._auth = authenticator
         self._limiter = limiter
+        self._contexts = ContextCache()
 
     def _challenge(self, *, stale: bool = False) -> PhoneResponse:
         headers = [("WWW-Authenticate", v) for v in self._auth.challenge_headers(stale=stale)]
@@ -258,8 +259,9 @@ class Provisioner:
     ) -> bytes | None:
         if driver.vendor.value != device.vendor:
             return None
+        ctx = await self._contexts.context(self._p, device, tenant)
         try:
-            return await render_file(self._p, device, filename, tenant)
+            return driver.render(ctx, filename)
         except KeyError:
             return None
 

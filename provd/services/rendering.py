@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from provd.db.models import Device, DeviceLine, Tenant
+from collections import OrderedDict
+
+from provd.db.models import AuditEntry, Device, DeviceLine, Tenant
 from provd.domain.catalogue import PhoneModel, get_model
 from provd.domain.keys import KeyFunction, KeyLocation, KeySpec, default_line_keys
 from provd.domain.mac import Mac
@@ -124,6 +126,41 @@ async def render_file(
 ) -> bytes:
     ctx = await device_context(p, device, tenant)
     return driver_for(device.vendor).render(ctx, filename)
+
+
+class ContextCache:
+    """Device contexts, valid while the audit log's newest id stays the same.
+
+    Every change that can alter what a device receives (users, devices, layouts,
+    pins, rollouts, tenant settings) writes an audit row in its own transaction,
+    so an unchanged high-water mark means an unchanged context. A phone fetches
+    three or four files within a second when it boots: this builds its context
+    once per boot instead of once per file, at the price of one indexed query.
+    """
+
+    def __init__(self, max_entries: int = 4096) -> None:
+        self._entries: OrderedDict[int, tuple[int, DeviceContext]] = OrderedDict()
+        self._max = max_entries
+
+    async def context(self, p: Platform, device: Device, tenant: Tenant) -> DeviceContext:
+        mark = await _audit_mark()
+        hit = self._entries.get(device.id)
+        if hit is not None and hit[0] == mark:
+            self._entries.move_to_end(device.id)
+            return hit[1]
+        # The mark is read first: a change committed meanwhile makes the entry look
+        # older than it is, never newer, so the worst case is one rebuild too many.
+        ctx = await device_context(p, device, tenant)
+        self._entries[device.id] = (mark, ctx)
+        self._entries.move_to_end(device.id)
+        while len(self._entries) > self._max:
+            self._entries.popitem(last=False)
+        return ctx
+
+
+async def _audit_mark() -> int:
+    newest = await AuditEntry.all().order_by("-id").only("id").first()
+    return newest.id if newest is not None else 0
 
 
 MASK = "********"
