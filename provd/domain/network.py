@@ -80,3 +80,12 @@ def check_pickup_code(code: str, *, field: str = "pickup_code") -> str:
     if not code or len(code) > 8 or not set(code) <= set("0123456789*#"):
         raise InvalidInput(field, "a pickup code is 1 to 8 of 0-9, * and #")
     return code
+
+
+def parse_switch(text: str, *, field: str) -> bool:
+    value = text.strip().lower()
+    if value in ("on", "yes", "true", "1"):
+        return True
+    if value in ("off", "no", "false", "0"):
+        return False
+    raise InvalidInput(field, f"{text!r}: use on or off")

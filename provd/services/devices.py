@@ -13,7 +13,7 @@ from provd.db.models import Device, DeviceLine, Tenant, User
 from provd.domain.catalogue import get_model
 from provd.domain.errors import Conflict, InvalidInput, NotFound
 from provd.domain.mac import Mac, parse_mac
-from provd.domain.network import INHERIT, parse_vlan
+from provd.domain.network import INHERIT, parse_switch, parse_vlan
 from provd.domain.passwords import check_password, generate_password
 from provd.services import audit
 from provd.services.platform import Platform
@@ -203,8 +203,6 @@ async def update_device(
     vlan_pc: str | None = None,
     lldp: str | None = None,
 ) -> Device:
-    from provd.services.tenants import parse_switch
-
     async with in_transaction():
         device = await get_device(mac)
         changes: dict[str, Any] = {}

@@ -9,7 +9,7 @@ from tortoise.transactions import in_transaction
 
 from provd.db.models import Tenant
 from provd.domain.errors import Conflict, InvalidInput, NotFound
-from provd.domain.network import OFF, check_pickup_code, parse_proxy, parse_vlan
+from provd.domain.network import OFF, check_pickup_code, parse_proxy, parse_switch, parse_vlan
 from provd.domain.passwords import generate_password
 from provd.domain.tenancy import check_display_name, check_domain, check_slug
 from provd.domain.timezones import get_zone
@@ -88,15 +88,6 @@ async def list_tenants() -> list[Tenant]:
 
 def bootstrap_credential(p: Platform, tenant: Tenant) -> BootstrapCredential:
     return BootstrapCredential(tenant.bootstrap_username, p.box.open(tenant.bootstrap_password_enc))
-
-
-def parse_switch(text: str, *, field: str) -> bool:
-    value = text.strip().lower()
-    if value in ("on", "yes", "true", "1"):
-        return True
-    if value in ("off", "no", "false", "0"):
-        return False
-    raise InvalidInput(field, f"{text!r}: use on or off")
 
 
 async def update_tenant(
