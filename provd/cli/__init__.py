@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 # Importing the command modules attaches their commands to the group.
-from provd.cli import devices, firmware, inventory, keys, lifecycle, phone_settings, rollout  # noqa: F401
+from provd.cli import (  # noqa: F401
+    access,
+    device_csv,
+    devices,
+    discovery,
+    firmware,
+    inventory,
+    keys,
+    lifecycle,
+    phone_settings,
+    rollout,
+)
 from provd.cli.main import cli
 
 

@@ -14,8 +14,9 @@ import click
 from provd.cli.main import CliState, actor, cli, emit, fail, json_option
 from provd.db.connection import database, db_url_for, upgrade_schema
 from provd.domain.errors import ProvdError
+from provd.domain.passwords import generate_password
 from provd.security.secretbox import SecretBox
-from provd.services import tenants, tokens
+from provd.services import accounts, tenants, tokens
 from provd.services.platform import Platform
 from provd.settings import Settings, load_settings, save_settings
 
@@ -38,6 +39,8 @@ async def _initialise(state: CliState, settings: Settings) -> dict[str, Any]:
     async with database(url):
         tenant, credential = await tenants.add_tenant(platform, actor(), tenants.DEFAULT_TENANT)
         token = await tokens.create_token(actor(), "admin")
+        admin_password = generate_password(20)
+        await accounts.add_account(actor(), "admin", admin_password, role="admin")
     return {
         "data_dir": str(state.data_dir),
         "provisioning_url": settings.provisioning_url,
@@ -45,6 +48,9 @@ async def _initialise(state: CliState, settings: Settings) -> dict[str, Any]:
         "bootstrap_username": credential.username,
         "bootstrap_password": credential.password,
         "api_token": token,
+        "console_url": settings.provisioning_url + "login",
+        "console_username": "admin",
+        "console_password": admin_password,
         "ca_certificate": str(paths.ca) if paths.ca else "(admin-provided certificate)",
     }
 
@@ -58,6 +64,9 @@ def _init_text(info: dict[str, Any]) -> str:
             f"  bootstrap username: {info['bootstrap_username']}",
             f"  bootstrap password: {info['bootstrap_password']}",
             f"  admin API token:    {info['api_token']}   (shown once; keep it safe)",
+            f"  web console:        {info['console_url']}",
+            f"  console sign-in:    {info['console_username']} / {info['console_password']}"
+            "   (shown once; change it with 'provd account passwd admin')",
             f"  CA certificate:     {info['ca_certificate']}",
         ]
     )
@@ -87,7 +96,8 @@ def init(
     sip_proxy_host: str | None,
     as_json: bool,
 ) -> None:
-    """Create the data directory: keys, certificates, database, default tenant, API token."""
+    """Create the data directory: keys, certificates, database, default tenant, API token
+    and the console's first admin account."""
     if state.initialised:
         fail(f"{state.data_dir} is already initialised", as_json=as_json)
     settings = Settings().with_overrides(

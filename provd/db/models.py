@@ -269,6 +269,10 @@ class ApiToken(Model):
     name = fields.CharField(max_length=64)
     token_sha256 = fields.CharField(max_length=64, unique=True)
     role = fields.CharField(max_length=16, default="admin")
+    # The tenant the token is confined to; null = every tenant (platform admin).
+    tenant: fields.ForeignKeyNullableRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, null=True, on_delete=fields.CASCADE
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
     expires_at = fields.DatetimeField(null=True)
     last_used_at = fields.DatetimeField(null=True)
@@ -292,3 +296,63 @@ class AuditEntry(Model):
 
     class Meta:
         table = "audit_entry"
+
+
+class Account(Model):
+    """A person who signs in to the web console: an admin or an installer.
+
+    Failed sign-ins are counted in memory, not here: an unauthenticated request
+    must not change stored state.
+    """
+
+    id = fields.IntField(primary_key=True)
+    username = fields.CharField(max_length=64, unique=True)
+    display_name = fields.CharField(max_length=64, default="")
+    password_hash = fields.CharField(max_length=255)
+    role = fields.CharField(max_length=16)
+    # The tenant the account is confined to; null = every tenant (platform admin).
+    tenant: fields.ForeignKeyNullableRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, null=True, on_delete=fields.CASCADE
+    )
+    last_sign_in_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "account"
+
+
+class WebSession(Model):
+    """A signed-in browser. Only the SHA-256 of the cookie value is stored."""
+
+    id = fields.IntField(primary_key=True)
+    token_sha256 = fields.CharField(max_length=64, unique=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "models.Account", related_name="sessions", on_delete=fields.CASCADE
+    )
+    csrf_token = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField()
+    last_seen_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "web_session"
+
+
+class DiscoveredDevice(Model):
+    """A phone seen on the network (DHCP request or SIP PnP) that may not be claimed yet."""
+
+    id = fields.IntField(primary_key=True)
+    mac = fields.CharField(max_length=12, unique=True)
+    ip = fields.CharField(max_length=45, null=True)
+    source = fields.CharField(max_length=8)
+    vendor = fields.CharField(max_length=16, null=True)
+    model = fields.CharField(max_length=32, null=True)
+    vendor_class = fields.CharField(max_length=128, null=True)
+    requested_options: fields.Field[Any] = fields.JSONField(default=list)
+    user_agent = fields.CharField(max_length=255, null=True)
+    first_seen_at = fields.DatetimeField(auto_now_add=True)
+    last_seen_at = fields.DatetimeField(auto_now_add=True)
+    seen_count = fields.IntField(default=1)
+
+    class Meta:
+        table = "discovered_device"

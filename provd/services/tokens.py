@@ -1,4 +1,8 @@
-"""API bearer tokens: shown once when created, stored only as SHA-256."""
+"""API bearer tokens: shown once when created, stored only as SHA-256.
+
+A token carries a role and, for installers, the tenant it is confined to; it
+may expire. ``last_used_at`` is written at most once a minute per token.
+"""
 
 from __future__ import annotations
 
@@ -7,43 +11,81 @@ from datetime import UTC, datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
-from provd.db.models import ApiToken
-from provd.domain.errors import InvalidInput
+from provd.db.models import ApiToken, Tenant
+from provd.domain.access import Principal, Role, check_scope, parse_role
+from provd.domain.errors import InvalidInput, NotFound
 from provd.domain.passwords import generate_token
 from provd.services import audit
 
 TOKEN_PREFIX = "provd_"
+MAX_DAYS = 3650
+_TOUCH_EVERY = timedelta(minutes=1)
 
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def token_view(row: ApiToken, tenant: Tenant | None) -> dict[str, object]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "role": row.role,
+        "tenant": tenant.slug if tenant else None,
+        "created_at": row.created_at.isoformat(),
+        "expires_at": row.expires_at.isoformat() if row.expires_at else None,
+        "last_used_at": row.last_used_at.isoformat() if row.last_used_at else None,
+    }
+
+
 async def create_token(
-    actor: audit.Actor, name: str, *, role: str = "admin", days: int | None = None
+    actor: audit.Actor,
+    name: str,
+    *,
+    role: str = "admin",
+    days: int | None = None,
+    tenant_slug: str | None = None,
 ) -> str:
-    if role not in ("admin",):
-        raise InvalidInput("role", f"unknown role {role!r}")
+    parsed = parse_role(role)
     if not name.strip() or len(name) > 64:
         raise InvalidInput("name", "must be 1 to 64 characters")
+    if days is not None and not 1 <= days <= MAX_DAYS:
+        raise InvalidInput("days", f"must be between 1 and {MAX_DAYS}")
+    tenant = None
+    if tenant_slug:
+        tenant = await Tenant.get_or_none(slug=tenant_slug)
+        if tenant is None:
+            raise NotFound("tenant", tenant_slug, field="tenant")
+    check_scope(parsed, tenant.id if tenant else None)
     token = TOKEN_PREFIX + generate_token()
     expires = datetime.now(UTC) + timedelta(days=days) if days else None
     async with in_transaction():
         row = await ApiToken.create(
-            name=name.strip(), token_sha256=_digest(token), role=role, expires_at=expires
+            name=name.strip(),
+            token_sha256=_digest(token),
+            role=parsed.value,
+            tenant=tenant,
+            expires_at=expires,
         )
         await audit.record(
-            actor,
-            "token.create",
-            "api_token",
-            str(row.id),
-            after={
-                "name": row.name,
-                "role": role,
-                "expires_at": expires.isoformat() if expires else None,
-            },
+            actor, "token.create", "api_token", str(row.id), after=token_view(row, tenant)
         )
     return token
+
+
+async def list_tokens() -> list[dict[str, object]]:
+    rows = await ApiToken.all().order_by("id").prefetch_related("tenant")
+    return [token_view(r, r.tenant) for r in rows]
+
+
+async def revoke_token(actor: audit.Actor, token_id: int) -> None:
+    async with in_transaction():
+        row = await ApiToken.get_or_none(id=token_id).prefetch_related("tenant")
+        if row is None:
+            raise NotFound("API token", str(token_id), field="id")
+        before = token_view(row, row.tenant)
+        await row.delete()
+        await audit.record(actor, "token.revoke", "api_token", str(token_id), before=before)
 
 
 async def authenticate(token: str) -> ApiToken | None:
@@ -55,4 +97,11 @@ async def authenticate(token: str) -> ApiToken | None:
     now = datetime.now(UTC)
     if row.expires_at is not None and row.expires_at <= now:
         return None
+    if row.last_used_at is None or now - row.last_used_at > _TOUCH_EVERY:
+        await ApiToken.filter(id=row.id).update(last_used_at=now)
     return row
+
+
+def principal_for(row: ApiToken) -> Principal:
+    tenant_id: int | None = row.tenant_id  # type: ignore[attr-defined]
+    return Principal(f"api:{row.name}", Role(row.role), tenant_id)

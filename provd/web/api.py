@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
 from provd.domain.errors import Conflict, InvalidInput, NotFound
-from provd.services import audit, devices, tenants, tokens, users
+from provd.services import audit, devices, tenants, users
+from provd.web import auth
 from provd.web.keys import PLATFORM
 from provd.web.openapi import OPENAPI
 
 PREFIX = "/api/v1"
-ACTOR = web.RequestKey("actor", audit.Actor)
+ACTOR = auth.ACTOR
+PRINCIPAL = auth.PRINCIPAL
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -28,30 +29,20 @@ def _error(status: int, message: str, field: str | None = None, **extra: Any) ->
 
 @web.middleware
 async def api_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Request ids and the mapping of domain errors to JSON 4xx (outside the auth check)."""
     if not request.path.startswith(PREFIX + "/"):
         return await handler(request)
-    request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
+    request_id = auth.request_id(request)
     response: web.StreamResponse
-    if request.path == PREFIX + "/openapi.json":
+    try:
         response = await handler(request)
-    else:
-        header = request.headers.get("Authorization", "")
-        token = await tokens.authenticate(header[7:]) if header.startswith("Bearer ") else None
-        if token is None:
-            response = _error(401, "a valid API token is required (Authorization: Bearer …)")
-            response.headers["WWW-Authenticate"] = 'Bearer realm="provd"'
-            response.headers["X-Request-Id"] = request_id
-            return response
-        request[ACTOR] = audit.Actor(f"api:{token.name}", request_id)
-        try:
-            response = await handler(request)
-        except Conflict as e:
-            response = _error(409, e.message, e.field)
-        except InvalidInput as e:
-            row = {"row": e.row} if e.row is not None else {}
-            response = _error(400, e.message, e.field, **row)
-        except NotFound as e:
-            response = _error(404, str(e), e.field)
+    except Conflict as e:
+        response = _error(409, e.message, e.field)
+    except InvalidInput as e:
+        row = {"row": e.row} if e.row is not None else {}
+        response = _error(400, e.message, e.field, **row)
+    except NotFound as e:
+        response = _error(404, str(e), e.field)
     response.headers["X-Request-Id"] = request_id
     return response
 

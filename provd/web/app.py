@@ -7,22 +7,45 @@ from aiohttp import web
 from provd.pbx import PbxControl
 from provd.services.platform import Platform
 from provd.services.provisioning import Provisioner
-from provd.web import api, api_firmware, api_layouts, api_pbx, api_rollouts, phone
+from provd.web import (
+    api,
+    api_csv,
+    api_discovery,
+    api_firmware,
+    api_installer,
+    api_layouts,
+    api_pbx,
+    api_rollouts,
+    auth,
+    console,
+    install,
+    pages,
+    phone,
+)
 from provd.web.keys import PLATFORM, PROVISIONER
 
 
 def make_app(
     platform: Platform, provisioner: Provisioner, *, pbx: PbxControl | None = None
 ) -> web.Application:
-    app = web.Application(middlewares=[api.api_middleware], client_max_size=1024**2)
+    # Photos of labels come from phone cameras: a few MB. Everything else is small.
+    app = web.Application(
+        middlewares=[api.api_middleware, auth.auth_middleware], client_max_size=16 * 1024**2
+    )
     app[PLATFORM] = platform
     app[PROVISIONER] = provisioner
     if pbx is not None:
         app[api_pbx.PBX] = pbx
+    pages.add_routes(app)
     api.add_routes(app)
     api_layouts.add_routes(app)
     api_firmware.add_routes(app)
     api_pbx.add_routes(app)
     api_rollouts.add_routes(app)
+    api_installer.add_routes(app)
+    api_discovery.add_routes(app)
+    api_csv.add_routes(app)
+    console.add_routes(app)
+    install.add_routes(app)
     phone.add_routes(app)
     return app

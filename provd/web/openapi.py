@@ -173,11 +173,7 @@ OPENAPI: dict[str, Any] = {
         "/api/v1/registrations": {
             "get": _op(
                 "Registration state of every device's lines (one PBX query)",
-                {
-                    "200": _json(
-                        {"type": "array", "items": _ref("DeviceRegistration")}, "Per device"
-                    )
-                }
+                {"200": _json({"type": "array", "items": _ref("DeviceRegistration")}, "Per device")}
                 | _NO_PBX,
                 parameters=[_TENANT_Q],
             )
@@ -232,7 +228,7 @@ OPENAPI: dict[str, Any] = {
         },
         "/api/v1/firmware/{sha256}/tested": {
             "post": _op(
-                "Mark an image tested (body optional; {\"tested\": false} withdraws the mark,"
+                'Mark an image tested (body optional; {"tested": false} withdraws the mark,'
                 " refused while it is pinned)",
                 {"200": _json(_ref("Firmware"), "The image")},
                 parameters=[
@@ -717,3 +713,19 @@ OPENAPI: dict[str, Any] = {
         },
     },
 }
+
+
+# API modules added later describe their own routes next to their handlers and
+# add them here at import time; the completeness test covers them the same way.
+ref = _ref
+json_content = _json
+operation = _op
+MAC_PARAMETER = _MAC
+ERRORS = _ERRORS
+
+
+def document(paths: dict[str, dict[str, Any]], schemas: dict[str, Any] | None = None) -> None:
+    for path, operations in paths.items():
+        OPENAPI["paths"].setdefault(path, {}).update(operations)
+    if schemas:
+        OPENAPI["components"]["schemas"].update(schemas)

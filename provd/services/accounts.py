@@ -1,0 +1,235 @@
+"""Console accounts: argon2 password hashes, sign-in with lockout, browser sessions.
+
+Failed sign-ins are counted in memory per username (known or not, so both
+behave the same) and per client address; nothing an unauthenticated request
+says is written to the database. Session cookies are random tokens of which
+only the SHA-256 is stored, like API tokens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from tortoise.transactions import in_transaction
+
+from provd.db.models import Account, Tenant, WebSession
+from provd.domain.access import Principal, Role, check_scope, parse_role
+from provd.domain.errors import Conflict, InvalidInput, NotFound
+from provd.domain.passwords import check_password
+from provd.security.ratelimit import FailureLimiter
+from provd.services import audit
+
+SESSION_LIFETIME = timedelta(hours=12)
+SESSION_IDLE = timedelta(hours=2)
+# Writing last_seen on every page view would make reads write; a minute is precise enough.
+_TOUCH_EVERY = timedelta(minutes=1)
+_USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-@")
+
+_hasher = PasswordHasher()
+# Verifying against this when the username is unknown spends the same time as a
+# real check, so response timing does not tell which usernames exist.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def check_username(username: str) -> str:
+    name = username.strip().lower()
+    if not 1 <= len(name) <= 64 or not set(name) <= _USERNAME_CHARS:
+        raise InvalidInput("username", "must be 1 to 64 of a-z, 0-9, '.', '_', '-', '@'")
+    return name
+
+
+def account_view(account: Account, tenant: Tenant | None) -> dict[str, object]:
+    return {
+        "username": account.username,
+        "display_name": account.display_name,
+        "role": account.role,
+        "tenant": tenant.slug if tenant else None,
+        "last_sign_in_at": account.last_sign_in_at.isoformat() if account.last_sign_in_at else None,
+        "created_at": account.created_at.isoformat(),
+    }
+
+
+async def add_account(
+    actor: audit.Actor,
+    username: str,
+    password: str,
+    *,
+    role: str = "admin",
+    tenant_slug: str | None = None,
+    display_name: str = "",
+) -> Account:
+    name = check_username(username)
+    parsed = parse_role(role)
+    check_password(password)
+    tenant = None
+    if tenant_slug:
+        tenant = await Tenant.get_or_none(slug=tenant_slug)
+        if tenant is None:
+            raise NotFound("tenant", tenant_slug, field="tenant")
+    check_scope(parsed, tenant.id if tenant else None)
+    if len(display_name) > 64:
+        raise InvalidInput("display_name", "must be at most 64 characters")
+    async with in_transaction():
+        if await Account.exists(username=name):
+            raise Conflict("username", f"account {name!r} already exists")
+        account = await Account.create(
+            username=name,
+            display_name=display_name.strip(),
+            password_hash=_hasher.hash(password),
+            role=parsed.value,
+            tenant=tenant,
+        )
+        await audit.record(
+            actor, "account.add", "account", name, after=account_view(account, tenant)
+        )
+    return account
+
+
+async def list_accounts() -> list[tuple[Account, Tenant | None]]:
+    rows = await Account.all().order_by("username").prefetch_related("tenant")
+    return [(a, a.tenant) for a in rows]
+
+
+async def get_account(username: str) -> Account:
+    account = await Account.get_or_none(username=username.strip().lower())
+    if account is None:
+        raise NotFound("account", username, field="username")
+    return account
+
+
+async def set_password(actor: audit.Actor, username: str, password: str) -> None:
+    check_password(password)
+    async with in_transaction():
+        account = await get_account(username)
+        account.password_hash = _hasher.hash(password)
+        await account.save(update_fields=["password_hash"])
+        # A new password ends every session signed in with the old one.
+        await WebSession.filter(account_id=account.id).delete()
+        await audit.record(
+            actor, "account.password", "account", account.username, after={"password": "set"}
+        )
+
+
+async def remove_account(actor: audit.Actor, username: str) -> None:
+    async with in_transaction():
+        account = await get_account(username)
+        await account.fetch_related("tenant")
+        before = account_view(account, account.tenant)
+        await account.delete()
+        await audit.record(actor, "account.remove", "account", account.username, before=before)
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    session_token: str
+    """The cookie value; only its SHA-256 is stored."""
+    csrf_token: str
+    principal: Principal
+
+
+class SignInRefused(Exception):
+    """Wrong username or password (indistinguishable), or locked out for a while."""
+
+    def __init__(self, message: str, retry_after: int = 0) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+WRONG = "username or password is wrong"
+
+
+class SignInGuard:
+    """The lockout: 5 failures in 15 minutes lock a username for 15 minutes (doubling
+    on repeat), and 20 failures in a minute from one address block that address."""
+
+    def __init__(self) -> None:
+        self.by_username = FailureLimiter(
+            max_failures=5, window=900.0, block_seconds=900.0, max_block_seconds=86400.0
+        )
+        self.by_client = FailureLimiter(max_failures=20, window=60.0, block_seconds=300.0)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _principal(account: Account) -> Principal:
+    tenant_id: int | None = account.tenant_id  # type: ignore[attr-defined]
+    return Principal(f"web:{account.username}", Role(account.role), tenant_id)
+
+
+async def sign_in(
+    guard: SignInGuard, username: str, password: str, client: str, request_id: str | None = None
+) -> SignedIn:
+    name = username.strip().lower()[:64]
+    for limiter, key in ((guard.by_client, client), (guard.by_username, name)):
+        wait = limiter.blocked_for(key)
+        if wait > 0:
+            minutes = max(1, round(wait / 60))
+            raise SignInRefused(
+                f"too many failed sign-ins: try again in {minutes} minute(s)", int(wait) + 1
+            )
+    account = await Account.get_or_none(username=name)
+    try:
+        _hasher.verify(account.password_hash if account else _DUMMY_HASH, password)
+        ok = account is not None
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok or account is None:
+        guard.by_client.record_failure(client)
+        guard.by_username.record_failure(name)
+        raise SignInRefused(WRONG)
+    guard.by_username.record_success(name)
+    guard.by_client.record_success(client)
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    async with in_transaction():
+        if _hasher.check_needs_rehash(account.password_hash):
+            account.password_hash = _hasher.hash(password)
+        account.last_sign_in_at = now
+        await account.save(update_fields=["password_hash", "last_sign_in_at"])
+        await WebSession.filter(expires_at__lt=now).delete()
+        await WebSession.create(
+            token_sha256=_digest(token),
+            account=account,
+            csrf_token=csrf,
+            expires_at=now + SESSION_LIFETIME,
+        )
+    return SignedIn(token, csrf, _principal(account))
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveSession:
+    principal: Principal
+    csrf_token: str
+    username: str
+    display_name: str
+
+
+async def resume(token: str) -> ActiveSession | None:
+    """The session a cookie names, if it is still valid (absolute and idle limits)."""
+    if not token or len(token) > 100:
+        return None
+    row = await WebSession.get_or_none(token_sha256=_digest(token)).prefetch_related("account")
+    if row is None:
+        return None
+    now = datetime.now(UTC)
+    if row.expires_at <= now or now - row.last_seen_at > SESSION_IDLE:
+        await row.delete()
+        return None
+    if now - row.last_seen_at > _TOUCH_EVERY:
+        await WebSession.filter(id=row.id).update(last_seen_at=now)
+    account = row.account
+    return ActiveSession(
+        _principal(account), row.csrf_token, account.username, account.display_name
+    )
+
+
+async def sign_out(token: str) -> None:
+    await WebSession.filter(token_sha256=_digest(token)).delete()

@@ -1,0 +1,175 @@
+"""Who is asking: sessions for browsers, bearer tokens for scripts, CSRF, roles.
+
+One middleware decides for every request outside the phone paths:
+
+- ``/api/v1/…``: a bearer token, or a browser session (then unsafe methods need
+  the session's CSRF token in ``X-CSRF-Token``). Admin only, unless the route's
+  handler was marked with :func:`installer_allowed`: deny by default.
+- ``/console/…``: a signed-in admin; ``/install/…``: an installer or an admin.
+  Unsafe methods need the CSRF token (form field ``csrf_token`` or the header).
+- everything else (phones, ``/login``, ``/static``) passes through untouched.
+
+Error responses of the API keep its JSON shape; pages redirect to the sign-in.
+"""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from collections.abc import Awaitable, Callable
+from urllib.parse import quote, urlsplit
+
+from aiohttp import web
+
+from provd.domain.access import Principal
+from provd.services import accounts, audit, tokens
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+API_PREFIX = "/api/v1/"
+SESSION_COOKIE = "provd_session"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+_SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+
+PRINCIPAL = web.RequestKey("principal", Principal)
+SESSION = web.RequestKey("session", accounts.ActiveSession)
+ACTOR = web.RequestKey("actor", audit.Actor)
+
+_INSTALLER_HANDLERS: set[Handler] = set()
+
+
+def installer_allowed(handler: Handler) -> Handler:
+    """Mark a route handler as open to installers (it must scope to their tenant)."""
+    _INSTALLER_HANDLERS.add(handler)
+    return handler
+
+
+def installer_may_call(handler: object) -> bool:
+    return handler in _INSTALLER_HANDLERS
+
+
+def api_error(status: int, message: str, field: str | None = None) -> web.Response:
+    body: dict[str, object] = {"message": message}
+    if field is not None:
+        body["field"] = field
+    return web.json_response({"error": body}, status=status)
+
+
+def _same_origin(request: web.Request) -> bool:
+    # Browsers send Origin on every cross-site POST; a mismatch is a forgery even
+    # if the CSRF token somehow leaked. No Origin (curl, old browsers) falls back
+    # to the token alone.
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc == request.host
+
+
+async def _csrf_ok(request: web.Request, expected: str) -> bool:
+    if not _same_origin(request):
+        return False
+    given = request.headers.get(CSRF_HEADER, "")
+    if not given and request.content_type in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        form = await request.post()
+        value = form.get(CSRF_FIELD)
+        given = value if isinstance(value, str) else ""
+    return bool(given) and hmac.compare_digest(given.encode(), expected.encode())
+
+
+REQUEST_ID = web.RequestKey("request_id", str)
+
+
+def request_id(request: web.Request) -> str:
+    if REQUEST_ID not in request:
+        request[REQUEST_ID] = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
+    return request[REQUEST_ID]
+
+
+async def _session(request: web.Request) -> accounts.ActiveSession | None:
+    token = request.cookies.get(SESSION_COOKIE, "")
+    return await accounts.resume(token) if token else None
+
+
+async def _api(request: web.Request, handler: Handler) -> web.StreamResponse:
+    rid = request_id(request)
+    principal: Principal | None = None
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        row = await tokens.authenticate(header[7:])
+        principal = tokens.principal_for(row) if row is not None else None
+    elif (session := await _session(request)) is not None:
+        if request.method not in _SAFE and not await _csrf_ok(request, session.csrf_token):
+            return api_error(403, "CSRF token missing or wrong (send X-CSRF-Token)")
+        request[SESSION] = session
+        principal = session.principal
+    if principal is None:
+        response = api_error(401, "a valid API token is required (Authorization: Bearer …)")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="provd"'
+        return response
+    if not principal.is_admin and not installer_may_call(request.match_info.handler):
+        return api_error(403, f"the {principal.role} role may not do this")
+    request[PRINCIPAL] = principal
+    request[ACTOR] = audit.Actor(principal.name, rid)
+    return await handler(request)
+
+
+def _sign_in_redirect(request: web.Request) -> web.HTTPSeeOther:
+    return web.HTTPSeeOther("/login?next=" + quote(request.path_qs, safe="/?=&"))
+
+
+async def _page(request: web.Request, handler: Handler, admin_only: bool) -> web.StreamResponse:
+    session = await _session(request)
+    if session is None:
+        if request.method in _SAFE:
+            raise _sign_in_redirect(request)
+        raise web.HTTPForbidden(text="your session has ended: sign in again")
+    if admin_only and not session.principal.is_admin:
+        raise web.HTTPForbidden(text=f"the {session.principal.role} role may not open this page")
+    if request.method not in _SAFE and not await _csrf_ok(request, session.csrf_token):
+        raise web.HTTPForbidden(text="CSRF token missing or wrong: reload the page and try again")
+    request[SESSION] = session
+    request[PRINCIPAL] = session.principal
+    request[ACTOR] = audit.Actor(session.principal.name, request_id(request))
+    return await handler(request)
+
+
+def _harden(response: web.StreamResponse) -> None:
+    # Pages load only their own scripts and styles: no inline script can run even
+    # if some value escaped escaping. Camera frames come in as blob:/mediastream.
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; "
+        "style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; "
+        "frame-ancestors 'none'; form-action 'self'",
+    )
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Cache-Control", "no-store")
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    path = request.path
+    if path.startswith(API_PREFIX):
+        if path == API_PREFIX + "openapi.json":
+            return await handler(request)
+        return await _api(request, handler)
+    console = path.startswith("/console/") or path == "/console"
+    installer = path.startswith("/install/") or path == "/install"
+    if not (console or installer or path in ("/", "/login", "/logout")):
+        return await handler(request)  # phones, firmware, static files
+    try:
+        if console or installer:
+            response = await _page(request, handler, admin_only=console)
+        else:
+            response = await handler(request)
+    except web.HTTPException as e:
+        _harden(e)
+        raise
+    _harden(response)
+    return response

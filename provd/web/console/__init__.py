@@ -1,0 +1,12 @@
+"""The admin console: server-rendered pages under /console/, admins only."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from provd.web.console import access, audit, device, firmware, fleet, layouts, people, rollouts
+
+
+def add_routes(app: web.Application) -> None:
+    for module in (fleet, device, people, layouts, firmware, rollouts, audit, access):
+        module.add_routes(app)

@@ -1,0 +1,9 @@
+"""Firmware catalogue, pins per level, and starting a rollout."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+
+def add_routes(app: web.Application) -> None:
+    """Filled in by the module's owner."""

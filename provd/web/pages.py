@@ -1,0 +1,188 @@
+"""Server-rendered pages: the Jinja2 environment, sign-in and sign-out, static files.
+
+Console (``/console``) and installer (``/install``) pages live in their own
+modules and render through :func:`render`, which hands every template the
+principal, the CSRF token and the navigation its role may see.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jinja2
+from aiohttp import web
+
+from provd.domain.access import Principal
+from provd.security.ratelimit import client_key
+from provd.services import accounts
+from provd.web import auth
+from provd.web.phone import client_ip
+
+_HERE = Path(__file__).parent
+STATIC_DIR = _HERE / "static"
+LOGIN_CSRF_COOKIE = "provd_login_csrf"
+GUARD = web.AppKey("sign_in_guard", accounts.SignInGuard)
+
+environment = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(_HERE / "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+# (path, label, admin only)
+NAVIGATION: tuple[tuple[str, str, bool], ...] = (
+    ("/console/", "Fleet", True),
+    ("/console/users", "Users", True),
+    ("/console/tenants", "Tenants", True),
+    ("/console/layouts", "Key layouts", True),
+    ("/console/firmware", "Firmware", True),
+    ("/console/rollouts", "Rollouts", True),
+    ("/console/audit", "Audit log", True),
+    ("/console/access", "Accounts & tokens", True),
+    ("/install/", "Installer", False),
+)
+
+
+def navigation(principal: Principal) -> list[tuple[str, str]]:
+    return [(path, label) for path, label, admin in NAVIGATION if principal.is_admin or not admin]
+
+
+def render(
+    request: web.Request, template: str, *, status: int = 200, **context: Any
+) -> web.Response:
+    """A page for the signed-in principal (``auth`` put it on the request)."""
+    session = request[auth.SESSION]
+    body = environment.get_template(template).render(
+        principal=session.principal,
+        username=session.username,
+        display_name=session.display_name or session.username,
+        csrf_token=session.csrf_token,
+        nav=navigation(session.principal),
+        current_path=request.path,
+        **context,
+    )
+    return web.Response(text=body, content_type="text/html", status=status)
+
+
+def _safe_next(value: str | None, fallback: str) -> str:
+    # Only local paths: "next" must not turn the sign-in into an open redirect.
+    if not value or not value.startswith("/") or value.startswith("//"):
+        return fallback
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or "\\" in value:
+        return fallback
+    return value
+
+
+def _home(principal: Principal) -> str:
+    return "/console/" if principal.is_admin else "/install/"
+
+
+def _login_page(
+    request: web.Request, *, error: str = "", username: str = "", status: int = 200
+) -> web.Response:
+    token = secrets.token_urlsafe(24)
+    body = environment.get_template("login.html").render(
+        error=error,
+        username=username,
+        csrf_token=token,
+        next=_safe_next(request.query.get("next"), ""),
+    )
+    response = web.Response(text=body, content_type="text/html", status=status)
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE, token, secure=True, httponly=True, samesite="Strict", path="/login"
+    )
+    return response
+
+
+async def root(request: web.Request) -> web.StreamResponse:
+    token = request.cookies.get(auth.SESSION_COOKIE, "")
+    session = await accounts.resume(token) if token else None
+    raise web.HTTPSeeOther(_home(session.principal) if session else "/login")
+
+
+async def login_form(request: web.Request) -> web.StreamResponse:
+    return _login_page(request)
+
+
+async def login(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    username = form.get("username")
+    password = form.get("password")
+    given = form.get(auth.CSRF_FIELD)
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if (
+        not isinstance(given, str)
+        or not expected
+        or not secrets.compare_digest(given, expected)
+        or request.headers.get("Origin", f"https://{request.host}").split("://", 1)[-1]
+        != request.host
+    ):
+        return _login_page(request, error="The form expired: please sign in again.", status=403)
+    if not isinstance(username, str) or not isinstance(password, str) or not username:
+        return _login_page(request, error="Enter a username and a password.", status=400)
+    try:
+        signed_in = await accounts.sign_in(
+            request.app[GUARD], username, password, client_key(client_ip(request))
+        )
+    except accounts.SignInRefused as e:
+        response = _login_page(
+            request, error=e.message, username=username, status=429 if e.retry_after else 401
+        )
+        if e.retry_after:
+            response.headers["Retry-After"] = str(e.retry_after)
+        return response
+    next_value = form.get("next")
+    target = _safe_next(next_value if isinstance(next_value, str) else None, "")
+    response = web.HTTPSeeOther(target or _home(signed_in.principal))
+    response.set_cookie(
+        auth.SESSION_COOKIE,
+        signed_in.session_token,
+        secure=True,
+        httponly=True,
+        samesite="Strict",
+        path="/",
+        max_age=int(accounts.SESSION_LIFETIME.total_seconds()),
+    )
+    response.del_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    raise response
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    token = request.cookies.get(auth.SESSION_COOKIE, "")
+    session = await accounts.resume(token) if token else None
+    if session is not None:
+        form = await request.post()
+        given = form.get(auth.CSRF_FIELD)
+        if not isinstance(given, str) or not secrets.compare_digest(given, session.csrf_token):
+            raise web.HTTPForbidden(text="CSRF token missing or wrong: reload the page")
+        await accounts.sign_out(token)
+    response = web.HTTPSeeOther("/login")
+    response.del_cookie(auth.SESSION_COOKIE, path="/")
+    raise response
+
+
+async def _to_console(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPPermanentRedirect("/console/")
+
+
+async def _to_install(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPPermanentRedirect("/install/")
+
+
+def add_routes(app: web.Application) -> None:
+    app[GUARD] = accounts.SignInGuard()
+    r = app.router
+    r.add_get("/", root)
+    r.add_get("/login", login_form)
+    r.add_post("/login", login)
+    r.add_post("/logout", logout)
+    # Registered before the phone routes, whose one-segment pattern would take these.
+    r.add_get("/console", _to_console)
+    r.add_get("/install", _to_install)
+    r.add_static("/static/", STATIC_DIR, append_version=True)
