@@ -123,17 +123,17 @@ async def login(request: web.Request) -> web.StreamResponse:
         or request.headers.get("Origin", f"https://{request.host}").split("://", 1)[-1]
         != request.host
     ):
-        return _login_page(request, error="The form expired: please sign in again.", status=403)
+        return _login_page(request, error="The form expired: please sign in again.")
     if not isinstance(username, str) or not isinstance(password, str) or not username:
-        return _login_page(request, error="Enter a username and a password.", status=400)
+        return _login_page(request, error="Enter a username and a password.")
     try:
         signed_in = await accounts.sign_in(
             request.app[GUARD], username, password, client_key(client_ip(request))
         )
     except accounts.SignInRefused as e:
-        response = _login_page(
-            request, error=e.message, username=username, status=429 if e.retry_after else 401
-        )
+        # 200 with the reason on the form: an error status would only add a console
+        # error in the browser; the session cookie is what tells success.
+        response = _login_page(request, error=e.message, username=username)
         if e.retry_after:
             response.headers["Retry-After"] = str(e.retry_after)
         return response

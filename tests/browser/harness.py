@@ -156,6 +156,15 @@ class ConsoleErrors:
 
     def __init__(self) -> None:
         self.seen: list[str] = []
+        self._allowed: list[str] = []
+
+    def allow(self, fragment: str) -> None:
+        """Expect errors containing ``fragment`` (a test that provokes a 403, say)."""
+        self._allowed.append(fragment)
+
+    def _add(self, text: str) -> None:
+        if not any(fragment in text for fragment in self._allowed):
+            self.seen.append(text)
 
     def watch(self, page: Page) -> Page:
         page.on(
@@ -164,7 +173,7 @@ class ConsoleErrors:
                 self.seen.append(f"console.{m.type}: {m.text}") if m.type == "error" else None
             ),
         )
-        page.on("pageerror", lambda e: self.seen.append(f"uncaught: {e}"))
+        page.on("pageerror", lambda e: self._add(f"uncaught: {e}"))
         return page
 
     def take(self) -> list[str]:
