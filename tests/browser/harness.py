@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -166,13 +166,14 @@ class ConsoleErrors:
         if not any(fragment in text for fragment in self._allowed):
             self.seen.append(text)
 
+    def _console(self, message: ConsoleMessage) -> None:
+        # Chromium asks for /favicon.ico itself on pages that name no icon (plain-text
+        # error responses): not the page's doing.
+        if message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico"):
+            self._add(f"console.{message.type}: {message.text}")
+
     def watch(self, page: Page) -> Page:
-        page.on(
-            "console",
-            lambda m: (
-                self.seen.append(f"console.{m.type}: {m.text}") if m.type == "error" else None
-            ),
-        )
+        page.on("console", self._console)
         page.on("pageerror", lambda e: self._add(f"uncaught: {e}"))
         return page
 

@@ -2,8 +2,104 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from urllib.parse import urlencode
+
 from aiohttp import web
+
+from provd.domain.errors import InvalidInput, NotFound
+from provd.pbx import PbxError, Registration
+from provd.services import fleet
+from provd.web import pages
+from provd.web.console.helpers import mac_text, no_errors, pbx_control, when
+
+
+async def pbx_registrations(request: web.Request) -> tuple[Mapping[str, Registration] | None, str]:
+    """Every registration the PBX holds (one RPC), or None and why it is unknown."""
+    control = pbx_control(request)
+    if control is None:
+        return None, "no PBX runs with this server (provd serve --pbx): registration unknown"
+    try:
+        return await control.registrations(), ""
+    except PbxError as e:
+        return None, f"the PBX did not answer ({e}): registration unknown"
+
+
+def _href(query: fleet.FleetQuery, **changes: object) -> str:
+    params = query.params(**changes)
+    return "/console/?" + urlencode(params) if params else "/console/"
+
+
+def _sort_links(query: fleet.FleetQuery) -> dict[str, tuple[str, str]]:
+    """Per column, the link that sorts by it and the aria-sort of its header."""
+    out = {}
+    for column in fleet.Sort:
+        if query.sort is column:
+            href = _href(query, descending=not query.descending, page=1)
+            state = "descending" if query.descending else "ascending"
+        else:
+            href = _href(query, sort=column, descending=False, page=1)
+            state = "none"
+        out[column.value] = (href, state)
+    return out
+
+
+async def fleet_view(request: web.Request) -> web.StreamResponse:
+    flashes: list[tuple[str, str]] = []
+    errors = no_errors()
+    try:
+        query = fleet.parse_query(request.query)
+    except InvalidInput as e:
+        errors[e.field] = e.message
+        query = fleet.FleetQuery()
+    registrations, why = await pbx_registrations(request)
+    if why:
+        flashes.append(("warn", why))
+    try:
+        page = await fleet.fleet_page(query, registrations)
+    except NotFound as e:
+        errors[e.field or "tenant"] = f"{e.kind} {e.key!r} not found"
+        query = fleet.FleetQuery()
+        page = await fleet.fleet_page(query, registrations)
+    flashes += [("warn", note) for note in page.notes]
+    if request.query.get("removed"):
+        flashes.append(("ok", "The device was removed."))
+    tenants, models = await fleet.filter_choices()
+    rollout_filter = {k: v for k, v in (("model", query.model), ("tenant", query.tenant)) if v}
+    return pages.render(
+        request,
+        "console/fleet.html",
+        page=page,
+        query=query,
+        tenants=tenants,
+        models=models,
+        statuses=[s.value for s in fleet.Status],
+        per_page_choices=fleet.PER_PAGE_CHOICES,
+        sort_links=_sort_links(query),
+        prev_href=_href(query, page=query.page - 1) if query.page > 1 else "",
+        next_href=_href(query, page=query.page + 1) if query.page < page.pages else "",
+        status_href={
+            "registered": _href(
+                fleet.FleetQuery(tenant=query.tenant, status=fleet.Status.REGISTERED)
+            ),
+            "unregistered": _href(
+                fleet.FleetQuery(tenant=query.tenant, status=fleet.Status.UNREGISTERED)
+            ),
+            "never": _href(
+                fleet.FleetQuery(tenant=query.tenant, status=fleet.Status.NEVER_FETCHED)
+            ),
+            "drift": _href(fleet.FleetQuery(tenant=query.tenant, drift=True)),
+            "all": _href(fleet.FleetQuery(tenant=query.tenant)),
+        },
+        rollout_all_href="/console/rollouts/new?" + urlencode(rollout_filter)
+        if rollout_filter
+        else "",
+        errors=errors,
+        flashes=flashes,
+        when=when,
+        mac_text=mac_text,
+    )
 
 
 def add_routes(app: web.Application) -> None:
-    """Filled in by the module's owner."""
+    app.router.add_get("/console/", fleet_view)
