@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import zxingcpp
 from PIL import Image, ImageDraw, ImageFont
@@ -23,8 +24,10 @@ def barcode_image(text: str, fmt: str, *, scale: int = 2) -> Image.Image:
     """One barcode as a greyscale picture, human-readable text included."""
     formats = {"code128": zxingcpp.BarcodeFormat.Code128, "ean13": zxingcpp.BarcodeFormat.EAN13}
     code = zxingcpp.create_barcode(text, formats[fmt])
-    pixels = memoryview(zxingcpp.write_barcode_to_image(code, scale=scale, add_hrt=True))
-    height, width = pixels.shape[0], pixels.shape[1]
+    # zxing-cpp's image is a buffer (its stubs do not say so).
+    written: Any = zxingcpp.write_barcode_to_image(code, scale=scale, add_hrt=True)
+    pixels = memoryview(written)
+    height, width = pixels.shape[0], pixels.shape[1]  # type: ignore[index]
     return Image.frombuffer("L", (width, height), bytes(pixels), "raw", "L", 0, 1)
 
 
