@@ -13,6 +13,7 @@ import click
 
 from provd.cli.main import CliState, actor, cli, emit, fail, json_option
 from provd.db.connection import database, db_url_for, upgrade_schema
+from provd.discovery.runner import DiscoveryOptions
 from provd.domain.errors import ProvdError
 from provd.domain.passwords import generate_password
 from provd.security.secretbox import SecretBox
@@ -193,6 +194,37 @@ def _pbx_runtime(
     return PbxRuntime(mode, pbx, options["pbx_rpc_url"] or None), options["pbx_export_dir"]
 
 
+def _discovery_options(f: F) -> F:
+    """Finding phones on the LAN (docs/discovery.md); both need CAP_NET_RAW."""
+    for option in reversed(
+        [
+            click.option(
+                "--pnp/--no-pnp",
+                default=False,
+                help="Answer phones' SIP plug-and-play SUBSCRIBEs (224.0.1.75) with the "
+                "provisioning URL.",
+            ),
+            click.option(
+                "--pnp-interface",
+                metavar="IFACE",
+                help="Interface to answer PnP on (default: the default route's).",
+            ),
+            click.option(
+                "--pnp-answer-unknown",
+                is_flag=True,
+                help="Also answer MACs that are not devices (bare URL, no credential).",
+            ),
+            click.option(
+                "--dhcp-observe",
+                metavar="IFACE",
+                help="Record phones' DHCP requests seen on IFACE as discovered.",
+            ),
+        ]
+    ):
+        f = option(f)
+    return f
+
+
 @cli.command()
 @click.option("--https-port", type=int, help="Override the HTTPS port for this run.")
 @click.option("--http-port", type=int, help="Also serve plain HTTP (still Digest-authenticated).")
@@ -207,6 +239,7 @@ def _pbx_runtime(
     "--tls-key", type=click.Path(dir_okay=False, exists=True), help="Its private key (PEM)."
 )
 @_pbx_options
+@_discovery_options
 @click.option("-v", "--verbose", is_flag=True)
 @click.pass_obj
 def serve(
@@ -218,6 +251,10 @@ def serve(
     public_host: str | None,
     tls_cert: str | None,
     tls_key: str | None,
+    pnp: bool,
+    pnp_interface: str | None,
+    pnp_answer_unknown: bool,
+    dhcp_observe: str | None,
     verbose: bool,
     **pbx_options: Any,
 ) -> None:
@@ -234,6 +271,12 @@ def serve(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # Checked before anything starts: a missing capability is one line, not a traceback.
+    discovery = DiscoveryOptions(pnp, pnp_interface, pnp_answer_unknown, dhcp_observe)
+    try:
+        discovery = discovery.resolved()
+    except ProvdError as e:
+        fail(str(e), as_json=False)
     if not state.initialised:
         _do_init(state, False, Settings().with_overrides(public_host=public_host))
     settings = load_settings(state.data_dir).with_overrides(
@@ -246,6 +289,14 @@ def serve(
     )
     try:
         pbx, export_dir = _pbx_runtime(Path(state.data_dir), settings, pbx_options)
-        asyncio.run(run_server(Path(state.data_dir), settings, pbx=pbx, pbx_export_dir=export_dir))
+        asyncio.run(
+            run_server(
+                Path(state.data_dir),
+                settings,
+                pbx=pbx,
+                pbx_export_dir=export_dir,
+                discovery=discovery,
+            )
+        )
     except ProvdError as e:
         fail(str(e), as_json=False)

@@ -13,6 +13,8 @@ from pathlib import Path
 from aiohttp import web
 
 from provd.db.connection import database, db_url_for, upgrade_schema
+from provd.discovery import runner as discovery_runner
+from provd.discovery.runner import DiscoveryOptions
 from provd.security.digest import DigestAuthenticator
 from provd.security.ratelimit import FailureLimiter
 from provd.security.secretbox import SecretBox
@@ -60,6 +62,7 @@ async def serve(
     ready: asyncio.Event | None = None,
     pbx: PbxRuntime | None = None,
     pbx_export_dir: Path | None = None,
+    discovery: DiscoveryOptions | None = None,
 ) -> None:
     """Serve until SIGINT/SIGTERM; with ``pbx``, Kamailio and rtpengine run (or are
     driven) alongside, and phones are told to register there (see ``effective_settings``)."""
@@ -85,6 +88,8 @@ async def serve(
             engine = RolloutEngine(platform, control)
             await engine.start()
             stack.push_async_callback(engine.stop)
+        if discovery is not None and discovery.enabled:
+            await discovery_runner.start(platform, discovery, stack)
         app = make_app(platform, build_provisioner(platform), pbx=control)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
