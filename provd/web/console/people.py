@@ -2,8 +2,299 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
+
+from provd.db.models import Tenant, User
+from provd.domain.errors import NotFound, ProvdError
+from provd.domain.timezones import ZONES
+from provd.services import people, tenants, users
+from provd.web import pages
+from provd.web.auth import ACTOR
+from provd.web.console.helpers import (
+    Errors,
+    field_errors,
+    form,
+    mac_text,
+    no_errors,
+    platform,
+    when,
+)
+
+Flashes = list[tuple[str, str]]
+_TENANT_DEFAULTS = ("vlan_lan", "vlan_pc", "lldp", "sip_proxy", "pickup_code", "timezone")
+
+
+def _first(errors: Errors) -> str:
+    return next(iter(errors.values()), "")
+
+
+# --- users -------------------------------------------------------------------------------
+
+
+async def _users_page(
+    request: web.Request,
+    *,
+    values: dict[str, str] | None = None,
+    errors: Errors | None = None,
+    flashes: Flashes | None = None,
+    created: tuple[User, Tenant, str] | None = None,
+) -> web.Response:
+    search = request.query.get("q", "")
+    tenant = request.query.get("tenant", "")
+    list_errors = no_errors()
+    try:
+        rows, matching = await people.search_users(search, tenant)
+    except NotFound as e:
+        list_errors = field_errors(e, "tenant")
+        rows, matching = await people.search_users(search)
+    slugs = [t.slug for t in await tenants.list_tenants()]
+    return pages.render(
+        request,
+        "console/users.html",
+        rows=rows,
+        matching=matching,
+        search=search,
+        tenant=tenant,
+        tenants=slugs,
+        values=values or {"tenant": tenant or tenants.DEFAULT_TENANT},
+        errors=errors or no_errors(),
+        list_errors=list_errors,
+        flashes=flashes or [],
+        created=created,
+        mac_text=mac_text,
+    )
+
+
+async def users_list(request: web.Request) -> web.StreamResponse:
+    return await _users_page(request)
+
+
+async def user_add(request: web.Request) -> web.StreamResponse:
+    values = await form(request)
+    try:
+        user, password = await users.add_user(
+            platform(request),
+            request[ACTOR],
+            values.get("tenant", tenants.DEFAULT_TENANT),
+            values.get("extension", ""),
+            values.get("name", ""),
+        )
+    except ProvdError as e:
+        errors = field_errors(e)
+        return await _users_page(
+            request,
+            values=values,
+            errors=errors,
+            flashes=[("error", "The user was not added: " + _first(errors))],
+        )
+    tenant = await Tenant.get(id=user.tenant_id)  # type: ignore[attr-defined]
+    return await _users_page(
+        request,
+        values={"tenant": tenant.slug},
+        flashes=[("ok", f"User {user.extension} {user.display_name} added.")],
+        created=(user, tenant, password),
+    )
+
+
+async def _user(request: web.Request) -> tuple[User, Tenant]:
+    try:
+        tenant = await tenants.get_tenant(request.match_info["tenant"])
+        return await users.get_user(tenant, request.match_info["extension"]), tenant
+    except NotFound as e:
+        raise web.HTTPNotFound(text=str(e)) from e
+
+
+async def _user_page(
+    request: web.Request,
+    user: User,
+    tenant: Tenant,
+    *,
+    values: dict[str, str] | None = None,
+    errors: Errors | None = None,
+    flashes: Flashes | None = None,
+) -> web.Response:
+    rows, _ = await people.search_users(user.extension, tenant.slug)
+    placed = next((r.devices for r in rows if r.user.id == user.id), [])
+    return pages.render(
+        request,
+        "console/user.html",
+        user=user,
+        tenant=tenant,
+        devices=placed,
+        values=values or {"name": user.display_name, "extension": user.extension},
+        errors=errors or no_errors(),
+        flashes=flashes or [],
+        mac_text=mac_text,
+    )
+
+
+async def user_page(request: web.Request) -> web.StreamResponse:
+    user, tenant = await _user(request)
+    flashes: Flashes = [("ok", "Saved.")] if request.query.get("saved") else []
+    return await _user_page(request, user, tenant, flashes=flashes)
+
+
+async def user_save(request: web.Request) -> web.StreamResponse:
+    user, tenant = await _user(request)
+    values = await form(request)
+    try:
+        user = await people.update_user(
+            platform(request),
+            request[ACTOR],
+            tenant.slug,
+            user.extension,
+            name=values.get("name"),
+            new_extension=values.get("extension"),
+        )
+    except ProvdError as e:
+        errors = field_errors(e, "settings")
+        return await _user_page(
+            request,
+            user,
+            tenant,
+            values=values,
+            errors=errors,
+            flashes=[("error", "Nothing was saved: " + _first(errors))],
+        )
+    raise web.HTTPSeeOther(f"/console/users/{tenant.slug}/{user.extension}?saved=1")
+
+
+async def user_remove(request: web.Request) -> web.StreamResponse:
+    user, tenant = await _user(request)
+    try:
+        await users.remove_user(platform(request), request[ACTOR], tenant.slug, user.extension)
+    except ProvdError as e:
+        return await _user_page(
+            request, user, tenant, flashes=[("error", "Not removed: " + _first(field_errors(e)))]
+        )
+    return await _users_page(
+        request, flashes=[("ok", f"User {user.extension} {user.display_name} removed.")]
+    )
+
+
+# --- tenants -----------------------------------------------------------------------------
+
+
+async def _tenants_page(
+    request: web.Request,
+    *,
+    values: dict[str, str] | None = None,
+    errors: Errors | None = None,
+    flashes: Flashes | None = None,
+    created: tuple[Tenant, tenants.BootstrapCredential] | None = None,
+) -> web.Response:
+    rows = [tenants.tenant_view(t) for t in await tenants.list_tenants()]
+    return pages.render(
+        request,
+        "console/tenants.html",
+        rows=rows,
+        zones=ZONES,
+        values=values or {"timezone": "Europe/Amsterdam"},
+        errors=errors or no_errors(),
+        flashes=flashes or [],
+        created=created,
+        when=when,
+    )
+
+
+async def tenants_list(request: web.Request) -> web.StreamResponse:
+    return await _tenants_page(request)
+
+
+async def tenant_add(request: web.Request) -> web.StreamResponse:
+    values = await form(request)
+    try:
+        tenant, credential = await tenants.add_tenant(
+            platform(request),
+            request[ACTOR],
+            values.get("slug", ""),
+            name=values.get("name") or None,
+            sip_domain=values.get("sip_domain") or None,
+            timezone=values.get("timezone") or "Europe/Amsterdam",
+        )
+    except ProvdError as e:
+        errors = field_errors(e)
+        if "tenant" in errors:
+            errors["slug"] = errors.pop("tenant")
+        return await _tenants_page(
+            request,
+            values=values,
+            errors=errors,
+            flashes=[("error", "The tenant was not added: " + _first(errors))],
+        )
+    return await _tenants_page(
+        request, flashes=[("ok", f"Tenant {tenant.slug} added.")], created=(tenant, credential)
+    )
+
+
+async def _tenant(request: web.Request) -> Tenant:
+    try:
+        return await tenants.get_tenant(request.match_info["slug"])
+    except NotFound as e:
+        raise web.HTTPNotFound(text=str(e)) from e
+
+
+def _tenant_page(
+    request: web.Request,
+    tenant: Tenant,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: Errors | None = None,
+    flashes: Flashes | None = None,
+) -> web.Response:
+    return pages.render(
+        request,
+        "console/tenant.html",
+        tenant=tenant,
+        view=tenants.tenant_view(tenant),
+        values=values or tenants.tenant_view(tenant),
+        zones=ZONES,
+        errors=errors or no_errors(),
+        flashes=flashes or [],
+    )
+
+
+async def tenant_page(request: web.Request) -> web.StreamResponse:
+    flashes: Flashes = [("ok", "Tenant defaults saved.")] if request.query.get("saved") else []
+    return _tenant_page(request, await _tenant(request), flashes=flashes)
+
+
+async def tenant_save(request: web.Request) -> web.StreamResponse:
+    tenant = await _tenant(request)
+    values = await form(request)
+    current = tenants.tenant_view(tenant)
+    lldp = "on" if current["lldp"] else "off"
+    changes = {
+        key: values[key]
+        for key in _TENANT_DEFAULTS
+        if key in values and values[key].strip() != str(lldp if key == "lldp" else current[key])
+    }
+    if not changes:
+        return _tenant_page(request, tenant, flashes=[("warn", "Nothing changed.")])
+    try:
+        await tenants.update_tenant(platform(request), request[ACTOR], tenant.slug, **changes)
+    except ProvdError as e:
+        errors = field_errors(e, "settings")
+        return _tenant_page(
+            request,
+            tenant,
+            values={**current, **values},
+            errors=errors,
+            flashes=[("error", "Nothing was saved: " + _first(errors))],
+        )
+    raise web.HTTPSeeOther(f"/console/tenants/{tenant.slug}?saved=1")
 
 
 def add_routes(app: web.Application) -> None:
-    """Filled in by the module's owner."""
+    r = app.router
+    r.add_get("/console/users", users_list)
+    r.add_post("/console/users", user_add)
+    r.add_get("/console/users/{tenant}/{extension}", user_page)
+    r.add_post("/console/users/{tenant}/{extension}", user_save)
+    r.add_post("/console/users/{tenant}/{extension}/remove", user_remove)
+    r.add_get("/console/tenants", tenants_list)
+    r.add_post("/console/tenants", tenant_add)
+    r.add_get("/console/tenants/{slug}", tenant_page)
+    r.add_post("/console/tenants/{slug}", tenant_save)
