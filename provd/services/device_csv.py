@@ -110,6 +110,16 @@ class ImportResult:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class _Refs:
+    """The tenant and users a row names: checked even when another cell is wrong."""
+
+    row: int
+    tenant: str
+    users: dict[int, tuple[str, str]]
+    """slot: (extension, the column that names it)"""
+
+
 @dataclass(slots=True)
 class _Row:
     """One device row as the file states it, before anything is looked up."""
@@ -124,6 +134,25 @@ class _Row:
     vlan_pc: str | None = None
     expansion_modules: int = 0
     name: str = ""
+
+    @property
+    def refs(self) -> _Refs:
+        return _refs(self.row, self.tenant, self.extension, self.lines)
+
+
+def _refs(row: int, tenant: str, extension: str, lines: dict[int, str]) -> _Refs:
+    named = {1: (extension, "extension")} if extension else {}
+    return _Refs(row, tenant, named | {slot: (ext, "lines") for slot, ext in lines.items()})
+
+
+@dataclass(slots=True)
+class _Parsed:
+    rows: list[_Row]
+    """The rows without an error."""
+    refs: list[_Refs]
+    """What every row (also those with errors) names, for the database checks."""
+    columns: set[str]
+    errors: list[RowError]
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,8 +288,9 @@ def _slots(cells: _Cells, model: PhoneModel | None) -> dict[int, str]:
     return slots
 
 
-def _parse_row(cells: _Cells, default_tenant: str) -> _Row | None:
-    """The row, or None when any of its cells is wrong (the errors are on ``cells``)."""
+def _parse_row(cells: _Cells, default_tenant: str) -> _Row | _Refs:
+    """The row, or what it names when any of its cells is wrong (the errors are on
+    ``cells``)."""
     before = len(cells.errors)
     mac = cells.check("mac", parse_mac, cells.get("mac")) if cells.get("mac") else None
     if mac is None and not cells.get("mac"):
@@ -291,14 +321,15 @@ def _parse_row(cells: _Cells, default_tenant: str) -> _Row | None:
         name = cells.check("name", check_display_name, name) or ""
     vlan_lan, vlan_pc = _vlan(cells, "vlan_lan"), _vlan(cells, "vlan_pc")
     if len(cells.errors) > before or mac is None or model is None:
-        return None
+        return _refs(cells.row, tenant, extension, lines)
     return _Row(
         cells.row, mac, model, tenant, extension, lines, vlan_lan, vlan_pc, modules or 0, name
     )
 
 
-def parse(data: bytes | str, *, tenant: str | None = None) -> tuple[list[_Row], set[str]]:
-    """Every row of the file and the columns it has; raises with all the errors found."""
+def parse(data: bytes | str, *, tenant: str | None = None) -> _Parsed:
+    """The rows, and the errors of those that are wrong. A file that cannot be read
+    as rows at all (no header, too big) raises."""
     text = _decode(data)
     records = iter(_records(text))
     first = next(records, None)
@@ -310,6 +341,7 @@ def parse(data: bytes | str, *, tenant: str | None = None) -> tuple[list[_Row], 
     if errors:
         raise ImportRefused(errors)
     rows: list[_Row] = []
+    refs: list[_Refs] = []
     first_row_of: dict[Mac, int] = {}
     count = 0
     for row, values in records:
@@ -330,11 +362,12 @@ def parse(data: bytes | str, *, tenant: str | None = None) -> tuple[list[_Row], 
         elif mac is not None:
             first_row_of[mac] = row
         parsed = _parse_row(cells, tenant or DEFAULT_TENANT)
-        if parsed is not None:
+        if isinstance(parsed, _Row):
             rows.append(parsed)
-    if errors:
-        raise ImportRefused(errors)
-    return rows, set(names)
+            refs.append(parsed.refs)
+        else:
+            refs.append(parsed)
+    return _Parsed(rows, refs, set(names), errors)
 
 
 # ---- checking against the database and writing ----------------------------------------
@@ -345,18 +378,16 @@ def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
         yield items[start : start + _CHUNK]
 
 
-async def _tenants(rows: list[_Row]) -> dict[str, Tenant]:
-    slugs = sorted({r.tenant for r in rows})
+async def _tenants(refs: list[_Refs]) -> dict[str, Tenant]:
+    slugs = sorted({r.tenant for r in refs})
     return {t.slug: t for t in await Tenant.filter(slug__in=slugs)} if slugs else {}
 
 
-async def _users(rows: list[_Row], tenants: dict[str, Tenant]) -> dict[tuple[int, str], User]:
+async def _users(refs: list[_Refs], tenants: dict[str, Tenant]) -> dict[tuple[int, str], User]:
     wanted: dict[int, set[str]] = {}
-    for r in rows:
+    for r in refs:
         if r.tenant in tenants:
-            exts = wanted.setdefault(tenants[r.tenant].id, set())
-            exts.update([r.extension] if r.extension else [])
-            exts.update(r.lines.values())
+            wanted.setdefault(tenants[r.tenant].id, set()).update(e for e, _ in r.users.values())
     found: dict[tuple[int, str], User] = {}
     for tenant_id, exts in wanted.items():
         for chunk in _chunks(sorted(exts)):
@@ -430,34 +461,48 @@ class _Plan:
     changed: bool
 
 
-async def _plan(rows: list[_Row], columns: set[str], scope: str | None) -> list[_Plan]:
-    tenants = await _tenants(rows)
-    users = await _users(rows, tenants)
-    devices, device_lines = await _existing(rows)
-    errors: list[RowError] = []
+def _resolve(
+    ref: _Refs,
+    scope: str | None,
+    tenants: dict[str, Tenant],
+    users: dict[tuple[int, str], User],
+    errors: list[RowError],
+) -> tuple[Tenant, dict[int, User]] | None:
+    """The row's tenant and users, or None after adding why not to ``errors``."""
+    tenant = tenants.get(ref.tenant)
+    if scope is not None and ref.tenant != scope:
+        errors.append(RowError(ref.row, "tenant", f"this import is for tenant {scope} only"))
+        return None
+    if tenant is None:
+        errors.append(RowError(ref.row, "tenant", f"tenant {ref.tenant!r} not found"))
+        return None
+    found: dict[int, User] = {}
+    for slot, (ext, column) in sorted(ref.users.items()):
+        user = users.get((tenant.id, ext))
+        if user is None:
+            errors.append(
+                RowError(ref.row, column, f"user {ext} not found in tenant {tenant.slug}")
+            )
+        else:
+            found[slot] = user
+    return (tenant, found) if len(found) == len(ref.users) else None
+
+
+async def _plan(parsed: _Parsed, scope: str | None) -> list[_Plan]:
+    """What to do for each row, after checking it against the database; the errors
+    found are added to ``parsed.errors``."""
+    errors = parsed.errors
+    tenants = await _tenants(parsed.refs)
+    users = await _users(parsed.refs, tenants)
+    resolved = {ref.row: _resolve(ref, scope, tenants, users, errors) for ref in parsed.refs}
+    devices, device_lines = await _existing(parsed.rows)
     plans = []
-    for r in rows:
+    for r in parsed.rows:
         before = len(errors)
-        tenant = tenants.get(r.tenant)
-        if scope is not None and r.tenant != scope:
-            errors.append(RowError(r.row, "tenant", f"this import is for tenant {scope} only"))
+        named = resolved[r.row]
+        if named is None:
             continue
-        if tenant is None:
-            errors.append(RowError(r.row, "tenant", f"tenant {r.tenant!r} not found"))
-            continue
-        slot_users: dict[int, User] = {}
-        for slot, ext, column in [(1, r.extension, "extension")] + [
-            (s, e, "lines") for s, e in sorted(r.lines.items())
-        ]:
-            if not ext:
-                continue
-            user = users.get((tenant.id, ext))
-            if user is None:
-                errors.append(
-                    RowError(r.row, column, f"user {ext} not found in tenant {tenant.slug}")
-                )
-            else:
-                slot_users[slot] = user
+        tenant, slot_users = named
         device = devices.get(r.mac)
         if device is not None and device.tenant_id != tenant.id:  # type: ignore[attr-defined]
             # Deliberately silent about which tenant holds it.
@@ -481,7 +526,7 @@ async def _plan(rows: list[_Row], columns: set[str], scope: str | None) -> list[
         if len(errors) > before:
             continue
         now = _current(device, device_lines[device.id]) if device else None
-        wanted = _wanted(r, columns, slot_users, now)
+        wanted = _wanted(r, parsed.columns, slot_users, now)
         on: dict[int, int] = {}
         for slot, user in sorted(wanted.lines.items()):
             if user.id in on:
@@ -497,8 +542,6 @@ async def _plan(rows: list[_Row], columns: set[str], scope: str | None) -> list[
         if len(errors) > before:
             continue
         plans.append(_Plan(r, tenant, wanted, device, now, now is None or not _same(now, wanted)))
-    if errors:
-        raise ImportRefused(errors)
     return plans
 
 
@@ -588,12 +631,19 @@ async def import_devices(
     """
     if tenant is not None:
         tenant = (await get_tenant(tenant)).slug
-    rows, columns = parse(data, tenant=tenant)
+    parsed = parse(data, tenant=tenant)
+
+    async def checked() -> list[_Plan]:
+        plans = await _plan(parsed, tenant)
+        if parsed.errors:
+            raise ImportRefused(sorted(parsed.errors, key=lambda e: e.row))
+        return plans
+
     if dry_run:
-        plans = await _plan(rows, columns, tenant)
+        plans = await checked()
     else:
         async with in_transaction():
-            plans = await _plan(rows, columns, tenant)
+            plans = await checked()
             for plan in plans:
                 if plan.device is None:
                     await _add(p, actor, plan)

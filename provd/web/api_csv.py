@@ -1,9 +1,161 @@
-"""REST routes for CSV import and export of devices."""
+"""REST routes for CSV import and export of devices.
+
+Open to installers, confined to their tenant: a file row naming another tenant
+is a row error, and asking for another tenant's export is "not found".
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
+
+from provd.domain.errors import InvalidInput
+from provd.services import device_csv
+from provd.web import auth, openapi
+from provd.web.api import PREFIX
+from provd.web.keys import PLATFORM
+
+IMPORT_PATH = PREFIX + "/devices/import"
+EXPORT_PATH = PREFIX + "/devices/export"
+_TRUE = ("1", "true", "yes", "on")
+
+
+async def _tenant(request: web.Request) -> str | None:
+    return await device_csv.scope_tenant(
+        request[auth.PRINCIPAL], request.query.get("tenant") or None
+    )
+
+
+@auth.installer_allowed
+async def import_devices(request: web.Request) -> web.Response:
+    tenant = await _tenant(request)
+    if (request.content_length or 0) > device_csv.MAX_BYTES:
+        raise InvalidInput("file", f"is larger than {device_csv.MAX_BYTES} bytes")
+    data = await request.content.read(device_csv.MAX_BYTES + 1)
+    try:
+        result = await device_csv.import_devices(
+            request.app[PLATFORM],
+            request[auth.ACTOR],
+            data,
+            tenant=tenant,
+            dry_run=request.query.get("dry_run", "").lower() in _TRUE,
+        )
+    except device_csv.ImportRefused as refused:
+        return web.json_response(
+            {"error": refused.as_dict(), "errors": [e.as_dict() for e in refused.errors]},
+            status=400,
+        )
+    return web.json_response(result.view())
+
+
+@auth.installer_allowed
+async def export_devices(request: web.Request) -> web.Response:
+    tenant = await _tenant(request)
+    text, _ = await device_csv.export_devices(tenant)
+    return web.Response(
+        text=text,
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="devices-{tenant or "all"}.csv"'},
+    )
 
 
 def add_routes(app: web.Application) -> None:
-    """Filled in by the module's owner."""
+    # A fixed path resolves before the /devices/{mac} pattern registered earlier.
+    app.router.add_post(IMPORT_PATH, import_devices)
+    app.router.add_get(EXPORT_PATH, export_devices)
+
+
+_TENANT_Q = {
+    "name": "tenant",
+    "in": "query",
+    "schema": {"type": "string"},
+    "description": "Admins: the tenant (default: every tenant). Installers: their own only",
+}
+
+
+def _import_operation() -> dict[str, Any]:
+    op = openapi.operation(
+        "Add or update devices from a CSV file, all or nothing. Columns "
+        + ",".join(device_csv.COLUMNS)
+        + " (header in any order; comma, semicolon or tab separated; UTF-8, BOM "
+        "allowed; at most 10,000 rows and 5 MB). 400 lists every error by row "
+        "(the header is row 1) and column",
+        {"200": openapi.json_content(openapi.ref("CsvImport"), "Counts and changes")},
+        parameters=[
+            _TENANT_Q,
+            {
+                "name": "dry_run",
+                "in": "query",
+                "schema": {"type": "boolean"},
+                "description": "Check and report only; nothing is written",
+            },
+        ],
+        requestBody={
+            "required": True,
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        },
+    )
+    op["responses"]["400"] = openapi.json_content(
+        openapi.ref("CsvErrors"), "Nothing imported: the first error, and every error by row"
+    )
+    return op
+
+
+openapi.document(
+    {
+        IMPORT_PATH: {"post": _import_operation()},
+        EXPORT_PATH: {
+            "get": openapi.operation(
+                "Devices as CSV, sorted by MAC, in the columns the import reads",
+                {
+                    "200": {
+                        "description": "The CSV file (Content-Disposition: attachment)",
+                        "content": {"text/csv": {"schema": {"type": "string"}}},
+                    }
+                },
+                parameters=[_TENANT_Q],
+            )
+        },
+    },
+    {
+        "CsvImport": {
+            "type": "object",
+            "properties": {
+                "added": {"type": "integer"},
+                "updated": {"type": "integer"},
+                "unchanged": {"type": "integer"},
+                "dry_run": {"type": "boolean"},
+                "changes": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "row": {"type": "integer"},
+                            "mac": {"type": "string"},
+                            "action": {"enum": ["add", "update", "unchanged"]},
+                        },
+                    },
+                },
+            },
+        },
+        "CsvErrors": {
+            "type": "object",
+            "properties": {
+                "error": openapi.ref("Error"),
+                "errors": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "row": {"type": "integer"},
+                            "column": {"type": "string"},
+                            "message": {"type": "string"},
+                        },
+                    },
+                },
+            },
+        },
+    },
+)

@@ -103,12 +103,15 @@ async def test_every_error_is_reported_with_row_and_column(people: Platform) -> 
             "0015654aa945,snom-d315,,201,5=202,,,,",  # row 20: D315 has lines 1-4
             "0015654aa946,yealink-t46g,,,,,,,Bad\x07Name",  # row 21: control char
             "0015654aa947,yealink-t46g,,,,,,,,extra",  # row 22: more cells than columns
+            "0015654aa948,yealink-t46g,,298,,,,,",  # row 23: unknown user
         ),
     )
     got = [(e.row, e.column) for e in errors]
     assert got == [
         (2, "mac"),
         (3, "model"),
+        (4, "tenant"),
+        (5, "extension"),
         (6, "lines"),
         (7, "vlan_lan"),
         (8, "expansion_modules"),
@@ -125,6 +128,7 @@ async def test_every_error_is_reported_with_row_and_column(people: Platform) -> 
         (20, "lines"),
         (21, "name"),
         (22, "file"),
+        (23, "extension"),
     ], errors
     messages = {(e.row, e.column): e.message for e in errors}
     assert "12 hexadecimal digits" in messages[(2, "mac")]
@@ -138,7 +142,7 @@ async def test_every_error_is_reported_with_row_and_column(people: Platform) -> 
     assert await Device.all().count() == 0
 
 
-async def test_rows_that_parse_are_checked_against_the_database(people: Platform) -> None:
+async def test_database_checks_name_the_column(people: Platform) -> None:
     errors = await refused(
         people,
         csv(
