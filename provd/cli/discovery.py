@@ -43,7 +43,7 @@ def discovered_list(state: CliState, as_json: bool) -> None:
 
 @discovered.command("forget")
 @click.argument("mac", required=False)
-@click.option("--all", "forget_all", is_flag=True, help="Forget every discovered phone.")
+@click.option("--all", "forget_all", is_flag=True, help="Forget every listed (unclaimed) phone.")
 @json_option
 @click.pass_obj
 def discovered_forget(state: CliState, mac: str | None, forget_all: bool, as_json: bool) -> None:

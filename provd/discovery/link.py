@@ -44,7 +44,7 @@ def check_capability(feature: str, interface: str, *, option: str) -> None:
     try:
         socket.if_nametoindex(interface)
     except OSError:
-        names = ", ".join(name for _, name in socket.if_nameindex())
+        names = ", ".join(name for _, name in socket.if_nameindex()[:12])
         raise InvalidInput(
             option, f"there is no network interface {interface!r} (this host has: {names})"
         ) from None
@@ -121,6 +121,11 @@ class Sniffer(Generic[T]):
         self._last_drop_warning = 0.0
 
     async def start(self) -> None:
+        # Dissectors register themselves on import: without them the first packets
+        # would be sniffed as raw bytes.
+        import scapy.layers.dhcp
+        import scapy.layers.inet
+        import scapy.layers.l2  # noqa: F401
         from scapy.sendrecv import AsyncSniffer
 
         self._loop = asyncio.get_running_loop()

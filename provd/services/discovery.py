@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Subquery
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from provd.db.models import Device, DiscoveredDevice
@@ -124,14 +125,13 @@ async def record_sighting(s: Sighting) -> None:
             continue  # Created meanwhile by the other observer: update it instead.
 
 
+def _unclaimed() -> QuerySet[DiscoveredDevice]:
+    return DiscoveredDevice.exclude(mac__in=Subquery(Device.all().values("mac")))
+
+
 async def list_unclaimed() -> list[DiscoveredDevice]:
     """Discovered phones that are not devices yet, most recently seen first."""
-    claimed = Subquery(Device.all().values("mac"))
-    return (
-        await DiscoveredDevice.exclude(mac__in=claimed)
-        .order_by("-last_seen_at", "mac")
-        .limit(MAX_DISCOVERED)
-    )
+    return await _unclaimed().order_by("-last_seen_at", "mac").limit(MAX_DISCOVERED)
 
 
 def discovered_view(d: DiscoveredDevice) -> dict[str, Any]:
@@ -161,10 +161,13 @@ async def forget(actor: audit.Actor, mac: str) -> None:
 
 
 async def forget_all(actor: audit.Actor) -> int:
+    """Forget the listed (unclaimed) phones. Sightings of claimed phones stay: they are
+    not listed, and say where a claimed phone was last seen."""
     async with in_transaction():
-        count = await DiscoveredDevice.all().count()
+        unclaimed = _unclaimed()
+        count = await unclaimed.count()
         if count:
-            await DiscoveredDevice.all().delete()
+            await unclaimed.delete()
             await audit.record(
                 actor, "discovered.forget_all", "discovered", "*", before={"count": count}
             )
