@@ -4,6 +4,7 @@ and leak nothing, label photos decoded."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,7 +12,7 @@ import aiohttp
 import pytest
 
 from provd.db.models import AuditEntry, Device
-from provd.services import tenants, tokens, users
+from provd.services import accounts, tenants, tokens, users
 from provd.services.platform import Platform
 from provd.web.api import PREFIX
 from tests.browser.labels import jpeg_bytes, label_image
@@ -237,3 +238,47 @@ async def test_bad_label_uploads_name_the_image_field(installer: aiohttp.ClientS
 async def test_status_needs_a_mac(installer: aiohttp.ClientSession) -> None:
     status, body = await _call(installer, "GET", "/claims/status")
     assert status == 400 and body["error"]["field"] == "mac"
+
+
+async def test_installer_page_claims_by_plain_form(
+    served: Served, installer: aiohttp.ClientSession
+) -> None:
+    """The page without JavaScript: a typed MAC posted as a form, the answer a page."""
+    await accounts.add_account(
+        TEST_ACTOR, "ivan", "Install-3r-pass", role="installer", tenant_slug="acme"
+    )
+    jar = aiohttp.CookieJar(unsafe=True)
+    connector = aiohttp.TCPConnector(ssl=served.client_ssl())
+    async with aiohttp.ClientSession(
+        base_url=served.base, connector=connector, cookie_jar=jar
+    ) as browser:
+        async with browser.get("/login") as r:
+            token = re.search(r'name="csrf_token" value="([^"]+)"', await r.text())
+        assert token
+        form = {"csrf_token": token.group(1), "username": "ivan", "password": "Install-3r-pass"}
+        async with browser.post("/login", data=form) as r:
+            assert r.status == 200 and str(r.url).endswith("/install/")
+        async with browser.get("/install/?extension=202&model=yealink-t54w&tenant=globex") as r:
+            page = await r.text()
+        assert r.status == 200
+        assert "your own account only" in page  # the tenant of another is not shown
+        assert 'value="202" checked' in page
+        assert '<option value="yealink-t54w" data-vendor="yealink" selected>' in page
+        assert "Globex" not in page
+        csrf = re.search(r'name="csrf-token" content="([^"]+)"', page)
+        assert csrf
+        post = {
+            "csrf_token": csrf.group(1),
+            "extension": "202",
+            "model": "yealink-t46g",
+            "mac": "00:15:65:a1:b2:c3",
+        }
+        async with browser.post("/install/", data=post) as r:
+            page = await r.text()
+        assert r.status == 200
+        assert "claimed 001565a1b2c3 for 202: plug it in" in page
+        assert 'data-mac="001565a1b2c3" data-state="waiting"' in page
+        async with browser.post("/install/", data=post | {"mac": SNOM}) as r:
+            page = await r.text()
+        assert "is a Snom MAC, but you chose Yealink T46G" in page
+    assert await Device.all().count() == 1
