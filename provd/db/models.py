@@ -350,6 +350,7 @@ class DiscoveredDevice(Model):
     vendor_class = fields.CharField(max_length=128, null=True)
     requested_options: fields.Field[Any] = fields.JSONField(default=list)
     user_agent = fields.CharField(max_length=255, null=True)
+    hostname = fields.CharField(max_length=64, null=True)
     first_seen_at = fields.DatetimeField(auto_now_add=True)
     last_seen_at = fields.DatetimeField(auto_now_add=True)
     seen_count = fields.IntField(default=1)

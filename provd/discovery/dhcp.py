@@ -46,6 +46,7 @@ class DhcpRequest:
             ip=self.ip,
             vendor_class=self.vendor_class,
             requested_options=self.requested_options,
+            hostname=self.hostname,
             model=_model_from_vendor_class(self.vendor_class),
         )
 

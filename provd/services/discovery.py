@@ -59,6 +59,8 @@ class Sighting:
     vendor_class: str | None = None
     requested_options: tuple[int, ...] | None = None
     user_agent: str | None = None
+    hostname: str | None = None
+    """DHCP option 12: often the model (Yealink sends e.g. ``SIP-T46G``)."""
 
 
 def _clip(value: str | None, length: int) -> str | None:
@@ -94,6 +96,7 @@ async def record_sighting(s: Sighting) -> None:
         "model": _clip(s.model, 32),
         "vendor_class": _clip(s.vendor_class, 128),
         "user_agent": _clip(s.user_agent, 255),
+        "hostname": _clip(s.hostname, 64),
     }
     if s.requested_options is not None:
         values["requested_options"] = list(s.requested_options)
@@ -141,6 +144,7 @@ def discovered_view(d: DiscoveredDevice) -> dict[str, Any]:
         "vendor": d.vendor,
         "model": d.model,
         "vendor_class": d.vendor_class,
+        "hostname": d.hostname,
         "requested_options": list(d.requested_options or []),
         "source": d.source,
         "first_seen_at": d.first_seen_at.isoformat(),

@@ -23,6 +23,7 @@ _SCHEMAS = {
             "vendor": {**_NULL_STR, "description": "yealink or snom by the MAC's prefix"},
             "model": {**_NULL_STR, "description": "As the phone names it (PnP, Snom DHCP)"},
             "vendor_class": {**_NULL_STR, "description": "DHCP option 60"},
+            "hostname": {**_NULL_STR, "description": "DHCP option 12"},
             "requested_options": {
                 "type": "array",
                 "items": {"type": "integer"},

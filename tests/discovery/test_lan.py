@@ -127,7 +127,7 @@ async def test_dhcp_requests_land_in_the_discovered_list(platform: Platform, lan
     observer = DhcpObserver(lan.host_if)
     await observer.start()
     try:
-        await asyncio.to_thread(lan.dhcp, D785, "snomD785", [1, 3, 6, 66, 67, 43], "snomD785")
+        await asyncio.to_thread(lan.dhcp, D785, "snomD785", [1, 3, 6, 66, 67, 43], "snom-desk-12")
         for _ in range(200):
             rows = await discovery.list_unclaimed()
             if rows and rows[0].seen_count == 2:
@@ -142,6 +142,7 @@ async def test_dhcp_requests_land_in_the_discovered_list(platform: Platform, lan
         "vendor": "snom",
         "model": "snomD785",
         "vendor_class": "snomD785",
+        "hostname": "snom-desk-12",
         "requested_options": [1, 3, 6, 66, 67, 43],
         "source": "dhcp",
         "first_seen_at": "",

@@ -115,6 +115,7 @@ def test_serve_discovers_and_answers(served: Served, lan: Lan) -> None:
         "dhcp",
     )
     assert d785["vendor_class"] == "snomD785"
+    assert d785["hostname"] == "snomD785"
     assert d785["requested_options"] == [1, 3, 6, 42, 66, 67, 43]
 
     claimed = yealink_subscribe(T46G, lan.phone_ip)

@@ -54,6 +54,7 @@ async def test_a_dhcp_then_a_pnp_sighting_make_one_row(platform: Platform) -> No
         "vendor": "yealink",
         "model": "SIP-T46G",
         "vendor_class": "yealink",  # kept: the PnP sighting had none
+        "hostname": None,
         "requested_options": [1, 3, 6, 66, 43],
         "source": "dhcp,pnp",
         "first_seen_at": "-",
