@@ -38,7 +38,7 @@ async def _page(request: web.Request, tenant: str | None, **context: Any) -> web
         tenants=[t.slug for t in await tenants.list_tenants()] if principal.is_admin else [],
         device_count=count,
         columns=device_csv.COLUMNS,
-        **({"result": None, "errors": [], "dry_run": False} | context),
+        **({"result": None, "errors": []} | context),
     )
 
 
@@ -60,16 +60,13 @@ async def upload(request: web.Request) -> web.StreamResponse:
         )
     except device_csv.ImportRefused as refused:
         message = f"{file.filename}: {len(refused.errors)} error(s); nothing was imported."
-        return await _page(
-            request, tenant, errors=refused.errors, dry_run=dry_run, flashes=[("error", message)]
-        )
+        return await _page(request, tenant, errors=refused.errors, flashes=[("error", message)])
     except InvalidInput as e:
         return await _page(request, tenant, flashes=[("error", f"{e.field}: {e.message}")])
     return await _page(
         request,
         tenant,
         result=result,
-        dry_run=dry_run,
         flashes=[("ok", f"{file.filename}: {result.summary}.")],
     )
 
