@@ -181,19 +181,21 @@ async def scope_tenant(principal: Principal, requested: str | None) -> str | Non
 
 
 def _decode(data: bytes | str) -> str:
-    if isinstance(data, str):
-        text = data
-    else:
-        if len(data) > MAX_BYTES:
-            raise InvalidInput("file", f"is larger than {MAX_BYTES // (1024 * 1024)} MB")
+    raw = data.encode() if isinstance(data, str) else data
+    if len(raw) > MAX_BYTES:
+        raise InvalidInput("file", f"is larger than {MAX_BYTES // (1024 * 1024)} MB")
+    if raw.startswith(b"PK\x03\x04"):
+        raise InvalidInput("file", "is a spreadsheet workbook (xlsx, ods): save it as CSV")
+    if b"\0" in raw:
+        raise InvalidInput("file", "is not text: save it as CSV (UTF-8)")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Spreadsheets on Windows save "CSV" in the ANSI code page.
         try:
-            text = data.decode("utf-8-sig")
+            text = raw.decode("cp1252")
         except UnicodeDecodeError:
-            # Spreadsheets on Windows save "CSV" in the ANSI code page.
-            try:
-                text = data.decode("cp1252")
-            except UnicodeDecodeError:
-                raise InvalidInput("file", "is not text: save it as CSV (UTF-8)") from None
+            raise InvalidInput("file", "is not text: save it as CSV (UTF-8)") from None
     return text.removeprefix("\ufeff")
 
 
@@ -225,7 +227,7 @@ def _header(cells: list[str]) -> tuple[list[str], list[RowError]]:
             errors.append(
                 RowError(
                     HEADER_ROW,
-                    given.strip() or "(empty)",
+                    given.strip()[:40] or "(empty)",
                     "is not a known column; the columns are " + ",".join(COLUMNS),
                 )
             )

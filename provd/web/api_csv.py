@@ -27,12 +27,23 @@ async def _tenant(request: web.Request) -> str | None:
     )
 
 
+async def _file(request: web.Request) -> bytes:
+    """The CSV body, or its ``file`` field when a form posts it (``curl -F file=@…``)."""
+    if request.content_type != "multipart/form-data":
+        return await request.content.read(device_csv.MAX_BYTES + 1)
+    form = await request.post()
+    field = form.get("file")
+    if not isinstance(field, web.FileField):
+        raise InvalidInput("file", "send the CSV as the body, or as the form field file")
+    return field.file.read(device_csv.MAX_BYTES + 1)
+
+
 @auth.installer_allowed
 async def import_devices(request: web.Request) -> web.Response:
     tenant = await _tenant(request)
     if (request.content_length or 0) > device_csv.MAX_BYTES:
         raise InvalidInput("file", f"is larger than {device_csv.MAX_BYTES} bytes")
-    data = await request.content.read(device_csv.MAX_BYTES + 1)
+    data = await _file(request)
     try:
         result = await device_csv.import_devices(
             request.app[PLATFORM],

@@ -7,7 +7,7 @@ import pytest
 
 from provd.db.models import AuditEntry, Device, DeviceLine
 from provd.domain.access import Principal, Role
-from provd.domain.errors import NotFound
+from provd.domain.errors import InvalidInput, NotFound
 from provd.services import device_csv, devices, tenants, users
 from provd.services.device_csv import ImportRefused, RowError
 from provd.services.platform import Platform
@@ -325,11 +325,15 @@ async def test_limits(people: Platform, monkeypatch: pytest.MonkeyPatch) -> None
     rows = [f"0015654aa93{i},yealink-t46g" for i in range(5)]
     errors = await refused(people, csv(*rows, header="mac,model"))
     assert [(e.row, e.column) for e in errors] == [(5, "file")]
-    with pytest.raises(device_csv.InvalidInput) as caught:
+    with pytest.raises(InvalidInput) as caught:
         await device_csv.import_devices(
             people, TEST_ACTOR, b"mac,model\n" + b"x" * device_csv.MAX_BYTES
         )
     assert caught.value.field == "file"
+    for data, says in ((b"PK\x03\x04rest", "workbook"), (b"mac,model\n\0\0", "not text")):
+        with pytest.raises(InvalidInput) as caught:
+            await device_csv.import_devices(people, TEST_ACTOR, data)
+        assert caught.value.field == "file" and says in caught.value.message
 
 
 async def test_installers_are_scoped_to_their_own_tenant(people: Platform) -> None:

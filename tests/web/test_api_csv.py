@@ -127,6 +127,11 @@ async def test_dry_run_and_a_good_import(client: Client) -> None:
         status, body = await _post_csv(s, text)
     assert (status, body["added"]) == (200, 1)
     assert body["changes"] == [{"row": 2, "mac": "0015654aa938", "action": "add"}]
+    # A form upload (curl -F file=@devices.csv) works as well.
+    form = aiohttp.FormData()
+    form.add_field("file", text.encode(), filename="devices.csv", content_type="text/csv")
+    async with client("admin") as s, s.post(f"{PREFIX}/devices/import", data=form) as r:
+        assert r.status == 200 and (await r.json())["unchanged"] == 1
     assert (await devices.get_device("0015654aa938")).name == "Hall"
 
 
