@@ -3,15 +3,20 @@ writes nothing, export → import round-trips as a no-op."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from provd.db.connection import database, upgrade_schema
 from provd.db.models import AuditEntry, Device, DeviceLine
 from provd.domain.access import Principal, Role
 from provd.domain.errors import InvalidInput, NotFound
+from provd.security.secretbox import SecretBox
 from provd.services import device_csv, devices, tenants, users
 from provd.services.device_csv import ImportRefused, RowError
 from provd.services.platform import Platform
-from tests.conftest import TEST_ACTOR
+from tests.conftest import TEST_ACTOR, TEST_SETTINGS
+from tests.pg import create_database
 
 HEADER = "mac,model,tenant,extension,lines,vlan_lan,vlan_pc,expansion_modules,name"
 T46G, D785 = "yealink-t46g", "snom-d785"
@@ -349,3 +354,57 @@ async def test_installers_are_scoped_to_their_own_tenant(people: Platform) -> No
     assert other.value.as_dict()["field"] == missing.value.as_dict()["field"] == "tenant"
     assert await device_csv.scope_tenant(admin, None) is None
     assert await device_csv.scope_tenant(admin, "default") == "default"
+
+
+async def test_a_failure_while_writing_leaves_nothing_behind(
+    people: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await devices.add_device(people, TEST_ACTOR, "0015654aa937", T46G, users=["201"])
+    before, audit_before = await snapshot(), await AuditEntry.all().count()
+    written = 0
+    record = device_csv.audit.record
+
+    async def flaky(*args: object, **kw: object) -> None:
+        nonlocal written
+        written += 1
+        if written == 3:
+            raise RuntimeError("disk full")
+        await record(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(device_csv.audit, "record", flaky)
+    with pytest.raises(RuntimeError):
+        await device_csv.import_devices(
+            people,
+            TEST_ACTOR,
+            csv(
+                "0015654aa937,yealink-t46g,default,202,,,,,Moved",
+                "0015654aa938,yealink-t46g,default,201,,,,,",
+                "0015654aa939,yealink-t46g,default,203,,,,,",
+            ),
+        )
+    assert await snapshot() == before
+    assert await AuditEntry.all().count() == audit_before
+
+
+async def test_import_and_export_on_postgresql(tmp_path: Path, postgres_server: str) -> None:
+    url = create_database(postgres_server, "provd_device_csv")
+    await upgrade_schema(url)
+    async with database(url):
+        p = Platform(tmp_path, TEST_SETTINGS, SecretBox.load_or_create(tmp_path))
+        await tenants.add_tenant(p, TEST_ACTOR, "default")
+        for ext in ("201", "202"):
+            await users.add_user(p, TEST_ACTOR, "default", ext, f"User {ext}")
+        text = csv(
+            "0015654aa937,yealink-t46g,default,201,2=202,100:5,,1,Desk",
+            "000413922d24,snom-d785,default,,,,off,,",
+        )
+        assert (await device_csv.import_devices(p, TEST_ACTOR, text)).summary == (
+            "2 added, 0 updated, 0 unchanged"
+        )
+        exported, _ = await device_csv.export_devices("default")
+        result = await device_csv.import_devices(p, TEST_ACTOR, exported)
+        assert result.summary == "0 added, 0 updated, 2 unchanged"
+        changed = exported.replace(",201,2=202,", ",202,2=201,")
+        result = await device_csv.import_devices(p, TEST_ACTOR, changed)
+        assert result.summary == "0 added, 1 updated, 1 unchanged"
+        assert (await device_csv.export_devices("default"))[0] == changed
