@@ -219,6 +219,8 @@ def _records(text: str) -> Iterable[tuple[int, list[str]]]:
 
 
 def _header(cells: list[str]) -> tuple[list[str], list[RowError]]:
+    while cells and not cells[-1].strip():
+        cells = cells[:-1]  # a spreadsheet's trailing empty columns
     names = [c.strip().lower().replace(" ", "_").replace("-", "_") for c in cells]
     errors = []
     seen: set[str] = set()
@@ -329,7 +331,7 @@ def _parse_row(cells: _Cells, default_tenant: str) -> _Row | _Refs:
     )
 
 
-def parse(data: bytes | str, *, tenant: str | None = None) -> _Parsed:
+def _parse(data: bytes | str, *, tenant: str | None = None) -> _Parsed:
     """The rows, and the errors of those that are wrong. A file that cannot be read
     as rows at all (no header, too big) raises."""
     text = _decode(data)
@@ -352,7 +354,7 @@ def parse(data: bytes | str, *, tenant: str | None = None) -> _Parsed:
         count += 1
         if count > MAX_ROWS:
             raise ImportRefused([RowError(row, "file", f"has more than {MAX_ROWS} devices")])
-        if len(values) > len(names):
+        if any(v.strip() for v in values[len(names) :]):
             errors.append(
                 RowError(row, "file", f"has {len(values)} cells, the header {len(names)}")
             )
@@ -633,7 +635,7 @@ async def import_devices(
     """
     if tenant is not None:
         tenant = (await get_tenant(tenant)).slug
-    parsed = parse(data, tenant=tenant)
+    parsed = _parse(data, tenant=tenant)
 
     async def checked() -> list[_Plan]:
         plans = await _plan(parsed, tenant)

@@ -296,8 +296,8 @@ async def test_dry_run_reports_without_writing(people: Platform) -> None:
 
 async def test_spreadsheet_files_bom_crlf_semicolons_any_header_case(people: Platform) -> None:
     text = (
-        "\ufeffName;Expansion Modules;MAC;Model;Extension;Lines;VLAN_LAN\r\n"
-        'Caf\u00e9;0;00-15-65-4A-A9-37;Yealink-T46G;201;"2=202;3=203";100:5\r\n'
+        "\ufeffName;Expansion Modules;MAC;Model;Extension;Lines;VLAN_LAN;;\r\n"
+        'Caf\u00e9;0;00-15-65-4A-A9-37;Yealink-T46G;201;"2=202;3=203";100:5;;\r\n'
         ";;;;;;\r\n"
     )
     result = await device_csv.import_devices(people, TEST_ACTOR, text.encode("utf-8"))
