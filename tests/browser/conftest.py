@@ -11,13 +11,17 @@ from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 from tests.browser.harness import ConsoleErrors, Provd, init_provd, launch, new_context
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API is started it leaves an
+# event loop marked running in this thread, which breaks every later test that
+# calls asyncio.run() (the CLI) or runs async tests. Stopping it after each module
+# hands the thread back clean.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     b = launch(playwright)
     yield b
