@@ -45,6 +45,8 @@ NAVIGATION: tuple[tuple[str, str, bool], ...] = (
     ("/console/audit", "Audit log", True),
     ("/console/access", "Accounts & tokens", True),
     ("/install/", "Installer", False),
+    ("/install/devices", "Devices CSV", False),
+    ("/install/sheet", "Claim sheet", False),
 )
 
 
