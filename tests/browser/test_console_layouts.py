@@ -240,3 +240,17 @@ def test_without_javascript_keys_are_links_and_forms(
     assert "Key exp:1:21 saved." in page.inner_text(".flash.ok")
     assert "BLF 203 Carla" in page.inner_text('a.key[data-key="exp:1:21"]')
     assert device_keys(provd_server, MAC)["exp:1:21"]["from"] == "user"
+
+
+def test_the_editor_fits_a_phone_screen(
+    phone_page: Page, provd_server: Provd, fleet: dict[str, Any]
+) -> None:
+    page = phone_page
+    sign_in(page, provd_server)
+    page.goto(f"{provd_server.base_url}/console/layouts/device/{MAC}")
+    page.click('a.key[data-key="line:1"]')
+    # On a narrow screen the form comes below the picture, scrolled into view.
+    expect(page.locator(".key-form")).to_be_in_viewport()
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+    screenshot(page, "console-layouts-phone")

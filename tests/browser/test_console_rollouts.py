@@ -304,6 +304,16 @@ def test_a_failing_canary_halts_and_the_page_says_why(page: Page, served: Served
 
 def test_new_rollout_from_a_fleet_selection_lists_the_macs(page: Page, served: Served) -> None:
     sign_in(page, served.provd)
+    # From the rollouts list: choose what to update first.
+    page.goto(f"{served.provd.base_url}/console/rollouts")
+    page.click("text=New rollout")
+    page.wait_for_load_state()
+    assert page.locator(".rollout-preview").count() == 0
+    page.select_option("#new-model", MODEL)
+    page.click(".rollout-selection button[type=submit]")
+    page.wait_for_load_state()
+    assert f"{PHONES + 1} devices selected" in page.inner_text("#preview-title")
+
     macs = [p.mac for p in served.phones[:2]]
     query = "&".join(f"mac={m}" for m in macs)
     page.goto(f"{served.provd.base_url}/console/rollouts/new?{query}")
