@@ -21,9 +21,16 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.harness import Provd, init_provd, screenshot, sign_in
+from tests.browser.harness import (
+    ConsoleErrors,
+    Provd,
+    init_provd,
+    new_context,
+    screenshot,
+    sign_in,
+)
 from tests.pbx.conftest import NET as PBX_NET
 from tests.sim.phone import (
     Behaviour,
@@ -322,3 +329,20 @@ def test_new_rollout_from_a_fleet_selection_lists_the_macs(page: Page, served: S
     assert "2 devices selected: 0 to update" in page.inner_text("#preview-title")
     assert page.locator(".rollout-start").count() == 0
     assert "Nothing to update" in page.inner_text(".flash.ok")
+
+
+def test_a_rollout_page_shows_its_state_without_javascript(
+    browser: Browser, console_errors: ConsoleErrors, served: Served
+) -> None:
+    context = new_context(browser, java_script_enabled=False)
+    page = console_errors.watch(context.new_page())
+    try:
+        sign_in(page, served.provd)
+        page.goto(served.provd.base_url + "/console/rollouts/1")
+        assert page.inner_text("#rollout-state") == "done"
+        assert _bar(page) == (PHONES, PHONES)
+        assert _counts(page)["done"] == PHONES
+        assert page.locator(".rollout-devices tr[data-state=done]").count() == PHONES
+    finally:
+        context.close()
+    assert console_errors.take() == []

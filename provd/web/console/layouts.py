@@ -261,6 +261,8 @@ async def change(request: web.Request) -> web.StreamResponse:
                 locked=form.locked,
             )
             done = {"saved": str(spec.location)}
+            # Draw the module the key went on, or the saved key would not be seen.
+            modules = max(modules, spec.location.module)
         elif action == "clear":
             location = str(KeyLocation.parse(key))
             cleared = await layouts.clear_keys(actor, scope, model_id, location)
