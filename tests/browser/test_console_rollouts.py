@@ -199,6 +199,18 @@ def test_firmware_page_marks_tested_and_pins(page: Page, served: Served) -> None
     page.wait_for_load_state()
     assert "is pinned" in page.inner_text(".flash.error")
     screenshot(page, "console-firmware")
+
+    # A device pin, for the device's own model; then cleared, after a confirmation.
+    page.select_option("#pin-level", "device")
+    page.fill("#pin-device", served.acme_phone.mac)
+    page.click(".pin-form button[type=submit]")
+    page.wait_for_load_state()
+    assert f"at device {served.acme_phone.mac}" in page.inner_text(".flash.ok")
+    device_pin = page.locator(".firmware-pins tr", has_text=served.acme_phone.mac)
+    page.once("dialog", lambda dialog: dialog.accept())
+    device_pin.locator("button", has_text="Clear").click()
+    page.wait_for_load_state()
+    assert "Pin removed" in page.inner_text(".flash.ok")
     pins = served.provd.cli("firmware", "list")
     assert [p["level"] for i in pins for p in i["pins"]] == ["platform"]
 

@@ -105,7 +105,8 @@ async def change_pin(request: web.Request) -> web.StreamResponse:
             raise InvalidInput("tenant", "choose the tenant")
         if level == "device" and scope.device is None:
             raise InvalidInput("device", "give the device's MAC address")
-        model = form["model"] or None
+        # A device pin is for the device's own model, whatever the form's model says.
+        model = None if level == "device" else form["model"] or None
         if _text(values, "action") == "clear":
             model_id = await firmware.remove_pin(actor, scope, model=model)
             raise _done(unpinned=f"{model_id} at {scope.label}")

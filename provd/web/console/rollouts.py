@@ -103,10 +103,6 @@ async def _not_registered(request: web.Request, macs: list[str]) -> int | None:
     return sum(pbx.registered_summary(lines.get(d.mac)) is False for d in devices)
 
 
-def _describe_error(error: InvalidInput | NotFound) -> str:
-    return str(error)
-
-
 async def new_rollout(
     request: web.Request, *, error: str = "", values: Any = None
 ) -> web.StreamResponse:
@@ -128,7 +124,7 @@ async def new_rollout(
                 _selection(values), _text(values, "version") or None
             )
         except (InvalidInput, NotFound) as e:
-            flashes.append(("error", _describe_error(e)))
+            flashes.append(("error", str(e)))
         else:
             context["preview"] = found
             if found.to_update:
@@ -151,7 +147,7 @@ async def start(request: web.Request) -> web.StreamResponse:
             await _registrations(request),
         )
     except (InvalidInput, NotFound) as e:
-        return await new_rollout(request, error=_describe_error(e), values=values)
+        return await new_rollout(request, error=str(e), values=values)
     raise web.HTTPSeeOther(f"/console/rollouts/{started.rollout.id}")
 
 
@@ -171,9 +167,7 @@ async def _detail(request: web.Request, *, error: str = "") -> web.StreamRespons
     try:
         rollout = await progress.get_rollout(request.match_info["id"])
     except (InvalidInput, NotFound) as e:
-        return pages.render(
-            request, "console/rollout_missing.html", status=404, message=_describe_error(e)
-        )
+        return pages.render(request, "console/rollout_missing.html", status=404, message=str(e))
     view = await progress.rollout_view(rollout)
     flashes = [("error", error)] if error else []
     done = request.query.get("done")
@@ -211,7 +205,7 @@ async def control(request: web.Request) -> web.StreamResponse:
     try:
         rollout = await move(request[auth.ACTOR], request.match_info["id"])
     except (InvalidInput, NotFound) as e:
-        return await _detail(request, error=_describe_error(e))
+        return await _detail(request, error=str(e))
     raise web.HTTPSeeOther(f"/console/rollouts/{rollout.id}?done={done}")
 
 
