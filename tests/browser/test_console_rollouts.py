@@ -232,6 +232,7 @@ def test_update_a_model_to_recommended_firmware_and_watch_it_live(
     target = page.locator(f'.preview-models tr[data-model="{MODEL}"]')
     assert f"{NEW} pinned: {PHONES} devices" in target.inner_text()
     assert "The phones reboot." in page.inner_text(".reboot-warning")
+    screenshot(page, "console-rollout-new")
     page.fill("#start-canary", "1")
     page.fill("#start-batch", "2")
     page.fill("#start-concurrency", "1")
