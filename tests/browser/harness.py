@@ -215,3 +215,28 @@ def pid_alive(pid: int) -> bool:
     except OSError:
         return False
     return True
+
+
+def t46g_user_agent(mac: str) -> str:
+    colons = ":".join(mac[i : i + 2] for i in range(0, 12, 2))
+    return f"Yealink SIP-T46G 28.83.0.120 {colons}"
+
+
+def fetch_config(
+    provd: Provd, mac: str, username: str, password: str, *, interface: str | None = None
+) -> dict[str, str]:
+    """A T46G's own ``<mac>.cfg`` fetched as the phone does (curl --digest, provd's CA),
+    as ``key = value`` pairs; ``interface`` sets the phone's source address."""
+    argv = ["curl", "-sS", "--fail", "--digest", "-u", f"{username}:{password}"]
+    if interface is not None:
+        argv += ["--interface", interface]
+    argv += ["-A", t46g_user_agent(mac), "--cacert", str(provd.data_dir / "ca.pem")]
+    done = subprocess.run(
+        [*argv, f"{provd.base_url}/{mac}.cfg"],
+        capture_output=True,
+        text=True,
+        timeout=_TIMEOUT_S,
+        check=True,
+    )
+    pairs = (line.split(" = ", 1) for line in done.stdout.splitlines() if " = " in line)
+    return dict(pairs)

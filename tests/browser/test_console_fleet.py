@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
-from tests.browser.harness import Provd, init_provd, screenshot, sign_in
+from tests.browser.harness import Provd, fetch_config, init_provd, screenshot, sign_in
 from tests.pbx.conftest import Account, ip, reg_row
 from tests.pbx.sippctl import SCENARIOS, write_csv
 
@@ -24,7 +24,6 @@ PROXY = ip(181)
 MEDIA = ip(182)
 PHONE_A = (ip(183), 5061)
 MAC_A, MAC_B = "001565b00001", "001565b00002"
-T46G_UA = "Yealink SIP-T46G 28.83.0.120 00:15:65:b0:00:01"
 _TIMEOUT_S = 30.0
 
 
@@ -33,31 +32,6 @@ class Fleet:
     provd: Provd
     secrets: dict[str, str]
     """Per MAC, every secret its configuration carries (SIP and provisioning passwords)."""
-
-
-def _fetch_config(provd: Provd, mac: str, username: str, password: str) -> dict[str, str]:
-    """The phone's own .cfg as it fetches it (this also records its last fetch)."""
-    done = subprocess.run(
-        [
-            "curl",
-            "-sS",
-            "--fail",
-            "--digest",
-            "-u",
-            f"{username}:{password}",
-            "-A",
-            T46G_UA,
-            "--cacert",
-            str(provd.data_dir / "ca.pem"),
-            f"{provd.base_url}/{mac}.cfg",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=_TIMEOUT_S,
-        check=True,
-    )
-    pairs = (line.split(" = ", 1) for line in done.stdout.splitlines() if " = " in line)
-    return dict(pairs)
 
 
 def _register(work: Path, account: Account, where: tuple[str, int]) -> None:
@@ -135,7 +109,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     try:
         # Phone A boots: fetches its configuration, then registers with what it got.
         prov_a = provisioning[MAC_A]
-        cfg = _fetch_config(provd, MAC_A, prov_a["username"], prov_a["password"])
+        cfg = fetch_config(provd, MAC_A, prov_a["username"], prov_a["password"])
         assert cfg["account.1.password"] == secrets[MAC_A]
         _register(tmp, accounts[MAC_A], PHONE_A)
         yield Fleet(provd, secrets)

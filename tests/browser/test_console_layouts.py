@@ -6,18 +6,23 @@ Snom own keys and D7 modules are drawn; the editor works without JavaScript."""
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.harness import ConsoleErrors, Provd, new_context, screenshot, sign_in
+from tests.browser.harness import (
+    ConsoleErrors,
+    Provd,
+    fetch_config,
+    new_context,
+    screenshot,
+    sign_in,
+)
 
 MAC = "001565b00001"
 SNOM_MAC = "000413b00002"
-T46G_UA = "Yealink SIP-T46G 28.83.0.120 00:15:65:b0:00:01"
 
 
 @pytest.fixture(scope="module")
@@ -33,31 +38,6 @@ def fleet(provd_server: Provd) -> dict[str, Any]:
     provd_server.cli("device", "add", "--mac", SNOM_MAC, "--model", "snom-d785", "--user", "203")
     provd_server.cli("device", "set", SNOM_MAC, "--expansion-modules", "1")
     return dict(added["provisioning"])
-
-
-def phone_config(provd: Provd, credentials: dict[str, Any]) -> dict[str, str]:
-    """The T46G's own .cfg as the phone fetches it (HTTPS, Digest), as key = value pairs."""
-    done = subprocess.run(
-        [
-            "curl",
-            "-sS",
-            "--fail",
-            "--digest",
-            "-u",
-            f"{credentials['username']}:{credentials['password']}",
-            "-A",
-            T46G_UA,
-            "--cacert",
-            str(provd.data_dir / "ca.pem"),
-            f"{provd.base_url}/{MAC}.cfg",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
-    pairs = (line.split(" = ", 1) for line in done.stdout.splitlines() if " = " in line)
-    return {k: v for k, v in pairs}
 
 
 def device_keys(provd: Provd, mac: str) -> dict[str, dict[str, Any]]:
@@ -118,7 +98,7 @@ def test_blf_key_on_the_second_page_of_the_second_module_reaches_the_phone(
     assert page.input_value("#key-target-user") == "202"
     screenshot(page, "console-layouts-editor")
 
-    cfg = phone_config(provd_server, fleet)
+    cfg = fetch_config(provd_server, MAC, fleet["username"], fleet["password"])
     assert cfg["expansion_module.2.key.23.type"] == "16"  # BLF
     assert cfg["expansion_module.2.key.23.value"] == "202"
     assert cfg["expansion_module.2.key.23.label"] == "Bram"

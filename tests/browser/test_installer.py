@@ -16,7 +16,6 @@ those, and only those, are expected.
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from playwright.sync_api import Browser, Locator, Page, Playwright, expect
 from tests.browser.harness import (
     ConsoleErrors,
     Provd,
+    fetch_config,
     init_provd,
     launch,
     new_context,
@@ -142,37 +142,6 @@ class _Phone:
     mac: str
     address: str
 
-    @property
-    def user_agent(self) -> str:
-        colons = ":".join(self.mac[i : i + 2] for i in range(0, 12, 2))
-        return f"Yealink SIP-T46G 28.83.0.120 {colons}"
-
-
-def _fetch(server: Provd, phone: _Phone, user: str, password: str) -> dict[str, str]:
-    done = subprocess.run(
-        [
-            "curl",
-            "-sS",
-            "--fail",
-            "--digest",
-            "-u",
-            f"{user}:{password}",
-            "--interface",
-            phone.address,
-            "-A",
-            phone.user_agent,
-            "--cacert",
-            str(server.data_dir / "ca.pem"),
-            f"{server.base_url}/{phone.mac}.cfg",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
-    pairs = (line.split(" = ", 1) for line in done.stdout.splitlines() if " = " in line)
-    return {k: v for k, v in pairs}
-
 
 def _register(work: Path, phone: _Phone, cfg: dict[str, str]) -> int:
     account = Account(
@@ -234,7 +203,9 @@ def test_three_labels_by_camera_then_two_phones_come_alive(
     phones = [_Phone(mac, address) for mac, address in PHONES.items()]
     configs = {}
     for phone in phones:
-        configs[phone.mac] = _fetch(pbx_server, phone, *bootstrap)
+        configs[phone.mac] = fetch_config(
+            pbx_server, phone.mac, *bootstrap, interface=phone.address
+        )
         _expect_state(page, phone.mac, "fetched")
     expect(_entry(page, first)).to_contain_text("Yealink T46G · firmware 28.83.0.120")
     screenshot(page, "installer-fetched")
@@ -244,7 +215,7 @@ def test_three_labels_by_camera_then_two_phones_come_alive(
             cfg["static.auto_provision.server.username"],
             cfg["static.auto_provision.server.password"],
         )
-        configs[phone.mac] = _fetch(pbx_server, phone, *own)
+        configs[phone.mac] = fetch_config(pbx_server, phone.mac, *own, interface=phone.address)
         _expect_state(page, phone.mac, "sealed")
     expect(_entry(page, first)).to_contain_text("check the SIP proxy / firewall / VLAN")
     screenshot(page, "installer-sealed")
