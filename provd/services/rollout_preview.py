@@ -11,12 +11,10 @@ from dataclasses import dataclass
 
 from provd.db.models import Device, FirmwareImage, FirmwarePin
 from provd.domain.catalogue import PhoneModel, get_model
-from provd.domain.errors import InvalidInput, NotFound
 from provd.domain.firmware import Pin, PinLevel, check_version, is_drifted, resolve
 from provd.firmware.catalogue import version_key
 from provd.firmware.resolution import PLATFORM_OWNER, device_owner, tenant_owner
-from provd.services.rollouts import Selection, parse_device_list, running_version
-from provd.services.tenants import get_tenant
+from provd.services.rollouts import Selection, running_version, select_devices
 
 SHOWN_DEVICES = 500
 """A preview lists this many devices; counts cover all of them."""
@@ -70,27 +68,6 @@ class Preview:
         for m in self.models[1:]:
             common &= set(m.tested_versions)
         return tuple(sorted(common, key=version_key))
-
-
-async def select_devices(selection: Selection) -> list[Device]:
-    """The devices a selection names, as the rollout would take them."""
-    if selection.devices and (selection.model or selection.tenant):
-        raise InvalidInput("devices", "select listed devices, or by model and tenant, not both")
-    if selection.devices:
-        macs = parse_device_list(selection.devices)
-        found = {d.mac: d for d in await Device.filter(mac__in=macs)}
-        for mac in macs:
-            if mac not in found:
-                raise NotFound("device", mac, field="devices")
-        return [found[mac] for mac in macs]
-    if not (selection.model or selection.tenant):
-        raise InvalidInput("selection", "choose devices by model, tenant or list")
-    query = Device.all().order_by("mac")
-    if selection.model:
-        query = query.filter(model=get_model(selection.model).id)
-    if selection.tenant:
-        query = query.filter(tenant_id=(await get_tenant(selection.tenant)).id)
-    return list(await query)
 
 
 async def _pinned_versions(devices: Sequence[Device]) -> dict[int, str | None]:

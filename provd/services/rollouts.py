@@ -142,7 +142,8 @@ def running_version(device: Device) -> str | None:
     return max(seen, key=lambda s: s[1].timestamp() if s[1] else 0.0)[0]
 
 
-async def _select(selection: Selection) -> list[Device]:
+async def select_devices(selection: Selection) -> list[Device]:
+    """The devices a selection names, as a rollout takes them (also its preview)."""
     if selection.devices and (selection.model or selection.tenant):
         raise InvalidInput("devices", "select listed devices, or by model and tenant, not both")
     if selection.devices:
@@ -260,7 +261,7 @@ async def start_rollout(
     """Create the rollout, all or nothing. ``registrations`` (one ``ul.dump``) lets it
     report the devices that are not registered now and see versions phones report."""
     options = options.checked()
-    devices = await _select(selection)
+    devices = await select_devices(selection)
     registered: set[int] | None = None
     if registrations is not None:
         states = await observe(devices, registrations)

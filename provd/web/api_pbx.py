@@ -5,13 +5,13 @@ Without a PBX (``serve`` without ``--pbx``, or Kamailio unreachable) they answer
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from functools import wraps
 from typing import Any
 
 from aiohttp import web
 
-from provd.pbx import PbxControl, PbxError
+from provd.pbx import PbxControl, PbxError, Registration
 from provd.services import devices
 from provd.services import pbx as pbx_service
 from provd.web.api import ACTOR, PREFIX
@@ -39,6 +39,20 @@ def _pbx_errors(handler: Handler) -> Handler:
 
 def _control(request: web.Request) -> PbxControl | None:
     return request.app.get(PBX)
+
+
+async def all_registrations(
+    request: web.Request,
+) -> tuple[Mapping[str, Registration] | None, str]:
+    """Every registration the PBX holds (one RPC), or None and why it is unknown:
+    callers that only report registration go on without it."""
+    control = _control(request)
+    if control is None:
+        return None, "no PBX runs with this server (provd serve --pbx): registration unknown"
+    try:
+        return await control.registrations(), ""
+    except PbxError as e:
+        return None, f"the PBX did not answer ({e}): registration unknown"
 
 
 @_pbx_errors

@@ -14,11 +14,10 @@ from typing import Any
 from aiohttp import web
 
 from provd.domain.errors import InvalidInput
-from provd.pbx import PbxError, Registration
 from provd.services import rollout_progress as progress
 from provd.services import rollouts
+from provd.web import api_pbx
 from provd.web.api import ACTOR, PREFIX, _body, _check_keys, _str
-from provd.web.api_pbx import PBX
 
 EVENTS_POLL_S = 0.5
 HEARTBEAT_S = 15.0
@@ -53,16 +52,6 @@ def _devices(data: dict[str, Any]) -> tuple[str, ...]:
     raise InvalidInput("devices", "must be a list of MAC addresses")
 
 
-async def _registrations(request: web.Request) -> dict[str, Registration] | None:
-    control = request.app.get(PBX)
-    if control is None:
-        return None
-    try:
-        return await control.registrations()
-    except PbxError:
-        return None
-
-
 async def start_rollout(request: web.Request) -> web.Response:
     data = await _body(request)
     _check_keys(data, _START_FIELDS)
@@ -84,7 +73,7 @@ async def start_rollout(request: web.Request) -> web.Response:
         timeout_s=_int(data, "timeout", defaults.timeout_s),
     )
     started = await rollouts.start_rollout(
-        request[ACTOR], selection, options, await _registrations(request)
+        request[ACTOR], selection, options, (await api_pbx.all_registrations(request))[0]
     )
     view = await progress.rollout_view(started.rollout)
     return web.json_response(view | started.view_extra(), status=201)

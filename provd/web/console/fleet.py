@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from urllib.parse import urlencode
 
 from aiohttp import web
 
 from provd.domain.errors import InvalidInput, NotFound
-from provd.pbx import PbxError, Registration
 from provd.services import fleet
-from provd.web import pages
-from provd.web.console.helpers import mac_text, no_errors, pbx_control, when
-
-
-async def pbx_registrations(request: web.Request) -> tuple[Mapping[str, Registration] | None, str]:
-    """Every registration the PBX holds (one RPC), or None and why it is unknown."""
-    control = pbx_control(request)
-    if control is None:
-        return None, "no PBX runs with this server (provd serve --pbx): registration unknown"
-    try:
-        return await control.registrations(), ""
-    except PbxError as e:
-        return None, f"the PBX did not answer ({e}): registration unknown"
+from provd.web import api_pbx, pages
+from provd.web.console.helpers import mac_text, no_errors, when
 
 
 def _href(query: fleet.FleetQuery, **changes: object) -> str:
@@ -52,7 +39,7 @@ async def fleet_view(request: web.Request) -> web.StreamResponse:
     except InvalidInput as e:
         errors[e.field] = e.message
         query = fleet.FleetQuery()
-    registrations, why = await pbx_registrations(request)
+    registrations, why = await api_pbx.all_registrations(request)
     if why:
         flashes.append(("warn", why))
     try:

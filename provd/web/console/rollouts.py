@@ -17,10 +17,10 @@ from provd.db.models import Device
 from provd.domain.catalogue import MODELS
 from provd.domain.errors import InvalidInput, NotFound
 from provd.domain.firmware import FINAL_DEVICE_STATES, DeviceState, RolloutState
-from provd.pbx import PbxError, Registration
+from provd.pbx import PbxError
 from provd.services import pbx, rollout_preview, rollouts, tenants
 from provd.services import rollout_progress as progress
-from provd.web import auth, pages
+from provd.web import api_pbx, auth, pages
 from provd.web.api_pbx import PBX
 
 STATE_BADGES = {
@@ -80,16 +80,6 @@ def _options(values: Any) -> rollouts.Options:
     )
 
 
-async def _registrations(request: web.Request) -> dict[str, Registration] | None:
-    control = request.app.get(PBX)
-    if control is None:
-        return None
-    try:
-        return await control.registrations()
-    except PbxError:
-        return None
-
-
 async def _not_registered(request: web.Request, macs: list[str]) -> int | None:
     """How many of the devices have a line not registered now; None without a PBX."""
     control = request.app.get(PBX)
@@ -144,7 +134,7 @@ async def start(request: web.Request) -> web.StreamResponse:
             request[auth.ACTOR],
             _selection(values),
             _options(values),
-            await _registrations(request),
+            (await api_pbx.all_registrations(request))[0],
         )
     except (InvalidInput, NotFound) as e:
         return await new_rollout(request, error=str(e), values=values)
