@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tortoise.transactions import in_transaction
-
 from provd.db.models import AuditEntry, Device, Tenant
 from provd.domain.errors import InvalidInput
 from provd.domain.tenancy import check_display_name
@@ -90,19 +88,6 @@ async def update_settings(
     }
     if new_name == device.name and modules is None and not changes:
         raise InvalidInput("settings", "nothing to change")
-    async with in_transaction():
-        if modules is not None or changes:
-            device = await devices.update_device(actor, mac, expansion_modules=modules, **changes)
-        if new_name != device.name:
-            before = await devices.device_view(device)
-            device.name = new_name
-            await device.save(update_fields=["name"])
-            await audit.record(
-                actor,
-                "device.set",
-                "device",
-                device.mac,
-                before=before,
-                after=await devices.device_view(device),
-            )
-    return device
+    if new_name != device.name:
+        changes["name"] = new_name
+    return await devices.update_device(actor, mac, expansion_modules=modules, **changes)

@@ -15,6 +15,7 @@ from provd.domain.errors import Conflict, InvalidInput, NotFound
 from provd.domain.mac import Mac, parse_mac
 from provd.domain.network import INHERIT, parse_switch, parse_vlan
 from provd.domain.passwords import check_password, generate_password
+from provd.domain.tenancy import check_display_name
 from provd.services import audit
 from provd.services.platform import Platform
 from provd.services.tenants import DEFAULT_TENANT, get_tenant
@@ -198,6 +199,7 @@ async def update_device(
     actor: audit.Actor,
     mac: str,
     *,
+    name: str | None = None,
     expansion_modules: int | None = None,
     vlan_lan: str | None = None,
     vlan_pc: str | None = None,
@@ -206,6 +208,8 @@ async def update_device(
     async with in_transaction():
         device = await get_device(mac)
         changes: dict[str, Any] = {}
+        if name is not None:
+            changes["name"] = check_display_name(name.strip()) if name.strip() else ""
         if expansion_modules is not None:
             changes["expansion_modules"] = check_module_count(expansion_modules, device.model)
         if vlan_lan is not None:
