@@ -111,3 +111,15 @@ def find_model(vendor: Vendor, name: str) -> PhoneModel | None:
 
 def models_of(vendor: Vendor) -> tuple[PhoneModel, ...]:
     return tuple(m for m in MODELS if m.vendor is vendor)
+
+
+def check_module_count(count: int, model_id: str, *, field: str = "expansion_modules") -> int:
+    model = get_model(model_id)
+    most = model.expansion.max_count if model.expansion else 0
+    if not 0 <= count <= most:
+        if most == 0:
+            raise InvalidInput(field, f"the {model.display_name} takes no expansion module")
+        exp = model.expansion
+        assert exp is not None
+        raise InvalidInput(field, f"the {model.display_name} takes 0 to {most} {exp.name} modules")
+    return count

@@ -12,68 +12,36 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from tortoise.transactions import in_transaction
 
 from provd.db.models import Device, DeviceLine, Tenant, User
 from provd.domain.access import Principal
-from provd.domain.catalogue import PhoneModel, get_model
-from provd.domain.errors import InvalidInput, NotFound
-from provd.domain.mac import Mac, parse_mac, try_parse_mac
-from provd.domain.network import INHERIT, parse_vlan
+from provd.domain.device_csv import (
+    COLUMNS,
+    MAX_BYTES,
+    DeviceRow,
+    ImportRefused,
+    ParsedFile,
+    RowError,
+    RowRefs,
+    escape_cell,
+    parse_file,
+)
+from provd.domain.errors import NotFound
+from provd.domain.mac import Mac
+from provd.domain.network import INHERIT
 from provd.domain.passwords import generate_password
-from provd.domain.tenancy import check_display_name
 from provd.services import audit
-from provd.services.devices import check_module_count, prov_username_for
+from provd.services.devices import prov_username_for
 from provd.services.platform import Platform
 from provd.services.tenants import DEFAULT_TENANT, get_tenant
 
-COLUMNS = (
-    "mac",
-    "model",
-    "tenant",
-    "extension",
-    "lines",
-    "vlan_lan",
-    "vlan_pc",
-    "expansion_modules",
-    "name",
-)
-REQUIRED = ("mac", "model")
-MAX_BYTES = 5 * 1024 * 1024
-MAX_ROWS = 10_000
-HEADER_ROW = 1
 _CHUNK = 500
-# Spreadsheets run a cell that starts with one of these as a formula: exported
-# names get a leading apostrophe, which the import takes off again.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_LINE_ITEM = re.compile(r"(\d+)\s*=\s*(\S+)")
-
-
-@dataclass(frozen=True, slots=True)
-class RowError:
-    row: int
-    column: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"row {self.row}, column {self.column}: {self.message}"
-
-    def as_dict(self) -> dict[str, object]:
-        return {"row": self.row, "column": self.column, "message": self.message}
-
-
-class ImportRefused(InvalidInput):
-    """The file has errors, so nothing was written; ``errors`` lists every one."""
-
-    def __init__(self, errors: Sequence[RowError]) -> None:
-        first = errors[0]
-        super().__init__(first.column, first.message, row=first.row)
-        self.errors = list(errors)
+__all__ = ["COLUMNS", "MAX_BYTES", "ImportRefused", "RowError", "export_devices", "import_devices"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,51 +79,6 @@ class ImportResult:
 
 
 @dataclass(frozen=True, slots=True)
-class _Refs:
-    """The tenant and users a row names: checked even when another cell is wrong."""
-
-    row: int
-    tenant: str
-    users: dict[int, tuple[str, str]]
-    """slot: (extension, the column that names it)"""
-
-
-@dataclass(slots=True)
-class _Row:
-    """One device row as the file states it, before anything is looked up."""
-
-    row: int
-    mac: Mac
-    model: PhoneModel
-    tenant: str
-    extension: str = ""
-    lines: dict[int, str] = field(default_factory=dict)
-    vlan_lan: str | None = None
-    vlan_pc: str | None = None
-    expansion_modules: int = 0
-    name: str = ""
-
-    @property
-    def refs(self) -> _Refs:
-        return _refs(self.row, self.tenant, self.extension, self.lines)
-
-
-def _refs(row: int, tenant: str, extension: str, lines: dict[int, str]) -> _Refs:
-    named = {1: (extension, "extension")} if extension else {}
-    return _Refs(row, tenant, named | {slot: (ext, "lines") for slot, ext in lines.items()})
-
-
-@dataclass(slots=True)
-class _Parsed:
-    rows: list[_Row]
-    """The rows without an error."""
-    refs: list[_Refs]
-    """What every row (also those with errors) names, for the database checks."""
-    columns: set[str]
-    errors: list[RowError]
-
-
-@dataclass(frozen=True, slots=True)
 class _Wanted:
     """What a device must look like after the import."""
 
@@ -180,200 +103,6 @@ async def scope_tenant(principal: Principal, requested: str | None) -> str | Non
 # ---- reading the file ---------------------------------------------------------------
 
 
-def _decode(data: bytes | str) -> str:
-    raw = data.encode() if isinstance(data, str) else data
-    if len(raw) > MAX_BYTES:
-        raise InvalidInput("file", f"is larger than {MAX_BYTES // (1024 * 1024)} MB")
-    if raw.startswith(b"PK\x03\x04"):
-        raise InvalidInput("file", "is a spreadsheet workbook (xlsx, ods): save it as CSV")
-    if b"\0" in raw:
-        raise InvalidInput("file", "is not text: save it as CSV (UTF-8)")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # Spreadsheets on Windows save "CSV" in the ANSI code page.
-        try:
-            text = raw.decode("cp1252")
-        except UnicodeDecodeError:
-            raise InvalidInput("file", "is not text: save it as CSV (UTF-8)") from None
-    return text.removeprefix("\ufeff")
-
-
-def _delimiter(text: str) -> str:
-    """Comma, or the semicolon or tab a spreadsheet in another locale writes."""
-    first = text.split("\n", 1)[0]
-    counts = {d: first.count(d) for d in (",", ";", "\t")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
-
-
-def _records(text: str) -> Iterable[tuple[int, list[str]]]:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
-    row = 0
-    try:
-        for cells in reader:
-            row += 1
-            yield row, cells
-    except csv.Error as e:
-        raise ImportRefused([RowError(row + 1, "file", f"is not valid CSV ({e})")]) from None
-
-
-def _header(cells: list[str]) -> tuple[list[str], list[RowError]]:
-    while cells and not cells[-1].strip():
-        cells = cells[:-1]  # a spreadsheet's trailing empty columns
-    names = [c.strip().lower().replace(" ", "_").replace("-", "_") for c in cells]
-    errors = []
-    seen: set[str] = set()
-    for given, name in zip(cells, names, strict=True):
-        if name not in COLUMNS:
-            errors.append(
-                RowError(
-                    HEADER_ROW,
-                    given.strip()[:40] or "(empty)",
-                    "is not a known column; the columns are " + ",".join(COLUMNS),
-                )
-            )
-        elif name in seen:
-            errors.append(RowError(HEADER_ROW, name, "is given twice"))
-        seen.add(name)
-    for name in REQUIRED:
-        if name not in seen:
-            errors.append(RowError(HEADER_ROW, name, "is missing from the header"))
-    return names, errors
-
-
-class _Cells:
-    """One record's cells by column, collecting the errors of each."""
-
-    def __init__(self, row: int, values: dict[str, str], errors: list[RowError]) -> None:
-        self.row = row
-        self.values = values
-        self.errors = errors
-
-    def get(self, column: str) -> str:
-        return self.values.get(column, "").strip()
-
-    def fail(self, column: str, message: str) -> None:
-        self.errors.append(RowError(self.row, column, message))
-
-    def check(self, column: str, rule: Any, *args: Any, **kw: Any) -> Any:
-        try:
-            return rule(*args, field=column, **kw)
-        except InvalidInput as e:
-            self.fail(column, e.message)
-            return None
-
-
-def _vlan(cells: _Cells, column: str) -> str | None:
-    text = cells.get(column)
-    if not text or text.lower() == INHERIT:
-        return None
-    vlan = cells.check(column, parse_vlan, text)
-    return "off" if text.lower() == "off" else str(vlan) if vlan else None
-
-
-def _slots(cells: _Cells, model: PhoneModel | None) -> dict[int, str]:
-    text = cells.get("lines")
-    slots: dict[int, str] = {}
-    for item in filter(None, re.split(r"[;,\s]+(?=\d+\s*=)", text)):
-        match = _LINE_ITEM.fullmatch(item.strip().rstrip(";,"))
-        if not match:
-            cells.fail("lines", f"{item!r} is not SLOT=EXTENSION (e.g. 2=202;3=203)")
-            continue
-        slot, ext = int(match.group(1)), match.group(2)
-        if slot == 1:
-            cells.fail("lines", "line 1 is the extension column; lines holds slots 2 and up")
-        elif model is not None and not 2 <= slot <= model.accounts:
-            cells.fail("lines", f"the {model.display_name} has lines 1 to {model.accounts}")
-        elif slot in slots:
-            cells.fail("lines", f"line {slot} is given twice")
-        else:
-            slots[slot] = ext
-    return slots
-
-
-def _parse_row(cells: _Cells, default_tenant: str) -> _Row | _Refs:
-    """The row, or what it names when any of its cells is wrong (the errors are on
-    ``cells``)."""
-    before = len(cells.errors)
-    mac = cells.check("mac", parse_mac, cells.get("mac")) if cells.get("mac") else None
-    if mac is None and not cells.get("mac"):
-        cells.fail("mac", "is required")
-    model = cells.check("model", get_model, cells.get("model")) if cells.get("model") else None
-    if model is None and not cells.get("model"):
-        cells.fail("model", "is required: a model id such as yealink-t46g")
-    tenant = cells.get("tenant").lower() or default_tenant
-    extension = cells.get("extension")
-    lines = _slots(cells, model)
-    if extension and extension in lines.values():
-        cells.fail("lines", f"user {extension} is already on line 1")
-    taken: dict[str, int] = {}
-    for slot, ext in sorted(lines.items()):
-        if ext in taken:
-            cells.fail("lines", f"user {ext} is on line {taken[ext]} and line {slot}")
-        taken[ext] = slot
-    modules_text = cells.get("expansion_modules") or "0"
-    modules = 0
-    if not modules_text.isdigit():
-        cells.fail("expansion_modules", f"{modules_text!r} is not a number")
-    elif model is not None:
-        modules = cells.check("expansion_modules", check_module_count, int(modules_text), model.id)
-    name = cells.get("name")
-    if name[:1] == "'" and name[1:2] in _FORMULA_START:
-        name = name[1:]
-    if name:
-        name = cells.check("name", check_display_name, name) or ""
-    vlan_lan, vlan_pc = _vlan(cells, "vlan_lan"), _vlan(cells, "vlan_pc")
-    if len(cells.errors) > before or mac is None or model is None:
-        return _refs(cells.row, tenant, extension, lines)
-    return _Row(
-        cells.row, mac, model, tenant, extension, lines, vlan_lan, vlan_pc, modules or 0, name
-    )
-
-
-def _parse(data: bytes | str, *, tenant: str | None = None) -> _Parsed:
-    """The rows, and the errors of those that are wrong. A file that cannot be read
-    as rows at all (no header, too big) raises."""
-    text = _decode(data)
-    records = iter(_records(text))
-    first = next(records, None)
-    if first is None or not any(c.strip() for c in first[1]):
-        raise ImportRefused(
-            [RowError(HEADER_ROW, "file", "the first row must be the header: " + ",".join(COLUMNS))]
-        )
-    names, errors = _header(first[1])
-    if errors:
-        raise ImportRefused(errors)
-    rows: list[_Row] = []
-    refs: list[_Refs] = []
-    first_row_of: dict[Mac, int] = {}
-    count = 0
-    for row, values in records:
-        if not any(v.strip() for v in values):
-            continue  # spreadsheets write blank lines (";;;;") after the data
-        count += 1
-        if count > MAX_ROWS:
-            raise ImportRefused([RowError(row, "file", f"has more than {MAX_ROWS} devices")])
-        if any(v.strip() for v in values[len(names) :]):
-            errors.append(
-                RowError(row, "file", f"has {len(values)} cells, the header {len(names)}")
-            )
-            continue
-        cells = _Cells(row, dict(zip(names, values, strict=False)), errors)
-        mac = try_parse_mac(cells.get("mac"))
-        if mac is not None and mac in first_row_of:
-            cells.fail("mac", f"{mac} is also on row {first_row_of[mac]}")
-        elif mac is not None:
-            first_row_of[mac] = row
-        parsed = _parse_row(cells, tenant or DEFAULT_TENANT)
-        if isinstance(parsed, _Row):
-            rows.append(parsed)
-            refs.append(parsed.refs)
-        else:
-            refs.append(parsed)
-    return _Parsed(rows, refs, set(names), errors)
-
-
 # ---- checking against the database and writing ----------------------------------------
 
 
@@ -382,12 +111,12 @@ def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
         yield items[start : start + _CHUNK]
 
 
-async def _tenants(refs: list[_Refs]) -> dict[str, Tenant]:
+async def _tenants(refs: list[RowRefs]) -> dict[str, Tenant]:
     slugs = sorted({r.tenant for r in refs})
     return {t.slug: t for t in await Tenant.filter(slug__in=slugs)} if slugs else {}
 
 
-async def _users(refs: list[_Refs], tenants: dict[str, Tenant]) -> dict[tuple[int, str], User]:
+async def _users(refs: list[RowRefs], tenants: dict[str, Tenant]) -> dict[tuple[int, str], User]:
     wanted: dict[int, set[str]] = {}
     for r in refs:
         if r.tenant in tenants:
@@ -400,7 +129,7 @@ async def _users(refs: list[_Refs], tenants: dict[str, Tenant]) -> dict[tuple[in
     return found
 
 
-async def _existing(rows: list[_Row]) -> tuple[dict[str, Device], dict[int, dict[int, User]]]:
+async def _existing(rows: list[DeviceRow]) -> tuple[dict[str, Device], dict[int, dict[int, User]]]:
     devices: dict[str, Device] = {}
     for chunk in _chunks([r.mac for r in rows]):
         devices.update({d.mac: d for d in await Device.filter(mac__in=list(chunk))})
@@ -418,7 +147,7 @@ def _current(device: Device, lines: dict[int, User]) -> _Wanted:
 
 
 def _wanted(
-    r: _Row,
+    r: DeviceRow,
     columns: set[str],
     users: dict[int, User],
     now: _Wanted | None,
@@ -457,7 +186,7 @@ def _same(a: _Wanted, b: _Wanted) -> bool:
 
 @dataclass(slots=True)
 class _Plan:
-    row: _Row
+    row: DeviceRow
     tenant: Tenant
     wanted: _Wanted
     device: Device | None
@@ -466,7 +195,7 @@ class _Plan:
 
 
 def _resolve(
-    ref: _Refs,
+    ref: RowRefs,
     scope: str | None,
     tenants: dict[str, Tenant],
     users: dict[tuple[int, str], User],
@@ -492,7 +221,7 @@ def _resolve(
     return (tenant, found) if len(found) == len(ref.users) else None
 
 
-async def _plan(parsed: _Parsed, scope: str | None) -> list[_Plan]:
+async def _plan(parsed: ParsedFile, scope: str | None) -> list[_Plan]:
     """What to do for each row, after checking it against the database; the errors
     found are added to ``parsed.errors``."""
     errors = parsed.errors
@@ -635,7 +364,7 @@ async def import_devices(
     """
     if tenant is not None:
         tenant = (await get_tenant(tenant)).slug
-    parsed = _parse(data, tenant=tenant)
+    parsed = parse_file(data, default_tenant=tenant or DEFAULT_TENANT)
 
     async def checked() -> list[_Plan]:
         plans = await _plan(parsed, tenant)
@@ -667,10 +396,6 @@ async def import_devices(
 # ---- export ------------------------------------------------------------------------
 
 
-def _cell_text(text: str) -> str:
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 async def export_devices(tenant: str | None = None) -> tuple[str, int]:
     """The devices of ``tenant`` (all when None) as CSV, sorted by MAC, and their number."""
     query = Device.all().select_related("tenant").order_by("mac")
@@ -696,7 +421,7 @@ async def export_devices(tenant: str | None = None) -> tuple[str, int]:
                 d.vlan_lan or "",
                 d.vlan_pc or "",
                 d.expansion_modules,
-                _cell_text(d.name),
+                escape_cell(d.name),
             ]
         )
     return out.getvalue(), len(found)

@@ -10,7 +10,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from provd.db.models import Device, DeviceLine, Tenant, User
-from provd.domain.catalogue import get_model
+from provd.domain.catalogue import check_module_count, get_model
 from provd.domain.errors import Conflict, InvalidInput, NotFound
 from provd.domain.mac import Mac, parse_mac
 from provd.domain.network import INHERIT, parse_switch, parse_vlan
@@ -181,18 +181,6 @@ def _vlan_override(text: str, *, field: str) -> str | None:
         return None
     vlan = parse_vlan(text, field=field)
     return "off" if vlan is None else str(vlan)
-
-
-def check_module_count(count: int, model_id: str, *, field: str = "expansion_modules") -> int:
-    model = get_model(model_id)
-    most = model.expansion.max_count if model.expansion else 0
-    if not 0 <= count <= most:
-        if most == 0:
-            raise InvalidInput(field, f"the {model.display_name} takes no expansion module")
-        exp = model.expansion
-        assert exp is not None
-        raise InvalidInput(field, f"the {model.display_name} takes 0 to {most} {exp.name} modules")
-    return count
 
 
 async def update_device(

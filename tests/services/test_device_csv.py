@@ -9,11 +9,12 @@ import pytest
 
 from provd.db.connection import database, upgrade_schema
 from provd.db.models import AuditEntry, Device, DeviceLine
+from provd.domain import device_csv as device_csv_file
 from provd.domain.access import Principal, Role
+from provd.domain.device_csv import ImportRefused, RowError
 from provd.domain.errors import InvalidInput, NotFound
 from provd.security.secretbox import SecretBox
 from provd.services import device_csv, devices, tenants, users
-from provd.services.device_csv import ImportRefused, RowError
 from provd.services.platform import Platform
 from tests.conftest import TEST_ACTOR, TEST_SETTINGS
 from tests.pg import create_database
@@ -326,7 +327,7 @@ async def test_header_errors(people: Platform) -> None:
 
 
 async def test_limits(people: Platform, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(device_csv, "MAX_ROWS", 3)
+    monkeypatch.setattr(device_csv_file, "MAX_ROWS", 3)
     rows = [f"0015654aa93{i},yealink-t46g" for i in range(5)]
     errors = await refused(people, csv(*rows, header="mac,model"))
     assert [(e.row, e.column) for e in errors] == [(5, "file")]
