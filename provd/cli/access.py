@@ -7,6 +7,7 @@ import sys
 import click
 
 from provd.cli.main import CliState, actor, cli, emit, json_option, run_with_db
+from provd.domain.access import Role
 from provd.domain.passwords import generate_password
 from provd.services import accounts, tokens
 from provd.services.platform import Platform
@@ -21,15 +22,17 @@ def _read_password(from_stdin: bool) -> tuple[str, bool]:
 
 @cli.group()
 def account() -> None:
-    """Who may sign in to the web console: admins and installers."""
+    """Who may sign in to the web console: admins, tenant admins and installers."""
 
 
 @account.command("add")
 @click.argument("username")
 @click.option(
-    "--role", type=click.Choice(["admin", "installer"]), default="admin", show_default=True
+    "--role", type=click.Choice([r.value for r in Role]), default="admin", show_default=True
 )
-@click.option("--tenant", help="The tenant an installer works for (installers only).")
+@click.option(
+    "--tenant", help="The tenant an installer or tenant admin works for (not for admins)."
+)
 @click.option("--name", "display_name", default="", help="Name shown in the console.")
 @click.option(
     "--password-stdin", is_flag=True, help="Read the password from stdin (default: generate one)."
@@ -70,9 +73,9 @@ def account_list(state: CliState, as_json: bool) -> None:
 
     async def work(p: Platform) -> None:
         rows = [accounts.account_view(a, t) for a, t in await accounts.list_accounts()]
-        lines = [f"{'USERNAME':<24} {'ROLE':<10} {'TENANT':<16} LAST SIGN-IN"]
+        lines = [f"{'USERNAME':<24} {'ROLE':<12} {'TENANT':<16} LAST SIGN-IN"]
         lines += [
-            f"{r['username']:<24} {r['role']:<10} {r['tenant'] or '-':<16} "
+            f"{r['username']:<24} {r['role']:<12} {r['tenant'] or '-':<16} "
             f"{r['last_sign_in_at'] or 'never'}"
             for r in rows
         ]
@@ -117,15 +120,15 @@ def account_remove(state: CliState, username: str, as_json: bool) -> None:
 
 @cli.group()
 def token() -> None:
-    """API bearer tokens: scoped to a role (and an installer's tenant), optionally expiring."""
+    """API bearer tokens: scoped to a role (and its tenant), optionally expiring."""
 
 
 @token.command("create")
 @click.argument("name")
 @click.option(
-    "--role", type=click.Choice(["admin", "installer"]), default="admin", show_default=True
+    "--role", type=click.Choice([r.value for r in Role]), default="admin", show_default=True
 )
-@click.option("--tenant", help="The tenant an installer token works for.")
+@click.option("--tenant", help="The tenant an installer or tenant-admin token works for.")
 @click.option("--days", type=int, help="Expire after this many days (default: never).")
 @json_option
 @click.pass_obj
@@ -149,9 +152,9 @@ def token_list(state: CliState, as_json: bool) -> None:
 
     async def work(p: Platform) -> None:
         rows = await tokens.list_tokens()
-        lines = [f"{'ID':>4} {'NAME':<24} {'ROLE':<10} {'TENANT':<14} EXPIRES"]
+        lines = [f"{'ID':>4} {'NAME':<24} {'ROLE':<12} {'TENANT':<14} EXPIRES"]
         lines += [
-            f"{r['id']:>4} {r['name']:<24} {r['role']:<10} {r['tenant'] or '-':<14} "
+            f"{r['id']:>4} {r['name']:<24} {r['role']:<12} {r['tenant'] or '-':<14} "
             f"{r['expires_at'] or 'never'}"
             for r in rows
         ]

@@ -43,6 +43,25 @@ def check_username(username: str) -> str:
     return name
 
 
+async def tenant_for(by: Principal | None, tenant_slug: str | None) -> Tenant | None:
+    """The tenant a new account or token goes to; a tenant admin's own unless named.
+
+    A tenant admin naming another tenant is refused before any look-up, so the
+    answer says nothing about which tenants exist.
+    """
+    if by is not None and by.tenant_id is not None:
+        own = await Tenant.get(id=by.tenant_id)
+        if tenant_slug and tenant_slug.strip().lower() != own.slug:
+            raise InvalidInput("tenant", "you administer your own tenant only: leave it out")
+        return own
+    if not tenant_slug:
+        return None
+    tenant = await Tenant.get_or_none(slug=tenant_slug)
+    if tenant is None:
+        raise NotFound("tenant", tenant_slug, field="tenant")
+    return tenant
+
+
 def account_view(account: Account, tenant: Tenant | None) -> dict[str, object]:
     return {
         "username": account.username,
@@ -62,15 +81,15 @@ async def add_account(
     role: str = "admin",
     tenant_slug: str | None = None,
     display_name: str = "",
+    by: Principal | None = None,
 ) -> Account:
+    """``by``: the principal adding it from the console (None: the platform's CLI)."""
     name = check_username(username)
     parsed = parse_role(role)
     check_password(password)
-    tenant = None
-    if tenant_slug:
-        tenant = await Tenant.get_or_none(slug=tenant_slug)
-        if tenant is None:
-            raise NotFound("tenant", tenant_slug, field="tenant")
+    tenant = await tenant_for(by, tenant_slug)
+    if by is not None and not by.may_manage_account(parsed, tenant.id if tenant else None):
+        raise InvalidInput("role", f"a {by.role.value} may not add {parsed.value} accounts")
     check_scope(parsed, tenant.id if tenant else None)
     if len(display_name) > 64:
         raise InvalidInput("display_name", "must be at most 64 characters")
@@ -90,22 +109,34 @@ async def add_account(
     return account
 
 
-async def list_accounts() -> list[tuple[Account, Tenant | None]]:
-    rows = await Account.all().order_by("username").prefetch_related("tenant")
-    return [(a, a.tenant) for a in rows]
+def _may_manage(by: Principal | None, account: Account) -> bool:
+    tenant_id: int | None = account.tenant_id  # type: ignore[attr-defined]
+    return by is None or by.may_manage_account(Role(account.role), tenant_id)
 
 
-async def get_account(username: str) -> Account:
+async def list_accounts(by: Principal | None = None) -> list[tuple[Account, Tenant | None]]:
+    """Every account, or those ``by`` may manage."""
+    query = Account.all()
+    if by is not None and not by.is_admin:
+        query = query.filter(tenant_id=by.tenant_id)
+    rows = await query.order_by("username").prefetch_related("tenant")
+    return [(a, a.tenant) for a in rows if _may_manage(by, a)]
+
+
+async def get_account(username: str, by: Principal | None = None) -> Account:
+    """The account; one ``by`` may not manage is as missing as an unknown one."""
     account = await Account.get_or_none(username=username.strip().lower())
-    if account is None:
+    if account is None or not _may_manage(by, account):
         raise NotFound("account", username, field="username")
     return account
 
 
-async def set_password(actor: audit.Actor, username: str, password: str) -> None:
+async def set_password(
+    actor: audit.Actor, username: str, password: str, *, by: Principal | None = None
+) -> None:
     check_password(password)
     async with in_transaction():
-        account = await get_account(username)
+        account = await get_account(username, by)
         account.password_hash = _hasher.hash(password)
         await account.save(update_fields=["password_hash"])
         # A new password ends every session signed in with the old one.
@@ -115,9 +146,9 @@ async def set_password(actor: audit.Actor, username: str, password: str) -> None
         )
 
 
-async def remove_account(actor: audit.Actor, username: str) -> None:
+async def remove_account(actor: audit.Actor, username: str, *, by: Principal | None = None) -> None:
     async with in_transaction():
-        account = await get_account(username)
+        account = await get_account(username, by)
         await account.fetch_related("tenant")
         before = account_view(account, account.tenant)
         await account.delete()

@@ -306,8 +306,8 @@ async def _drift() -> Q | None:
     return Q(*parts, join_type=Q.OR)
 
 
-async def _scope(query: FleetQuery) -> QuerySet[Device]:
-    base = Device.all()
+async def _scope(query: FleetQuery, tenant_id: int | None) -> QuerySet[Device]:
+    base = Device.all() if tenant_id is None else Device.filter(tenant_id=tenant_id)
     if query.tenant:
         base = base.filter(tenant_id=(await get_tenant(query.tenant)).id)
     return base
@@ -419,10 +419,17 @@ def _row(
 
 
 async def fleet_page(
-    query: FleetQuery, registrations: Mapping[str, Registration] | None
+    query: FleetQuery,
+    registrations: Mapping[str, Registration] | None,
+    *,
+    tenant_id: int | None = None,
 ) -> FleetPage:
-    """One page of the fleet for ``query``, and the counts of the whole (tenant's) fleet."""
-    scope = await _scope(query)
+    """One page of the fleet for ``query``, and the counts of the whole (tenant's) fleet.
+
+    ``tenant_id`` confines the page and its counts to one tenant whatever the
+    query asks (a tenant admin's fleet).
+    """
+    scope = await _scope(query, tenant_id)
     notes: list[str] = []
     registered_q: Q | None = None
     if registrations is not None:

@@ -307,8 +307,11 @@ class LayoutSummary:
     mac: str = ""
 
 
-async def layouts_summary(limit: int = 200) -> list[LayoutSummary]:
-    """Every (owner, model) with keys set, by level then owner; at most ``limit``."""
+async def layouts_summary(limit: int = 200, *, tenant_id: int | None = None) -> list[LayoutSummary]:
+    """Every (owner, model) with keys set, by level then owner; at most ``limit``.
+
+    ``tenant_id``: only that tenant's levels (its default, its users', its devices').
+    """
     counts: dict[tuple[str, str], int] = {}
     for owner, model in await KeySetting.all().values_list("owner", "model"):
         counts[(owner, model)] = counts.get((owner, model), 0) + 1
@@ -317,16 +320,20 @@ async def layouts_summary(limit: int = 200) -> list[LayoutSummary]:
         kind, _, number = owner.partition(":")
         if kind in ids:
             ids[kind].add(int(number))
-    tenants = {t.id: t.slug for t in await Tenant.filter(id__in=list(ids["tenant"]))}
+    only = {} if tenant_id is None else {"tenant_id": tenant_id}
+    tenant_query = Tenant.filter(id__in=list(ids["tenant"]))
+    if tenant_id is not None:
+        tenant_query = tenant_query.filter(id=tenant_id)
+    tenants = {t.id: t.slug for t in await tenant_query}
     users = {
         u.id: (u.tenant.slug, u.extension)
-        for u in await User.filter(id__in=list(ids["user"])).select_related("tenant")
+        for u in await User.filter(id__in=list(ids["user"]), **only).select_related("tenant")
     }
-    devices = {d.id: d.mac for d in await Device.filter(id__in=list(ids["device"]))}
+    devices = {d.id: d.mac for d in await Device.filter(id__in=list(ids["device"]), **only)}
     out = []
     for (owner, model), keys in counts.items():
         kind, _, number = owner.partition(":")
-        if kind == "platform":
+        if kind == "platform" and tenant_id is None:
             out.append(LayoutSummary(Level.PLATFORM, model, keys))
         elif kind == "tenant" and int(number) in tenants:
             out.append(LayoutSummary(Level.TENANT, model, keys, tenant=tenants[int(number)]))

@@ -1,7 +1,7 @@
 """API bearer tokens: shown once when created, stored only as SHA-256.
 
-A token carries a role and, for installers, the tenant it is confined to; it
-may expire. ``last_used_at`` is written at most once a minute per token.
+A token carries a role and, for installers and tenant admins, the tenant it is
+confined to; it may expire. ``last_used_at`` is written at most once a minute per token.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from provd.domain.access import Principal, Role, check_scope, parse_role
 from provd.domain.errors import InvalidInput, NotFound
 from provd.domain.passwords import generate_token
 from provd.services import audit
+from provd.services.accounts import tenant_for
 
 TOKEN_PREFIX = "provd_"
 MAX_DAYS = 3650
@@ -45,17 +46,17 @@ async def create_token(
     role: str = "admin",
     days: int | None = None,
     tenant_slug: str | None = None,
+    by: Principal | None = None,
 ) -> str:
+    """``by``: the principal creating it from the console (None: the platform's CLI)."""
     parsed = parse_role(role)
     if not name.strip() or len(name) > 64:
         raise InvalidInput("name", "must be 1 to 64 characters")
     if days is not None and not 1 <= days <= MAX_DAYS:
         raise InvalidInput("days", f"must be between 1 and {MAX_DAYS}")
-    tenant = None
-    if tenant_slug:
-        tenant = await Tenant.get_or_none(slug=tenant_slug)
-        if tenant is None:
-            raise NotFound("tenant", tenant_slug, field="tenant")
+    tenant = await tenant_for(by, tenant_slug)
+    if by is not None and not by.may_manage_token(parsed, tenant.id if tenant else None):
+        raise InvalidInput("role", f"a {by.role.value} may not create {parsed.value} tokens")
     check_scope(parsed, tenant.id if tenant else None)
     token = TOKEN_PREFIX + generate_token()
     expires = datetime.now(UTC) + timedelta(days=days) if days else None
@@ -73,15 +74,25 @@ async def create_token(
     return token
 
 
-async def list_tokens() -> list[dict[str, object]]:
-    rows = await ApiToken.all().order_by("id").prefetch_related("tenant")
-    return [token_view(r, r.tenant) for r in rows]
+def _may_manage(by: Principal | None, row: ApiToken) -> bool:
+    tenant_id: int | None = row.tenant_id  # type: ignore[attr-defined]
+    return by is None or by.may_manage_token(Role(row.role), tenant_id)
 
 
-async def revoke_token(actor: audit.Actor, token_id: int) -> None:
+async def list_tokens(by: Principal | None = None) -> list[dict[str, object]]:
+    """Every token, or those ``by`` may manage."""
+    query = ApiToken.all()
+    if by is not None and not by.is_admin:
+        query = query.filter(tenant_id=by.tenant_id)
+    rows = await query.order_by("id").prefetch_related("tenant")
+    return [token_view(r, r.tenant) for r in rows if _may_manage(by, r)]
+
+
+async def revoke_token(actor: audit.Actor, token_id: int, *, by: Principal | None = None) -> None:
+    """A token ``by`` may not manage is as missing as an unknown one."""
     async with in_transaction():
         row = await ApiToken.get_or_none(id=token_id).prefetch_related("tenant")
-        if row is None:
+        if row is None or not _may_manage(by, row):
             raise NotFound("API token", str(token_id), field="id")
         before = token_view(row, row.tenant)
         await row.delete()

@@ -4,9 +4,14 @@ One middleware decides for every request outside the phone paths:
 
 - ``/api/v1/…``: a bearer token, or a browser session (then unsafe methods need
   the session's CSRF token in ``X-CSRF-Token``). Admin only, unless the route's
-  handler was marked with :func:`installer_allowed`: deny by default.
-- ``/console/…``: a signed-in admin; ``/install/…``: an installer or an admin.
+  handler was marked with :func:`installer_allowed` (installers and tenant
+  admins) or :func:`tenant_admin_allowed` (tenant admins): deny by default.
+- ``/console/…``: a signed-in admin, or a tenant admin for a handler marked
+  :func:`tenant_admin_allowed`; ``/install/…``: any signed-in role.
   Unsafe methods need the CSRF token (form field ``csrf_token`` or the header).
+
+A marked handler is opened to a tenant-bound role; scoping every query to
+``request[PRINCIPAL].tenant_id`` remains the handler's job.
 - everything else (phones, ``/login``, ``/static``) passes through untouched.
 
 Error responses of the API keep its JSON shape; pages redirect to the sign-in.
@@ -21,7 +26,7 @@ from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
-from provd.domain.access import Principal
+from provd.domain.access import Principal, Role
 from provd.services import accounts, audit, tokens
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -37,16 +42,46 @@ SESSION = web.RequestKey("session", accounts.ActiveSession)
 ACTOR = web.RequestKey("actor", audit.Actor)
 
 _INSTALLER_HANDLERS: set[Handler] = set()
+_TENANT_ADMIN_HANDLERS: set[Handler] = set()
 
 
 def installer_allowed(handler: Handler) -> Handler:
-    """Mark a route handler as open to installers (it must scope to their tenant)."""
+    """Mark a route handler as open to installers (it must scope to their tenant).
+
+    Tenant admins may call it too: they act for their tenant as installers do.
+    """
     _INSTALLER_HANDLERS.add(handler)
     return handler
 
 
 def installer_may_call(handler: object) -> bool:
     return handler in _INSTALLER_HANDLERS
+
+
+def tenant_admin_allowed(handler: Handler) -> Handler:
+    """Mark a console page or API handler as open to tenant admins.
+
+    The handler must scope to ``request[PRINCIPAL].tenant_id``, and another
+    tenant's object must look exactly like a missing one.
+    """
+    _TENANT_ADMIN_HANDLERS.add(handler)
+    return handler
+
+
+def tenant_admin_may_call(handler: object) -> bool:
+    return handler in _TENANT_ADMIN_HANDLERS
+
+
+def may_call(principal: Principal, handler: object, *, console: bool = False) -> bool:
+    """Whether the role reaches the handler at all (deny by default).
+
+    ``console``: a console page, which installers never open whatever the marks.
+    """
+    if principal.role is Role.ADMIN:
+        return True
+    if principal.role is Role.TENANT_ADMIN:
+        return tenant_admin_may_call(handler) or (not console and installer_may_call(handler))
+    return not console and installer_may_call(handler)
 
 
 def api_error(status: int, message: str, field: str | None = None) -> web.Response:
@@ -110,7 +145,7 @@ async def _api(request: web.Request, handler: Handler) -> web.StreamResponse:
         response = api_error(401, "a valid API token is required (Authorization: Bearer …)")
         response.headers["WWW-Authenticate"] = 'Bearer realm="provd"'
         return response
-    if not principal.is_admin and not installer_may_call(request.match_info.handler):
+    if not may_call(principal, request.match_info.handler):
         return api_error(403, f"the {principal.role} role may not do this")
     request[PRINCIPAL] = principal
     request[ACTOR] = audit.Actor(principal.name, rid)
@@ -121,14 +156,15 @@ def _sign_in_redirect(request: web.Request) -> web.HTTPSeeOther:
     return web.HTTPSeeOther("/login?next=" + quote(request.path_qs, safe="/?=&"))
 
 
-async def _page(request: web.Request, handler: Handler, admin_only: bool) -> web.StreamResponse:
+async def _page(request: web.Request, handler: Handler, console: bool) -> web.StreamResponse:
     session = await _session(request)
     if session is None:
         if request.method in _SAFE:
             raise _sign_in_redirect(request)
         raise web.HTTPForbidden(text="your session has ended: sign in again")
-    if admin_only and not session.principal.is_admin:
-        raise web.HTTPForbidden(text=f"the {session.principal.role} role may not open this page")
+    principal = session.principal
+    if console and not may_call(principal, request.match_info.handler, console=True):
+        raise web.HTTPForbidden(text=f"the {principal.role} role may not open this page")
     if request.method not in _SAFE and not await _csrf_ok(request, session.csrf_token):
         raise web.HTTPForbidden(text="CSRF token missing or wrong: reload the page and try again")
     request[SESSION] = session
@@ -165,7 +201,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         return await handler(request)  # phones, firmware, static files
     try:
         if console or installer:
-            response = await _page(request, handler, admin_only=console)
+            response = await _page(request, handler, console=console)
         else:
             response = await handler(request)
     except web.HTTPException as e:

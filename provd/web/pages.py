@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import jinja2
 from aiohttp import web
 
-from provd.domain.access import Principal
+from provd.domain.access import Principal, Role
 from provd.security.ratelimit import client_key
 from provd.services import accounts
 from provd.web import auth
@@ -34,24 +34,29 @@ environment = jinja2.Environment(
     lstrip_blocks=True,
 )
 
-# (path, label, admin only)
-NAVIGATION: tuple[tuple[str, str, bool], ...] = (
-    ("/console/", "Fleet", True),
-    ("/console/users", "Users", True),
-    ("/console/tenants", "Tenants", True),
-    ("/console/layouts", "Key layouts", True),
-    ("/console/firmware", "Firmware", True),
-    ("/console/rollouts", "Rollouts", True),
-    ("/console/audit", "Audit log", True),
-    ("/console/access", "Accounts & tokens", True),
-    ("/install/", "Installer", False),
-    ("/install/devices", "Devices CSV", False),
-    ("/install/sheet", "Claim sheet", False),
+_ALL = frozenset(Role)
+_ADMINS = frozenset({Role.ADMIN, Role.TENANT_ADMIN})
+_PLATFORM = frozenset({Role.ADMIN})
+
+# (path, label, the roles that see it); tenant admins' pages are scoped to their tenant.
+NAVIGATION: tuple[tuple[str, str, frozenset[Role]], ...] = (
+    ("/console/", "Fleet", _ADMINS),
+    ("/console/users", "Users", _ADMINS),
+    ("/console/tenants", "Tenants", _PLATFORM),
+    ("/console/tenants", "Tenant", frozenset({Role.TENANT_ADMIN})),
+    ("/console/layouts", "Key layouts", _ADMINS),
+    ("/console/firmware", "Firmware", _PLATFORM),
+    ("/console/rollouts", "Rollouts", _PLATFORM),
+    ("/console/audit", "Audit log", _PLATFORM),
+    ("/console/access", "Accounts & tokens", _ADMINS),
+    ("/install/", "Installer", _ALL),
+    ("/install/devices", "Devices CSV", _ALL),
+    ("/install/sheet", "Claim sheet", _ALL),
 )
 
 
 def navigation(principal: Principal) -> list[tuple[str, str]]:
-    return [(path, label) for path, label, admin in NAVIGATION if principal.is_admin or not admin]
+    return [(path, label) for path, label, roles in NAVIGATION if principal.role in roles]
 
 
 def render(
@@ -82,7 +87,7 @@ def _safe_next(value: str | None, fallback: str) -> str:
 
 
 def _home(principal: Principal) -> str:
-    return "/console/" if principal.is_admin else "/install/"
+    return "/install/" if principal.role is Role.INSTALLER else "/console/"
 
 
 def _login_page(

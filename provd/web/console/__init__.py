@@ -1,4 +1,8 @@
-"""The admin console: server-rendered pages under /console/, admins only."""
+"""The admin console: server-rendered pages under /console/.
+
+Platform admins open every page; tenant admins only the handlers marked
+``auth.tenant_admin_allowed``, which confine them to their tenant (see ``scope``).
+"""
 
 from __future__ import annotations
 

@@ -1,14 +1,22 @@
-"""Console accounts and API tokens (scoped, expiring, shown once)."""
+"""Console accounts and API tokens (scoped, expiring, shown once).
+
+Platform admins manage every account and token. A tenant admin manages the
+installer and tenant-admin accounts of their own tenant and its installer
+tokens (see :meth:`provd.domain.access.Principal.may_manage_token`); anything
+else is as missing to them as an unknown name.
+"""
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from provd.domain.access import Role
 from provd.domain.errors import InvalidInput, ProvdError
 from provd.domain.passwords import generate_password
 from provd.services import accounts, tenants, tokens
-from provd.web import pages
+from provd.web import auth, pages
 from provd.web.auth import ACTOR, SESSION
+from provd.web.console import scope
 from provd.web.console.helpers import Errors, field_errors, form, no_errors, when
 
 Flashes = list[tuple[str, str]]
@@ -26,23 +34,29 @@ async def _page(
     shown_once: tuple[str, str, str] | None = None,
 ) -> web.Response:
     """``shown_once``: (what, whose, the secret) to show this one time."""
+    by = scope.principal(request)
+    own = await scope.own_tenant(request)
+    first = Role.ADMIN.value if own is None else Role.INSTALLER.value
     return pages.render(
         request,
         "console/access.html",
-        accounts=await accounts.list_accounts(),
-        tokens=await tokens.list_tokens(),
-        tenants=[t.slug for t in await tenants.list_tenants()],
+        accounts=await accounts.list_accounts(by),
+        tokens=await tokens.list_tokens(by),
+        tenants=[t.slug for t in await tenants.list_tenants()] if own is None else [],
+        account_roles=[r.value for r in Role if by.may_manage_account(r, by.tenant_id)],
+        token_roles=[r.value for r in Role if by.may_manage_token(r, by.tenant_id)],
         me=request[SESSION].username,
         flashes=flashes or [],
-        account_values=account_values or {"role": "admin"},
+        account_values=account_values or {"role": first},
         account_errors=account_errors or no_errors(),
-        token_values=token_values or {"role": "admin", "days": "90"},
+        token_values=token_values or {"role": first, "days": "90"},
         token_errors=token_errors or no_errors(),
         shown_once=shown_once,
         when=when,
     )
 
 
+@auth.tenant_admin_allowed
 async def access_page(request: web.Request) -> web.StreamResponse:
     return await _page(request)
 
@@ -51,6 +65,7 @@ def _first(errors: Errors) -> str:
     return next(iter(errors.values()), "")
 
 
+@auth.tenant_admin_allowed
 async def account_add(request: web.Request) -> web.StreamResponse:
     values = await form(request)
     password = generate_password(_PASSWORD_LENGTH)
@@ -62,6 +77,7 @@ async def account_add(request: web.Request) -> web.StreamResponse:
             role=values.get("role", "admin"),
             tenant_slug=values.get("tenant") or None,
             display_name=values.get("display_name", ""),
+            by=scope.principal(request),
         )
     except ProvdError as e:
         errors = field_errors(e)
@@ -78,11 +94,12 @@ async def account_add(request: web.Request) -> web.StreamResponse:
     )
 
 
+@auth.tenant_admin_allowed
 async def account_password(request: web.Request) -> web.StreamResponse:
     username = request.match_info["username"]
     password = generate_password(_PASSWORD_LENGTH)
     try:
-        await accounts.set_password(request[ACTOR], username, password)
+        await accounts.set_password(request[ACTOR], username, password, by=scope.principal(request))
     except ProvdError as e:
         return await _page(request, flashes=[("error", _first(field_errors(e)))])
     return await _page(
@@ -92,17 +109,19 @@ async def account_password(request: web.Request) -> web.StreamResponse:
     )
 
 
+@auth.tenant_admin_allowed
 async def account_remove(request: web.Request) -> web.StreamResponse:
     username = request.match_info["username"]
     try:
         if accounts.check_username(username) == request[SESSION].username:
             raise InvalidInput("username", "you cannot remove your own account")
-        await accounts.remove_account(request[ACTOR], username)
+        await accounts.remove_account(request[ACTOR], username, by=scope.principal(request))
     except ProvdError as e:
         return await _page(request, flashes=[("error", _first(field_errors(e)))])
     return await _page(request, flashes=[("ok", f"Account {username} removed.")])
 
 
+@auth.tenant_admin_allowed
 async def token_create(request: web.Request) -> web.StreamResponse:
     values = await form(request)
     try:
@@ -116,6 +135,7 @@ async def token_create(request: web.Request) -> web.StreamResponse:
             role=values.get("role", "admin"),
             days=int(days_text) if days_text else None,
             tenant_slug=values.get("tenant") or None,
+            by=scope.principal(request),
         )
     except ProvdError as e:
         errors = field_errors(e)
@@ -132,12 +152,13 @@ async def token_create(request: web.Request) -> web.StreamResponse:
     )
 
 
+@auth.tenant_admin_allowed
 async def token_revoke(request: web.Request) -> web.StreamResponse:
     token_id = request.match_info["token_id"]
     try:
         if not token_id.isdigit():
             raise InvalidInput("id", f"{token_id!r} is not a token id")
-        await tokens.revoke_token(request[ACTOR], int(token_id))
+        await tokens.revoke_token(request[ACTOR], int(token_id), by=scope.principal(request))
     except ProvdError as e:
         return await _page(request, flashes=[("error", _first(field_errors(e)))])
     return await _page(request, flashes=[("ok", f"Token {token_id} revoked.")])

@@ -14,8 +14,9 @@ from provd.pbx import PbxError
 from provd.services import device_detail, devices, firmware, layouts, rendering
 from provd.services import pbx as pbx_service
 from provd.services.pbx import LineRegistration
-from provd.web import pages
+from provd.web import auth, pages
 from provd.web.auth import ACTOR
+from provd.web.console import scope
 from provd.web.console.helpers import (
     Errors,
     field_errors,
@@ -32,9 +33,10 @@ Flashes = list[tuple[str, str]]
 
 
 async def _device(request: web.Request) -> Device:
+    """The device the path names; another tenant's is as missing as an unknown one."""
     mac = try_parse_mac(request.match_info["mac"])
     device = await Device.get_or_none(mac=mac) if mac else None
-    if device is None:
+    if device is None or not scope.administers(request, device.tenant_id):  # type: ignore[attr-defined]
         raise web.HTTPNotFound(text=f"no device {request.match_info['mac']!r}")
     return device
 
@@ -88,10 +90,12 @@ async def _page(
     )
 
 
+@auth.tenant_admin_allowed
 async def device_page(request: web.Request) -> web.StreamResponse:
     return await _page(request, await _device(request))
 
 
+@auth.tenant_admin_allowed
 async def save_settings(request: web.Request) -> web.StreamResponse:
     device = await _device(request)
     values = await form(request)
@@ -147,14 +151,17 @@ async def _check_sync(request: web.Request, *, reboot: bool) -> web.StreamRespon
     return await _page(request, device, flashes=[flash])
 
 
+@auth.tenant_admin_allowed
 async def resync(request: web.Request) -> web.StreamResponse:
     return await _check_sync(request, reboot=False)
 
 
+@auth.tenant_admin_allowed
 async def reboot(request: web.Request) -> web.StreamResponse:
     return await _check_sync(request, reboot=True)
 
 
+@auth.tenant_admin_allowed
 async def reset(request: web.Request) -> web.StreamResponse:
     device = await devices.reset_device(request[ACTOR], (await _device(request)).mac)
     return await _page(
@@ -170,6 +177,7 @@ async def reset(request: web.Request) -> web.StreamResponse:
     )
 
 
+@auth.tenant_admin_allowed
 async def remove(request: web.Request) -> web.StreamResponse:
     try:
         await devices.remove_device(request[ACTOR], (await _device(request)).mac)

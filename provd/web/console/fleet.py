@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import urlencode
 
 from aiohttp import web
 
 from provd.domain.errors import InvalidInput, NotFound
 from provd.services import fleet
-from provd.web import api_pbx, pages
+from provd.web import api_pbx, auth, pages
+from provd.web.console import scope
 from provd.web.console.helpers import mac_text, no_errors, when
 
 
@@ -31,6 +33,7 @@ def _sort_links(query: fleet.FleetQuery) -> dict[str, tuple[str, str]]:
     return out
 
 
+@auth.tenant_admin_allowed
 async def fleet_view(request: web.Request) -> web.StreamResponse:
     flashes: list[tuple[str, str]] = []
     errors = no_errors()
@@ -39,19 +42,26 @@ async def fleet_view(request: web.Request) -> web.StreamResponse:
     except InvalidInput as e:
         errors[e.field] = e.message
         query = fleet.FleetQuery()
+    own = await scope.own_tenant(request)
+    tenant_id = own.id if own is not None else None
+    if own is not None:
+        # A tenant admin's fleet is their tenant's: the tenant filter is not theirs to set.
+        query = replace(query, tenant="")
     registrations, why = await api_pbx.all_registrations(request)
     if why:
         flashes.append(("warn", why))
     try:
-        page = await fleet.fleet_page(query, registrations)
+        page = await fleet.fleet_page(query, registrations, tenant_id=tenant_id)
     except NotFound as e:
         errors[e.field or "tenant"] = f"{e.kind} {e.key!r} not found"
         query = fleet.FleetQuery()
-        page = await fleet.fleet_page(query, registrations)
+        page = await fleet.fleet_page(query, registrations, tenant_id=tenant_id)
     flashes += [("warn", note) for note in page.notes]
     if request.query.get("removed"):
         flashes.append(("ok", "The device was removed."))
     tenants, models = await fleet.filter_choices()
+    if own is not None:
+        tenants = []
     rollout_filter = {k: v for k, v in (("model", query.model), ("tenant", query.tenant)) if v}
     return pages.render(
         request,
@@ -79,8 +89,9 @@ async def fleet_view(request: web.Request) -> web.StreamResponse:
             "all": _href(fleet.FleetQuery(tenant=query.tenant)),
         },
         rollout_all_href="/console/rollouts/new?" + urlencode(rollout_filter)
-        if rollout_filter
+        if rollout_filter and own is None
         else "",
+        scoped=own is not None,
         errors=errors,
         flashes=flashes,
         when=when,

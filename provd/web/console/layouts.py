@@ -24,6 +24,7 @@ from provd.domain.mac import parse_mac
 from provd.services import layout_view, layouts, tenants
 from provd.services.layout_view import LEVEL_NAMES, LayoutEditorView
 from provd.web import auth, pages
+from provd.web.console import scope
 
 _TARGET_HINTS = {
     TargetKind.NOTHING: "no target",
@@ -53,9 +54,16 @@ def editor_path(scope: layouts.Scope) -> str:
 
 
 async def _scope(request: web.Request) -> layouts.Scope:
+    """The level the path names; another tenant's is refused as a missing one is."""
     info = request.match_info
     if "mac" in info:
-        return await layouts.resolve_scope(device=info["mac"])
+        found = await layouts.resolve_scope(device=info["mac"])
+        assert found.tenant is not None and found.device is not None
+        if not scope.administers(request, found.tenant.id):
+            raise NotFound("device", found.device.mac, field="device")
+        return found
+    if "tenant" in info:
+        await scope.tenant_named(request, info["tenant"])
     if "extension" in info:
         return await layouts.resolve_scope(user=f"{info['tenant']}/{info['extension']}")
     if "tenant" in info:
@@ -201,6 +209,7 @@ def _not_found(request: web.Request, error: NotFound) -> web.Response:
     )
 
 
+@auth.tenant_admin_allowed
 async def editor(request: web.Request) -> web.StreamResponse:
     try:
         scope = await _scope(request)
@@ -226,6 +235,7 @@ def _target(values: Any) -> str:
     return _text(values, "target")
 
 
+@auth.tenant_admin_allowed
 async def change(request: web.Request) -> web.StreamResponse:
     try:
         scope = await _scope(request)
@@ -307,18 +317,20 @@ def _refused(form: _Form, action: str, values: Any, error: InvalidInput | NotFou
 
 
 async def chooser(request: web.Request, *, error: str = "") -> web.Response:
+    own = await scope.own_tenant(request)
     return pages.render(
         request,
         "console/layouts.html",
         models=MODELS,
-        tenants=await tenants.list_tenants(),
-        summary=await layout_view.layouts_summary(),
+        tenants=await tenants.list_tenants() if own is None else [own],
+        summary=await layout_view.layouts_summary(tenant_id=own.id if own else None),
         level_names=LEVEL_NAMES,
         levels=Level,
         flashes=[("error", error)] if error else [],
     )
 
 
+@auth.tenant_admin_allowed
 async def choose(request: web.Request) -> web.StreamResponse:
     """The chooser's forms name a level; the editor for it is a redirect away."""
     q = request.query
@@ -341,16 +353,27 @@ async def choose(request: web.Request) -> web.StreamResponse:
     return await chooser(request, error="Choose a level and fill in what it needs.")
 
 
+@auth.tenant_admin_allowed
 async def index(request: web.Request) -> web.StreamResponse:
     return await chooser(request)
+
+
+# The platform level is the platform admins' alone: its own (unmarked) handlers.
+async def platform_editor(request: web.Request) -> web.StreamResponse:
+    return await editor(request)
+
+
+async def platform_change(request: web.Request) -> web.StreamResponse:
+    return await change(request)
 
 
 def add_routes(app: web.Application) -> None:
     r = app.router
     r.add_get("/console/layouts", index)
     r.add_get("/console/layouts/open", choose)
+    r.add_get("/console/layouts/platform", platform_editor)
+    r.add_post("/console/layouts/platform", platform_change)
     for path in (
-        "/console/layouts/platform",
         "/console/layouts/tenant/{tenant}",
         "/console/layouts/user/{tenant}/{extension}",
         "/console/layouts/device/{mac}",

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 
 from provd.db.models import Tenant, User
-from provd.domain.errors import NotFound, ProvdError
+from provd.domain.errors import InvalidInput, NotFound, ProvdError
 from provd.domain.timezones import ZONES
 from provd.services import people, tenants, users
-from provd.web import pages
+from provd.web import auth, pages
 from provd.web.auth import ACTOR
+from provd.web.console import scope
 from provd.web.console.helpers import (
     Errors,
     field_errors,
@@ -43,13 +45,16 @@ async def _users_page(
 ) -> web.Response:
     search = request.query.get("q", "")
     tenant = request.query.get("tenant", "")
+    own = await scope.own_tenant(request)
+    if own is not None:
+        tenant = own.slug  # a tenant admin lists their own tenant's users, whatever is asked
     list_errors = no_errors()
     try:
         rows, matching = await people.search_users(search, tenant)
     except NotFound as e:
         list_errors = field_errors(e, "tenant")
         rows, matching = await people.search_users(search)
-    slugs = [t.slug for t in await tenants.list_tenants()]
+    slugs = [t.slug for t in await tenants.list_tenants()] if own is None else [own.slug]
     return pages.render(
         request,
         "console/users.html",
@@ -67,17 +72,30 @@ async def _users_page(
     )
 
 
+@auth.tenant_admin_allowed
 async def users_list(request: web.Request) -> web.StreamResponse:
     return await _users_page(request)
 
 
+async def _tenant_of_new_user(request: web.Request, values: dict[str, str]) -> str:
+    """The tenant a new user goes to: the one named, or a tenant admin's own."""
+    own = await scope.own_tenant(request)
+    named = values.get("tenant", "").strip()
+    if own is None:
+        return named or tenants.DEFAULT_TENANT
+    if named and named.lower() != own.slug:
+        raise InvalidInput("tenant", "you administer your own tenant only: leave it out")
+    return own.slug
+
+
+@auth.tenant_admin_allowed
 async def user_add(request: web.Request) -> web.StreamResponse:
     values = await form(request)
     try:
         user, password = await users.add_user(
             platform(request),
             request[ACTOR],
-            values.get("tenant", tenants.DEFAULT_TENANT),
+            await _tenant_of_new_user(request, values),
             values.get("extension", ""),
             values.get("name", ""),
         )
@@ -100,7 +118,7 @@ async def user_add(request: web.Request) -> web.StreamResponse:
 
 async def _user(request: web.Request) -> tuple[User, Tenant]:
     try:
-        tenant = await tenants.get_tenant(request.match_info["tenant"])
+        tenant = await scope.tenant_named(request, request.match_info["tenant"])
         return await users.get_user(tenant, request.match_info["extension"]), tenant
     except NotFound as e:
         raise web.HTTPNotFound(text=str(e)) from e
@@ -130,12 +148,14 @@ async def _user_page(
     )
 
 
+@auth.tenant_admin_allowed
 async def user_page(request: web.Request) -> web.StreamResponse:
     user, tenant = await _user(request)
     flashes: Flashes = [("ok", "Saved.")] if request.query.get("saved") else []
     return await _user_page(request, user, tenant, flashes=flashes)
 
 
+@auth.tenant_admin_allowed
 async def user_save(request: web.Request) -> web.StreamResponse:
     user, tenant = await _user(request)
     values = await form(request)
@@ -161,6 +181,7 @@ async def user_save(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther(f"/console/users/{tenant.slug}/{user.extension}?saved=1")
 
 
+@auth.tenant_admin_allowed
 async def user_remove(request: web.Request) -> web.StreamResponse:
     user, tenant = await _user(request)
     try:
@@ -199,7 +220,12 @@ async def _tenants_page(
     )
 
 
+@auth.tenant_admin_allowed
 async def tenants_list(request: web.Request) -> web.StreamResponse:
+    own = await scope.own_tenant(request)
+    if own is not None:
+        # A tenant admin has one tenant: its page is their list.
+        raise web.HTTPSeeOther(f"/console/tenants/{quote(own.slug, safe='')}")
     return await _tenants_page(request)
 
 
@@ -231,7 +257,7 @@ async def tenant_add(request: web.Request) -> web.StreamResponse:
 
 async def _tenant(request: web.Request) -> Tenant:
     try:
-        return await tenants.get_tenant(request.match_info["slug"])
+        return await scope.tenant_named(request, request.match_info["slug"])
     except NotFound as e:
         raise web.HTTPNotFound(text=str(e)) from e
 
@@ -243,6 +269,7 @@ def _tenant_page(
     values: dict[str, Any] | None = None,
     errors: Errors | None = None,
     flashes: Flashes | None = None,
+    credential: tenants.BootstrapCredential | None = None,
 ) -> web.Response:
     return pages.render(
         request,
@@ -253,14 +280,17 @@ def _tenant_page(
         zones=ZONES,
         errors=errors or no_errors(),
         flashes=flashes or [],
+        credential=credential,
     )
 
 
+@auth.tenant_admin_allowed
 async def tenant_page(request: web.Request) -> web.StreamResponse:
     flashes: Flashes = [("ok", "Tenant defaults saved.")] if request.query.get("saved") else []
     return _tenant_page(request, await _tenant(request), flashes=flashes)
 
 
+@auth.tenant_admin_allowed
 async def tenant_save(request: web.Request) -> web.StreamResponse:
     tenant = await _tenant(request)
     values = await form(request)
@@ -287,6 +317,19 @@ async def tenant_save(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther(f"/console/tenants/{tenant.slug}?saved=1")
 
 
+@auth.tenant_admin_allowed
+async def tenant_bootstrap(request: web.Request) -> web.StreamResponse:
+    """Show the tenant's bootstrap credential (a POST: it stays out of history and caches).
+
+    Tenant admins see it too: it is their tenant's own secret, and they need it to
+    point their factory-new phones at provd (DHCP option 66).
+    """
+    tenant = await _tenant(request)
+    return _tenant_page(
+        request, tenant, credential=tenants.bootstrap_credential(platform(request), tenant)
+    )
+
+
 def add_routes(app: web.Application) -> None:
     r = app.router
     r.add_get("/console/users", users_list)
@@ -298,3 +341,4 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/console/tenants", tenant_add)
     r.add_get("/console/tenants/{slug}", tenant_page)
     r.add_post("/console/tenants/{slug}", tenant_save)
+    r.add_post("/console/tenants/{slug}/bootstrap", tenant_bootstrap)
