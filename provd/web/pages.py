@@ -174,6 +174,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
     raise response
 
 
+@auth.tenant_admin_allowed
 async def _to_console(request: web.Request) -> web.StreamResponse:
     raise web.HTTPPermanentRedirect("/console/")
 

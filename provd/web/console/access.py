@@ -23,6 +23,11 @@ Flashes = list[tuple[str, str]]
 _PASSWORD_LENGTH = 20
 
 
+def _default_role(request: web.Request) -> str:
+    """What the forms offer first: the widest role this principal may hand out."""
+    return Role.ADMIN.value if scope.principal(request).is_admin else Role.INSTALLER.value
+
+
 async def _page(
     request: web.Request,
     *,
@@ -36,7 +41,7 @@ async def _page(
     """``shown_once``: (what, whose, the secret) to show this one time."""
     by = scope.principal(request)
     own = await scope.own_tenant(request)
-    first = Role.ADMIN.value if own is None else Role.INSTALLER.value
+    first = _default_role(request)
     return pages.render(
         request,
         "console/access.html",
@@ -74,7 +79,7 @@ async def account_add(request: web.Request) -> web.StreamResponse:
             request[ACTOR],
             values.get("username", ""),
             password,
-            role=values.get("role", "admin"),
+            role=values.get("role") or _default_role(request),
             tenant_slug=values.get("tenant") or None,
             display_name=values.get("display_name", ""),
             by=scope.principal(request),
@@ -132,7 +137,7 @@ async def token_create(request: web.Request) -> web.StreamResponse:
         value = await tokens.create_token(
             request[ACTOR],
             name,
-            role=values.get("role", "admin"),
+            role=values.get("role") or _default_role(request),
             days=int(days_text) if days_text else None,
             tenant_slug=values.get("tenant") or None,
             by=scope.principal(request),
