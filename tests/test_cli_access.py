@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -122,3 +123,37 @@ def test_tokens_are_scoped_expiring_and_revocable(data_dir: Path) -> None:
     assert run(data_dir, "token", "create", "x", "--days", "0").exit_code == 1
     assert run(data_dir, "token", "revoke", str(site["id"])).exit_code == 0
     assert run(data_dir, "token", "revoke", str(site["id"])).exit_code == 1
+
+
+def test_tenant_admin_role_in_accounts_and_tokens(data_dir: Path) -> None:
+    result = run(
+        data_dir, "account", "add", "tara", "--role", "tenant-admin", "--tenant", "acme", "--json"
+    )
+    assert result.exit_code == 0, result.output
+    view = json.loads(result.output)
+    assert (view["role"], view["tenant"]) == ("tenant-admin", "acme")
+    listed = run(data_dir, "account", "list").output
+    assert re.search(r"^tara\s+tenant-admin\s+acme\s+never$", listed, re.MULTILINE), listed
+
+    token = run(
+        data_dir, "token", "create", "tara-api", "--role", "tenant-admin", "--tenant", "acme"
+    )
+    assert token.exit_code == 0, token.output
+    tokens = json.loads(run(data_dir, "token", "list", "--json").output)
+    scoped = [(t["name"], t["role"], t["tenant"]) for t in tokens]
+    assert ("tara-api", "tenant-admin", "acme") in scoped
+    before = _db(data_dir).execute("SELECT count(*) FROM audit_entry").fetchone()[0]
+    # A tenant admin without a tenant would be a platform admin by omission: refused.
+    for args, message in (
+        (["account", "add", "tina", "--role", "tenant-admin"], "must belong to a tenant"),
+        (["token", "create", "t", "--role", "tenant-admin"], "must belong to a tenant"),
+        (["account", "add", "tina", "--role", "tenant-admin", "--tenant", "nope"], "'nope'"),
+    ):
+        refused = run(data_dir, *args)
+        assert refused.exit_code == 1, args
+        assert message in refused.output, refused.output
+    unknown = run(data_dir, "account", "add", "tina", "--role", "owner")
+    assert unknown.exit_code == 2
+    assert "'admin', 'tenant-admin', 'installer'" in unknown.output
+    after = _db(data_dir).execute("SELECT count(*) FROM audit_entry").fetchone()[0]
+    assert after == before
