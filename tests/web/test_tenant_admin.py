@@ -509,6 +509,10 @@ async def test_layouts_are_their_tenants_only(
     assert await KeySetting.filter(owner=f"tenant:{acme.id}", location="line:5").exists()
     async with browser.get("/console/layouts/platform") as r:
         assert r.status == 403
+    async with browser.get("/console/layouts/open?level=platform&model=yealink-t46g") as r:
+        assert (
+            r.status == 200 and "Only platform admins edit the platform default" in await r.text()
+        )
 
 
 # --- the API -------------------------------------------------------------------------------

@@ -338,6 +338,8 @@ async def choose(request: web.Request) -> web.StreamResponse:
     suffix = "?" + urlencode({"model": model}) if model else ""
     tenant = quote(q.get("tenant", "").strip(), safe="")
     if kind == "platform":
+        if not scope.principal(request).is_admin:
+            return await chooser(request, error="Only platform admins edit the platform default.")
         raise web.HTTPSeeOther("/console/layouts/platform" + suffix)
     if kind == "tenant" and tenant:
         raise web.HTTPSeeOther(f"/console/layouts/tenant/{tenant}{suffix}")
