@@ -8,6 +8,7 @@ settings. Both are checked with ``kamailio -c`` before any start.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -138,11 +139,16 @@ async def validate_config(main: Path, *, kamailio: str = "kamailio") -> None:
     try:
         out, _ = await asyncio.wait_for(proc.communicate(), _VALIDATE_TIMEOUT)
     except TimeoutError:
-        proc.kill()
-        await proc.wait()
         raise PbxError(
             f"kamailio -c on {main} did not finish in {_VALIDATE_TIMEOUT:.0f} s"
         ) from None
+    finally:
+        # Also on cancellation (serve stopping mid-reconfigure): a check left running
+        # outlives its caller and its pipe.
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.communicate()
     if proc.returncode != 0:
         text = out.decode(errors="replace").strip()
         raise PbxError(f"kamailio -c rejected {main} (rc={proc.returncode}):\n{text}")

@@ -62,3 +62,26 @@ async def test_schema_version_mismatch_is_refused(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(PbxError, match="location is at 8, Kamailio expects 9"):
         await ensure_schema(db)
+
+
+async def test_a_cancelled_check_leaves_no_kamailio_behind(tmp_path: Path) -> None:
+    import asyncio
+    import os
+
+    # A stand-in for a slow `kamailio -c`: it records its pid, then hangs.
+    pid_file = tmp_path / "pid"
+    slow = tmp_path / "slow-kamailio"
+    slow.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 60\n")
+    slow.chmod(0o755)
+    check = asyncio.create_task(validate_config(tmp_path / "kamailio.cfg", kamailio=str(slow)))
+    for _ in range(200):
+        if pid_file.exists() and pid_file.read_text().strip():
+            break
+        await asyncio.sleep(0.02)
+    pid = int(pid_file.read_text())
+    check.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await check
+    # Reaped, not merely signalled: the pid no longer exists.
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
