@@ -43,6 +43,11 @@ class Driver(Protocol):
         """Return None when the User-Agent is not this vendor's."""
         ...
 
+    def sip_firmware(self, user_agent: str) -> str | None:
+        """The firmware version in a SIP User-Agent (REGISTER), or None when it is not
+        one of this vendor's phones. Some vendors word it unlike their HTTP one."""
+        ...
+
     def classify(self, filename: str) -> FileRequest | None:
         """Return None when the file name is not one this vendor's phones ask for."""
         ...

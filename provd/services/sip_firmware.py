@@ -8,13 +8,11 @@ device's own vendor's rules: a User-Agent of another vendor is not believed.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from provd.db.models import Device
-from provd.domain.catalogue import Vendor
 from provd.drivers.registry import driver_for
 from provd.pbx import Registration
 from provd.services.pbx import LineRegistration, line_registrations
@@ -23,25 +21,16 @@ from provd.services.pbx import LineRegistration, line_registrations
 # be one write per phone per sweep for no news.
 SEEN_REFRESH = timedelta(minutes=5)
 _MAX_UA = 256
-# Snom's SIP User-Agent is "snomD785/10.1.33.33", unlike its HTTP one.
-_SNOM_SIP = re.compile(
-    r"\bsnom(?P<model>[a-z0-9]{1,16})/(?P<firmware>[0-9][0-9a-z.\-]{0,39})", re.I | re.A
-)
 
 
 def sip_firmware_version(vendor: str, user_agent: str) -> str | None:
     """The firmware version in a SIP User-Agent, when it is one of ``vendor``'s phones."""
-    user_agent = user_agent[:_MAX_UA]
     try:
         driver = driver_for(vendor)
     except ValueError:
         return None
-    info = driver.parse_user_agent(user_agent)
-    if info is not None:
-        return info.firmware[:64]
-    if driver.vendor is Vendor.SNOM and (m := _SNOM_SIP.search(user_agent)):
-        return m["firmware"][:64]
-    return None
+    version = driver.sip_firmware(user_agent[:_MAX_UA])
+    return version[:64] if version is not None else None
 
 
 @dataclass(frozen=True, slots=True)

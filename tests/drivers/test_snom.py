@@ -232,6 +232,23 @@ def test_user_agent_never_raises_on_noise() -> None:
     assert parse_user_agent(huge) is not None
 
 
+@pytest.mark.parametrize(
+    ("ua", "firmware"),
+    [
+        # What a D785 puts in REGISTER, and what Kamailio's ul.dump hands back.
+        ("snomD785/10.1.33.33", "10.1.33.33"),
+        ("snom710/8.7.5.35", "8.7.5.35"),
+        # The HTTP form, should a phone send it over SIP too.
+        ("Mozilla/4.0 (compatible; snomD785-SIP 10.1.33.33 000413922D24)", "10.1.33.33"),
+        ("Yealink SIP-T46G 28.83.0.130", None),
+        ("snom/", None),
+        ("snomD785/" + "9" * 5000, None),
+    ],
+)
+def test_sip_user_agent(ua: str, firmware: str | None) -> None:
+    assert DRIVER.sip_firmware(ua) == firmware
+
+
 # --- File names --------------------------------------------------------------
 
 

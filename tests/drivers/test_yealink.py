@@ -145,6 +145,20 @@ def test_user_agent_never_raises_on_noise() -> None:
         parse_user_agent("Yealink SIP-T46G " + noise)
 
 
+@pytest.mark.parametrize(
+    ("ua", "firmware"),
+    [
+        # Yealink's REGISTER carries the same User-Agent as its HTTP requests.
+        ("Yealink SIP-T46G 28.83.0.130", "28.83.0.130"),
+        ("Yealink SIP-T54W 96.86.0.100 24:9a:d8:00:00:01", "96.86.0.100"),
+        ("snomD785/10.1.33.33", None),
+        ("Linphone/5.2", None),
+    ],
+)
+def test_sip_user_agent(ua: str, firmware: str | None) -> None:
+    assert DRIVER.sip_firmware(ua) == firmware
+
+
 # --- File names --------------------------------------------------------------
 
 

@@ -30,7 +30,7 @@ from provd.domain.mac import Mac, try_parse_mac, upper
 from provd.domain.timezones import get_zone
 from provd.drivers.base import FileRequest, UserAgentInfo
 from provd.drivers.context import DeviceContext, Key, Line, Network, SipServer, VlanPort
-from provd.drivers.snom.useragent import parse_user_agent
+from provd.drivers.snom.useragent import parse_user_agent, sip_firmware
 
 # XML 1.0 forbids most C0 controls, a line break means nothing in a one-line
 # setting, and C1 controls, lone surrogates and U+FFFE/U+FFFF are no better.
@@ -133,6 +133,9 @@ class SnomDriver:
 
     def parse_user_agent(self, user_agent: str) -> UserAgentInfo | None:
         return parse_user_agent(user_agent)
+
+    def sip_firmware(self, user_agent: str) -> str | None:
+        return sip_firmware(user_agent)
 
     def classify(self, filename: str) -> FileRequest | None:
         """``FileRequest.filename`` is the canonical spelling, the one :meth:`filenames` gives."""

@@ -9,6 +9,8 @@ The forms seen in the field (firmware 8.4 to 10.1)::
     Mozilla/4.0 (compatible; snomD785-SIP 10.1.169.16 2010.12-00001-gd311851f1
                  (Feb 25 2019 - 14:19:43) 00041396D9B4 SXM:0 UXM:0 UXMC:0)
 
+Over SIP the same phone says ``snomD785/10.1.33.33`` (:func:`sip_firmware`).
+
 The header is untrusted: it only ever helps identify a device, and a string
 that does not fit yields None rather than an error.
 """
@@ -39,6 +41,13 @@ _HEX12 = re.compile(r"[0-9a-f]{12}", re.IGNORECASE)
 _MODULE_COUNT = re.compile(r"(UXMC?):([0-9]{1,3})", re.ASCII)
 
 
+# The SIP User-Agent: "snomD785/10.1.33.33", unlike the HTTP one.
+_SIP_PRODUCT = re.compile(
+    r"\bsnom(?P<model>[a-z0-9]{1,16})/(?P<firmware>[0-9][0-9a-z.\-]{0,39})(?![0-9a-z.\-])",
+    re.IGNORECASE | re.ASCII,
+)
+
+
 def parse_user_agent(ua: str) -> UserAgentInfo | None:
     """Return what a Snom User-Agent tells, or None when it is not one we can use."""
     text = ua[:_MAX_LENGTH]
@@ -67,3 +76,13 @@ def _mac(tokens: list[str]) -> Mac | None:
 def _expansion_modules(tokens: list[str]) -> int | None:
     counts = [int(m[2]) for token in tokens if (m := _MODULE_COUNT.fullmatch(token))]
     return sum(counts) if counts else None
+
+
+def sip_firmware(ua: str) -> str | None:
+    """The firmware in a Snom SIP User-Agent; the HTTP form is accepted too."""
+    text = ua[:_MAX_LENGTH]
+    if (info := parse_user_agent(text)) is not None:
+        return info.firmware
+    if (m := _SIP_PRODUCT.search(text)) is not None:
+        return m["firmware"]
+    return None

@@ -170,6 +170,11 @@ class YealinkDriver:
     def parse_user_agent(self, user_agent: str) -> UserAgentInfo | None:
         return parse_user_agent(user_agent)
 
+    def sip_firmware(self, user_agent: str) -> str | None:
+        # The phone sends the same User-Agent over SIP as over HTTP.
+        info = parse_user_agent(user_agent)
+        return info.firmware if info is not None else None
+
     def classify(self, filename: str) -> FileRequest | None:
         parsed = _parse(filename)
         return parsed[1] if parsed else None
