@@ -2,6 +2,12 @@
 
 Each daemon gets a process group of its own (a new session), so stopping it
 also reaches Kamailio's worker processes and nothing is left behind.
+
+A provd that is killed outright (SIGKILL, OOM killer) cannot stop its daemons, and
+they keep their ports. The next provd would then find its own Kamailio unable to
+bind while the old one, with the old configuration, answered the readiness probe.
+So each daemon's pid is kept in ``<name>.pid`` beside its log, and a start first
+stops a daemon that file names if it is still running the same program.
 """
 
 from __future__ import annotations
@@ -32,6 +38,57 @@ def _tail(path: Path, lines: int = 30) -> str:
         return "(no log)"
 
 
+def _write_pid(path: Path, pid: int) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(f"{pid}\n")
+    os.replace(tmp, path)
+
+
+def _stat(pid: int | str) -> tuple[str, int] | None:
+    """State and process group of a process, from /proc/PID/stat."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # "pid (comm) S ppid pgrp ...": comm may hold anything, so split after its ")".
+    fields = stat[stat.rfind(")") + 2 :].split()
+    return fields[0], int(fields[2])
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie waiting for a parent (init) to reap it."""
+    stat = _stat(pid)
+    return stat is not None and stat[0] not in ("Z", "X")
+
+
+def _group_running(pgid: int) -> bool:
+    for entry in Path("/proc").iterdir():
+        stat = _stat(entry.name) if entry.name.isdigit() else None
+        if stat is not None and stat[1] == pgid and stat[0] not in ("Z", "X"):
+            return True
+    return False
+
+
+def _leftover(pid_path: Path, program: str) -> int | None:
+    """The pid in ``pid_path`` if that process still runs ``program`` as the leader of
+    its own process group, as this module starts daemons; None for anything else (no
+    file, a pid reused by an unrelated process)."""
+    try:
+        pid = int(pid_path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    if pid <= 1 or not _running(pid):
+        return None
+    try:
+        argv0 = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0", 1)[0]
+        leader = os.getpgid(pid) == pid
+    except (OSError, ProcessLookupError):
+        return None
+    if not leader or os.path.basename(argv0) != os.path.basename(program).encode():
+        return None
+    return pid
+
+
 class ManagedProcess:
     def __init__(
         self,
@@ -50,6 +107,7 @@ class ManagedProcess:
         self.argv = list(argv)
         self.cwd = cwd
         self.log_path = log_path
+        self.pid_path = log_path.with_suffix(".pid")
         self._ready = ready
         self._ready_timeout = ready_timeout
         self._stop_timeout = stop_timeout
@@ -71,6 +129,7 @@ class ManagedProcess:
     async def start(self) -> None:
         """Start, wait until ready, then keep it running until :meth:`stop`."""
         self._stopping = False
+        await self._stop_leftover()
         await self._spawn()
         await self._wait_ready()
         self._watcher = asyncio.create_task(self._watch(), name=f"watch-{self.name}")
@@ -94,7 +153,30 @@ class ManagedProcess:
             except FileNotFoundError:
                 raise PbxError(f"{self.argv[0]} not found: install the Debian package") from None
         self._started_at = time.monotonic()
+        _write_pid(self.pid_path, self._proc.pid)
         log.info("%s started, pid %d", self.name, self._proc.pid)
+
+    async def _stop_leftover(self) -> None:
+        pid = _leftover(self.pid_path, self.argv[0])
+        if pid is None:
+            return
+        log.warning(
+            "%s (pid %d) was left running by a provd that did not stop; stopping it",
+            self.name,
+            pid,
+        )
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + self._stop_timeout
+        while _group_running(pid) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        # Whatever ignored SIGTERM; the ports are free only once every worker is gone.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+        while _group_running(pid):
+            if time.monotonic() > deadline + self._stop_timeout:
+                raise PbxError(f"{self.name} (pid {pid}) left by an earlier provd would not stop")
+            await asyncio.sleep(0.05)
 
     async def _wait_ready(self) -> None:
         proc = self._proc
@@ -179,6 +261,8 @@ class ManagedProcess:
                     os.killpg(proc.pid, signal.SIGKILL)
                 await proc.wait()
         await self._reap_group(proc.pid)
+        with contextlib.suppress(FileNotFoundError):
+            self.pid_path.unlink()
         self.ready_event.clear()
 
     async def _reap_group(self, pgid: int) -> None:

@@ -3,11 +3,18 @@
 Start order: database tables, configuration (validated), rtpengine, then
 Kamailio, each awaited until it answers. A daemon that dies is restarted with
 backoff; on shutdown both are stopped and reaped.
+
+One supervisor per data directory: it holds ``pbx/supervisor.lock`` while it runs.
+The kernel drops the lock when provd dies however it dies, so a daemon still
+running from an earlier provd (see :mod:`provd.pbx.process`) is known to be an
+orphan, never a live provd's, before it is stopped.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -84,6 +91,7 @@ class PbxSupervisor:
         self.files: ConfigFiles | None = None
         self.kamailio: ManagedProcess | None = None
         self.rtpengine: ManagedProcess | None = None
+        self._lock_fd: int | None = None
 
     async def prepare(self) -> ConfigFiles:
         """Tables and validated configuration, without starting anything."""
@@ -96,7 +104,12 @@ class PbxSupervisor:
         return self.files
 
     async def start(self) -> None:
-        files = await self.prepare()
+        self._lock()
+        try:
+            files = await self.prepare()
+        except BaseException:
+            self._unlock()
+            raise
         pbx_dir = self.settings.pbx_dir
         self.rtpengine = ManagedProcess(
             "rtpengine",
@@ -157,6 +170,26 @@ class PbxSupervisor:
             if proc is not None:
                 await proc.stop()
         await self.control.close()
+        self._unlock()
+
+    def _lock(self) -> None:
+        pbx_dir = self.settings.pbx_dir
+        pbx_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(pbx_dir / "supervisor.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise PbxError(
+                f"another provd is already running the PBX of {self.settings.data_dir}: "
+                "only one `serve --pbx` per data directory; stop the other one first"
+            ) from None
+        self._lock_fd = fd
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the descriptor releases the lock
+            self._lock_fd = None
 
     async def __aenter__(self) -> PbxSupervisor:
         await self.start()
