@@ -42,9 +42,9 @@ async def record(
     *,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
-) -> None:
-    """Write the row; call inside the transaction that makes the change."""
-    await AuditEntry.create(
+) -> int:
+    """Write the row; call inside the transaction that makes the change. Returns its id."""
+    entry = await AuditEntry.create(
         actor=actor.name,
         request_id=actor.request_id,
         action=action,
@@ -53,6 +53,7 @@ async def record(
         before=redact(before) if before is not None else None,
         after=redact(after) if after is not None else None,
     )
+    return int(entry.id)
 
 
 async def recent(limit: int = 100) -> list[dict[str, Any]]:

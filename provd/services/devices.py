@@ -153,13 +153,16 @@ async def reset_device(actor: audit.Actor, mac: str) -> Device:
     return device
 
 
-async def seal_device(device: Device) -> None:
-    """First fetch with the device's own credentials: from now on only those work."""
+async def seal_device(device: Device) -> int:
+    """First fetch with the device's own credentials: from now on only those work.
+
+    Returns the id of the audit row, which changes who may fetch, not what is rendered.
+    """
     async with in_transaction():
         before = {"sealed": False}
         device.sealed_at = datetime.now(UTC)
         await device.save(update_fields=["sealed_at"])
-        await audit.record(
+        return await audit.record(
             audit.Actor(f"device:{device.mac}"),
             "device.seal",
             "device",

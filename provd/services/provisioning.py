@@ -211,7 +211,7 @@ class Provisioner:
     async def _note_use(self, principal: Principal, req: PhoneRequest) -> None:
         device = principal.device
         if not principal.bootstrap and device.sealed_at is None:
-            await seal_device(device)
+            self._contexts.harmless(await seal_device(device))
         await self._note_fetch(device, req, principal.user_agent)
 
     async def _principal(self, username: str) -> tuple[Device | None, Tenant | None]:
