@@ -6,7 +6,7 @@ installer's hint ("a T46G with this MAC asked for an address"), not a fact.
 
 Sightings write no audit row. They are machine-made and frequent (a phone renews its
 lease, a PnP SUBSCRIBE is retransmitted), and the audit log's newest id is the validity
-mark of the phone path's context cache (``services/rendering.ContextCache``): a DHCP
+mark of the phone path's caches (``services/mark_cache``): a DHCP
 storm must not flush it. Forgetting discovered phones is an admin's act and is audited.
 """
 

@@ -24,6 +24,7 @@ from provd.security.digest import DigestAuthenticator, Outcome, parse_authorizat
 from provd.security.ratelimit import FailureLimiter, client_key
 from provd.services.devices import note_reported_modules, seal_device
 from provd.services.firmware import FirmwareGrant, firmware_grant
+from provd.services.mark_cache import HarmlessIds, MarkCache, Miss, audit_mark
 from provd.services.platform import Platform
 from provd.services.rendering import ContextCache
 
@@ -65,6 +66,8 @@ class Principal:
     bootstrap: bool
     """True when the tenant's bootstrap credential stood for the device."""
     user_agent: UserAgentInfo | None
+    mark: int
+    """The audit mark read before the device was looked up (services/mark_cache)."""
 
 
 NOT_FOUND = PhoneResponse(404, b"Not Found\n")
@@ -81,7 +84,13 @@ class Provisioner:
         self._p = platform
         self._auth = authenticator
         self._limiter = limiter
-        self._contexts = ContextCache()
+        self._harmless = HarmlessIds()
+        self._contexts = ContextCache(self._harmless)
+        # Short-lived: a boot's three or four requests come within a second or two,
+        # and this is who may fetch, so a missed change should not linger.
+        self._principals: MarkCache[str, tuple[Device | None, Tenant | None]] = MarkCache(
+            self._harmless, max_age=5.0
+        )
 
     def _challenge(self, *, stale: bool = False) -> PhoneResponse:
         headers = [("WWW-Authenticate", v) for v in self._auth.challenge_headers(stale=stale)]
@@ -127,7 +136,8 @@ class Provisioner:
         if creds is None:
             return self._fail(req, "", "malformed Authorization header")
 
-        device, tenant = await self._principal(creds.username)
+        mark = await audit_mark()
+        device, tenant = await self._principal(creds.username, mark)
         password = self._password_of(device, tenant)
         result = self._auth.verify(creds, method=req.method, request_uri=req.uri, password=password)
         if result.outcome is Outcome.STALE:
@@ -146,7 +156,7 @@ class Provisioner:
                 # tell which MACs a tenant has, or which are sealed.
                 return self._fail(req, creds.username, "bootstrap for unknown or sealed MAC")
         self._limiter.record_success(client_key(req.client_ip))
-        return Principal(device, bootstrap, ua)
+        return Principal(device, bootstrap, ua, mark)
 
     async def serve(self, req: PhoneRequest) -> PhoneResponse:
         if (blocked := self._blocked(req)) is not None:
@@ -165,7 +175,7 @@ class Provisioner:
             return NOT_FOUND
         if ua is not None and ua.expansion_modules is not None:
             await note_reported_modules(device, ua.expansion_modules)
-        body = await self._render(driver, device, device.tenant, req.filename)
+        body = await self._render(driver, principal, req.filename)
         if body is None:
             return NOT_FOUND
         await self._note_use(principal, req)
@@ -211,14 +221,25 @@ class Provisioner:
     async def _note_use(self, principal: Principal, req: PhoneRequest) -> None:
         device = principal.device
         if not principal.bootstrap and device.sealed_at is None:
-            self._contexts.harmless(await seal_device(device))
+            # Sealing changes who may fetch, not what is rendered, and the cached
+            # principal is this very object: no cache needs to forget anything.
+            self._harmless.add(await seal_device(device))
         await self._note_fetch(device, req, principal.user_agent)
 
-    async def _principal(self, username: str) -> tuple[Device | None, Tenant | None]:
+    async def _principal(self, username: str, mark: int) -> tuple[Device | None, Tenant | None]:
+        # Unknown names are cached too, so a repeated lookup costs the same whether
+        # the name exists or not.
+        cached = self._principals.get(username, mark)
+        if not isinstance(cached, Miss):
+            return cached
+        found: tuple[Device | None, Tenant | None]
         if username.startswith("bootstrap-"):
-            return None, await Tenant.get_or_none(bootstrap_username=username)
-        device = await Device.filter(prov_username=username).select_related("tenant").first()
-        return device, None
+            found = None, await Tenant.get_or_none(bootstrap_username=username)
+        else:
+            device = await Device.filter(prov_username=username).select_related("tenant").first()
+            found = device, None
+        self._principals.put(username, mark, found)
+        return found
 
     def _password_of(self, device: Device | None, tenant: Tenant | None) -> str | None:
         if device is not None:
@@ -254,12 +275,11 @@ class Provisioner:
             return False
         return file_request.model is None or file_request.model == get_model(device.model)
 
-    async def _render(
-        self, driver: Driver, device: Device, tenant: Tenant, filename: str
-    ) -> bytes | None:
+    async def _render(self, driver: Driver, principal: Principal, filename: str) -> bytes | None:
+        device = principal.device
         if driver.vendor.value != device.vendor:
             return None
-        ctx = await self._contexts.context(self._p, device, tenant)
+        ctx = await self._contexts.context(self._p, device, device.tenant, mark=principal.mark)
         try:
             return driver.render(ctx, filename)
         except KeyError:

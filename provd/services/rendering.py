@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict
-
-from provd.db.models import AuditEntry, Device, DeviceLine, Tenant
+from provd.db.models import Device, DeviceLine, Tenant
 from provd.domain.catalogue import PhoneModel, get_model
 from provd.domain.keys import KeyFunction, KeyLocation, KeySpec, default_line_keys
 from provd.domain.mac import Mac
@@ -25,6 +22,7 @@ from provd.drivers.context import (
 from provd.drivers.registry import driver_for
 from provd.services.firmware import firmware_for_config, firmware_url
 from provd.services.layouts import effective_layout
+from provd.services.mark_cache import HarmlessIds, MarkCache, audit_mark
 from provd.services.platform import Platform
 
 
@@ -130,70 +128,32 @@ async def render_file(
 
 
 class ContextCache:
-    """Device contexts, valid while the audit log's newest id stays the same.
-
-    Every change that can alter what a device receives (users, devices, layouts,
-    pins, rollouts, tenant settings) writes an audit row in its own transaction,
-    so an unchanged high-water mark means an unchanged context. A phone fetches
-    three or four files within a second when it boots: this builds its context
-    once per boot instead of once per file, at the price of one indexed query.
-
-    Some rows this process writes itself change nothing a context holds: a
-    device sealed by its first own fetch. A storm of first boots writes one per
-    phone, and each would otherwise flush every cached context. The ids of such
-    rows are told to :meth:`harmless`; an entry stays valid across a newer mark
-    when every id between its mark and the new one is such a row. Ids are not
-    guessed: a row another process wrote, or a gap in the sequence, is not in
-    the set, so the entry is rebuilt.
-
-    Entries also expire ``max_age`` seconds after they were built. A boot is over
-    well within that, and it bounds the one case a high-water mark misses: on
-    PostgreSQL a transaction holding a lower id can commit after a higher id is
-    already visible, so its change would otherwise wait for the next audit row.
-    """
+    """Device contexts, built once per boot (see :mod:`provd.services.mark_cache`)."""
 
     def __init__(
-        self, max_entries: int = 4096, max_harmless: int = 4096, max_age: float = 30.0
+        self,
+        harmless: HarmlessIds | None = None,
+        *,
+        max_entries: int = 4096,
+        max_age: float = 30.0,
     ) -> None:
-        self._entries: OrderedDict[int, tuple[int, float, DeviceContext]] = OrderedDict()
-        self._max = max_entries
-        self._max_age = max_age
-        self._harmless: OrderedDict[int, None] = OrderedDict()
-        self._max_harmless = max_harmless
+        self.harmless = harmless if harmless is not None else HarmlessIds()
+        self._entries: MarkCache[int, DeviceContext] = MarkCache(
+            self.harmless, max_entries=max_entries, max_age=max_age
+        )
 
-    def harmless(self, audit_id: int) -> None:
-        """An audit row, committed by this process, that alters no device's context."""
-        self._harmless[audit_id] = None
-        while len(self._harmless) > self._max_harmless:
-            self._harmless.popitem(last=False)
-
-    def _still_valid(self, cached_mark: int, mark: int) -> bool:
-        if cached_mark == mark:
-            return True
-        newer = range(cached_mark + 1, mark + 1)
-        return 0 < len(newer) <= len(self._harmless) and all(i in self._harmless for i in newer)
-
-    async def context(self, p: Platform, device: Device, tenant: Tenant) -> DeviceContext:
-        mark = await _audit_mark()
-        now = time.monotonic()
-        hit = self._entries.get(device.id)
-        if hit is not None and now - hit[1] < self._max_age and self._still_valid(hit[0], mark):
-            self._entries[device.id] = (mark, hit[1], hit[2])
-            self._entries.move_to_end(device.id)
-            return hit[2]
-        # The mark is read first: a change committed meanwhile makes the entry look
-        # older than it is, never newer, so the worst case is one rebuild too many.
+    async def context(
+        self, p: Platform, device: Device, tenant: Tenant, *, mark: int | None = None
+    ) -> DeviceContext:
+        """``mark``: the audit mark read at the start of the request, if it was."""
+        if mark is None:
+            mark = await audit_mark()
+        ctx = self._entries.get(device.id, mark)
+        if isinstance(ctx, DeviceContext):
+            return ctx
         ctx = await device_context(p, device, tenant)
-        self._entries[device.id] = (mark, now, ctx)
-        self._entries.move_to_end(device.id)
-        while len(self._entries) > self._max:
-            self._entries.popitem(last=False)
+        self._entries.put(device.id, mark, ctx)
         return ctx
-
-
-async def _audit_mark() -> int:
-    newest = await AuditEntry.all().order_by("-id").only("id").first()
-    return newest.id if newest is not None else 0
 
 
 MASK = "********"

@@ -10,7 +10,7 @@ import pytest
 from aiohttp import DigestAuthMiddleware
 
 from provd.db.models import AuditEntry, Device
-from provd.services import devices, tenants, users
+from provd.services import devices, people, tenants, users
 from provd.services.platform import Platform
 from tests.conftest import TEST_ACTOR
 from tests.digest_client import authorization, parse_challenge
@@ -195,6 +195,33 @@ async def test_bootstrap_credential_until_sealed_then_reset(
     await devices.reset_device(TEST_ACTOR, T46G_MAC)
     status, _ = await _get(session, url, boot.username, boot.password)
     assert status == 200
+
+
+async def test_changes_reach_the_very_next_request(
+    served: Served, session: aiohttp.ClientSession
+) -> None:
+    # The phone path caches who a username is and what a device gets for a boot's few
+    # requests; any audited change must still show on the next one.
+    passwords = await _fleet(served.platform)
+    url = f"{served.base}/{T46G_MAC}.cfg"
+    user = f"dev-{T46G_MAC}"
+    status, body = await _get(session, url, user, passwords[T46G_MAC])
+    assert status == 200 and "display_name = Front Desk" in body.decode()
+
+    await people.update_user(served.platform, TEST_ACTOR, "default", "201", name="Reception")
+    status, body = await _get(session, url, user, passwords[T46G_MAC])
+    assert status == 200 and "display_name = Reception" in body.decode()
+
+    await devices.remove_device(TEST_ACTOR, T46G_MAC)
+    assert (await _get(session, url, user, passwords[T46G_MAC]))[0] == 401
+
+    # Added again, with a new password: a name unknown a moment ago is known at once,
+    # and the old password is not.
+    _, cred = await devices.add_device(
+        served.platform, TEST_ACTOR, T46G_MAC, "yealink-t46g", users=["201"]
+    )
+    assert (await _get(session, url, user, passwords[T46G_MAC]))[0] == 401
+    assert (await _get(session, url, user, cred.password))[0] == 200
 
 
 async def test_bootstrap_credential_of_another_tenant_is_refused(

@@ -1,13 +1,15 @@
-"""The phone path's context cache: one context per boot, rebuilt after any change that
-could alter it, and kept across the seals of a first-boot storm."""
+"""The phone path's caches (services/mark_cache), seen through the context cache: one
+context per boot, rebuilt after any change that could alter it, and kept across the
+seals of a first-boot storm."""
 
 from __future__ import annotations
 
 import pytest
 
-from provd.db.models import Device, Tenant
+from provd.db.models import AuditEntry, Device, Tenant
 from provd.drivers.context import DeviceContext
 from provd.services import devices, users
+from provd.services.mark_cache import HarmlessIds, audit_mark
 from provd.services.platform import Platform
 from provd.services.rendering import ContextCache
 from tests.conftest import TEST_ACTOR
@@ -43,8 +45,8 @@ async def test_seals_this_process_made_keep_every_context(platform: Platform) ->
     cache = ContextCache()
     before = await _contexts(cache, platform, tenant, a, b)
     # Two first boots: each seal writes an audit row, and neither changes a config.
-    cache.harmless(await devices.seal_device(a))
-    cache.harmless(await devices.seal_device(b))
+    cache.harmless.add(await devices.seal_device(a))
+    cache.harmless.add(await devices.seal_device(b))
     after = await _contexts(cache, platform, tenant, a, b)
     assert all(x is y for x, y in zip(before, after, strict=True))
 
@@ -63,9 +65,9 @@ async def test_a_real_change_after_a_seal_reaches_the_next_fetch(platform: Platf
     tenant, a, b = await _fleet(platform)
     cache = ContextCache()
     (old,) = await _contexts(cache, platform, tenant, b)
-    cache.harmless(await devices.seal_device(a))
+    cache.harmless.add(await devices.seal_device(a))
     await devices.update_device(TEST_ACTOR, MAC_B, expansion_modules=2)
-    cache.harmless(await devices.seal_device(b))
+    cache.harmless.add(await devices.seal_device(b))
     # Sealed, a change, sealed: the change in the middle is not harmless.
     b = await Device.get(mac=MAC_B)
     (new,) = await _contexts(cache, platform, tenant, b)
@@ -82,11 +84,20 @@ async def test_entries_expire(platform: Platform, age: float) -> None:
 
 
 def test_harmless_ids_are_bounded() -> None:
-    cache = ContextCache(max_harmless=3)
+    harmless = HarmlessIds(max_ids=3)
     for audit_id in range(1, 6):
-        cache.harmless(audit_id)
+        harmless.add(audit_id)
     # Only the newest three are remembered, so a range reaching back further is not
     # taken on trust.
-    assert cache._still_valid(2, 5)
-    assert not cache._still_valid(1, 5)
-    assert not cache._still_valid(5, 7)
+    assert harmless.cover(2, 5)
+    assert harmless.cover(5, 5)
+    assert not harmless.cover(1, 5)
+    assert not harmless.cover(5, 7)
+
+
+async def test_the_mark_is_the_newest_audit_id(platform: Platform) -> None:
+    await users.add_user(platform, TEST_ACTOR, "default", "201", "User 201")
+    newest = await AuditEntry.all().order_by("-id").first()
+    assert newest is not None and await audit_mark() == newest.id
+    await AuditEntry.all().delete()
+    assert await audit_mark() == 0
