@@ -72,6 +72,8 @@ class Principal:
 
 NOT_FOUND = PhoneResponse(404, b"Not Found\n")
 _FETCH_NOTE_INTERVAL = timedelta(seconds=60)
+# Device.prov_username and Tenant.bootstrap_username are at most this long.
+_MAX_USERNAME = 64
 
 
 class Provisioner:
@@ -227,6 +229,9 @@ class Provisioner:
         await self._note_fetch(device, req, principal.user_agent)
 
     async def _principal(self, username: str, mark: int) -> tuple[Device | None, Tenant | None]:
+        if len(username) > _MAX_USERNAME:
+            # Longer than any stored name: unknown, and not worth a cache slot.
+            return None, None
         # Unknown names are cached too, so a repeated lookup costs the same whether
         # the name exists or not.
         cached = self._principals.get(username, mark)

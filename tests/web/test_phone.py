@@ -151,7 +151,10 @@ async def test_unknown_mac_wrong_password_and_unknown_user_look_the_same(
     unknown_mac = await _unauthorised(
         session, f"{served.base}/001565ffffff.cfg", boot.username, boot.password
     )
-    assert wrong_password == unknown_user == unknown_mac
+    too_long = await _unauthorised(
+        session, f"{served.base}/{T46G_MAC}.cfg", "dev-" + "0" * 500, "Wr0ng-pass!"
+    )
+    assert wrong_password == unknown_user == unknown_mac == too_long
     assert wrong_password[0] == 401
     assert passwords[T46G_MAC].encode() not in wrong_password[1]
     # Nothing an unauthenticated request said was stored.
