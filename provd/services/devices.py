@@ -227,13 +227,16 @@ async def update_device(
     return device
 
 
-async def note_reported_modules(device: Device, count: int) -> None:
-    """A phone that reports its key modules (Snom) is believed: it knows what is plugged in."""
+async def note_reported_modules(device: Device, count: int) -> bool:
+    """A phone that reports its key modules (Snom) is believed: it knows what is plugged in.
+
+    Returns whether that changed the device.
+    """
     model = get_model(device.model)
     most = model.expansion.max_count if model.expansion else 0
     count = min(max(count, 0), most)
     if count == device.expansion_modules:
-        return
+        return False
     async with in_transaction():
         before = {"expansion_modules": device.expansion_modules}
         device.expansion_modules = count
@@ -246,3 +249,4 @@ async def note_reported_modules(device: Device, count: int) -> None:
             before=before,
             after={"expansion_modules": count},
         )
+    return True

@@ -175,9 +175,15 @@ class Provisioner:
         device, ua = principal.device, principal.user_agent
         if not self._may_fetch(device, file_request, ua):
             return NOT_FOUND
-        if ua is not None and ua.expansion_modules is not None:
-            await note_reported_modules(device, ua.expansion_modules)
-        body = await self._render(driver, principal, req.filename)
+        mark = principal.mark
+        if (
+            ua is not None
+            and ua.expansion_modules is not None
+            and await note_reported_modules(device, ua.expansion_modules)
+        ):
+            # This request's own file must show what it just reported.
+            mark = await audit_mark()
+        body = await self._render(driver, device, mark, req.filename)
         if body is None:
             return NOT_FOUND
         await self._note_use(principal, req)
@@ -280,11 +286,12 @@ class Provisioner:
             return False
         return file_request.model is None or file_request.model == get_model(device.model)
 
-    async def _render(self, driver: Driver, principal: Principal, filename: str) -> bytes | None:
-        device = principal.device
+    async def _render(
+        self, driver: Driver, device: Device, mark: int, filename: str
+    ) -> bytes | None:
         if driver.vendor.value != device.vendor:
             return None
-        ctx = await self._contexts.context(self._p, device, device.tenant, mark=principal.mark)
+        ctx = await self._contexts.context(self._p, device, device.tenant, mark=mark)
         try:
             return driver.render(ctx, filename)
         except KeyError:

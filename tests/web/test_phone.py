@@ -301,6 +301,21 @@ async def test_snom_d785_fetches_its_files(served: Served, session: aiohttp.Clie
     assert status == 404
 
 
+async def test_a_module_the_phone_reports_is_in_the_file_it_asked_for(
+    served: Served, session: aiohttp.ClientSession
+) -> None:
+    passwords = await _fleet(served.platform)
+    user, password = f"dev-{D785_MAC}", passwords[D785_MAC]
+    url = f"{served.base}/000413922D24.xml"
+    status, body = await _get(session, url, user, password, D785_UA)
+    assert status == 200 and b'<fkey idx="24"' not in body
+    # A D7 plugged in: the very request that reports it gets the module's keys, though
+    # the file without them was rendered a moment ago.
+    status, body = await _get(session, url, user, password, D785_UA.replace("UXM:0", "UXM:1"))
+    assert status == 200 and b'<fkey idx="24"' in body
+    assert (await Device.get(mac=D785_MAC)).expansion_modules == 1
+
+
 @pytest.mark.parametrize("name", ["../etc/passwd", "provd.json", "secret.key", "index.html"])
 async def test_other_paths_are_not_served(
     served: Served, session: aiohttp.ClientSession, name: str
