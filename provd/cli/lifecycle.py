@@ -226,7 +226,11 @@ def _discovery_options(f: F) -> F:
 
 
 @cli.command()
-@click.option("--https-port", type=int, help="Override the HTTPS port for this run.")
+@click.option(
+    "--https-port",
+    type=int,
+    help="HTTPS port: kept in the settings on the first run, for this run only later.",
+)
 @click.option("--http-port", type=int, help="Also serve plain HTTP (still Digest-authenticated).")
 @click.option("--bind", help="Address to listen on (default 0.0.0.0).")
 @click.option("--public-host", help="Host name phones use (first run only).")
@@ -278,7 +282,10 @@ def serve(
     except ProvdError as e:
         fail(str(e), as_json=False)
     if not state.initialised:
-        _do_init(state, False, Settings().with_overrides(public_host=public_host))
+        # The URLs the first run prints must be the ones it serves.
+        _do_init(
+            state, False, Settings().with_overrides(public_host=public_host, https_port=https_port)
+        )
     settings = load_settings(state.data_dir).with_overrides(
         https_port=https_port,
         http_port=http_port,
