@@ -49,10 +49,17 @@ def network_view(device: Device, tenant: Tenant) -> list[NetworkSetting]:
 
 
 async def events(mac: str, limit: int = EVENT_LIMIT) -> list[AuditEntry]:
-    """The newest audit rows about the device (changes, seals, resyncs), newest first."""
-    return (
-        await AuditEntry.filter(object_type="device", object_key=mac).order_by("-id").limit(limit)
-    )
+    """The newest audit rows about the device (changes, seals, resyncs), newest first.
+
+    Only since the MAC was last removed: a phone removed from one tenant and claimed by
+    another must not show the other tenant's history (who handled it, and when) to
+    whoever has it now. The audit log keeps the whole story for platform admins.
+    """
+    about = AuditEntry.filter(object_type="device", object_key=mac)
+    removed = await about.filter(action="device.remove").order_by("-id").only("id").first()
+    if removed is not None:
+        about = about.filter(id__gt=removed.id)
+    return await about.order_by("-id").limit(limit)
 
 
 def _name(text: str) -> str:
