@@ -38,7 +38,9 @@ class PbxControl:
             notify_token=secrets.notify_token,
         )
 
-    async def check_sync(self, aor: str, *, reboot: bool, vendor: Vendor | str) -> CheckSyncResult:
+    async def check_sync(
+        self, aor: str, *, reboot: bool, vendor: Vendor | str, contact: str | None = None
+    ) -> CheckSyncResult:
         return await notify.check_sync(
             self.rpc,
             aor,
@@ -46,6 +48,7 @@ class PbxControl:
             vendor=vendor,
             next_hop=self.next_hop,
             notify_token=self._notify_token,
+            contact=contact,
         )
 
     async def registration(self, aor: str) -> Registration:

@@ -78,8 +78,12 @@ async def check_sync(
     vendor: Vendor | str,
     next_hop: str,
     notify_token: str,
+    contact: str | None = None,
 ) -> CheckSyncResult:
-    """Send ``Event: check-sync`` to every registered contact of ``aor`` (``ext@domain``).
+    """Send ``Event: check-sync`` to the registered contacts of ``aor`` (``ext@domain``).
+
+    ``contact``: only that one of the AoR's bindings (one phone of a user who is on
+    several); 404 when it is not registered. Without it, every binding gets it.
 
     ``next_hop`` is Kamailio's own SIP URI; ``notify_token`` is the shared
     secret that lets this NOTIFY (and no phone's) through. No Content-Length
@@ -97,6 +101,8 @@ async def check_sync(
         "Subscription-State: terminated\r\n"
         f"X-Provd-Token: {_check_header_value('token', notify_token)}\r\n"
     )
+    if contact is not None:
+        headers += f"X-Provd-Contact: {_check_header_value('contact', contact)}\r\n"
     result = await rpc.call(
         "tm.t_uac_wait",
         "NOTIFY",

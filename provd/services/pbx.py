@@ -30,6 +30,7 @@ from provd.pbx import (
     Registration,
     RpcError,
     aor_for,
+    check_sync_event,
 )
 from provd.pbx.database import open_kamailio_db
 from provd.pbx.rpc import KamailioRpc
@@ -317,27 +318,38 @@ async def check_sync_device(
 ) -> DeviceCheckSync:
     """Send ``Event: check-sync`` (``reboot=true`` to reboot) to each line's registration.
 
-    Lines are tried together (a phone that does not answer costs one timeout,
-    not one per line). The audit row records who asked and what each line answered.
+    Each line's NOTIFY goes to this phone's own binding only (see :func:`pick_binding`):
+    a user on two desks has two, and a reboot meant for one desk must not reach the
+    other. A line with no binding of this phone is reported not registered, unsent.
+    Lines are tried together (a phone that does not answer costs one timeout, not one
+    per line). The audit row records who asked and what each line answered.
     """
     device = await get_device(mac)
-    tenant = await Tenant.get(id=device.tenant_id)  # type: ignore[attr-defined]
-    lines = await DeviceLine.filter(device_id=device.id).select_related("user").order_by("slot")
-    if not lines:
+    if not await DeviceLine.filter(device_id=device.id).exists():
         raise Conflict("mac", f"device {device.mac} has no lines: there is nothing to notify")
     control = _require(control)
-    aors = [aor_for(line.user.extension, tenant.sip_domain) for line in lines]
-    try:
-        results = await asyncio.gather(
-            *(control.check_sync(aor, reboot=reboot, vendor=device.vendor) for aor in aors)
+    lines = (await device_registrations(control, [device]))[device.mac]
+
+    async def one(line: LineRegistration) -> CheckSyncResult:
+        assert control is not None
+        if line.binding is None:
+            event = check_sync_event(device.vendor, reboot=reboot)
+            return CheckSyncResult(
+                line.aor, event, CheckSyncOutcome.NOT_REGISTERED, 404, "not registered here"
+            )
+        return await control.check_sync(
+            line.aor, reboot=reboot, vendor=device.vendor, contact=line.binding.uri
         )
+
+    try:
+        results = await asyncio.gather(*(one(line) for line in lines))
     except PbxError as e:
         raise _unreachable(e, control) from e
     outcome = DeviceCheckSync(
         device.mac,
         reboot,
         tuple(
-            LineCheckSync(line.slot, line.user.extension, r)
+            LineCheckSync(line.slot, line.extension, r)
             for line, r in zip(lines, results, strict=True)
         ),
     )

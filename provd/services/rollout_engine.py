@@ -236,7 +236,10 @@ class RolloutEngine:
             row, DeviceState.NOTIFIED, SENDING, startable=True, notified_at=utcnow()
         ):
             return
-        task = asyncio.create_task(self._send(row, device, line.aor), name=f"check-sync-{row.mac}")
+        assert line.binding is not None
+        task = asyncio.create_task(
+            self._send(row, device, line.aor, line.binding.uri), name=f"check-sync-{row.mac}"
+        )
         self._sending[row.id] = task
 
         def done(_: asyncio.Task[None]) -> None:
@@ -245,9 +248,12 @@ class RolloutEngine:
 
         task.add_done_callback(done)
 
-    async def _send(self, row: RolloutDevice, device: Device, aor: str) -> None:
+    async def _send(self, row: RolloutDevice, device: Device, aor: str, contact: str) -> None:
         try:
-            result = await self._control.check_sync(aor, reboot=True, vendor=device.vendor)
+            # To this phone's binding only: the user may be on another desk too.
+            result = await self._control.check_sync(
+                aor, reboot=True, vendor=device.vendor, contact=contact
+            )
         except PbxError as e:
             # It may have reached the phone: watch it like any notified device.
             await self._note(row, f"check-sync outcome unknown: {e}")

@@ -205,6 +205,41 @@ async def test_check_sync_reaches_registered_phone(pbx: PbxEnv) -> None:
     assert "X-Provd-Token" not in received.messages
 
 
+async def test_check_sync_to_one_contact_reaches_that_phone_only(pbx: PbxEnv) -> None:
+    # 2000 on a second desk: two bindings, one per phone.
+    second_desk = (ip(7), 5076)
+    assert await register(pbx, pbx.accounts["2000"], second_desk, expires=600) == 0
+    control = pbx.supervisor.control
+    try:
+        registration = await control.registration("2000@acme.test")
+        uris = {c.uri for c in registration.contacts}
+        target = f"sip:2000@{second_desk[0]}:{second_desk[1]}"
+        assert target in uris and len(uris) == 2
+        async with (
+            sipp("uas_notify.xml", pbx.work, local=second_desk, timeout_s=4) as chosen,
+            sipp("uas_notify.xml", pbx.work, local=CALLEE, timeout_s=4) as other,
+        ):
+            await asyncio.sleep(0.3)
+            result = await control.check_sync(
+                "2000@acme.test", reboot=True, vendor="yealink", contact=target
+            )
+            got = await chosen.finish()
+            missed = await other.finish()
+        assert (result.outcome, result.status) == (CheckSyncOutcome.DELIVERED, 200)
+        assert len(got.received(f"NOTIFY {target}")) == 1
+        assert "X-Provd-Contact" not in got.messages
+        # The first desk's phone heard nothing (its sipp timed out waiting).
+        assert missed.received("NOTIFY") == []
+
+        # A contact that is not (or no longer) registered is not guessed at.
+        gone = await control.check_sync(
+            "2000@acme.test", reboot=True, vendor="yealink", contact="sip:2000@192.0.2.1:5060"
+        )
+        assert (gone.outcome, gone.status) == (CheckSyncOutcome.NOT_REGISTERED, 404)
+    finally:
+        assert await register(pbx, pbx.accounts["2000"], second_desk, expires=0) == 0
+
+
 async def test_check_sync_reports_not_registered(pbx: PbxEnv) -> None:
     result = await pbx.supervisor.control.check_sync(
         "2002@acme.test", reboot=False, vendor="yealink"

@@ -23,6 +23,7 @@ from tests.pbx.sippctl import run_sipp, sipp
 
 PROXY = ip(181)
 PHONE = (ip(182), 5061)
+SECOND_DESK = (ip(184), 5063)
 DOMAIN = "default.provd.internal"
 
 
@@ -110,6 +111,33 @@ async def test_supervised_pbx_follows_account_changes_and_serves_status(
         row = await AuditEntry.get(action="device.reboot")
         assert (row.actor, row.object_key) == (TEST_ACTOR.name, d.mac)
         assert row.after["lines"][0]["outcome"] == "delivered"
+
+        # 201 on a second desk: a reboot of that desk's phone reaches it and not the first.
+        d2, _ = await devices.add_device(
+            platform, TEST_ACTOR, "001565000002", "yealink-t46g", users=["201"]
+        )
+        for device, where in ((d, PHONE), (d2, SECOND_DESK)):
+            device.last_fetch_ip = where[0]
+            await device.save(update_fields=["last_fetch_ip"])
+        done = await run_sipp(
+            "register.xml",
+            workdir,
+            remote=f"{PROXY}:5060",
+            local=SECOND_DESK,
+            rows=[reg_row(account, SECOND_DESK)],
+        )
+        assert done.rc == 0, done.output
+        async with (
+            sipp("uas_notify.xml", workdir, local=SECOND_DESK, timeout_s=4) as second,
+            sipp("uas_notify.xml", workdir, local=PHONE, timeout_s=4) as first,
+        ):
+            await asyncio.sleep(0.3)
+            outcome = await pbx.check_sync_device(control, TEST_ACTOR, d2.mac, reboot=True)
+            got, missed = await second.finish(), await first.finish()
+        assert outcome.delivered
+        assert len(got.received("NOTIFY ")) == 1
+        assert missed.received("NOTIFY ") == [], "the first desk was rebooted too"
+        await devices.remove_device(TEST_ACTOR, d2.mac)
 
         # Removed elsewhere: its subscriber goes and so does its live registration.
         await devices.remove_device(TEST_ACTOR, d.mac)
