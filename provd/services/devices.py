@@ -158,18 +158,24 @@ async def seal_device(device: Device) -> int:
 
     Returns the id of the audit row, which changes who may fetch, not what is rendered.
     """
-    async with in_transaction():
-        before = {"sealed": False}
-        device.sealed_at = datetime.now(UTC)
-        await device.save(update_fields=["sealed_at"])
-        return await audit.record(
-            audit.Actor(f"device:{device.mac}"),
-            "device.seal",
-            "device",
-            device.mac,
-            before=before,
-            after={"sealed": True, "sealed_at": device.sealed_at.isoformat()},
-        )
+    try:
+        async with in_transaction():
+            before = {"sealed": False}
+            device.sealed_at = datetime.now(UTC)
+            await device.save(update_fields=["sealed_at"])
+            return await audit.record(
+                audit.Actor(f"device:{device.mac}"),
+                "device.seal",
+                "device",
+                device.mac,
+                before=before,
+                after={"sealed": True, "sealed_at": device.sealed_at.isoformat()},
+            )
+    except BaseException:
+        # Rolled back: the object (which the phone path keeps for the rest of a boot)
+        # must not say sealed when the database does not.
+        device.sealed_at = None
+        raise
 
 
 def provisioning_credential(p: Platform, device: Device) -> ProvisioningCredential:

@@ -101,3 +101,18 @@ async def test_the_mark_is_the_newest_audit_id(platform: Platform) -> None:
     assert newest is not None and await audit_mark() == newest.id
     await AuditEntry.all().delete()
     assert await audit_mark() == 0
+
+
+async def test_a_failed_seal_leaves_the_device_unsealed_in_memory_too(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, a, _ = await _fleet(platform)
+
+    async def broken(*args: object, **kwargs: object) -> int:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(devices.audit, "record", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        await devices.seal_device(a)
+    assert a.sealed_at is None
+    assert (await Device.get(mac=MAC_A)).sealed_at is None
