@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from provd.db.models import AuditEntry, Device, Tenant
+from provd.db.models import Account, ApiToken, AuditEntry, Device, Tenant
 from provd.domain.errors import InvalidInput
 from provd.domain.tenancy import check_display_name
 from provd.drivers.context import VlanPort
@@ -60,6 +60,31 @@ async def events(mac: str, limit: int = EVENT_LIMIT) -> list[AuditEntry]:
     if removed is not None:
         about = about.filter(id__gt=removed.id)
     return await about.order_by("-id").limit(limit)
+
+
+OUTSIDE_ACTOR = "another account"
+
+
+async def actor_labels(entries: list[AuditEntry], viewer_tenant_id: int | None) -> dict[str, str]:
+    """How each entry's actor is shown to a viewer confined to ``viewer_tenant_id``.
+
+    Platform admins (None) see actors as stored. A tenant's own people see the accounts
+    and tokens of their tenant, and the device itself, by name; the platform's admins,
+    its tokens and the server's command line are not theirs to know by name.
+    """
+    actors = {e.actor for e in entries}
+    if viewer_tenant_id is None:
+        return {a: a for a in actors}
+    usernames = [a.removeprefix("web:") for a in actors if a.startswith("web:")]
+    token_names = [a.removeprefix("api:") for a in actors if a.startswith("api:")]
+    own_accounts = await Account.filter(
+        username__in=usernames, tenant_id=viewer_tenant_id
+    ).values_list("username", flat=True)
+    own_tokens = await ApiToken.filter(
+        name__in=token_names, tenant_id=viewer_tenant_id
+    ).values_list("name", flat=True)
+    own = {f"web:{u}" for u in own_accounts} | {f"api:{n}" for n in own_tokens}
+    return {a: a if a in own or a.startswith("device:") else OUTSIDE_ACTOR for a in actors}
 
 
 def _name(text: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from provd.services import device_detail, devices, tenants
+from provd.services import accounts, device_detail, devices, tenants, tokens
 from provd.services.audit import Actor
 from provd.services.platform import Platform
 from tests.conftest import TEST_ACTOR
@@ -35,3 +35,35 @@ async def test_events_are_newest_first_and_limited(platform: Platform) -> None:
     assert len(shown) == 3
     assert [e.id for e in shown] == sorted((e.id for e in shown), reverse=True)
     assert shown[0].after is not None and shown[0].after["name"] == "Desk 4"
+
+
+async def test_a_tenants_people_see_their_own_by_name_and_the_platform_as_another_account(
+    platform: Platform,
+) -> None:
+    acme, _ = await tenants.add_tenant(platform, TEST_ACTOR, "acme", sip_domain="acme.test")
+    await tenants.add_tenant(platform, TEST_ACTOR, "globex", sip_domain="globex.test")
+    strong = "Correct-Horse-Battery-9"
+    await accounts.add_account(TEST_ACTOR, "root", strong, role="admin")
+    await accounts.add_account(TEST_ACTOR, "ivan", strong, role="installer", tenant_slug="acme")
+    await accounts.add_account(TEST_ACTOR, "gina", strong, role="installer", tenant_slug="globex")
+    await tokens.create_token(TEST_ACTOR, "acme-site", role="installer", tenant_slug="acme")
+    await tokens.create_token(TEST_ACTOR, "deploy", role="admin")
+    await devices.add_device(platform, Actor("web:ivan"), MAC, "yealink-t46g", tenant_slug="acme")
+    for who in ("web:root", "web:gina", "api:acme-site", "api:deploy", "cli:root"):
+        await devices.update_device(Actor(who), MAC, name=who.replace(":", " "))
+    device = await devices.get_device(MAC)
+    await devices.seal_device(device)
+    shown = await device_detail.events(MAC)
+
+    mine = await device_detail.actor_labels(shown, acme.id)
+    assert mine == {
+        "web:ivan": "web:ivan",
+        "api:acme-site": "api:acme-site",
+        f"device:{MAC}": f"device:{MAC}",
+        "web:root": device_detail.OUTSIDE_ACTOR,
+        "web:gina": device_detail.OUTSIDE_ACTOR,
+        "api:deploy": device_detail.OUTSIDE_ACTOR,
+        "cli:root": device_detail.OUTSIDE_ACTOR,
+    }
+    platform_view = await device_detail.actor_labels(shown, None)
+    assert all(shown_as == actor for actor, shown_as in platform_view.items())

@@ -64,6 +64,7 @@ async def _page(
     view = await devices.device_view(device)
     lines, why = await _registration(request, device)
     keys = await layouts.effective_keys_view(device)
+    events = await device_detail.events(device.mac)
     files = await rendering.render_all(p, device)
     model = get_model(device.model)
     return pages.render(
@@ -82,7 +83,8 @@ async def _page(
         network=device_detail.network_view(device, device.tenant),
         firmware=await firmware.device_firmware_view(p, device.mac),
         files={name: body.decode() for name, body in files.items()},
-        events=await device_detail.events(device.mac),
+        events=events,
+        actors=await device_detail.actor_labels(events, scope.principal(request).tenant_id),
         flashes=flashes or [],
         errors=errors or no_errors(),
         when=when,
