@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from tests.pbx.conftest import ip
+from tests.procs import matching, serve_pbx_args
 
 ROOT = Path(__file__).resolve().parents[1]
 PROXY = ip(198)
@@ -37,28 +38,12 @@ def _curl(ca: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _leftovers(data_dir: Path) -> list[int]:
-    marks = (str(data_dir).encode(), f"--listen-ng={PROXY}:".encode())
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            continue
-        if state not in ("Z", "X") and any(m in cmdline for m in marks):
-            found.append(int(entry.name))
-    return found
-
-
 def test_scripts_run_on_a_fresh_data_directory(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     port = _free_port()
     log = tmp_path / "run.log"
-    argv = ["bash", "scripts/run", "--https-port", str(port), "--sip-address", PROXY]
-    argv += ["--media-address", MEDIA, "--rpc-address", PROXY, "--rtpengine-ng-address", PROXY]
+    # scripts/run passes --pbx itself; a second one is harmless.
+    argv = ["bash", "scripts/run", "--https-port", str(port), *serve_pbx_args(PROXY, MEDIA)]
     env = {**os.environ, "PROVD_DATA_DIR": str(data_dir)}
     with log.open("w") as out:
         proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -95,7 +80,7 @@ def test_scripts_run_on_a_fresh_data_directory(tmp_path: Path) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             rc = proc.wait()
-        left = _leftovers(data_dir)
+        left = matching(str(data_dir), f"--listen-ng={PROXY}:")
         for pid in left:
             os.kill(pid, signal.SIGKILL)
     assert rc == 0, log.read_text()

@@ -28,6 +28,7 @@ import pytest
 
 from tests.pbx.conftest import Account, call_row, ip, reg_row
 from tests.pbx.sippctl import run_sipp, sipp
+from tests.procs import matching, serve_pbx_args
 
 PROXY = ip(161)
 MEDIA = ip(170)
@@ -68,20 +69,7 @@ def _provd_text(data_dir: Path, *args: str) -> str:
 
 def _pbx_pids(data_dir: Path) -> list[int]:
     """Kamailio (its config lives in the data dir) and rtpengine (our ng address)."""
-    marks = (str(data_dir).encode(), f"--listen-ng={PROXY}:".encode())
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if cmdline.split(b"\0")[0].endswith((b"kamailio", b"rtpengine")) and any(
-            m in cmdline for m in marks
-        ):
-            pids.append(int(entry.name))
-    return pids
+    return matching(str(data_dir), f"--listen-ng={PROXY}:", programs=("kamailio", "rtpengine"))
 
 
 @dataclass
@@ -184,15 +172,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         "serve",
         "--bind",
         "127.0.0.1",
-        "--pbx",
-        "--sip-address",
-        PROXY,
-        "--media-address",
-        MEDIA,
-        "--rpc-address",
-        PROXY,
-        "--rtpengine-ng-address",
-        PROXY,
+        *serve_pbx_args(PROXY, MEDIA),
     ]
     with log.open("w") as log_file:
         proc = subprocess.Popen(argv, stdout=log_file, stderr=subprocess.STDOUT)

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.pbx.conftest import ip
+from tests.procs import alive, group, matching, serve_pbx_args
 
 PROXY = ip(195)
 MEDIA = ip(196)
@@ -30,28 +31,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rfind(")") + 2] not in "ZX"
-
-
-def _group(pgid: int) -> list[int]:
-    """Live processes of a process group (a daemon and its workers)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and _alive(int(entry.name)):
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat[stat.rfind(")") + 2 :].split()[2]) == pgid:
-                found.append(int(entry.name))
-    return found
 
 
 def _sip_options(host: str) -> str:
@@ -83,25 +62,8 @@ def _daemon_pids(data_dir: Path) -> dict[str, int]:
 
 class Serve:
     def __init__(self, data_dir: Path, log: Path) -> None:
-        argv = [
-            sys.executable,
-            "-m",
-            "provd",
-            "--data-dir",
-            str(data_dir),
-            "serve",
-            "--bind",
-            "127.0.0.1",
-            "--pbx",
-            "--sip-address",
-            PROXY,
-            "--media-address",
-            MEDIA,
-            "--rpc-address",
-            PROXY,
-            "--rtpengine-ng-address",
-            PROXY,
-        ]
+        argv = [sys.executable, "-m", "provd", "--data-dir", str(data_dir), "serve"]
+        argv += ["--bind", "127.0.0.1", *serve_pbx_args(PROXY, MEDIA)]
         self.log = log
         self._log_file = log.open("w")
         self.proc = subprocess.Popen(argv, stdout=self._log_file, stderr=subprocess.STDOUT)
@@ -131,18 +93,7 @@ class Serve:
 
 def _leftovers(data_dir: Path) -> list[int]:
     """serve, Kamailio and rtpengine processes of this data directory or addresses."""
-    marks = (str(data_dir).encode(), f"--listen-ng={PROXY}:".encode())
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if any(m in cmdline for m in marks) and _alive(int(entry.name)):
-            pids.append(int(entry.name))
-    return pids
+    return matching(str(data_dir), f"--listen-ng={PROXY}:")
 
 
 @pytest.fixture
@@ -174,7 +125,7 @@ def test_a_restart_after_provd_was_killed_stops_the_orphaned_daemons(
     orphans = _daemon_pids(data_dir)
     assert first.wait_exit() == -signal.SIGKILL
     # The scenario is real: killed outright, provd left both daemons running.
-    assert all(_alive(pid) for pid in orphans.values()), orphans
+    assert all(alive(pid) for pid in orphans.values()), orphans
 
     second = Serve(data_dir, tmp_path / "second.log")
     try:
@@ -182,18 +133,18 @@ def test_a_restart_after_provd_was_killed_stops_the_orphaned_daemons(
         text = second.log.read_text()
         for name, pid in orphans.items():
             assert f"{name} (pid {pid}) was left running by a provd that did not stop" in text
-            assert _group(pid) == [], f"{name} orphan group still running"
+            assert group(pid) == [], f"{name} orphan group still running"
         fresh = _daemon_pids(data_dir)
         assert set(fresh.values()).isdisjoint(orphans.values())
         # The new daemons hold their ports: none dies and gets restarted.
         time.sleep(1.5)
-        assert all(_alive(pid) for pid in fresh.values()), second.log.read_text()
+        assert all(alive(pid) for pid in fresh.values()), second.log.read_text()
         assert "died with rc" not in second.log.read_text()
         # And answer SIP: the orphan is gone, so this is the new Kamailio.
         assert _sip_options(PROXY).startswith("SIP/2.0 ")
     finally:
         assert second.stop() == 0, second.log.read_text()
-    assert all(_group(pid) == [] for pid in fresh.values())
+    assert all(group(pid) == [] for pid in fresh.values())
     assert not (data_dir / "pbx" / "kamailio.pid").exists()
 
 
@@ -208,6 +159,6 @@ def test_a_second_serve_on_the_same_data_dir_is_refused_and_stops_nothing(
         assert other.wait_exit() == 1
         assert "another provd is already running the PBX of" in other.log.read_text()
         assert _daemon_pids(data_dir) == pids
-        assert all(_alive(pid) for pid in pids.values())
+        assert all(alive(pid) for pid in pids.values())
     finally:
         assert running.stop() == 0, running.log.read_text()
