@@ -55,12 +55,6 @@ def _stat(pid: int | str) -> tuple[str, int] | None:
     return fields[0], int(fields[2])
 
 
-def _running(pid: int) -> bool:
-    """Alive and not a zombie waiting for a parent (init) to reap it."""
-    stat = _stat(pid)
-    return stat is not None and stat[0] not in ("Z", "X")
-
-
 def _group_running(pgid: int) -> bool:
     for entry in Path("/proc").iterdir():
         stat = _stat(entry.name) if entry.name.isdigit() else None
@@ -77,16 +71,14 @@ def _leftover(pid_path: Path, program: str) -> int | None:
         pid = int(pid_path.read_text().strip())
     except (OSError, ValueError):
         return None
-    if pid <= 1 or not _running(pid):
+    stat = _stat(pid) if pid > 1 else None
+    if stat is None or stat[0] in ("Z", "X") or stat[1] != pid:
         return None
     try:
         argv0 = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0", 1)[0]
-        leader = os.getpgid(pid) == pid
-    except (OSError, ProcessLookupError):
+    except OSError:
         return None
-    if not leader or os.path.basename(argv0) != os.path.basename(program).encode():
-        return None
-    return pid
+    return pid if os.path.basename(argv0) == os.path.basename(program).encode() else None
 
 
 class ManagedProcess:

@@ -327,24 +327,23 @@ async def check_sync_device(
     device = await get_device(mac)
     if not await DeviceLine.filter(device_id=device.id).exists():
         raise Conflict("mac", f"device {device.mac} has no lines: there is nothing to notify")
-    control = _require(control)
-    lines = (await device_registrations(control, [device]))[device.mac]
+    pbx = _require(control)
+    lines = (await device_registrations(pbx, [device]))[device.mac]
 
     async def one(line: LineRegistration) -> CheckSyncResult:
-        assert control is not None
         if line.binding is None:
             event = check_sync_event(device.vendor, reboot=reboot)
             return CheckSyncResult(
                 line.aor, event, CheckSyncOutcome.NOT_REGISTERED, 404, "not registered here"
             )
-        return await control.check_sync(
+        return await pbx.check_sync(
             line.aor, reboot=reboot, vendor=device.vendor, contact=line.binding.uri
         )
 
     try:
         results = await asyncio.gather(*(one(line) for line in lines))
     except PbxError as e:
-        raise _unreachable(e, control) from e
+        raise _unreachable(e, pbx) from e
     outcome = DeviceCheckSync(
         device.mac,
         reboot,
