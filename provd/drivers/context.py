@@ -6,12 +6,17 @@ nothing else, which is what makes golden-file tests exact.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from enum import StrEnum
+from typing import Any, TypeVar
 
 from provd.domain.catalogue import PhoneModel
 from provd.domain.keys import KeyFunction, KeyLocation
 from provd.domain.mac import Mac
+
+_SECRET = "secret"
+# Field metadata of a credential: :func:`masked` replaces it, whatever the vendor.
+_SECRET_FIELD = {_SECRET: True}
 
 
 class Transport(StrEnum):
@@ -35,7 +40,7 @@ class Line:
     extension: str
     display_name: str
     auth_user: str
-    password: str
+    password: str = field(metadata=_SECRET_FIELD)
     domain: str
     """The SIP domain (registrar realm) of the user's tenant."""
     label: str
@@ -48,7 +53,7 @@ class Provisioning:
     base_url: str
     """Directory URL ending in ``/``: the phone appends the file names it asks for."""
     username: str
-    password: str
+    password: str = field(metadata=_SECRET_FIELD)
     resync_minutes: int = 1440
 
 
@@ -120,7 +125,7 @@ class DeviceContext:
     provisioning: Provisioning
     sip_proxy: SipServer
     """Where the phone sends SIP (the PBX's edge proxy); lines register to their domain."""
-    admin_password: str
+    admin_password: str = field(metadata=_SECRET_FIELD)
     """Password of the phone's own web UI (and Snom admin mode), random per device."""
     lines: tuple[Line, ...] = ()
     time: TimeSettings = field(default_factory=TimeSettings)
@@ -136,3 +141,33 @@ class DeviceContext:
     """Dialled before an extension to pick up its ringing call (BLF keys)."""
     firmware: FirmwareRef | None = None
     """None: provd does not manage this device's firmware (no pin resolves)."""
+
+
+def is_secret(owner: type[Any], name: str) -> bool:
+    """Whether field ``name`` of context class ``owner`` holds a credential."""
+    return any(f.name == name and f.metadata.get(_SECRET, False) for f in fields(owner))
+
+
+_T = TypeVar("_T")
+
+
+def masked(value: _T, mask: str) -> _T:
+    """``value`` (a :class:`DeviceContext` or any part of it) with every secret field,
+    however deeply nested, replaced by ``mask``.
+
+    A driver rendering the result writes the mask exactly where it would write each
+    secret, escaped or quoted as the vendor's format wants, and nothing else changes:
+    previews mask by what a setting means, not by searching the rendered text for the
+    secret (which misses it wherever the format escapes it).
+    """
+    if isinstance(value, tuple) and type(value) is tuple:
+        return tuple(masked(item, mask) for item in value)  # type: ignore[return-value]
+    if not is_dataclass(value) or isinstance(value, type):
+        return value
+    changes: dict[str, Any] = {}
+    for f in fields(value):
+        old = getattr(value, f.name)
+        new = mask if f.metadata.get(_SECRET, False) else masked(old, mask)
+        if new is not old:
+            changes[f.name] = new
+    return replace(value, **changes) if changes else value

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 from provd.db.models import Device, DeviceLine, Tenant
 from provd.domain.catalogue import PhoneModel, get_model
+from provd.domain.errors import ProvdError
 from provd.domain.keys import KeyFunction, KeyLocation, KeySpec, default_line_keys
 from provd.domain.mac import Mac
 from provd.domain.network import Vlan, parse_proxy, parse_vlan
@@ -18,12 +21,15 @@ from provd.drivers.context import (
     SipServer,
     TimeSettings,
     VlanPort,
+    masked,
 )
 from provd.drivers.registry import driver_for
 from provd.services.firmware import firmware_for_config, firmware_url
 from provd.services.layouts import effective_layout
 from provd.services.mark_cache import HarmlessIds, MarkCache, audit_mark
 from provd.services.platform import Platform
+
+log = logging.getLogger("provd.rendering")
 
 
 def _port(stored: str | None, inherited: str | None) -> VlanPort | None:
@@ -159,22 +165,33 @@ class ContextCache:
 MASK = "********"
 
 
-def _secrets(ctx: DeviceContext) -> list[str]:
-    return [ctx.provisioning.password, ctx.admin_password, *(line.password for line in ctx.lines)]
+class RenderError(ProvdError):
+    """A device's stored settings cannot be rendered into its files.
+
+    Validation keeps such values out, so this means data stored before a rule
+    existed (or written around the services): the device needs its settings fixed.
+    """
+
+    def __init__(self, mac: str, reason: str) -> None:
+        self.mac = mac
+        self.reason = reason
+        super().__init__(f"the configuration of {mac} cannot be rendered: {reason}")
 
 
 async def render_all(p: Platform, device: Device, *, reveal: bool = False) -> dict[str, bytes]:
-    """Every file the device fetches; secrets masked unless ``reveal`` (for previews)."""
-    ctx = await device_context(p, device)
-    driver = driver_for(device.vendor)
-    files = {name: driver.render(ctx, name) for name in driver.filenames(ctx.mac, ctx.model)}
-    if reveal:
-        return files
-    out = {}
-    for name, body in files.items():
-        text = body.decode()
-        # Longest first, so a secret that contains another is masked whole.
-        for secret in sorted(_secrets(ctx), key=len, reverse=True):
-            text = text.replace(secret, MASK)
-        out[name] = text.encode()
-    return out
+    """Every file the device fetches; secrets masked unless ``reveal`` (for previews).
+
+    Masked files are rendered from the device's context with each secret field
+    replaced by :data:`MASK`, so each is the very file the phone gets with the mask
+    wherever a secret goes, however the vendor's format escapes it.
+    """
+    try:
+        ctx = await device_context(p, device)
+        if not reveal:
+            ctx = masked(ctx, MASK)
+        driver = driver_for(device.vendor)
+        return {name: driver.render(ctx, name) for name in driver.filenames(ctx.mac, ctx.model)}
+    except (ValueError, TypeError, LookupError, ProvdError) as e:
+        # Drivers refuse what a phone could not parse; their messages never hold a secret.
+        log.warning("cannot render the configuration of %s: %s", device.mac, e)
+        raise RenderError(device.mac, str(e)) from e

@@ -65,7 +65,11 @@ async def _page(
     lines, why = await _registration(request, device)
     keys = await layouts.effective_keys_view(device)
     events = await device_detail.events(device.mac)
-    files = await rendering.render_all(p, device)
+    try:
+        files, render_error = await rendering.render_all(p, device), ""
+    except rendering.RenderError as e:
+        # The rest of the page still helps to find and fix the setting at fault.
+        files, render_error = {}, str(e)
     model = get_model(device.model)
     return pages.render(
         request,
@@ -83,6 +87,7 @@ async def _page(
         network=device_detail.network_view(device, device.tenant),
         firmware=await firmware.device_firmware_view(p, device.mac),
         files={name: body.decode() for name, body in files.items()},
+        render_error=render_error,
         events=events,
         actors=await device_detail.actor_labels(events, scope.principal(request).tenant_id),
         flashes=flashes or [],
