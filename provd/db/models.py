@@ -338,6 +338,28 @@ class WebSession(Model):
         table = "web_session"
 
 
+class ProvisioningToken(Model):
+    """A single-use credential that a plug-and-play NOTIFY hands one unsealed device.
+
+    It stands for that device alone, for minutes, and is spent by the first fetch of
+    the device's configuration. Digest needs the secret itself on the server, so it
+    is sealed like the device passwords rather than hashed.
+    """
+
+    id = fields.IntField(primary_key=True)
+    device: fields.ForeignKeyRelation[Device] = fields.ForeignKeyField(
+        "models.Device", related_name=False, on_delete=fields.CASCADE
+    )
+    username = fields.CharField(max_length=40, unique=True)
+    password_enc = fields.BinaryField()
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "provisioning_token"
+
+
 class DiscoveredDevice(Model):
     """A phone seen on the network (DHCP request or SIP PnP) that may not be claimed yet."""
 

@@ -56,6 +56,11 @@ class Driver(Protocol):
         """Every file a device of this model may fetch, in the order it fetches them."""
         ...
 
+    def config_file(self, mac: Mac) -> str:
+        """The device's configuration: the one file of :meth:`filenames` that carries
+        its own provisioning credential (and its SIP secrets)."""
+        ...
+
     def render(self, ctx: DeviceContext, filename: str) -> bytes:
         """Render one file of :meth:`filenames` for the device."""
         ...

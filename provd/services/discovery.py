@@ -29,9 +29,8 @@ from provd.db.models import Device, DiscoveredDevice
 from provd.domain.errors import NotFound
 from provd.domain.mac import Mac, parse_mac
 from provd.domain.oui import vendor_of
-from provd.services import audit
+from provd.services import audit, pnp_tokens
 from provd.services.platform import Platform
-from provd.services.tenants import bootstrap_credential
 
 log = logging.getLogger("provd.discovery")
 
@@ -181,25 +180,26 @@ async def forget_all(actor: audit.Actor) -> int:
 async def pnp_url(p: Platform, mac: Mac, *, answer_unknown: bool) -> str | None:
     """The URL a plug-and-play NOTIFY hands the phone with this MAC; None: stay silent.
 
-    - a claimed, unsealed phone: the provisioning URL with its tenant's bootstrap
-      credential, exactly what DHCP option 66 would carry (the credential only works
-      for that tenant's unsealed MACs);
+    - a claimed, unsealed phone: the provisioning URL with a new single-use token
+      (``services/pnp_tokens``) that opens this one device's configuration once, for
+      minutes. Never the tenant's bootstrap credential: the SUBSCRIBE is
+      unauthenticated and names a MAC anyone can read off a label;
     - a sealed phone: the bare URL. It sends PnP only after a factory reset (provd's
-      configuration switches PnP off), and the bootstrap credential would be refused for
-      it anyway until an admin runs ``provd device reset``; handing it out would only
-      serve someone spoofing its MAC;
+      configuration switches PnP off), and a token would be refused for it anyway
+      until an admin runs ``provd device reset``; handing one out would only serve
+      someone spoofing its MAC;
     - an unknown MAC, if the admin allowed it: the bare URL, never a credential. The
       phone learns where provd is; it gets its configuration once an installer has
       claimed it and it asks again (PnP at its next boot).
     """
     url = p.settings.provisioning_url
-    device = await Device.get_or_none(mac=mac).prefetch_related("tenant")
+    device = await Device.get_or_none(mac=mac)
     if device is None:
         return url if answer_unknown else None
     if device.sealed_at is not None:
         return url
-    credential = bootstrap_credential(p, device.tenant)
+    token = await pnp_tokens.issue(p, device)
     scheme, _, rest = url.partition("://")
-    # '@' and '%' can occur in generated passwords: percent-encoded, as RFC 3986 has it.
-    user, password = (quote(v, safe="-_.!~*+=") for v in (credential.username, credential.password))
+    # Token secrets are URL-safe already; quoting keeps that true should they change.
+    user, password = (quote(v, safe="-_.!~*+=") for v in (token.username, token.password))
     return f"{scheme}://{user}:{password}@{rest}"

@@ -2,9 +2,10 @@
 
 This is the hot path of a boot storm, and the security boundary of provd:
 - every file needs HTTP Digest credentials, the device's own or, until the
-  device is sealed, its tenant's bootstrap credential;
-- an unknown user, a wrong password, and a bootstrap credential used for an
-  unknown or sealed MAC all get the same 401;
+  device is sealed, its tenant's bootstrap credential or a plug-and-play token
+  issued for it (``services/pnp_tokens``);
+- an unknown user, a wrong password, and a bootstrap credential or token used for
+  an unknown, sealed or other MAC all get the same 401;
 - nothing a request says is stored unless it authenticated.
 """
 
@@ -22,6 +23,7 @@ from provd.drivers.base import Driver, FileRequest, UserAgentInfo
 from provd.drivers.registry import classify, parse_user_agent
 from provd.security.digest import DigestAuthenticator, Outcome, parse_authorization
 from provd.security.ratelimit import FailureLimiter, client_key
+from provd.services import pnp_tokens
 from provd.services.devices import note_reported_modules, seal_device
 from provd.services.firmware import FirmwareGrant, firmware_grant
 from provd.services.mark_cache import HarmlessIds, MarkCache, Miss, audit_mark
@@ -64,10 +66,12 @@ class Principal:
     device: Device
     """With its tenant loaded."""
     bootstrap: bool
-    """True when the tenant's bootstrap credential stood for the device."""
+    """True when the tenant's bootstrap credential or a PnP token stood for the device."""
     user_agent: UserAgentInfo | None
     mark: int
     """The audit mark read before the device was looked up (services/mark_cache)."""
+    token: int | None = None
+    """The PnP token that stood for the device: spent by its configuration's fetch."""
 
 
 NOT_FOUND = PhoneResponse(404, b"Not Found\n")
@@ -139,8 +143,15 @@ class Provisioner:
             return self._fail(req, "", "malformed Authorization header")
 
         mark = await audit_mark()
-        device, tenant = await self._principal(creds.username, mark)
-        password = self._password_of(device, tenant)
+        token = None
+        if creds.username.startswith(pnp_tokens.PREFIX):
+            # Never cached: a token is good for one configuration only.
+            token = await pnp_tokens.find(self._p, creds.username)
+            device, tenant = (token.device if token else None), None
+            password = token.password if token else None
+        else:
+            device, tenant = await self._principal(creds.username, mark)
+            password = self._password_of(device, tenant)
         result = self._auth.verify(creds, method=req.method, request_uri=req.uri, password=password)
         if result.outcome is Outcome.STALE:
             return self._challenge(stale=True)
@@ -148,6 +159,13 @@ class Provisioner:
             return self._fail(req, creds.username, "bad credentials")
 
         ua = parse_user_agent(req.user_agent)
+        if token is not None:
+            # The token stands for its device's own files and nothing else.
+            target = self._target_mac(file_request, ua) if file_request else None
+            if target != token.device.mac or not self._may_fetch(token.device, file_request, ua):
+                return self._fail(req, creds.username, "token for another MAC or file")
+            self._limiter.record_success(client_key(req.client_ip))
+            return Principal(token.device, True, ua, mark, token.id)
         bootstrap = device is None
         if device is None:
             assert tenant is not None
@@ -186,6 +204,12 @@ class Provisioner:
         body = await self._render(driver, device, mark, req.filename)
         if body is None:
             return NOT_FOUND
+        if principal.token is not None and file_request.filename == driver.config_file(
+            Mac(device.mac)
+        ):
+            if not await pnp_tokens.spend(principal.token):
+                return self._fail(req, "", "token already spent")
+            log.info("provisioning: PnP token of %s spent on its configuration", device.mac)
         await self._note_use(principal, req)
         suffix = req.filename[req.filename.rfind(".") :]
         return PhoneResponse(

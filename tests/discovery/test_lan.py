@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlsplit
 from provd.discovery import sip
 from provd.discovery.dhcp import DhcpObserver
 from provd.discovery.pnp import PnpResponder
-from provd.services import devices, discovery, tenants
+from provd.services import devices, discovery, pnp_tokens, tenants
 from provd.services.platform import Platform
 from tests.conftest import TEST_ACTOR
 from tests.discovery.conftest import Lan
@@ -90,10 +90,11 @@ async def test_claimed_phones_get_the_url_unknown_ones_nothing(
     assert sip.tag_of(notify.header("From") or "") == to_tag
     url = urlsplit(notify.body.decode())
     assert (url.scheme, url.hostname, url.port, url.path) == ("https", "provd.test", 8443, "/")
-    assert (url.username, unquote(url.password or "")) == (
-        credential.username,
-        credential.password,
-    )
+    # A token for this one phone, never the tenant's bootstrap credential.
+    assert credential.password not in notify.body.decode()
+    token = await pnp_tokens.find(platform, url.username or "")
+    assert token is not None
+    assert (token.device.mac, token.password) == (T46G, unquote(url.password or ""))
 
     ok_at, ok, notify_at, notify = _answers(received, d785_call)
     assert ok_at["dst_port"] == notify_at["dst_port"] == 5060

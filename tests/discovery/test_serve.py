@@ -128,7 +128,9 @@ def test_serve_discovers_and_answers(served: Served, lan: Lan) -> None:
     assert notify["dst_port"] == 5059
     assert notify["src"] == [lan.host_ip, 5060]
     url = urlsplit(sip.parse_request(notify["text"].encode()).body.decode())
-    assert (url.username, url.hostname, url.port) == ("bootstrap-default", "127.0.0.1", served.port)
+    assert (url.hostname, url.port) == ("127.0.0.1", served.port)
+    # A single-use token for this phone, not the tenant's bootstrap credential.
+    assert url.username is not None and url.username.startswith("pnp-")
 
     # The unknown T46G is listed from its SUBSCRIBE; the claimed one is not.
     _wait_discovered(served, UNKNOWN_T46G, seen=1)

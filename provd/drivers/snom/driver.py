@@ -146,6 +146,9 @@ class SnomDriver:
         _check_model(model)
         return tuple(kind.filename(model, mac) for kind in _Kind)
 
+    def config_file(self, mac: Mac) -> str:
+        return _Kind.DEVICE_SETTINGS.filename(None, mac)
+
     def render(self, ctx: DeviceContext, filename: str) -> bytes:
         _check_model(ctx.model)
         parsed = _parse(filename)

@@ -183,6 +183,9 @@ class YealinkDriver:
         _check_model(model)
         return (f"{mac}.boot", _common_file(model), f"{mac}.cfg")
 
+    def config_file(self, mac: Mac) -> str:
+        return f"{mac}.cfg"
+
     def render(self, ctx: DeviceContext, filename: str) -> bytes:
         _check_model(ctx.model)
         parsed = _parse(filename)
