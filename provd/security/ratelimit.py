@@ -1,9 +1,10 @@
 """Blocking clients that keep failing authentication.
 
-Online guessing against phone Digest credentials is the attack this slows down.
-A client that fails ``max_failures`` times within ``window`` seconds is blocked
-for ``block_seconds``; each further block of the same client doubles that, up to
+Online guessing is the attack this slows down. A key (an address, a user name, or
+both) that fails ``max_failures`` times within ``window`` seconds is blocked for
+``block_seconds``; each further block of the same key doubles that, up to
 ``max_block_seconds``, until it has stayed out of trouble for ``forget_after``.
+:class:`AuthThrottle` combines three such counts for the phone path.
 
 Meant for one event loop: no locking.
 """
@@ -12,14 +13,14 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
 @dataclass(slots=True)
 class _Client:
-    failures: list[float] = field(default_factory=list)
+    failures: deque[float] = field(default_factory=deque)
     blocked_until: float = 0.0
     strikes: int = 0
     last_block_end: float = 0.0
@@ -72,12 +73,14 @@ class FailureLimiter:
         else:
             self._clients.move_to_end(key)
         if client.blocked_until > now:
-            # A blocked client should have been turned away before trying; if one
-            # slipped through, its failures must not lengthen a block it cannot see.
+            # Attempts made during a block do not lengthen it: a client that is told
+            # to wait and does not is answered the same until the block ends.
             return False
         horizon = now - self._window
-        client.failures = [t for t in client.failures if t > horizon]
-        client.failures.append(now)
+        failures = client.failures
+        while failures and failures[0] <= horizon:
+            failures.popleft()
+        failures.append(now)
         if len(client.failures) < self._max_failures:
             return False
         if now - client.last_block_end > self._forget_after:
@@ -111,7 +114,10 @@ class FailureLimiter:
             self._clients.popitem(last=False)
 
     def _forgettable(self, client: _Client, now: float) -> bool:
-        if client.blocked_until > now or any(t > now - self._window for t in client.failures):
+        # Failures are appended in time order: the last one is the newest.
+        if client.blocked_until > now or (
+            client.failures and client.failures[-1] > now - self._window
+        ):
             return False
         return client.strikes == 0 or now - client.last_block_end > self._forget_after
 
@@ -132,3 +138,76 @@ def client_key(address: str) -> str:
             return str(ip.ipv4_mapped)
         return str(ipaddress.IPv6Network((ip, 64), strict=False))
     return str(ip)
+
+
+@dataclass(frozen=True, slots=True)
+class Throttled:
+    """What the throttle makes of one failed attempt."""
+
+    retry_after: float
+    """Seconds the client should wait; 0 when it is not throttled."""
+    started: tuple[str, ...] = ()
+    """The scopes whose block this very failure started, to log once."""
+
+
+_MAX_USERNAME = 128
+
+
+class AuthThrottle:
+    """Slows down clients that keep failing authentication, and nobody else.
+
+    Consulted only for an attempt whose credentials have already been found wrong:
+    a request with valid credentials is answered on its merits however blocked its
+    address or user name is, so no failing client, however busy, can lock another
+    out. Each failure counts under three keys:
+
+    - address and user name, low: the one client that keeps failing (a guesser, or
+      a factory-reset phone retrying its sealed MAC with the bootstrap credential)
+      is told to back off without touching its neighbours behind the same NAT;
+    - user name alone, across addresses: guessing one user from many addresses;
+    - address alone, a ceiling far above what a site with hundreds of phones fails
+      at: one address spraying many user names.
+
+    A failure is answered as throttled when any of its keys is blocked; an unknown
+    user name counts exactly as a known one, so a throttle tells nothing about
+    which names exist.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        per_source_user: int = 10,
+        per_user: int = 50,
+        per_source: int = 300,
+        window: float = 60.0,
+        max_clients: int = 10000,
+    ) -> None:
+        def limiter(max_failures: int, max_block: float) -> FailureLimiter:
+            return FailureLimiter(
+                max_failures=max_failures,
+                window=window,
+                block_seconds=60.0,
+                max_block_seconds=max_block,
+                max_clients=max_clients,
+                clock=clock,
+            )
+
+        self.by_source_user = limiter(per_source_user, 3600.0)
+        self.by_user = limiter(per_user, 3600.0)
+        # An address stands for a whole site behind NAT: its block stays short.
+        self.by_source = limiter(per_source, 900.0)
+
+    def failed(self, source: str, username: str | None) -> Throttled:
+        """Count a failed attempt from ``source`` (a :func:`client_key`) for
+        ``username`` (None when the request named nobody, e.g. a malformed header)."""
+        keys: list[tuple[str, FailureLimiter, str]] = [("address", self.by_source, source)]
+        if username is not None:
+            # Stored names are far shorter; a cut bounds what a key can cost in memory.
+            username = username[:_MAX_USERNAME]
+            # NUL cannot occur in a parsed Digest user name, so keys cannot collide.
+            keys.append(("address and user", self.by_source_user, f"{source}\0{username}"))
+            keys.append(("user", self.by_user, username))
+        started = tuple(scope for scope, lim, key in keys if lim.record_failure(key))
+        wait = max(lim.blocked_for(key) for _, lim, key in keys)
+        return Throttled(wait, started)

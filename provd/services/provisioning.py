@@ -6,6 +6,9 @@ This is the hot path of a boot storm, and the security boundary of provd:
   issued for it (``services/pnp_tokens``);
 - an unknown user, a wrong password, and a bootstrap credential or token used for
   an unknown, sealed or other MAC all get the same 401;
+- credentials found wrong are answered 429 instead once the client keeps failing,
+  but valid credentials are never refused for what any client did: the throttle is
+  consulted only after the credentials were checked;
 - nothing a request says is stored unless it authenticated.
 """
 
@@ -22,7 +25,7 @@ from provd.domain.mac import Mac
 from provd.drivers.base import Driver, FileRequest, UserAgentInfo
 from provd.drivers.registry import classify, parse_user_agent
 from provd.security.digest import DigestAuthenticator, Outcome, parse_authorization
-from provd.security.ratelimit import FailureLimiter, client_key
+from provd.security.ratelimit import AuthThrottle, client_key
 from provd.services import pnp_tokens
 from provd.services.devices import note_reported_modules, seal_device
 from provd.services.firmware import FirmwareGrant, firmware_grant
@@ -75,6 +78,7 @@ class Principal:
 
 
 NOT_FOUND = PhoneResponse(404, b"Not Found\n")
+RENDER_FAILED = PhoneResponse(500, b"Internal Server Error\n")
 _FETCH_NOTE_INTERVAL = timedelta(seconds=60)
 # Device.prov_username and Tenant.bootstrap_username are at most this long.
 _MAX_USERNAME = 64
@@ -85,11 +89,11 @@ class Provisioner:
         self,
         platform: Platform,
         authenticator: DigestAuthenticator,
-        limiter: FailureLimiter,
+        throttle: AuthThrottle | None = None,
     ) -> None:
         self._p = platform
         self._auth = authenticator
-        self._limiter = limiter
+        self._throttle = throttle if throttle is not None else AuthThrottle()
         self._harmless = HarmlessIds()
         self._contexts = ContextCache(self._harmless)
         # Short-lived: a boot's three or four requests come within a second or two,
@@ -102,45 +106,49 @@ class Provisioner:
         headers = [("WWW-Authenticate", v) for v in self._auth.challenge_headers(stale=stale)]
         return PhoneResponse(401, b"Unauthorized\n", headers=headers)
 
-    def _fail(self, req: PhoneRequest, username: str, reason: str) -> PhoneResponse:
-        blocked_now = self._limiter.record_failure(client_key(req.client_ip))
+    def _fail(self, req: PhoneRequest, username: str | None, reason: str) -> PhoneResponse:
+        """The answer to credentials found wrong (never to right ones): a challenge, or
+        429 while the client is throttled; the same for a known or an unknown user."""
+        throttled = self._throttle.failed(client_key(req.client_ip), username)
         # The username is not a secret, but it is untrusted: log it escaped and short.
-        log.warning(
-            "provisioning auth failed: ip=%s user=%r file=%r reason=%s",
-            req.client_ip,
-            username[:64],
-            req.filename[:64],
-            reason,
-        )
-        if blocked_now:
-            log.warning("provisioning: %s blocked after repeated failures", req.client_ip)
-        return self._challenge()
-
-    def _blocked(self, req: PhoneRequest) -> PhoneResponse | None:
-        blocked_for = self._limiter.blocked_for(client_key(req.client_ip))
-        if blocked_for > 0:
-            retry = str(math.ceil(blocked_for))
-            return PhoneResponse(429, b"Too Many Requests\n", headers=[("Retry-After", retry)])
-        return None
+        shown = (username or "")[:64]
+        for scope in throttled.started:
+            log.warning(
+                "provisioning: throttling by %s after repeated failures: ip=%s user=%r",
+                scope,
+                req.client_ip,
+                shown,
+            )
+        if not throttled.retry_after:
+            log.warning(
+                "provisioning auth failed: ip=%s user=%r file=%r reason=%s",
+                req.client_ip,
+                shown,
+                req.filename[:64],
+                reason,
+            )
+            return self._challenge()
+        # Failures while throttled are not logged one by one: a client that ignores
+        # Retry-After must not be able to flood the log.
+        retry = str(math.ceil(throttled.retry_after))
+        return PhoneResponse(429, b"Too Many Requests\n", headers=[("Retry-After", retry)])
 
     async def authenticate(
         self, req: PhoneRequest, file_request: FileRequest | None = None
     ) -> Principal | PhoneResponse:
         """The device whose credentials signed the request, or the answer to send instead
-        (401 with a challenge, 429 while the client is blocked).
+        (401 with a challenge, or 429 for wrong credentials while throttled).
 
         A tenant's bootstrap credential stands for the unsealed device that
         ``file_request`` (or the User-Agent) names; without a ``file_request``
         only a device's own credentials are accepted. Every refusal looks the
         same, and nothing is written before authentication succeeds.
         """
-        if (blocked := self._blocked(req)) is not None:
-            return blocked
         if req.authorization is None:
             return self._challenge()
         creds = parse_authorization(req.authorization)
         if creds is None:
-            return self._fail(req, "", "malformed Authorization header")
+            return self._fail(req, None, "malformed Authorization header")
 
         mark = await audit_mark()
         token = None
@@ -164,7 +172,6 @@ class Provisioner:
             target = self._target_mac(file_request, ua) if file_request else None
             if target != token.device.mac or not self._may_fetch(token.device, file_request, ua):
                 return self._fail(req, creds.username, "token for another MAC or file")
-            self._limiter.record_success(client_key(req.client_ip))
             return Principal(token.device, True, ua, mark, token.id)
         bootstrap = device is None
         if device is None:
@@ -175,12 +182,12 @@ class Provisioner:
                 # Same answer as a wrong password: a bootstrap credential must not
                 # tell which MACs a tenant has, or which are sealed.
                 return self._fail(req, creds.username, "bootstrap for unknown or sealed MAC")
-        self._limiter.record_success(client_key(req.client_ip))
+        # Nothing is forgotten on success: a neighbour's success behind the same
+        # address, or another device's under the shared bootstrap name, must not
+        # wipe the count of a client that keeps failing.
         return Principal(device, bootstrap, ua, mark)
 
     async def serve(self, req: PhoneRequest) -> PhoneResponse:
-        if (blocked := self._blocked(req)) is not None:
-            return blocked
         if req.method not in ("GET", "HEAD"):
             return PhoneResponse(405, b"Method Not Allowed\n", headers=[("Allow", "GET, HEAD")])
         classified = classify(req.filename)
@@ -204,6 +211,8 @@ class Provisioner:
         body = await self._render(driver, device, mark, req.filename)
         if body is None:
             return NOT_FOUND
+        if isinstance(body, PhoneResponse):
+            return body
         if principal.token is not None and file_request.filename == driver.config_file(
             Mac(device.mac)
         ):
@@ -228,8 +237,6 @@ class Provisioner:
         should run (or is being rolled out to it): anything else is a 404, the
         same whether the image exists or not.
         """
-        if (blocked := self._blocked(req)) is not None:
-            return blocked
         if req.method not in ("GET", "HEAD"):
             return PhoneResponse(405, b"Method Not Allowed\n", headers=[("Allow", "GET, HEAD")])
         principal = await self.authenticate(req)
@@ -312,14 +319,22 @@ class Provisioner:
 
     async def _render(
         self, driver: Driver, device: Device, mark: int, filename: str
-    ) -> bytes | None:
+    ) -> bytes | PhoneResponse | None:
+        """The file; None when the device has no such file; :data:`RENDER_FAILED` (logged
+        with the MAC) when the device's settings cannot be rendered."""
         if driver.vendor.value != device.vendor:
             return None
-        ctx = await self._contexts.context(self._p, device, device.tenant, mark=mark)
         try:
-            return driver.render(ctx, filename)
-        except KeyError:
-            return None
+            ctx = await self._contexts.context(self._p, device, device.tenant, mark=mark)
+            try:
+                return driver.render(ctx, filename)
+            except KeyError:
+                return None  # not one of this device's files
+        except Exception:
+            # Settings that cannot be rendered (a value stored before validation
+            # refused it, say) cost this device its file and no other device anything.
+            log.exception("provisioning: cannot render %r for %s", filename[:64], device.mac)
+            return RENDER_FAILED
 
     async def _note_fetch(
         self, device: Device, req: PhoneRequest, ua: UserAgentInfo | None

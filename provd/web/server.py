@@ -16,7 +16,7 @@ from provd.db.connection import database, db_url_for, upgrade_schema
 from provd.discovery import runner as discovery_runner
 from provd.discovery.runner import DiscoveryOptions
 from provd.security.digest import DigestAuthenticator
-from provd.security.ratelimit import FailureLimiter
+from provd.security.ratelimit import AuthThrottle
 from provd.security.secretbox import SecretBox
 from provd.security.tls import (
     TlsPaths,
@@ -40,7 +40,7 @@ def build_provisioner(platform: Platform) -> Provisioner:
     # A fresh nonce key per process: after a restart, phones simply get a
     # stale=true challenge and retry, so nothing needs to persist.
     authenticator = DigestAuthenticator(secrets.token_bytes(32), REALM)
-    return Provisioner(platform, authenticator, FailureLimiter())
+    return Provisioner(platform, authenticator, AuthThrottle())
 
 
 def tls_paths(data_dir: Path, settings: Settings) -> TlsPaths:
