@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from provd.cli.logs import configure_logging
 from provd.cli.main import CliState, actor, cli, emit, fail, json_option
 from provd.db.connection import database, db_url_for, upgrade_schema
 from provd.discovery.runner import DiscoveryOptions
@@ -135,7 +135,7 @@ def _pbx_options(f: F) -> F:
             _pbx_option(
                 "pbx-export-dir",
                 "Where --pbx-external writes kamailio.cfg (default: DATA/pbx/external).",
-                type=click.Path(file_okay=False, path_type=Path),
+                type=click.Path(file_okay=False, path_type=Path, resolve_path=True),
             ),
             _pbx_option("sip-address", "Kamailio's SIP address (default: this host's)."),
             _pbx_option("sip-port", "Kamailio's SIP port.", type=int, default=5060),
@@ -236,11 +236,14 @@ def _discovery_options(f: F) -> F:
 @click.option("--public-host", help="Host name phones use (first run only).")
 @click.option(
     "--tls-cert",
-    type=click.Path(dir_okay=False, exists=True),
+    # Absolute, since the settings file keeps it for runs from other directories.
+    type=click.Path(dir_okay=False, exists=True, resolve_path=True),
     help="Admin-provided certificate chain (PEM).",
 )
 @click.option(
-    "--tls-key", type=click.Path(dir_okay=False, exists=True), help="Its private key (PEM)."
+    "--tls-key",
+    type=click.Path(dir_okay=False, exists=True, resolve_path=True),
+    help="Its private key (PEM).",
 )
 @_pbx_options
 @_discovery_options
@@ -271,10 +274,7 @@ def serve(
     """
     from provd.web.server import serve as run_server
 
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(verbose)
     # Checked before anything starts: a missing capability is one line, not a traceback.
     discovery = DiscoveryOptions(pnp, pnp_interface, pnp_answer_unknown, dhcp_observe)
     try:

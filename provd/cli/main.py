@@ -94,7 +94,9 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print machin
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    # Made absolute here, once: Kamailio, rtpengine and the pid and lock files run in
+    # other working directories, and the settings keep paths derived from it.
+    type=click.Path(file_okay=False, path_type=Path, resolve_path=True),
     default=DEFAULT_DATA_DIR,
     show_default=True,
     help="Where provd keeps its database, keys and certificates (env PROVD_DATA_DIR).",

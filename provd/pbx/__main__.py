@@ -33,9 +33,18 @@ def _env(name: str, default: str | None = None) -> str | None:
     return os.environ.get(_ENV + name.upper().replace("-", "_"), default)
 
 
+def _absolute(path: str) -> Path:
+    return Path(os.path.abspath(path))
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m provd.pbx", description=__doc__.split("\n")[0])
-    p.add_argument("--data-dir", type=Path, default=Path(os.environ.get("PROVD_DATA_DIR", "data")))
+    # Absolute from here on, as in provd's own CLI: the daemons run in DATA/pbx.
+    p.add_argument(
+        "--data-dir",
+        type=_absolute,
+        default=_absolute(os.environ.get("PROVD_DATA_DIR", "data")),
+    )
     p.add_argument("--db", default=os.environ.get("PROVD_DB"), help="provd's database URL")
     for name, default in [
         ("sip-address", "127.0.0.1"),
@@ -58,8 +67,8 @@ def _parser() -> argparse.ArgumentParser:
     export = sub.add_parser(
         "export", help="write config + tables for a Kamailio provd does not run"
     )
-    export.add_argument("--target", type=Path, required=True)
-    export.add_argument("--run-dir", type=Path, default=Path("/run/kamailio"))
+    export.add_argument("--target", type=_absolute, required=True)
+    export.add_argument("--run-dir", type=_absolute, default=Path("/run/kamailio"))
     sub.add_parser("run", help="supervise Kamailio and rtpengine until SIGTERM")
     return p
 

@@ -81,6 +81,10 @@ class PbxSettings:
     log_level: int = 1
 
     def __post_init__(self) -> None:
+        if not self.data_dir.is_absolute():
+            # Kamailio and rtpengine run with DATA/pbx as their working directory, so a
+            # relative path written into their config or argv would point elsewhere.
+            raise ValueError(f"data_dir must be absolute, not {self.data_dir}")
         for name in ("sip_address", "rpc_address", "rtpengine_ng_address", "media_address"):
             _check_ip(getattr(self, name), name)
         for name in ("advertised_address", "media_advertised_address"):
