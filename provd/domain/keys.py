@@ -16,6 +16,7 @@ from enum import IntEnum, StrEnum
 
 from provd.domain.catalogue import PhoneModel
 from provd.domain.errors import InvalidInput
+from provd.domain.text import check_printable
 
 MAX_LABEL = 32
 
@@ -157,7 +158,8 @@ def check_spec(
     """Validate one key against the model and the tenant's extensions; returns it cleaned."""
     field = f"key {spec.location}"
     check_location(spec.location, model, modules, field=field)
-    target = spec.target.strip()
+    # Before the per-function rules, some of which (a URL) would let a control through.
+    target = check_printable(spec.target.strip(), field=field, what="the target")
     kind = TARGETS[spec.function]
     if kind is TargetKind.NOTHING and target:
         raise InvalidInput(field, f"a {spec.function} key takes no target")
@@ -181,9 +183,9 @@ def check_spec(
         if not slot.isdigit() or not 1 <= int(slot) <= model.accounts:
             raise InvalidInput(field, f"a line key needs a line number from 1 to {model.accounts}")
         target = slot
-    label = spec.label.strip()
-    if len(label) > MAX_LABEL or any(not c.isprintable() for c in label):
-        raise InvalidInput(field, f"the label must be at most {MAX_LABEL} printable characters")
+    label = check_printable(spec.label.strip(), field=field, what="the label")
+    if len(label) > MAX_LABEL:
+        raise InvalidInput(field, f"the label must be at most {MAX_LABEL} characters")
     return KeySpec(spec.location, spec.function, target, label, spec.locked)
 
 

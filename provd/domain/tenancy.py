@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from provd.domain.errors import InvalidInput
+from provd.domain.text import check_printable
 
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?")
 _EXTENSION = re.compile(r"[0-9]{2,5}")
@@ -38,10 +39,8 @@ def check_display_name(name: str, *, field: str = "name") -> str:
         raise InvalidInput(field, "must not be empty")
     if len(name) > MAX_DISPLAY_NAME:
         raise InvalidInput(field, f"is longer than {MAX_DISPLAY_NAME} characters")
-    if any(not c.isprintable() for c in name):
-        # A newline in a name would inject a line into a Yealink config file.
-        raise InvalidInput(field, "must not contain control characters or line breaks")
-    return name
+    # A newline in a name would inject a line into a Yealink config file.
+    return check_printable(name, field=field)
 
 
 def check_domain(domain: str, *, field: str = "sip_domain") -> str:

@@ -95,6 +95,7 @@ async def add_device(
     canonical = parse_mac(mac)
     model = get_model(model_id)
     secret = check_password(password) if password else generate_password(24)
+    name = check_display_name(name) if name.strip() else ""
     tenant = await get_tenant(tenant_slug)
     async with in_transaction():
         if await Device.exists(mac=canonical):
@@ -106,7 +107,7 @@ async def add_device(
             mac=canonical,
             vendor=model.vendor.value,
             model=model.id,
-            name=name.strip(),
+            name=name,
             prov_username=prov_username_for(canonical),
             prov_password_enc=p.box.seal(secret),
             admin_password_enc=p.box.seal(generate_password(20)),

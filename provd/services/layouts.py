@@ -31,6 +31,7 @@ from provd.domain.keys import (
     merge,
     parse_function,
 )
+from provd.domain.text import check_printable
 from provd.services import audit
 from provd.services.devices import get_device
 from provd.services.tenants import get_tenant
@@ -258,9 +259,9 @@ async def set_page_label(
     check_location(KeyLocation(module, 1), model, _modules_for(scope, model), field=field)
     if not 1 <= page <= exp.pages:
         raise InvalidInput(field, f"an {exp.name} module has {exp.pages} page(s)")
-    text = text.strip()
-    if len(text) > MAX_PAGE_LABEL or any(not c.isprintable() for c in text):
-        raise InvalidInput(field, f"a description is at most {MAX_PAGE_LABEL} printable characters")
+    text = check_printable(text.strip(), field=field, what="the description")
+    if len(text) > MAX_PAGE_LABEL:
+        raise InvalidInput(field, f"a description is at most {MAX_PAGE_LABEL} characters")
     async with in_transaction():
         row = await PageLabel.get_or_none(
             owner=scope.owner, model=model.id, module=module, page=page

@@ -1,0 +1,144 @@
+"""A control character in any value that reaches a configuration is refused at the API
+(400 naming the field) and at the CLI (exit 1 naming it), and nothing is written: it would
+otherwise make every configuration in the value's scope unrenderable."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from provd.db.models import AuditEntry, Device, KeySetting, PageLabel, Tenant, User
+from provd.services import devices, rendering, tokens, users
+from provd.web.api import PREFIX
+from tests.conftest import TEST_ACTOR
+from tests.test_cli import run
+from tests.web.conftest import Served
+
+MAC = "0015654aa937"
+TENANT = {"tenant": "default", "model": "yealink-t46g"}
+
+
+@pytest.fixture
+async def api(served: Served) -> AsyncIterator[aiohttp.ClientSession]:
+    p = served.platform
+    await users.add_user(p, TEST_ACTOR, "default", "201", "Anna")
+    await devices.add_device(p, TEST_ACTOR, MAC, "yealink-t46g", users=["201"])
+    token = await tokens.create_token(TEST_ACTOR, "control-characters")
+    connector = aiohttp.TCPConnector(ssl=served.client_ssl())
+    async with aiohttp.ClientSession(
+        base_url=served.base, connector=connector, headers={"Authorization": f"Bearer {token}"}
+    ) as s:
+        yield s
+
+
+async def _snapshot() -> tuple[int, ...]:
+    return (
+        await KeySetting.all().count(),
+        await PageLabel.all().count(),
+        await Device.all().count(),
+        await User.all().count(),
+        await Tenant.all().count(),
+        await AuditEntry.all().count(),
+    )
+
+
+@pytest.mark.parametrize("control", ["\x01", "\x1b", "\x7f", "\x85", "\x9f"])
+async def test_url_key_target_with_a_control_character_is_refused(
+    served: Served, api: aiohttp.ClientSession, control: str
+) -> None:
+    before = await _snapshot()
+    body = {"key": "line:5", "function": "url", "target": f"https://intranet.example/a{control}b"}
+    async with api.post(f"{PREFIX}/layouts/keys", params=TENANT, json=body) as r:
+        assert r.status == 400
+        error = (await r.json())["error"]
+    assert error["field"] == "key line:5"
+    assert error["message"].startswith("the target must not contain control characters")
+    assert await _snapshot() == before
+    # The tenant's phones are still served.
+    device = await devices.get_device(MAC)
+    assert await rendering.render_all(served.platform, device)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "params", "body", "field", "row"),
+    [
+        (
+            "put",
+            "/layouts",
+            {"tenant": "default", "model": "yealink-t46g"},
+            {
+                "keys": [
+                    {"key": "line:4", "function": "dnd"},
+                    {"key": "line:5", "function": "url", "target": "https://x.example/\x01"},
+                ]
+            },
+            "key line:5",
+            2,
+        ),
+        (
+            "put",
+            "/layouts",
+            {"tenant": "default", "model": "yealink-t46g"},
+            {"keys": [{"key": "line:4", "function": "dnd", "label": "DND\x1b[1m"}]},
+            "key line:4",
+            1,
+        ),
+        (
+            "post",
+            "/layouts/pages",
+            TENANT,
+            {"module": 1, "page": 2, "description": "Sal\x85es"},
+            "page exp:1 page 2",
+            None,
+        ),
+        ("post", "/users", {}, {"extension": "209", "name": "Eve\x07"}, "name", None),
+        (
+            "post",
+            "/devices",
+            {},
+            {"mac": "0015654aa938", "model": "yealink-t46g", "name": "Desk\x01"},
+            "name",
+            None,
+        ),
+        (
+            "patch",
+            "/tenants/default",
+            {},
+            {"sip_proxy": "edge.example\x01:5060"},
+            "sip_proxy",
+            None,
+        ),
+        ("post", "/tenants", {}, {"slug": "acme", "name": "Acme\x00"}, "name", None),
+    ],
+)
+async def test_control_characters_are_refused_everywhere_naming_the_field(
+    api: aiohttp.ClientSession,
+    method: str,
+    path: str,
+    params: dict[str, str],
+    body: dict[str, Any],
+    field: str,
+    row: int | None,
+) -> None:
+    before = await _snapshot()
+    async with api.request(method, PREFIX + path, params=params, json=body) as r:
+        assert r.status == 400, await r.text()
+        error = (await r.json())["error"]
+    assert error["field"] == field
+    assert error.get("row") == row
+    assert "control character" in error["message"] or "is not a host" in error["message"]
+    assert await _snapshot() == before
+
+
+def test_cli_refuses_a_control_character_in_a_key_target(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert run(data, "init", "--public-host", "provd.test").exit_code == 0
+    t = ["--model", "yealink-t46g", "--tenant", "default", "--key", "line:5"]
+    result = run(data, "keys", "set", *t, "--function", "url", "--target", "https://x.example/\x01")
+    assert result.exit_code == 1
+    assert "key line:5: the target must not contain control characters" in result.output
+    assert "(no keys set at this level)" in run(data, "keys", "show", *t[:4]).output
