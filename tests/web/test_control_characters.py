@@ -4,6 +4,8 @@ otherwise make every configuration in the value's scope unrenderable."""
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,7 @@ import aiohttp
 import pytest
 
 from provd.db.models import AuditEntry, Device, KeySetting, PageLabel, Tenant, User
-from provd.services import devices, rendering, tokens, users
+from provd.services import accounts, devices, rendering, tokens, users
 from provd.web.api import PREFIX
 from tests.conftest import TEST_ACTOR
 from tests.test_cli import run
@@ -142,3 +144,36 @@ def test_cli_refuses_a_control_character_in_a_key_target(tmp_path: Path) -> None
     assert result.exit_code == 1
     assert "key line:5: the target must not contain control characters" in result.output
     assert "(no keys set at this level)" in run(data, "keys", "show", *t[:4]).output
+
+
+async def test_console_layout_form_shows_the_error_on_the_key(served: Served) -> None:
+    password = "Corr3ct-horse"
+    await accounts.add_account(TEST_ACTOR, "alice", password)
+    jar = aiohttp.CookieJar(unsafe=True)
+    connector = aiohttp.TCPConnector(ssl=served.client_ssl())
+    async with aiohttp.ClientSession(
+        base_url=served.base, connector=connector, cookie_jar=jar
+    ) as s:
+        async with s.get("/login") as r:
+            login = re.search(r'name="csrf_token" value="([^"]+)"', await r.text())
+        assert login
+        form = {"csrf_token": login.group(1), "username": "alice", "password": password}
+        async with s.post("/login", data=form, allow_redirects=False) as r:
+            assert r.status == 303
+        async with s.get("/console/layouts/tenant/default") as r:
+            csrf = re.search(r'name="csrf-token" content="([^"]+)"', await r.text())
+        assert csrf
+        before = await _snapshot()
+        key = {
+            "csrf_token": csrf.group(1),
+            "action": "save",
+            "model": "yealink-t46g",
+            "key": "line:5",
+            "function": "url",
+            "target": "https://intranet.example/a\x01b",
+        }
+        async with s.post("/console/layouts/tenant/default", data=key) as r:
+            assert r.status == 200
+            page = html.unescape(await r.text())
+    assert "the target must not contain control characters" in page
+    assert await _snapshot() == before
