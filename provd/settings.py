@@ -35,6 +35,15 @@ class Settings:
     tls_cert: str | None = None
     tls_key: str | None = None
     db_url: str | None = None
+    tls_handshake_seconds: float = 10.0
+    """How long a client may take to complete the TLS handshake."""
+    request_head_seconds: float = 10.0
+    """From connect (after TLS) to a complete first request head."""
+    keepalive_seconds: float = 15.0
+    """How long an idle keep-alive connection stays open between requests."""
+    max_connections_per_client: int = 100
+    """Concurrent connections from one address (IPv6: one /64); phones behind one NAT
+    share it, but each fetch holds a connection only for a moment."""
 
     @property
     def provisioning_url(self) -> str:
@@ -56,6 +65,11 @@ def _check(settings: Settings) -> Settings:
             raise InvalidInput(name, f"{port} is not a TCP/UDP port")
     if settings.http_port is not None and not 1 <= settings.http_port <= 65535:
         raise InvalidInput("http_port", f"{settings.http_port} is not a TCP port")
+    for name in ("tls_handshake_seconds", "request_head_seconds", "keepalive_seconds"):
+        if not 0.1 <= getattr(settings, name) <= 3600:
+            raise InvalidInput(name, "must be between 0.1 and 3600 seconds")
+    if not 1 <= settings.max_connections_per_client <= 100000:
+        raise InvalidInput("max_connections_per_client", "must be between 1 and 100000")
     if not 5 <= settings.resync_minutes <= 43200:
         raise InvalidInput("resync_minutes", "must be between 5 and 43200 minutes")
     return settings

@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import resource
 import secrets
 import signal
+import ssl
 from pathlib import Path
 
 from aiohttp import web
@@ -31,6 +33,7 @@ from provd.services.provisioning import Provisioner
 from provd.services.rollout_engine import RolloutEngine
 from provd.settings import Settings
 from provd.web.app import make_app
+from provd.web.connections import ConnectionGuard, ConnectionLimits, GuardedSite
 
 log = logging.getLogger("provd.server")
 REALM = "provd"
@@ -41,6 +44,60 @@ def build_provisioner(platform: Platform) -> Provisioner:
     # stale=true challenge and retry, so nothing needs to persist.
     authenticator = DigestAuthenticator(secrets.token_bytes(32), REALM)
     return Provisioner(platform, authenticator, AuthThrottle())
+
+
+def raise_file_limit() -> int:
+    """Raise this process's open-file soft limit to its hard limit; returns the new soft one.
+
+    Every connection is a descriptor, and distributions still default the soft limit
+    to 1024: a few hundred slow clients would otherwise leave none for phones.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        # Not every kernel accepts an unlimited soft limit; a million is plenty.
+        hard = max(soft, 1 << 20) if soft != resource.RLIM_INFINITY else soft
+    if soft != resource.RLIM_INFINITY and soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError) as e:
+            log.warning("could not raise the open-file limit from %d: %s", soft, e)
+    return soft
+
+
+def connection_limits(settings: Settings) -> ConnectionLimits:
+    return ConnectionLimits(
+        tls_handshake_seconds=settings.tls_handshake_seconds,
+        request_head_seconds=settings.request_head_seconds,
+        max_per_client=settings.max_connections_per_client,
+    )
+
+
+async def start_sites(
+    app: web.Application, settings: Settings, ssl_context: ssl.SSLContext
+) -> web.AppRunner:
+    """The HTTPS site (and plain HTTP if enabled), bounded as ``settings`` say."""
+    # aiohttp keeps an idle keep-alive connection for an hour by default; phones fetch
+    # their few files back to back, so seconds are plenty.
+    runner = web.AppRunner(app, access_log=None, keepalive_timeout=settings.keepalive_seconds)
+    await runner.setup()
+    # One guard for both sites: the per-source cap counts HTTPS and HTTP together.
+    guard = ConnectionGuard(connection_limits(settings))
+    sites = [
+        GuardedSite(runner, settings.bind, settings.https_port, guard, ssl_context=ssl_context)
+    ]
+    if settings.http_port:
+        log.warning(
+            "plain HTTP enabled on port %d (still Digest-authenticated)", settings.http_port
+        )
+        sites.append(GuardedSite(runner, settings.bind, settings.http_port, guard))
+    try:
+        for site in sites:
+            await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return runner
 
 
 def tls_paths(data_dir: Path, settings: Settings) -> TlsPaths:
@@ -66,6 +123,7 @@ async def serve(
 ) -> None:
     """Serve until SIGINT/SIGTERM; with ``pbx``, Kamailio and rtpengine run (or are
     driven) alongside, and phones are told to register there (see ``effective_settings``)."""
+    raise_file_limit()
     db_url = db_url_for(data_dir, settings.db_url)
     await upgrade_schema(db_url)
     if pbx is None:
@@ -91,17 +149,8 @@ async def serve(
         if discovery is not None and discovery.enabled:
             await discovery_runner.start(platform, discovery, stack)
         app = make_app(platform, build_provisioner(platform), pbx=control)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
+        runner = await start_sites(app, settings, ssl_context)
         stack.push_async_callback(runner.cleanup)
-        sites = [web.TCPSite(runner, settings.bind, settings.https_port, ssl_context=ssl_context)]
-        if settings.http_port:
-            log.warning(
-                "plain HTTP enabled on port %d (still Digest-authenticated)", settings.http_port
-            )
-            sites.append(web.TCPSite(runner, settings.bind, settings.http_port))
-        for site in sites:
-            await site.start()
         log.info("provd serving phones at %s", settings.provisioning_url)
         if pbx is not None:
             host, port = pbx.sip_proxy

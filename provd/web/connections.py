@@ -1,0 +1,289 @@
+"""Listening sockets that do not let idle or half-open clients hold connections.
+
+aiohttp's own ``TCPSite`` hands TLS to ``loop.create_server``, which creates the
+application protocol before it knows the peer, and keeps a connection that never
+completes its request for the keep-alive time (about an hour by default). One
+laptop opening a thousand idle TLS connections then exhausts the process's file
+descriptors and phones cannot connect.
+
+:class:`GuardedSite` listens on plain TCP and puts a small protocol in front of
+aiohttp's request handler for each connection:
+
+- it knows the peer at accept time, so it can refuse a source that already holds
+  ``max_per_client`` connections before spending anything on TLS;
+- it runs the TLS handshake itself with ``loop.start_tls``, which bounds it by
+  ``ssl_handshake_timeout`` (public asyncio API; ``TCPSite`` offers no such knob);
+- it bounds the time from connect to the end of the first request head. After a
+  response, aiohttp's keep-alive timer closes a connection whose next head has
+  not arrived in ``keepalive_timeout``, so only the first head needs this.
+
+The end of the first head is found by watching for its empty line, rather than by
+asking aiohttp's parser: the first bytes of a connection are always the start of
+its first request (RFC 9112, section 2.1), so the first empty line after the
+request line ends that head exactly, and this needs nothing private from aiohttp.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from provd.security.ratelimit import client_key
+
+log = logging.getLogger("provd.connections")
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionLimits:
+    tls_handshake_seconds: float = 10.0
+    request_head_seconds: float = 10.0
+    """From connect (after TLS) to the end of the first request head."""
+    max_per_client: int = 100
+    """Concurrent connections from one address (IPv6: one /64)."""
+
+
+class ConnectionGuard:
+    """Counts open connections per source; shared by the sites of one server."""
+
+    def __init__(self, limits: ConnectionLimits) -> None:
+        self.limits = limits
+        self._open: dict[str, int] = {}
+        self._refusing: set[str] = set()
+
+    def open_from(self, key: str) -> int:
+        return self._open.get(key, 0)
+
+    def admit(self, key: str) -> bool:
+        count = self._open.get(key, 0)
+        if count >= self.limits.max_per_client:
+            if key not in self._refusing:
+                # Once per episode: a flood must not turn into a flood of log lines.
+                self._refusing.add(key)
+                log.warning("refusing connections from %s: it already holds %d", key, count)
+            return False
+        self._open[key] = count + 1
+        return True
+
+    def release(self, key: str) -> None:
+        count = self._open.get(key, 0) - 1
+        if count > 0:
+            self._open[key] = count
+        else:
+            self._open.pop(key, None)
+        if count < self.limits.max_per_client:
+            self._refusing.discard(key)
+
+
+_MAX_EARLY_BYTES = 1024 * 1024
+
+
+class _Connection(asyncio.Protocol):
+    """The transport's protocol for the connection's life: admission, TLS, the head
+    timer; everything else is passed to aiohttp's handler unchanged."""
+
+    def __init__(
+        self,
+        guard: ConnectionGuard,
+        make_handler: Callable[[], asyncio.Protocol],
+        ssl_context: ssl.SSLContext | None,
+        handshakes: set[asyncio.Task[None]],
+    ) -> None:
+        self._guard = guard
+        self._handshakes = handshakes
+        self._make_handler = make_handler
+        self._ssl_context = ssl_context
+        self._key: str | None = None
+        self._transport: asyncio.Transport | None = None
+        self._handler: asyncio.Protocol | None = None
+        self._early: list[bytes] = []
+        self._early_eof = False
+        self._lost = False
+        self._overflow = False
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._seen_request_line = False
+        self._tail = b""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        peer = transport.get_extra_info("peername")
+        key = client_key(str(peer[0])) if peer else "unknown"
+        if not self._guard.admit(key):
+            transport.abort()
+            return
+        self._key = key
+        if self._ssl_context is None:
+            self._attach(transport)
+            return
+        # Nothing may reach this protocol before start_tls takes the transport over.
+        transport.pause_reading()
+        task = asyncio.get_running_loop().create_task(self._handshake(transport, self._ssl_context))
+        # aiohttp knows a connection only once it is handed over; until then the site
+        # must be able to end it on shutdown.
+        self._handshakes.add(task)
+        task.add_done_callback(self._handshakes.discard)
+
+    async def _handshake(self, raw: asyncio.Transport, context: ssl.SSLContext) -> None:
+        loop = asyncio.get_running_loop()
+        seconds = self._guard.limits.tls_handshake_seconds
+        if self._lost or raw.is_closing():
+            self._release()
+            return
+        try:
+            tls = await loop.start_tls(
+                raw,
+                self,
+                context,
+                server_side=True,
+                ssl_handshake_timeout=seconds,
+                # A client that ignores close_notify must not hold the socket for
+                # asyncio's default 30 s either.
+                ssl_shutdown_timeout=seconds,
+            )
+        except (OSError, EOFError) as e:
+            # Scanners, wrong protocols and clients that never finish: not news.
+            log.debug("TLS handshake with %s failed: %s", self._key, e)
+            raw.abort()
+            self._release()
+            return
+        except BaseException:
+            raw.abort()
+            self._release()
+            raise
+        if tls is None or self._lost or self._overflow:
+            raw.abort()
+            self._release()
+            return
+        self._attach(tls)
+
+    def _attach(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._head_timer = asyncio.get_running_loop().call_later(
+            self._guard.limits.request_head_seconds, self._head_timeout
+        )
+        self._handler = self._make_handler()
+        self._handler.connection_made(transport)
+        early, self._early = self._early, []
+        for data in early:
+            self.data_received(data)
+        if self._early_eof:
+            self.eof_received()
+
+    def _head_timeout(self) -> None:
+        self._head_timer = None
+        if self._transport is not None and not self._lost:
+            log.debug("closing a connection from %s: no complete request head in time", self._key)
+            self._transport.abort()
+
+    def _watch_head(self, data: bytes) -> None:
+        if not self._seen_request_line:
+            # Empty lines before the request line are allowed and ignored.
+            data = data.lstrip(b"\r\n")
+            if not data:
+                return
+            self._seen_request_line = True
+        text = self._tail + data
+        if b"\r\n\r\n" in text or b"\n\n" in text:
+            assert self._head_timer is not None
+            self._head_timer.cancel()
+            self._head_timer = None
+            self._tail = b""
+        else:
+            self._tail = text[-3:]
+
+    def data_received(self, data: bytes) -> None:
+        if self._handler is None:
+            # TLS application data may follow the handshake before _attach runs.
+            if sum(map(len, self._early)) + len(data) > _MAX_EARLY_BYTES:
+                self._overflow = True
+                return
+            self._early.append(data)
+            return
+        if self._head_timer is not None:
+            self._watch_head(data)
+        self._handler.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        if self._handler is None:
+            self._early_eof = True
+            return True
+        return self._handler.eof_received()
+
+    def pause_writing(self) -> None:
+        if self._handler is not None:
+            self._handler.pause_writing()
+
+    def resume_writing(self) -> None:
+        if self._handler is not None:
+            self._handler.resume_writing()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._lost = True
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+        self._release()
+        if self._handler is not None:
+            self._handler.connection_lost(exc)
+
+    def _release(self) -> None:
+        if self._key is not None:
+            self._guard.release(self._key)
+            self._key = None
+
+
+class GuardedSite(web.BaseSite):
+    """Like ``web.TCPSite``, with the bounds of :class:`ConnectionLimits`."""
+
+    __slots__ = ("_bound_port", "_guard", "_handshakes", "_host", "_port")
+
+    def __init__(
+        self,
+        runner: web.BaseRunner,
+        host: str,
+        port: int,
+        guard: ConnectionGuard,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        backlog: int = 128,
+    ) -> None:
+        super().__init__(runner, ssl_context=ssl_context, backlog=backlog)
+        self._host = host
+        self._port = port
+        self._guard = guard
+        self._bound_port = port
+        self._handshakes: set[asyncio.Task[None]] = set()
+
+    @property
+    def port(self) -> int:
+        return self._bound_port
+
+    @property
+    def name(self) -> str:
+        scheme = "https" if self._ssl_context else "http"
+        return f"{scheme}://{self._host}:{self._bound_port}"
+
+    async def start(self) -> None:
+        await super().start()
+        server = self._runner.server
+        assert server is not None
+        guard, context, handshakes = self._guard, self._ssl_context, self._handshakes
+        self._server = await asyncio.get_running_loop().create_server(
+            lambda: _Connection(guard, server, context, handshakes),
+            self._host,
+            self._port,
+            backlog=self._backlog,
+        )
+        if self._server.sockets:
+            self._bound_port = int(self._server.sockets[0].getsockname()[1])
+
+    async def stop(self) -> None:
+        await super().stop()
+        pending = list(self._handshakes)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
