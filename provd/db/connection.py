@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,6 +13,36 @@ from tortoise.backends.base import executor
 from tortoise.migrations.api.migrate import migrate
 
 APP = "models"
+
+# The ORM's and drivers' loggers: at DEBUG they print every query with its parameters
+# (argon2 hashes, session and token hashes, CSRF tokens, sealed passwords), and at
+# INFO tortoise prints its configuration, a PostgreSQL URL's password included.
+_DRIVER_LOGGERS = ("tortoise", "tortoise.db_client", "aiosqlite", "asyncpg")
+
+
+class _WarningsOnly(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING
+
+
+_WARNINGS_ONLY = _WarningsOnly()
+
+
+def silence_driver_loggers() -> None:
+    """Keep the database layer's loggers at WARNING whatever ``-v`` or a test asks.
+
+    A filter as well as the level: the level alone is undone by anyone who turns a
+    logger up (``caplog.set_level``, a logging config file), and secrets must not be
+    logged at any level.
+    """
+    for name in _DRIVER_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.WARNING)
+        if _WARNINGS_ONLY not in logger.filters:
+            logger.addFilter(_WARNINGS_ONLY)
+
+
+silence_driver_loggers()
 
 
 def db_url_for(data_dir: Path, override: str | None = None) -> str:
