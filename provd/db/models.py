@@ -288,6 +288,9 @@ class AuditEntry(Model):
     at = fields.DatetimeField(auto_now_add=True)
     actor = fields.CharField(max_length=128)
     request_id = fields.CharField(max_length=64, null=True)
+    """Made by provd for the request, so it cannot be chosen to look like another's."""
+    client_request_id = fields.CharField(max_length=64, null=True)
+    """The ``X-Request-Id`` the client sent, if any: its own correlation, untrusted."""
     action = fields.CharField(max_length=64)
     object_type = fields.CharField(max_length=32)
     object_key = fields.CharField(max_length=128)

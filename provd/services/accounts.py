@@ -9,6 +9,7 @@ only the SHA-256 is stored, like API tokens.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,8 @@ from provd.domain.errors import Conflict, InvalidInput, NotFound
 from provd.domain.passwords import check_password
 from provd.security.ratelimit import FailureLimiter
 from provd.services import audit
+
+log = logging.getLogger("provd.accounts")
 
 SESSION_LIFETIME = timedelta(hours=12)
 SESSION_IDLE = timedelta(hours=2)
@@ -199,6 +202,15 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _loggable(name: str) -> str:
+    # What was typed as a user name goes to the log only if it could be one: no forged
+    # log line, and most passwords typed into the wrong field have a character no
+    # user name has.
+    if name and set(name) <= _USERNAME_CHARS:
+        return repr(name)
+    return "(not a valid user name)"
+
+
 def _principal(account: Account) -> Principal:
     tenant_id: int | None = account.tenant_id  # type: ignore[attr-defined]
     return Principal(f"web:{account.username}", Role(account.role), tenant_id)
@@ -211,6 +223,7 @@ async def sign_in(
     for limiter, key in ((guard.by_client, client), (guard.by_username, name)):
         wait = limiter.blocked_for(key)
         if wait > 0:
+            log.debug("console sign-in for %s from %s refused: locked", _loggable(name), client)
             minutes = max(1, round(wait / 60))
             raise SignInRefused(
                 f"too many failed sign-ins: try again in {minutes} minute(s)", int(wait) + 1
@@ -222,8 +235,12 @@ async def sign_in(
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok or account is None:
-        guard.by_client.record_failure(client)
-        guard.by_username.record_failure(name)
+        who = _loggable(name)
+        log.warning("console sign-in failed for %s from %s", who, client)
+        if guard.by_client.record_failure(client):
+            log.warning("console sign-in: %s blocked after too many failures", client)
+        if guard.by_username.record_failure(name):
+            log.warning("console sign-in: %s locked out after failures (last from %s)", who, client)
         raise SignInRefused(WRONG)
     guard.by_username.record_success(name)
     guard.by_client.record_success(client)

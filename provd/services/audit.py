@@ -21,6 +21,9 @@ class Actor:
 
     name: str
     request_id: str | None = None
+    """provd's own id for the request (the web layer makes one per request)."""
+    client_request_id: str | None = None
+    """What the client sent as ``X-Request-Id``, kept apart: anyone can send anything."""
 
 
 def redact(value: Any) -> Any:
@@ -47,6 +50,7 @@ async def record(
     entry = await AuditEntry.create(
         actor=actor.name,
         request_id=actor.request_id,
+        client_request_id=actor.client_request_id,
         action=action,
         object_type=object_type,
         object_key=object_key,
@@ -64,6 +68,7 @@ async def recent(limit: int = 100) -> list[dict[str, Any]]:
             "at": r.at.isoformat(),
             "actor": r.actor,
             "request_id": r.request_id,
+            "client_request_id": r.client_request_id,
             "action": r.action,
             "object_type": r.object_type,
             "object_key": r.object_key,

@@ -20,6 +20,7 @@ Error responses of the API keep its JSON shape; pages redirect to the sign-in.
 from __future__ import annotations
 
 import hmac
+import string
 import uuid
 from collections.abc import Awaitable, Callable
 from urllib.parse import quote, urlsplit
@@ -116,12 +117,27 @@ async def _csrf_ok(request: web.Request, expected: str) -> bool:
 
 
 REQUEST_ID = web.RequestKey("request_id", str)
+_CLIENT_ID_CHARS = frozenset(string.ascii_letters + string.digits + "-_.:/+=@")
 
 
 def request_id(request: web.Request) -> str:
+    """provd's id for this request, always made here: an id the client chose could
+    pass one request off as another in the audit log."""
     if REQUEST_ID not in request:
-        request[REQUEST_ID] = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
+        request[REQUEST_ID] = uuid.uuid4().hex
     return request[REQUEST_ID]
+
+
+def client_request_id(request: web.Request) -> str | None:
+    """The client's own ``X-Request-Id``, kept beside ours if it is a plain token."""
+    given = request.headers.get("X-Request-Id", "").strip()
+    if not given or len(given) > 64 or not set(given) <= _CLIENT_ID_CHARS:
+        return None
+    return given
+
+
+def _actor(request: web.Request, name: str) -> audit.Actor:
+    return audit.Actor(name, request_id(request), client_request_id(request))
 
 
 async def _session(request: web.Request) -> accounts.ActiveSession | None:
@@ -130,7 +146,6 @@ async def _session(request: web.Request) -> accounts.ActiveSession | None:
 
 
 async def _api(request: web.Request, handler: Handler) -> web.StreamResponse:
-    rid = request_id(request)
     principal: Principal | None = None
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
@@ -148,7 +163,7 @@ async def _api(request: web.Request, handler: Handler) -> web.StreamResponse:
     if not may_call(principal, request.match_info.handler):
         return api_error(403, f"the {principal.role} role may not do this")
     request[PRINCIPAL] = principal
-    request[ACTOR] = audit.Actor(principal.name, rid)
+    request[ACTOR] = _actor(request, principal.name)
     return await handler(request)
 
 
@@ -169,7 +184,7 @@ async def _page(request: web.Request, handler: Handler, console: bool) -> web.St
         raise web.HTTPForbidden(text="CSRF token missing or wrong: reload the page and try again")
     request[SESSION] = session
     request[PRINCIPAL] = session.principal
-    request[ACTOR] = audit.Actor(session.principal.name, request_id(request))
+    request[ACTOR] = _actor(request, session.principal.name)
     return await handler(request)
 
 
