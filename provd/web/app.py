@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiohttp import web
+from aiohttp import web, web_response
 
 from provd.pbx import PbxControl
 from provd.services.platform import Platform
@@ -23,6 +23,12 @@ from provd.web import (
     phone,
 )
 from provd.web.keys import PLATFORM, PROVISIONER
+
+# aiohttp answers a request its parser refuses before any handler or signal of ours
+# runs, with its default "Server: Python/3.x aiohttp/3.x"; that default is read from
+# this module attribute at each response, so it is the only place to change it.
+SERVER = "provd"
+web_response.SERVER_SOFTWARE = SERVER  # type: ignore[attr-defined]
 
 
 def make_app(
@@ -48,4 +54,11 @@ def make_app(
     console.add_routes(app)
     install.add_routes(app)
     phone.add_routes(app)
+    app.on_response_prepare.append(_server_header)
     return app
+
+
+async def _server_header(request: web.Request, response: web.StreamResponse) -> None:
+    # aiohttp would send "Python/3.x aiohttp/3.x": versions tell a scanner which
+    # advisories to try, and a phone or browser needs none of it.
+    response.headers["Server"] = SERVER

@@ -188,7 +188,12 @@ async def _page(request: web.Request, handler: Handler, console: bool) -> web.St
     return await handler(request)
 
 
-def _harden(response: web.StreamResponse) -> None:
+# A year, without includeSubDomains or preload: provd may share its domain with hosts
+# that are not its to put on HTTPS.
+HSTS = "max-age=31536000"
+
+
+def _harden(request: web.Request, response: web.StreamResponse) -> None:
     # Pages load only their own scripts and styles: no inline script can run even
     # if some value escaped escaping. Camera frames come in as blob:/mediastream.
     response.headers.setdefault(
@@ -201,6 +206,10 @@ def _harden(response: web.StreamResponse) -> None:
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Cache-Control", "no-store")
+    if request.secure:
+        # Sent only over TLS, as RFC 6797 says; a browser then never signs in over
+        # plain HTTP (serve --http-port, meant for phones) nor clicks past a bad certificate.
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
 
 
 @web.middleware
@@ -220,7 +229,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         else:
             response = await handler(request)
     except web.HTTPException as e:
-        _harden(e)
+        _harden(request, e)
         raise
-    _harden(response)
+    _harden(request, response)
     return response
