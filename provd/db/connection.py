@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -52,6 +53,31 @@ def db_url_for(data_dir: Path, override: str | None = None) -> str:
     return f"sqlite://{data_dir / 'provd.sqlite3'}"
 
 
+def _sqlite_path(db_url: str) -> Path | None:
+    if not db_url.startswith("sqlite://"):
+        return None
+    path = db_url.removeprefix("sqlite://").split("?", 1)[0]
+    return None if path in ("", ":memory:") else Path(path)
+
+
+def restrict_sqlite_files(db_url: str) -> None:
+    """Make the SQLite database (and its journal, WAL and shared-memory files) 0600.
+
+    It holds password hashes and sealed secrets; SQLite would create it with the
+    umask's mode, usually world-readable. Created empty here first so it is never
+    readable by others even for a moment; SQLite gives its side files the mode of
+    the database, and files of an older installation are tightened.
+    """
+    path = _sqlite_path(db_url)
+    if path is None or not path.parent.is_dir():
+        return
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        side = path.with_name(path.name + suffix)
+        if side.exists() and side.stat().st_mode & 0o777 != 0o600:
+            os.chmod(side, 0o600)
+
+
 def tortoise_config(db_url: str) -> dict[str, Any]:
     return {
         "connections": {"default": db_url},
@@ -70,6 +96,7 @@ def tortoise_config(db_url: str) -> dict[str, Any]:
 async def upgrade_schema(db_url: str) -> None:
     """Apply every pending migration; running it twice is harmless."""
     executor.EXECUTOR_CACHE.clear()
+    restrict_sqlite_files(db_url)
     try:
         await migrate(config=tortoise_config(db_url), direction="forward")
     finally:
@@ -84,6 +111,7 @@ async def database(db_url: str) -> AsyncIterator[None]:
     # that opens another database under the same name (tests switch between
     # SQLite and PostgreSQL) must not send one dialect's SQL to the other.
     executor.EXECUTOR_CACHE.clear()
+    restrict_sqlite_files(db_url)
     await Tortoise.init(config=tortoise_config(db_url))
     try:
         yield
