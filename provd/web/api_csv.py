@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
+from provd.domain.device_csv import MAX_ROWS
 from provd.domain.errors import InvalidInput
 from provd.services import device_csv
 from provd.web import auth, openapi
-from provd.web.api import PREFIX
+from provd.web.api import PREFIX, _error
 from provd.web.keys import PLATFORM
 
 IMPORT_PATH = PREFIX + "/devices/import"
@@ -27,23 +28,80 @@ async def _tenant(request: web.Request) -> str | None:
     )
 
 
+class _TooLarge(Exception):
+    """The body is over the import's bound: answered 413, nothing read beyond it."""
+
+
+_TOO_LARGE = (
+    f"is larger than {device_csv.MAX_BYTES // 1024**2} MB: "
+    f"split it (at most {MAX_ROWS:,} devices a file)"
+)
+
+# A form's file, its part headers and a few small fields besides.
+_FORM_BOUND = device_csv.MAX_BYTES + 64 * 1024
+
+
+async def _whole_body(request: web.Request) -> bytes:
+    """Every byte of the body. ``content.read(n)`` would return only what has
+    arrived so far: a file cut at a network chunk, imported as if it were whole."""
+    data = bytearray()
+    while chunk := await request.content.readany():
+        data += chunk
+        # Also bounds a compressed body, which aiohttp inflates as it reads.
+        if len(data) > device_csv.MAX_BYTES:
+            raise _TooLarge
+    return bytes(data)
+
+
+async def _form_file(request: web.Request) -> bytes:
+    """The form's ``file`` field, held in memory within the bound (``request.post()``
+    would spool up to the app's 16 MB to a temporary file). The whole form is read
+    to its closing boundary: a part cut short by the end of the body ends without
+    an error of its own."""
+    found: bytes | None = None
+    reader = await request.multipart()
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader):
+            raise InvalidInput("file", "send the CSV as the form field file, not a nested form")
+        data = bytearray()
+        while chunk := await part.read_chunk():
+            async for decoded in part.decode_iter(chunk):
+                data += decoded
+            if len(data) > device_csv.MAX_BYTES or request.content.total_bytes > _FORM_BOUND:
+                raise _TooLarge
+        if part.name == "file" and found is None:
+            found = bytes(data)
+    if found is None:
+        raise InvalidInput("file", "send the CSV as the body, or as the form field file")
+    return found
+
+
 async def _file(request: web.Request) -> bytes:
     """The CSV body, or its ``file`` field when a form posts it (``curl -F file=@…``)."""
-    if request.content_type != "multipart/form-data":
-        return await request.content.read(device_csv.MAX_BYTES + 1)
-    form = await request.post()
-    field = form.get("file")
-    if not isinstance(field, web.FileField):
-        raise InvalidInput("file", "send the CSV as the body, or as the form field file")
-    return field.file.read(device_csv.MAX_BYTES + 1)
+    form = request.content_type == "multipart/form-data"
+    if (request.content_length or 0) > (_FORM_BOUND if form else device_csv.MAX_BYTES):
+        raise _TooLarge
+    try:
+        return await (_form_file(request) if form else _whole_body(request))
+    except (OSError, web.RequestPayloadError):
+        # The client went away or broke the framing before the end of the body.
+        raise InvalidInput(
+            "file", "the upload ended before the end of the file: nothing was imported"
+        ) from None
+    except ValueError:
+        # aiohttp's word for a form without its closing boundary (cut short) or garbled.
+        raise InvalidInput(
+            "file", "is not a complete multipart form (cut short?): nothing was imported"
+        ) from None
 
 
 @auth.installer_allowed
 async def import_devices(request: web.Request) -> web.Response:
     tenant = await _tenant(request)
-    if (request.content_length or 0) > device_csv.MAX_BYTES:
-        raise InvalidInput("file", f"is larger than {device_csv.MAX_BYTES} bytes")
-    data = await _file(request)
+    try:
+        data = await _file(request)
+    except _TooLarge:
+        return _error(413, _TOO_LARGE, "file")
     try:
         result = await device_csv.import_devices(
             request.app[PLATFORM],
@@ -51,6 +109,7 @@ async def import_devices(request: web.Request) -> web.Response:
             data,
             tenant=tenant,
             dry_run=request.query.get("dry_run", "").lower() in _TRUE,
+            principal=request[auth.PRINCIPAL],
         )
     except device_csv.ImportRefused as refused:
         return web.json_response(
@@ -109,7 +168,12 @@ def _import_operation() -> dict[str, Any]:
         },
     )
     op["responses"]["400"] = openapi.json_content(
-        openapi.ref("CsvErrors"), "Nothing imported: the first error, and every error by row"
+        openapi.ref("CsvErrors"),
+        "Nothing imported: the first error, and every error by row; or the upload ended "
+        "before the end of the file",
+    )
+    op["responses"]["413"] = openapi.json_content(
+        openapi.ref("Error"), "Nothing imported: the file is larger than 5 MB"
     )
     return op
 

@@ -3,17 +3,24 @@ installers confined to their tenant, export → import round-trips."""
 
 from __future__ import annotations
 
+import asyncio
+import io
+import ssl
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from provd.db.models import AuditEntry, Device
+from provd.security.tls import TlsPaths, server_ssl_context
 from provd.services import devices, tenants, tokens, users
 from provd.services.platform import Platform
 from provd.web.api import PREFIX
+from provd.web.app import make_app
+from provd.web.server import build_provisioner
 from tests.conftest import TEST_ACTOR
 from tests.web.conftest import Served
 
@@ -173,3 +180,158 @@ async def test_the_routes_are_documented(client: Client) -> None:
         "CsvErrors"
     )
     assert "get" in doc["paths"][f"{PREFIX}/devices/export"]
+
+
+# ---- whole bodies (issue 21, finding 5) ----------------------------------------------
+
+ROWS = 10_000
+
+
+def _big_file(prefix: str = "0015650", bad_row: int | None = None) -> str:
+    """10,000 devices of tenant acme, each named after its row; ``bad_row`` (as a
+    spreadsheet counts: the header is row 1) names a model that does not exist."""
+    lines = [HEADER]
+    for i in range(ROWS):
+        model = "nokia-3310" if i + 2 == bad_row else "yealink-t46g"
+        lines.append(f"{prefix}{i:05x},{model},acme,,,,,0,Desk {i + 2}")
+    return "\r\n".join(lines) + "\r\n"
+
+
+def _form(text: str) -> aiohttp.FormData:
+    form = aiohttp.FormData()
+    form.add_field(
+        "file", io.BytesIO(text.encode()), filename="devices.csv", content_type="text/csv"
+    )
+    return form
+
+
+async def _chunks(data: bytes) -> AsyncIterator[bytes]:
+    """The body in pieces with pauses between, as a network delivers a large file."""
+    for start in range(0, len(data), 65_536):
+        yield data[start : start + 65_536]
+        await asyncio.sleep(0.005)
+
+
+async def _post_in_pieces(s: aiohttp.ClientSession, text: str) -> tuple[int, Any]:
+    data = text.encode()
+    headers = {"Content-Type": "text/csv", "Content-Length": str(len(data))}
+    async with s.post(f"{PREFIX}/devices/import", data=_chunks(data), headers=headers) as r:
+        return r.status, await r.json()
+
+
+async def test_ten_thousand_rows_import_whole_as_a_body_and_as_a_form(client: Client) -> None:
+    text = _big_file()
+    assert len(text) > 400_000  # far more than one read of the socket
+    async with client("admin") as s:
+        status, body = await _post_in_pieces(s, text)
+        assert (status, body["added"]) == (200, ROWS)
+        async with s.post(f"{PREFIX}/devices/import", data=_form(text)) as r:
+            assert r.status == 200
+            assert (await r.json())["unchanged"] == ROWS
+    names = dict(await Device.filter(mac__startswith="0015650").values_list("mac", "name"))
+    assert len(names) == ROWS
+    # Every cell whole, the last one too (a cut body read "Desk 10001" as "Desk 10").
+    assert names == {f"0015650{i:05x}": f"Desk {i + 2}" for i in range(ROWS)}
+
+
+@pytest.mark.parametrize("as_form", [False, True], ids=["body", "form"])
+async def test_ten_thousand_rows_with_one_bad_row_import_nothing(
+    client: Client, as_form: bool
+) -> None:
+    text = _big_file("0015651", bad_row=9_990)
+    async with client("installer") as s:
+        if as_form:
+            async with s.post(f"{PREFIX}/devices/import", data=_form(text)) as r:
+                status, body = r.status, await r.json()
+        else:
+            status, body = await _post_in_pieces(s, text)
+    assert status == 400
+    assert [(e["row"], e["column"]) for e in body["errors"]] == [(9_990, "model")]
+    assert await Device.filter(mac__startswith="0015651").count() == 0
+
+
+@pytest.mark.parametrize("how", ["content-length", "chunked", "form"])
+async def test_a_file_over_5_mb_is_413_and_nothing_is_read(client: Client, how: str) -> None:
+    row = "0015652{:05x},yealink-t46g,acme,,,,,0," + "x" * 60 + "\n"
+    text = HEADER + "\n" + "".join(row.format(i) for i in range(5 * 1024**2 // 80 + 100))
+    assert 5 * 1024**2 < len(text) < 16 * 1024**2
+    data: Any = {
+        "content-length": io.BytesIO(text.encode()),
+        "chunked": _chunks(text.encode()),
+        "form": _form(text),
+    }[how]
+    headers = {} if how == "form" else {"Content-Type": "text/csv"}
+    url = f"{PREFIX}/devices/import"
+    async with client("admin") as s, s.post(url, data=data, headers=headers) as r:
+        assert r.status == 413
+        assert (await r.json())["error"] == {
+            "field": "file",
+            "message": "is larger than 5 MB: split it (at most 10,000 devices a file)",
+        }
+    assert await Device.filter(mac__startswith="0015652").count() == 0
+
+
+async def test_a_form_without_its_closing_boundary_is_refused(client: Client) -> None:
+    body = (
+        b"--XX\r\n"
+        b'Content-Disposition: form-data; name="file"; filename="d.csv"\r\n\r\n'
+        b"mac,model\r\n001565300001,yealink-t46g\r\n001565300002,yealink-t4"
+    )
+    headers = {"Content-Type": "multipart/form-data; boundary=XX"}
+    url = f"{PREFIX}/devices/import"
+    async with client("admin") as s, s.post(url, data=body, headers=headers) as r:
+        assert r.status == 400
+        assert (await r.json())["error"]["field"] == "file"
+    assert await Device.filter(mac__startswith="0015653").count() == 0
+
+
+async def test_a_body_cut_short_by_a_disconnect_writes_nothing(
+    platform: Platform, people: Platform, tls: TlsPaths
+) -> None:
+    """The client sends the head and half the body it announced, then goes away."""
+    outcome: asyncio.Queue[int] = asyncio.Queue()
+    entered = asyncio.Event()
+
+    @web.middleware
+    async def watch(request: web.Request, handler: Any) -> web.StreamResponse:
+        entered.set()
+        response = await handler(request)
+        outcome.put_nowait(response.status)
+        return response
+
+    app = make_app(platform, build_provisioner(platform))
+    app.middlewares.insert(0, watch)
+    # As `provd serve` runs it: a handler is not cancelled when its client goes away
+    # (aiohttp's test server would cancel it, hiding what the handler does then).
+    runner = web.AppRunner(app, handler_cancellation=False)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_ssl_context(tls))
+        await site.start()
+        token = await tokens.create_token(TEST_ACTOR, "admin")
+        data = _big_file("0015655").encode()
+        assert tls.ca is not None
+        _, writer = await asyncio.open_connection(
+            "127.0.0.1",
+            runner.addresses[0][1],
+            ssl=ssl.create_default_context(cafile=str(tls.ca)),
+            server_hostname="127.0.0.1",
+        )
+        head = (
+            f"POST {PREFIX}/devices/import HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Authorization: Bearer {token}\r\nContent-Type: text/csv\r\n"
+            f"Content-Length: {len(data)}\r\n\r\n"
+        )
+        writer.write(head.encode() + data[: len(data) // 2])
+        await writer.drain()
+        await entered.wait()
+        # Time for a handler that imports what has arrived to do so, as before the fix.
+        for _ in range(50):
+            if not outcome.empty():
+                break
+            await asyncio.sleep(0.02)
+        writer.close()
+        assert await outcome.get() == 400
+    finally:
+        await runner.cleanup()
+    assert await Device.filter(mac__startswith="0015655").count() == 0
