@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,10 +16,15 @@ from tortoise.migrations.api.migrate import migrate
 
 APP = "models"
 
-# The ORM's and drivers' loggers: at DEBUG they print every query with its parameters
-# (argon2 hashes, session and token hashes, CSRF tokens, sealed passwords), and at
-# INFO tortoise prints its configuration, a PostgreSQL URL's password included.
-_DRIVER_LOGGERS = ("tortoise", "tortoise.db_client", "aiosqlite", "asyncpg")
+# What the ORM and the drivers log would otherwise include credential material: at
+# DEBUG every query's parameters (argon2 hashes, session and token hashes, CSRF tokens,
+# sealed passwords) and aiosqlite's results, a PostgreSQL pool's parameters, and at
+# INFO tortoise's configuration with the database URL, password and all.
+_QUIET_LOGGERS = ("tortoise", "aiosqlite", "asyncpg")
+_QUERY_LOGGER = "tortoise.db_client"
+# Single-quoted SQL literals; the ORM passes values as parameters, but a statement it
+# writes out whole (a schema script) must not carry one into the log either.
+_SQL_LITERAL = re.compile(r"'(?:[^']|'')*'")
 
 
 class _WarningsOnly(logging.Filter):
@@ -26,24 +32,45 @@ class _WarningsOnly(logging.Filter):
         return record.levelno >= logging.WARNING
 
 
+class _StatementsOnly(logging.Filter):
+    """tortoise's query log, reduced to the SQL statement: its values are dropped, and
+    any record not in the two shapes it logs queries in is dropped whole."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            return True
+        args = record.args if isinstance(record.args, tuple) else ()
+        if record.msg == "%s: %s" and len(args) == 2 and isinstance(args[0], str):
+            statement = args[0]  # log.debug("%s: %s", query, values)
+        elif isinstance(record.msg, str) and not args:
+            statement = record.msg  # log.debug(query)
+        else:
+            return False
+        record.msg, record.args = "%s", (_SQL_LITERAL.sub("'…'", statement),)
+        return True
+
+
 _WARNINGS_ONLY = _WarningsOnly()
+_STATEMENTS_ONLY = _StatementsOnly()
 
 
-def silence_driver_loggers() -> None:
-    """Keep the database layer's loggers at WARNING whatever ``-v`` or a test asks.
+def quiet_driver_loggers() -> None:
+    """Keep credential material out of what the database layer logs, at any level.
 
-    A filter as well as the level: the level alone is undone by anyone who turns a
-    logger up (``caplog.set_level``, a logging config file), and secrets must not be
-    logged at any level.
+    Filters rather than levels: a level is undone by anyone who turns a logger up
+    (``serve -v``, ``caplog.set_level``, a logging configuration), a filter is not.
+    Statements stay visible at DEBUG, which is what one debugs with.
     """
-    for name in _DRIVER_LOGGERS:
+    for name in _QUIET_LOGGERS:
         logger = logging.getLogger(name)
-        logger.setLevel(logging.WARNING)
         if _WARNINGS_ONLY not in logger.filters:
             logger.addFilter(_WARNINGS_ONLY)
+    query_logger = logging.getLogger(_QUERY_LOGGER)
+    if _STATEMENTS_ONLY not in query_logger.filters:
+        query_logger.addFilter(_STATEMENTS_ONLY)
 
 
-silence_driver_loggers()
+quiet_driver_loggers()
 
 
 def db_url_for(data_dir: Path, override: str | None = None) -> str:
