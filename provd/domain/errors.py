@@ -47,3 +47,11 @@ class NotFound(ProvdError):
 
 class Conflict(InvalidInput):
     """The value is valid but collides with an existing object (duplicate MAC, extension)."""
+
+
+class Throttled(InvalidInput):
+    """The caller did too much of something in too short a time: a 429 with Retry-After."""
+
+    def __init__(self, field: str, message: str, *, retry_after: int) -> None:
+        super().__init__(field, message)
+        self.retry_after = retry_after

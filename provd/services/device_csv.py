@@ -35,7 +35,7 @@ from provd.domain.errors import NotFound
 from provd.domain.mac import Mac
 from provd.domain.network import INHERIT
 from provd.domain.passwords import generate_password
-from provd.services import audit
+from provd.services import audit, mac_probes
 from provd.services.devices import prov_username_for
 from provd.services.platform import Platform
 from provd.services.tenants import DEFAULT_TENANT, get_tenant
@@ -221,9 +221,9 @@ def _resolve(
     return (tenant, found) if len(found) == len(ref.users) else None
 
 
-async def _plan(parsed: ParsedFile, scope: str | None) -> list[_Plan]:
+async def _plan(parsed: ParsedFile, scope: str | None, elsewhere: list[Mac]) -> list[_Plan]:
     """What to do for each row, after checking it against the database; the errors
-    found are added to ``parsed.errors``."""
+    found are added to ``parsed.errors``, the MACs of other tenants to ``elsewhere``."""
     errors = parsed.errors
     tenants = await _tenants(parsed.refs)
     users = await _users(parsed.refs, tenants)
@@ -239,6 +239,7 @@ async def _plan(parsed: ParsedFile, scope: str | None) -> list[_Plan]:
         device = devices.get(r.mac)
         if device is not None and device.tenant_id != tenant.id:  # type: ignore[attr-defined]
             # Deliberately silent about which tenant holds it.
+            elsewhere.append(r.mac)
             errors.append(
                 RowError(
                     r.row,
@@ -356,32 +357,60 @@ async def import_devices(
     *,
     tenant: str | None = None,
     dry_run: bool = False,
+    principal: Principal | None = None,
 ) -> ImportResult:
     """Add or update every device of the file, or nothing (:class:`ImportRefused`).
 
     ``tenant`` confines the import: empty cells mean it and a row naming another
-    tenant is an error. Without it empty cells mean the default tenant.
+    tenant is an error. Without it empty cells mean the default tenant. A
+    tenant-bound ``principal``'s dry runs and MACs of other tenants are audited
+    and bounded (``services/mac_probes``).
     """
     if tenant is not None:
         tenant = (await get_tenant(tenant)).slug
+    # Installers and tenant admins: dry runs and other tenants' MACs are probes.
+    probe = (principal, tenant) if principal and principal.tenant_id and tenant else None
+    if probe is not None:
+        await mac_probes.check(*probe)
     parsed = parse_file(data, default_tenant=tenant or DEFAULT_TENANT)
+    elsewhere: list[Mac] = []
 
     async def checked() -> list[_Plan]:
-        plans = await _plan(parsed, tenant)
+        plans = await _plan(parsed, tenant, elsewhere)
         if parsed.errors:
             raise ImportRefused(sorted(parsed.errors, key=lambda e: e.row))
         return plans
 
-    if dry_run:
-        plans = await checked()
-    else:
-        async with in_transaction():
+    async def audit_probe() -> None:
+        # Outside the transaction: a refused import keeps its audit row.
+        if probe is None or not (dry_run or elsewhere):
+            return
+        await mac_probes.record(
+            actor,
+            *probe,
+            via="import dry run" if dry_run else "import",
+            checked=len(parsed.rows),
+            elsewhere=elsewhere,
+            dry_run=dry_run,
+        )
+        # A file naming more of them than are left gets 429, not which rows they are.
+        await mac_probes.check(*probe, counting_this=True)
+
+    try:
+        if dry_run:
             plans = await checked()
-            for plan in plans:
-                if plan.device is None:
-                    await _add(p, actor, plan)
-                elif plan.changed and plan.now is not None:
-                    await _update(actor, plan, plan.device, plan.now)
+        else:
+            async with in_transaction():
+                plans = await checked()
+                for plan in plans:
+                    if plan.device is None:
+                        await _add(p, actor, plan)
+                    elif plan.changed and plan.now is not None:
+                        await _update(actor, plan, plan.device, plan.now)
+    except ImportRefused:
+        await audit_probe()
+        raise
+    await audit_probe()
     changes = [
         Change(
             plan.row.row,

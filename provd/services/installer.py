@@ -31,7 +31,7 @@ from provd.domain.mac import Mac, parse_mac
 from provd.domain.oui import check_vendor, model_label, vendor_name
 from provd.drivers.registry import parse_user_agent
 from provd.pbx import PbxControl, PbxError
-from provd.services import audit, devices
+from provd.services import audit, devices, mac_probes
 from provd.services.pbx import LineRegistration, device_registrations
 from provd.services.platform import Platform
 from provd.services.tenants import DEFAULT_TENANT, get_tenant
@@ -116,11 +116,15 @@ def models_view() -> list[dict[str, str]]:
 # --- claiming --------------------------------------------------------------------------
 
 
-async def _refuse_duplicate(mac: Mac, tenant: Tenant, principal: Principal) -> None:
+async def _refuse_duplicate(
+    mac: Mac, tenant: Tenant, principal: Principal, actor: audit.Actor
+) -> None:
     existing = await Device.get_or_none(mac=mac)
     if existing is None:
         return
     if existing.tenant_id != tenant.id:  # type: ignore[attr-defined]
+        # Provisioned elsewhere (services/mac_probes): only a platform admin, who may
+        # see both tenants, can move it.
         if principal.is_admin:
             other = await Tenant.get(id=existing.tenant_id)  # type: ignore[attr-defined]
             raise Conflict(
@@ -128,6 +132,9 @@ async def _refuse_duplicate(mac: Mac, tenant: Tenant, principal: Principal) -> N
                 f"this phone is already registered in tenant {other.slug}: "
                 f"remove it there first (provd device remove {mac})",
             )
+        await mac_probes.record(
+            actor, principal, tenant.slug, via="claim", checked=1, elsewhere=[mac]
+        )
         raise Conflict("mac", OTHER_ACCOUNT)
     line = await DeviceLine.filter(device_id=existing.id, slot=1).select_related("user").first()
     whom = f"{line.user.extension} {line.user.display_name}" if line else "a spare phone"
@@ -155,6 +162,8 @@ async def claim(
     phone_model = get_model(model)
     check_vendor(canonical, phone_model)
     tenant = await tenant_in_scope(principal, tenant_slug)
+    # Before any look-up: while paused, a claim answers the same whatever the MAC.
+    await mac_probes.check(principal, tenant.slug)
     user = None
     if extension:
         user = await User.get_or_none(tenant_id=tenant.id, extension=extension.strip())
@@ -164,7 +173,7 @@ async def claim(
                 f"no user has extension {extension.strip()!r} here: "
                 "search for the user by name or extension, or choose spare",
             )
-    await _refuse_duplicate(canonical, tenant, principal)
+    await _refuse_duplicate(canonical, tenant, principal, actor)
     try:
         device, _credential = await devices.add_device(
             p,
@@ -178,7 +187,7 @@ async def claim(
         if e.field != "mac":
             raise
         # Claimed by someone else between the check and the insert.
-        await _refuse_duplicate(canonical, tenant, principal)
+        await _refuse_duplicate(canonical, tenant, principal, actor)
         raise
     [status] = await status_of(control, principal, [device.mac], tenant_slug=tenant.slug)
     return {

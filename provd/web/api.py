@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from provd.domain.errors import Conflict, InvalidInput, NotFound
+from provd.domain.errors import Conflict, InvalidInput, NotFound, Throttled
 from provd.services import audit, devices, tenants, users
 from provd.web import auth
 from provd.web.keys import PLATFORM
@@ -36,6 +36,9 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     response: web.StreamResponse
     try:
         response = await handler(request)
+    except Throttled as e:
+        response = _error(429, e.message, e.field)
+        response.headers["Retry-After"] = str(e.retry_after)
     except Conflict as e:
         response = _error(409, e.message, e.field)
     except InvalidInput as e:

@@ -120,7 +120,9 @@ openapi.document(
         PREFIX + "/claims": {
             "post": _op(
                 "Claim a scanned phone for a user (extension) or as a spare (extension null). "
-                "400 for a MAC of another vendor than the model's; 409 when already claimed",
+                "400 for a MAC of another vendor than the model's; 409 when already claimed "
+                "(here, or on another account: which one is never said); 429 while paused "
+                "after too many phones of other accounts (docs/security.md)",
                 {"201": openapi.json_content(openapi.ref("Claim"), "Claimed")},
                 requestBody={
                     "required": True,

@@ -56,7 +56,12 @@ async def upload(request: web.Request) -> web.StreamResponse:
     data = file.file.read(device_csv.MAX_BYTES + 1)
     try:
         result = await device_csv.import_devices(
-            request.app[PLATFORM], request[auth.ACTOR], data, tenant=tenant, dry_run=dry_run
+            request.app[PLATFORM],
+            request[auth.ACTOR],
+            data,
+            tenant=tenant,
+            dry_run=dry_run,
+            principal=request[auth.PRINCIPAL],
         )
     except device_csv.ImportRefused as refused:
         message = f"{file.filename}: {len(refused.errors)} error(s); nothing was imported."
