@@ -36,10 +36,24 @@ REQUIRED = ("mac", "model")
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 10_000
 HEADER_ROW = 1
-# Spreadsheets run a cell that starts with one of these as a formula: exported
-# names get a leading apostrophe, which the import takes off again.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_LINE_ITEM = re.compile(r"(\d+)\s*=\s*(\S+)")
+# Formula injection (OWASP "CSV Injection"): a spreadsheet runs a cell that starts
+# with = + - @ (or tab, CR) as a formula, also after leading spaces. A cell starts
+# at the start of a field and, for a spreadsheet that splits on another separator
+# than the file's (its quotes then do not line up with its cells), after any
+# , ; tab, quote or line break inside a field: "Desk;=1+2" is two cells where ";"
+# separates. An exported cell gets an apostrophe at each such place, ahead of the
+# spaces and apostrophes before the formula character, and is quoted. The import
+# takes exactly one apostrophe off each such place, so every value round-trips,
+# one that really has "'=" there too: it is exported as "''=". A spreadsheet's
+# own leading apostrophe only means "text", so a file typed in one reads the same.
+_FORMULA = "=+\\-@\t\r"
+_CELL_START = '(^|[,;\t"\r\n])'
+_NEUTRALISE = re.compile(f"{_CELL_START}(?=[ ']*[{_FORMULA}])")
+_NEUTRALISED = re.compile(f"{_CELL_START}'(?=[ ']*[{_FORMULA}])")
+_QUOTE_IF = frozenset(",;\t\"'\r\n")
+_LINE_ITEM = re.compile(r"([0-9]{1,4})\s*=\s*(\S+)")
+# int() of a longer one raises (and a spreadsheet's superscript digits are isdigit()).
+_COUNT = re.compile(r"[0-9]{1,4}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +194,7 @@ class _Cells:
         self.errors = errors
 
     def get(self, column: str) -> str:
-        return self.values.get(column, "").strip()
+        return unescape_cell(self.values.get(column, "").strip())
 
     def fail(self, column: str, message: str) -> None:
         self.errors.append(RowError(self.row, column, message))
@@ -243,13 +257,11 @@ def _parse_row(cells: _Cells, default_tenant: str) -> DeviceRow | RowRefs:
         taken[ext] = slot
     modules_text = cells.get("expansion_modules") or "0"
     modules = 0
-    if not modules_text.isdigit():
-        cells.fail("expansion_modules", f"{modules_text!r} is not a number")
+    if not _COUNT.fullmatch(modules_text):
+        cells.fail("expansion_modules", f"{modules_text[:20]!r} is not a number of modules")
     elif model is not None:
         modules = cells.check("expansion_modules", check_module_count, int(modules_text), model.id)
     name = cells.get("name")
-    if name[:1] == "'" and name[1:2] in _FORMULA_START:
-        name = name[1:]
     if name:
         name = cells.check("name", check_display_name, name) or ""
     vlan_lan, vlan_pc = _vlan(cells, "vlan_lan"), _vlan(cells, "vlan_pc")
@@ -304,5 +316,26 @@ def parse_file(data: bytes | str, *, default_tenant: str) -> ParsedFile:
 
 
 def escape_cell(text: str) -> str:
-    """A cell as exported: spreadsheets must not run it as a formula."""
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    """A cell as exported: no spreadsheet may run it as a formula, whatever separator
+    it splits on (see ``_NEUTRALISE``)."""
+    return _NEUTRALISE.sub(r"\1'", text)
+
+
+def unescape_cell(text: str) -> str:
+    """A cell as imported: :func:`escape_cell` undone."""
+    return _NEUTRALISED.sub(r"\1", text)
+
+
+def _field(value: object) -> str:
+    text = escape_cell(str(value))
+    if _QUOTE_IF.isdisjoint(text) and text.strip() == text:
+        return text
+    return '"' + text.replace('"', '""') + '"'
+
+
+def export_csv(rows: Iterable[Sequence[object]]) -> str:
+    """The header and ``rows`` (cells in :data:`COLUMNS` order) as the import reads
+    them: comma separated, CRLF line ends, every cell escaped for spreadsheets and
+    quoted when it holds a separator, a quote or an apostrophe."""
+    lines = [COLUMNS, *rows]
+    return "".join(",".join(_field(cell) for cell in line) + "\r\n" for line in lines)

@@ -10,8 +10,6 @@ no expansion module, no name.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +26,7 @@ from provd.domain.device_csv import (
     ParsedFile,
     RowError,
     RowRefs,
-    escape_cell,
+    export_csv,
     parse_file,
 )
 from provd.domain.errors import NotFound
@@ -435,22 +433,18 @@ async def export_devices(tenant: str | None = None) -> tuple[str, int]:
     for chunk in _chunks(list(lines)):
         for line in await DeviceLine.filter(device_id__in=list(chunk)).select_related("user"):
             lines[line.device_id][line.slot] = line.user.extension  # type: ignore[attr-defined]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    for d in found:
-        slots = lines[d.id]
-        writer.writerow(
-            [
-                d.mac,
-                d.model,
-                d.tenant.slug,
-                slots.get(1, ""),
-                ";".join(f"{slot}={ext}" for slot, ext in sorted(slots.items()) if slot != 1),
-                d.vlan_lan or "",
-                d.vlan_pc or "",
-                d.expansion_modules,
-                escape_cell(d.name),
-            ]
-        )
-    return out.getvalue(), len(found)
+    rows = (
+        [
+            d.mac,
+            d.model,
+            d.tenant.slug,
+            lines[d.id].get(1, ""),
+            ";".join(f"{slot}={ext}" for slot, ext in sorted(lines[d.id].items()) if slot != 1),
+            d.vlan_lan or "",
+            d.vlan_pc or "",
+            d.expansion_modules,
+            d.name,
+        ]
+        for d in found
+    )
+    return export_csv(rows), len(found)

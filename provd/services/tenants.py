@@ -44,7 +44,13 @@ def tenant_view(t: Tenant) -> dict[str, Any]:
 
 
 async def get_tenant(slug: str, *, field: str = "tenant") -> Tenant:
-    tenant = await Tenant.get_or_none(slug=slug.strip().lower())
+    try:
+        # What cannot be a slug names no tenant; the ORM would refuse to look up a
+        # value longer than the column (a 500), or one that cannot be encoded.
+        valid = check_slug(slug)
+    except InvalidInput:
+        raise NotFound("tenant", slug, field=field) from None
+    tenant = await Tenant.get_or_none(slug=valid)
     if tenant is None:
         raise NotFound("tenant", slug, field=field)
     return tenant

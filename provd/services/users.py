@@ -27,7 +27,13 @@ def user_view(u: User, tenant: Tenant) -> dict[str, Any]:
 
 
 async def get_user(tenant: Tenant, extension: str, *, field: str = "user") -> User:
-    user = await User.get_or_none(tenant=tenant, extension=extension.strip())
+    try:
+        # What cannot be an extension names no user; the ORM would refuse to look up
+        # a value longer than the column (a 500), or one that cannot be encoded.
+        valid = check_extension(extension)
+    except InvalidInput:
+        raise NotFound("user", f"{extension} in tenant {tenant.slug}", field=field) from None
+    user = await User.get_or_none(tenant=tenant, extension=valid)
     if user is None:
         raise NotFound("user", f"{extension} in tenant {tenant.slug}", field=field)
     return user

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -53,7 +52,9 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
 async def _body(request: web.Request) -> dict[str, Any]:
     try:
         data = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, RecursionError):
+        # ValueError: a syntax error, bytes that are not UTF-8, or an integer longer
+        # than Python converts (4,300 digits); RecursionError: nesting too deep.
         raise InvalidInput("body", "is not valid JSON") from None
     if not isinstance(data, dict):
         raise InvalidInput("body", "must be a JSON object")

@@ -3,6 +3,8 @@ writes nothing, export → import round-trips as a no-op."""
 
 from __future__ import annotations
 
+import csv as csv_module
+import io
 from pathlib import Path
 
 import pytest
@@ -193,7 +195,7 @@ async def test_export_reimports_as_a_no_op_and_round_trips(people: Platform) -> 
     assert count == 2
     assert text.splitlines() == [
         HEADER,
-        "000413922d24,snom-d785,acme,,,,,3,'=cmd|' /C calc'!A0",
+        "000413922d24,snom-d785,acme,,,,,3,\"'=cmd|' /C calc'!A0\"",
         "0015654aa937,yealink-t46g,default,201,2=202,100:5,off,0,",
     ]
     assert text.endswith("\r\n")
@@ -208,6 +210,34 @@ async def test_export_reimports_as_a_no_op_and_round_trips(people: Platform) -> 
     assert result.summary == "2 added, 0 updated, 0 unchanged"
     assert (await device_csv.export_devices())[0] == text
     assert (await device_csv.export_devices("acme"))[0].splitlines()[1:] == [text.splitlines()[1]]
+
+
+@pytest.mark.parametrize("separator", [",", ";"])
+async def test_names_that_would_run_as_formulas_are_neutralised_and_round_trip(
+    people: Platform, separator: str
+) -> None:
+    names = {
+        "0015654aa937": "Desk;=1+2",  # a formula in a spreadsheet that splits on ";"
+        "0015654aa938": "Desk, -1",
+        "0015654aa939": "'=really",  # a name that starts with an apostrophe
+        "0015654aa93a": "@Hall",
+    }
+    for mac, name in names.items():
+        await devices.add_device(people, TEST_ACTOR, mac, T46G, name=name)
+    text, _ = await device_csv.export_devices()
+    # What a spreadsheet splitting on the separator shows: no cell starts a formula.
+    for line in text.splitlines():
+        for cell in line.split(separator):
+            assert cell.lstrip(' "')[:1] not in ("=", "+", "-", "@"), line
+    # Re-saved by that spreadsheet with its separator, it imports the same names.
+    rows = list(csv_module.reader(io.StringIO(text)))
+    out = io.StringIO()
+    csv_module.writer(out, delimiter=separator).writerows(rows)
+    result = await device_csv.import_devices(people, TEST_ACTOR, out.getvalue())
+    assert result.summary == "0 added, 0 updated, 4 unchanged"
+    await Device.all().delete()
+    await device_csv.import_devices(people, TEST_ACTOR, out.getvalue())
+    assert dict(await Device.all().values_list("mac", "name")) == names
 
 
 async def test_existing_devices_are_updated_to_match_the_row(people: Platform) -> None:

@@ -1,0 +1,73 @@
+"""Crashes the fuzz suite found, each pinned by the input that found it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from provd.domain.errors import NotFound
+from provd.services import tenants, users
+from tests.fuzz import env
+
+
+@pytest.fixture
+def driver(tmp_path: Path, migrated_db: Path) -> Iterator[env.Driver]:
+    with env.Driver(tmp_path, migrated_db) as d:
+        yield d
+
+
+def _post(driver: env.Driver, method: str, url: str, body: bytes) -> tuple[int, dict[str, object]]:
+    async def go() -> tuple[int, dict[str, object]]:
+        headers = {
+            "Authorization": f"Bearer {driver.env.tokens['admin']}",
+            "Content-Type": "application/json",
+        }
+        async with driver.env.session.request(method, url, data=body, headers=headers) as r:
+            return r.status, json.loads(await r.read())
+
+    return driver.run(go())
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 100_000, b'{"a":' * 50_000, b"1" * 5000],
+    ids=["nested arrays", "nested objects", "5000-digit integer"],
+)
+def test_json_that_python_cannot_load_is_a_400(driver: env.Driver, body: bytes) -> None:
+    before = driver.run(driver.env.snapshot())
+    status, answer = _post(driver, "POST", "/api/v1/users", body)
+    assert status == 400, answer
+    assert answer["error"] == {"message": "is not valid JSON", "field": "body"}
+    assert driver.run(driver.env.snapshot()) == before
+
+
+@pytest.mark.parametrize("user", ["000000", "acme/1234567", "x" * 41 + "/201"])
+def test_a_layout_scope_naming_an_impossible_user_is_a_404(driver: env.Driver, user: str) -> None:
+    status, answer = _post(driver, "PUT", f"/api/v1/layouts?user={user}", b"{}")
+    assert status == 404, answer
+
+
+@pytest.mark.parametrize("extension", ["000000", "1" * 300, "\ud800", " 201\x00"])
+def test_get_user_with_what_cannot_be_an_extension_is_not_found(
+    driver: env.Driver, extension: str
+) -> None:
+    async def go() -> None:
+        tenant = await tenants.get_tenant("default")
+        with pytest.raises(NotFound):
+            await users.get_user(tenant, extension)
+        assert (await users.get_user(tenant, " 201 ")).extension == "201"
+
+    driver.run(go())
+
+
+@pytest.mark.parametrize("slug", ["x" * 41, "\ud800", "default\x00"])
+def test_get_tenant_with_what_cannot_be_a_slug_is_not_found(driver: env.Driver, slug: str) -> None:
+    async def go() -> None:
+        with pytest.raises(NotFound):
+            await tenants.get_tenant(slug)
+        assert (await tenants.get_tenant(" Default ")).slug == "default"
+
+    driver.run(go())
