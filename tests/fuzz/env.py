@@ -112,6 +112,7 @@ class FuzzEnv:
     _session: aiohttp.ClientSession | None = field(init=False, default=None)
     _baseline: Path = field(init=False)
     _source: int = field(init=False, default=0)
+    _state: dict[str, str] | None = field(init=False, default=None)
 
     @property
     def db_file(self) -> Path:
@@ -182,6 +183,7 @@ class FuzzEnv:
 
     async def reset(self) -> None:
         """Back to the seeded fleet, so that a long run does not grow the tables it dumps."""
+        self._state = None
         await self._shut()
         shutil.copy(self._baseline, self.db_file)
         await self._open()
@@ -208,8 +210,19 @@ class FuzzEnv:
             )
         return out
 
+    def forget_state(self) -> None:
+        """Called before each request: unless it is refused, it may change anything."""
+        self._state = None
+
+    async def state(self) -> dict[str, str]:
+        """The snapshot before a request: the one taken after the previous request
+        when that one was refused (and so changed nothing), else a new one."""
+        if self._state is None:
+            self._state = await self.snapshot()
+        return self._state
+
     async def unchanged_since(self, before: dict[str, str], what: str) -> None:
-        after = await self.snapshot()
+        after = self._state = await self.snapshot()
         if after != before:
             changed = sorted(t for t in after if after[t] != before.get(t))
             raise PartialWrite(f"{what}: refused, yet changed {', '.join(changed)}")
@@ -319,7 +332,8 @@ csv_imports = st.builds(
 
 
 async def check_csv_import(env: FuzzEnv, call: CsvImport) -> None:
-    before = await env.snapshot()
+    before = await env.state()
+    env.forget_state()
     try:
         result = await device_csv.import_devices(
             env.platform, ACTOR, call.data, tenant=call.tenant, dry_run=call.dry_run
@@ -429,7 +443,8 @@ layout_imports = st.builds(LayoutImport, _scopes, layout_documents)
 
 
 async def check_layout_import(env: FuzzEnv, call: LayoutImport) -> None:
-    before = await env.snapshot()
+    before = await env.state()
+    env.forget_state()
     try:
         scope = await layouts.resolve_scope(**call.scope)
         await layouts.import_layout(ACTOR, scope, call.data)
@@ -567,20 +582,40 @@ def _json_body(value: Any, ascii_only: bool) -> bytes:
     return json.dumps(value, ensure_ascii=ascii_only).encode("utf-8", errors="surrogatepass")
 
 
+_JSON = json_values()
+_TEXT = {n: text(n) for n in (8, 10, 12, 16)}
+_CSV = csv_files()
+_ROLES = st.sampled_from(("admin", "admin", "tenant-admin", "installer"))
+_OTHER_TYPES = st.sampled_from((None, "application/json", "text/plain", "multipart/form-data"))
+
+
+def _cached(build: Callable[[str], st.SearchStrategy[Any]]) -> Callable[[str], Any]:
+    # Building a strategy costs more than drawing from it: once per name.
+    cache: dict[str, st.SearchStrategy[Any]] = {}
+
+    def get(name: str) -> st.SearchStrategy[Any]:
+        if name not in cache:
+            cache[name] = build(name)
+        return cache[name]
+
+    return get
+
+
+_field_value = _cached(lambda name: st.one_of(_PLAUSIBLE.get(name, _TEXT[12]), _JSON))
+_path_value = _cached(
+    lambda name: st.one_of(_PLAUSIBLE.get(name, st.nothing()).map(str), _TEXT[16])
+)
+_query_value = _cached(
+    lambda name: st.one_of(_PLAUSIBLE.get(name, st.nothing()).map(str), _TEXT[10])
+)
+
+
 @st.composite
 def api_calls(draw: st.DrawFn, ops: tuple[Operation, ...] | None = None) -> ApiCall:
     op = draw(st.sampled_from(ops or operations()))
-    plausible = lambda name: st.one_of(_PLAUSIBLE.get(name, text(12)), json_values())  # noqa: E731
-
-    path_args = {
-        name: draw(st.one_of(_PLAUSIBLE.get(name, st.nothing()).map(str), text(16)))
-        for name in op.path_params
-    }
+    path_args = {name: draw(_path_value(name)) for name in op.path_params}
     names = draw(st.lists(st.sampled_from(op.query_params), unique=True)) if op.query_params else []
-    query = {
-        name: draw(st.one_of(_PLAUSIBLE.get(name, st.nothing()).map(str), text(10)))
-        for name in names
-    }
+    query = {name: draw(_query_value(name)) for name in names}
 
     kind = draw(st.integers(0, 9))
     if op.content_type in (None, "application/json") and kind < 6:
@@ -588,27 +623,21 @@ def api_calls(draw: st.DrawFn, ops: tuple[Operation, ...] | None = None) -> ApiC
         fields = (
             draw(st.lists(st.sampled_from(op.properties), unique=True)) if op.properties else []
         )
-        value: Any = {name: draw(plausible(name)) for name in fields}
+        value: Any = {name: draw(_field_value(name)) for name in fields}
         if draw(st.integers(0, 4)) == 0:
-            value[draw(text(8))] = draw(json_values())
+            value[draw(_TEXT[8])] = draw(_JSON)
         body = _json_body(value, draw(st.booleans()))
     elif kind < 8:
-        body = _json_body(draw(json_values()), draw(st.booleans()))
+        body = _json_body(draw(_JSON), draw(st.booleans()))
     elif kind == 8:
         body = draw(st.sampled_from(_NASTY_BODIES))
     else:
         body = draw(st.binary(max_size=200))
     if op.content_type == "text/csv" and kind < 8:
-        csv_body = draw(csv_files())
+        csv_body = draw(_CSV)
         body = csv_body if isinstance(csv_body, bytes) else csv_body.encode("utf-8", "replace")
-    content_type = draw(
-        st.one_of(
-            st.just(op.content_type),
-            st.sampled_from((None, "application/json", "text/plain", "multipart/form-data")),
-        )
-    )
-    role = draw(st.sampled_from(("admin", "admin", "tenant-admin", "installer")))
-    return ApiCall(op, role, path_args, query, body, content_type)
+    content_type = draw(st.one_of(st.just(op.content_type), _OTHER_TYPES))
+    return ApiCall(op, draw(_ROLES), path_args, query, body, content_type)
 
 
 async def send_api(env: FuzzEnv, call: ApiCall) -> tuple[int, bytes]:
@@ -636,7 +665,8 @@ async def send_api(env: FuzzEnv, call: ApiCall) -> tuple[int, bytes]:
 
 async def check_api(env: FuzzEnv, call: ApiCall) -> None:
     SERVER_ERRORS.take()
-    before = await env.snapshot()
+    before = await env.state()
+    env.forget_state()
     try:
         status, body = await send_api(env, call)
     except aiohttp.ClientError as e:
@@ -758,7 +788,8 @@ async def check_phone(env: FuzzEnv, call: PhoneCall) -> None:
     signed = False
     if call.sign_as is not None and (answer := await _signed(env, call, source)) is not None:
         value, signed = answer, True
-    before = await env.snapshot()
+    before = await env.state()
+    env.forget_state()
     try:
         status, _, body = await env.raw_request(_request(call, value), source)
     except (ConnectionError, TimeoutError) as e:
