@@ -149,8 +149,16 @@ openapi.document(
         },
         PREFIX + "/labels/decode": {
             "post": _op(
-                "Read the barcodes in a photo of a phone label and pick the MAC",
-                {"200": openapi.json_content(openapi.ref("LabelReading"), "What was read")},
+                "Read the barcodes in a photo of a phone label and pick the MAC. A picture "
+                "too large to decode within the memory budget (e.g. a 16-bit PNG over 6 "
+                "million pixels) is 400 on field image",
+                {
+                    "200": openapi.json_content(openapi.ref("LabelReading"), "What was read"),
+                    "429": openapi.json_content(
+                        openapi.ref("Error"),
+                        "Too many photos are being read: retry after Retry-After seconds",
+                    ),
+                },
                 requestBody={
                     "required": True,
                     "content": {

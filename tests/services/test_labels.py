@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
-from provd.domain.errors import InvalidInput
-from provd.services.labels import Barcode, mac_in_text, pick_macs, read_label
+from provd.domain.errors import InvalidInput, Throttled
+from provd.services import labels
+from provd.services.labels import Barcode, LabelReading, mac_in_text, pick_macs, read_label
 from tests.browser.labels import barcode_image, jpeg_bytes, label_image, png_bytes
 
 
@@ -128,3 +135,152 @@ async def test_picture_just_over_the_pixel_limit_is_refused() -> None:
 async def test_huge_upload_is_refused_by_size() -> None:
     with pytest.raises(InvalidInput, match="larger than 15 MB"):
         await read_label(b"\xff\xd8" + b"\0" * (15 * 1024**2))
+
+
+# ---- memory and concurrency (issue 21, finding 7) -----------------------------------
+
+
+def _label() -> Image.Image:
+    return label_image("80:5e:c0:d5:7d:72", "301203G080005848", "425098650011")
+
+
+def _sixteen_bit(picture: Image.Image) -> Image.Image:
+    return picture.convert("I").point(lambda v: v * 257).convert("I;16")
+
+
+@pytest.fixture
+def decoded(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[int, int]]]:
+    """(mode, size) of every picture Pillow decodes (load() is called again on one
+    already decoded), and of every one the barcode reader is given ("zxing")."""
+    seen: list[tuple[str, tuple[int, int]]] = []
+    load, read = ImageFile.ImageFile.load, labels.zxingcpp.read_barcodes
+
+    def recording_load(self: ImageFile.ImageFile) -> Any:
+        seen.append((self.mode, self.size))
+        return load(self)
+
+    def recording_read(image: Image.Image, *args: Any, **kw: Any) -> Any:
+        seen.append(("zxing", image.size))
+        return read(image, *args, **kw)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", recording_load)
+    monkeypatch.setattr(labels.zxingcpp, "read_barcodes", recording_read)
+    return seen
+
+
+def _png(picture: Image.Image) -> bytes:
+    out = io.BytesIO()
+    picture.save(out, "PNG")
+    return out.getvalue()
+
+
+async def test_a_huge_16_bit_png_is_refused_from_its_header(
+    decoded: list[tuple[str, tuple[int, int]]],
+) -> None:
+    # The probe's picture: 7070 x 7070 16-bit grey, a few hundred KB, 375 MB decoded.
+    data = _png(Image.new("I;16", (7070, 7070), 40_000))
+    assert len(data) < 400_000
+    with pytest.raises(InvalidInput) as e:
+        await read_label(data)
+    assert e.value.field == "image"
+    assert e.value.message == (
+        "is a 16-bit PNG of 7070x7070 pixels, too large to read here: send a JPEG photo, "
+        "or a picture of at most 6 million pixels"
+    )
+    assert decoded == []  # not one pixel decoded
+
+
+async def test_a_48_mp_jpeg_is_decoded_at_a_reduced_scale(
+    decoded: list[tuple[str, tuple[int, int]]],
+) -> None:
+    photo = _label().convert("RGB").resize((8000, 6000), Image.Resampling.NEAREST)
+    reading = await read_label(jpeg_bytes(photo))
+    assert reading.mac == "805ec0d57d72"
+    # libjpeg decoded it at half scale straight to grey (12 MB, not 8000x6000 RGB's
+    # 192 MB), and the reader got it at 2400 pixels a side.
+    assert set(decoded) == {("L", (4000, 3000)), ("zxing", (2400, 1800))}
+
+
+async def test_a_huge_progressive_jpeg_is_refused_from_its_header(
+    decoded: list[tuple[str, tuple[int, int]]],
+) -> None:
+    # libjpeg holds every coefficient of a progressive file at full size: 144 MB here.
+    photo = _label().convert("RGB").resize((8000, 6000), Image.Resampling.NEAREST)
+    out = io.BytesIO()
+    photo.save(out, "JPEG", quality=85, progressive=True)
+    with pytest.raises(InvalidInput, match="progressive JPEG of 8000x6000 pixels"):
+        await read_label(out.getvalue())
+    assert decoded == []
+
+
+async def test_a_16_bit_label_is_read_with_its_grey_levels(
+    decoded: list[tuple[str, tuple[int, int]]],
+) -> None:
+    # Dark grey bars on a light grey label, as a camera sees it: a 16-bit PNG of it
+    # clipped to 8 bits (the way Pillow's convert does) would be white all over.
+    dim = _label().point(lambda v: 60 if v < 128 else 200)
+    reading = await read_label(_png(_sixteen_bit(dim)))
+    assert reading.mac == "805ec0d57d72"
+    assert decoded[0] == ("I;16", (640, 480))
+
+
+def test_decoding_a_huge_png_stays_within_the_budget_in_memory(tmp_path: Path) -> None:
+    """Measured, not estimated: the process's peak resident size around the call."""
+    picture = tmp_path / "huge.png"
+    picture.write_bytes(_png(Image.new("I;16", (7070, 7070), 40_000)))
+    script = (
+        "import resource, sys\n"
+        "from provd.domain.errors import InvalidInput\n"
+        "from provd.services.labels import read_label_sync\n"
+        f"data = open({str(picture)!r}, 'rb').read()\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "try:\n"
+        "    read_label_sync(data)\n"
+        "except InvalidInput:\n"
+        "    pass\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    )
+    grown_kib = int(done.stdout)
+    assert grown_kib < labels.MAX_DECODE_BYTES // 1024, f"peak grew by {grown_kib} KiB"
+
+
+async def test_decodes_run_two_at_a_time_and_a_crowd_is_told_to_retry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    release = threading.Event()
+    lock = threading.Lock()
+    running, most = 0, 0
+
+    def blocking_decode(data: bytes) -> LabelReading:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        release.wait(timeout=60)
+        with lock:
+            running -= 1
+        return pick_macs(())
+
+    monkeypatch.setattr(labels, "read_label_sync", blocking_decode)
+    accepted = labels.DECODERS + labels.MAX_WAITING
+    calls = [asyncio.ensure_future(read_label(b"photo")) for _ in range(accepted + 3)]
+    try:
+        for _ in range(500):
+            if running == labels.DECODERS:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)  # room for a third decode to start, were it allowed
+        assert running == labels.DECODERS
+    finally:
+        release.set()
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    assert most == labels.DECODERS == 2
+    busy = [r for r in results if isinstance(r, Throttled)]
+    assert len(busy) == 3 and busy[0].field == "image" and busy[0].retry_after > 0
+    assert all(isinstance(r, LabelReading) for r in results[:accepted])
+    # Once they are done, photos are accepted again.
+    monkeypatch.undo()
+    assert (await read_label(jpeg_bytes(_label()))).mac == "805ec0d57d72"

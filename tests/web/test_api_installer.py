@@ -3,6 +3,7 @@ and leak nothing, label photos decoded."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import AsyncIterator
@@ -10,9 +11,10 @@ from typing import Any
 
 import aiohttp
 import pytest
+from PIL import Image
 
 from provd.db.models import AuditEntry, Device
-from provd.services import accounts, tenants, tokens, users
+from provd.services import accounts, labels, tenants, tokens, users
 from provd.services.platform import Platform
 from provd.web.api import PREFIX
 from tests.browser.labels import jpeg_bytes, label_image
@@ -233,6 +235,22 @@ async def test_bad_label_uploads_name_the_image_field(installer: aiohttp.ClientS
         assert status == 400 and body["error"]["field"] == "image", body
     status, body = await _call(installer, "POST", "/labels/decode", json={"image": "x"})
     assert status == 400 and body["error"]["field"] == "image"
+
+
+async def test_a_label_picture_too_large_to_decode_is_400_and_a_crowd_429(
+    installer: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    huge = io.BytesIO()
+    Image.new("I;16", (7070, 7070), 40_000).save(huge, "PNG")
+    status, body = await _call(installer, "POST", "/labels/decode", data=_photo(huge.getvalue()))
+    assert status == 400 and body["error"]["field"] == "image"
+    assert "16-bit PNG of 7070x7070 pixels" in body["error"]["message"]
+    # Every decoder busy and every waiting place taken: told to retry, not queued.
+    monkeypatch.setattr(labels, "_accepted", labels.DECODERS + labels.MAX_WAITING)
+    label = jpeg_bytes(label_image("44:DB:D2:6F:B9:EF", "301203G080005848", "425098650011"))
+    async with installer.post(PREFIX + "/labels/decode", data=_photo(label)) as r:
+        assert r.status == 429 and int(r.headers["Retry-After"]) > 0
+        assert (await r.json())["error"]["field"] == "image"
 
 
 async def test_status_needs_a_mac(installer: aiohttp.ClientSession) -> None:
