@@ -84,6 +84,16 @@ _FETCH_NOTE_INTERVAL = timedelta(seconds=60)
 _MAX_USERNAME = 64
 
 
+def _storable(header: str) -> str:
+    """A header as text the database can store. aiohttp hands over the bytes of a
+    header that are not UTF-8 as lone surrogates, which no database driver encodes:
+    each becomes U+FFFD, as a browser would show it."""
+    try:
+        return header.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # a surrogate no decoder made: keep what can be kept
+        return header.encode("utf-8", "replace").decode("utf-8")
+
+
 class Provisioner:
     def __init__(
         self,
@@ -341,11 +351,12 @@ class Provisioner:
     ) -> None:
         now = datetime.now(UTC)
         firmware = ua.firmware[:64] if ua is not None and ua.firmware else device.reported_firmware
+        user_agent = _storable(req.user_agent)[:255]
         unchanged = (
             device.last_fetch_at is not None
             and now - device.last_fetch_at < _FETCH_NOTE_INTERVAL
             and device.last_fetch_ip == req.client_ip
-            and device.last_user_agent == req.user_agent[:255]
+            and device.last_user_agent == user_agent
             and device.reported_firmware == firmware
         )
         if unchanged:
@@ -354,7 +365,7 @@ class Provisioner:
             return
         device.last_fetch_at = now
         device.last_fetch_ip = req.client_ip
-        device.last_user_agent = req.user_agent[:255]
+        device.last_user_agent = user_agent
         fields = ["last_fetch_at", "last_fetch_ip", "last_user_agent"]
         if ua is not None and ua.firmware:
             device.reported_firmware = ua.firmware[:64]

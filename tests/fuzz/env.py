@@ -144,7 +144,9 @@ class FuzzEnv:
         await devices.add_device(
             p, ACTOR, YEALINK_MAC, "yealink-t46g", users=["201"], password=DEVICE_PASSWORD
         )
-        await devices.add_device(p, ACTOR, SNOM_MAC, "snom-d785", users=["202"])
+        await devices.add_device(
+            p, ACTOR, SNOM_MAC, "snom-d785", users=["202"], password=DEVICE_PASSWORD
+        )
         await devices.add_device(p, ACTOR, ACME_MAC, "yealink-t48g", tenant_slug="acme")
         scope = await layouts.resolve_scope(tenant="default")
         await layouts.set_key(ACTOR, scope, "yealink-t46g", "line:2", "blf", target="202")
@@ -687,8 +689,8 @@ class PhoneCall:
     user_agent: bytes | None
     authorization: bytes | None
     sign_as: str | None
-    """``device`` or ``bootstrap``: replace ``authorization`` by a correct Digest
-    answer with that credential, after fetching a challenge."""
+    """``device`` (the Yealink), ``snom`` or ``bootstrap``: replace ``authorization``
+    by a correct Digest answer with that credential, after fetching a challenge."""
     method: bytes = b"GET"
 
 
@@ -702,27 +704,76 @@ def _header_value(b: bytes) -> bytes:
     return b.replace(b"\r", b"").replace(b"\n", b"")
 
 
-_header_bytes = st.one_of(text(60).map(_raw), st.binary(max_size=60)).map(_header_value)
-phone_calls = st.builds(
+_CONTROLS = bytes(c for c in range(0x20) if c != 0x09) + b"\x7f"
+
+
+def _legal_header(b: bytes) -> bytes:
+    # aiohttp answers 400 to a header with control characters before provd sees it:
+    # most values leave them out, so that provd's own parsing is what gets fuzzed.
+    return b.translate(None, _CONTROLS)
+
+
+_header_bytes = st.one_of(
+    text(60).map(_raw).map(_legal_header),
+    st.one_of(text(60).map(_raw), st.binary(max_size=60)).map(_header_value),
+)
+# The seeded phones' own files: where a signed request gets past authentication.
+_FLEET_FILES = (
+    f"/{YEALINK_MAC}.boot",
+    f"/{YEALINK_MAC}.cfg",
+    f"/{YEALINK_MAC.upper()}.cfg",
+    "/y000000000028.cfg",
+    "/y000000000000.boot",
+    f"/snomD785-{SNOM_MAC.upper()}.htm",
+    f"/snomD785-{SNOM_MAC}.htm",
+    f"/{SNOM_MAC.upper()}.xml",
+    f"/snomD785-{SNOM_MAC.upper()}-firmware.xml",
+    "/snomD785.htm",
+    "/snomD785.xml",
+    f"/{ACME_MAC}.cfg",
+)
+_PHONE_UAS = (
+    f"Yealink SIP-T46G 28.83.0.120 {YEALINK_MAC}",
+    "Yealink SIP-T46G 28.83.0.120 00:15:65:4a:a9:38",
+    "Yealink SIP-T48G 35.83.0.10 00:15:65:a0:c0:e0",
+    f"Mozilla/4.0 (compatible; snomD785-SIP 10.1.33.33 2010.12 {SNOM_MAC.upper()} SXM:0 UXM:2)",
+    f"Mozilla/4.0 (compatible; snomD785-SIP 10.1.33.33 2010.12 {SNOM_MAC.upper()} UXM:999)",
+    f"Mozilla/4.0 (compatible; snomD385-SIP 10.1.33.33 2010.12 {SNOM_MAC.upper()} UXMC:1)",
+)
+_phone_uas = st.one_of(
+    st.none(),
+    st.sampled_from(_PHONE_UAS).map(str.encode),
+    user_agents.map(_raw).map(_legal_header),
+    _header_bytes,
+)
+# Signed requests for the seeded phones' files: past authentication into the lookup,
+# the rendering and what a phone's report writes.
+_fleet_calls = st.builds(
+    PhoneCall,
+    path=st.sampled_from(_FLEET_FILES).map(str.encode),
+    user_agent=_phone_uas,
+    authorization=st.none(),
+    sign_as=st.sampled_from(("device", "snom", "bootstrap")),
+    method=st.sampled_from((b"GET", b"HEAD")),
+)
+_any_calls = st.builds(
     PhoneCall,
     path=st.one_of(
+        st.sampled_from(_FLEET_FILES).map(str.encode),
+        st.text(alphabet=ROUTE_ALPHABET, min_size=1, max_size=64).map(lambda s: b"/" + s.encode()),
         file_names.map(lambda n: b"/" + _raw(n)),
         st.sampled_from(
             (
-                f"/{YEALINK_MAC}.cfg",
-                f"/{SNOM_MAC.upper()}.xml",
-                f"/snomD785-{SNOM_MAC.upper()}.htm",
-                "/y000000000028.cfg",
-                "/y000000000000.boot",
                 "/../provd.sqlite3",
                 "/%2e%2e/provd.sqlite3",
                 f"/{YEALINK_MAC}.cfg?x=1",
                 "//" + YEALINK_MAC + ".cfg",
+                "/firmware/" + "0" * 64 + "/fw.rom",
             )
         ).map(str.encode),
         st.text(alphabet=ROUTE_ALPHABET + "/%?#&=", max_size=80).map(lambda s: b"/" + s.encode()),
     ),
-    user_agent=st.one_of(st.none(), user_agents.map(_raw).map(_header_value), _header_bytes),
+    user_agent=_phone_uas,
     authorization=st.one_of(
         st.none(),
         st.sampled_from(
@@ -736,9 +787,10 @@ phone_calls = st.builds(
         ),
         _header_bytes,
     ),
-    sign_as=st.sampled_from((None, None, "device", "bootstrap")),
-    method=st.sampled_from((b"GET", b"GET", b"HEAD", b"POST", b"OPTIONS", b"G\x00T")),
+    sign_as=st.sampled_from((None, None, "device", "snom", "bootstrap")),
+    method=st.sampled_from((b"GET",) * 6 + (b"HEAD", b"POST", b"G\x00T")),
 )
+phone_calls = st.one_of(_fleet_calls, _any_calls)
 
 
 def _request(call: PhoneCall, authorization_value: bytes | None) -> bytes:
@@ -774,8 +826,9 @@ async def _signed(env: FuzzEnv, call: PhoneCall, source: str) -> bytes | None:
         method = call.method.decode("ascii")
     except UnicodeDecodeError:
         return None
-    if call.sign_as == "device":
-        user, password = f"dev-{YEALINK_MAC}", DEVICE_PASSWORD
+    if call.sign_as in ("device", "snom"):
+        mac = YEALINK_MAC if call.sign_as == "device" else SNOM_MAC
+        user, password = f"dev-{mac}", DEVICE_PASSWORD
     else:
         user, password = "bootstrap-default", env.bootstrap_password
     return authorization(parse_challenge(challenge), user, password, method, uri).encode()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from provd.db.models import Device
 from provd.domain.errors import NotFound
 from provd.services import tenants, users
 from tests.fuzz import env
@@ -71,3 +72,25 @@ def test_get_tenant_with_what_cannot_be_a_slug_is_not_found(driver: env.Driver, 
         assert (await tenants.get_tenant(" Default ")).slug == "default"
 
     driver.run(go())
+
+
+@pytest.mark.parametrize(
+    ("user_agent", "stored"),
+    [
+        (b"Yealink SIP-T46G 28.83.0.120 \xff", "Yealink SIP-T46G 28.83.0.120 \ufffd"),
+        (b"Yealink SIP-T46G\xed\xa0\x80 1.2", "Yealink SIP-T46G\ufffd\ufffd\ufffd 1.2"),
+    ],
+    ids=["latin-1 byte", "encoded surrogate"],
+)
+def test_a_phone_whose_user_agent_is_not_utf8_gets_its_file(
+    driver: env.Driver, user_agent: bytes, stored: str
+) -> None:
+    call = env.PhoneCall(f"/{env.YEALINK_MAC}.cfg".encode(), user_agent, None, "device")
+
+    async def go() -> tuple[int, str | None]:
+        answer = await env._signed(driver.env, call, "127.0.0.1")
+        status, _, _ = await driver.env.raw_request(env._request(call, answer), "127.0.0.1")
+        device = await Device.get(mac=env.YEALINK_MAC)
+        return status, device.last_user_agent
+
+    assert driver.run(go()) == (200, stored)
