@@ -562,7 +562,13 @@ async def test_api_gives_a_tenant_admin_token_only_installer_routes_scoped(
         ) as r:
             assert r.status == 409
             assert "globex" not in await r.text()
-    assert await _snapshot() == before
+    # The refused claim revealed that the MAC is held elsewhere: that probe is audited,
+    # and it is the only trace the token's requests left.
+    after = await _snapshot()
+    assert after[1:] == before[1:]
+    assert after[0] == before[0] + 1
+    probe = await AuditEntry.all().order_by("-id").first()
+    assert probe is not None and probe.action == "device.probe"
 
 
 async def test_tenant_admin_tokens_and_accounts_need_a_tenant(platform: Platform) -> None:
