@@ -21,6 +21,27 @@ TEST_SETTINGS = Settings(
 )
 
 
+# The quick tier (`pytest -m "not slow"`) runs without any daemon or browser. A test that
+# uses one of these fixtures, directly or through another fixture, starts one: it is slow
+# without having to say so. Modules that start processes themselves mark themselves.
+_DAEMON_FIXTURES = frozenset({"postgres_server", "pbx", "browser", "provd_server", "lan"})
+
+
+# Every browser test drives Chromium; every PBX test but the pure units runs Kamailio.
+_DAEMON_FOLDERS = ("browser", "pbx")
+_PURE_IN_DAEMON_FOLDERS = frozenset({"test_units.py"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        folder = item.path.parent.name
+        starts_one = (
+            folder in _DAEMON_FOLDERS and item.path.name not in _PURE_IN_DAEMON_FOLDERS
+        ) or _DAEMON_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+        if starts_one:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An empty database with every migration applied, copied by each test (migrating

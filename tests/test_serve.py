@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow
+
 T46G_UA = "Yealink SIP-T46G 28.83.0.120 00:15:65:4a:a9:37"
 
 

@@ -30,6 +30,8 @@ from tests.pbx.conftest import Account, call_row, ip, reg_row
 from tests.pbx.sippctl import run_sipp, sipp
 from tests.procs import matching, serve_pbx_args
 
+pytestmark = pytest.mark.slow
+
 PROXY = ip(161)
 MEDIA = ip(170)
 PHONE_A = (ip(162), 5061)

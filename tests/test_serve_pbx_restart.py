@@ -21,6 +21,8 @@ import pytest
 from tests.pbx.conftest import ip
 from tests.procs import alive, group, matching, serve_pbx_args
 
+pytestmark = pytest.mark.slow
+
 PROXY = ip(195)
 MEDIA = ip(196)
 _TIMEOUT_S = 30.0

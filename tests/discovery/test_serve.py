@@ -23,6 +23,8 @@ from provd.discovery import sip
 from tests.discovery.conftest import Lan
 from tests.discovery.samples import yealink_subscribe
 
+pytestmark = pytest.mark.slow
+
 T46G = "0015654aa937"
 UNKNOWN_T46G = "805ec0445566"
 NEW_D785 = "000413a11fa7"

@@ -12,6 +12,8 @@ from provd.pbx.errors import PbxError
 from provd.pbx.schema import ensure_schema
 from provd.pbx.settings import PbxSecrets, PbxSettings
 
+pytestmark = pytest.mark.slow
+
 VARIANTS = {
     "sqlite": {},
     "blf": {"with_blf": True},

@@ -12,7 +12,7 @@ import pytest
 from tests.rollouts.conftest import NEW, Env, finished, wait_for
 from tests.sim.phone import Behaviour, running
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="session")]
 ROLLOUTS = "/api/v1/rollouts"
 
 

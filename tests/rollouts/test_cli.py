@@ -16,7 +16,7 @@ from provd.db.models import AuditEntry
 from tests.rollouts.conftest import NEW, Env
 from tests.sim.phone import Behaviour, running
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="session")]
 
 
 async def provd(env: Env, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:

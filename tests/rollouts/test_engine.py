@@ -19,7 +19,7 @@ from provd.services.rollouts import HALTED_REASON, Options, Selection
 from tests.rollouts.conftest import ACTOR, NEW, OLD, Env, finished, states, wait_for
 from tests.sim.phone import Behaviour, running
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="session")]
 
 
 def _max_overlap(intervals: list[tuple[datetime, datetime]]) -> int:

@@ -23,7 +23,7 @@ from tests.rollouts.conftest import (
 )
 from tests.sim.phone import running
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="session")]
 
 
 async def test_the_engine_records_what_every_registered_phone_reports(env: Env) -> None:

@@ -31,7 +31,7 @@ from provd.settings import load_settings
 from tests.rollouts.conftest import NEW, Fleet, PbxHost, add_firmware, free_port, next_net
 from tests.sim.phone import running
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="session")]
 _TIMEOUT_S = 30.0
 
 

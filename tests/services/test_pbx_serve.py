@@ -21,6 +21,8 @@ from tests.conftest import TEST_ACTOR
 from tests.pbx.conftest import Account, ip, reg_row
 from tests.pbx.sippctl import run_sipp, sipp
 
+pytestmark = pytest.mark.slow
+
 PROXY = ip(181)
 PHONE = (ip(182), 5061)
 SECOND_DESK = (ip(184), 5063)
