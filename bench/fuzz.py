@@ -70,7 +70,8 @@ class Tally:
             self.partial_writes += 1
         else:
             self.crashes += 1
-        origin = error.__cause__ if error.__cause__ is not None else error
+        # A 5xx seen from outside carries the server's exception as its cause.
+        origin = error.__cause__ if isinstance(error, env.Crash) and error.__cause__ else error
         file, function, line = targets.provd_frame(origin)
         signature = f"{type(origin).__name__} at {file}:{line} ({function})"
         if partial:
@@ -154,9 +155,10 @@ def main() -> int:
     if not chosen:
         parser.error(f"--only takes {', '.join(shares)}")
     scale = args.inputs / sum(shares[t] for t in chosen)
-    plan = {t: max(1, round(shares[t] * scale)) for t in chosen}
+    plan = {t: max(1, int(shares[t] * scale)) for t in chosen}
+    plan[chosen[0]] += max(0, args.inputs - sum(plan.values()))  # the rounding's remainder
 
-    print(f"fuzz: seed {seed}, {sum(plan.values()):,} inputs; provd from {env.__file__}")
+    print(f"fuzz: seed {seed}, {sum(plan.values()):,} inputs; {_measured()}")
     tallies: list[Tally] = []
     for target in targets.PURE_TARGETS:
         if target.name in plan:
@@ -195,6 +197,22 @@ def main() -> int:
         for signature, (count, _, example) in sorted(t.failures.items()):
             print(f"\n[{t.name}] {count}x {signature}\n{example}")
     return 1 if total.crashes or total.partial_writes else 0
+
+
+def _measured() -> str:
+    """Which provd this measures: the tree it imports and, there, the commit."""
+    import subprocess
+
+    import provd
+
+    tree = Path(provd.__file__).resolve().parent.parent
+    commit = subprocess.run(
+        ["git", "-C", str(tree), "describe", "--always", "--dirty"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return f"provd from {tree} at {commit or 'unknown commit'}"
 
 
 def _line(t: Tally) -> None:

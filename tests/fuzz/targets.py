@@ -103,12 +103,13 @@ def provd_frame(error: BaseException) -> tuple[str, str, int]:
 
 def known(error: BaseException) -> Known | None:
     """The known crash ``error`` is (or was caused by, for a 500 seen from outside)."""
-    if error.__cause__ is not None:
-        error = error.__cause__
-    file, function, _ = provd_frame(error)
-    for k in KNOWN:
-        if isinstance(error, k.exception) and file == k.file and function == k.function:
-            return k
+    for candidate in (error, error.__cause__):
+        if candidate is None:
+            continue
+        file, function, _ = provd_frame(candidate)
+        for k in KNOWN:
+            if isinstance(candidate, k.exception) and (file, function) == (k.file, k.function):
+                return k
     return None
 
 
