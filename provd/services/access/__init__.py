@@ -1,0 +1,1 @@
+"""Who may administer: console accounts with their sign-in, and API tokens."""
