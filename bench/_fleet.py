@@ -20,9 +20,11 @@ from tortoise.transactions import in_transaction
 from provd.db.connection import database, db_url_for
 from provd.security.secretbox import SecretBox
 from provd.security.tls import CA_CERT, SERVER_CERT, SERVER_KEY
-from provd.services import audit, devices, rendering, users
+from provd.services import audit, devices
+from provd.services.directory import users
+from provd.services.directory.tenants import DEFAULT_TENANT
 from provd.services.platform import Platform
-from provd.services.tenants import DEFAULT_TENANT
+from provd.services.provisioning import rendering
 from provd.settings import load_settings
 
 MODEL_ID = "yealink-t46g"

@@ -38,7 +38,8 @@ from _procs import Children, free_port, wait_for_port
 from provd.db.connection import database, db_url_for
 from provd.db.models import Device, DeviceLine, FirmwareImage, FirmwarePin, Tenant, User
 from provd.security.secretbox import SecretBox
-from provd.services import audit, tenants
+from provd.services import audit
+from provd.services.directory import tenants
 from provd.services.platform import Platform
 from provd.settings import load_settings
 

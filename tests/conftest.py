@@ -10,8 +10,8 @@ import pytest
 
 from provd.db.connection import database, db_url_for, upgrade_schema
 from provd.security.secretbox import SecretBox
-from provd.services import tenants
 from provd.services.audit import Actor
+from provd.services.directory import tenants
 from provd.services.platform import Platform
 from provd.settings import Settings, save_settings
 
@@ -28,15 +28,15 @@ _DAEMON_FIXTURES = frozenset({"postgres_server", "pbx", "browser", "provd_server
 
 
 # Every browser test drives Chromium; every PBX test but the pure units runs Kamailio.
-_DAEMON_FOLDERS = ("browser", "pbx")
-_PURE_IN_DAEMON_FOLDERS = frozenset({"test_units.py"})
+_TESTS = Path(__file__).parent
+_DAEMON_FOLDERS = (_TESTS / "browser", _TESTS / "pbx")
+_PURE_IN_DAEMON_FOLDERS = frozenset({_TESTS / "pbx" / "test_units.py"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        folder = item.path.parent.name
         starts_one = (
-            folder in _DAEMON_FOLDERS and item.path.name not in _PURE_IN_DAEMON_FOLDERS
+            item.path.parent in _DAEMON_FOLDERS and item.path not in _PURE_IN_DAEMON_FOLDERS
         ) or _DAEMON_FIXTURES.intersection(getattr(item, "fixturenames", ()))
         if starts_one:
             item.add_marker(pytest.mark.slow)

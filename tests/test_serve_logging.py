@@ -25,7 +25,7 @@ import pytest
 from aiohttp import DigestAuthMiddleware
 
 from provd.db.models import Account, ApiToken, WebSession
-from provd.services import accounts, tokens
+from provd.services.access import accounts, tokens
 from provd.services.platform import Platform
 from tests.conftest import TEST_ACTOR
 

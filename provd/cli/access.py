@@ -9,7 +9,7 @@ import click
 from provd.cli.main import CliState, actor, cli, emit, json_option, run_with_db
 from provd.domain.access import Role
 from provd.domain.passwords import generate_password
-from provd.services import accounts, tokens
+from provd.services.access import accounts, tokens
 from provd.services.platform import Platform
 
 

@@ -11,7 +11,8 @@ import click
 from provd.cli.devices import device
 from provd.cli.main import CliState, actor, cli, emit, fail, json_option, run_with_db
 from provd.domain.errors import InvalidInput
-from provd.services import device_csv, sheets
+from provd.services.devices import csv_io as device_csv
+from provd.services.installer import sheets
 from provd.services.platform import Platform
 
 _STDIO = Path("-")

@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from provd.cli.main import CliState, actor, cli, emit, fail, json_option, run_with_db
-from provd.services import devices, rendering, tenants
+from provd.services import devices
+from provd.services.directory import tenants
 from provd.services.platform import Platform
+from provd.services.provisioning import rendering
 
 if TYPE_CHECKING:
     from provd.db.models import Device

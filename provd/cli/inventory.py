@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from provd.cli.main import CliState, actor, cli, emit, json_option, run_with_db
-from provd.services import tenants, users
+from provd.services.directory import tenants, users
 from provd.services.platform import Platform
 
 

@@ -17,7 +17,8 @@ from provd.discovery.runner import DiscoveryOptions
 from provd.domain.errors import ProvdError
 from provd.domain.passwords import generate_password
 from provd.security.secretbox import SecretBox
-from provd.services import accounts, tenants, tokens
+from provd.services.access import accounts, tokens
+from provd.services.directory import tenants
 from provd.services.platform import Platform
 from provd.settings import Settings, load_settings, save_settings
 
@@ -179,7 +180,7 @@ def _pbx_runtime(
     """The PBX ``serve`` was asked for, validated before anything starts."""
     from provd.pbx import PbxSettings
     from provd.services.pbx import PbxMode, PbxRuntime
-    from provd.services.pbx_serve import default_sip_address
+    from provd.services.pbx.serve import default_sip_address
 
     external = options["pbx_external"]
     if not (options["pbx"] or external):

@@ -7,7 +7,8 @@ import click
 from provd.cli.devices import device
 from provd.cli.inventory import tenant
 from provd.cli.main import CliState, actor, emit, json_option, run_with_db
-from provd.services import devices, tenants
+from provd.services import devices
+from provd.services.directory import tenants
 from provd.services.platform import Platform
 
 

@@ -112,7 +112,7 @@ def _started_text(view: dict[str, Any], why: str) -> str:
 
 async def _watch(rollout_id: int, *, draw: bool) -> dict[str, Any]:
     """Redraw the progress line until nothing more will happen; the final view."""
-    from provd.services import rollout_progress as progress
+    from provd.services.rollouts import progress
 
     rollout = await progress.get_rollout(rollout_id)
     tty = sys.stdout.isatty()
@@ -192,8 +192,8 @@ def rollout_start(
     registered now are listed, and fail ("not registered") when their turn comes.
     With --watch the exit status is 0 only when every device ended done.
     """
-    from provd.services import rollout_progress as progress
     from provd.services import rollouts
+    from provd.services.rollouts import progress
 
     async def work(p: Platform) -> dict[str, Any]:
         selection = rollouts.Selection(
@@ -242,7 +242,7 @@ def _interruptible(state: CliState, as_json: bool, work: Any) -> dict[str, Any]:
 @click.pass_obj
 def rollout_status(state: CliState, rollout_id: str, watch: bool, as_json: bool) -> None:
     """Counts per state and every device's state and reason."""
-    from provd.services import rollout_progress as progress
+    from provd.services.rollouts import progress
 
     async def work(p: Platform) -> dict[str, Any]:
         found = await progress.get_rollout(rollout_id, field="rollout_id")
@@ -261,7 +261,7 @@ def rollout_status(state: CliState, rollout_id: str, watch: bool, as_json: bool)
 @click.pass_obj
 def rollout_list(state: CliState, limit: int, as_json: bool) -> None:
     """Rollouts, newest first."""
-    from provd.services import rollout_progress as progress
+    from provd.services.rollouts import progress
 
     async def work(p: Platform) -> None:
         views = [
@@ -283,8 +283,8 @@ def rollout_list(state: CliState, limit: int, as_json: bool) -> None:
 
 
 def _control(state: CliState, rollout_id: str, as_json: bool, verb: str) -> None:
-    from provd.services import rollout_progress as progress
     from provd.services import rollouts
+    from provd.services.rollouts import progress
 
     change = {
         "pause": rollouts.pause_rollout,

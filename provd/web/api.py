@@ -8,7 +8,8 @@ from typing import Any
 from aiohttp import web
 
 from provd.domain.errors import Conflict, InvalidInput, NotFound, Throttled
-from provd.services import audit, devices, tenants, users
+from provd.services import audit, devices
+from provd.services.directory import tenants, users
 from provd.web import auth
 from provd.web.keys import PLATFORM
 from provd.web.openapi import OPENAPI

@@ -12,7 +12,7 @@ from aiohttp import BodyPartReader, web
 
 from provd.domain.device_csv import MAX_ROWS
 from provd.domain.errors import InvalidInput
-from provd.services import device_csv
+from provd.services.devices import csv_io as device_csv
 from provd.web import auth, openapi
 from provd.web.api import PREFIX, _error
 from provd.web.keys import PLATFORM

@@ -12,7 +12,8 @@ from typing import Any
 from aiohttp import web
 
 from provd.domain.errors import InvalidInput
-from provd.services import installer, labels
+from provd.services import installer
+from provd.services.installer import labels
 from provd.web import auth, openapi
 from provd.web.api import PREFIX, _body, _check_keys, _str
 from provd.web.api_pbx import PBX

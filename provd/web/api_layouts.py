@@ -7,7 +7,8 @@ from typing import Any
 from aiohttp import web
 
 from provd.domain.errors import InvalidInput
-from provd.services import devices, layouts, tenants
+from provd.services import devices, layouts
+from provd.services.directory import tenants
 from provd.web.api import ACTOR, PREFIX, _body, _check_keys, _str
 from provd.web.keys import PLATFORM
 

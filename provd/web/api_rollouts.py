@@ -14,8 +14,8 @@ from typing import Any
 from aiohttp import web
 
 from provd.domain.errors import InvalidInput
-from provd.services import rollout_progress as progress
 from provd.services import rollouts
+from provd.services.rollouts import progress
 from provd.web import api_pbx
 from provd.web.api import ACTOR, PREFIX, _body, _check_keys, _str
 

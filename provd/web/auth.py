@@ -28,7 +28,8 @@ from urllib.parse import quote, urlsplit
 from aiohttp import web
 
 from provd.domain.access import Principal, Role
-from provd.services import accounts, audit, tokens
+from provd.services import audit
+from provd.services.access import accounts, tokens
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

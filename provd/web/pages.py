@@ -17,7 +17,7 @@ from aiohttp import web
 
 from provd.domain.access import Principal, Role
 from provd.security.ratelimit import client_key
-from provd.services import accounts
+from provd.services.access import accounts
 from provd.web import auth
 from provd.web.phone import client_ip
 

@@ -27,10 +27,10 @@ from provd.security.tls import (
     server_ssl_context,
 )
 from provd.services.pbx import PbxRuntime, clear_runtime, effective_settings
-from provd.services.pbx_serve import ServedPbx
+from provd.services.pbx.serve import ServedPbx
 from provd.services.platform import Platform
 from provd.services.provisioning import Provisioner
-from provd.services.rollout_engine import RolloutEngine
+from provd.services.rollouts.engine import RolloutEngine
 from provd.settings import Settings
 from provd.web.app import make_app
 from provd.web.connections import ConnectionGuard, ConnectionLimits, GuardedSite

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from provd.db.connection import database, db_url_for, upgrade_schema
 from provd.security.secretbox import SecretBox
-from provd.services import tenants
+from provd.services.directory import tenants
 from provd.services.platform import Platform
 from tests.conftest import TEST_ACTOR, TEST_SETTINGS
 

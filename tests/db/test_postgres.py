@@ -7,7 +7,8 @@ from pathlib import Path
 from provd.db.connection import database, upgrade_schema
 from provd.db.models import Device
 from provd.security.secretbox import SecretBox
-from provd.services import devices, tenants, users
+from provd.services import devices
+from provd.services.directory import tenants, users
 from provd.services.platform import Platform
 from provd.services.provisioning import PhoneRequest
 from provd.web.server import build_provisioner

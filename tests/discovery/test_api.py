@@ -5,7 +5,9 @@ from __future__ import annotations
 import aiohttp
 
 from provd.domain.mac import Mac
-from provd.services import discovery, tenants, tokens
+from provd.services import discovery
+from provd.services.access import tokens
+from provd.services.directory import tenants
 from provd.services.discovery import Sighting, Source
 from provd.services.platform import Platform
 from tests.conftest import TEST_ACTOR

@@ -10,8 +10,10 @@ from urllib.parse import unquote, urlsplit
 from provd.discovery import sip
 from provd.discovery.dhcp import DhcpObserver
 from provd.discovery.pnp import PnpResponder
-from provd.services import devices, discovery, pnp_tokens, tenants
+from provd.services import devices, discovery
+from provd.services.directory import tenants
 from provd.services.platform import Platform
+from provd.services.provisioning import pnp_tokens
 from tests.conftest import TEST_ACTOR
 from tests.discovery.conftest import Lan
 from tests.discovery.samples import SNOM_EVENT, YEALINK_EVENT, snom_subscribe, yealink_subscribe

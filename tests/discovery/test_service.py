@@ -11,7 +11,8 @@ import pytest
 from provd.db.models import AuditEntry, Device, DiscoveredDevice
 from provd.domain.errors import NotFound
 from provd.domain.mac import Mac
-from provd.services import devices, discovery, tenants
+from provd.services import devices, discovery
+from provd.services.directory import tenants
 from provd.services.discovery import Sighting, Source
 from provd.services.platform import Platform
 from tests.conftest import TEST_ACTOR

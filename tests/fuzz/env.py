@@ -33,7 +33,10 @@ from tortoise import connections
 from provd.db.connection import database, db_url_for, upgrade_schema
 from provd.domain.errors import InvalidInput, NotFound
 from provd.security.secretbox import SecretBox
-from provd.services import audit, device_csv, devices, layouts, tenants, tokens, users
+from provd.services import audit, devices, layouts
+from provd.services.access import tokens
+from provd.services.devices import csv_io as device_csv
+from provd.services.directory import tenants, users
 from provd.services.platform import Platform
 from provd.settings import Settings, save_settings
 from provd.web import openapi

@@ -11,7 +11,7 @@ import pytest
 from tortoise.exceptions import ValidationError
 
 from provd.domain.device_csv import ImportRefused, parse_file
-from provd.services import device_csv
+from provd.services.devices import csv_io as device_csv
 from tests.fuzz import env, targets
 
 

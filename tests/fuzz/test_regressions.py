@@ -10,7 +10,7 @@ import pytest
 
 from provd.db.models import Device
 from provd.domain.errors import NotFound
-from provd.services import tenants, users
+from provd.services.directory import tenants, users
 from tests.fuzz import env
 
 

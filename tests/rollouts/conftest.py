@@ -31,10 +31,12 @@ from provd.domain.firmware import FINAL_ROLLOUT_STATES, RolloutState
 from provd.pbx import PbxControl, PbxSupervisor, tenant_domains
 from provd.security.secretbox import SecretBox
 from provd.security.tls import server_ssl_context
-from provd.services import devices, tenants, tokens, users
+from provd.services import devices
+from provd.services.access import tokens
 from provd.services.audit import Actor
+from provd.services.directory import tenants, users
 from provd.services.platform import Platform
-from provd.services.rollout_engine import RolloutEngine
+from provd.services.rollouts.engine import RolloutEngine
 from provd.settings import Settings, save_settings
 from provd.web.app import make_app
 from provd.web.server import build_provisioner, tls_paths

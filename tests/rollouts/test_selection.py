@@ -8,8 +8,8 @@ import pytest
 
 from provd.db.models import AuditEntry, Device, Rollout
 from provd.services import rollouts
+from provd.services.firmware.reported import record_all
 from provd.services.rollouts import Options, Selection
-from provd.services.sip_firmware import record_all
 from tests.rollouts.conftest import (
     ACTOR,
     MODEL,
@@ -154,7 +154,7 @@ async def test_refused_selections_name_the_field(
 
 async def test_no_pin_and_no_version_is_refused_naming_the_version(env: Env) -> None:
     from provd.domain.errors import InvalidInput
-    from provd.services import tenants
+    from provd.services.directory import tenants
 
     async with env.orm():
         # A tenant of its own: earlier rollouts in this module pinned other devices.

@@ -26,7 +26,7 @@ from provd.db.connection import database, db_url_for
 from provd.db.models import Rollout, RolloutDevice
 from provd.security.secretbox import SecretBox
 from provd.services.platform import Platform
-from provd.services.rollout_engine import SENDING
+from provd.services.rollouts.engine import SENDING
 from provd.settings import load_settings
 from tests.rollouts.conftest import NEW, Fleet, PbxHost, add_firmware, free_port, next_net
 from tests.sim.phone import running

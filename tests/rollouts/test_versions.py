@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from provd.db.models import Device
+from provd.services.firmware.reported import sip_firmware_version
 from provd.services.rollouts import running_version
-from provd.services.sip_firmware import sip_firmware_version
 from tests.rollouts.conftest import NEW, OLD
 
 

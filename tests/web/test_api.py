@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from provd.db.models import AuditEntry, Device, User
-from provd.services import tokens
+from provd.services.access import tokens
 from provd.web.api import PREFIX
 from tests.conftest import TEST_ACTOR
 from tests.web.conftest import Served

@@ -16,7 +16,9 @@ from aiohttp import web
 
 from provd.db.models import AuditEntry, Device
 from provd.security.tls import TlsPaths, server_ssl_context
-from provd.services import devices, tenants, tokens, users
+from provd.services import devices
+from provd.services.access import tokens
+from provd.services.directory import tenants, users
 from provd.services.platform import Platform
 from provd.web.api import PREFIX
 from provd.web.app import make_app

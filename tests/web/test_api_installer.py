@@ -14,7 +14,9 @@ import pytest
 from PIL import Image
 
 from provd.db.models import AuditEntry, Device
-from provd.services import accounts, labels, tenants, tokens, users
+from provd.services.access import accounts, tokens
+from provd.services.directory import tenants, users
+from provd.services.installer import labels
 from provd.services.platform import Platform
 from provd.web.api import PREFIX
 from tests.browser.labels import jpeg_bytes, label_image

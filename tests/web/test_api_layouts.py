@@ -8,7 +8,10 @@ import aiohttp
 import pytest
 
 from provd.db.models import KeySetting
-from provd.services import devices, rendering, tokens, users
+from provd.services import devices
+from provd.services.access import tokens
+from provd.services.directory import users
+from provd.services.provisioning import rendering
 from provd.web.api import PREFIX
 from tests.conftest import TEST_ACTOR
 from tests.web.conftest import Served

@@ -14,7 +14,9 @@ from aiohttp.test_utils import TestServer
 from provd.db.models import AuditEntry
 from provd.pbx import PbxControl, PbxSecrets, PbxSettings
 from provd.security.tls import TlsPaths, server_ssl_context
-from provd.services import devices, tokens, users
+from provd.services import devices
+from provd.services.access import tokens
+from provd.services.directory import users
 from provd.services.platform import Platform
 from provd.web.api import PREFIX
 from provd.web.app import make_app

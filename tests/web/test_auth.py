@@ -10,8 +10,9 @@ import aiohttp
 import pytest
 
 from provd.db.models import AuditEntry, WebSession
-from provd.services import accounts, tenants, tokens
+from provd.services.access import accounts, tokens
 from provd.services.audit import Actor
+from provd.services.directory import tenants
 from provd.services.platform import Platform
 from tests.web.conftest import Served
 

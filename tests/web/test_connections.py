@@ -17,7 +17,8 @@ import pytest
 from aiohttp import DigestAuthMiddleware
 
 from provd.security.tls import TlsPaths, server_ssl_context
-from provd.services import devices, users
+from provd.services import devices
+from provd.services.directory import users
 from provd.services.platform import Platform
 from provd.settings import Settings
 from provd.web.app import make_app

@@ -14,7 +14,10 @@ import aiohttp
 import pytest
 
 from provd.db.models import AuditEntry, Device, KeySetting, PageLabel, Tenant, User
-from provd.services import accounts, devices, rendering, tokens, users
+from provd.services import devices
+from provd.services.access import accounts, tokens
+from provd.services.directory import users
+from provd.services.provisioning import rendering
 from provd.web.api import PREFIX
 from tests.conftest import TEST_ACTOR
 from tests.test_cli import run

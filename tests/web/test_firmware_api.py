@@ -11,7 +11,8 @@ import pytest
 
 from provd.db.models import AuditEntry, FirmwareImage, FirmwarePin
 from provd.firmware.store import FirmwareStore
-from provd.services import devices, tokens
+from provd.services import devices
+from provd.services.access import tokens
 from provd.web.api import PREFIX
 from tests.conftest import TEST_ACTOR
 from tests.firmware.images import T46G, image_bytes

@@ -10,7 +10,8 @@ from aiohttp import DigestAuthMiddleware
 
 from provd.db.models import AuditEntry, Device, FirmwareImage, Rollout, RolloutDevice
 from provd.domain.firmware import DeviceState, RolloutState
-from provd.services import devices, firmware, tenants
+from provd.services import devices, firmware
+from provd.services.directory import tenants
 from provd.services.platform import Platform
 from tests.conftest import TEST_ACTOR
 from tests.digest_client import authorization, parse_challenge

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from provd.services import accounts
+from provd.services.access import accounts
 from tests.conftest import TEST_ACTOR
 from tests.web.conftest import Served
 

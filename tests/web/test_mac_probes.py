@@ -13,7 +13,10 @@ import pytest
 
 from provd.db.models import AuditEntry, Device, ProvisioningToken
 from provd.domain.mac import Mac
-from provd.services import devices, discovery, mac_probes, tenants, tokens
+from provd.services import devices, discovery
+from provd.services.access import tokens
+from provd.services.directory import tenants
+from provd.services.installer import mac_probes
 from provd.services.platform import Platform
 from provd.web.api import PREFIX
 from tests.conftest import TEST_ACTOR

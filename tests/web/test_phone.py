@@ -10,7 +10,9 @@ import pytest
 from aiohttp import DigestAuthMiddleware
 
 from provd.db.models import AuditEntry, Device
-from provd.services import devices, people, tenants, users
+from provd.services import devices
+from provd.services.directory import tenants, users
+from provd.services.directory import user_view as people
 from provd.services.platform import Platform
 from tests.conftest import TEST_ACTOR
 from tests.digest_client import authorization, parse_challenge

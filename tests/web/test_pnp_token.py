@@ -11,7 +11,8 @@ from aiohttp import DigestAuthMiddleware
 
 from provd.db.models import Device, ProvisioningToken
 from provd.domain.mac import Mac
-from provd.services import devices, discovery, tenants, users
+from provd.services import devices, discovery
+from provd.services.directory import tenants, users
 from provd.services.platform import Platform
 from tests.conftest import TEST_ACTOR
 from tests.web.conftest import Served

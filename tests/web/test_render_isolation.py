@@ -15,7 +15,9 @@ from aiohttp import DigestAuthMiddleware
 
 from provd.db.models import Device, KeySetting
 from provd.domain.keys import Level
-from provd.services import accounts, devices, users
+from provd.services import devices
+from provd.services.access import accounts
+from provd.services.directory import users
 from provd.services.platform import Platform
 from tests.conftest import TEST_ACTOR
 from tests.web.conftest import Served

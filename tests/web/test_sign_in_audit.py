@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from provd.db.models import AuditEntry
-from provd.services import accounts, tokens
+from provd.services.access import accounts, tokens
 from tests.conftest import TEST_ACTOR
 from tests.web.conftest import Served
 

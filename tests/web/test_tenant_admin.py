@@ -26,7 +26,9 @@ from provd.db.models import (
     User,
 )
 from provd.domain.access import Principal, Role
-from provd.services import accounts, devices, layouts, tenants, tokens, users
+from provd.services import devices, layouts
+from provd.services.access import accounts, tokens
+from provd.services.directory import tenants, users
 from provd.services.platform import Platform
 from provd.web import auth, pages
 from tests.conftest import TEST_ACTOR

@@ -20,7 +20,8 @@ from aiohttp.test_utils import TestServer
 from provd.security.digest import DigestAuthenticator
 from provd.security.ratelimit import AuthThrottle
 from provd.security.tls import TlsPaths, server_ssl_context
-from provd.services import devices, tenants
+from provd.services import devices
+from provd.services.directory import tenants
 from provd.services.platform import Platform
 from provd.services.provisioning import Provisioner
 from provd.web.app import make_app

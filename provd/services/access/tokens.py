@@ -16,7 +16,7 @@ from provd.domain.access import Principal, Role, check_scope, parse_role
 from provd.domain.errors import InvalidInput, NotFound
 from provd.domain.passwords import generate_token
 from provd.services import audit
-from provd.services.accounts import tenant_for
+from provd.services.access.accounts import tenant_for
 
 TOKEN_PREFIX = "provd_"
 MAX_DAYS = 3650

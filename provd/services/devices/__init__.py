@@ -17,9 +17,9 @@ from provd.domain.network import INHERIT, parse_switch, parse_vlan
 from provd.domain.passwords import check_password, generate_password
 from provd.domain.tenancy import check_display_name
 from provd.services import audit
+from provd.services.directory.tenants import DEFAULT_TENANT, get_tenant
+from provd.services.directory.users import get_user
 from provd.services.platform import Platform
-from provd.services.tenants import DEFAULT_TENANT, get_tenant
-from provd.services.users import get_user
 
 
 @dataclass(frozen=True, slots=True)

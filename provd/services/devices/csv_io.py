@@ -33,10 +33,11 @@ from provd.domain.errors import NotFound
 from provd.domain.mac import Mac
 from provd.domain.network import INHERIT
 from provd.domain.passwords import generate_password
-from provd.services import audit, mac_probes
+from provd.services import audit
 from provd.services.devices import prov_username_for
+from provd.services.directory.tenants import DEFAULT_TENANT, get_tenant
+from provd.services.installer import mac_probes
 from provd.services.platform import Platform
-from provd.services.tenants import DEFAULT_TENANT, get_tenant
 
 _CHUNK = 500
 __all__ = ["COLUMNS", "MAX_BYTES", "ImportRefused", "RowError", "export_devices", "import_devices"]

@@ -10,7 +10,7 @@ from provd.domain.errors import InvalidInput
 from provd.domain.tenancy import check_display_name
 from provd.drivers.context import VlanPort
 from provd.services import audit, devices
-from provd.services.rendering import network_of
+from provd.services.provisioning.rendering import network_of
 
 EVENT_LIMIT = 25
 

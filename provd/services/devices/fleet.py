@@ -33,8 +33,8 @@ from provd.firmware.resolution import (
     tenant_owner,
 )
 from provd.pbx import Registration, aor_for
+from provd.services.directory.tenants import get_tenant
 from provd.services.pbx import LineRegistration, line_registrations
-from provd.services.tenants import get_tenant
 
 PER_PAGE_DEFAULT = 100
 PER_PAGE_MAX = 500

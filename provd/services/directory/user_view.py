@@ -12,9 +12,9 @@ from provd.db.models import DeviceLine, KeySetting, Tenant, User
 from provd.domain.errors import Conflict, InvalidInput
 from provd.domain.tenancy import check_display_name, check_extension
 from provd.services import audit
+from provd.services.directory.tenants import get_tenant
+from provd.services.directory.users import get_user, user_view
 from provd.services.platform import Platform
-from provd.services.tenants import get_tenant
-from provd.services.users import get_user, user_view
 
 LIST_LIMIT = 200
 

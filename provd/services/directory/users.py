@@ -11,8 +11,8 @@ from provd.domain.errors import Conflict, InvalidInput, NotFound
 from provd.domain.passwords import check_password, generate_password
 from provd.domain.tenancy import check_display_name, check_extension
 from provd.services import audit
+from provd.services.directory.tenants import get_tenant
 from provd.services.platform import Platform
-from provd.services.tenants import get_tenant
 
 
 def user_view(u: User, tenant: Tenant) -> dict[str, Any]:

@@ -29,8 +29,9 @@ from provd.db.models import Device, DiscoveredDevice
 from provd.domain.errors import NotFound
 from provd.domain.mac import Mac, parse_mac
 from provd.domain.oui import vendor_of
-from provd.services import audit, pnp_tokens
+from provd.services import audit
 from provd.services.platform import Platform
+from provd.services.provisioning import pnp_tokens
 
 log = logging.getLogger("provd.discovery")
 

@@ -44,8 +44,8 @@ from provd.firmware.resolution import (
 from provd.firmware.store import FirmwareStore
 from provd.services import audit
 from provd.services.devices import get_device
+from provd.services.directory.tenants import get_tenant
 from provd.services.platform import Platform
-from provd.services.tenants import get_tenant
 
 log = logging.getLogger("provd.firmware")
 

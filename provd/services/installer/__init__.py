@@ -31,10 +31,11 @@ from provd.domain.mac import Mac, parse_mac
 from provd.domain.oui import check_vendor, model_label, vendor_name
 from provd.drivers.registry import parse_user_agent
 from provd.pbx import PbxControl, PbxError
-from provd.services import audit, devices, mac_probes
+from provd.services import audit, devices
+from provd.services.directory.tenants import DEFAULT_TENANT, get_tenant
+from provd.services.installer import mac_probes
 from provd.services.pbx import LineRegistration, device_registrations
 from provd.services.platform import Platform
-from provd.services.tenants import DEFAULT_TENANT, get_tenant
 
 MAX_STATUS_MACS = 100
 MAX_USERS = 50

@@ -12,8 +12,8 @@ import segno
 from provd.db.models import DeviceLine, User
 from provd.domain.catalogue import get_model
 from provd.domain.mac import Mac, with_colons
+from provd.services.directory.tenants import get_tenant
 from provd.services.platform import Platform
-from provd.services.tenants import get_tenant
 
 
 @dataclass(frozen=True, slots=True)

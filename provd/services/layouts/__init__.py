@@ -34,8 +34,8 @@ from provd.domain.keys import (
 from provd.domain.text import check_printable
 from provd.services import audit
 from provd.services.devices import get_device
-from provd.services.tenants import get_tenant
-from provd.services.users import get_user
+from provd.services.directory.tenants import get_tenant
+from provd.services.directory.users import get_user
 
 _LEVEL_NAMES = {
     Level.PLATFORM: "the platform default",

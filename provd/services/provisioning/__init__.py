@@ -26,12 +26,12 @@ from provd.drivers.base import Driver, FileRequest, UserAgentInfo
 from provd.drivers.registry import classify, parse_user_agent
 from provd.security.digest import DigestAuthenticator, Outcome, parse_authorization
 from provd.security.ratelimit import AuthThrottle, client_key
-from provd.services import pnp_tokens
 from provd.services.devices import note_reported_modules, seal_device
 from provd.services.firmware import FirmwareGrant, firmware_grant
-from provd.services.mark_cache import HarmlessIds, MarkCache, Miss, audit_mark
 from provd.services.platform import Platform
-from provd.services.rendering import ContextCache
+from provd.services.provisioning import pnp_tokens
+from provd.services.provisioning.mark_cache import HarmlessIds, MarkCache, Miss, audit_mark
+from provd.services.provisioning.rendering import ContextCache
 
 log = logging.getLogger("provd.provisioning")
 

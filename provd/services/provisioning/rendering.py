@@ -26,8 +26,8 @@ from provd.drivers.context import (
 from provd.drivers.registry import driver_for
 from provd.services.firmware import firmware_for_config, firmware_url
 from provd.services.layouts import effective_layout
-from provd.services.mark_cache import HarmlessIds, MarkCache, audit_mark
 from provd.services.platform import Platform
+from provd.services.provisioning.mark_cache import HarmlessIds, MarkCache, audit_mark
 
 log = logging.getLogger("provd.rendering")
 
@@ -134,7 +134,7 @@ async def render_file(
 
 
 class ContextCache:
-    """Device contexts, built once per boot (see :mod:`provd.services.mark_cache`)."""
+    """Device contexts, built once per boot (see :mod:`provd.services.provisioning.mark_cache`)."""
 
     def __init__(
         self,

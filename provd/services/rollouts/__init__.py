@@ -1,11 +1,11 @@
 """Bulk firmware rollouts: choosing the devices, creating the persisted job, controlling it.
 
 The job lives in the database (``rollout`` and one ``rollout_device`` row per
-phone). The engine inside ``provd serve`` (:mod:`provd.services.rollout_engine`)
+phone). The engine inside ``provd serve`` (:mod:`provd.services.rollouts.engine`)
 drives it; the CLI and the API, in any process, control it by changing rows.
 Every state change writes an audit row: the person's for start, pause, resume
 and cancel, ``rollout:<id>`` for what the engine does. Those rows are also the
-rollout's event stream (:mod:`provd.services.rollout_progress`).
+rollout's event stream (:mod:`provd.services.rollouts.progress`).
 
 Transactions write first and read after: on SQLite a transaction that read
 before another process wrote cannot write any more.
@@ -36,9 +36,9 @@ from provd.domain.firmware import (
 from provd.domain.mac import parse_mac
 from provd.pbx import Registration
 from provd.services import audit
-from provd.services.rollout_progress import IN_FLIGHT, get_rollout, rollout_view
-from provd.services.sip_firmware import observe
-from provd.services.tenants import get_tenant
+from provd.services.directory.tenants import get_tenant
+from provd.services.firmware.reported import observe
+from provd.services.rollouts.progress import IN_FLIGHT, get_rollout, rollout_view
 
 ACTIVE = (RolloutState.RUNNING, RolloutState.PAUSED)
 CANCELLED_REASON = "not started: the rollout was cancelled"

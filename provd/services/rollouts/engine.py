@@ -33,10 +33,10 @@ from provd.domain.errors import Conflict, InvalidInput
 from provd.domain.firmware import DeviceState, RolloutState, can_move, counts
 from provd.pbx import CheckSyncOutcome, CheckSyncResult, PbxControl, PbxError, Registration
 from provd.services import audit
+from provd.services.firmware.reported import SipState, observe, record_all
 from provd.services.platform import Platform
-from provd.services.rollout_progress import IN_FLIGHT
 from provd.services.rollouts import HALTED_REASON, engine_actor, move_rollout, utcnow
-from provd.services.sip_firmware import SipState, observe, record_all
+from provd.services.rollouts.progress import IN_FLIGHT
 
 log = logging.getLogger("provd.rollouts")
 

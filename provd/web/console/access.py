@@ -13,7 +13,8 @@ from aiohttp import web
 from provd.domain.access import Role
 from provd.domain.errors import InvalidInput, ProvdError
 from provd.domain.passwords import generate_password
-from provd.services import accounts, tenants, tokens
+from provd.services.access import accounts, tokens
+from provd.services.directory import tenants
 from provd.web import auth, pages
 from provd.web.auth import ACTOR, SESSION
 from provd.web.console import scope

@@ -7,8 +7,8 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from provd.domain.errors import InvalidInput
-from provd.services import audit_log
 from provd.services.audit import REDACTED
+from provd.services.audit import log as audit_log
 from provd.web import pages
 from provd.web.console.helpers import field_errors, no_errors, when
 

@@ -11,9 +11,11 @@ from provd.domain.catalogue import get_model
 from provd.domain.errors import NotFound, ProvdError
 from provd.domain.mac import try_parse_mac
 from provd.pbx import PbxError
-from provd.services import device_detail, devices, firmware, layouts, rendering
+from provd.services import devices, firmware, layouts
 from provd.services import pbx as pbx_service
+from provd.services.devices import detail as device_detail
 from provd.services.pbx import LineRegistration
+from provd.services.provisioning import rendering
 from provd.web import auth, pages
 from provd.web.auth import ACTOR
 from provd.web.console import scope

@@ -16,7 +16,9 @@ from aiohttp import web
 
 from provd.domain.errors import InvalidInput, NotFound
 from provd.domain.firmware import PinLevel
-from provd.services import firmware, firmware_view, tenants
+from provd.services import firmware
+from provd.services.directory import tenants
+from provd.services.firmware import view as firmware_view
 from provd.web import auth, pages
 
 LEVEL_NAMES = {PinLevel.PLATFORM: "platform", PinLevel.TENANT: "tenant", PinLevel.DEVICE: "device"}

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from provd.domain.errors import InvalidInput, NotFound
-from provd.services import fleet
+from provd.services.devices import fleet
 from provd.web import api_pbx, auth, pages
 from provd.web.console import scope
 from provd.web.console.helpers import mac_text, no_errors, when

@@ -21,8 +21,10 @@ from provd.domain.catalogue import MODELS, PhoneModel, get_model
 from provd.domain.errors import InvalidInput, NotFound
 from provd.domain.keys import TARGETS, KeyFunction, KeyLocation, Level, TargetKind
 from provd.domain.mac import parse_mac
-from provd.services import layout_view, layouts, tenants
-from provd.services.layout_view import LEVEL_NAMES, LayoutEditorView
+from provd.services import layouts
+from provd.services.directory import tenants
+from provd.services.layouts import view as layout_view
+from provd.services.layouts.view import LEVEL_NAMES, LayoutEditorView
 from provd.web import auth, pages
 from provd.web.console import scope
 

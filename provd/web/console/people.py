@@ -10,7 +10,8 @@ from aiohttp import web
 from provd.db.models import Tenant, User
 from provd.domain.errors import InvalidInput, NotFound, ProvdError
 from provd.domain.timezones import ZONES
-from provd.services import people, tenants, users
+from provd.services.directory import tenants, users
+from provd.services.directory import user_view as people
 from provd.web import auth, pages
 from provd.web.auth import ACTOR
 from provd.web.console import scope

@@ -18,8 +18,10 @@ from provd.domain.catalogue import MODELS
 from provd.domain.errors import InvalidInput, NotFound
 from provd.domain.firmware import FINAL_DEVICE_STATES, DeviceState, RolloutState
 from provd.pbx import PbxError
-from provd.services import pbx, rollout_preview, rollouts, tenants
-from provd.services import rollout_progress as progress
+from provd.services import pbx, rollouts
+from provd.services.directory import tenants
+from provd.services.rollouts import preview as rollout_preview
+from provd.services.rollouts import progress
 from provd.web import api_pbx, auth, pages
 from provd.web.api_pbx import PBX
 

@@ -13,7 +13,7 @@ from aiohttp import web
 from provd.db.models import Tenant
 from provd.domain.access import Principal
 from provd.domain.errors import NotFound
-from provd.services import tenants
+from provd.services.directory import tenants
 from provd.web import auth
 
 

@@ -8,7 +8,9 @@ from typing import Any
 from aiohttp import web
 
 from provd.domain.errors import InvalidInput, NotFound
-from provd.services import device_csv, devices, tenants
+from provd.services import devices
+from provd.services.devices import csv_io as device_csv
+from provd.services.directory import tenants
 from provd.web import auth, pages
 from provd.web.keys import PLATFORM
 

@@ -17,8 +17,9 @@ from aiohttp import web
 from provd.domain.access import Principal
 from provd.domain.catalogue import get_model
 from provd.domain.errors import InvalidInput, NotFound
-from provd.services import installer, labels
-from provd.services.tenants import list_tenants
+from provd.services import installer
+from provd.services.directory.tenants import list_tenants
+from provd.services.installer import labels
 from provd.web import auth
 from provd.web.api_pbx import PBX
 from provd.web.keys import PLATFORM

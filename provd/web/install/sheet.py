@@ -6,7 +6,8 @@ from aiohttp import web
 
 from provd.domain.catalogue import MODELS
 from provd.domain.errors import InvalidInput, NotFound
-from provd.services import sheets, tenants
+from provd.services.directory import tenants
+from provd.services.installer import sheets
 from provd.web import auth, pages
 from provd.web.install import devices
 from provd.web.keys import PLATFORM

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from argon2 import PasswordHasher
 
-from provd.services import accounts
+from provd.services.access import accounts
 from provd.services.audit import Actor
 from provd.services.platform import Platform
 

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from provd.db.models import AuditEntry
-from provd.services import audit, devices, users
+from provd.services import audit, devices
+from provd.services.directory import users
 from provd.services.platform import Platform
 from tests.conftest import TEST_ACTOR
 

@@ -16,7 +16,9 @@ from provd.domain.access import Principal, Role
 from provd.domain.device_csv import ImportRefused, RowError
 from provd.domain.errors import InvalidInput, NotFound
 from provd.security.secretbox import SecretBox
-from provd.services import device_csv, devices, tenants, users
+from provd.services import devices
+from provd.services.devices import csv_io as device_csv
+from provd.services.directory import tenants, users
 from provd.services.platform import Platform
 from tests.conftest import TEST_ACTOR, TEST_SETTINGS
 from tests.pg import create_database

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from provd.services import accounts, device_detail, devices, tenants, tokens
+from provd.services import devices
+from provd.services.access import accounts, tokens
 from provd.services.audit import Actor
+from provd.services.devices import detail as device_detail
+from provd.services.directory import tenants
 from provd.services.platform import Platform
 from tests.conftest import TEST_ACTOR
 

@@ -14,7 +14,9 @@ from provd.domain.errors import InvalidInput, NotFound
 from provd.firmware.resolution import firmware_status
 from provd.pbx import ContactBinding, Registration
 from provd.pbx.status import SipAddress
-from provd.services import devices, firmware, fleet, tenants, users
+from provd.services import devices, firmware
+from provd.services.devices import fleet
+from provd.services.directory import tenants, users
 from provd.services.platform import Platform
 from tests.conftest import TEST_ACTOR
 from tests.firmware.images import T46G, add_image

@@ -13,8 +13,10 @@ from provd.domain.errors import Conflict, InvalidInput, NotFound
 from provd.domain.firmware import DeviceState, PinLevel, RolloutState
 from provd.firmware.resolution import may_download
 from provd.firmware.store import FirmwareStore
-from provd.services import devices, firmware, rendering, tenants, users
+from provd.services import devices, firmware
+from provd.services.directory import tenants, users
 from provd.services.platform import Platform
+from provd.services.provisioning import rendering
 from tests.conftest import TEST_ACTOR
 from tests.firmware.images import T46G, add_image, image_bytes
 

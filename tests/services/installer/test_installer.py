@@ -12,8 +12,9 @@ from provd.db.models import AuditEntry, Device, DeviceLine, Tenant
 from provd.domain.access import Principal, Role
 from provd.domain.errors import Conflict, InvalidInput
 from provd.pbx.status import ContactBinding, SipAddress
-from provd.services import installer, tenants, users
+from provd.services import installer
 from provd.services.audit import Actor
+from provd.services.directory import tenants, users
 from provd.services.installer import OTHER_ACCOUNT, ClaimState, Progress
 from provd.services.pbx import LineRegistration
 from provd.services.platform import Platform

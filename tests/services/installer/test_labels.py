@@ -14,8 +14,14 @@ import pytest
 from PIL import Image, ImageFile
 
 from provd.domain.errors import InvalidInput, Throttled
-from provd.services import labels
-from provd.services.labels import Barcode, LabelReading, mac_in_text, pick_macs, read_label
+from provd.services.installer import labels
+from provd.services.installer.labels import (
+    Barcode,
+    LabelReading,
+    mac_in_text,
+    pick_macs,
+    read_label,
+)
 from tests.browser.labels import barcode_image, jpeg_bytes, label_image, png_bytes
 
 
@@ -231,7 +237,7 @@ def test_decoding_a_huge_png_stays_within_the_budget_in_memory(tmp_path: Path) -
     script = (
         "import resource, sys\n"
         "from provd.domain.errors import InvalidInput\n"
-        "from provd.services.labels import read_label_sync\n"
+        "from provd.services.installer.labels import read_label_sync\n"
         f"data = open({str(picture)!r}, 'rb').read()\n"
         "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         "try:\n"

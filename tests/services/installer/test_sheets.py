@@ -10,7 +10,9 @@ import zxingcpp
 from PIL import Image
 
 from provd.domain.errors import InvalidInput, NotFound
-from provd.services import devices, sheets, tenants, users
+from provd.services import devices
+from provd.services.directory import tenants, users
+from provd.services.installer import sheets
 from provd.services.platform import Platform
 from tests.conftest import TEST_ACTOR
 

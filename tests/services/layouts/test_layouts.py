@@ -8,8 +8,10 @@ import pytest
 
 from provd.db.models import AuditEntry, KeySetting
 from provd.domain.errors import InvalidInput
-from provd.services import devices, layouts, rendering, tenants, users
+from provd.services import devices, layouts
+from provd.services.directory import tenants, users
 from provd.services.platform import Platform
+from provd.services.provisioning import rendering
 from tests.conftest import TEST_ACTOR
 
 T46G = "yealink-t46g"

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from provd.domain.catalogue import get_model
 from provd.domain.keys import KeyLocation, Level
-from provd.services import devices, layout_view, layouts, users
+from provd.services import devices, layouts
+from provd.services.directory import users
+from provd.services.layouts import view as layout_view
 from provd.services.platform import Platform
 from tests.conftest import TEST_ACTOR
 

@@ -12,9 +12,10 @@ import pytest
 
 from provd.db.models import AuditEntry
 from provd.pbx import PbxSettings
-from provd.services import devices, pbx, tenants, users
+from provd.services import devices, pbx
+from provd.services.directory import tenants, users
 from provd.services.pbx import PbxMode, PbxNotRunning, PbxRuntime
-from provd.services.pbx_serve import ServedPbx, default_sip_address
+from provd.services.pbx.serve import ServedPbx, default_sip_address
 from provd.services.platform import Platform
 from provd.settings import Settings
 from tests.conftest import TEST_ACTOR

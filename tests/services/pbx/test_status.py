@@ -1,6 +1,6 @@
 """Registration status per device line, the runtime record CLI commands read, and the
 errors resync and status give when there is nothing to talk to. The PBX's answer is the
-shape Kamailio 5.6's ``ul.dump`` returns; delivery to real phones is in test_pbx_serve."""
+shape Kamailio 5.6's ``ul.dump`` returns; delivery to real phones is in pbx/test_serve."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from provd.db.models import AuditEntry, Device
 from provd.domain.errors import Conflict, NotFound
 from provd.pbx import PbxControl, PbxSecrets, PbxSettings
 from provd.pbx.status import parse_dump
-from provd.services import devices, pbx, users
+from provd.services import devices, pbx
+from provd.services.directory import users
 from provd.services.pbx import PbxMode, PbxNotRunning, PbxRuntime
 from provd.services.platform import Platform
 from provd.settings import Settings

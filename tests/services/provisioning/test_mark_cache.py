@@ -8,10 +8,11 @@ import pytest
 
 from provd.db.models import AuditEntry, Device, Tenant
 from provd.drivers.context import DeviceContext
-from provd.services import devices, users
-from provd.services.mark_cache import HarmlessIds, audit_mark
+from provd.services import devices
+from provd.services.directory import users
 from provd.services.platform import Platform
-from provd.services.rendering import ContextCache
+from provd.services.provisioning.mark_cache import HarmlessIds, audit_mark
+from provd.services.provisioning.rendering import ContextCache
 from tests.conftest import TEST_ACTOR
 
 MAC_A, MAC_B = "001565c00001", "001565c00002"

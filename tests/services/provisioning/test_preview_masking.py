@@ -10,8 +10,10 @@ import pytest
 from markupsafe import escape as markup_escape
 
 from provd.db.models import Device, User
-from provd.services import devices, rendering, users
+from provd.services import devices
+from provd.services.directory import users
 from provd.services.platform import Platform
+from provd.services.provisioning import rendering
 from tests.conftest import TEST_ACTOR
 
 MACS = {"yealink-t46g": "0015654aa937", "snom-d785": "000413922d24"}

@@ -8,9 +8,12 @@ import pytest
 
 from provd.db.models import Device
 from provd.domain.errors import InvalidInput, NotFound
-from provd.services import devices, firmware, firmware_view, rollout_preview, tenants, users
+from provd.services import devices, firmware
+from provd.services.directory import tenants, users
+from provd.services.firmware import view as firmware_view
 from provd.services.platform import Platform
 from provd.services.rollouts import Selection
+from provd.services.rollouts import preview as rollout_preview
 from tests.conftest import TEST_ACTOR
 from tests.firmware.images import T46G, add_image
 
