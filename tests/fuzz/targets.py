@@ -86,7 +86,7 @@ class Known:
 
 KNOWN: tuple[Known, ...] = (
     Known("csv: lone surrogate in a str", UnicodeEncodeError, "domain/device_csv.py", "_decode"),
-    Known("csv import: extension over 5 long", ValidationError, "services/device_csv.py", "_users"),
+    Known("csv import: long extension", ValidationError, "services/devices/csv_io.py", "_users"),
 )
 
 
