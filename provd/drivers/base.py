@@ -10,6 +10,20 @@ from provd.domain.mac import Mac
 from provd.drivers.context import DeviceContext
 
 
+class NotThisDevicesFile(LookupError):
+    """Raised by :meth:`Driver.render` for a file name that is not one of the device's
+    files (another MAC's, another model's, or no file the vendor's phones ask for).
+
+    The only exception a driver raises on purpose: the phone gets a 404. Anything else
+    a driver raises is a bug and gets a logged 500, so it is deliberately not a
+    :class:`KeyError`, which any dictionary lookup gone wrong raises too.
+    """
+
+    def __init__(self, filename: str) -> None:
+        super().__init__(filename)
+        self.filename = filename
+
+
 @dataclass(frozen=True, slots=True)
 class UserAgentInfo:
     """What a phone says about itself in its HTTP User-Agent. Untrusted input."""
@@ -62,5 +76,6 @@ class Driver(Protocol):
         ...
 
     def render(self, ctx: DeviceContext, filename: str) -> bytes:
-        """Render one file of :meth:`filenames` for the device."""
+        """Render one file of :meth:`filenames` for the device; raise
+        :class:`NotThisDevicesFile` for any other name."""
         ...

@@ -12,7 +12,7 @@ from provd.domain.catalogue import MODELS, PhoneModel, Vendor, get_model
 from provd.domain.keys import KeyFunction, KeyLocation
 from provd.domain.mac import parse_mac
 from provd.domain.timezones import ZONES, Zone
-from provd.drivers.base import Driver, FileRequest, UserAgentInfo
+from provd.drivers.base import Driver, FileRequest, NotThisDevicesFile, UserAgentInfo
 from provd.drivers.context import (
     DeviceContext,
     FirmwareRef,
@@ -617,10 +617,10 @@ def test_render_refuses_files_of_other_devices() -> None:
         "snomD385-000413922D24-firmware.xml",
         "snomD785-000413000002-firmware.xml",
     ):
-        with pytest.raises(KeyError):
+        with pytest.raises(NotThisDevicesFile):
             DRIVER.render(ctx, filename)
     for filename in ("0015654aa937.cfg", "../000413922D24.xml", "snom-general.xml"):
-        with pytest.raises(KeyError):
+        with pytest.raises(NotThisDevicesFile):
             DRIVER.render(ctx, filename)
     with pytest.raises(ValueError):
         DRIVER.render(sample_context(get_model("yealink-t46g")), "000413922D24.xml")

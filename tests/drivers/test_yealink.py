@@ -10,7 +10,7 @@ import pytest
 from provd.domain.catalogue import MODELS, PhoneModel, Vendor, get_model, models_of
 from provd.domain.keys import KeyFunction, KeyLocation
 from provd.domain.mac import Mac, parse_mac
-from provd.drivers.base import Driver, UserAgentInfo
+from provd.drivers.base import Driver, NotThisDevicesFile, UserAgentInfo
 from provd.drivers.context import (
     DeviceContext,
     FirmwareRef,
@@ -380,7 +380,7 @@ def test_render_refuses_files_of_other_devices() -> None:
     ctx = sample_context(T46G)
     other = get_model("yealink-t48g")
     for filename in ["001565000001.cfg", "001565000001.boot", f"y{other.common_id}.cfg", "x.cfg"]:
-        with pytest.raises(KeyError):
+        with pytest.raises(NotThisDevicesFile):
             DRIVER.render(ctx, filename)
 
 

@@ -28,7 +28,7 @@ from provd.domain.catalogue import PhoneModel, Vendor, find_model
 from provd.domain.keys import KeyFunction, KeyLocation
 from provd.domain.mac import Mac, try_parse_mac, upper
 from provd.domain.timezones import get_zone
-from provd.drivers.base import FileRequest, UserAgentInfo
+from provd.drivers.base import FileRequest, NotThisDevicesFile, UserAgentInfo
 from provd.drivers.context import DeviceContext, Key, Line, Network, SipServer, VlanPort
 from provd.drivers.snom.useragent import parse_user_agent, sip_firmware
 
@@ -153,7 +153,7 @@ class SnomDriver:
         _check_model(ctx.model)
         parsed = _parse(filename)
         if parsed is None or parsed[1].filename not in self.filenames(ctx.mac, ctx.model):
-            raise KeyError(filename)
+            raise NotThisDevicesFile(filename)
         kind = parsed[0]
         if kind is _Kind.MODEL_CONTAINER:
             template, variables = "container.htm.j2", _container(ctx, _Kind.MODEL_SETTINGS)

@@ -21,7 +21,7 @@ from provd.domain.catalogue import PhoneModel, Vendor, models_of
 from provd.domain.keys import KeyFunction, KeyLocation
 from provd.domain.mac import Mac, try_parse_mac
 from provd.domain.timezones import get_zone
-from provd.drivers.base import FileRequest, UserAgentInfo
+from provd.drivers.base import FileRequest, NotThisDevicesFile, UserAgentInfo
 from provd.drivers.context import DeviceContext, Key, Transport, VlanPort
 from provd.drivers.yealink.useragent import parse_user_agent
 
@@ -190,7 +190,7 @@ class YealinkDriver:
         _check_model(ctx.model)
         parsed = _parse(filename)
         if parsed is None or not _belongs_to(parsed[1], ctx):
-            raise KeyError(filename)
+            raise NotThisDevicesFile(filename)
         kind = parsed[0]
         if kind is _Kind.BOOT:
             variables = _boot_variables(ctx)

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from provd.db.models import Device, Tenant
 from provd.domain.catalogue import get_model
 from provd.domain.mac import Mac
-from provd.drivers.base import Driver, FileRequest, UserAgentInfo
+from provd.drivers.base import Driver, FileRequest, NotThisDevicesFile, UserAgentInfo
 from provd.drivers.registry import classify, parse_user_agent
 from provd.security.digest import DigestAuthenticator, Outcome, parse_authorization
 from provd.security.ratelimit import AuthThrottle, client_key
@@ -330,16 +330,16 @@ class Provisioner:
     async def _render(
         self, driver: Driver, device: Device, mark: int, filename: str
     ) -> bytes | PhoneResponse | None:
-        """The file; None when the device has no such file; :data:`RENDER_FAILED` (logged
-        with the MAC) when the device's settings cannot be rendered."""
+        """The file; None when the device has no such file (the driver says so with
+        :class:`NotThisDevicesFile`); :data:`RENDER_FAILED` (logged with the MAC) for
+        anything else that goes wrong, a driver's own bug included, never a 404."""
         if driver.vendor.value != device.vendor:
             return None
         try:
             ctx = await self._contexts.context(self._p, device, device.tenant, mark=mark)
-            try:
-                return driver.render(ctx, filename)
-            except KeyError:
-                return None  # not one of this device's files
+            return driver.render(ctx, filename)
+        except NotThisDevicesFile:
+            return None
         except Exception:
             # Settings that cannot be rendered (a value stored before validation
             # refused it, say) cost this device its file and no other device anything.
