@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from provd.domain.errors import InvalidInput
 
 OFF = "off"
 INHERIT = "inherit"
+_PORT = re.compile(r"[0-9]{1,5}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +71,9 @@ def parse_proxy(text: str, *, field: str = "sip_proxy") -> Proxy:
         raise InvalidInput(field, f"{text!r} is not a host name or address")
     port = 5060
     if port_text:
-        if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        # ASCII digits, at most five: str.isdigit() also takes "²", which int() refuses,
+        # and int() raises on a number of over 4,300 digits.
+        if not _PORT.fullmatch(port_text) or not 1 <= int(port_text) <= 65535:
             raise InvalidInput(field, f"{port_text!r} is not a port")
         port = int(port_text)
     return Proxy(host, port)
