@@ -9,7 +9,9 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from provd.db.models import Device, DeviceLine, Tenant, User
+# Device is named here for callers to annotate with (the console imports no database layer).
+from provd.db.models import Device as Device
+from provd.db.models import DeviceLine, Tenant, User
 from provd.domain.catalogue import check_module_count, get_model
 from provd.domain.errors import Conflict, InvalidInput, NotFound
 from provd.domain.mac import Mac, parse_mac
@@ -66,6 +68,11 @@ async def get_device(mac: str, *, field: str = "mac") -> Device:
     if device is None:
         raise NotFound("device", canonical, field=field)
     return device
+
+
+async def devices_with_macs(macs: Sequence[str]) -> list[Device]:
+    """The known devices among canonical ``macs``; unknown ones are left out."""
+    return await Device.filter(mac__in=list(macs))
 
 
 async def _resolve_users(tenant: Tenant, extensions: Sequence[str], accounts: int) -> list[User]:

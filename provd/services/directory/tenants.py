@@ -56,6 +56,11 @@ async def get_tenant(slug: str, *, field: str = "tenant") -> Tenant:
     return tenant
 
 
+async def tenant_by_id(tenant_id: int) -> Tenant:
+    """The tenant a stored reference (an account's, a user's) points at."""
+    return await Tenant.get(id=tenant_id)
+
+
 async def add_tenant(
     p: Platform,
     actor: audit.Actor,

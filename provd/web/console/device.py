@@ -6,13 +6,12 @@ from collections import Counter
 
 from aiohttp import web
 
-from provd.db.models import Device
 from provd.domain.catalogue import get_model
-from provd.domain.errors import NotFound, ProvdError
-from provd.domain.mac import try_parse_mac
+from provd.domain.errors import InvalidInput, NotFound, ProvdError
 from provd.pbx import PbxError
 from provd.services import devices, firmware, layouts
 from provd.services import pbx as pbx_service
+from provd.services.devices import Device
 from provd.services.devices import detail as device_detail
 from provd.services.pbx import LineRegistration
 from provd.services.provisioning import rendering
@@ -36,8 +35,10 @@ Flashes = list[tuple[str, str]]
 
 async def _device(request: web.Request) -> Device:
     """The device the path names; another tenant's is as missing as an unknown one."""
-    mac = try_parse_mac(request.match_info["mac"])
-    device = await Device.get_or_none(mac=mac) if mac else None
+    try:
+        device = await devices.get_device(request.match_info["mac"])
+    except (InvalidInput, NotFound):
+        device = None
     if device is None or not scope.administers(request, device.tenant_id):  # type: ignore[attr-defined]
         raise web.HTTPNotFound(text=f"no device {request.match_info['mac']!r}")
     return device

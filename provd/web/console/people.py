@@ -7,10 +7,9 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from provd.db.models import Tenant, User
 from provd.domain.errors import InvalidInput, NotFound, ProvdError
 from provd.domain.timezones import ZONES
-from provd.services.directory import tenants, users
+from provd.services.directory import Tenant, User, tenants, users
 from provd.services.directory import user_view as people
 from provd.web import auth, pages
 from provd.web.auth import ACTOR
@@ -108,7 +107,7 @@ async def user_add(request: web.Request) -> web.StreamResponse:
             errors=errors,
             flashes=[("error", "The user was not added: " + _first(errors))],
         )
-    tenant = await Tenant.get(id=user.tenant_id)  # type: ignore[attr-defined]
+    tenant = await tenants.tenant_by_id(user.tenant_id)  # type: ignore[attr-defined]
     return await _users_page(
         request,
         values={"tenant": tenant.slug},

@@ -13,12 +13,11 @@ from typing import Any
 
 from aiohttp import web
 
-from provd.db.models import Device
 from provd.domain.catalogue import MODELS
 from provd.domain.errors import InvalidInput, NotFound
 from provd.domain.firmware import FINAL_DEVICE_STATES, DeviceState, RolloutState
 from provd.pbx import PbxError
-from provd.services import pbx, rollouts
+from provd.services import devices, pbx, rollouts
 from provd.services.directory import tenants
 from provd.services.rollouts import preview as rollout_preview
 from provd.services.rollouts import progress
@@ -87,12 +86,12 @@ async def _not_registered(request: web.Request, macs: list[str]) -> int | None:
     control = request.app.get(PBX)
     if control is None or not macs:
         return None
-    devices = await Device.filter(mac__in=macs)
+    found = await devices.devices_with_macs(macs)
     try:
-        lines = await pbx.device_registrations(control, devices)
+        lines = await pbx.device_registrations(control, found)
     except PbxError:
         return None
-    return sum(pbx.registered_summary(lines.get(d.mac)) is False for d in devices)
+    return sum(pbx.registered_summary(lines.get(d.mac)) is False for d in found)
 
 
 async def new_rollout(

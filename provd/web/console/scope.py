@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from provd.db.models import Tenant
 from provd.domain.access import Principal
 from provd.domain.errors import NotFound
-from provd.services.directory import tenants
+from provd.services.directory import Tenant, tenants
 from provd.web import auth
 
 
@@ -32,7 +31,7 @@ async def own_tenant(request: web.Request) -> Tenant | None:
         return None
     if who.tenant_id is None:  # check_scope makes this impossible; refuse, not widen
         raise web.HTTPForbidden(text="this account belongs to no tenant")
-    return await Tenant.get(id=who.tenant_id)
+    return await tenants.tenant_by_id(who.tenant_id)
 
 
 async def tenant_named(request: web.Request, slug: str, *, field: str = "tenant") -> Tenant:
