@@ -11,7 +11,7 @@ from provd.domain.errors import Conflict, InvalidInput, NotFound, Throttled
 from provd.services import audit, devices
 from provd.services.directory import tenants, users
 from provd.web import auth
-from provd.web.keys import PLATFORM
+from provd.web.app_keys import PLATFORM
 from provd.web.openapi import OPENAPI
 
 PREFIX = "/api/v1"

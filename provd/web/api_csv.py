@@ -15,7 +15,7 @@ from provd.domain.errors import InvalidInput
 from provd.services.devices import csv_io as device_csv
 from provd.web import auth, openapi
 from provd.web.api import PREFIX, _error
-from provd.web.keys import PLATFORM
+from provd.web.app_keys import PLATFORM
 
 IMPORT_PATH = PREFIX + "/devices/import"
 EXPORT_PATH = PREFIX + "/devices/export"

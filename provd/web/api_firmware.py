@@ -17,7 +17,7 @@ from provd.domain.errors import InvalidInput
 from provd.firmware.store import CHUNK_BYTES, MAX_BYTES
 from provd.services import firmware
 from provd.web.api import ACTOR, PREFIX, _body, _check_keys, _str
-from provd.web.keys import PLATFORM
+from provd.web.app_keys import PLATFORM
 
 _UPLOAD_PARAMS = {"model", "version", "filename", "sha256", "tested", "notes"}
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")

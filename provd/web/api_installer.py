@@ -17,7 +17,7 @@ from provd.services.installer import labels
 from provd.web import auth, openapi
 from provd.web.api import PREFIX, _body, _check_keys, _str
 from provd.web.api_pbx import PBX
-from provd.web.keys import PLATFORM
+from provd.web.app_keys import PLATFORM
 
 
 def _tenant(request: web.Request) -> str | None:

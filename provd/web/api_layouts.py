@@ -10,7 +10,7 @@ from provd.domain.errors import InvalidInput
 from provd.services import devices, layouts
 from provd.services.directory import tenants
 from provd.web.api import ACTOR, PREFIX, _body, _check_keys, _str
-from provd.web.keys import PLATFORM
+from provd.web.app_keys import PLATFORM
 
 
 async def _scope(request: web.Request) -> layouts.Scope:

@@ -22,7 +22,7 @@ from provd.web import (
     pages,
     phone,
 )
-from provd.web.keys import PLATFORM, PROVISIONER
+from provd.web.app_keys import PLATFORM, PROVISIONER
 
 # aiohttp answers a request its parser refuses before any handler or signal of ours
 # runs, with its default "Server: Python/3.x aiohttp/3.x"; that default is read from

@@ -10,7 +10,7 @@ from aiohttp.web_request import BaseRequest
 
 from provd.services.firmware import FirmwareGrant
 from provd.services.provisioning import PhoneRequest, PhoneResponse, Provisioner
-from provd.web.keys import PROVISIONER
+from provd.web.app_keys import PROVISIONER
 
 _CONTENT_RANGE = re.compile(r"bytes (?P<first>\d+)-(?P<last>\d+)/(?P<size>\d+)")
 _FIRMWARE_CHUNK = 256 * 1024

@@ -12,7 +12,7 @@ from provd.domain.mac import Mac, with_colons
 from provd.pbx import PbxControl
 from provd.services.platform import Platform
 from provd.web import api_pbx
-from provd.web.keys import PLATFORM
+from provd.web.app_keys import PLATFORM
 
 
 def platform(request: web.Request) -> Platform:

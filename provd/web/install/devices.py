@@ -12,7 +12,7 @@ from provd.services import devices
 from provd.services.devices import csv_io as device_csv
 from provd.services.directory import tenants
 from provd.web import auth, pages
-from provd.web.keys import PLATFORM
+from provd.web.app_keys import PLATFORM
 
 
 async def page_tenant(request: web.Request, requested: object) -> str | None:

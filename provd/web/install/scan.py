@@ -22,7 +22,7 @@ from provd.services.directory.tenants import list_tenants
 from provd.services.installer import labels
 from provd.web import auth
 from provd.web.api_pbx import PBX
-from provd.web.keys import PLATFORM
+from provd.web.app_keys import PLATFORM
 from provd.web.pages import render
 
 DISCOVERED_API = "/api/v1/discovered"

@@ -9,8 +9,8 @@ from provd.domain.errors import InvalidInput, NotFound
 from provd.services.directory import tenants
 from provd.services.installer import sheets
 from provd.web import auth, pages
+from provd.web.app_keys import PLATFORM
 from provd.web.install import devices
-from provd.web.keys import PLATFORM
 
 
 def standalone_html(sheet: sheets.Sheet) -> str:

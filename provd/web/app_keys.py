@@ -1,4 +1,7 @@
-"""Typed keys for what the application object carries."""
+"""Typed keys for what the aiohttp application object carries.
+
+(Not phone key layouts: those are :mod:`provd.services.layouts`.)
+"""
 
 from __future__ import annotations
 
