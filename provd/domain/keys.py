@@ -50,6 +50,7 @@ class Level(IntEnum):
 _NUMBER = re.compile(r"\+?[0-9*#]{1,32}")
 _DTMF = re.compile(r"[0-9*#A-Da-d]{1,32}")
 _EXTENSION = re.compile(r"[0-9]{2,5}")
+_SLOT = re.compile(r"[0-9]{1,8}")
 _URL = re.compile(r"https?://[^\s\"'<>]{1,500}")
 
 
@@ -180,7 +181,9 @@ def check_spec(
             raise InvalidInput(field, f"extension {target} is not a user of this tenant")
     if kind is TargetKind.LINE_SLOT:
         slot = target or "1"
-        if not slot.isdigit() or not 1 <= int(slot) <= model.accounts:
+        # ASCII digits of a sane length: str.isdigit() also takes "²", which int() refuses,
+        # and int() raises on a number of over 4,300 digits.
+        if not _SLOT.fullmatch(slot) or not 1 <= int(slot) <= model.accounts:
             raise InvalidInput(field, f"a line key needs a line number from 1 to {model.accounts}")
         target = slot
     label = check_printable(spec.label.strip(), field=field, what="the label")
