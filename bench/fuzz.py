@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import hypothesis
 from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.fuzz import env, targets
 
@@ -109,7 +110,7 @@ def _run_db(
     driver: env.Driver,
     name: str,
     check: Callable[[env.FuzzEnv, Any], Any],
-    strategy: Any,
+    strategy: st.SearchStrategy[Any],
     count: int,
     seed: int,
     tally: Tally,
@@ -134,7 +135,8 @@ def _run_db(
     while tally.inputs < count:
         round_no += 1
         left = count - tally.inputs
-        hypothesis.seed(seed * 1000 + round_no)(targets.long_settings(left)(given(strategy)(one)))()
+        test = targets.long_settings(left)(given(strategy)(one))
+        hypothesis.seed(seed * 1000 + round_no)(test)()
     driver.run(driver.env.reset())
     tally.seconds += time.perf_counter() - start
 
@@ -167,7 +169,7 @@ def main() -> int:
             _run_pure(target, plan[target.name], seed, tally)
             _line(tally)
 
-    db_targets = [
+    db_targets: list[tuple[str, Callable[[env.FuzzEnv, Any], Any], st.SearchStrategy[Any]]] = [
         ("csv-import", env.check_csv_import, env.csv_imports),
         ("layout-import", env.check_layout_import, env.layout_imports),
         ("api", env.check_api, env.api_calls()),

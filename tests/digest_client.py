@@ -25,11 +25,11 @@ def authorization(
     cnonce: str = "0a4f113b",
 ) -> str:
     algorithm = challenge.get("algorithm", "MD5")
-    h = (
-        (lambda s: hashlib.sha256(s.encode()).hexdigest())
-        if algorithm == "SHA-256"
-        else (lambda s: hashlib.md5(s.encode()).hexdigest())
-    )
+
+    def h(s: str) -> str:
+        digest = hashlib.sha256 if algorithm == "SHA-256" else hashlib.md5
+        return digest(s.encode()).hexdigest()
+
     realm, nonce = challenge["realm"], challenge["nonce"]
     ha1 = h(f"{username}:{realm}:{password}")
     ha2 = h(f"{method}:{uri}")

@@ -63,8 +63,8 @@ def test_add_list_tested_pin_resolve(data_dir: Path, tmp_path: Path) -> None:
         ]
         is False
     )
-    text = run(data_dir, "firmware", "add", str(rom), "--model", T46G, "--version", "28.83.0.120")
-    assert text.exit_code == 0 and "Already stored, nothing changed" in text.output
+    again = run(data_dir, "firmware", "add", str(rom), "--model", T46G, "--version", "28.83.0.120")
+    assert again.exit_code == 0 and "Already stored, nothing changed" in again.output
 
     refused = run(data_dir, "firmware", "pin", "--model", T46G, "--version", "28.83.0.120")
     assert refused.exit_code == 1

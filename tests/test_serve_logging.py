@@ -23,6 +23,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import DigestAuthMiddleware
+from yarl import URL
 
 from provd.db.models import Account, ApiToken, WebSession
 from provd.services.access import accounts, tokens
@@ -153,7 +154,7 @@ async def test_verbose_serve_logs_no_secret(tmp_path: Path) -> None:
                     form = {"username": "admin", "password": password, "csrf_token": login_csrf}
                     async with s.post("/login", data=form, allow_redirects=False) as r:
                         assert r.status in (200, 303)
-                session_cookie = jar.filter_cookies(aiohttp.client.URL(base))["provd_session"]
+                session_cookie = jar.filter_cookies(URL(base))["provd_session"]
                 seen.add(session_cookie.value)
                 async with s.get("/console/access") as r:
                     assert r.status == 200

@@ -19,7 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Playwright,
+    ViewportSize,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -35,8 +42,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
-PHONE_VIEWPORT = {"width": 390, "height": 844}
-DESKTOP_VIEWPORT = {"width": 1366, "height": 900}
+PHONE_VIEWPORT: ViewportSize = {"width": 390, "height": 844}
+DESKTOP_VIEWPORT: ViewportSize = {"width": 1366, "height": 900}
 _TIMEOUT_S = 60.0
 
 

@@ -79,7 +79,7 @@ async def test_start_over_rest_and_follow_every_state_change(env: Env) -> None:
         fleet.macs[1]: ["notified", "fetched", "done"],
         fleet.macs[2]: ["failed"],
     }
-    ids = [e.id for e in events if e.name in ("device", "rollout")]
+    ids = [e.id for e in events if e.name in ("device", "rollout") and e.id is not None]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
     rollout_events = [e.data["action"] for e in events if e.name == "rollout"]
     assert rollout_events == ["rollout.start", "rollout.done"]

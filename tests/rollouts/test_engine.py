@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import datetime
+from typing import cast
 
 import pytest
 
@@ -61,7 +62,7 @@ async def test_fifty_phones_with_a_canary_all_end_done(env: Env) -> None:
             assert phone.version == NEW and phone.log.errors == []
         # What the phones reported is recorded per device.
         reported = await Device.filter(mac__in=fleet.macs).values_list("sip_firmware", flat=True)
-        assert set(reported) == {NEW}
+        assert set(cast("list[str | None]", reported)) == {NEW}
 
         rows = await RolloutDevice.filter(rollout_id=rid).order_by("position")
         canary = [r for r in rows if r.batch == 0]
@@ -79,7 +80,7 @@ async def test_fifty_phones_with_a_canary_all_end_done(env: Env) -> None:
         assert all(r.fetched_at is not None for r in rows)
 
         actions = await AuditEntry.filter(actor=f"rollout:{rid}").values_list("action", flat=True)
-        assert sorted(set(actions)) == [
+        assert sorted(set(cast("list[str]", actions))) == [
             "firmware.pin",
             "rollout.device.done",
             "rollout.device.fetched",

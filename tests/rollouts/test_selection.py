@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import pytest
 
@@ -35,7 +36,7 @@ async def test_the_engine_records_what_every_registered_phone_reports(env: Env) 
                 rows = await Device.filter(mac__in=fleet.macs).values_list(
                     "sip_firmware", flat=True
                 )
-                return set(rows) == {version}
+                return set(cast("list[str | None]", rows)) == {version}
 
             await wait_for(lambda: reported(OLD), timeout=5, what="the versions recorded")
             for phone in fleet.phones:
@@ -149,7 +150,8 @@ async def test_refused_selections_name_the_field(
     async with env.orm():
         with pytest.raises((InvalidInput, NotFound)) as caught:
             await rollouts.start_rollout(ACTOR, selection, options)
-        assert caught.value.field == field
+        error = caught.value
+        assert isinstance(error, (InvalidInput, NotFound)) and error.field == field
 
 
 async def test_no_pin_and_no_version_is_refused_naming_the_version(env: Env) -> None:

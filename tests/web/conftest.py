@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
+from pytest_aiohttp import AiohttpServer
 
 from provd.security.tls import TlsPaths, ensure_certificates, server_ssl_context
 from provd.services.platform import Platform
@@ -39,10 +40,10 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsPaths:
 
 @pytest.fixture
 async def served(
-    platform: Platform, tls: TlsPaths, aiohttp_server: Callable[..., object]
+    platform: Platform, tls: TlsPaths, aiohttp_server: AiohttpServer
 ) -> AsyncIterator[Served]:
     app = make_app(platform, build_provisioner(platform))
-    server = await aiohttp_server(app, ssl=server_ssl_context(tls), host="127.0.0.1")  # type: ignore[operator]
+    server = await aiohttp_server(app, ssl=server_ssl_context(tls), host="127.0.0.1")
     assert isinstance(server, TestServer)
     yield Served(server, tls, platform)
 

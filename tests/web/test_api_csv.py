@@ -297,7 +297,7 @@ async def test_a_body_cut_short_by_a_disconnect_writes_nothing(
     @web.middleware
     async def watch(request: web.Request, handler: Any) -> web.StreamResponse:
         entered.set()
-        response = await handler(request)
+        response: web.StreamResponse = await handler(request)
         outcome.put_nowait(response.status)
         return response
 

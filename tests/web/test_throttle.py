@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 import secrets
 import ssl
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 from aiohttp import DigestAuthMiddleware
 from aiohttp.test_utils import TestServer
+from pytest_aiohttp import AiohttpServer
 
 from provd.security.digest import DigestAuthenticator
 from provd.security.ratelimit import AuthThrottle
@@ -48,7 +49,7 @@ class FakeClock:
 
 @pytest.fixture
 async def small(
-    platform: Platform, tls: TlsPaths, aiohttp_server: Callable[..., object]
+    platform: Platform, tls: TlsPaths, aiohttp_server: AiohttpServer
 ) -> AsyncIterator[Served]:
     """A server whose throttle has small limits and a clock of the test's own."""
     throttle = AuthThrottle(
@@ -58,7 +59,7 @@ async def small(
         platform, DigestAuthenticator(secrets.token_bytes(32), REALM), throttle
     )
     app = make_app(platform, provisioner)
-    server = await aiohttp_server(app, ssl=server_ssl_context(tls), host="127.0.0.1")  # type: ignore[operator]
+    server = await aiohttp_server(app, ssl=server_ssl_context(tls), host="127.0.0.1")
     assert isinstance(server, TestServer)
     yield Served(server, tls, platform)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv as csv_module
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ from provd.domain.access import Principal, Role
 from provd.domain.device_csv import ImportRefused, RowError
 from provd.domain.errors import InvalidInput, NotFound
 from provd.security.secretbox import SecretBox
-from provd.services import devices
+from provd.services import audit, devices
 from provd.services.devices import csv_io as device_csv
 from provd.services.directory import tenants, users
 from provd.services.platform import Platform
@@ -395,16 +396,16 @@ async def test_a_failure_while_writing_leaves_nothing_behind(
     await devices.add_device(people, TEST_ACTOR, "0015654aa937", T46G, users=["201"])
     before, audit_before = await snapshot(), await AuditEntry.all().count()
     written = 0
-    record = device_csv.audit.record
+    record = audit.record
 
-    async def flaky(*args: object, **kw: object) -> None:
+    async def flaky(*args: Any, **kw: Any) -> None:
         nonlocal written
         written += 1
         if written == 3:
             raise RuntimeError("disk full")
-        await record(*args, **kw)  # type: ignore[arg-type]
+        await record(*args, **kw)
 
-    monkeypatch.setattr(device_csv.audit, "record", flaky)
+    monkeypatch.setattr(audit, "record", flaky)
     with pytest.raises(RuntimeError):
         await device_csv.import_devices(
             people,

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import zxingcpp
 from PIL import Image, ImageFile
 
 from provd.domain.errors import InvalidInput, Throttled
@@ -159,7 +160,7 @@ def decoded(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[int, int]]
     """(mode, size) of every picture Pillow decodes (load() is called again on one
     already decoded), and of every one the barcode reader is given ("zxing")."""
     seen: list[tuple[str, tuple[int, int]]] = []
-    load, read = ImageFile.ImageFile.load, labels.zxingcpp.read_barcodes
+    load, read = ImageFile.ImageFile.load, zxingcpp.read_barcodes
 
     def recording_load(self: ImageFile.ImageFile) -> Any:
         seen.append((self.mode, self.size))
@@ -170,7 +171,7 @@ def decoded(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[int, int]]
         return read(image, *args, **kw)
 
     monkeypatch.setattr(ImageFile.ImageFile, "load", recording_load)
-    monkeypatch.setattr(labels.zxingcpp, "read_barcodes", recording_read)
+    monkeypatch.setattr(zxingcpp, "read_barcodes", recording_read)
     return seen
 
 

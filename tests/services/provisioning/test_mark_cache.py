@@ -8,7 +8,7 @@ import pytest
 
 from provd.db.models import AuditEntry, Device, Tenant
 from provd.drivers.context import DeviceContext
-from provd.services import devices
+from provd.services import audit, devices
 from provd.services.directory import users
 from provd.services.platform import Platform
 from provd.services.provisioning.mark_cache import HarmlessIds, audit_mark
@@ -112,7 +112,7 @@ async def test_a_failed_seal_leaves_the_device_unsealed_in_memory_too(
     async def broken(*args: object, **kwargs: object) -> int:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(devices.audit, "record", broken)
+    monkeypatch.setattr(audit, "record", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         await devices.seal_device(a)
     assert a.sealed_at is None
