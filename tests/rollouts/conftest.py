@@ -75,7 +75,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 async def add_firmware(p: Platform, version: str, *, tested: bool = True) -> FirmwareImage:
     """A T46G image in provd's store, as ``provd firmware add`` imports it."""
-    from provd.firmware.catalogue import check_new_image
+    from provd.firmware.import_checks import check_new_image
     from provd.services.firmware import add_image
 
     data = firmware_bytes(version)

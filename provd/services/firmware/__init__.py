@@ -29,7 +29,7 @@ from provd.db.models import Device, FirmwareImage, FirmwarePin, Tenant
 from provd.domain.catalogue import PhoneModel, get_model
 from provd.domain.errors import Conflict, InvalidInput, NotFound
 from provd.domain.firmware import PinLevel, check_version
-from provd.firmware.catalogue import NewImage, check_new_image, version_key
+from provd.firmware.import_checks import NewImage, check_new_image, version_key
 from provd.firmware.resolution import (
     PLATFORM_OWNER,
     FirmwareResolution,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from provd.db.models import Device, FirmwareImage, FirmwarePin
 from provd.domain.catalogue import MODELS, PhoneModel
 from provd.domain.firmware import PinLevel
-from provd.firmware.catalogue import version_key
+from provd.firmware.import_checks import version_key
 from provd.firmware.resolution import PLATFORM_OWNER
 
 
