@@ -52,6 +52,8 @@ class FileRequest:
 
 class Driver(Protocol):
     vendor: Vendor
+    name: str
+    """How installers and admins name the vendor (``Yealink``, ``Snom``)."""
 
     def parse_user_agent(self, user_agent: str) -> UserAgentInfo | None:
         """Return None when the User-Agent is not this vendor's."""

@@ -1,13 +1,41 @@
-"""The vendor drivers provd knows, looked up by vendor or by requested file."""
+"""The vendors provd knows, assembled from their folders: each ``drivers/<vendor>/`` holds
+every fact about its phones (``driver.py``, ``useragent.py``, ``oui.py``), and this is the
+one place that lists the folders. Everything else looks vendors up here, by vendor, by
+requested file, by User-Agent or by MAC prefix.
+"""
 
 from __future__ import annotations
 
-from provd.domain.catalogue import Vendor
-from provd.drivers.base import Driver, FileRequest, UserAgentInfo
-from provd.drivers.snom.driver import DRIVER as SNOM
-from provd.drivers.yealink.driver import DRIVER as YEALINK
+from dataclasses import dataclass
 
-DRIVERS: dict[Vendor, Driver] = {Vendor.YEALINK: YEALINK, Vendor.SNOM: SNOM}
+from provd.domain import oui
+from provd.domain.catalogue import PhoneModel, Vendor
+from provd.domain.mac import Mac
+from provd.drivers import snom, yealink
+from provd.drivers.base import Driver, FileRequest, UserAgentInfo
+from provd.drivers.snom import oui as snom_oui
+from provd.drivers.yealink import oui as yealink_oui
+
+
+@dataclass(frozen=True, slots=True)
+class VendorParts:
+    """One vendor folder, as the registry reads it."""
+
+    driver: Driver
+    prefixes: tuple[str, ...]
+    """``oui.PREFIXES``: the MAC prefixes registered to the vendor."""
+
+
+VENDORS: dict[Vendor, VendorParts] = {
+    Vendor.YEALINK: VendorParts(yealink.DRIVER, yealink_oui.PREFIXES),
+    Vendor.SNOM: VendorParts(snom.DRIVER, snom_oui.PREFIXES),
+}
+
+DRIVERS: dict[Vendor, Driver] = {vendor: parts.driver for vendor, parts in VENDORS.items()}
+VENDOR_PREFIXES: dict[Vendor, tuple[str, ...]] = {
+    vendor: parts.prefixes for vendor, parts in VENDORS.items()
+}
+_BY_PREFIX = {prefix: vendor for vendor, ps in VENDOR_PREFIXES.items() for prefix in ps}
 
 
 def driver_for(vendor: Vendor | str) -> Driver:
@@ -29,3 +57,30 @@ def parse_user_agent(user_agent: str) -> UserAgentInfo | None:
         if info is not None:
             return info
     return None
+
+
+def vendor_of(mac: Mac) -> Vendor | None:
+    """The vendor whose registered prefix ``mac`` starts with, or None if unlisted."""
+    return _BY_PREFIX.get(oui.oui(mac))
+
+
+def vendor_name(vendor: Vendor) -> str:
+    return DRIVERS[vendor].name
+
+
+def model_label(model: PhoneModel) -> str:
+    """How an installer names the model: ``Yealink T46G``, ``Snom D785``."""
+    return f"{vendor_name(model.vendor)} {model.name}"
+
+
+def check_vendor(mac: Mac, model: PhoneModel, *, field: str = "mac") -> None:
+    """:func:`provd.domain.oui.check_vendor` with the registered prefixes."""
+    mac_vendor = vendor_of(mac)
+    oui.check_vendor(
+        mac,
+        model,
+        mac_vendor=mac_vendor,
+        mac_vendor_name=vendor_name(mac_vendor) if mac_vendor is not None else "",
+        model_label=model_label(model),
+        field=field,
+    )

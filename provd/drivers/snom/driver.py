@@ -130,6 +130,7 @@ def _check_model(model: PhoneModel) -> None:
 
 class SnomDriver:
     vendor: Vendor = Vendor.SNOM
+    name: str = "Snom"
 
     def parse_user_agent(self, user_agent: str) -> UserAgentInfo | None:
         return parse_user_agent(user_agent)

@@ -166,6 +166,7 @@ def _check_model(model: PhoneModel) -> None:
 
 class YealinkDriver:
     vendor: Vendor = Vendor.YEALINK
+    name: str = "Yealink"
 
     def parse_user_agent(self, user_agent: str) -> UserAgentInfo | None:
         return parse_user_agent(user_agent)

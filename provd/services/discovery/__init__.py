@@ -28,7 +28,7 @@ from tortoise.transactions import in_transaction
 from provd.db.models import Device, DiscoveredDevice
 from provd.domain.errors import NotFound
 from provd.domain.mac import Mac, parse_mac
-from provd.domain.oui import vendor_of
+from provd.drivers.registry import vendor_of
 from provd.services import audit
 from provd.services.platform import Platform
 from provd.services.provisioning import pnp_tokens

@@ -28,8 +28,7 @@ from provd.domain.access import Principal
 from provd.domain.catalogue import MODELS, PhoneModel, find_model, get_model
 from provd.domain.errors import Conflict, InvalidInput
 from provd.domain.mac import Mac, parse_mac
-from provd.domain.oui import check_vendor, model_label, vendor_name
-from provd.drivers.registry import parse_user_agent
+from provd.drivers.registry import check_vendor, model_label, parse_user_agent, vendor_name
 from provd.pbx import PbxControl, PbxError
 from provd.services import audit, devices
 from provd.services.directory.tenants import DEFAULT_TENANT, get_tenant

@@ -35,7 +35,7 @@ from PIL import ExifTags, Image, UnidentifiedImageError
 
 from provd.domain.errors import InvalidInput, Throttled
 from provd.domain.mac import Mac, try_parse_mac
-from provd.domain.oui import vendor_of
+from provd.drivers.registry import vendor_of
 
 MAX_BYTES = 15 * 1024**2
 MAX_PIXELS = 50_000_000
