@@ -240,6 +240,8 @@ async def main() -> None:
             media_address=PROXY_IP,
             children=args.children,
             flood_limit=10_000_000,
+            # Measured without presence since it began; BLF is now on by default.
+            with_blf=False,
         )
         kdb = SqliteKamailioDb(settings.sqlite_path)
         await ensure_schema(kdb)

@@ -16,6 +16,7 @@ from provd.db.connection import database, db_url_for, upgrade_schema
 from provd.discovery.runner import DiscoveryOptions
 from provd.domain.errors import ProvdError
 from provd.domain.passwords import generate_password
+from provd.pbx.settings import PBX_OPTIONS, PbxOption
 from provd.security.secretbox import SecretBox
 from provd.services.access import accounts, tokens
 from provd.services.directory import tenants
@@ -138,40 +139,37 @@ def _pbx_options(f: F) -> F:
                 "Where --pbx-external writes kamailio.cfg (default: DATA/pbx/external).",
                 type=click.Path(file_okay=False, path_type=Path, resolve_path=True),
             ),
-            _pbx_option("sip-address", "Kamailio's SIP address (default: this host's)."),
-            _pbx_option("sip-port", "Kamailio's SIP port.", type=int, default=5060),
-            _pbx_option("advertised-address", "The SIP address phones see, behind NAT."),
-            _pbx_option("media-address", "rtpengine's media address (default: the SIP one)."),
-            _pbx_option("media-advertised-address", "The media address phones see, behind NAT."),
-            _pbx_option("rpc-address", "Kamailio's JSON-RPC address.", default="127.0.0.1"),
-            _pbx_option("rpc-port", "Kamailio's JSON-RPC port.", type=int, default=5081),
-            _pbx_option("rtpengine-ng-address", "rtpengine's ng address.", default="127.0.0.1"),
-            _pbx_option("rtpengine-ng-port", "rtpengine's ng port.", type=int, default=2223),
-            _pbx_option("rtp-port-min", "Lowest RTP port.", type=int, default=30000),
-            _pbx_option("rtp-port-max", "Highest RTP port.", type=int, default=30999),
-            click.option(
-                "--pbx-blf/--no-pbx-blf",
-                default=True,
-                envvar="PROVD_PBX_WITH_BLF",
-                show_envvar=True,
-                show_default=True,
-                help="Presence for busy-lamp-field keys (phones get BLF keys from layouts).",
-            ),
+            *(_pbx_site_option(o) for o in PBX_OPTIONS),
         ]
     ):
         f = option(f)
     return f
 
 
-_PBX_ADDRESSES = (
-    "sip_address",
-    "advertised_address",
-    "media_address",
-    "media_advertised_address",
-    "rpc_address",
-    "rtpengine_ng_address",
-)
-_PBX_PORTS = ("sip_port", "rpc_port", "rtpengine_ng_port", "rtp_port_min", "rtp_port_max")
+_SERVE_DEFAULTS = {"sip_address": "this host's", "media_address": "the SIP address"}
+"""Where ``serve`` has a better default than the table's: the host it runs on."""
+
+
+def _pbx_site_option(o: PbxOption) -> Callable[[F], F]:
+    """One of the table's options, named and defaulted as ``python -m provd.pbx`` has it."""
+    if o.kind is bool:
+        flags = f"--{o.serve_flag}/--no-{o.serve_flag}"
+        return click.option(
+            flags,
+            o.name,
+            default=o.default,
+            envvar=o.env,
+            show_envvar=True,
+            show_default=True,
+            help=o.help,
+        )
+    if o.name in _SERVE_DEFAULTS:
+        return _pbx_option(o.serve_flag, f"{o.help[:-1]} (default: {_SERVE_DEFAULTS[o.name]}).")
+    if o.default is None:
+        return _pbx_option(o.serve_flag, o.help)
+    # Typed only when every value is a number: an optional one also takes "off".
+    kind = int if o.kind is int and not o.nullable else str
+    return _pbx_option(o.serve_flag, o.help, type=kind, default=o.default)
 
 
 def _pbx_runtime(
@@ -185,11 +183,9 @@ def _pbx_runtime(
     external = options["pbx_external"]
     if not (options["pbx"] or external):
         return None, None
-    values: dict[str, Any] = {k: options[k] or None for k in _PBX_ADDRESSES}
-    values.update({k: options[k] for k in _PBX_PORTS})
-    values["sip_address"] = values["sip_address"] or default_sip_address(settings)
-    values["media_address"] = values["media_address"] or values["sip_address"]
-    values["with_blf"] = options["pbx_blf"]
+    values = {o.name: o.parse(options[o.name]) for o in PBX_OPTIONS}
+    values["sip_address"] = options["sip_address"] or default_sip_address(settings)
+    values["media_address"] = options["media_address"] or values["sip_address"]
     pbx = PbxSettings.for_provd(data_dir, settings.db_url, **values)
     mode = PbxMode.EXTERNAL if external else PbxMode.SUPERVISED
     return PbxRuntime(mode, pbx, options["pbx_rpc_url"] or None), options["pbx_export_dir"]

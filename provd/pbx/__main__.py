@@ -19,18 +19,13 @@ import signal
 from pathlib import Path
 
 from provd.db.connection import database, db_url_for
+from provd.domain.errors import ProvdError
 from provd.pbx.database import open_kamailio_db
 from provd.pbx.external import export_external
-from provd.pbx.settings import PbxSettings
+from provd.pbx.settings import PBX_OPTIONS, PbxSettings
 from provd.pbx.subscribers import sync_subscribers, tenant_domains
 from provd.pbx.supervisor import PbxSupervisor
 from provd.security.secretbox import SecretBox
-
-_ENV = "PROVD_PBX_"
-
-
-def _env(name: str, default: str | None = None) -> str | None:
-    return os.environ.get(_ENV + name.upper().replace("-", "_"), default)
 
 
 def _absolute(path: str) -> Path:
@@ -46,23 +41,17 @@ def _parser() -> argparse.ArgumentParser:
         default=_absolute(os.environ.get("PROVD_DATA_DIR", "data")),
     )
     p.add_argument("--db", default=os.environ.get("PROVD_DB"), help="provd's database URL")
-    for name, default in [
-        ("sip-address", "127.0.0.1"),
-        ("sip-port", "5060"),
-        ("advertised-address", None),
-        ("rpc-address", "127.0.0.1"),
-        ("rpc-port", "5081"),
-        ("rtpengine-ng-address", "127.0.0.1"),
-        ("rtpengine-ng-port", "2223"),
-        ("media-address", "127.0.0.1"),
-        ("media-advertised-address", None),
-        ("rtp-port-min", "30000"),
-        ("rtp-port-max", "30999"),
-        ("flood-limit", "200"),
-        ("children", "4"),
-    ]:
-        p.add_argument(f"--{name}", default=_env(name, default))
-    p.add_argument("--with-blf", action="store_true", default=_env("with-blf") == "1")
+    for option in PBX_OPTIONS:
+        # Kept raw: PbxOption.parse reads the flag and the variable alike.
+        env = os.environ.get(option.env)
+        help = f"{option.help} Default {_shown(option.default)}; env {option.env}."
+        if option.kind is bool:
+            action = argparse.BooleanOptionalAction
+            p.add_argument(
+                f"--{option.flag}", dest=option.name, action=action, default=env, help=help
+            )
+        else:
+            p.add_argument(f"--{option.flag}", dest=option.name, default=env, help=help)
     sub = p.add_subparsers(dest="command", required=True)
     export = sub.add_parser(
         "export", help="write config + tables for a Kamailio provd does not run"
@@ -73,24 +62,16 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-_INTS = ("sip_port", "rpc_port", "rtpengine_ng_port", "rtp_port_min", "rtp_port_max", "children")
-_STRS = (
-    "sip_address",
-    "advertised_address",
-    "rpc_address",
-    "rtpengine_ng_address",
-    "media_address",
-    "media_advertised_address",
-)
+def _shown(default: object) -> str:
+    if default is None:
+        return "none"
+    if isinstance(default, bool):
+        return "on" if default else "off"
+    return str(default)
 
 
 def _settings(args: argparse.Namespace) -> PbxSettings:
-    values: dict[str, object] = {k: int(getattr(args, k)) for k in _INTS}
-    # Compose passes unset optional addresses as empty strings.
-    values.update({k: getattr(args, k) or None for k in _STRS})
-    limit = args.flood_limit
-    values["flood_limit"] = None if limit in (None, "", "0", "off") else int(limit)
-    values["with_blf"] = args.with_blf
+    values = {o.name: o.parse(getattr(args, o.name)) for o in PBX_OPTIONS}
     return PbxSettings.for_provd(args.data_dir, args.db, **values)
 
 
@@ -120,7 +101,12 @@ async def _main(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    args = _parser().parse_args()
+    parser = _parser()
+    args = parser.parse_args()
+    try:
+        _settings(args)
+    except ProvdError as e:
+        parser.error(str(e))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_main(args))

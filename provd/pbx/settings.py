@@ -10,10 +10,10 @@ import ipaddress
 import json
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
 from provd.domain.errors import InvalidInput
 
@@ -46,6 +46,16 @@ def _hostport(address: str, port: int) -> str:
     return f"{host}:{port}"
 
 
+_OPTION = "provd.pbx.option"
+"""Metadata key marking a field as a site option (see :data:`PBX_OPTIONS`)."""
+
+
+def _option(default: Any, help: str, *, serve_flag: str | None = None) -> Any:
+    """A field that operators set: its default here is the only one; ``provd serve``,
+    ``python -m provd.pbx`` and their ``PROVD_PBX_*`` variables read it from here."""
+    return field(default=default, metadata={_OPTION: (help, serve_flag)})
+
+
 @dataclass(frozen=True, slots=True)
 class PbxSettings:
     """Everything site-specific about the Kamailio + rtpengine pair.
@@ -55,26 +65,34 @@ class PbxSettings:
     """
 
     data_dir: Path
-    sip_address: str = "127.0.0.1"
-    sip_port: int = 5060
-    advertised_address: str | None = None
+    sip_address: str = _option("127.0.0.1", "Kamailio's SIP address.")
+    sip_port: int = _option(5060, "Kamailio's SIP port.")
+    advertised_address: str | None = _option(None, "The SIP address phones see, behind NAT.")
     """The address phones see when Kamailio sits behind NAT (``advertise``)."""
-    rpc_address: str = "127.0.0.1"
-    rpc_port: int = 5081
-    rtpengine_ng_address: str = "127.0.0.1"
-    rtpengine_ng_port: int = 2223
-    media_address: str = "127.0.0.1"
+    rpc_address: str = _option("127.0.0.1", "Kamailio's JSON-RPC address.")
+    rpc_port: int = _option(5081, "Kamailio's JSON-RPC port.")
+    rtpengine_ng_address: str = _option("127.0.0.1", "rtpengine's ng address.")
+    rtpengine_ng_port: int = _option(2223, "rtpengine's ng port.")
+    media_address: str = _option("127.0.0.1", "rtpengine's media address.")
     """rtpengine's media interface: the address written into every SDP."""
-    media_advertised_address: str | None = None
-    rtp_port_min: int = 30000
-    rtp_port_max: int = 30999
+    media_advertised_address: str | None = _option(
+        None, "The media address phones see, behind NAT."
+    )
+    rtp_port_min: int = _option(30000, "Lowest RTP port.")
+    rtp_port_max: int = _option(30999, "Highest RTP port.")
     db_url: str | None = None
     """None: an SQLite file of its own in the data dir; else a postgres:// URL."""
-    children: int = 4
-    flood_limit: int | None = 200
+    children: int = _option(4, "Kamailio's worker processes per listener (1-64).")
+    flood_limit: int | None = _option(
+        200, "Requests per 2 s from one address before it is banned (0 or off: no limit)."
+    )
     """Requests per 2 s from one source address before it is banned (None: off).
     A whole office behind one NAT re-registering at once must stay under it."""
-    with_blf: bool = False
+    with_blf: bool = _option(
+        True,
+        "Presence for busy-lamp-field keys (phones get BLF keys from layouts).",
+        serve_flag="pbx-blf",
+    )
     shm_mb: int = 64
     pkg_mb: int = 8
     tcp: bool = True
@@ -158,6 +176,80 @@ class PbxSettings:
     @property
     def rtpengine_ng(self) -> tuple[str, int]:
         return (self.rtpengine_ng_address, self.rtpengine_ng_port)
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+@dataclass(frozen=True, slots=True)
+class PbxOption:
+    """One :class:`PbxSettings` field as an operator sets it: on ``provd serve``'s
+    command line, ``python -m provd.pbx``'s, or in the ``PROVD_PBX_*`` environment."""
+
+    name: str
+    """The field's name."""
+    kind: type
+    """``int``, ``str`` or ``bool``."""
+    nullable: bool
+    default: Any
+    help: str
+    serve_flag: str
+    """The flag without dashes on ``provd serve``, where a few carry a ``pbx-`` prefix."""
+
+    @property
+    def flag(self) -> str:
+        """The flag without dashes on ``python -m provd.pbx``."""
+        return self.name.replace("_", "-")
+
+    @property
+    def env(self) -> str:
+        return "PROVD_PBX_" + self.name.upper()
+
+    def parse(self, value: object) -> Any:
+        """A command-line or environment value as the field holds it.
+
+        Unset or empty means the default: compose passes unset variables as
+        empty strings. An optional number is off with ``0`` or ``off``.
+        """
+        if value is None or value == "":
+            return self.default
+        if isinstance(value, self.kind) and not (self.kind is int and isinstance(value, bool)):
+            return None if self.nullable and value == 0 else value
+        text = str(value).strip().lower()
+        if self.kind is bool:
+            if text in _TRUE:
+                return True
+            if text in _FALSE:
+                return False
+            raise InvalidInput(self.name, f"{value!r} is not one of on/off, 1/0, yes/no")
+        if self.kind is int:
+            if self.nullable and text in ("0", "off", "none"):
+                return None
+            try:
+                return int(text)
+            except ValueError:
+                raise InvalidInput(self.name, f"{value!r} is not a number") from None
+        return str(value)
+
+
+def _options() -> tuple[PbxOption, ...]:
+    hints = get_type_hints(PbxSettings)
+    table = []
+    for f in fields(PbxSettings):
+        if _OPTION not in f.metadata:
+            continue
+        help, serve_flag = f.metadata[_OPTION]
+        # ``int | None`` is an optional int; every other hint is a plain type.
+        args = getattr(hints[f.name], "__args__", (hints[f.name],))
+        [kind] = [k for k in args if k is not type(None)]
+        flag = serve_flag or f.name.replace("_", "-")
+        table.append(PbxOption(f.name, kind, len(args) > 1, f.default, help, flag))
+    return tuple(table)
+
+
+PBX_OPTIONS = _options()
+"""Every site option, in the order the commands list them."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from provd.pbx.settings import PbxSecrets, PbxSettings
 pytestmark = pytest.mark.slow
 
 VARIANTS = {
-    "sqlite": {},
+    "sqlite": {"with_blf": False},
     "blf": {"with_blf": True},
     "postgres": {"db_url": "postgres://kamailio:pw@127.0.0.1:5432/provd"},
     "no-flood-limit-ipv6": {"flood_limit": None, "sip_address": "::1", "tcp": False},
