@@ -328,19 +328,7 @@ def test_filenames_in_fetch_order() -> None:
     )
 
 
-def test_filenames_refuse_other_vendors() -> None:
-    with pytest.raises(ValueError):
-        DRIVER.filenames(MAC, get_model("yealink-t46g"))
-
-
 # --- Golden files ------------------------------------------------------------
-
-
-@pytest.mark.parametrize("model", SNOM_MODELS, ids=lambda m: m.id)
-def test_golden(model: PhoneModel) -> None:
-    ctx = sample_context(model)
-    for filename in DRIVER.filenames(ctx.mac, model):
-        assert_golden(f"snom/{model.id}/{filename}", DRIVER.render(ctx, filename))
 
 
 def test_golden_firmware() -> None:
@@ -649,12 +637,6 @@ def test_resync_interval_must_be_positive() -> None:
     )
     with pytest.raises(ValueError):
         DRIVER.render(ctx, "000413922D24.xml")
-
-
-def test_render_is_deterministic() -> None:
-    ctx = sample_context(D785)
-    for filename in DRIVER.filenames(ctx.mac, ctx.model):
-        assert DRIVER.render(ctx, filename) == DRIVER.render(ctx, filename)
 
 
 # --- Function keys of a layout -----------------------------------------------

@@ -227,19 +227,7 @@ def test_filenames_in_fetch_order() -> None:
     )
 
 
-def test_filenames_refuse_other_vendors() -> None:
-    with pytest.raises(ValueError):
-        DRIVER.filenames(MAC, get_model("snom-d785"))
-
-
 # --- Rendering ---------------------------------------------------------------
-
-
-@pytest.mark.parametrize("model", YEALINK_MODELS, ids=lambda m: m.id)
-def test_golden(model: PhoneModel) -> None:
-    ctx = sample_context(model)
-    for filename in DRIVER.filenames(ctx.mac, model):
-        assert_golden(f"yealink/{model.id}/{filename}", DRIVER.render(ctx, filename))
 
 
 def test_every_yealink_model_in_catalogue_is_covered() -> None:
