@@ -20,6 +20,7 @@ from tortoise.transactions import in_transaction
 
 from provd.db.models import Account, Tenant, WebSession
 from provd.domain.access import Principal, Role, check_scope, parse_role
+from provd.domain.audit_actions import AuditAction
 from provd.domain.errors import Conflict, InvalidInput, NotFound
 from provd.domain.passwords import check_password
 from provd.security.ratelimit import FailureLimiter
@@ -107,7 +108,7 @@ async def add_account(
             tenant=tenant,
         )
         await audit.record(
-            actor, "account.add", "account", name, after=account_view(account, tenant)
+            actor, AuditAction.ACCOUNT_ADD, "account", name, after=account_view(account, tenant)
         )
     return account
 
@@ -145,7 +146,11 @@ async def set_password(
         # A new password ends every session signed in with the old one.
         await WebSession.filter(account_id=account.id).delete()
         await audit.record(
-            actor, "account.password", "account", account.username, after={"password": "set"}
+            actor,
+            AuditAction.ACCOUNT_PASSWORD,
+            "account",
+            account.username,
+            after={"password": "set"},
         )
 
 
@@ -155,7 +160,9 @@ async def remove_account(actor: audit.Actor, username: str, *, by: Principal | N
         await account.fetch_related("tenant")
         before = account_view(account, account.tenant)
         await account.delete()
-        await audit.record(actor, "account.remove", "account", account.username, before=before)
+        await audit.record(
+            actor, AuditAction.ACCOUNT_REMOVE, "account", account.username, before=before
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from tortoise.transactions import in_transaction
 
 from provd.db.models import ApiToken, Tenant
 from provd.domain.access import Principal, Role, check_scope, parse_role
+from provd.domain.audit_actions import AuditAction
 from provd.domain.errors import InvalidInput, NotFound
 from provd.domain.passwords import generate_token
 from provd.services import audit
@@ -69,7 +70,7 @@ async def create_token(
             expires_at=expires,
         )
         await audit.record(
-            actor, "token.create", "api_token", str(row.id), after=token_view(row, tenant)
+            actor, AuditAction.TOKEN_CREATE, "api_token", str(row.id), after=token_view(row, tenant)
         )
     return token
 
@@ -96,7 +97,9 @@ async def revoke_token(actor: audit.Actor, token_id: int, *, by: Principal | Non
             raise NotFound("API token", str(token_id), field="id")
         before = token_view(row, row.tenant)
         await row.delete()
-        await audit.record(actor, "token.revoke", "api_token", str(token_id), before=before)
+        await audit.record(
+            actor, AuditAction.TOKEN_REVOKE, "api_token", str(token_id), before=before
+        )
 
 
 async def authenticate(token: str) -> ApiToken | None:

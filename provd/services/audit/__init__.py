@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from provd.db.models import AuditEntry
+from provd.domain.audit_actions import AuditAction
 
 _SECRET_MARKERS = ("password", "secret", "token", "ha1", "_enc")
 REDACTED = "***"
@@ -39,7 +40,7 @@ def redact(value: Any) -> Any:
 
 async def record(
     actor: Actor,
-    action: str,
+    action: AuditAction,
     object_type: str,
     object_key: str,
     *,

@@ -12,6 +12,7 @@ from tortoise.transactions import in_transaction
 # Device is named here for callers to annotate with (the console imports no database layer).
 from provd.db.models import Device as Device
 from provd.db.models import DeviceLine, Tenant, User
+from provd.domain.audit_actions import AuditAction
 from provd.domain.catalogue import check_module_count, get_model
 from provd.domain.errors import Conflict, InvalidInput, NotFound
 from provd.domain.mac import Mac, parse_mac
@@ -122,7 +123,7 @@ async def add_device(
         for slot, user in enumerate(line_users, start=1):
             await DeviceLine.create(device=device, slot=slot, user=user)
         await audit.record(
-            actor, "device.add", "device", canonical, after=await device_view(device)
+            actor, AuditAction.DEVICE_ADD, "device", canonical, after=await device_view(device)
         )
     credential = ProvisioningCredential(p.settings.provisioning_url, device.prov_username, secret)
     return device, credential
@@ -140,7 +141,7 @@ async def remove_device(actor: audit.Actor, mac: str) -> None:
         device = await get_device(mac)
         before = await device_view(device)
         await device.delete()
-        await audit.record(actor, "device.remove", "device", device.mac, before=before)
+        await audit.record(actor, AuditAction.DEVICE_REMOVE, "device", device.mac, before=before)
 
 
 async def reset_device(actor: audit.Actor, mac: str) -> Device:
@@ -152,7 +153,7 @@ async def reset_device(actor: audit.Actor, mac: str) -> Device:
         await device.save(update_fields=["sealed_at"])
         await audit.record(
             actor,
-            "device.reset",
+            AuditAction.DEVICE_RESET,
             "device",
             device.mac,
             before=before,
@@ -173,7 +174,7 @@ async def seal_device(device: Device) -> int:
             await device.save(update_fields=["sealed_at"])
             return await audit.record(
                 audit.Actor(f"device:{device.mac}"),
-                "device.seal",
+                AuditAction.DEVICE_SEAL,
                 "device",
                 device.mac,
                 before=before,
@@ -232,7 +233,7 @@ async def update_device(
         await device.save()
         await audit.record(
             actor,
-            "device.set",
+            AuditAction.DEVICE_SET,
             "device",
             device.mac,
             before=before,
@@ -257,7 +258,7 @@ async def note_reported_modules(device: Device, count: int) -> bool:
         await device.save(update_fields=["expansion_modules"])
         await audit.record(
             audit.Actor(f"device:{device.mac}"),
-            "device.modules_reported",
+            AuditAction.DEVICE_MODULES_REPORTED,
             "device",
             device.mac,
             before=before,

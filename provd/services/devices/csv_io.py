@@ -18,6 +18,7 @@ from tortoise.transactions import in_transaction
 
 from provd.db.models import Device, DeviceLine, Tenant, User
 from provd.domain.access import Principal
+from provd.domain.audit_actions import AuditAction
 from provd.domain.device_csv import (
     COLUMNS,
     MAX_BYTES,
@@ -315,7 +316,7 @@ async def _add(p: Platform, actor: audit.Actor, plan: _Plan) -> None:
         await DeviceLine.bulk_create(
             [DeviceLine(device=device, slot=slot, user=user) for slot, user in w.lines.items()]
         )
-    await audit.record(actor, "device.add", "device", r.mac, after=_audit_view(plan, w))
+    await audit.record(actor, AuditAction.DEVICE_ADD, "device", r.mac, after=_audit_view(plan, w))
 
 
 async def _update(actor: audit.Actor, plan: _Plan, device: Device, now: _Wanted) -> None:
@@ -341,7 +342,7 @@ async def _update(actor: audit.Actor, plan: _Plan, device: Device, now: _Wanted)
         )
     await audit.record(
         actor,
-        "device.import",
+        AuditAction.DEVICE_IMPORT,
         "device",
         device.mac,
         before=_audit_view(plan, now),

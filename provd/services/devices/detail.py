@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from provd.db.models import Account, ApiToken, AuditEntry, Device, Tenant
+from provd.domain.audit_actions import AuditAction
 from provd.domain.errors import InvalidInput
 from provd.domain.tenancy import check_display_name
 from provd.drivers.context import VlanPort
@@ -56,7 +57,9 @@ async def events(mac: str, limit: int = EVENT_LIMIT) -> list[AuditEntry]:
     whoever has it now. The audit log keeps the whole story for platform admins.
     """
     about = AuditEntry.filter(object_type="device", object_key=mac)
-    removed = await about.filter(action="device.remove").order_by("-id").only("id").first()
+    removed = (
+        await about.filter(action=AuditAction.DEVICE_REMOVE).order_by("-id").only("id").first()
+    )
     if removed is not None:
         about = about.filter(id__gt=removed.id)
     return await about.order_by("-id").limit(limit)

@@ -8,6 +8,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from provd.db.models import Tenant
+from provd.domain.audit_actions import AuditAction
 from provd.domain.errors import Conflict, InvalidInput, NotFound
 from provd.domain.network import OFF, check_pickup_code, parse_proxy, parse_switch, parse_vlan
 from provd.domain.passwords import generate_password
@@ -88,7 +89,7 @@ async def add_tenant(
             bootstrap_username=credential.username,
             bootstrap_password_enc=p.box.seal(credential.password),
         )
-        await audit.record(actor, "tenant.add", "tenant", slug, after=tenant_view(tenant))
+        await audit.record(actor, AuditAction.TENANT_ADD, "tenant", slug, after=tenant_view(tenant))
     await p.accounts_changed()
     return tenant, credential
 
@@ -139,6 +140,11 @@ async def update_tenant(
         tenant.update_from_dict(changes)
         await tenant.save()
         await audit.record(
-            actor, "tenant.set", "tenant", tenant.slug, before=before, after=tenant_view(tenant)
+            actor,
+            AuditAction.TENANT_SET,
+            "tenant",
+            tenant.slug,
+            before=before,
+            after=tenant_view(tenant),
         )
     return tenant

@@ -9,6 +9,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from provd.db.models import DeviceLine, KeySetting, Tenant, User
+from provd.domain.audit_actions import AuditAction
 from provd.domain.errors import Conflict, InvalidInput
 from provd.domain.tenancy import check_display_name, check_extension
 from provd.services import audit
@@ -89,7 +90,7 @@ async def update_user(
         await user.save(update_fields=changed)
         await audit.record(
             actor,
-            "user.set",
+            AuditAction.USER_SET,
             "user",
             f"{tenant.slug}/{extension}",
             before=before,

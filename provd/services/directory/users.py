@@ -7,6 +7,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from provd.db.models import DeviceLine, KeySetting, Tenant, User
+from provd.domain.audit_actions import AuditAction
 from provd.domain.errors import Conflict, InvalidInput, NotFound
 from provd.domain.passwords import check_password, generate_password
 from provd.domain.tenancy import check_display_name, check_extension
@@ -68,7 +69,11 @@ async def add_user(
             sip_password_enc=p.box.seal(password),
         )
         await audit.record(
-            actor, "user.add", "user", f"{tenant.slug}/{extension}", after=user_view(user, tenant)
+            actor,
+            AuditAction.USER_ADD,
+            "user",
+            f"{tenant.slug}/{extension}",
+            after=user_view(user, tenant),
         )
     await p.accounts_changed()
     return user, password
@@ -102,7 +107,7 @@ async def remove_user(p: Platform, actor: audit.Actor, tenant_slug: str, extensi
         before = user_view(user, tenant)
         await user.delete()
         await audit.record(
-            actor, "user.remove", "user", f"{tenant.slug}/{extension}", before=before
+            actor, AuditAction.USER_REMOVE, "user", f"{tenant.slug}/{extension}", before=before
         )
     await p.accounts_changed()
 

@@ -26,6 +26,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from provd.db.models import Device, DiscoveredDevice
+from provd.domain.audit_actions import AuditAction
 from provd.domain.errors import NotFound
 from provd.domain.mac import Mac, parse_mac
 from provd.drivers.registry import vendor_of
@@ -161,7 +162,9 @@ async def forget(actor: audit.Actor, mac: str) -> None:
             raise NotFound("discovered phone", canonical, field="mac")
         before = discovered_view(row)
         await row.delete()
-        await audit.record(actor, "discovered.forget", "discovered", canonical, before=before)
+        await audit.record(
+            actor, AuditAction.DISCOVERED_FORGET, "discovered", canonical, before=before
+        )
 
 
 async def forget_all(actor: audit.Actor) -> int:
@@ -173,7 +176,7 @@ async def forget_all(actor: audit.Actor) -> int:
         if count:
             await unclaimed.delete()
             await audit.record(
-                actor, "discovered.forget_all", "discovered", "*", before={"count": count}
+                actor, AuditAction.DISCOVERED_FORGET_ALL, "discovered", "*", before={"count": count}
             )
         return count
 

@@ -26,6 +26,7 @@ from urllib.parse import quote
 from tortoise.transactions import in_transaction
 
 from provd.db.models import Device, FirmwareImage, FirmwarePin, Tenant
+from provd.domain.audit_actions import AuditAction
 from provd.domain.catalogue import PhoneModel, get_model
 from provd.domain.errors import Conflict, InvalidInput, NotFound
 from provd.domain.firmware import PinLevel, check_version
@@ -136,7 +137,7 @@ async def add_image(
                 tested=new.tested,
             )
             await audit.record(
-                actor, "firmware.add", "firmware", image.sha256, after=image_view(image)
+                actor, AuditAction.FIRMWARE_ADD, "firmware", image.sha256, after=image_view(image)
             )
     except Exception:
         # The same bytes may be catalogued by a concurrent import: keep them then.
@@ -218,7 +219,7 @@ async def set_tested(
         before = image_view(image)
         image.tested = tested
         await image.save(update_fields=["tested"])
-        action = "firmware.tested" if tested else "firmware.untested"
+        action = AuditAction.FIRMWARE_TESTED if tested else AuditAction.FIRMWARE_UNTESTED
         await audit.record(
             actor, action, "firmware", image.sha256, before=before, after=image_view(image)
         )
@@ -325,7 +326,7 @@ async def set_pin(
         await pin.fetch_related("image", "tenant", "device")
         await audit.record(
             actor,
-            "firmware.pin",
+            AuditAction.FIRMWARE_PIN,
             "firmware_pin",
             f"{scope.owner}/{phone_model.id}",
             before=before,
@@ -346,7 +347,7 @@ async def remove_pin(actor: audit.Actor, scope: PinScope, *, model: str | None) 
         await pin.delete()
         await audit.record(
             actor,
-            "firmware.unpin",
+            AuditAction.FIRMWARE_UNPIN,
             "firmware_pin",
             f"{scope.owner}/{phone_model.id}",
             before=before,

@@ -28,10 +28,11 @@ from typing import Any
 
 from provd.db.models import AuditEntry
 from provd.domain.access import Principal
+from provd.domain.audit_actions import AuditAction
 from provd.domain.errors import Throttled
 from provd.services import audit
 
-ACTION = "device.probe"
+ACTION = AuditAction.DEVICE_PROBE
 WINDOW = timedelta(hours=1)
 MAX_PER_ACCOUNT = 20
 MAX_PER_TENANT = 60

@@ -15,6 +15,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from provd.db.models import Device, DeviceLine, KeySetting, PageLabel, Tenant, User
+from provd.domain.audit_actions import AuditAction
 from provd.domain.catalogue import PhoneModel, get_model
 from provd.domain.errors import InvalidInput
 from provd.domain.keys import (
@@ -204,7 +205,7 @@ async def set_key(
         await row.save()
         await audit.record(
             actor,
-            "keys.set",
+            AuditAction.KEYS_SET,
             "layout",
             f"{scope.label} {model.id} {spec.location}",
             before=before,
@@ -240,7 +241,7 @@ async def clear_keys(
         if rows or location is None:
             await audit.record(
                 actor,
-                "keys.clear",
+                AuditAction.KEYS_CLEAR,
                 "layout",
                 f"{scope.label} {model.id} {location or 'all'}",
                 before={"keys": before},
@@ -279,7 +280,7 @@ async def set_page_label(
             await row.save()
         await audit.record(
             actor,
-            "keys.page",
+            AuditAction.KEYS_PAGE,
             "layout",
             f"{scope.label} {model.id} exp:{module} page {page}",
             before=before,
@@ -380,7 +381,7 @@ async def import_layout(actor: audit.Actor, scope: Scope, data: Any) -> int:
                 raise InvalidInput(e.field, e.message, row=i) from None
         await audit.record(
             actor,
-            "keys.import",
+            AuditAction.KEYS_IMPORT,
             "layout",
             f"{scope.label} {model.id}",
             after={"keys": len(cleaned), "pages": len(pages)},

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from provd.db.models import Device, DeviceLine, Tenant
+from provd.domain.audit_actions import AuditAction
 from provd.domain.errors import Conflict
 from provd.pbx import (
     CheckSyncOutcome,
@@ -353,6 +354,6 @@ async def check_sync_device(
         ),
     )
     await audit.record(
-        actor, f"device.{outcome.action}", "device", device.mac, after=outcome.view()
+        actor, AuditAction.check_sync(reboot=reboot), "device", device.mac, after=outcome.view()
     )
     return outcome

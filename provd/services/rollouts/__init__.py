@@ -22,6 +22,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from provd.db.models import Device, FirmwareImage, Rollout, RolloutDevice
+from provd.domain.audit_actions import AuditAction
 from provd.domain.catalogue import get_model
 from provd.domain.errors import Conflict, InvalidInput, NotFound
 from provd.domain.firmware import (
@@ -322,7 +323,7 @@ async def start_rollout(
         view = await rollout_view(rollout, with_devices=False)
         await audit.record(
             actor,
-            "rollout.start",
+            AuditAction.ROLLOUT_START,
             "rollout",
             str(rollout.id),
             after=view | {"version": options.version, "not_registered_now": not_registered},
@@ -331,7 +332,7 @@ async def start_rollout(
             if p.state is not DeviceState.PENDING:
                 await audit.record(
                     engine_actor(rollout.id),
-                    f"rollout.device.{p.state}",
+                    AuditAction.rollout_device(p.state),
                     "rollout_device",
                     f"{rollout.id}/{p.device.mac}",
                     before={"state": DeviceState.PENDING.value},
@@ -360,7 +361,7 @@ async def move_rollout(
     rollout_id: int,
     new: RolloutState,
     *,
-    action: str,
+    action: AuditAction,
     reason: str = "",
     pending_reason: str | None = None,
 ) -> Rollout:
@@ -406,12 +407,16 @@ async def move_rollout(
 async def pause_rollout(actor: audit.Actor, rollout_id: str | int) -> Rollout:
     """No device is started until resumed; phones already updating are still followed."""
     rollout = await get_rollout(rollout_id)
-    return await move_rollout(actor, rollout.id, RolloutState.PAUSED, action="rollout.pause")
+    return await move_rollout(
+        actor, rollout.id, RolloutState.PAUSED, action=AuditAction.ROLLOUT_PAUSE
+    )
 
 
 async def resume_rollout(actor: audit.Actor, rollout_id: str | int) -> Rollout:
     rollout = await get_rollout(rollout_id)
-    return await move_rollout(actor, rollout.id, RolloutState.RUNNING, action="rollout.resume")
+    return await move_rollout(
+        actor, rollout.id, RolloutState.RUNNING, action=AuditAction.ROLLOUT_RESUME
+    )
 
 
 async def cancel_rollout(actor: audit.Actor, rollout_id: str | int) -> Rollout:
@@ -421,7 +426,7 @@ async def cancel_rollout(actor: audit.Actor, rollout_id: str | int) -> Rollout:
         actor,
         rollout.id,
         RolloutState.CANCELLED,
-        action="rollout.cancel",
+        action=AuditAction.ROLLOUT_CANCEL,
         reason=f"cancelled by {actor.name}",
         pending_reason=CANCELLED_REASON,
     )

@@ -29,6 +29,7 @@ from tortoise.expressions import Subquery
 from tortoise.transactions import in_transaction
 
 from provd.db.models import Device, FirmwareImage, Rollout, RolloutDevice
+from provd.domain.audit_actions import AuditAction
 from provd.domain.errors import Conflict, InvalidInput
 from provd.domain.firmware import DeviceState, RolloutState, can_move, counts
 from provd.pbx import CheckSyncOutcome, CheckSyncResult, PbxControl, PbxError, Registration
@@ -290,7 +291,7 @@ class RolloutEngine:
                 engine_actor(rollout.id),
                 rollout.id,
                 RolloutState.HALTED,
-                action="rollout.halted",
+                action=AuditAction.ROLLOUT_HALTED,
                 reason=f"canary failed: {shown}{more}",
                 pending_reason=HALTED_REASON,
             )
@@ -308,7 +309,7 @@ class RolloutEngine:
                 engine_actor(rollout.id),
                 rollout.id,
                 RolloutState.DONE,
-                action="rollout.done",
+                action=AuditAction.ROLLOUT_DONE,
                 reason=summary,
             )
             log.info("rollout %d done: %s", rollout.id, summary)
@@ -347,7 +348,7 @@ class RolloutEngine:
                 return False
             await audit.record(
                 engine_actor(rollout_id),
-                f"rollout.device.{new.value}",
+                AuditAction.rollout_device(new),
                 "rollout_device",
                 f"{rollout_id}/{row.mac}",
                 before={"state": old.value},
