@@ -19,7 +19,7 @@ from provd.domain.catalogue import PhoneModel, check_module_count, get_model
 from provd.domain.errors import InvalidInput
 from provd.domain.mac import Mac, parse_mac, try_parse_mac
 from provd.domain.network import INHERIT, parse_vlan
-from provd.domain.tenancy import check_display_name
+from provd.domain.tenancy import check_display_name, check_extension
 
 COLUMNS = (
     "mac",
@@ -124,7 +124,11 @@ class ParsedFile:
 
 
 def _decode(data: bytes | str) -> str:
-    raw = data.encode() if isinstance(data, str) else data
+    try:
+        raw = data.encode() if isinstance(data, str) else data
+    except UnicodeEncodeError:
+        # A str holding lone surrogates: bytes that were never text.
+        raise InvalidInput("file", "is not text: save it as CSV (UTF-8)") from None
     if len(raw) > MAX_BYTES:
         raise InvalidInput("file", f"is larger than {MAX_BYTES // (1024 * 1024)} MB")
     if raw.startswith(b"PK\x03\x04"):
@@ -224,6 +228,8 @@ def _slots(cells: _Cells, model: PhoneModel | None) -> dict[int, str]:
             cells.fail("lines", f"{item!r} is not SLOT=EXTENSION (e.g. 2=202;3=203)")
             continue
         slot, ext = int(match.group(1)), match.group(2)
+        if cells.check("lines", check_extension, ext) is None:
+            continue
         if slot == 1:
             cells.fail("lines", "line 1 is the extension column; lines holds slots 2 and up")
         elif model is not None and not 2 <= slot <= model.accounts:
@@ -247,6 +253,10 @@ def _parse_row(cells: _Cells, default_tenant: str) -> DeviceRow | RowRefs:
         cells.fail("model", "is required: a model id such as yealink-t46g")
     tenant = cells.get("tenant").lower() or default_tenant
     extension = cells.get("extension")
+    # Only well-formed extensions go on to be looked up, so an impossible one is this
+    # row's error and never a query the database refuses.
+    if extension:
+        extension = cells.check("extension", check_extension, extension) or ""
     lines = _slots(cells, model)
     if extension and extension in lines.values():
         cells.fail("lines", f"user {extension} is already on line 1")

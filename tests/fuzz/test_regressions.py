@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from provd.db.models import Device
-from provd.domain.errors import NotFound
+from provd.domain.device_csv import ImportRefused, parse_file
+from provd.domain.errors import InvalidInput, NotFound
+from provd.services.devices import csv_io as device_csv
 from provd.services.directory import tenants, users
 from tests.fuzz import env
 
@@ -94,3 +96,27 @@ def test_a_phone_whose_user_agent_is_not_utf8_gets_its_file(
         return status, device.last_user_agent
 
     assert driver.run(go()) == (200, stored)
+
+
+def test_a_csv_str_with_a_lone_surrogate_is_not_text() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        parse_file("mac,model\r\n0015654aa937,\ud800\r\n", default_tenant="default")
+    assert refused.value.field == "file"
+
+
+@pytest.mark.parametrize(
+    ("cells", "column"),
+    [("123456,", "extension"), ("201,2=123456", "lines")],
+    ids=["extension", "lines"],
+)
+def test_a_csv_extension_longer_than_any_is_a_row_error(
+    driver: env.Driver, cells: str, column: str
+) -> None:
+    data = f"mac,model,extension,lines\r\n0015652b3c4d,yealink-t46g,{cells}\r\n".encode()
+
+    async def go() -> None:
+        with pytest.raises(ImportRefused) as refused:
+            await device_csv.import_devices(driver.env.platform, env.ACTOR, data)
+        assert [(e.row, e.column) for e in refused.value.errors] == [(2, column)]
+
+    driver.run(go())
