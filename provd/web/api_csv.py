@@ -6,19 +6,21 @@ is a row error, and asking for another tenant's export is "not found".
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import BodyPartReader, web
 
 from provd.domain.device_csv import MAX_ROWS
 from provd.domain.errors import InvalidInput
 from provd.services.devices import csv_io as device_csv
-from provd.web import auth, openapi
-from provd.web.api import PREFIX, _error
+from provd.web import auth
 from provd.web.app_keys import PLATFORM
+from provd.web.contract import Api, ErrorReply, Param, Reply, error_response
+from provd.web.schemas.devices import CsvErrors, CsvImport
 
-IMPORT_PATH = PREFIX + "/devices/import"
-EXPORT_PATH = PREFIX + "/devices/export"
+api = Api()
+_TENANT_Q = Param(
+    "tenant", description="Admins: the tenant (default: every tenant). Installers: their own only"
+)
+
 _TRUE = ("1", "true", "yes", "on")
 
 
@@ -96,12 +98,35 @@ async def _file(request: web.Request) -> bytes:
 
 
 @auth.installer_allowed
+@api.route(
+    "POST",
+    "/devices/import",
+    "Add or update devices from a CSV file, all or nothing. Columns "
+    + ",".join(device_csv.COLUMNS)
+    + " (header in any order; comma, semicolon or tab separated; UTF-8, BOM "
+    "allowed; at most 10,000 rows and 5 MB). 400 lists every error by row "
+    "(the header is row 1) and column",
+    ok={
+        200: Reply("Counts and changes", CsvImport),
+        400: Reply(
+            "Nothing imported: the first error, and every error by row; or the upload ended "
+            "before the end of the file",
+            CsvErrors,
+        ),
+        413: Reply("Nothing imported: the file is larger than 5 MB", ErrorReply),
+    },
+    parameters=[
+        _TENANT_Q,
+        Param("dry_run", type="boolean", description="Check and report only; nothing is written"),
+    ],
+    raw_body={"text/csv": {"type": "string"}},
+)
 async def import_devices(request: web.Request) -> web.Response:
     tenant = await _tenant(request)
     try:
         data = await _file(request)
     except _TooLarge:
-        return _error(413, _TOO_LARGE, "file")
+        return error_response(413, _TOO_LARGE, "file")
     try:
         result = await device_csv.import_devices(
             request.app[PLATFORM],
@@ -120,6 +145,19 @@ async def import_devices(request: web.Request) -> web.Response:
 
 
 @auth.installer_allowed
+@api.route(
+    "GET",
+    "/devices/export",
+    "Devices as CSV, sorted by MAC, in the columns the import reads",
+    ok={
+        200: Reply(
+            "The CSV file (Content-Disposition: attachment)",
+            media_type="text/csv",
+            schema={"type": "string"},
+        )
+    },
+    parameters=[_TENANT_Q],
+)
 async def export_devices(request: web.Request) -> web.Response:
     tenant = await _tenant(request)
     text, _ = await device_csv.export_devices(tenant)
@@ -132,105 +170,6 @@ async def export_devices(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    # A fixed path resolves before the /devices/{mac} pattern registered earlier.
-    app.router.add_post(IMPORT_PATH, import_devices)
-    app.router.add_get(EXPORT_PATH, export_devices)
-
-
-_TENANT_Q = {
-    "name": "tenant",
-    "in": "query",
-    "schema": {"type": "string"},
-    "description": "Admins: the tenant (default: every tenant). Installers: their own only",
-}
-
-
-def _import_operation() -> dict[str, Any]:
-    op = openapi.operation(
-        "Add or update devices from a CSV file, all or nothing. Columns "
-        + ",".join(device_csv.COLUMNS)
-        + " (header in any order; comma, semicolon or tab separated; UTF-8, BOM "
-        "allowed; at most 10,000 rows and 5 MB). 400 lists every error by row "
-        "(the header is row 1) and column",
-        {"200": openapi.json_content(openapi.ref("CsvImport"), "Counts and changes")},
-        parameters=[
-            _TENANT_Q,
-            {
-                "name": "dry_run",
-                "in": "query",
-                "schema": {"type": "boolean"},
-                "description": "Check and report only; nothing is written",
-            },
-        ],
-        requestBody={
-            "required": True,
-            "content": {"text/csv": {"schema": {"type": "string"}}},
-        },
-    )
-    op["responses"]["400"] = openapi.json_content(
-        openapi.ref("CsvErrors"),
-        "Nothing imported: the first error, and every error by row; or the upload ended "
-        "before the end of the file",
-    )
-    op["responses"]["413"] = openapi.json_content(
-        openapi.ref("Error"), "Nothing imported: the file is larger than 5 MB"
-    )
-    return op
-
-
-openapi.document(
-    {
-        IMPORT_PATH: {"post": _import_operation()},
-        EXPORT_PATH: {
-            "get": openapi.operation(
-                "Devices as CSV, sorted by MAC, in the columns the import reads",
-                {
-                    "200": {
-                        "description": "The CSV file (Content-Disposition: attachment)",
-                        "content": {"text/csv": {"schema": {"type": "string"}}},
-                    }
-                },
-                parameters=[_TENANT_Q],
-            )
-        },
-    },
-    {
-        "CsvImport": {
-            "type": "object",
-            "properties": {
-                "added": {"type": "integer"},
-                "updated": {"type": "integer"},
-                "unchanged": {"type": "integer"},
-                "dry_run": {"type": "boolean"},
-                "changes": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "properties": {
-                            "row": {"type": "integer"},
-                            "mac": {"type": "string"},
-                            "action": {"enum": ["add", "update", "unchanged"]},
-                        },
-                    },
-                },
-            },
-        },
-        "CsvErrors": {
-            "type": "object",
-            "properties": {
-                "error": openapi.ref("Error"),
-                "errors": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "properties": {
-                            "row": {"type": "integer"},
-                            "column": {"type": "string"},
-                            "message": {"type": "string"},
-                        },
-                    },
-                },
-            },
-        },
-    },
-)
+    # Before the /devices/{mac} pattern could take the fixed paths (it is registered
+    # earlier, and aiohttp resolves a fixed path first).
+    api.add_to(app)

@@ -7,21 +7,21 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from functools import wraps
-from typing import Any
 
 from aiohttp import web
 
 from provd.pbx import PbxControl, PbxError, Registration
 from provd.services import devices
 from provd.services import pbx as pbx_service
-from provd.web.api import ACTOR, PREFIX
+from provd.web.auth import ACTOR
+from provd.web.contract import Api, Param, Reply, error_response
+from provd.web.schemas.registrations import CheckSync, DeviceRegistration
 
 PBX = web.AppKey("pbx", PbxControl)
+api = Api()
+_PBX_ERRORS = (400, 401, 404, 409, 503)
+_CHECK_SYNC = {200: Reply("What each line answered", CheckSync)}
 Handler = Callable[[web.Request], Awaitable[web.Response]]
-
-
-def _error(status: int, message: str, **extra: Any) -> web.Response:
-    return web.json_response({"error": {"message": message, **extra}}, status=status)
 
 
 def _pbx_errors(handler: Handler) -> Handler:
@@ -32,7 +32,7 @@ def _pbx_errors(handler: Handler) -> Handler:
         try:
             return await handler(request)
         except PbxError as e:
-            return _error(503, str(e))
+            return error_response(503, str(e))
 
     return wrapped
 
@@ -55,6 +55,13 @@ async def all_registrations(
         return None, f"the PBX did not answer ({e}): registration unknown"
 
 
+@api.route(
+    "GET",
+    "/devices/{mac}/registration",
+    "Registration state of a device's lines",
+    ok={200: Reply("Per line", DeviceRegistration)},
+    errors=_PBX_ERRORS,
+)
 @_pbx_errors
 async def device_registration(request: web.Request) -> web.Response:
     device = await devices.get_device(request.match_info["mac"])
@@ -62,6 +69,14 @@ async def device_registration(request: web.Request) -> web.Response:
     return web.json_response(pbx_service.registration_view(device.mac, status[device.mac]))
 
 
+@api.route(
+    "GET",
+    "/registrations",
+    "Registration state of every device's lines (one PBX query)",
+    ok={200: Reply("Per device", list[DeviceRegistration])},
+    errors=_PBX_ERRORS,
+    parameters=[Param("tenant", description="Only this tenant's")],
+)
 @_pbx_errors
 async def list_registrations(request: web.Request) -> web.Response:
     rows = await devices.list_devices(request.query.get("tenant"))
@@ -75,23 +90,34 @@ async def _check_sync(request: web.Request, *, reboot: bool) -> web.Response:
     )
     if not outcome.delivered:
         lines = outcome.view()["lines"]
-        return _error(409, outcome.failure, field="mac", mac=outcome.mac, lines=lines)
+        return error_response(409, outcome.failure, "mac", mac=outcome.mac, lines=lines)
     return web.json_response(outcome.view())
 
 
+@api.route(
+    "POST",
+    "/devices/{mac}/resync",
+    "Make the phone fetch its configuration again (SIP NOTIFY check-sync); "
+    "409 when the device has no line or no line received it",
+    ok=_CHECK_SYNC,
+    errors=_PBX_ERRORS,
+)
 @_pbx_errors
 async def resync_device(request: web.Request) -> web.Response:
     return await _check_sync(request, reboot=False)
 
 
+@api.route(
+    "POST",
+    "/devices/{mac}/reboot",
+    "Reboot the phone (SIP NOTIFY check-sync;reboot=true); "
+    "409 when the device has no line or no line received it",
+    ok=_CHECK_SYNC,
+    errors=_PBX_ERRORS,
+)
 @_pbx_errors
 async def reboot_device(request: web.Request) -> web.Response:
     return await _check_sync(request, reboot=True)
 
 
-def add_routes(app: web.Application) -> None:
-    r = app.router
-    r.add_get(PREFIX + "/registrations", list_registrations)
-    r.add_get(PREFIX + "/devices/{mac}/registration", device_registration)
-    r.add_post(PREFIX + "/devices/{mac}/resync", resync_device)
-    r.add_post(PREFIX + "/devices/{mac}/reboot", reboot_device)
+add_routes = api.add_to

@@ -17,60 +17,39 @@ from provd.domain.errors import InvalidInput
 from provd.services import rollouts
 from provd.services.rollouts import progress
 from provd.web import api_pbx
-from provd.web.api import ACTOR, PREFIX, _body, _check_keys, _str
+from provd.web.auth import ACTOR
+from provd.web.contract import Api, Param, Reply
+from provd.web.schemas.rollouts import Rollout, RolloutDetail, RolloutIn, RolloutStarted
 
 EVENTS_POLL_S = 0.5
 HEARTBEAT_S = 15.0
-_START_FIELDS = {
-    "model",
-    "tenant",
-    "devices",
-    "drifted",
-    "version",
-    "batch",
-    "canary",
-    "concurrency",
-    "timeout",
-}
+api = Api()
+_ID = Param("id", "path", type="integer", required=True)
+_LIMIT = Param("limit", type="integer", description="1 to 500; default 50")
+_ROLLOUT = {200: Reply("The rollout", Rollout)}
 
 
-def _int(data: dict[str, Any], key: str, default: int) -> int:
-    value = data.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput(key, "must be a whole number")
-    return value
-
-
-def _devices(data: dict[str, Any]) -> tuple[str, ...]:
-    value = data.get("devices")
-    if value is None:
-        return ()
-    if isinstance(value, str) or (
-        isinstance(value, list) and all(isinstance(v, str) for v in value)
-    ):
-        return rollouts.parse_device_list(value)
-    raise InvalidInput("devices", "must be a list of MAC addresses")
-
-
-async def start_rollout(request: web.Request) -> web.Response:
-    data = await _body(request)
-    _check_keys(data, _START_FIELDS)
-    drifted = data.get("drifted", False)
-    if not isinstance(drifted, bool):
-        raise InvalidInput("drifted", "must be true or false")
+@api.with_body(
+    "POST",
+    "/rollouts",
+    "Start a firmware rollout (the server's engine runs it); devices not "
+    "registered now are listed and fail when their turn comes",
+    RolloutIn,
+    ok={201: Reply("Created, with its devices", RolloutStarted)},
+)
+async def start_rollout(request: web.Request, body: RolloutIn) -> web.Response:
     selection = rollouts.Selection(
-        model=_str(data, "model", required=False),
-        tenant=_str(data, "tenant", required=False),
-        devices=_devices(data),
-        drifted=drifted,
+        model=body.model,
+        tenant=body.tenant,
+        devices=() if body.devices is None else rollouts.parse_device_list(body.devices),
+        drifted=body.drifted,
     )
-    defaults = rollouts.Options()
     options = rollouts.Options(
-        version=_str(data, "version", required=False),
-        batch=_int(data, "batch", defaults.batch),
-        canary=_int(data, "canary", defaults.canary),
-        concurrency=_int(data, "concurrency", defaults.concurrency),
-        timeout_s=_int(data, "timeout", defaults.timeout_s),
+        version=body.version,
+        batch=body.batch,
+        canary=body.canary,
+        concurrency=body.concurrency,
+        timeout_s=body.timeout,
     )
     started = await rollouts.start_rollout(
         request[ACTOR], selection, options, (await api_pbx.all_registrations(request))[0]
@@ -79,6 +58,13 @@ async def start_rollout(request: web.Request) -> web.Response:
     return web.json_response(view | started.view_extra(), status=201)
 
 
+@api.route(
+    "GET",
+    "/rollouts",
+    "Firmware rollouts, newest first, with counts per device state",
+    ok={200: Reply("Rollouts", list[Rollout])},
+    parameters=[_LIMIT],
+)
 async def list_rollouts(request: web.Request) -> web.Response:
     try:
         limit = min(max(int(request.query.get("limit", "50")), 1), 500)
@@ -88,21 +74,45 @@ async def list_rollouts(request: web.Request) -> web.Response:
     return web.json_response([await progress.rollout_view(r, with_devices=False) for r in rows])
 
 
+@api.route(
+    "GET",
+    "/rollouts/{id}",
+    "A rollout: counts per state and every device's state and reason",
+    ok={200: Reply("The rollout", RolloutDetail)},
+    parameters=[_ID],
+)
 async def show_rollout(request: web.Request) -> web.Response:
     rollout = await progress.get_rollout(request.match_info["id"])
     return web.json_response(await progress.rollout_view(rollout))
 
 
+@api.route(
+    "POST",
+    "/rollouts/{id}/pause",
+    "Start no more devices; phones already updating are still followed",
+    ok=_ROLLOUT,
+    parameters=[_ID],
+)
 async def pause_rollout(request: web.Request) -> web.Response:
     rollout = await rollouts.pause_rollout(request[ACTOR], request.match_info["id"])
     return web.json_response(await progress.rollout_view(rollout, with_devices=False))
 
 
+@api.route(
+    "POST", "/rollouts/{id}/resume", "Resume a paused rollout", ok=_ROLLOUT, parameters=[_ID]
+)
 async def resume_rollout(request: web.Request) -> web.Response:
     rollout = await rollouts.resume_rollout(request[ACTOR], request.match_info["id"])
     return web.json_response(await progress.rollout_view(rollout, with_devices=False))
 
 
+@api.route(
+    "POST",
+    "/rollouts/{id}/cancel",
+    "Cancel: devices not started stay pending and are never notified",
+    ok=_ROLLOUT,
+    parameters=[_ID],
+)
 async def cancel_rollout(request: web.Request) -> web.Response:
     rollout = await rollouts.cancel_rollout(request[ACTOR], request.match_info["id"])
     return web.json_response(await progress.rollout_view(rollout, with_devices=False))
@@ -119,6 +129,15 @@ def _last_event_id(request: web.Request) -> int | None:
     return int(text) if text.isdigit() else None
 
 
+@api.route(
+    "GET",
+    "/rollouts/{id}/events",
+    "Live progress as server-sent events: snapshot, then rollout and device "
+    "per state change (id = audit row; Last-Event-ID resumes), progress "
+    "(counts) after changes and every 15 s, end when nothing more will happen",
+    ok={200: Reply("An event stream", media_type="text/event-stream", schema={"type": "string"})},
+    parameters=[_ID, Param("Last-Event-ID", "header", type="integer")],
+)
 async def rollout_events(request: web.Request) -> web.StreamResponse:
     """``snapshot`` first, then ``rollout`` and ``device`` per state change (``id`` is
     the audit row, so a client reconnecting with Last-Event-ID misses nothing),
@@ -169,12 +188,4 @@ async def rollout_events(request: web.Request) -> web.StreamResponse:
     return response
 
 
-def add_routes(app: web.Application) -> None:
-    r = app.router
-    r.add_get(PREFIX + "/rollouts", list_rollouts)
-    r.add_post(PREFIX + "/rollouts", start_rollout)
-    r.add_get(PREFIX + "/rollouts/{id}", show_rollout)
-    r.add_post(PREFIX + "/rollouts/{id}/pause", pause_rollout)
-    r.add_post(PREFIX + "/rollouts/{id}/resume", resume_rollout)
-    r.add_post(PREFIX + "/rollouts/{id}/cancel", cancel_rollout)
-    r.add_get(PREFIX + "/rollouts/{id}/events", rollout_events)
+add_routes = api.add_to

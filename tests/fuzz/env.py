@@ -513,14 +513,14 @@ class Operation:
 
 def _schema(ref: dict[str, Any]) -> dict[str, Any]:
     if "$ref" in ref:
-        return dict(openapi.OPENAPI["components"]["schemas"][ref["$ref"].rsplit("/", 1)[1]])
+        return dict(openapi.document()["components"]["schemas"][ref["$ref"].rsplit("/", 1)[1]])
     return ref
 
 
 def operations() -> tuple[Operation, ...]:
     """Every POST, PATCH and PUT of the OpenAPI document, which make_app fills in."""
     found = []
-    for path, ops in openapi.OPENAPI["paths"].items():
+    for path, ops in openapi.document()["paths"].items():
         for method, op in ops.items():
             if method not in ("post", "patch", "put"):
                 continue
