@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,6 +53,38 @@ def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("schema")
     asyncio.run(upgrade_schema(db_url_for(directory)))
     return directory / "provd.sqlite3"
+
+
+@pytest.fixture(scope="session")
+def _initialised_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    from click.testing import CliRunner
+
+    from provd.cli import cli
+
+    directory = tmp_path_factory.mktemp("initialised") / "data"
+    args = ["--data-dir", str(directory), "init", "--public-host", "provd.test", "--json"]
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return directory, json.loads(result.output)
+
+
+InitDataDir = Callable[[Path], dict[str, Any]]
+
+
+@pytest.fixture
+def init_data_dir(_initialised_template: tuple[Path, dict[str, Any]]) -> InitDataDir:
+    """``provd init --public-host provd.test --json`` at a directory of the test's choosing;
+    returns what init printed. One real init per session is copied: init costs seconds
+    (migrations, two RSA keys, an argon2 hash), more than most CLI tests themselves.
+    Every copy has the same keys, token and passwords, which no test compares."""
+    template, info = _initialised_template
+
+    def init(directory: Path) -> dict[str, Any]:
+        shutil.copytree(template, directory)  # modes too: 0700 directory, 0600 keys
+        paths = {"data_dir": str(directory), "ca_certificate": str(directory / "ca.pem")}
+        return info | paths
+
+    return init
 
 
 @pytest.fixture
