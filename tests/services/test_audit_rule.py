@@ -1,0 +1,318 @@
+"""Every service call that changes a model writes an audit row in the same call.
+
+The phone-path cache (services/provisioning/mark_cache.py) is only correct if this
+holds: it keys on the newest audit id, so a change without a row is served stale.
+
+How it is checked, and how far:
+
+- Tortoise's write paths are patched at the class level for the duration of each call
+  (``Model.save``/``delete`` through the executor's insert/update/delete, and
+  ``QuerySet.update``/``delete``/``bulk_create``/``bulk_update``), recording which
+  models were written. Raw SQL is not seen; services do not use it.
+- ``_call`` runs one service function and asserts: if it wrote any model other than
+  ``AuditEntry``, it also wrote an ``AuditEntry``. Bookkeeping functions (sign-in
+  sessions, sightings, provisioning tokens: nothing a phone's files depend on) may write
+  their own models without a row, and only those models.
+- Every public coroutine function in ``provd/services/**`` is found by introspection and
+  must be driven here, or be listed as reading only, or as a writer not yet driven here
+  (with the test that covers its audit row). A new function fails this test until someone
+  decides which it is, so a new write path cannot slip in unnoticed. The "reads only" and
+  "not yet driven" lists are claims, not checks: shrinking the second one is the way to
+  make the rule fully checked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import inspect
+import pkgutil
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import pytest
+from tortoise.backends.base.executor import BaseExecutor
+from tortoise.queryset import BulkCreateQuery, BulkUpdateQuery, DeleteQuery, UpdateQuery
+
+import provd.services
+from provd.db.models import AuditEntry, ProvisioningToken, User
+from provd.domain.mac import parse_mac
+from provd.services import discovery
+from provd.services.access import accounts, tokens
+from provd.services.devices import (
+    add_device,
+    get_device,
+    note_reported_modules,
+    remove_device,
+    reset_device,
+    seal_device,
+    update_device,
+)
+from provd.services.directory import tenants, users
+from provd.services.layouts import clear_keys, resolve_scope, set_key, set_page_label
+from provd.services.platform import Platform
+from provd.services.provisioning import pnp_tokens
+from tests.conftest import TEST_ACTOR
+
+# Writes nothing a phone's files depend on: may write these models without an audit row.
+BOOKKEEPING: dict[str, tuple[frozenset[str], str]] = {
+    "discovery.record_sighting": (
+        frozenset({"DiscoveredDevice"}),
+        "a phone seen on the LAN; not configuration",
+    ),
+    "provisioning.pnp_tokens.issue": (
+        frozenset({"ProvisioningToken"}),
+        "one-time fetch credential; the fetch itself is audited",
+    ),
+    "provisioning.pnp_tokens.spend": (frozenset({"ProvisioningToken"}), "marks a token used"),
+}
+
+READ_ONLY = {
+    name: "reads only"
+    for name in [
+        "access.accounts.tenant_for",
+        "access.accounts.list_accounts",
+        "access.accounts.get_account",
+        "access.tokens.list_tokens",
+        "audit.recent",
+        "audit.log.search",
+        "audit.log.object_types",
+        "devices.device_view",
+        "devices.get_device",
+        "devices.devices_with_macs",
+        "devices.list_devices",
+        "devices.csv_io.scope_tenant",
+        "devices.csv_io.export_devices",
+        "devices.detail.events",
+        "devices.detail.actor_labels",
+        "devices.fleet.registered_user_ids",
+        "devices.fleet.fleet_page",
+        "devices.fleet.filter_choices",
+        "directory.tenants.get_tenant",
+        "directory.tenants.tenant_by_id",
+        "directory.tenants.list_tenants",
+        "directory.user_view.search_users",
+        "directory.users.get_user",
+        "directory.users.list_users",
+        "discovery.list_unclaimed",
+        "discovery.pnp_url",
+        "firmware.list_images",
+        "firmware.list_images_view",
+        "firmware.find_image",
+        "firmware.pin_scope",
+        "firmware.device_firmware_view",
+        "firmware.firmware_grant",
+        "firmware.view.pins",
+        "firmware.view.models_overview",
+        "installer.tenant_in_scope",
+        "installer.search_users",
+        "installer.status_of",
+        "installer.labels.read_label",
+        "installer.mac_probes.check",
+        "layouts.resolve_scope",
+        "layouts.export_layout",
+        "layouts.effective_layout",
+        "layouts.effective_keys_view",
+        "layouts.view.default_modules",
+        "layouts.view.editor_view",
+        "layouts.view.default_model",
+        "layouts.view.layouts_summary",
+        "pbx.line_registrations",
+        "pbx.device_registrations",
+        "pbx.serve.latest_audit_id",
+        "provisioning.mark_cache.audit_mark",
+        "provisioning.pnp_tokens.find",
+        "provisioning.rendering.keys_of",
+        "provisioning.rendering.firmware_of",
+        "provisioning.rendering.device_context",
+        "provisioning.rendering.render_file",
+        "provisioning.rendering.render_all",
+        "provisioning.rendering.ContextCache.context",
+        "rollouts.select_devices",
+        "rollouts.preview.preview",
+        "rollouts.progress.rollout_view",
+        "rollouts.progress.get_rollout",
+        "rollouts.progress.list_rollouts",
+        "rollouts.progress.latest_event_id",
+        "rollouts.progress.rollout_events",
+    ]
+}
+
+NOT_YET_DRIVEN = {
+    "audit.record": "writes the row itself",
+    "access.accounts.sign_in": "session rows (bookkeeping); tests/services/access",
+    "access.accounts.resume": "session expiry (bookkeeping); tests/services/access",
+    "access.accounts.sign_out": "deletes a session (bookkeeping); tests/services/access",
+    "access.tokens.authenticate": "last-used time (bookkeeping); tests/services/access",
+    "devices.csv_io.import_devices": "device.add/device.import rows; tests/services/devices",
+    "devices.detail.update_settings": "through update_device; tests/services/devices",
+    "directory.user_view.update_user": "user.set row; tests/services/directory",
+    "firmware.add_image": "firmware.add row; tests/services/firmware",
+    "firmware.set_tested": "firmware.tested/untested row; tests/services/firmware",
+    "firmware.set_pin": "firmware.pin row; tests/services/firmware",
+    "firmware.remove_pin": "firmware.unpin row; tests/services/firmware",
+    "firmware.reported.note_sip_firmware": "reported version (bookkeeping); tests/firmware",
+    "firmware.reported.observe": "reported version (bookkeeping); tests/firmware",
+    "firmware.reported.record_all": "reported versions (bookkeeping); tests/firmware",
+    "installer.claim": "through devices.add_device/update_device; tests/services/installer",
+    "installer.mac_probes.record": "device.probe row; tests/services/installer",
+    "installer.sheets.claim_sheet": "through installer.claim; tests/services/installer",
+    "layouts.import_layout": "keys.import row; tests/services/layouts",
+    "pbx.check_sync_device": "device.resync/reboot row, needs a PBX; tests/pbx",
+    "pbx.serve.ServedPbx.start": "Kamailio's own tables, not provd's; tests/pbx",
+    "pbx.serve.ServedPbx.sync": "Kamailio's own tables, not provd's; tests/pbx",
+    "pbx.serve.ServedPbx.stop": "stops processes; tests/pbx",
+    "platform.Platform.firmware_fetched": "hands over to the rollout engine",
+    "platform.Platform.accounts_changed": "notifies listeners only",
+    "provisioning.Provisioner.authenticate": "seals through devices.seal_device",
+    "provisioning.Provisioner.serve": "modules through devices.note_reported_modules",
+    "provisioning.Provisioner.serve_firmware": "hands over to the rollout engine",
+    "provisioning.Provisioner.firmware_downloaded": "hands over to the rollout engine",
+    "rollouts.start_rollout": "rollout.start rows; tests/rollouts",
+    "rollouts.move_rollout": "rollout.* row; tests/rollouts",
+    "rollouts.pause_rollout": "through move_rollout; tests/rollouts",
+    "rollouts.resume_rollout": "through move_rollout; tests/rollouts",
+    "rollouts.cancel_rollout": "through move_rollout; tests/rollouts",
+    "rollouts.engine.RolloutEngine.start": "starts the loop",
+    "rollouts.engine.RolloutEngine.stop": "stops the loop",
+    "rollouts.engine.RolloutEngine.tick": "rollout.device.* rows; tests/rollouts",
+    "rollouts.engine.RolloutEngine.firmware_fetched": "rollout.device.fetched; tests/rollouts",
+}
+
+
+def service_functions() -> set[str]:
+    """Every public coroutine function (or method of a public class) in provd.services."""
+    found = set()
+    prefix = "provd.services."
+    for info in pkgutil.walk_packages(provd.services.__path__, prefix):
+        module = importlib.import_module(info.name)
+        short = info.name.removeprefix(prefix)
+        for name, obj in vars(module).items():
+            if name.startswith("_") or getattr(obj, "__module__", None) != module.__name__:
+                continue
+            if inspect.iscoroutinefunction(obj):
+                found.add(f"{short}.{name}")
+            elif inspect.isclass(obj):
+                found |= {
+                    f"{short}.{name}.{m}"
+                    for m, f in vars(obj).items()
+                    if not m.startswith("_") and inspect.iscoroutinefunction(f)
+                }
+    return found
+
+
+class Writes:
+    """The models written while active, by name."""
+
+    def __init__(self) -> None:
+        self.models: list[str] = []
+
+    @contextlib.contextmanager
+    def watching(self, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+        def wrap(cls: type, method: str, model_of: Callable[..., Any]) -> None:
+            original = getattr(cls, method)
+
+            async def recorded(self: Any, *args: Any, **kw: Any) -> Any:
+                model = model_of(self, *args)
+                self_writes.models.append(getattr(model, "__name__", type(model).__name__))
+                return await original(self, *args, **kw)
+
+            monkeypatch.setattr(cls, method, recorded)
+
+        self_writes = self
+        instance = lambda _executor, obj, *_: obj if isinstance(obj, type) else type(obj)  # noqa: E731
+        for method in ("execute_insert", "execute_update", "execute_delete"):
+            wrap(BaseExecutor, method, instance)
+        for cls in (UpdateQuery, DeleteQuery, BulkCreateQuery, BulkUpdateQuery):
+            wrap(cls, "_execute", lambda q, *_: q.model)
+        try:
+            yield
+        finally:
+            monkeypatch.undo()
+
+
+class Driver:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.monkeypatch = monkeypatch
+        self.driven: set[str] = set()
+
+    async def call(self, fn: Callable[..., Awaitable[Any]], *args: Any, **kw: Any) -> Any:
+        name = f"{fn.__module__.removeprefix('provd.services.')}.{fn.__qualname__}"
+        writes = Writes()
+        with writes.watching(self.monkeypatch):
+            result = await fn(*args, **kw)
+        written = set(writes.models)
+        self.driven.add(name)
+        if name in BOOKKEEPING:
+            allowed, _ = BOOKKEEPING[name]
+            assert written <= allowed, f"{name} wrote {written - allowed} without an audit row"
+        elif written - {"AuditEntry"}:
+            assert "AuditEntry" in written, f"{name} wrote {sorted(written)} without an audit row"
+        return result
+
+
+async def test_every_service_write_writes_an_audit_row(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    d = Driver(monkeypatch)
+    a = TEST_ACTOR
+    await d.call(tenants.add_tenant, platform, a, "acme")
+    await d.call(tenants.update_tenant, platform, a, "acme", vlan_lan="20")
+    await d.call(users.add_user, platform, a, "default", "201", "Front Desk")
+    await d.call(users.add_user, platform, a, "default", "202", "Back Office")
+    mac = "0015654aa937"
+    await d.call(add_device, platform, a, mac, "yealink-t46g", users=["201"])
+    await d.call(update_device, a, mac, name="Reception")
+    device = await get_device(mac)
+    await d.call(note_reported_modules, device, 1)
+    await d.call(seal_device, device)
+    await d.call(reset_device, a, mac)
+    scope = await resolve_scope(device=mac)
+    await d.call(set_key, a, scope, None, "line:2", "blf", target="202", label="Back")
+    await d.call(set_page_label, a, scope, None, 0, 1, "Main")
+    await d.call(clear_keys, a, scope, None)
+    issued = await d.call(pnp_tokens.issue, platform, device)
+    row = await ProvisioningToken.get(username=issued.username)
+    await d.call(pnp_tokens.spend, row.id)
+    await d.call(remove_device, a, mac)
+    await d.call(users.remove_user, platform, a, "default", "202")
+    await d.call(accounts.add_account, a, "ops", "A-long-enough-passw0rd", role="admin")
+    await d.call(accounts.set_password, a, "ops", "Another-long-passw0rd")
+    await d.call(accounts.remove_account, a, "ops")
+    await d.call(tokens.create_token, a, "ci")
+    [token] = [t for t in await tokens.list_tokens() if t["name"] == "ci"]
+    await d.call(tokens.revoke_token, a, int(token["id"]))
+    sighting = discovery.Sighting(parse_mac("001565000001"), discovery.Source.DHCP, ip="10.0.0.9")
+    await d.call(discovery.record_sighting, sighting)
+    await d.call(discovery.forget, a, "001565000001")
+    await d.call(discovery.record_sighting, sighting)
+    await d.call(discovery.forget_all, a)
+    assert await AuditEntry.all().count() > 20
+
+    everything = service_functions()
+    listed = set(BOOKKEEPING) | set(READ_ONLY) | set(NOT_YET_DRIVEN)
+    assert d.driven <= everything
+    unclassified = everything - d.driven - listed
+    assert not unclassified, (
+        f"new service functions {sorted(unclassified)}: drive them in this test, or list them"
+    )
+    assert not (listed - everything), f"listed but gone: {sorted(listed - everything)}"
+    assert not (d.driven & (set(READ_ONLY) | set(NOT_YET_DRIVEN))), "driven and also listed"
+
+
+async def test_the_check_catches_a_write_without_an_audit_row(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await users.add_user(platform, TEST_ACTOR, "default", "201", "Front Desk")
+
+    async def rename_quietly() -> None:
+        user = await User.get(extension="201")
+        user.display_name = "Renamed"
+        await user.save()
+
+    async def rename_in_bulk() -> None:
+        await User.filter(extension="201").update(display_name="Again")
+
+    for quiet in (rename_quietly, rename_in_bulk):
+        with pytest.raises(AssertionError, match="without an audit row"):
+            await Driver(monkeypatch).call(quiet)
