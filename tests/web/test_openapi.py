@@ -1,0 +1,260 @@
+"""The published OpenAPI document against the real answers of every route.
+
+Each call below goes through a client that looks up the documented answer for the
+route and status, and validates the body against its schema (answers are exact:
+an undocumented field fails). The last check is that every documented route was
+called, so a route added without a call here fails too.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+from PIL import Image
+
+from provd.domain.errors import InvalidInput
+from provd.domain.mac import parse_mac
+from provd.services import pbx as pbx_service
+from provd.services.access import tokens
+from provd.services.discovery import Sighting, Source, record_sighting
+from provd.services.rollouts import Options
+from provd.web import openapi
+from provd.web.api import PREFIX
+from provd.web.contract import parse
+from provd.web.schemas.devices import DeviceIn
+from provd.web.schemas.rollouts import RolloutIn
+from tests.conftest import TEST_ACTOR
+from tests.firmware.images import T46G, image_bytes
+from tests.web.conftest import Served
+
+MAC = "0015654aa937"
+SPARE = "0015654aa938"
+SEEN = "0015654aa939"
+VERSION = "28.83.0.120"
+
+
+class Checked:
+    """An API client whose every answer must match the published document."""
+
+    def __init__(self, session: aiohttp.ClientSession, doc: dict[str, Any]) -> None:
+        self.session = session
+        self.doc = doc
+        self.called: set[tuple[str, str]] = set()
+
+    def validate(self, template: str, method: str, status: int, media: str, body: bytes) -> Any:
+        op = self.doc["paths"][PREFIX + template][method.lower()]
+        assert str(status) in op["responses"], (method, template, status, body[:300])
+        reply = op["responses"][str(status)]
+        if "content" not in reply:
+            assert body == b"", (method, template, status)
+            return None
+        assert media in reply["content"], (method, template, status, media)
+        if media != "application/json":
+            return body.decode()
+        value = json.loads(body)
+        schema = {**reply["content"][media]["schema"], "components": self.doc["components"]}
+        errors = sorted(Draft202012Validator(schema).iter_errors(value), key=str)
+        assert not errors, (method, template, status, [e.message for e in errors], value)
+        return value
+
+    async def call(
+        self, method: str, template: str, expect: int, args: dict[str, str] | None = None, **kw: Any
+    ) -> Any:
+        async with self.session.request(
+            method, PREFIX + template.format(**(args or {})), **kw
+        ) as r:
+            body = await r.read()
+            status, media = r.status, r.content_type
+        assert status == expect, (method, template, status, body[:500])
+        value = self.validate(template, method, status, media, body)
+        self.called.add((PREFIX + template, method.lower()))
+        return value
+
+
+@pytest.fixture
+async def checked(served: Served) -> AsyncIterator[Checked]:
+    token = await tokens.create_token(TEST_ACTOR, "tests")
+    connector = aiohttp.TCPConnector(ssl=served.client_ssl())
+    async with aiohttp.ClientSession(
+        base_url=served.base, connector=connector, headers={"Authorization": f"Bearer {token}"}
+    ) as s:
+        async with s.get(f"{PREFIX}/openapi.json") as r:
+            assert r.status == 200
+            doc = await r.json()
+        Draft202012Validator.check_schema({"components": doc["components"]})
+        yield Checked(s, doc)
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("L", (64, 64), 255).save(out, format="PNG")
+    return out.getvalue()
+
+
+async def _chunks(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+async def test_every_route_answers_as_documented(served: Served, checked: Checked) -> None:
+    c = checked
+    # Tenants, users, devices.
+    await c.call("POST", "/tenants", 201, json={"slug": "acme"})
+    await c.call("POST", "/tenants", 400, json={"slug": "acme2", "colour": "red"})
+    await c.call("GET", "/tenants", 200)
+    await c.call("PATCH", "/tenants/{slug}", 200, {"slug": "acme"}, json={"vlan_lan": "100"})
+    await c.call("PATCH", "/tenants/{slug}", 404, {"slug": "ghost"}, json={"lldp": "on"})
+    user = {"tenant": "acme", "extension": "201", "name": "Front Desk"}
+    await c.call("POST", "/users", 201, json=user)
+    await c.call("POST", "/users", 400, json={"extension": 201, "name": "X"})
+    await c.call("GET", "/users", 200, params={"tenant": "acme"})
+    the_user = {"tenant": "acme", "extension": "201"}
+    await c.call("GET", "/users/{tenant}/{extension}", 200, the_user)
+    device = {"mac": MAC, "model": T46G, "tenant": "acme", "users": ["201"]}
+    created = await c.call("POST", "/devices", 201, json=device)
+    assert created["lldp"] == "inherit" and "expansion_modules" in created
+    await c.call("POST", "/devices", 409, json=device)
+    await c.call("GET", "/devices", 200)
+    await c.call("GET", "/devices/{mac}", 200, {"mac": MAC})
+    await c.call("GET", "/devices/{mac}", 404, {"mac": SPARE})
+    await c.call("PATCH", "/devices/{mac}", 200, {"mac": MAC}, json={"lldp": "off"})
+    await c.call("POST", "/devices/{mac}/reset", 200, {"mac": MAC})
+    await c.call("GET", "/audit", 200, params={"limit": "5"})
+
+    # Key layouts.
+    scope = {"tenant": "acme", "model": T46G}
+    await c.call(
+        "POST", "/layouts/keys", 200, params=scope, json={"key": "line:3", "function": "dnd"}
+    )
+    layout = await c.call("GET", "/layouts", 200, params=scope)
+    await c.call("GET", "/layouts", 200, params={"device": MAC})
+    await c.call("PUT", "/layouts", 200, params=scope, json=layout)
+    page = {"module": 1, "page": 1, "description": "Sales"}
+    await c.call("POST", "/layouts/pages", 200, params=scope, json=page)
+    await c.call("POST", "/layouts/pages", 400, params=scope, json={**page, "page": "1"})
+    await c.call("DELETE", "/layouts/keys", 200, params=scope)
+
+    # Firmware.
+    upload = {"model": T46G, "version": VERSION, "filename": f"T46-{VERSION}.rom"}
+    raw = {"Content-Type": "application/octet-stream"}
+    data = image_bytes(VERSION)
+    image = await c.call("POST", "/firmware", 201, params=upload, data=data, headers=raw)
+    await c.call("POST", "/firmware", 200, params=upload, data=_chunks(data), headers=raw)
+    sha = {"sha256": image["sha256"]}
+    await c.call("POST", "/firmware/{sha256}/tested", 200, sha)
+    await c.call("POST", "/firmware/{sha256}/tested", 200, sha, json={"tested": True})
+    await c.call("GET", "/firmware", 200)
+    await c.call("PUT", "/firmware/pins", 200, json={"model": T46G, "version": VERSION})
+    await c.call("GET", "/devices/{mac}/firmware", 200, {"mac": MAC})
+
+    # Rollouts.
+    started = await c.call("POST", "/rollouts", 201, json={"devices": [MAC]})
+    await c.call("POST", "/rollouts", 400, json={"devices": [MAC], "batch": "10"})
+    rollout = {"id": str(started["id"])}
+    await c.call("GET", "/rollouts", 200)
+    await c.call("GET", "/rollouts/{id}", 200, rollout)
+    await c.call("POST", "/rollouts/{id}/pause", 200, rollout)
+    await c.call("POST", "/rollouts/{id}/resume", 200, rollout)
+    await c.call("POST", "/rollouts/{id}/cancel", 200, rollout)
+    stream = await c.call("GET", "/rollouts/{id}/events", 200, rollout)
+    assert "event: snapshot" in stream and "event: end" in stream
+    await c.call("DELETE", "/firmware/pins", 204, params={"model": T46G})
+
+    # The PBX routes, with no PBX running.
+    await c.call("GET", "/registrations", 503)
+    await c.call("GET", "/devices/{mac}/registration", 503, {"mac": MAC})
+    await c.call("POST", "/devices/{mac}/resync", 503, {"mac": MAC})
+    await c.call("POST", "/devices/{mac}/reboot", 503, {"mac": MAC})
+
+    # What installers call.
+    await c.call("GET", "/installer/users", 200, params={"tenant": "acme", "q": "2"})
+    await c.call("GET", "/installer/models", 200)
+    claim = {"mac": SPARE, "model": T46G, "extension": None, "tenant": "acme"}
+    await c.call("POST", "/claims", 201, json=claim)
+    await c.call("GET", "/claims/status", 200, params=[("mac", SPARE), ("mac", SEEN)])
+    form = aiohttp.FormData()
+    form.add_field("image", _png(), filename="label.png", content_type="image/png")
+    await c.call("POST", "/labels/decode", 200, data=form)
+    await record_sighting(Sighting(parse_mac(SEEN), Source.PNP, ip="127.0.0.1", model="T46G"))
+    await c.call("GET", "/discovered", 200)
+    await c.call("DELETE", "/discovered/{mac}", 204, {"mac": SEEN})
+
+    # CSV import and export.
+    csv = {"Content-Type": "text/csv"}
+    header = "mac,model,tenant,extension,lines,vlan_lan,vlan_pc,expansion_modules,name\r\n"
+    good = header + f"{SEEN},{T46G},acme,,,,,0,Desk\r\n"
+    await c.call("POST", "/devices/import", 200, params={"dry_run": "1"}, data=good, headers=csv)
+    bad = header + f"00:15:65,{T46G},acme,,,,,0,Desk\r\n"
+    await c.call("POST", "/devices/import", 400, data=bad, headers=csv)
+    await c.call("GET", "/devices/export", 200, params={"tenant": "acme"})
+
+    await c.call("DELETE", "/devices/{mac}", 204, {"mac": MAC})
+    await c.call(
+        "DELETE", "/users/{tenant}/{extension}", 204, {"tenant": "acme", "extension": "201"}
+    )
+
+    documented = {(path, method) for path, ops in c.doc["paths"].items() for method in ops}
+    assert documented - c.called == set()
+
+
+async def test_401_is_documented(served: Served, checked: Checked) -> None:
+    connector = aiohttp.TCPConnector(ssl=served.client_ssl())
+    async with (
+        aiohttp.ClientSession(base_url=served.base, connector=connector) as s,
+        s.get(f"{PREFIX}/devices") as r,
+    ):
+        checked.validate("/devices", "GET", r.status, r.content_type, await r.read())
+        assert r.status == 401
+
+
+def test_pbx_answers_match_the_document() -> None:
+    """The PBX's 200 answers need a running Kamailio (tests/pbx); their views are
+    checked here against the same schemas."""
+    doc = openapi.document()
+    ok = doc["paths"][f"{PREFIX}/devices/{{mac}}/registration"]["get"]["responses"]["200"]
+    schema = {**ok["content"]["application/json"]["schema"], "components": doc["components"]}
+    line = pbx_service.LineRegistration(1, "201", "201@acme.test", None)
+    for view in (
+        pbx_service.registration_view(MAC, [line]),
+        pbx_service.registration_view(MAC, None),
+    ):
+        Draft202012Validator(schema).validate(view)
+
+
+def test_the_document_is_the_models_schema() -> None:
+    """The schemas published are those of the models that validate the requests."""
+
+    doc = openapi.document()
+    schemas = doc["components"]["schemas"]
+    assert schemas["DeviceIn"]["additionalProperties"] is False
+    assert set(schemas["DeviceIn"]["properties"]) == set(DeviceIn.model_fields)
+    defaults = {k: v.get("default") for k, v in schemas["RolloutIn"]["properties"].items()}
+    assert defaults["batch"] == Options().batch and defaults["timeout"] == Options().timeout_s
+    assert set(RolloutIn.model_fields) == set(schemas["RolloutIn"]["properties"])
+    for name in ("expansion_modules", "vlan_lan", "vlan_pc", "lldp"):
+        assert name in schemas["Device"]["required"]
+    for name in ("vlan_lan", "vlan_pc", "lldp", "sip_proxy", "pickup_code"):
+        assert name in schemas["Tenant"]["required"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({"mac": MAC, "model": T46G, "colour": "red"}, "colour", "is not a known field"),
+        ({"model": T46G}, "mac", "is required"),
+        ({"mac": None, "model": T46G}, "mac", "is required"),
+        ({"mac": 15, "model": T46G}, "mac", "must be a string"),
+        ({"mac": MAC, "model": T46G, "users": "201"}, "users", "must be a list of extensions"),
+        ({"mac": MAC, "model": T46G, "users": [201]}, "users", "must be a list of extensions"),
+    ],
+)
+def test_a_refused_body_names_the_field(body: dict[str, Any], field: str, message: str) -> None:
+
+    with pytest.raises(InvalidInput) as refused:
+        parse(DeviceIn, body)
+    assert refused.value.field == field and refused.value.message.startswith(message)
