@@ -281,7 +281,7 @@ async def test_every_service_write_writes_an_audit_row(
     await d.call(accounts.remove_account, a, "ops")
     await d.call(tokens.create_token, a, "ci")
     [token] = [t for t in await tokens.list_tokens() if t["name"] == "ci"]
-    await d.call(tokens.revoke_token, a, int(token["id"]))
+    await d.call(tokens.revoke_token, a, int(str(token["id"])))
     sighting = discovery.Sighting(parse_mac("001565000001"), discovery.Source.DHCP, ip="10.0.0.9")
     await d.call(discovery.record_sighting, sighting)
     await d.call(discovery.forget, a, "001565000001")
