@@ -7,13 +7,12 @@ from provd.cli import (  # noqa: F401
     access,
     device_csv,
     devices,
+    directory,
     discovery,
     firmware,
-    inventory,
-    keys,
+    layouts,
     lifecycle,
-    phone_settings,
-    rollout,
+    rollouts,
 )
 from provd.cli.main import cli
 

@@ -1,4 +1,4 @@
-"""``provd device …``."""
+"""``provd device …``: phones by MAC, their lines, settings and state (services.devices)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from provd.services.platform import Platform
 from provd.services.provisioning import rendering
 
 if TYPE_CHECKING:
-    from provd.db.models import Device
+    from provd.services.devices import Device
     from provd.services.pbx import DeviceCheckSync, LineRegistration
 
 Status = dict[str, list["LineRegistration"]]
@@ -291,3 +291,37 @@ def device_resync(state: CliState, mac: str, as_json: bool) -> None:
 def device_reboot(state: CliState, mac: str, as_json: bool) -> None:
     """Reboot a registered phone (SIP NOTIFY check-sync;reboot=true)."""
     _check_sync(state, mac, as_json, reboot=True)
+
+
+@device.command("set")
+@click.argument("mac")
+@click.option("--expansion-modules", type=int, help="How many key modules are attached.")
+@click.option("--vlan-lan", help="ID[:PRIORITY], off, or inherit (the tenant's).")
+@click.option("--vlan-pc", help="ID[:PRIORITY], off, or inherit (the tenant's).")
+@click.option("--lldp", help="on, off, or inherit.")
+@json_option
+@click.pass_obj
+def device_set(
+    state: CliState,
+    mac: str,
+    expansion_modules: int | None,
+    vlan_lan: str | None,
+    vlan_pc: str | None,
+    lldp: str | None,
+    as_json: bool,
+) -> None:
+    """Change one phone's hardware and network overrides."""
+
+    async def work(p: Platform) -> None:
+        d = await devices.update_device(
+            actor(),
+            mac,
+            expansion_modules=expansion_modules,
+            vlan_lan=vlan_lan,
+            vlan_pc=vlan_pc,
+            lldp=lldp,
+        )
+        view = await devices.device_view(d)
+        emit(as_json, view, "\n".join(f"{k}: {v}" for k, v in view.items() if k != "lines"))
+
+    run_with_db(state, as_json, work)

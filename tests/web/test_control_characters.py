@@ -19,8 +19,8 @@ from provd.services.access import accounts, tokens
 from provd.services.directory import users
 from provd.services.provisioning import rendering
 from provd.web.api import PREFIX
+from tests.cli.runner import run
 from tests.conftest import TEST_ACTOR
-from tests.test_cli import run
 from tests.web.conftest import Served
 
 MAC = "0015654aa937"

@@ -8,9 +8,18 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from provd.web.console import access, audit, device, firmware, fleet, layouts, people, rollouts
+from provd.web.console import (
+    access,
+    audit,
+    devices,
+    directory,
+    firmware,
+    fleet,
+    layouts,
+    rollouts,
+)
 
 
 def add_routes(app: web.Application) -> None:
-    for module in (fleet, device, people, layouts, firmware, rollouts, audit, access):
+    for module in (fleet, devices, directory, layouts, firmware, rollouts, audit, access):
         module.add_routes(app)

@@ -1,4 +1,4 @@
-"""``provd tenant …`` and ``provd user …``."""
+"""``provd tenant …`` and ``provd user …``: the directory (services.directory)."""
 
 from __future__ import annotations
 
@@ -77,6 +77,47 @@ def tenant_show(state: CliState, slug: str, reveal: bool, as_json: bool) -> None
         view = tenants.tenant_view(t)
         if reveal:
             view["bootstrap_password"] = tenants.bootstrap_credential(p, t).password
+        emit(as_json, view, "\n".join(f"{k}: {v}" for k, v in view.items()))
+
+    run_with_db(state, as_json, work)
+
+
+@tenant.command("set")
+@click.argument("slug")
+@click.option("--vlan-lan", help="VLAN of the phones' LAN port: ID[:PRIORITY] or off.")
+@click.option("--vlan-pc", help="VLAN of the phones' PC port: ID[:PRIORITY] or off.")
+@click.option("--lldp", help="on or off.")
+@click.option("--sip-proxy", help="HOST[:PORT] phones send SIP to, or 'default' (the platform's).")
+@click.option("--pickup-code", help="Prefix dialled to pick up a watched call (e.g. *8).")
+@click.option("--timezone", help="IANA time zone, e.g. Europe/Amsterdam.")
+@json_option
+@click.pass_obj
+def tenant_set(
+    state: CliState,
+    slug: str,
+    vlan_lan: str | None,
+    vlan_pc: str | None,
+    lldp: str | None,
+    sip_proxy: str | None,
+    pickup_code: str | None,
+    timezone: str | None,
+    as_json: bool,
+) -> None:
+    """Change a tenant's defaults for its phones."""
+
+    async def work(p: Platform) -> None:
+        t = await tenants.update_tenant(
+            p,
+            actor(),
+            slug,
+            vlan_lan=vlan_lan,
+            vlan_pc=vlan_pc,
+            lldp=lldp,
+            sip_proxy=sip_proxy,
+            pickup_code=pickup_code,
+            timezone=timezone,
+        )
+        view = tenants.tenant_view(t)
         emit(as_json, view, "\n".join(f"{k}: {v}" for k, v in view.items()))
 
     run_with_db(state, as_json, work)

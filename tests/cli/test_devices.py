@@ -1,4 +1,4 @@
-"""The command line as scripts use it: JSON out, clear errors, nothing written on bad input."""
+"""``provd device …`` as scripts use it: JSON out, clear errors, nothing written on bad input."""
 
 from __future__ import annotations
 
@@ -6,34 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from provd.cli import cli
-
-
-def run(data_dir: Path, *args: str) -> Result:
-    return CliRunner().invoke(cli, ["--data-dir", str(data_dir), *args], catch_exceptions=False)
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    d = tmp_path / "data"
-    result = run(d, "init", "--public-host", "provd.test", "--json")
-    assert result.exit_code == 0, result.output
-    info = json.loads(result.output)
-    assert info["api_token"].startswith("provd_")
-    assert info["bootstrap_username"] == "bootstrap-default"
-    assert run(d, "user", "add", "--extension", "201", "--name", "Front Desk").exit_code == 0
-    return d
-
-
-def test_init_creates_private_data_dir_with_keys(data_dir: Path) -> None:
-    assert (data_dir.stat().st_mode & 0o777) == 0o700
-    assert (data_dir / "secret.key").stat().st_mode & 0o777 == 0o600
-    assert (data_dir / "provd.sqlite3").exists()
-    again = run(data_dir, "init")
-    assert again.exit_code == 1
-    assert "already initialised" in again.output
+from tests.cli.runner import run
 
 
 def test_device_add_prints_url_username_and_password(data_dir: Path) -> None:
@@ -176,31 +150,6 @@ def test_duplicate_mac_is_refused_in_any_notation(data_dir: Path) -> None:
     assert _state(data_dir) == before
 
 
-def test_commands_before_init_say_what_to_do(tmp_path: Path) -> None:
-    result = run(tmp_path / "none", "device", "list")
-    assert result.exit_code == 1
-    assert "provd --data-dir" in result.output and "init" in result.output
-
-
-def test_user_on_a_device_cannot_be_removed(data_dir: Path) -> None:
-    run(
-        data_dir,
-        "device",
-        "add",
-        "--mac",
-        "0015654aa937",
-        "--model",
-        "yealink-t46g",
-        "--user",
-        "201",
-    )
-    result = run(data_dir, "user", "remove", "201")
-    assert result.exit_code == 1
-    assert "0015654aa937 line 1" in result.output
-    assert run(data_dir, "device", "remove", "0015654aa937").exit_code == 0
-    assert run(data_dir, "user", "remove", "201").exit_code == 0
-
-
 def test_reset_and_show(data_dir: Path) -> None:
     run(
         data_dir,
@@ -218,17 +167,6 @@ def test_reset_and_show(data_dir: Path) -> None:
     assert run(data_dir, "device", "reset", "0015654aa937").exit_code == 0
     missing = run(data_dir, "device", "show", "0015654aa938")
     assert missing.exit_code == 1 and "not found" in missing.output
-
-
-def test_tenant_add_list(data_dir: Path) -> None:
-    added = json.loads(
-        run(data_dir, "tenant", "add", "acme", "--name", "Acme B.V.", "--json").output
-    )
-    assert added["sip_domain"] == "acme.provd.internal"
-    assert added["bootstrap_username"] == "bootstrap-acme"
-    listed = json.loads(run(data_dir, "tenant", "list", "--json").output)
-    assert [t["slug"] for t in listed] == ["acme", "default"]
-    assert "bootstrap_password" not in listed[0]
 
 
 def test_config_preview_masks_secrets_unless_revealed(data_dir: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from tests.test_cli import run
+from tests.cli.runner import run
 
 MAC = "0015654aa937"
 SNOM = "000413922d24"

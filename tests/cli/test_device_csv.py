@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from provd.cli import cli
-from tests.test_cli import run
+from tests.cli.runner import run
 
 HEADER = "mac,model,tenant,extension,lines,vlan_lan,vlan_pc,expansion_modules,name"
 

@@ -9,8 +9,7 @@ from aiohttp import web
 
 from provd.domain.errors import InvalidInput, NotFound, ProvdError
 from provd.domain.timezones import ZONES
-from provd.services.directory import Tenant, User, tenants, users
-from provd.services.directory import user_view as people
+from provd.services.directory import Tenant, User, tenants, user_view, users
 from provd.web import auth, pages
 from provd.web.auth import ACTOR
 from provd.web.console import scope
@@ -50,10 +49,10 @@ async def _users_page(
         tenant = own.slug  # a tenant admin lists their own tenant's users, whatever is asked
     list_errors = no_errors()
     try:
-        rows, matching = await people.search_users(search, tenant)
+        rows, matching = await user_view.search_users(search, tenant)
     except NotFound as e:
         list_errors = field_errors(e, "tenant")
-        rows, matching = await people.search_users(search)
+        rows, matching = await user_view.search_users(search)
     slugs = [t.slug for t in await tenants.list_tenants()] if own is None else [own.slug]
     return pages.render(
         request,
@@ -133,7 +132,7 @@ async def _user_page(
     errors: Errors | None = None,
     flashes: Flashes | None = None,
 ) -> web.Response:
-    rows, _ = await people.search_users(user.extension, tenant.slug)
+    rows, _ = await user_view.search_users(user.extension, tenant.slug)
     placed = next((r.devices for r in rows if r.user.id == user.id), [])
     return pages.render(
         request,
@@ -160,7 +159,7 @@ async def user_save(request: web.Request) -> web.StreamResponse:
     user, tenant = await _user(request)
     values = await form(request)
     try:
-        user = await people.update_user(
+        user = await user_view.update_user(
             platform(request),
             request[ACTOR],
             tenant.slug,
