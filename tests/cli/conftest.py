@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from tests.cli.runner import run
+from tests.conftest import InitDataDir
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
+def data_dir(tmp_path: Path, init_data_dir: InitDataDir) -> Path:
     d = tmp_path / "data"
-    result = run(d, "init", "--public-host", "provd.test", "--json")
-    assert result.exit_code == 0, result.output
-    info = json.loads(result.output)
+    info = init_data_dir(d)
     assert info["api_token"].startswith("provd_")
     assert info["bootstrap_username"] == "bootstrap-default"
     assert run(d, "user", "add", "--extension", "201", "--name", "Front Desk").exit_code == 0

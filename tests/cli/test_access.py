@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from provd.cli import cli
+from tests.conftest import InitDataDir
 
 
 def run(data_dir: Path, *args: str, stdin: str | None = None) -> Result:
@@ -20,11 +21,9 @@ def run(data_dir: Path, *args: str, stdin: str | None = None) -> Result:
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
+def data_dir(tmp_path: Path, init_data_dir: InitDataDir) -> Path:
     d = tmp_path / "data"
-    result = run(d, "init", "--public-host", "provd.test", "--json")
-    assert result.exit_code == 0, result.output
-    info = json.loads(result.output)
+    info = init_data_dir(d)
     assert info["console_username"] == "admin"
     assert len(info["console_password"]) == 20
     assert info["console_url"] == "https://provd.test:8443/login"

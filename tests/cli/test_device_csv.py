@@ -12,14 +12,15 @@ from click.testing import CliRunner, Result
 
 from provd.cli import cli
 from tests.cli.runner import run
+from tests.conftest import InitDataDir
 
 HEADER = "mac,model,tenant,extension,lines,vlan_lan,vlan_pc,expansion_modules,name"
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
+def data_dir(tmp_path: Path, init_data_dir: InitDataDir) -> Path:
     d = tmp_path / "data"
-    assert run(d, "init", "--public-host", "provd.test").exit_code == 0
+    init_data_dir(d)
     assert run(d, "tenant", "add", "acme").exit_code == 0
     for ext, name in (("201", "Anna"), ("202", "Bram")):
         assert run(d, "user", "add", "--extension", ext, "--name", name).exit_code == 0

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from provd.cli import cli
+from tests.conftest import InitDataDir
 from tests.firmware.images import image_bytes
 
 T46G = "yealink-t46g"
@@ -28,9 +29,9 @@ def ok(data_dir: Path, *args: str) -> Any:
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
+def data_dir(tmp_path: Path, init_data_dir: InitDataDir) -> Path:
     d = tmp_path / "data"
-    assert run(d, "init", "--public-host", "provd.test").exit_code == 0
+    init_data_dir(d)
     assert run(d, "tenant", "add", "acme").exit_code == 0
     assert run(d, "device", "add", "--mac", MAC, "--model", T46G).exit_code == 0
     return d

@@ -9,15 +9,16 @@ import pytest
 from click.testing import Result
 
 from tests.cli.runner import run
+from tests.conftest import InitDataDir
 
 MAC = "0015654aa937"
 SNOM = "000413922d24"
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
+def data_dir(tmp_path: Path, init_data_dir: InitDataDir) -> Path:
     d = tmp_path / "data"
-    assert run(d, "init", "--public-host", "provd.test").exit_code == 0
+    init_data_dir(d)
     for ext, name in (("201", "Anna"), ("202", "Bram"), ("203", "Cor")):
         assert run(d, "user", "add", "--extension", ext, "--name", name).exit_code == 0
     assert (

@@ -14,19 +14,25 @@ from click.testing import CliRunner, Result
 from provd.cli import cli
 from provd.security.tls import ensure_certificates
 from provd.web import server as web_server
+from tests.conftest import InitDataDir
 from tests.firmware.images import image_bytes
 
 MAC = "0015654aa937"
 
 
 @pytest.fixture
-def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, init_data_dir: InitDataDir) -> Path:
     """Commands are typed in ``site/work`` against ``../data``."""
     work = tmp_path / "site" / "work"
     work.mkdir(parents=True)
     monkeypatch.chdir(work)
-    assert provd_ok("init", "--public-host", "provd.test")["data_dir"] == str(
-        tmp_path / "site" / "data"
+    init_data_dir(tmp_path / "site" / "data")
+    # init, too, takes ../data from the directory it is typed in: it finds the copy of the
+    # session's one real init (tests/conftest.py) just made there.
+    again = provd("init", "--public-host", "provd.test", "--json")
+    assert again.exit_code == 1
+    assert json.loads(again.stdout)["error"]["message"] == (
+        f"{tmp_path / 'site' / 'data'} is already initialised"
     )
     provd_ok("user", "add", "--extension", "201", "--name", "Front Desk")
     provd_ok("device", "add", "--mac", MAC, "--model", "yealink-t46g", "--user", "201")
