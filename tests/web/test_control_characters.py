@@ -20,7 +20,7 @@ from provd.services.directory import users
 from provd.services.provisioning import rendering
 from provd.web.api import PREFIX
 from tests.cli.runner import run
-from tests.conftest import TEST_ACTOR
+from tests.conftest import TEST_ACTOR, InitDataDir
 from tests.web.conftest import Served
 
 MAC = "0015654aa937"
@@ -139,9 +139,11 @@ async def test_control_characters_are_refused_everywhere_naming_the_field(
     assert await _snapshot() == before
 
 
-def test_cli_refuses_a_control_character_in_a_key_target(tmp_path: Path) -> None:
+def test_cli_refuses_a_control_character_in_a_key_target(
+    tmp_path: Path, init_data_dir: InitDataDir
+) -> None:
     data = tmp_path / "data"
-    assert run(data, "init", "--public-host", "provd.test").exit_code == 0
+    init_data_dir(data)
     t = ["--model", "yealink-t46g", "--tenant", "default", "--key", "line:5"]
     result = run(data, "keys", "set", *t, "--function", "url", "--target", "https://x.example/\x01")
     assert result.exit_code == 1
