@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from provd.cli.main import CliState, actor, cli, emit, json_option, run_with_db
+from provd.cli.main import CliState, actor, cli, emit, json_option, run_with_db, table
 from provd.domain.access import Role
 from provd.domain.passwords import generate_password
 from provd.services.access import accounts, tokens
@@ -73,13 +73,14 @@ def account_list(state: CliState, as_json: bool) -> None:
 
     async def work(p: Platform) -> None:
         rows = [accounts.account_view(a, t) for a, t in await accounts.list_accounts()]
-        lines = [f"{'USERNAME':<24} {'ROLE':<12} {'TENANT':<16} LAST SIGN-IN"]
-        lines += [
-            f"{r['username']:<24} {r['role']:<12} {r['tenant'] or '-':<16} "
-            f"{r['last_sign_in_at'] or 'never'}"
-            for r in rows
-        ]
-        emit(as_json, rows, "\n".join(lines))
+        text = table(
+            ["USERNAME", "ROLE", "TENANT", "LAST SIGN-IN"],
+            [
+                [r["username"], r["role"], r["tenant"] or "-", r["last_sign_in_at"] or "never"]
+                for r in rows
+            ],
+        )
+        emit(as_json, rows, text)
 
     run_with_db(state, as_json, work)
 
@@ -152,13 +153,15 @@ def token_list(state: CliState, as_json: bool) -> None:
 
     async def work(p: Platform) -> None:
         rows = await tokens.list_tokens()
-        lines = [f"{'ID':>4} {'NAME':<24} {'ROLE':<12} {'TENANT':<14} EXPIRES"]
-        lines += [
-            f"{r['id']:>4} {r['name']:<24} {r['role']:<12} {r['tenant'] or '-':<14} "
-            f"{r['expires_at'] or 'never'}"
-            for r in rows
-        ]
-        emit(as_json, rows, "\n".join(lines))
+        text = table(
+            ["ID", "NAME", "ROLE", "TENANT", "EXPIRES"],
+            [
+                [r["id"], r["name"], r["role"], r["tenant"] or "-", r["expires_at"] or "never"]
+                for r in rows
+            ],
+            right={0},
+        )
+        emit(as_json, rows, text)
 
     run_with_db(state, as_json, work)
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from provd.cli.main import CliState, actor, cli, emit, fail, json_option, run_with_db
+from provd.cli.main import CliState, actor, cli, emit, fail, json_option, run_with_db, table
 from provd.services import devices
 from provd.services.directory import tenants
 from provd.services.platform import Platform
@@ -144,17 +144,21 @@ def device_list(state: CliState, tenant_slug: str | None, as_json: bool) -> None
             view = await devices.device_view(d) | registration_view(d.mac, lines)
             view["registered_text"] = _registered_cell(lines)
             rows.append(view)
-        out = [
-            f"{'MAC':<13} {'MODEL':<14} {'TENANT':<12} {'LINES':<16} {'SEALED':<7} "
-            f"{'REGISTERED':<11} LAST FETCH"
+        cells = [
+            [
+                r["mac"],
+                r["model"],
+                r["tenant"],
+                ",".join(line["extension"] for line in r["lines"]) or "-",
+                "yes" if r["sealed"] else "no",
+                r.pop("registered_text"),  # text only: --json has "registered"
+                r["last_fetch_at"] or "never",
+            ]
+            for r in rows
         ]
-        for r in rows:
-            exts = ",".join(line["extension"] for line in r["lines"]) or "-"
-            out.append(
-                f"{r['mac']:<13} {r['model']:<14} {r['tenant']:<12} {exts:<16} "
-                f"{'yes' if r['sealed'] else 'no':<7} {r.pop('registered_text'):<11} "
-                f"{r['last_fetch_at'] or 'never'}"
-            )
+        out = [
+            table(["MAC", "MODEL", "TENANT", "LINES", "SEALED", "REGISTERED", "LAST FETCH"], cells)
+        ]
         if status is None and why:
             out.append(f"(REGISTERED unknown: {why})")
         emit(as_json, rows, "\n".join(out))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from provd.cli.main import CliState, actor, cli, emit, json_option, run_with_db
+from provd.cli.main import CliState, actor, cli, emit, json_option, run_with_db, table
 from provd.services.directory import tenants, users
 from provd.services.platform import Platform
 
@@ -57,8 +57,12 @@ def tenant_list(state: CliState, as_json: bool) -> None:
 
     async def work(p: Platform) -> None:
         rows = [tenants.tenant_view(t) for t in await tenants.list_tenants()]
-        lines = [f"{'TENANT':<20} {'SIP DOMAIN':<36} TIMEZONE"]
-        lines += [f"{r['slug']:<20} {r['sip_domain']:<36} {r['timezone']}" for r in rows]
+        lines = [
+            table(
+                ["TENANT", "SIP DOMAIN", "TIMEZONE"],
+                [[r["slug"], r["sip_domain"], r["timezone"]] for r in rows],
+            )
+        ]
         emit(as_json, rows, "\n".join(lines))
 
     run_with_db(state, as_json, work)
@@ -171,8 +175,12 @@ def user_list(state: CliState, tenant_slug: str | None, as_json: bool) -> None:
 
     async def work(p: Platform) -> None:
         rows = [users.user_view(u, t) for u, t in await users.list_users(tenant_slug)]
-        lines = [f"{'TENANT':<16} {'EXT':<6} NAME"]
-        lines += [f"{r['tenant']:<16} {r['extension']:<6} {r['name']}" for r in rows]
+        lines = [
+            table(
+                ["TENANT", "EXT", "NAME"],
+                [[r["tenant"], r["extension"], r["name"]] for r in rows],
+            )
+        ]
         emit(as_json, rows, "\n".join(lines))
 
     run_with_db(state, as_json, work)

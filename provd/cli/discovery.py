@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from provd.cli.main import CliState, actor, cli, emit, fail, json_option, run_with_db
+from provd.cli.main import CliState, actor, cli, emit, fail, json_option, run_with_db, table
 from provd.domain.mac import with_colons
 from provd.services import discovery
 from provd.services.platform import Platform
@@ -23,17 +23,21 @@ def discovered_list(state: CliState, as_json: bool) -> None:
 
     async def work(p: Platform) -> None:
         rows = [discovery.discovered_view(d) for d in await discovery.list_unclaimed()]
-        out = [
-            f"{'MAC':<18} {'VENDOR':<8} {'MODEL':<12} {'IP':<16} {'SOURCE':<9} "
-            f"{'SEEN':>5} {'WANTS 66/43':<11} LAST SEEN"
+        headers = ["MAC", "VENDOR", "MODEL", "IP", "SOURCE", "SEEN", "WANTS 66/43", "LAST SEEN"]
+        cells = [
+            [
+                with_colons(r["mac"]),
+                r["vendor"] or "?",
+                r["model"] or "?",
+                r["ip"] or "?",
+                r["source"],
+                r["seen_count"],
+                "yes" if any(o in r["requested_options"] for o in (66, 43)) else "no",
+                r["last_seen_at"],
+            ]
+            for r in rows
         ]
-        for r in rows:
-            wants = any(o in r["requested_options"] for o in (66, 43))
-            out.append(
-                f"{with_colons(r['mac']):<18} {r['vendor'] or '?':<8} {r['model'] or '?':<12} "
-                f"{r['ip'] or '?':<16} {r['source']:<9} {r['seen_count']:>5} "
-                f"{'yes' if wants else 'no':<11} {r['last_seen_at']}"
-            )
+        out = [table(headers, cells, right={5})]
         if not rows:
             out = ["No unclaimed phones seen (serve --dhcp-observe IFACE or --pnp finds them)."]
         emit(as_json, rows, "\n".join(out))

@@ -12,7 +12,7 @@ from typing import Any, TypeVar, cast
 
 import click
 
-from provd.cli.main import CliState, actor, cli, emit, fail, json_option, run_with_db
+from provd.cli.main import CliState, actor, cli, emit, fail, json_option, run_with_db, table
 from provd.services import layouts
 from provd.services.platform import Platform
 
@@ -144,12 +144,13 @@ def keys_show(
             effective = await layouts.effective_keys_view(scope.device)
             view["effective"] = effective
         lines = [f"{scope.label}, {own['model']}:"]
-        rows = view.get("effective", own["keys"])
-        for k in rows:
-            origin = f"  [{k['from']}]" if "from" in k else ""
-            lock = "  (locked)" if k["locked"] else ""
-            text = f"  {k['key']:<10} {k['function']:<12} {k['target']:<14} {k['label']}"
-            lines.append(f"{text}{lock}{origin}".rstrip())
+        cells = []
+        for k in view.get("effective", own["keys"]):
+            notes = ["(locked)"] if k["locked"] else []
+            notes += [f"[{k['from']}]"] if "from" in k else []
+            cells.append([k["key"], k["function"], k["target"], k["label"], " ".join(notes)])
+        if cells:
+            lines += ["  " + row for row in table([], cells).splitlines()]
         for page in own["pages"]:
             lines.append(f"  exp:{page['module']} page {page['page']}: {page['description']}")
         if len(lines) == 1:

@@ -10,12 +10,13 @@ import asyncio
 import getpass
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from tabulate import tabulate
 
 from provd.db.connection import database, db_url_for, upgrade_schema
 from provd.domain.errors import ProvdError
@@ -86,6 +87,26 @@ def run_with_db(state: CliState, as_json: bool, work: Callable[[Platform], Await
 
 def emit(as_json: bool, data: Any, text: str) -> None:
     click.echo(json.dumps(data, indent=2) if as_json else text)
+
+
+def table(
+    headers: Sequence[str], rows: Sequence[Sequence[object]], *, right: Collection[int] = ()
+) -> str:
+    """Rows in columns as wide as their widest cell, for people (scripts read --json).
+
+    Cells are printed as given: an extension such as 0201 is not read as a number.
+    ``right`` holds the indexes of the columns aligned right (counts, IDs); no
+    ``headers`` prints no header line.
+    """
+    width = len(headers) or max((len(r) for r in rows), default=0)
+    align = tuple("right" if i in right else "left" for i in range(width))
+    return tabulate(
+        rows,
+        headers=list(headers),
+        tablefmt="plain",
+        disable_numparse=True,
+        colalign=align,
+    )
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from provd.cli.main import CliState, actor, cli, emit, json_option, run_with_db
+from provd.cli.main import CliState, actor, cli, emit, json_option, run_with_db, table
 from provd.services.platform import Platform
 
 if TYPE_CHECKING:
@@ -74,13 +74,17 @@ def status_text(view: dict[str, Any]) -> str:
     ]
     rows = view.get("devices") or []
     if rows:
-        lines.append(f"{'MAC':<13} {'BATCH':<6} {'STATE':<10} {'TARGET':<14} REASON")
-        for d in rows:
-            batch = f"{d['batch']}{'*' if d['canary'] else ''}"
-            lines.append(
-                f"{d['mac']:<13} {batch:<6} {d['state']:<10} "
-                f"{d['target_version'] or '-':<14} {d['reason']}"
-            )
+        cells = [
+            [
+                d["mac"],
+                f"{d['batch']}{'*' if d['canary'] else ''}",
+                d["state"],
+                d["target_version"] or "-",
+                d["reason"],
+            ]
+            for d in rows
+        ]
+        lines.append(table(["MAC", "BATCH", "STATE", "TARGET", "REASON"], cells))
         if view["canary"]:
             lines.append("(* canary)")
     return "\n".join(lines)
@@ -268,16 +272,19 @@ def rollout_list(state: CliState, limit: int, as_json: bool) -> None:
             await progress.rollout_view(r, with_devices=False)
             for r in await progress.list_rollouts(max(1, min(limit, 500)))
         ]
-        out = [
-            f"{'ID':<5} {'STATE':<10} {'DEVICES':<8} {'DONE':<5} {'FAILED':<7} CREATED / SELECTION"
+        cells = [
+            [
+                v["id"],
+                v["state"],
+                v["total"],
+                v["counts"]["done"],
+                v["counts"]["failed"] + v["counts"]["timed_out"],
+                f"{v['created_at']} {v['selection']}",
+            ]
+            for v in views
         ]
-        for v in views:
-            c = v["counts"]
-            out.append(
-                f"{v['id']:<5} {v['state']:<10} {v['total']:<8} {c['done']:<5} "
-                f"{c['failed'] + c['timed_out']:<7} {v['created_at']} {v['selection']}"
-            )
-        emit(as_json, views, "\n".join(out))
+        text = table(["ID", "STATE", "DEVICES", "DONE", "FAILED", "CREATED / SELECTION"], cells)
+        emit(as_json, views, text)
 
     run_with_db(state, as_json, work)
 

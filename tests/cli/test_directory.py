@@ -36,3 +36,15 @@ def test_tenant_add_list(data_dir: Path) -> None:
     listed = json.loads(run(data_dir, "tenant", "list", "--json").output)
     assert [t["slug"] for t in listed] == ["acme", "default"]
     assert "bootstrap_password" not in listed[0]
+
+
+def test_tenant_list_columns_fit_the_longest_value(data_dir: Path) -> None:
+    slug = "acme-corporation-international-holdings"  # 39 characters, within the 40 allowed
+    assert run(data_dir, "tenant", "add", slug).exit_code == 0
+    header, *rows = run(data_dir, "tenant", "list").output.splitlines()
+    assert header.split() == ["TENANT", "SIP", "DOMAIN", "TIMEZONE"]
+    # Every row's SIP domain starts where the header's column does, however long the slug.
+    column = header.index("SIP DOMAIN")
+    domains = {row.split()[0]: row[column:].split()[0] for row in rows}
+    assert domains == {slug: f"{slug}.provd.internal", "default": "default.provd.internal"}
+    assert all(row[column - 1] == " " for row in rows)
