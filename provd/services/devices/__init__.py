@@ -13,7 +13,7 @@ from tortoise.transactions import in_transaction
 from provd.db.models import Device as Device
 from provd.db.models import DeviceLine, Tenant, User
 from provd.domain.audit_actions import AuditAction
-from provd.domain.catalogue import check_module_count, get_model
+from provd.domain.catalogue import PhoneModel, check_module_count, get_model
 from provd.domain.errors import Conflict, InvalidInput, NotFound
 from provd.domain.mac import Mac, parse_mac
 from provd.domain.network import INHERIT, parse_switch, parse_vlan
@@ -34,6 +34,19 @@ class ProvisioningCredential:
 
 def prov_username_for(mac: Mac) -> str:
     return f"dev-{mac}"
+
+
+def device_model(device: Device | None, model_id: str | None, *, missing: str) -> PhoneModel:
+    """The phone model a per-model setting is for: a device's own (a named model must be
+    the same), otherwise the named one; ``missing`` says why a model must be named."""
+    if device is not None:
+        model = get_model(device.model)
+        if model_id and get_model(model_id) != model:
+            raise InvalidInput("model", f"device {device.mac} is a {model.id}, not {model_id}")
+        return model
+    if not model_id:
+        raise InvalidInput("model", missing)
+    return get_model(model_id)
 
 
 async def device_view(d: Device) -> dict[str, Any]:

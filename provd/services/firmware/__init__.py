@@ -44,7 +44,7 @@ from provd.firmware.resolution import (
 )
 from provd.firmware.store import FirmwareStore
 from provd.services import audit
-from provd.services.devices import get_device
+from provd.services.devices import device_model, get_device
 from provd.services.directory.tenants import get_tenant
 from provd.services.platform import Platform
 
@@ -253,17 +253,7 @@ async def pin_scope(*, tenant: str | None = None, device: str | None = None) -> 
     return PinScope(PinLevel.PLATFORM, PLATFORM_OWNER, "platform")
 
 
-def _model_for(scope: PinScope, model_id: str | None) -> PhoneModel:
-    if scope.device is not None:
-        model = get_model(scope.device.model)
-        if model_id and get_model(model_id) != model:
-            raise InvalidInput(
-                "model", f"device {scope.device.mac} is a {model.id}, not {model_id}"
-            )
-        return model
-    if not model_id:
-        raise InvalidInput("model", "is required (the pin is per model)")
-    return get_model(model_id)
+_PER_MODEL = "is required (the pin is per model)"
 
 
 def _pin_label(pin: FirmwarePin) -> str:
@@ -305,7 +295,7 @@ async def set_pin(
     sha256: str | None = None,
 ) -> FirmwarePin:
     """Choose the firmware of a model at one level; only a tested image may be chosen."""
-    phone_model = _model_for(scope, model)
+    phone_model = device_model(scope.device, model, missing=_PER_MODEL)
     image = await find_image(version=version, sha256=sha256, model=phone_model.id)
     if not image.tested:
         raise InvalidInput(
@@ -337,7 +327,7 @@ async def set_pin(
 
 async def remove_pin(actor: audit.Actor, scope: PinScope, *, model: str | None) -> str:
     """Remove the pin of a model at one level; returns the model id."""
-    phone_model = _model_for(scope, model)
+    phone_model = device_model(scope.device, model, missing=_PER_MODEL)
     async with in_transaction():
         pin = await FirmwarePin.get_or_none(owner=scope.owner, model=phone_model.id)
         if pin is None:

@@ -34,7 +34,7 @@ from provd.domain.keys import (
 )
 from provd.domain.text import check_printable
 from provd.services import audit
-from provd.services.devices import get_device
+from provd.services.devices import device_model, get_device
 from provd.services.directory.tenants import get_tenant
 from provd.services.directory.users import get_user
 
@@ -100,16 +100,7 @@ async def resolve_scope(
 
 
 def _model_for(scope: Scope, model_id: str | None) -> PhoneModel:
-    if scope.device is not None:
-        model = get_model(scope.device.model)
-        if model_id and get_model(model_id) != model:
-            raise InvalidInput(
-                "model", f"device {scope.device.mac} is a {model.id}, not {model_id}"
-            )
-        return model
-    if not model_id:
-        raise InvalidInput("model", "is required")
-    return get_model(model_id)
+    return device_model(scope.device, model_id, missing="is required")
 
 
 def _modules_for(scope: Scope, model: PhoneModel) -> int:
