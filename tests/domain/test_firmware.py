@@ -175,7 +175,7 @@ def test_rollout_moves(current: RolloutState, new: RolloutState) -> None:
         (RolloutState.PAUSED, RolloutState.DONE),
         (RolloutState.PAUSED, RolloutState.HALTED),
         (RolloutState.RUNNING, RolloutState.RUNNING),
-        *[(final, new) for final in FINAL_ROLLOUT_STATES for new in RolloutState],
+        *[(final, new) for final in sorted(FINAL_ROLLOUT_STATES) for new in RolloutState],
     ],
 )
 def test_refused_rollout_moves_say_which(current: RolloutState, new: RolloutState) -> None:
