@@ -16,7 +16,8 @@ from tortoise.transactions import in_transaction
 
 from provd.db.models import Device, DeviceLine, KeySetting, PageLabel, Tenant, User
 from provd.domain.audit_actions import AuditAction
-from provd.domain.catalogue import PhoneModel, get_model
+from provd.domain.catalogue import PhoneModel
+from provd.drivers.registry import get_model
 from provd.domain.errors import InvalidInput
 from provd.domain.keys import (
     TARGETS,
@@ -110,7 +111,7 @@ def _modules_for(scope: Scope, model: PhoneModel) -> int:
     return model.expansion.max_count if model.expansion else 0
 
 
-async def _owners_above(scope: Scope) -> list[tuple[Level, str]]:
+async def owners_above(scope: Scope) -> list[tuple[Level, str]]:
     """The owners whose layouts stack under ``scope``'s."""
     owners = [(Level.PLATFORM, "platform")]
     if scope.tenant is not None and scope.level > Level.TENANT:
@@ -124,10 +125,11 @@ async def _owners_above(scope: Scope) -> list[tuple[Level, str]]:
 
 async def _level(level: Level, owner: str, model: PhoneModel) -> LayoutLevel:
     rows = await KeySetting.filter(owner=owner, model=model.id)
-    return LayoutLevel(level, {KeyLocation.parse(r.location): _spec(r) for r in rows})
+    return LayoutLevel(level, {KeyLocation.parse(r.location): spec_of(r) for r in rows})
 
 
-def _spec(row: KeySetting) -> KeySpec:
+def spec_of(row: KeySetting) -> KeySpec:
+    """A stored key as the domain sees it."""
     return KeySpec(
         KeyLocation.parse(row.location),
         KeyFunction(row.function),
@@ -135,6 +137,17 @@ def _spec(row: KeySetting) -> KeySpec:
         row.label,
         row.locked,
     )
+
+
+async def keys_by_level(
+    owners: dict[str, Level], model: PhoneModel
+) -> dict[Level, dict[KeyLocation, KeySpec]]:
+    """What each of ``owners`` sets for ``model``, in one query, in ``owners``' order."""
+    rows = await KeySetting.filter(owner__in=list(owners), model=model.id)
+    by_level: dict[Level, dict[KeyLocation, KeySpec]] = {level: {} for level in owners.values()}
+    for row in rows:
+        by_level[owners[row.owner]][KeyLocation.parse(row.location)] = spec_of(row)
+    return by_level
 
 
 async def _extensions(tenant: Tenant | None) -> dict[str, User]:
@@ -150,7 +163,7 @@ async def _check(
     if scope.level > Level.TENANT and any(s.locked for s in specs):
         raise InvalidInput("locked", "only the platform and tenant defaults can lock keys")
     users = await _extensions(scope.tenant)
-    above = [await _level(level, owner, model) for level, owner in await _owners_above(scope)]
+    above = [await _level(level, owner, model) for level, owner in await owners_above(scope)]
     locked = locked_by_earlier(above, scope.level)
     modules = _modules_for(scope, model)
     cleaned = []
@@ -400,10 +413,7 @@ async def effective_layout(
     if first_user_id is not None:
         owners[f"user:{first_user_id}"] = Level.USER
     owners[f"device:{device.id}"] = Level.DEVICE
-    rows = await KeySetting.filter(owner__in=list(owners), model=model.id)
-    by_level: dict[Level, dict[KeyLocation, KeySpec]] = {level: {} for level in owners.values()}
-    for row in rows:
-        by_level[owners[row.owner]][KeyLocation.parse(row.location)] = _spec(row)
+    by_level = await keys_by_level(owners, model)
     merged = merge(LayoutLevel(level, keys) for level, keys in by_level.items())
     keys = {
         loc: EffectiveKey(spec, level)

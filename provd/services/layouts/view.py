@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from tortoise.queryset import QuerySet
 
 from provd.db.models import Device, DeviceLine, KeySetting, PageLabel, Tenant, User
-from provd.domain.catalogue import MODELS, PhoneModel, get_model
+from provd.domain.catalogue import PhoneModel
+from provd.drivers.registry import MODELS, get_model
 from provd.domain.keys import (
     TARGETS,
     KeyFunction,
@@ -26,7 +27,7 @@ from provd.domain.keys import (
     locked_by_earlier,
     merge,
 )
-from provd.services.layouts import Scope
+from provd.services.layouts import Scope, keys_by_level, owners_above
 
 LEVEL_NAMES = {
     Level.PLATFORM: "platform default",
@@ -149,26 +150,9 @@ class LayoutEditorView:
         return self.scope.level <= Level.TENANT
 
 
-def _spec(row: KeySetting) -> KeySpec:
-    return KeySpec(
-        KeyLocation.parse(row.location),
-        KeyFunction(row.function),
-        row.target,
-        row.label,
-        row.locked,
-    )
-
-
 async def _owners(scope: Scope) -> dict[str, Level]:
-    """This level's owner and the owners stacked under it (the same stack
-    :func:`provd.services.layouts.effective_layout` builds for a device)."""
-    owners = {"platform": Level.PLATFORM}
-    if scope.tenant is not None and scope.level > Level.TENANT:
-        owners[f"tenant:{scope.tenant.id}"] = Level.TENANT
-    if scope.level is Level.DEVICE and scope.device is not None:
-        first = await DeviceLine.get_or_none(device=scope.device, slot=1)
-        if first is not None:
-            owners[f"user:{first.user_id}"] = Level.USER  # type: ignore[attr-defined]
+    """This level's owner and the owners stacked under it."""
+    owners = {owner: level for level, owner in await owners_above(scope)}
     owners[scope.owner] = scope.level
     return owners
 
@@ -212,10 +196,7 @@ async def default_modules(scope: Scope, model: PhoneModel) -> int:
 
 async def editor_view(scope: Scope, model: PhoneModel, modules: int) -> LayoutEditorView:
     owners = await _owners(scope)
-    rows = await KeySetting.filter(owner__in=list(owners), model=model.id)
-    by_level: dict[Level, dict[KeyLocation, KeySpec]] = {level: {} for level in owners.values()}
-    for row in rows:
-        by_level[owners[row.owner]][KeyLocation.parse(row.location)] = _spec(row)
+    by_level = await keys_by_level(owners, model)
     own = by_level.pop(scope.level)
     below_levels = [LayoutLevel(level, keys) for level, keys in by_level.items()]
     below = merge(below_levels)
