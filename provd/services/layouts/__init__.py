@@ -16,8 +16,7 @@ from tortoise.transactions import in_transaction
 
 from provd.db.models import Device, DeviceLine, KeySetting, PageLabel, Tenant, User
 from provd.domain.audit_actions import AuditAction
-from provd.domain.catalogue import PhoneModel
-from provd.drivers.registry import get_model
+from provd.domain.catalogue import PhoneModel, get_model
 from provd.domain.errors import InvalidInput
 from provd.domain.keys import (
     TARGETS,

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from tortoise.queryset import QuerySet
 
 from provd.db.models import Device, DeviceLine, KeySetting, PageLabel, Tenant, User
-from provd.domain.catalogue import PhoneModel
-from provd.drivers.registry import MODELS, get_model
+from provd.domain.catalogue import MODELS, PhoneModel, get_model
 from provd.domain.keys import (
     TARGETS,
     KeyFunction,
