@@ -113,6 +113,8 @@ READ_ONLY = {
         "layouts.export_layout",
         "layouts.effective_layout",
         "layouts.effective_keys_view",
+        "layouts.owners_above",
+        "layouts.keys_by_level",
         "layouts.view.default_modules",
         "layouts.view.editor_view",
         "layouts.view.default_model",
