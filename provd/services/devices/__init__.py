@@ -157,21 +157,23 @@ async def remove_device(actor: audit.Actor, mac: str) -> None:
         await audit.record(actor, AuditAction.DEVICE_REMOVE, "device", device.mac, before=before)
 
 
+async def _change_audited(
+    actor: audit.Actor, action: AuditAction, device: Device, changes: dict[str, Any]
+) -> None:
+    """Save ``changes`` to a device, with an audit row of its view before and after."""
+    before = await device_view(device)
+    device.update_from_dict(changes)
+    await device.save(update_fields=list(changes))
+    await audit.record(
+        actor, action, "device", device.mac, before=before, after=await device_view(device)
+    )
+
+
 async def reset_device(actor: audit.Actor, mac: str) -> Device:
     """Unseal: the tenant's bootstrap credential works again for this device."""
     async with in_transaction():
         device = await get_device(mac)
-        before = await device_view(device)
-        device.sealed_at = None
-        await device.save(update_fields=["sealed_at"])
-        await audit.record(
-            actor,
-            AuditAction.DEVICE_RESET,
-            "device",
-            device.mac,
-            before=before,
-            after=await device_view(device),
-        )
+        await _change_audited(actor, AuditAction.DEVICE_RESET, device, {"sealed_at": None})
     return device
 
 
@@ -241,17 +243,7 @@ async def update_device(
             )
         if not changes:
             raise InvalidInput("settings", "nothing to change")
-        before = await device_view(device)
-        device.update_from_dict(changes)
-        await device.save()
-        await audit.record(
-            actor,
-            AuditAction.DEVICE_SET,
-            "device",
-            device.mac,
-            before=before,
-            after=await device_view(device),
-        )
+        await _change_audited(actor, AuditAction.DEVICE_SET, device, changes)
     return device
 
 
