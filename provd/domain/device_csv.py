@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from provd.domain.catalogue import PhoneModel, check_module_count, get_model
+from provd.domain.catalogue import Catalogue, PhoneModel, check_module_count
 from provd.domain.errors import InvalidInput
 from provd.domain.mac import Mac, parse_mac, try_parse_mac
 from provd.domain.network import INHERIT, parse_vlan
@@ -241,14 +241,14 @@ def _slots(cells: _Cells, model: PhoneModel | None) -> dict[int, str]:
     return slots
 
 
-def _parse_row(cells: _Cells, default_tenant: str) -> DeviceRow | RowRefs:
+def _parse_row(cells: _Cells, default_tenant: str, catalogue: Catalogue) -> DeviceRow | RowRefs:
     """The row, or what it names when any of its cells is wrong (the errors are on
     ``cells``)."""
     before = len(cells.errors)
     mac = cells.check("mac", parse_mac, cells.get("mac")) if cells.get("mac") else None
     if mac is None and not cells.get("mac"):
         cells.fail("mac", "is required")
-    model = cells.check("model", get_model, cells.get("model")) if cells.get("model") else None
+    model = cells.check("model", catalogue.get, cells.get("model")) if cells.get("model") else None
     if model is None and not cells.get("model"):
         cells.fail("model", "is required: a model id such as yealink-t46g")
     tenant = cells.get("tenant").lower() or default_tenant
@@ -270,7 +270,7 @@ def _parse_row(cells: _Cells, default_tenant: str) -> DeviceRow | RowRefs:
     if not _COUNT.fullmatch(modules_text):
         cells.fail("expansion_modules", f"{modules_text[:20]!r} is not a number of modules")
     elif model is not None:
-        modules = cells.check("expansion_modules", check_module_count, int(modules_text), model.id)
+        modules = cells.check("expansion_modules", check_module_count, int(modules_text), model)
     name = cells.get("name")
     if name:
         name = cells.check("name", check_display_name, name) or ""
@@ -282,9 +282,9 @@ def _parse_row(cells: _Cells, default_tenant: str) -> DeviceRow | RowRefs:
     )
 
 
-def parse_file(data: bytes | str, *, default_tenant: str) -> ParsedFile:
-    """The rows, and the errors of those that are wrong. A file that cannot be read
-    as rows at all (no header, too big) raises."""
+def parse_file(data: bytes | str, *, default_tenant: str, catalogue: Catalogue) -> ParsedFile:
+    """The rows, and the errors of those that are wrong, models looked up in ``catalogue``.
+    A file that cannot be read as rows at all (no header, too big) raises."""
     text = _decode(data)
     records = iter(_records(text))
     first = next(records, None)
@@ -316,7 +316,7 @@ def parse_file(data: bytes | str, *, default_tenant: str) -> ParsedFile:
             cells.fail("mac", f"{mac} is also on row {first_row_of[mac]}")
         elif mac is not None:
             first_row_of[mac] = row
-        parsed = _parse_row(cells, default_tenant)
+        parsed = _parse_row(cells, default_tenant, catalogue)
         if isinstance(parsed, DeviceRow):
             rows.append(parsed)
             refs.append(parsed.refs)

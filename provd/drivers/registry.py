@@ -1,7 +1,7 @@
 """The vendors provd knows, assembled from their folders: each ``drivers/<vendor>/`` holds
-every fact about its phones (``driver.py``, ``useragent.py``, ``oui.py``), and this is the
-one place that lists the folders. Everything else looks vendors up here, by vendor, by
-requested file, by User-Agent or by MAC prefix.
+every fact about its phones (``driver.py``, ``useragent.py``, ``oui.py``, ``models.py``), and
+this is the one place that lists the folders. Everything else looks vendors up here, by
+vendor, by requested file, by User-Agent or by MAC prefix, and models up in ``CATALOGUE``.
 """
 
 from __future__ import annotations
@@ -9,11 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from provd.domain import oui
-from provd.domain.catalogue import PhoneModel, Vendor
+from provd.domain.catalogue import Catalogue, PhoneModel, Vendor
 from provd.domain.mac import Mac
 from provd.drivers import snom, yealink
 from provd.drivers.base import Driver, FileRequest, UserAgentInfo
+from provd.drivers.snom import models as snom_models
 from provd.drivers.snom import oui as snom_oui
+from provd.drivers.yealink import models as yealink_models
 from provd.drivers.yealink import oui as yealink_oui
 
 
@@ -24,12 +26,20 @@ class VendorParts:
     driver: Driver
     prefixes: tuple[str, ...]
     """``oui.PREFIXES``: the MAC prefixes registered to the vendor."""
+    models: tuple[PhoneModel, ...]
+    """``models.MODELS``: the vendor's models provd provisions."""
 
 
 VENDORS: dict[Vendor, VendorParts] = {
-    Vendor.YEALINK: VendorParts(yealink.DRIVER, yealink_oui.PREFIXES),
-    Vendor.SNOM: VendorParts(snom.DRIVER, snom_oui.PREFIXES),
+    Vendor.YEALINK: VendorParts(yealink.DRIVER, yealink_oui.PREFIXES, yealink_models.MODELS),
+    Vendor.SNOM: VendorParts(snom.DRIVER, snom_oui.PREFIXES, snom_models.MODELS),
 }
+
+CATALOGUE = Catalogue(m for parts in VENDORS.values() for m in parts.models)
+"""Every model of every vendor, in the order of ``VENDORS``: what the CLI, API and console
+list, and what code below the drivers is handed when it must look a model up."""
+MODELS: tuple[PhoneModel, ...] = CATALOGUE.models
+get_model = CATALOGUE.get
 
 DRIVERS: dict[Vendor, Driver] = {vendor: parts.driver for vendor, parts in VENDORS.items()}
 VENDOR_PREFIXES: dict[Vendor, tuple[str, ...]] = {

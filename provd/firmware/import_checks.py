@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from provd.domain.catalogue import PhoneModel, Vendor, get_model
+from provd.domain.catalogue import Catalogue, PhoneModel, Vendor
 from provd.domain.errors import InvalidInput
 from provd.domain.firmware import check_sha256, check_version
 
@@ -49,15 +49,17 @@ def check_new_image(
     version: str,
     filename: str,
     *,
+    catalogue: Catalogue,
     notes: str = "",
     tested: bool = False,
     sha256: str | None = None,
 ) -> NewImage:
+    """The import request checked, ``models`` (ids) looked up in ``catalogue``."""
     if not models:
         raise InvalidInput("model", "name at least one model the file fits")
     chosen: list[PhoneModel] = []
     for model_id in models:
-        model = get_model(model_id)
+        model = catalogue.get(model_id)
         if model not in chosen:
             chosen.append(model)
     vendors = {m.vendor for m in chosen}

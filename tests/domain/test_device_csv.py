@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from provd.domain.catalogue import MODELS, PhoneModel
+from provd.domain.catalogue import PhoneModel
 from provd.domain.device_csv import (
     COLUMNS,
     DeviceRow,
@@ -24,6 +24,7 @@ from provd.domain.device_csv import (
 from provd.domain.errors import InvalidInput
 from provd.domain.mac import Mac
 from provd.domain.tenancy import MAX_DISPLAY_NAME
+from provd.drivers.registry import CATALOGUE, MODELS
 
 HEADER = ",".join(COLUMNS)
 FORMULA = "=+-@\t\r"
@@ -83,7 +84,7 @@ def test_no_exported_cell_runs_as_a_formula(separator: str, name: str) -> None:
         out = io.StringIO()
         csv.writer(out, delimiter=";").writerows(rows)
         text = out.getvalue()
-    parsed = parse_file(text, default_tenant="default")
+    parsed = parse_file(text, default_tenant="default", catalogue=CATALOGUE)
     assert parsed.errors == []
     assert [r.name for r in parsed.rows] == [name]
 
@@ -114,7 +115,9 @@ def test_escaping_is_undone_exactly(value: str, exported: str) -> None:
 
 def test_a_spreadsheet_saved_text_mark_is_not_part_of_the_value() -> None:
     # Typed as '=1 in a spreadsheet and saved: the apostrophe only meant "text".
-    parsed = parse_file(f"{HEADER}\n0015654aa937,yealink-t46g,,,,,,,'=1\n", default_tenant="d")
+    parsed = parse_file(
+        f"{HEADER}\n0015654aa937,yealink-t46g,,,,,,,'=1\n", default_tenant="d", catalogue=CATALOGUE
+    )
     assert [r.name for r in parsed.rows] == ["=1"]
 
 
@@ -191,7 +194,9 @@ def _cells(r: DeviceRow) -> list[object]:
 @settings(PROPERTY, max_examples=150)
 @given(device_files())
 def test_exported_rows_parse_back_to_the_same_devices(rows: list[DeviceRow]) -> None:
-    parsed = parse_file(export_csv([_cells(r) for r in rows]), default_tenant="default")
+    parsed = parse_file(
+        export_csv([_cells(r) for r in rows]), default_tenant="default", catalogue=CATALOGUE
+    )
     assert parsed.errors == []
     assert parsed.rows == rows
 
@@ -243,7 +248,7 @@ def csv_like(draw: st.DrawFn) -> str | bytes:
 @given(csv_like())
 def test_any_input_gives_rows_or_the_domain_error(data: str | bytes) -> None:
     try:
-        parsed = parse_file(data, default_tenant="default")
+        parsed = parse_file(data, default_tenant="default", catalogue=CATALOGUE)
     except InvalidInput as e:
         assert e.field and e.message
         return

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from provd.domain.catalogue import MODELS, PhoneModel, get_model
+from provd.domain.catalogue import PhoneModel
 from provd.domain.errors import InvalidInput
 from provd.domain.keys import (
     MAX_LABEL,
@@ -24,6 +24,7 @@ from provd.domain.keys import (
     merge,
     parse_function,
 )
+from provd.drivers.registry import MODELS, get_model
 
 PROPERTY = settings(
     max_examples=200,

@@ -11,7 +11,13 @@ from provd.domain.mac import parse_mac
 from provd.domain.oui import check_vendor, oui, prefix_text
 
 MODEL = PhoneModel(
-    id="yealink-t46g", vendor=Vendor.YEALINK, name="T46G", accounts=16, line_keys=27, expansion=None
+    id="yealink-t46g",
+    vendor=Vendor.YEALINK,
+    name="T46G",
+    accounts=16,
+    line_keys=27,
+    expansion=None,
+    display_name="Yealink SIP-T46G",
 )
 MAC = parse_mac("00:04:13:2a:3b:4c")
 

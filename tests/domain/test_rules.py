@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import pytest
 
-from provd.domain.catalogue import MODELS, Vendor, find_model, get_model
+from provd.domain.catalogue import Vendor
 from provd.domain.errors import InvalidInput
 from provd.domain.passwords import check_password, generate_password
 from provd.domain.tenancy import check_display_name, check_domain, check_extension, check_slug
 from provd.domain.timezones import get_zone
+from provd.drivers.registry import CATALOGUE, MODELS, get_model
 
 
 @pytest.mark.parametrize("password", ["Ab1!xy", "S3cure-Enough", "pässWörd1!"])
@@ -44,7 +45,7 @@ def test_generated_passwords_follow_the_rule_and_differ() -> None:
 
 def test_catalogue_lookups() -> None:
     assert get_model(" Yealink-T46G ").common_id == "000000000028"
-    assert find_model(Vendor.SNOM, "d785") is get_model("snom-d785")
+    assert CATALOGUE.find(Vendor.SNOM, "d785") is get_model("snom-d785")
     with pytest.raises(InvalidInput, match="known models"):
         get_model("yealink-t99")
     ids = [m.id for m in MODELS]

@@ -10,13 +10,13 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from provd.domain.catalogue import PhoneModel, get_model
+from provd.domain.catalogue import PhoneModel
 from provd.domain.errors import InvalidInput
 from provd.domain.keys import KeyFunction, KeyLocation, KeySpec, check_spec
 from provd.domain.tenancy import check_display_name
 from provd.domain.text import check_printable, first_unprintable
 from provd.drivers.context import Key
-from provd.drivers.registry import driver_for
+from provd.drivers.registry import driver_for, get_model
 from tests.samples import sample_context
 
 # C0 controls but the whitespace str.strip() takes off the ends, DEL, and the C1 controls.

@@ -6,15 +6,24 @@ line of its own; what only one vendor does stays in ``test_<vendor>.py``.
 
 from __future__ import annotations
 
+import importlib
 import random
 
 import pytest
 
-from provd.domain.catalogue import MODELS, PhoneModel, Vendor
+from provd.domain.catalogue import PhoneModel, Vendor
 from provd.domain.mac import parse_mac
+from provd.drivers import registry
 from provd.drivers.base import Driver, NotThisDevicesFile
 from provd.drivers.context import masked
-from provd.drivers.registry import DRIVERS, VENDOR_PREFIXES, classify, vendor_of
+from provd.drivers.registry import (
+    CATALOGUE,
+    DRIVERS,
+    MODELS,
+    VENDOR_PREFIXES,
+    classify,
+    vendor_of,
+)
 from tests.golden import assert_golden
 from tests.samples import SAMPLE_MACS, sample_context
 
@@ -33,6 +42,21 @@ def test_the_driver_is_the_vendors_and_complete(vendor: Vendor) -> None:
     assert VENDOR_PREFIXES[vendor]
     assert vendor_of(SAMPLE_MACS[vendor]) is vendor
     assert any(m.vendor is vendor for m in MODELS)
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_the_vendors_models_come_from_its_folder_and_are_its_own(vendor: Vendor) -> None:
+    models = importlib.import_module(f"provd.drivers.{vendor.value}.models").MODELS
+    assert models and registry.VENDORS[vendor].models == models == CATALOGUE.of(vendor)
+    for model in models:
+        assert model.vendor is vendor
+        assert model.id == f"{vendor.value}-{model.name.lower()}"
+        assert model.display_name.endswith(model.name) and model.display_name != model.name
+        assert model.accounts > 0 and model.line_keys > 0
+        assert model.expansion is None or model.expansion.max_count > 0
+        assert CATALOGUE.get(model.id) is model
+        # The name the phone reports (User-Agents, file names) finds the model back.
+        assert CATALOGUE.find(vendor, model.name.lower()) is model
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.id)

@@ -13,10 +13,10 @@ from xml.sax.saxutils import escape as xml_escape
 import pytest
 from markupsafe import escape as markup_escape
 
-from provd.domain.catalogue import MODELS, PhoneModel, Vendor
+from provd.domain.catalogue import PhoneModel, Vendor
 from provd.drivers import context as context_module
 from provd.drivers.context import DeviceContext, Line, Provisioning, is_secret, masked
-from provd.drivers.registry import driver_for
+from provd.drivers.registry import MODELS, driver_for
 from tests.samples import layout_context, sample_context
 
 MASK = "********"

@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from provd.domain.catalogue import MODELS, Vendor, get_model
+from provd.domain.catalogue import Vendor
 from provd.domain.errors import InvalidInput
 from provd.domain.mac import parse_mac
-from provd.drivers.registry import VENDOR_PREFIXES, check_vendor, model_label, vendor_of
+from provd.drivers.registry import (
+    MODELS,
+    VENDOR_PREFIXES,
+    check_vendor,
+    get_model,
+    model_label,
+    vendor_of,
+)
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import provd
-from provd.domain.catalogue import MODELS, Vendor
-from provd.drivers.registry import DRIVERS, VENDORS, classify
+from provd.domain.catalogue import Vendor
+from provd.drivers.registry import DRIVERS, MODELS, VENDORS, classify
 from tests.golden import GOLDEN_DIR
 from tests.samples import SAMPLE_MACS
 
@@ -26,7 +26,9 @@ def test_every_vendor_package_has_the_same_modules_and_templates() -> None:
         assert any((PACKAGE / "templates" / vendor.value).glob("*.j2"))
         module = importlib.import_module(f"provd.drivers.{vendor.value}.driver")
         assert module.DRIVER is DRIVERS[vendor]
-    assert shapes == {frozenset({"__init__.py", "useragent.py", "driver.py", "oui.py"})}
+    assert shapes == {
+        frozenset({"__init__.py", "useragent.py", "driver.py", "oui.py", "models.py"})
+    }
     # The registry lists every vendor folder, and nothing else does.
     assert set(VENDORS) == set(Vendor) == set(DRIVERS)
     assert {p.name for p in (PACKAGE / "drivers").iterdir() if p.is_dir()} - {"__pycache__"} == {

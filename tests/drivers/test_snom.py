@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from provd.domain.catalogue import MODELS, PhoneModel, Vendor, get_model
+from provd.domain.catalogue import PhoneModel, Vendor
 from provd.domain.keys import KeyFunction, KeyLocation
 from provd.domain.mac import parse_mac
 from provd.domain.timezones import ZONES, Zone
@@ -25,6 +25,7 @@ from provd.drivers.context import (
     Transport,
     VlanPort,
 )
+from provd.drivers.registry import MODELS, get_model
 from provd.drivers.snom import DRIVER, parse_user_agent
 from provd.drivers.snom.driver import UnsafeValue
 from tests.golden import GOLDEN_DIR, assert_golden

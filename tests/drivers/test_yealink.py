@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from provd.domain.catalogue import MODELS, PhoneModel, Vendor, get_model, models_of
+from provd.domain.catalogue import PhoneModel, Vendor
 from provd.domain.keys import KeyFunction, KeyLocation
 from provd.domain.mac import Mac, parse_mac
 from provd.drivers.base import Driver, NotThisDevicesFile, UserAgentInfo
@@ -22,12 +22,13 @@ from provd.drivers.context import (
     Transport,
     VlanPort,
 )
+from provd.drivers.registry import CATALOGUE, MODELS, get_model
 from provd.drivers.yealink import DRIVER, parse_user_agent
 from provd.drivers.yealink.driver import COMMON_BOOT_FILE, DSS_TYPE, UnsafeValue
 from tests.golden import assert_golden
 from tests.samples import layout_context, sample_context
 
-YEALINK_MODELS = models_of(Vendor.YEALINK)
+YEALINK_MODELS = CATALOGUE.of(Vendor.YEALINK)
 T46G = get_model("yealink-t46g")
 MAC = parse_mac("00:15:65:4a:a9:37")
 # "key = value", or "key =" for an empty value.

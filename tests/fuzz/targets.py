@@ -20,12 +20,12 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 
-from provd.domain.catalogue import MODELS, get_model
 from provd.domain.device_csv import COLUMNS, parse_file
 from provd.domain.errors import InvalidInput
 from provd.domain.keys import KeyFunction, KeyLocation, KeySpec, check_spec, parse_function
 from provd.domain.mac import parse_mac, try_parse_mac, upper, with_colons
 from provd.drivers import registry
+from provd.drivers.registry import CATALOGUE, MODELS, get_model
 from provd.security.digest import (
     MAX_HEADER_LENGTH,
     DigestAuthenticator,
@@ -461,7 +461,7 @@ def csv_files(draw: st.DrawFn) -> bytes | str:
 
 def check_csv_parse(data: bytes | str) -> None:
     try:
-        parsed = parse_file(data, default_tenant="default")
+        parsed = parse_file(data, default_tenant="default", catalogue=CATALOGUE)
     except InvalidInput:
         return
     seen = set()

@@ -11,6 +11,7 @@ import pytest
 from provd.db.models import Device
 from provd.domain.device_csv import ImportRefused, parse_file
 from provd.domain.errors import InvalidInput, NotFound
+from provd.drivers.registry import CATALOGUE
 from provd.services.devices import csv_io as device_csv
 from provd.services.directory import tenants, users
 from tests.fuzz import env
@@ -100,7 +101,9 @@ def test_a_phone_whose_user_agent_is_not_utf8_gets_its_file(
 
 def test_a_csv_str_with_a_lone_surrogate_is_not_text() -> None:
     with pytest.raises(InvalidInput) as refused:
-        parse_file("mac,model\r\n0015654aa937,\ud800\r\n", default_tenant="default")
+        parse_file(
+            "mac,model\r\n0015654aa937,\ud800\r\n", default_tenant="default", catalogue=CATALOGUE
+        )
     assert refused.value.field == "file"
 
 

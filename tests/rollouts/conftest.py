@@ -75,8 +75,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 async def add_firmware(p: Platform, version: str, *, tested: bool = True) -> FirmwareImage:
     """A T46G image in provd's store, as ``provd firmware add`` imports it."""
-    from provd.firmware.import_checks import check_new_image
-    from provd.services.firmware import add_image
+    from provd.services.firmware import add_image, check_new_image
 
     data = firmware_bytes(version)
 

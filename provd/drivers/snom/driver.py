@@ -24,12 +24,13 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
-from provd.domain.catalogue import PhoneModel, Vendor, find_model
+from provd.domain.catalogue import PhoneModel, Vendor
 from provd.domain.keys import KeyFunction, KeyLocation
 from provd.domain.mac import Mac, try_parse_mac, upper
 from provd.domain.timezones import get_zone
 from provd.drivers.base import FileRequest, NotThisDevicesFile, UserAgentInfo
 from provd.drivers.context import DeviceContext, Key, Line, Network, SipServer, VlanPort
+from provd.drivers.snom.models import MODELS
 from provd.drivers.snom.useragent import parse_user_agent, sip_firmware
 
 # XML 1.0 forbids most C0 controls, a line break means nothing in a one-line
@@ -87,6 +88,8 @@ class _Kind(Enum):
         return self.value.format(model=model.name if model else "", mac=upper(mac) if mac else "")
 
 
+# A file name names the model as the phone spells it (``snomD785.htm``).
+_BY_NAME = {m.name.upper(): m for m in MODELS}
 _MODEL = r"snom(?P<model>[a-z0-9]{1,16})"
 _MAC = r"(?P<mac>[0-9a-f]{12})"
 # Phones spell the MAC in upper case; either case is accepted and normalised.
@@ -113,7 +116,7 @@ def _request(kind: _Kind, match: re.Match[str]) -> tuple[_Kind, FileRequest] | N
     groups = match.groupdict()
     model = mac = None
     if "model" in groups:
-        model = find_model(Vendor.SNOM, groups["model"])
+        model = _BY_NAME.get(groups["model"].upper())
         if model is None:
             return None
     if "mac" in groups:

@@ -17,12 +17,13 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from provd.domain.catalogue import PhoneModel, Vendor, models_of
+from provd.domain.catalogue import PhoneModel, Vendor
 from provd.domain.keys import KeyFunction, KeyLocation
 from provd.domain.mac import Mac, try_parse_mac
 from provd.domain.timezones import get_zone
 from provd.drivers.base import FileRequest, NotThisDevicesFile, UserAgentInfo
 from provd.drivers.context import DeviceContext, Key, Transport, VlanPort
+from provd.drivers.yealink.models import MODELS
 from provd.drivers.yealink.useragent import parse_user_agent
 
 COMMON_BOOT_FILE = "y000000000000.boot"
@@ -68,7 +69,7 @@ _COMMON_FILE = re.compile(r"y(?P<id>[0-9]{12})\.cfg")
 def _by_common_id() -> dict[str, PhoneModel]:
     # Models sharing a product id share the file, so the first one stands for all.
     table: dict[str, PhoneModel] = {}
-    for model in models_of(Vendor.YEALINK):
+    for model in MODELS:
         table.setdefault(model.common_id, model)
     return table
 

@@ -13,12 +13,13 @@ from tortoise.transactions import in_transaction
 from provd.db.models import Device as Device
 from provd.db.models import DeviceLine, Tenant, User
 from provd.domain.audit_actions import AuditAction
-from provd.domain.catalogue import PhoneModel, check_module_count, get_model
+from provd.domain.catalogue import PhoneModel, check_module_count
 from provd.domain.errors import Conflict, InvalidInput, NotFound
 from provd.domain.mac import Mac, parse_mac
 from provd.domain.network import INHERIT, parse_switch, parse_vlan
 from provd.domain.passwords import check_password, generate_password
 from provd.domain.tenancy import check_display_name
+from provd.drivers.registry import get_model
 from provd.services import audit
 from provd.services.directory.tenants import DEFAULT_TENANT, get_tenant
 from provd.services.directory.users import get_user
@@ -232,7 +233,9 @@ async def update_device(
         if name is not None:
             changes["name"] = check_display_name(name.strip()) if name.strip() else ""
         if expansion_modules is not None:
-            changes["expansion_modules"] = check_module_count(expansion_modules, device.model)
+            changes["expansion_modules"] = check_module_count(
+                expansion_modules, get_model(device.model)
+            )
         if vlan_lan is not None:
             changes["vlan_lan"] = _vlan_override(vlan_lan, field="vlan_lan")
         if vlan_pc is not None:

@@ -34,6 +34,7 @@ from provd.domain.errors import NotFound
 from provd.domain.mac import Mac
 from provd.domain.network import INHERIT
 from provd.domain.passwords import generate_password
+from provd.drivers.registry import CATALOGUE
 from provd.services import audit
 from provd.services.devices import prov_username_for
 from provd.services.directory.tenants import DEFAULT_TENANT, get_tenant
@@ -372,7 +373,7 @@ async def import_devices(
     probe = (principal, tenant) if principal and principal.tenant_id and tenant else None
     if probe is not None:
         await mac_probes.check(*probe)
-    parsed = parse_file(data, default_tenant=tenant or DEFAULT_TENANT)
+    parsed = parse_file(data, default_tenant=tenant or DEFAULT_TENANT, catalogue=CATALOGUE)
     elsewhere: list[Mac] = []
 
     async def checked() -> list[_Plan]:

@@ -23,9 +23,9 @@ from tortoise.expressions import F, Q, Subquery
 from tortoise.queryset import QuerySet
 
 from provd.db.models import Device, DeviceLine, FirmwarePin, RolloutDevice, Tenant, User
-from provd.domain.catalogue import MODELS, get_model
 from provd.domain.errors import InvalidInput
 from provd.domain.firmware import Pin, PinLevel, resolve
+from provd.drivers.registry import MODELS, get_model
 from provd.firmware.resolution import (
     ACTIVE_DEVICE_STATES,
     PLATFORM_OWNER,

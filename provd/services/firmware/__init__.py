@@ -27,10 +27,12 @@ from tortoise.transactions import in_transaction
 
 from provd.db.models import Device, FirmwareImage, FirmwarePin, Tenant
 from provd.domain.audit_actions import AuditAction
-from provd.domain.catalogue import PhoneModel, get_model
+from provd.domain.catalogue import PhoneModel
 from provd.domain.errors import Conflict, InvalidInput, NotFound
 from provd.domain.firmware import PinLevel, check_version
-from provd.firmware.import_checks import NewImage, check_new_image, version_key
+from provd.drivers.registry import CATALOGUE, get_model
+from provd.firmware import import_checks
+from provd.firmware.import_checks import NewImage, version_key
 from provd.firmware.resolution import (
     PLATFORM_OWNER,
     FirmwareResolution,
@@ -65,6 +67,21 @@ _LEVEL_NAMES = {PinLevel.PLATFORM: "platform", PinLevel.TENANT: "tenant", PinLev
 
 
 # --- Catalogue ---------------------------------------------------------------
+
+
+def check_new_image(
+    models: Sequence[str],
+    version: str,
+    filename: str,
+    *,
+    notes: str = "",
+    tested: bool = False,
+    sha256: str | None = None,
+) -> NewImage:
+    """:func:`provd.firmware.import_checks.check_new_image` with the registered models."""
+    return import_checks.check_new_image(
+        models, version, filename, catalogue=CATALOGUE, notes=notes, tested=tested, sha256=sha256
+    )
 
 
 def image_view(image: FirmwareImage, pins: Sequence[FirmwarePin] | None = None) -> dict[str, Any]:

@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from provd.db.models import Device, FirmwareImage, FirmwarePin
-from provd.domain.catalogue import MODELS, PhoneModel
+from provd.domain.catalogue import PhoneModel
 from provd.domain.firmware import PinLevel
+from provd.drivers.registry import MODELS
 from provd.firmware.import_checks import version_key
 from provd.firmware.resolution import PLATFORM_OWNER
 

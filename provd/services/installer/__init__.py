@@ -25,10 +25,18 @@ from tortoise.functions import Count
 
 from provd.db.models import Device, DeviceLine, Tenant, User
 from provd.domain.access import Principal
-from provd.domain.catalogue import MODELS, PhoneModel, find_model, get_model
+from provd.domain.catalogue import PhoneModel
 from provd.domain.errors import Conflict, InvalidInput
 from provd.domain.mac import Mac, parse_mac
-from provd.drivers.registry import check_vendor, model_label, parse_user_agent, vendor_name
+from provd.drivers.registry import (
+    CATALOGUE,
+    MODELS,
+    check_vendor,
+    get_model,
+    model_label,
+    parse_user_agent,
+    vendor_name,
+)
 from provd.pbx import PbxControl, PbxError
 from provd.services import audit, devices
 from provd.services.directory.tenants import DEFAULT_TENANT, get_tenant
@@ -255,7 +263,7 @@ def _reported_model(*user_agents: str | None) -> tuple[str | None, PhoneModel | 
     for ua in user_agents:
         info = parse_user_agent(ua) if ua else None
         if info is not None:
-            return f"{vendor_name(info.vendor)} {info.model_name}", find_model(
+            return f"{vendor_name(info.vendor)} {info.model_name}", CATALOGUE.find(
                 info.vendor, info.model_name
             )
     return None, None

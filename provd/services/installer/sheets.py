@@ -10,8 +10,8 @@ from urllib.parse import urlencode
 import segno
 
 from provd.db.models import DeviceLine, User
-from provd.domain.catalogue import get_model
 from provd.domain.mac import Mac, with_colons
+from provd.drivers.registry import get_model
 from provd.services.directory.tenants import get_tenant
 from provd.services.platform import Platform
 

@@ -16,7 +16,7 @@ from tortoise.transactions import in_transaction
 
 from provd.db.models import Device, DeviceLine, KeySetting, PageLabel, Tenant, User
 from provd.domain.audit_actions import AuditAction
-from provd.domain.catalogue import PhoneModel, get_model
+from provd.domain.catalogue import PhoneModel
 from provd.domain.errors import InvalidInput
 from provd.domain.keys import (
     TARGETS,
@@ -33,6 +33,7 @@ from provd.domain.keys import (
     parse_function,
 )
 from provd.domain.text import check_printable
+from provd.drivers.registry import get_model
 from provd.services import audit
 from provd.services.devices import device_model, get_device
 from provd.services.directory.tenants import get_tenant

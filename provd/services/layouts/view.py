@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from tortoise.queryset import QuerySet
 
 from provd.db.models import Device, DeviceLine, KeySetting, PageLabel, Tenant, User
-from provd.domain.catalogue import MODELS, PhoneModel, get_model
+from provd.domain.catalogue import PhoneModel
 from provd.domain.keys import (
     TARGETS,
     KeyFunction,
@@ -26,6 +26,7 @@ from provd.domain.keys import (
     locked_by_earlier,
     merge,
 )
+from provd.drivers.registry import MODELS, get_model
 from provd.services.layouts import Scope, keys_by_level, owners_above
 
 LEVEL_NAMES = {

@@ -20,10 +20,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from provd.db.models import Device, Tenant
-from provd.domain.catalogue import get_model
 from provd.domain.mac import Mac
 from provd.drivers.base import Driver, FileRequest, NotThisDevicesFile, UserAgentInfo
-from provd.drivers.registry import classify, parse_user_agent
+from provd.drivers.registry import classify, get_model, parse_user_agent
 from provd.security.digest import DigestAuthenticator, Outcome, parse_authorization
 from provd.security.ratelimit import AuthThrottle, client_key
 from provd.services.devices import note_reported_modules, seal_device

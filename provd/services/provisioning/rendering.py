@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from provd.db.models import Device, DeviceLine, Tenant
-from provd.domain.catalogue import PhoneModel, get_model
+from provd.domain.catalogue import PhoneModel
 from provd.domain.errors import ProvdError
 from provd.domain.keys import KeyFunction, KeyLocation, KeySpec, default_line_keys
 from provd.domain.mac import Mac
@@ -23,7 +23,7 @@ from provd.drivers.context import (
     VlanPort,
     masked,
 )
-from provd.drivers.registry import driver_for
+from provd.drivers.registry import driver_for, get_model
 from provd.services.firmware import firmware_for_config, firmware_url
 from provd.services.layouts import effective_layout
 from provd.services.platform import Platform

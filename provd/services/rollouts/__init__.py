@@ -23,7 +23,6 @@ from tortoise.transactions import in_transaction
 
 from provd.db.models import Device, FirmwareImage, Rollout, RolloutDevice
 from provd.domain.audit_actions import AuditAction
-from provd.domain.catalogue import get_model
 from provd.domain.errors import Conflict, InvalidInput, NotFound
 from provd.domain.firmware import (
     FINAL_ROLLOUT_STATES,
@@ -35,6 +34,7 @@ from provd.domain.firmware import (
     plan_batches,
 )
 from provd.domain.mac import parse_mac
+from provd.drivers.registry import get_model
 from provd.pbx import Registration
 from provd.services import audit
 from provd.services.directory.tenants import get_tenant

@@ -10,8 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from provd.db.models import Device, FirmwareImage, FirmwarePin
-from provd.domain.catalogue import PhoneModel, get_model
+from provd.domain.catalogue import PhoneModel
 from provd.domain.firmware import Pin, PinLevel, check_version, is_drifted, resolve
+from provd.drivers.registry import get_model
 from provd.firmware.import_checks import version_key
 from provd.firmware.resolution import PLATFORM_OWNER, device_owner, tenant_owner
 from provd.services.rollouts import Selection, running_version, select_devices

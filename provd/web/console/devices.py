@@ -6,8 +6,8 @@ from collections import Counter
 
 from aiohttp import web
 
-from provd.domain.catalogue import get_model
 from provd.domain.errors import InvalidInput, NotFound, ProvdError
+from provd.drivers.registry import get_model
 from provd.pbx import PbxError
 from provd.services import devices, firmware, layouts
 from provd.services import pbx as pbx_service

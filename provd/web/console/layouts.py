@@ -17,10 +17,11 @@ from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
-from provd.domain.catalogue import MODELS, PhoneModel, get_model
+from provd.domain.catalogue import PhoneModel
 from provd.domain.errors import InvalidInput, NotFound
 from provd.domain.keys import TARGETS, KeyFunction, KeyLocation, Level, TargetKind
 from provd.domain.mac import parse_mac
+from provd.drivers.registry import MODELS, get_model
 from provd.services import layouts
 from provd.services.directory import tenants
 from provd.services.layouts import view as layout_view

@@ -13,9 +13,9 @@ from typing import Any
 
 from aiohttp import web
 
-from provd.domain.catalogue import MODELS
 from provd.domain.errors import InvalidInput, NotFound
 from provd.domain.firmware import FINAL_DEVICE_STATES, DeviceState, RolloutState
+from provd.drivers.registry import MODELS
 from provd.pbx import PbxError
 from provd.services import devices, pbx, rollouts
 from provd.services.directory import tenants

@@ -15,8 +15,8 @@ from typing import Any
 from aiohttp import web
 
 from provd.domain.access import Principal
-from provd.domain.catalogue import get_model
 from provd.domain.errors import InvalidInput, NotFound
+from provd.drivers.registry import get_model
 from provd.services import installer
 from provd.services.directory.tenants import list_tenants
 from provd.services.installer import labels

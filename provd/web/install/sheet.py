@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from provd.domain.catalogue import MODELS
 from provd.domain.errors import InvalidInput, NotFound
+from provd.drivers.registry import MODELS
 from provd.services.directory import tenants
 from provd.services.installer import sheets
 from provd.web import auth, pages

@@ -3,8 +3,8 @@ what a lower level locked, page descriptions, and the defaults it opens with."""
 
 from __future__ import annotations
 
-from provd.domain.catalogue import get_model
 from provd.domain.keys import KeyLocation, Level
+from provd.drivers.registry import get_model
 from provd.services import devices, layouts
 from provd.services.directory import users
 from provd.services.layouts import view as layout_view
