@@ -67,8 +67,10 @@ async def access_page(request: web.Request) -> web.StreamResponse:
     return await _page(request)
 
 
-def _first(errors: Errors) -> str:
-    return next(iter(errors.values()), "")
+def _refusal(e: ProvdError, what: str = "") -> tuple[Flashes, Errors]:
+    """The flash saying why (``what`` did not happen), and the errors by field for a form."""
+    errors = field_errors(e)
+    return [("error", what + next(iter(errors.values()), ""))], errors
 
 
 @auth.tenant_admin_allowed
@@ -86,13 +88,8 @@ async def account_add(request: web.Request) -> web.StreamResponse:
             by=scope.principal(request),
         )
     except ProvdError as e:
-        errors = field_errors(e)
-        return await _page(
-            request,
-            flashes=[("error", "The account was not added: " + _first(errors))],
-            account_values=values,
-            account_errors=errors,
-        )
+        flashes, errors = _refusal(e, "The account was not added: ")
+        return await _page(request, flashes=flashes, account_values=values, account_errors=errors)
     return await _page(
         request,
         flashes=[("ok", f"Account {account.username} added.")],
@@ -107,7 +104,7 @@ async def account_password(request: web.Request) -> web.StreamResponse:
     try:
         await accounts.set_password(request[ACTOR], username, password, by=scope.principal(request))
     except ProvdError as e:
-        return await _page(request, flashes=[("error", _first(field_errors(e)))])
+        return await _page(request, flashes=_refusal(e)[0])
     return await _page(
         request,
         flashes=[("ok", f"New password for {username}; its sessions were signed out.")],
@@ -123,7 +120,7 @@ async def account_remove(request: web.Request) -> web.StreamResponse:
             raise InvalidInput("username", "you cannot remove your own account")
         await accounts.remove_account(request[ACTOR], username, by=scope.principal(request))
     except ProvdError as e:
-        return await _page(request, flashes=[("error", _first(field_errors(e)))])
+        return await _page(request, flashes=_refusal(e)[0])
     return await _page(request, flashes=[("ok", f"Account {username} removed.")])
 
 
@@ -144,13 +141,8 @@ async def token_create(request: web.Request) -> web.StreamResponse:
             by=scope.principal(request),
         )
     except ProvdError as e:
-        errors = field_errors(e)
-        return await _page(
-            request,
-            flashes=[("error", "No token was created: " + _first(errors))],
-            token_values=values,
-            token_errors=errors,
-        )
+        flashes, errors = _refusal(e, "No token was created: ")
+        return await _page(request, flashes=flashes, token_values=values, token_errors=errors)
     return await _page(
         request,
         flashes=[("ok", f"Token {name.strip()} created.")],
@@ -166,7 +158,7 @@ async def token_revoke(request: web.Request) -> web.StreamResponse:
             raise InvalidInput("id", f"{token_id!r} is not a token id")
         await tokens.revoke_token(request[ACTOR], int(token_id), by=scope.principal(request))
     except ProvdError as e:
-        return await _page(request, flashes=[("error", _first(field_errors(e)))])
+        return await _page(request, flashes=_refusal(e)[0])
     return await _page(request, flashes=[("ok", f"Token {token_id} revoked.")])
 
 
