@@ -14,6 +14,7 @@ from typing import Any
 
 from provd.discovery.link import Sniffer
 from provd.domain.mac import Mac, try_parse_mac
+from provd.drivers.registry import model_from_vendor_class
 from provd.services import discovery
 
 log = logging.getLogger("provd.discovery.dhcp")
@@ -47,7 +48,7 @@ class DhcpRequest:
             vendor_class=self.vendor_class,
             requested_options=self.requested_options,
             hostname=self.hostname,
-            model=_model_from_vendor_class(self.vendor_class),
+            model=model_from_vendor_class(self.vendor_class),
         )
 
 
@@ -57,13 +58,6 @@ def _text(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
     return value.strip("\x00 ") or None
-
-
-def _model_from_vendor_class(vendor_class: str | None) -> str | None:
-    # Snom sends its phone type ("snomD785"); Yealink only "yealink" by default.
-    if vendor_class and vendor_class.lower().startswith("snom") and len(vendor_class) > 4:
-        return vendor_class.split()[0]
-    return None
 
 
 def _address(value: Any) -> str | None:

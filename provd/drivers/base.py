@@ -68,6 +68,11 @@ class Driver(Protocol):
         """Return None when the file name is not one this vendor's phones ask for."""
         ...
 
+    def model_from_vendor_class(self, vendor_class: str) -> str | None:
+        """The model a DHCP vendor class (option 60) names, as the phone spells it, or None
+        when it names none or is not this vendor's. Untrusted input."""
+        ...
+
     def filenames(self, mac: Mac, model: PhoneModel) -> tuple[str, ...]:
         """Every file a device of this model may fetch, in the order it fetches them."""
         ...

@@ -69,6 +69,17 @@ def parse_user_agent(user_agent: str) -> UserAgentInfo | None:
     return None
 
 
+def model_from_vendor_class(vendor_class: str | None) -> str | None:
+    """The model a DHCP vendor class names, as the phone spells it, if any vendor's does."""
+    if not vendor_class:
+        return None
+    for driver in DRIVERS.values():
+        model = driver.model_from_vendor_class(vendor_class)
+        if model is not None:
+            return model
+    return None
+
+
 def vendor_of(mac: Mac) -> Vendor | None:
     """The vendor whose registered prefix ``mac`` starts with, or None if unlisted."""
     return _BY_PREFIX.get(oui.oui(mac))

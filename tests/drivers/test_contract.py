@@ -139,4 +139,10 @@ def test_user_agent_parsing_never_raises_and_names_only_its_vendor(vendor: Vendo
         assert info is None or info.vendor is vendor
         firmware = driver.sip_firmware(ua)
         assert firmware is None or isinstance(firmware, str)
+        model = driver.model_from_vendor_class(ua)
+        assert model is None or (model and model in ua)
     assert driver.parse_user_agent("x" * 100_000) is None
+    # A DHCP vendor class of another vendor never names one of this vendor's models.
+    for other in DRIVERS.values():
+        if other is not driver:
+            assert driver.model_from_vendor_class(other.name.lower()) is None

@@ -254,6 +254,14 @@ def test_sip_user_agent(ua: str, firmware: str | None) -> None:
 
 
 @pytest.mark.parametrize(
+    ("vendor_class", "model"),
+    [("snomD785", "snomD785"), ("SNOMD315 extra", "SNOMD315"), ("snom", None), ("yealink", None)],
+)
+def test_dhcp_vendor_class_names_the_model(vendor_class: str, model: str | None) -> None:
+    assert DRIVER.model_from_vendor_class(vendor_class) == model
+
+
+@pytest.mark.parametrize(
     ("filename", "expected"),
     [
         ("snomD785.htm", FileRequest("snomD785.htm", None, D785)),

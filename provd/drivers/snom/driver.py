@@ -146,6 +146,12 @@ class SnomDriver:
         parsed = _parse(filename)
         return parsed[1] if parsed else None
 
+    def model_from_vendor_class(self, vendor_class: str) -> str | None:
+        # Snom sends its phone type ("snomD785").
+        if vendor_class.lower().startswith("snom") and len(vendor_class) > 4:
+            return vendor_class.split()[0]
+        return None
+
     def filenames(self, mac: Mac, model: PhoneModel) -> tuple[str, ...]:
         _check_model(model)
         return tuple(kind.filename(model, mac) for kind in _Kind)

@@ -181,6 +181,10 @@ class YealinkDriver:
         parsed = _parse(filename)
         return parsed[1] if parsed else None
 
+    def model_from_vendor_class(self, vendor_class: str) -> str | None:
+        # Yealink sends only "yealink" by default.
+        return None
+
     def filenames(self, mac: Mac, model: PhoneModel) -> tuple[str, ...]:
         _check_model(model)
         return (f"{mac}.boot", _common_file(model), f"{mac}.cfg")
