@@ -382,3 +382,48 @@ class DiscoveredDevice(Model):
 
     class Meta:
         table = "discovered_device"
+
+
+class PhoneNumber(Model):
+    """One number (E.164) of a block a tenant owns: a row per number, each assigned alone.
+
+    A block is the numbers sharing ``block_first``: added and removed as one. What a
+    number is used for is one nullable reference per kind of use (a user today), at
+    most one of them set.
+    """
+
+    id = fields.IntField(primary_key=True)
+    e164 = fields.CharField(max_length=16, unique=True)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    block_first = fields.CharField(max_length=16, db_index=True)
+    block_count = fields.IntField()
+    # Removing a user frees its numbers: the user's removal is the audited change.
+    assigned_user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "phone_number"
+
+
+class Carrier(Model):
+    """An upstream SIP provider that reaches the telephone network."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=40, unique=True)
+    host = fields.CharField(max_length=253)
+    port = fields.IntField()
+    transport = fields.CharField(max_length=3)
+    username = fields.CharField(max_length=64, null=True)
+    password_enc = fields.BinaryField(null=True)
+    # Source networks the carrier's INVITEs come from ("192.0.2.0/24"), as text.
+    inbound_from: fields.Field[Any] = fields.JSONField(default=list)
+    priority = fields.IntField(default=10)
+    enabled = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "carrier"

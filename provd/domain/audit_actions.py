@@ -62,6 +62,13 @@ class AuditAction(StrEnum):
     ROLLOUT_DEVICE_FAILED = "rollout.device.failed"
     ROLLOUT_DEVICE_TIMED_OUT = "rollout.device.timed_out"
 
+    NUMBER_ADD = "number.add"
+    NUMBER_REMOVE = "number.remove"
+    NUMBER_ASSIGN = "number.assign"
+    NUMBER_RELEASE = "number.release"
+    CARRIER_ADD = "carrier.add"
+    CARRIER_REMOVE = "carrier.remove"
+
     @classmethod
     def rollout_device(cls, state: DeviceState) -> AuditAction:
         """A rollout device moving into ``state``."""

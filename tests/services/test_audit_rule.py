@@ -37,7 +37,7 @@ from tortoise.queryset import BulkCreateQuery, BulkUpdateQuery, DeleteQuery, Upd
 import provd.services
 from provd.db.models import AuditEntry, ProvisioningToken, User
 from provd.domain.mac import parse_mac
-from provd.services import discovery
+from provd.services import carriers, discovery, numbers
 from provd.services.access import accounts, tokens
 from provd.services.devices import (
     add_device,
@@ -75,6 +75,9 @@ READ_ONLY = {
         "access.accounts.get_account",
         "access.tokens.list_tokens",
         "audit.recent",
+        "carriers.list_carriers",
+        "carriers.get_carrier",
+        "carriers.resolve_host",
         "audit.log.search",
         "audit.log.object_types",
         "devices.device_view",
@@ -119,6 +122,8 @@ READ_ONLY = {
         "layouts.view.editor_view",
         "layouts.view.default_model",
         "layouts.view.layouts_summary",
+        "numbers.list_numbers",
+        "numbers.get_number",
         "pbx.line_registrations",
         "pbx.device_registrations",
         "pbx.serve.latest_audit_id",
@@ -289,6 +294,14 @@ async def test_every_service_write_writes_an_audit_row(
     await d.call(discovery.forget, a, "001565000001")
     await d.call(discovery.record_sighting, sighting)
     await d.call(discovery.forget_all, a)
+    await d.call(numbers.add_block, platform, a, "+31201234500", 10, "default")
+    await d.call(numbers.assign, platform, a, "+31201234501", "201")
+    await d.call(numbers.release, platform, a, "+31201234501")
+    await d.call(numbers.remove_block, platform, a, "+31201234500")
+    await d.call(
+        carriers.add_carrier, platform, a, "upstream", "127.0.0.1", password="x", username="u"
+    )
+    await d.call(carriers.remove_carrier, platform, a, "upstream")
     assert await AuditEntry.all().count() > 20
 
     everything = service_functions()

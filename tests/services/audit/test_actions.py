@@ -25,6 +25,8 @@ STORED = {
     "rollout.done", "rollout.device.pending", "rollout.device.notified",
     "rollout.device.fetched", "rollout.device.done", "rollout.device.failed",
     "rollout.device.timed_out",
+    "number.add", "number.remove", "number.assign", "number.release",
+    "carrier.add", "carrier.remove",
 }  # fmt: skip
 
 

@@ -1,0 +1,249 @@
+"""Number blocks: the telephone numbers a tenant owns, and what each is used for.
+
+A block (1, 10 or 100 consecutive numbers) is added and removed as one; its numbers
+are rows of their own so that each can be assigned alone. A number belongs to one
+tenant, and a caller confined to a tenant neither sees nor finds another tenant's:
+a number of another tenant answers exactly as one that does not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from provd.db.models import PhoneNumber, Tenant, User
+from provd.domain.audit_actions import AuditAction
+from provd.domain.errors import Conflict, InvalidInput, NotFound
+from provd.domain.numbers import DEFAULT_COUNTRY, NumberBlock, national_form, parse_number
+from provd.services import audit
+from provd.services.directory.tenants import get_tenant
+from provd.services.directory.users import get_user
+from provd.services.platform import Platform
+
+
+class UseKind(StrEnum):
+    """What a number can be attached to. Groups and trunks join as they are built."""
+
+    USER = "user"
+
+
+@dataclass(frozen=True, slots=True)
+class NumberUse:
+    """What one number is used for: a kind and the key of the thing it points at."""
+
+    kind: UseKind
+    key: str
+    """The user's extension (a group's or trunk's name once they exist)."""
+    name: str = ""
+
+    def describe(self) -> str:
+        label = f" ({self.name})" if self.name else ""
+        return f"in use by {self.kind.value} {self.key}{label}"
+
+    def as_dict(self) -> dict[str, str]:
+        return {"kind": self.kind.value, "key": self.key, "name": self.name}
+
+
+@dataclass(frozen=True, slots=True)
+class NumberView:
+    e164: str
+    national: str
+    tenant: str
+    block_first: str
+    block_count: int
+    use: NumberUse | None
+
+    def describe_use(self) -> str:
+        return self.use.describe() if self.use else "unused"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.e164,
+            "national": self.national,
+            "tenant": self.tenant,
+            "block": self.block_first,
+            "block_size": self.block_count,
+            "use": self.use.as_dict() if self.use else None,
+            "status": self.describe_use(),
+        }
+
+
+def _use_of(row: PhoneNumber) -> NumberUse | None:
+    user: User | None = row.assigned_user
+    if user is None:
+        return None
+    return NumberUse(UseKind.USER, user.extension, user.display_name)
+
+
+def _view(row: PhoneNumber, tenant: Tenant) -> NumberView:
+    return NumberView(
+        e164=row.e164,
+        national=national_form(row.e164, DEFAULT_COUNTRY),
+        tenant=tenant.slug,
+        block_first=row.block_first,
+        block_count=row.block_count,
+        use=_use_of(row),
+    )
+
+
+async def _visible_number(
+    text: str, tenant_slug: str | None, *, field: str = "number"
+) -> tuple[PhoneNumber, Tenant]:
+    """The stored number ``text`` names, if the caller's tenant (if any) owns it."""
+    e164 = parse_number(text, DEFAULT_COUNTRY, field, require_valid=False)
+    query = PhoneNumber.filter(e164=e164).select_related("tenant", "assigned_user")
+    if tenant_slug is not None:
+        query = query.filter(tenant=await get_tenant(tenant_slug))
+    row = await query.first()
+    if row is None:
+        raise NotFound("number", e164, field=field)
+    return row, row.tenant
+
+
+async def add_block(
+    p: Platform,
+    actor: audit.Actor,
+    first: str,
+    count: int,
+    tenant_slug: str,
+    *,
+    country: str = DEFAULT_COUNTRY,
+) -> NumberBlock:
+    """Add ``count`` numbers from ``first`` to the tenant, all of them or none."""
+    block = NumberBlock.parse(first, count, country)
+    tenant = await get_tenant(tenant_slug)
+    numbers = block.numbers()
+    async with in_transaction():
+        taken = await PhoneNumber.filter(e164__in=numbers).order_by("e164").first()
+        if taken is not None:
+            # The other block's first number only: whose it is stays the platform's business.
+            raise Conflict(
+                "first",
+                f"{block.first}..{block.last} overlaps numbers already on the platform"
+                f" ({taken.e164}, in the block from {taken.block_first})",
+            )
+        await PhoneNumber.bulk_create(
+            [
+                PhoneNumber(e164=n, tenant=tenant, block_first=block.first, block_count=block.count)
+                for n in numbers
+            ]
+        )
+        await audit.record(
+            actor,
+            AuditAction.NUMBER_ADD,
+            "number_block",
+            block.first,
+            after={
+                "tenant": tenant.slug,
+                "first": block.first,
+                "last": block.last,
+                "count": block.count,
+            },
+        )
+    return block
+
+
+async def list_numbers(tenant_slug: str | None = None, *, unused: bool = False) -> list[NumberView]:
+    """Every number (of one tenant, if named) with what it is used for, by number."""
+    query = PhoneNumber.all().select_related("tenant", "assigned_user").order_by("e164")
+    if tenant_slug is not None:
+        query = query.filter(tenant=await get_tenant(tenant_slug))
+    if unused:
+        query = query.filter(assigned_user_id__isnull=True)
+    return [_view(row, row.tenant) for row in await query]
+
+
+async def get_number(text: str, tenant_slug: str | None = None) -> NumberView:
+    row, tenant = await _visible_number(text, tenant_slug)
+    return _view(row, tenant)
+
+
+async def assign(
+    p: Platform,
+    actor: audit.Actor,
+    number: str,
+    user_extension: str,
+    tenant_slug: str | None = None,
+) -> NumberView:
+    """Attach an unused number to a user of the number's own tenant."""
+    async with in_transaction():
+        row, tenant = await _visible_number(number, tenant_slug)
+        user = await get_user(tenant, user_extension, field="user")
+        before = _view(row, tenant)
+        if before.use is not None:
+            raise Conflict("number", f"{row.e164} is {before.describe_use()}; release it first")
+        row.assigned_user = user
+        await row.save(update_fields=["assigned_user_id"])
+        after = _view(row, tenant)
+        await audit.record(
+            actor,
+            AuditAction.NUMBER_ASSIGN,
+            "number",
+            row.e164,
+            before=before.as_dict(),
+            after=after.as_dict(),
+        )
+    return after
+
+
+async def release(
+    p: Platform, actor: audit.Actor, number: str, tenant_slug: str | None = None
+) -> NumberView:
+    """Detach the number from what uses it; it stays the tenant's, unused."""
+    async with in_transaction():
+        row, tenant = await _visible_number(number, tenant_slug)
+        before = _view(row, tenant)
+        if before.use is None:
+            raise InvalidInput("number", f"{row.e164} is not in use")
+        row.assigned_user = None
+        await row.save(update_fields=["assigned_user_id"])
+        after = _view(row, tenant)
+        await audit.record(
+            actor,
+            AuditAction.NUMBER_RELEASE,
+            "number",
+            row.e164,
+            before=before.as_dict(),
+            after=after.as_dict(),
+        )
+    return after
+
+
+async def remove_block(
+    p: Platform, actor: audit.Actor, first: str, tenant_slug: str | None = None
+) -> NumberBlock:
+    """Remove the whole block starting at ``first``; refused while any number is in use."""
+    e164 = parse_number(first, DEFAULT_COUNTRY, "first", require_valid=False)
+    async with in_transaction():
+        query = PhoneNumber.filter(block_first=e164).select_related("tenant", "assigned_user")
+        if tenant_slug is not None:
+            query = query.filter(tenant=await get_tenant(tenant_slug))
+        rows = await query.order_by("e164")
+        if not rows:
+            raise NotFound("number block", e164, field="first")
+        in_use = [v for v in (_view(r, r.tenant) for r in rows) if v.use is not None]
+        if in_use:
+            shown = "; ".join(f"{v.e164} {v.describe_use()}" for v in in_use[:5])
+            more = f" and {len(in_use) - 5} more" if len(in_use) > 5 else ""
+            raise InvalidInput(
+                "first", f"numbers of the block are in use: {shown}{more}; release them first"
+            )
+        block = NumberBlock(e164, rows[0].block_count)
+        tenant = rows[0].tenant
+        await PhoneNumber.filter(id__in=[r.id for r in rows]).delete()
+        await audit.record(
+            actor,
+            AuditAction.NUMBER_REMOVE,
+            "number_block",
+            block.first,
+            before={
+                "tenant": tenant.slug,
+                "first": block.first,
+                "last": block.last,
+                "count": block.count,
+            },
+        )
+    return block

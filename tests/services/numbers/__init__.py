@@ -1,0 +1,1 @@
+"""Number blocks and their use."""

@@ -1,0 +1,140 @@
+"""Number blocks: added whole or not at all, never overlapping, assigned per number,
+invisible to other tenants, and removed only when nothing uses them."""
+
+from __future__ import annotations
+
+import pytest
+
+from provd.db.models import AuditEntry, PhoneNumber
+from provd.domain.errors import Conflict, InvalidInput, NotFound
+from provd.domain.numbers import NumberBlock
+from provd.services import numbers
+from provd.services.directory import tenants, users
+from provd.services.numbers import NumberUse, UseKind
+from provd.services.platform import Platform
+from tests.conftest import TEST_ACTOR as A
+
+
+async def _audit_count() -> int:
+    return await AuditEntry.all().count()
+
+
+async def test_a_block_adds_each_of_its_numbers_with_one_audit_row(platform: Platform) -> None:
+    before = await _audit_count()
+    block = await numbers.add_block(platform, A, "020 123 4500", 100, "default")
+    assert block == NumberBlock("+31201234500", 100)
+    listed = await numbers.list_numbers()
+    assert [v.e164 for v in listed] == block.numbers()
+    assert {v.tenant for v in listed} == {"default"}
+    assert listed[0].national == "0201234500"
+    assert listed[0].describe_use() == "unused"
+    assert await _audit_count() == before + 1
+    row = await AuditEntry.all().order_by("-id").first()
+    assert row is not None and row.action == "number.add"
+    assert row.after == {
+        "tenant": "default",
+        "first": "+31201234500",
+        "last": "+31201234599",
+        "count": 100,
+    }
+
+
+@pytest.mark.parametrize(
+    ("first", "count", "field"),
+    [
+        ("+31201234505", 10, "first"),
+        ("+31201234500", 50, "count"),
+        ("not a number", 1, "first"),
+        ("+31201234550", 10, "first"),  # inside the existing hundred
+        ("+31201234599", 1, "first"),
+        ("+31201234500", 100, "first"),
+    ],
+)
+async def test_malformed_or_overlapping_blocks_write_nothing(
+    platform: Platform, first: str, count: int, field: str
+) -> None:
+    await numbers.add_block(platform, A, "+31201234500", 100, "default")
+    before = (await PhoneNumber.all().count(), await _audit_count())
+    with pytest.raises(InvalidInput) as e:
+        await numbers.add_block(platform, A, first, count, "default")
+    assert e.value.field == field
+    assert (await PhoneNumber.all().count(), await _audit_count()) == before
+
+
+async def test_an_overlap_with_another_tenant_is_refused_too(platform: Platform) -> None:
+    await tenants.add_tenant(platform, A, "other")
+    await numbers.add_block(platform, A, "+31201234500", 10, "other")
+    with pytest.raises(Conflict, match=r"\+31201234500") as e:
+        await numbers.add_block(platform, A, "+31201234500", 100, "default")
+    assert "other" not in e.value.message
+    with pytest.raises(NotFound) as nf:
+        await numbers.add_block(platform, A, "+31201234600", 10, "nobody")
+    assert nf.value.field == "tenant"
+
+
+async def test_assign_and_release_one_number(platform: Platform) -> None:
+    await users.add_user(platform, A, "default", "201", "Front Desk")
+    await numbers.add_block(platform, A, "+31201234510", 10, "default")
+    view = await numbers.assign(platform, A, "020 123 45 12", "201")
+    assert view.use == NumberUse(UseKind.USER, "201", "Front Desk")
+    assert view.describe_use() == "in use by user 201 (Front Desk)"
+    unused = await numbers.list_numbers("default", unused=True)
+    assert "+31201234512" not in [v.e164 for v in unused] and len(unused) == 9
+    with pytest.raises(Conflict, match="in use by user 201") as e:
+        await numbers.assign(platform, A, "+31201234512", "201")
+    assert e.value.field == "number"
+    with pytest.raises(NotFound) as nf:
+        await numbers.assign(platform, A, "+31201234513", "299")
+    assert nf.value.field == "user"
+    released = await numbers.release(platform, A, "+31201234512")
+    assert released.use is None
+    with pytest.raises(InvalidInput, match="not in use"):
+        await numbers.release(platform, A, "+31201234512")
+    actions = [r.action for r in await AuditEntry.filter(object_type="number").order_by("id")]
+    assert actions == ["number.assign", "number.release"]
+
+
+async def test_another_tenants_numbers_are_invisible(platform: Platform) -> None:
+    await tenants.add_tenant(platform, A, "other")
+    await users.add_user(platform, A, "other", "201", "Theirs")
+    await users.add_user(platform, A, "default", "201", "Ours")
+    await numbers.add_block(platform, A, "+31201234500", 10, "other")
+    await numbers.add_block(platform, A, "+31201234510", 10, "default")
+    assert {v.tenant for v in await numbers.list_numbers("default")} == {"default"}
+    for attempt in (
+        numbers.assign(platform, A, "+31201234501", "201", "default"),
+        numbers.release(platform, A, "+31201234501", "default"),
+        numbers.get_number("+31201234501", "default"),
+        numbers.remove_block(platform, A, "+31201234500", "default"),
+    ):
+        with pytest.raises(NotFound):
+            await attempt
+    # Assigned without a tenant, the number's own tenant's user is meant.
+    view = await numbers.assign(platform, A, "+31201234501", "201")
+    assert view.tenant == "other" and view.use is not None and view.use.name == "Theirs"
+
+
+async def test_a_block_in_use_is_not_removed(platform: Platform) -> None:
+    await users.add_user(platform, A, "default", "201", "Front Desk")
+    await numbers.add_block(platform, A, "+31201234500", 100, "default")
+    await numbers.assign(platform, A, "+31201234542", "201")
+    with pytest.raises(InvalidInput, match=r"\+31201234542 in use by user 201") as e:
+        await numbers.remove_block(platform, A, "+31201234500")
+    assert e.value.field == "first"
+    assert await PhoneNumber.all().count() == 100
+    await numbers.release(platform, A, "+31201234542")
+    with pytest.raises(NotFound):
+        await numbers.remove_block(platform, A, "+31201234542")  # not a block's first
+    removed = await numbers.remove_block(platform, A, "020 123 4500")
+    assert removed == NumberBlock("+31201234500", 100)
+    assert await PhoneNumber.all().count() == 0
+    last = await AuditEntry.all().order_by("-id").first()
+    assert last is not None and last.action == "number.remove"
+
+
+async def test_removing_a_user_frees_its_numbers(platform: Platform) -> None:
+    await users.add_user(platform, A, "default", "201", "Front Desk")
+    await numbers.add_block(platform, A, "+31201234517", 1, "default")
+    await numbers.assign(platform, A, "+31201234517", "201")
+    await users.remove_user(platform, A, "default", "201")
+    assert (await numbers.get_number("+31201234517")).use is None
