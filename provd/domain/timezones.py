@@ -1,7 +1,9 @@
-"""Time zones as each vendor spells them.
+"""The time zones a tenant can choose.
 
-Tenants choose an IANA zone; phones want their vendor's notation. Only zones
-listed here can be chosen, so a driver never meets one it cannot express.
+Tenants choose an IANA zone; phones want their vendor's notation, which each vendor
+folder spells (``provd/drivers/<vendor>/timezones.py``, a test holds every vendor to
+every zone here). Only zones listed here can be chosen, so a driver never meets one it
+cannot express.
 """
 
 from __future__ import annotations
@@ -15,21 +17,19 @@ from provd.domain.errors import InvalidInput
 class Zone:
     iana: str
     utc_offset: int
-    """Standard-time offset in whole hours, as Yealink's ``local_time.time_zone`` wants it."""
-    yealink_name: str
-    snom_code: str
+    """Standard-time offset in whole hours."""
     dst: bool
     """Whether the zone follows EU summer time (last Sunday of March to last Sunday of October)."""
 
 
 ZONES: tuple[Zone, ...] = (
-    Zone("UTC", 0, "United Kingdom(London)", "GMT-0", False),
-    Zone("Europe/Amsterdam", 1, "Netherlands(Amsterdam)", "NLD+1", True),
-    Zone("Europe/Brussels", 1, "Belgium(Brussels)", "BEL+1", True),
-    Zone("Europe/Luxembourg", 1, "Luxembourg(Luxembourg)", "LUX+1", True),
-    Zone("Europe/Berlin", 1, "Germany(Berlin)", "GER+1", True),
-    Zone("Europe/Paris", 1, "France(Paris)", "FRA+1", True),
-    Zone("Europe/London", 0, "United Kingdom(London)", "GBR-0", True),
+    Zone("UTC", 0, False),
+    Zone("Europe/Amsterdam", 1, True),
+    Zone("Europe/Brussels", 1, True),
+    Zone("Europe/Luxembourg", 1, True),
+    Zone("Europe/Berlin", 1, True),
+    Zone("Europe/Paris", 1, True),
+    Zone("Europe/London", 0, True),
 )
 
 _BY_NAME = {z.iana: z for z in ZONES}

@@ -13,6 +13,7 @@ import pytest
 
 from provd.domain.catalogue import PhoneModel, Vendor
 from provd.domain.mac import parse_mac
+from provd.domain.timezones import ZONES
 from provd.drivers import registry
 from provd.drivers.base import Driver, NotThisDevicesFile
 from provd.drivers.context import masked
@@ -57,6 +58,13 @@ def test_the_vendors_models_come_from_its_folder_and_are_its_own(vendor: Vendor)
         assert CATALOGUE.get(model.id) is model
         # The name the phone reports (User-Agents, file names) finds the model back.
         assert CATALOGUE.find(vendor, model.name.lower()) is model
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_the_vendor_spells_every_time_zone_a_tenant_can_choose(vendor: Vendor) -> None:
+    notation = importlib.import_module(f"provd.drivers.{vendor.value}.timezones").NOTATION
+    assert set(notation) == {zone.iana for zone in ZONES}
+    assert all(name and name.strip() == name for name in notation.values())
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.id)

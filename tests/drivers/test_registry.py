@@ -27,7 +27,9 @@ def test_every_vendor_package_has_the_same_modules_and_templates() -> None:
         module = importlib.import_module(f"provd.drivers.{vendor.value}.driver")
         assert module.DRIVER is DRIVERS[vendor]
     assert shapes == {
-        frozenset({"__init__.py", "useragent.py", "driver.py", "oui.py", "models.py"})
+        frozenset(
+            {"__init__.py", "useragent.py", "driver.py", "oui.py", "models.py", "timezones.py"}
+        )
     }
     # The registry lists every vendor folder, and nothing else does.
     assert set(VENDORS) == set(Vendor) == set(DRIVERS)

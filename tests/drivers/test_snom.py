@@ -28,6 +28,7 @@ from provd.drivers.context import (
 from provd.drivers.registry import MODELS, get_model
 from provd.drivers.snom import DRIVER, parse_user_agent
 from provd.drivers.snom.driver import UnsafeValue
+from provd.drivers.snom.timezones import NOTATION
 from tests.golden import GOLDEN_DIR, assert_golden
 from tests.samples import SAMPLE_MACS, layout_context, sample_context
 
@@ -597,7 +598,8 @@ def test_outbound_follows_the_proxy(proxy: SipServer, outbound: str) -> None:
 @pytest.mark.parametrize("zone", ZONES, ids=lambda z: z.iana)
 def test_time_zone(zone: Zone) -> None:
     root = _device_xml(_ctx(time=TimeSettings(timezone=zone.iana)))
-    assert _value(root, "timezone") == zone.snom_code
+    assert _value(root, "timezone") == NOTATION[zone.iana]
+    assert NOTATION["Europe/Amsterdam"] == "NLD+1"
 
 
 def test_no_ntp_server_leaves_the_setting_out() -> None:

@@ -30,6 +30,7 @@ from provd.domain.mac import Mac, try_parse_mac, upper
 from provd.domain.timezones import get_zone
 from provd.drivers.base import FileRequest, NotThisDevicesFile, UserAgentInfo
 from provd.drivers.context import DeviceContext, Key, Line, Network, SipServer, VlanPort
+from provd.drivers.snom import timezones
 from provd.drivers.snom.models import MODELS
 from provd.drivers.snom.useragent import parse_user_agent, sip_firmware
 
@@ -251,7 +252,7 @@ def _device_variables(ctx: DeviceContext) -> dict[str, Any]:
         "prov": ctx.provisioning,
         "refresh_seconds": ctx.provisioning.resync_minutes * 60,
         "admin_password": ctx.admin_password,
-        "timezone": get_zone(ctx.time.timezone).snom_code,
+        "timezone": timezones.NOTATION[get_zone(ctx.time.timezone).iana],
         # ntp_server is documented with one host only; a list form is unconfirmed.
         "ntp_server": ctx.time.ntp_servers[0] if ctx.time.ntp_servers else "",
         "identities": identities,

@@ -23,6 +23,7 @@ from provd.domain.mac import Mac, try_parse_mac
 from provd.domain.timezones import get_zone
 from provd.drivers.base import FileRequest, NotThisDevicesFile, UserAgentInfo
 from provd.drivers.context import DeviceContext, Key, Transport, VlanPort
+from provd.drivers.yealink import timezones
 from provd.drivers.yealink.models import MODELS
 from provd.drivers.yealink.useragent import parse_user_agent
 
@@ -236,7 +237,7 @@ def _device_variables(ctx: DeviceContext) -> dict[str, Any]:
         "model_name": ctx.model.display_name,
         "prov": ctx.provisioning,
         "admin_password": ctx.admin_password,
-        "zone": zone,
+        "zone_name": timezones.NOTATION[zone.iana],
         "tz_offset": f"{zone.utc_offset:+d}" if zone.utc_offset else "0",
         "summer_time": _AUTO_DST if zone.dst else _NO_DST,
         # The phone has two NTP server settings; further servers cannot be expressed.
