@@ -28,7 +28,10 @@ def account() -> None:
 @account.command("add")
 @click.argument("username")
 @click.option(
-    "--role", type=click.Choice([r.value for r in Role]), default="admin", show_default=True
+    "--role",
+    type=click.Choice([r.value for r in Role]),
+    default=Role.ADMIN.value,
+    show_default=True,
 )
 @click.option(
     "--tenant", help="The tenant an installer or tenant admin works for (not for admins)."
@@ -127,7 +130,10 @@ def token() -> None:
 @token.command("create")
 @click.argument("name")
 @click.option(
-    "--role", type=click.Choice([r.value for r in Role]), default="admin", show_default=True
+    "--role",
+    type=click.Choice([r.value for r in Role]),
+    default=Role.ADMIN.value,
+    show_default=True,
 )
 @click.option("--tenant", help="The tenant an installer or tenant-admin token works for.")
 @click.option("--days", type=int, help="Expire after this many days (default: never).")

@@ -14,6 +14,7 @@ from provd.cli.logs import configure_logging
 from provd.cli.main import CliState, actor, cli, emit, fail, json_option
 from provd.db.connection import database, db_url_for, upgrade_schema
 from provd.discovery.runner import DiscoveryOptions
+from provd.domain.access import Role
 from provd.domain.errors import ProvdError
 from provd.domain.passwords import generate_password
 from provd.pbx.settings import PBX_OPTIONS, PbxOption
@@ -43,7 +44,7 @@ async def _initialise(state: CliState, settings: Settings) -> dict[str, Any]:
         tenant, credential = await tenants.add_tenant(platform, actor(), tenants.DEFAULT_TENANT)
         token = await tokens.create_token(actor(), "admin")
         admin_password = generate_password(20)
-        await accounts.add_account(actor(), "admin", admin_password, role="admin")
+        await accounts.add_account(actor(), "admin", admin_password, role=Role.ADMIN)
     return {
         "data_dir": str(state.data_dir),
         "provisioning_url": settings.provisioning_url,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from provd.cli.main import CliState, actor, cli, emit, json_option, run_with_db, table
+from provd.domain.firmware import FINAL_DEVICE_STATES, DeviceState
 from provd.services.platform import Platform
 
 if TYPE_CHECKING:
@@ -17,7 +18,6 @@ if TYPE_CHECKING:
 
 WATCH_POLL_S = 0.5
 _BAR_WIDTH = 24
-_DONE_STATES = ("done", "failed", "timed_out")
 
 
 async def _registrations(p: Platform) -> tuple[dict[str, Registration] | None, str]:
@@ -37,20 +37,21 @@ async def _registrations(p: Platform) -> tuple[dict[str, Registration] | None, s
 
 
 def _updating(counts: dict[str, int]) -> int:
-    return counts["notified"] + counts["fetched"]
+    return counts[DeviceState.NOTIFIED] + counts[DeviceState.FETCHED]
 
 
 def summary_line(view: dict[str, Any]) -> str:
     """``25/50 done 23  failed 1 …``: one line, also what ``--watch`` redraws."""
     c = view["counts"]
-    final = sum(c[s] for s in _DONE_STATES)
+    final = sum(c[s] for s in FINAL_DEVICE_STATES)
     total = view["total"] or 1
     filled = round(_BAR_WIDTH * final / total)
     bar = "#" * filled + "-" * (_BAR_WIDTH - filled)
     return (
         f"rollout {view['id']} {view['state']:<9} [{bar}] {final}/{view['total']}  "
-        f"done {c['done']}  failed {c['failed']}  timed out {c['timed_out']}  "
-        f"updating {_updating(c)}  pending {c['pending']}  "
+        f"done {c[DeviceState.DONE]}  failed {c[DeviceState.FAILED]}  "
+        f"timed out {c[DeviceState.TIMED_OUT]}  "
+        f"updating {_updating(c)}  pending {c[DeviceState.PENDING]}  "
         f"{view['devices_per_minute']}/min"
     )
 
@@ -92,15 +93,17 @@ def status_text(view: dict[str, Any]) -> str:
 
 def _started_text(view: dict[str, Any], why: str) -> str:
     c = view["counts"]
-    todo = c["pending"]
-    already = c["done"]
+    todo = c[DeviceState.PENDING]
+    already = c[DeviceState.DONE]
     lines = [
         f"Rollout {view['id']} started: {view['total']} devices, {todo} to update "
         f"({', '.join(view['versions'])}), {already} already on it",
         f"  {_options_text(view)}",
     ]
-    if c["failed"]:
-        lines.append(f"  {c['failed']} cannot be updated (see provd rollout status {view['id']})")
+    if c[DeviceState.FAILED]:
+        lines.append(
+            f"  {c[DeviceState.FAILED]} cannot be updated (see provd rollout status {view['id']})"
+        )
     missing = view["not_registered_now"]
     if missing is None:
         lines.append(f"  registration unknown: {why}")
@@ -140,7 +143,7 @@ async def _watch(rollout_id: int, *, draw: bool) -> dict[str, Any]:
 
 def _exit_for(view: dict[str, Any]) -> None:
     """After --watch: 0 when every device ended done, 1 otherwise (scripts can tell)."""
-    if view["counts"]["done"] != view["total"]:
+    if view["counts"][DeviceState.DONE] != view["total"]:
         sys.exit(1)
 
 
@@ -277,8 +280,8 @@ def rollout_list(state: CliState, limit: int, as_json: bool) -> None:
                 v["id"],
                 v["state"],
                 v["total"],
-                v["counts"]["done"],
-                v["counts"]["failed"] + v["counts"]["timed_out"],
+                v["counts"][DeviceState.DONE],
+                v["counts"][DeviceState.FAILED] + v["counts"][DeviceState.TIMED_OUT],
                 f"{v['created_at']} {v['selection']}",
             ]
             for v in views

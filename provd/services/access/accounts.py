@@ -82,7 +82,7 @@ async def add_account(
     username: str,
     password: str,
     *,
-    role: str = "admin",
+    role: str = Role.ADMIN,
     tenant_slug: str | None = None,
     display_name: str = "",
     by: Principal | None = None,

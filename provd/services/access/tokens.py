@@ -44,7 +44,7 @@ async def create_token(
     actor: audit.Actor,
     name: str,
     *,
-    role: str = "admin",
+    role: str = Role.ADMIN,
     days: int | None = None,
     tenant_slug: str | None = None,
     by: Principal | None = None,

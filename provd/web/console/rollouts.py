@@ -24,26 +24,20 @@ from provd.services.rollouts import progress
 from provd.web import api_pbx, auth, pages
 from provd.web.api_pbx import PBX
 
-STATE_BADGES = {
-    "running": "ok",
-    "paused": "warn",
-    "cancelled": "idle",
-    "halted": "bad",
-    "done": "ok",
-    "pending": "idle",
-    "notified": "warn",
-    "fetched": "warn",
-    "failed": "bad",
-    "timed_out": "bad",
+STATE_BADGES: dict[str, str] = {
+    RolloutState.RUNNING: "ok",
+    RolloutState.PAUSED: "warn",
+    RolloutState.CANCELLED: "idle",
+    RolloutState.HALTED: "bad",
+    RolloutState.DONE: "ok",
+    DeviceState.PENDING: "idle",
+    DeviceState.NOTIFIED: "warn",
+    DeviceState.FETCHED: "warn",
+    DeviceState.FAILED: "bad",
+    DeviceState.TIMED_OUT: "bad",
 }
-STATE_NAMES = {
-    "pending": "pending",
-    "notified": "notified",
-    "fetched": "fetched",
-    "done": "done",
-    "failed": "failed",
-    "timed_out": "timed out",
-}
+"""Rollout and device states share "done": both are "ok"."""
+STATE_NAMES = {s: s.value.replace("_", " ") for s in DeviceState}
 DEFAULTS = rollouts.Options()
 
 
