@@ -5,6 +5,7 @@ from __future__ import annotations
 # Importing the command modules attaches their commands to the group.
 from provd.cli import (  # noqa: F401
     access,
+    carriers,
     device_csv,
     devices,
     directory,
@@ -12,6 +13,7 @@ from provd.cli import (  # noqa: F401
     firmware,
     layouts,
     lifecycle,
+    numbers,
     rollouts,
 )
 from provd.cli.main import cli
