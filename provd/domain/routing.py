@@ -1,0 +1,633 @@
+"""Call routing: the one place where provd decides where a call goes.
+
+:func:`plan_call` is pure: the call's facts (who sends it, what was dialled, the
+identity headers it arrived with, the time), the tenant's routing data and the
+carriers go in; a :data:`RoutePlan` comes out, either a :class:`Reject` (the SIP
+reply to send) or a :class:`Route` (branches to try, each with its target, header
+edits, timeouts and what to do when it fails). Kamailio executes the plan; it makes
+no routing decision of its own.
+
+Rules
+-----
+* **Sources.** A call comes from a registered user (Kamailio authenticated it, so
+  its tenant and extension are known), from a carrier (its address or registration
+  matched one), or from anywhere else. Anything else is refused with 403, whatever
+  it dialled: only carriers may reach the tenants' numbers.
+* **Inbound** (from a carrier): the dialled number is read in the carrier's
+  country's notation. A number that is not one gets ``404 Unknown number``; a number
+  no tenant owns, an owned but unassigned number, or one assigned to a user that no
+  longer exists gets ``404 Number not in use``; an assigned number rings all of the
+  user's phones (the user's AoR, as internal calls do). The callee sees the caller's
+  number (the carrier's P-Asserted-Identity, else its From) in the tenant's display
+  form, national (``0201234567``) or E.164; a caller asking for privacy (``Privacy:
+  id``/``user``/``header``), sending ``anonymous`` or no number at all is shown as
+  ``Anonymous``.
+* **Outbound** (from a user), in this order: a ``#31#`` prefix hides the caller's
+  number for this call and is removed; an emergency number of the tenant's country
+  (112, 911 for NL, from libphonenumber) always goes to the carriers; an extension of
+  the same tenant rings that user (internal calls always show the caller's extension:
+  hiding is about what leaves the platform); a number in any notation the country
+  uses (``0…``, ``00…``, ``+…``) goes to the carriers in E.164. Anything else: an
+  unknown extension-shaped string (2-5 digits) gets ``404``, other digits
+  ``484 Address Incomplete``, other text ``404``.
+* **Caller ID toward a carrier** is decided here and never taken from the phone: the
+  user's own number, else the tenant's main number, and only a number the tenant owns
+  (``numbers``). It is always in P-Asserted-Identity. When hidden (``#31#`` or the
+  user's ``hide_caller_id``) the call carries ``Privacy: id`` and an anonymous From,
+  the PAI still true (the trunk spec, 003). A user with no number to present may not
+  call the PSTN (``403``), except emergency numbers.
+* **Emergency** calls go out even without a number: with the user's or the tenant's
+  main number in PAI and From, never hidden (the emergency services must be able to
+  call back, and ``#31#`` or ``hide_caller_id`` must not keep them from it); with no
+  number at all, without PAI and with an anonymous From rather than not at all. The
+  Request-URI is the country calling code and the short number (``+31112``), so every
+  Request-URI toward a carrier has E.164's shape.
+* **Carriers** are tried one after the other, in the order given (the caller sorts by
+  priority); those the OPTIONS probe marks down come after the live ones rather than
+  never, as a probe can lag. A branch moves on to the next carrier on a timeout, 408
+  or 5xx (per carrier, ``failover_on``) and stops on any other 4xx or a 6xx: the far
+  end answered for the whole network. No carrier at all gives ``503``.
+* The phone's identity headers (P-Asserted-Identity, P-Preferred-Identity,
+  Remote-Party-ID, Privacy) are removed on every branch, toward carriers and phones.
+
+Plan document (``plan_to_json``)
+--------------------------------
+The rtjson routing document of Kamailio's ``rtjson`` module, with provd's own keys
+next to it (rtjson ignores keys it does not know; the cfg reads them with the json
+module)::
+
+    {"version": "1.0", "action": "reject", "code": 404, "reason": "Number not in use"}
+
+    {"version": "1.0", "action": "route", "kind": "outbound",   # internal | inbound | emergency
+     "routing": "serial",                                      # or "parallel"
+     "caller_id": {"number": "+31201234567", "shown": "+31201234567", "hidden": false},
+     "routes": [
+       {"uri": "sip:+31612345678@carrier-a.example",           # rtjson: R-URI
+        "dst_uri": "sip:192.0.2.1:5060;transport=udp",          # rtjson: next hop
+        "target": "carrier", "carrier": "carrier-a",            # or "aor" + "extension"
+        "headers": {                                            # rtjson (uac for from/to)
+          "from": {"display": "", "uri": "sip:+31201234567@t1.pbx.example"},
+          "to": {"display": "", "uri": "sip:+31612345678@carrier-a.example"},
+          "extra": "P-Asserted-Identity: <sip:+31201234567@t1.pbx.example>\\r\\n"},
+        "remove_headers": ["P-Asserted-Identity", "P-Preferred-Identity",
+                           "Remote-Party-ID", "Privacy"],
+        "fr_timer": 5000, "fr_inv_timer": 120000,               # rtjson: tm timers, ms
+        "on_failure": {"action": "next", "status": "408|5[0-9][0-9]", "timeout": true}},
+       ...]}
+
+* ``target: "aor"``: the cfg runs ``lookup("location")`` on ``uri``
+  (``sip:EXT@tenant-domain``), which forks to every phone of the user.
+* ``remove_headers`` are removed before ``extra`` is appended (rtjson only appends).
+* ``on_failure``: ``{"action": "next", ...}`` means: in failure_route, when
+  ``t_check_status(status)`` matches (or ``t_branch_timeout()`` and ``timeout``),
+  call ``rtjson_next_route()``; ``{"action": "stop"}`` relays the failure to the
+  caller. Forwarding (a later issue) adds actions here.
+* rtjson applies ``headers`` and the timers per branch only for serial routing; a
+  parallel plan (hunt groups, later) sets them in the cfg's branch_route.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, assert_never
+from urllib.parse import unquote
+
+import phonenumbers
+
+from provd.domain import numbers
+from provd.domain.errors import InvalidInput
+from provd.domain.tenancy import check_extension
+
+DisplayForm = Literal["national", "e164"]
+
+HIDE_PREFIX = "#31#"
+ANONYMOUS_URI = "sip:anonymous@anonymous.invalid"
+ANONYMOUS_DISPLAY = "Anonymous"
+# Headers a caller could use to claim an identity or ask for privacy: provd sets them.
+IDENTITY_HEADERS = ("P-Asserted-Identity", "P-Preferred-Identity", "Remote-Party-ID", "Privacy")
+PRIVACY_HIDING = frozenset({"id", "user", "header"})
+
+SETUP_TIMEOUT_MS = 5000
+"""tm's fr_timer: no provisional reply within this time counts as a dead target."""
+PSTN_RING_TIMEOUT_MS = 120_000
+DEFAULT_FAILOVER = ("408", "5xx")
+MAX_DISPLAY_NAME = 64
+
+_STATUS = re.compile(r"[1-6](?:[0-9]{2}|[0-9]x|xx)")
+_E164_SHAPE = re.compile(r"\+[1-9][0-9]{1,14}")
+
+
+# ---- inputs ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FromUser:
+    """A phone Kamailio authenticated: its credentials name the tenant and extension."""
+
+    tenant: str
+    extension: str
+
+
+@dataclass(frozen=True)
+class FromCarrier:
+    """A request from a carrier's address or through its registration."""
+
+    carrier: str
+
+
+@dataclass(frozen=True)
+class FromUnknown:
+    """Neither authenticated nor a carrier's address."""
+
+    address: str = ""
+
+
+Source = FromUser | FromCarrier | FromUnknown
+
+
+@dataclass(frozen=True)
+class CallFacts:
+    """What Kamailio knows about an initial INVITE, as it arrived.
+
+    ``dialled`` is the Request-URI user ($rU, possibly percent-encoded); ``pai_user``
+    the user part of P-Asserted-Identity ($(ai{uri.user})); ``privacy`` the raw
+    Privacy header. ``at`` is when the call arrived (time-dependent rules come later:
+    schedules).
+    """
+
+    source: Source
+    dialled: str
+    at: datetime
+    from_user: str = ""
+    from_display: str = ""
+    pai_user: str | None = None
+    privacy: str | None = None
+
+
+@dataclass(frozen=True)
+class ToUser:
+    """A number that rings a user. Hunt groups, trunks and schedules join this union."""
+
+    extension: str
+
+
+NumberTarget = ToUser
+
+
+@dataclass(frozen=True)
+class UserRouting:
+    """One user as routing needs it. ``numbers`` in order of preference for caller ID."""
+
+    extension: str
+    name: str = ""
+    numbers: tuple[str, ...] = ()
+    hide_caller_id: bool = False
+
+
+@dataclass(frozen=True)
+class TenantRouting:
+    """A tenant's routing data: its users and every number it owns.
+
+    ``numbers`` maps each owned number (E.164) to its target, None when unassigned:
+    owning a number is being a key here, and only such a number can be a caller ID.
+    """
+
+    slug: str
+    sip_domain: str
+    country: str = numbers.DEFAULT_COUNTRY
+    main_number: str | None = None
+    display_form: DisplayForm = "national"
+    users: Mapping[str, UserRouting] = field(default_factory=dict)
+    numbers: Mapping[str, NumberTarget | None] = field(default_factory=dict)
+    ring_timeout_ms: int = 60_000
+
+
+@dataclass(frozen=True)
+class Carrier:
+    """An upstream provider. ``address`` is ``host[:port]``, the next hop; ``domain``
+    the host it wants in the Request-URI (the address when None); ``country`` the
+    notation it uses for numbers without ``+``."""
+
+    name: str
+    address: str
+    transport: Literal["udp", "tcp", "tls"] = "udp"
+    domain: str | None = None
+    country: str = numbers.DEFAULT_COUNTRY
+    up: bool = True
+    failover_on: tuple[str, ...] = DEFAULT_FAILOVER
+    setup_timeout_ms: int = SETUP_TIMEOUT_MS
+
+    def __post_init__(self) -> None:
+        for status in self.failover_on:
+            if not _STATUS.fullmatch(status):
+                raise InvalidInput("failover_on", f"{status!r} is not a status like 503 or 5xx")
+
+
+@dataclass(frozen=True)
+class Carriers:
+    """All carriers, highest priority first."""
+
+    carriers: tuple[Carrier, ...] = ()
+
+    def by_name(self, name: str) -> Carrier | None:
+        return next((c for c in self.carriers if c.name == name), None)
+
+    def in_order(self) -> tuple[Carrier, ...]:
+        # Stable: priority order among the live ones, then among those marked down.
+        return tuple(c for c in self.carriers if c.up) + tuple(c for c in self.carriers if not c.up)
+
+
+# ---- outputs ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reject:
+    code: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class AorTarget:
+    """Every registered phone of a user: Kamailio looks the AoR up in its location table."""
+
+    extension: str
+    uri: str
+
+
+@dataclass(frozen=True)
+class CarrierTarget:
+    carrier: str
+    uri: str
+    dst_uri: str
+
+
+Target = AorTarget | CarrierTarget
+
+
+@dataclass(frozen=True)
+class NameAddr:
+    display: str
+    uri: str
+
+
+@dataclass(frozen=True)
+class HeaderEdits:
+    """Removed first, then ``add`` appended; From/To rewritten (uac, restored in-dialog)."""
+
+    remove: tuple[str, ...] = IDENTITY_HEADERS
+    add: tuple[tuple[str, str], ...] = ()
+    from_: NameAddr | None = None
+    to: NameAddr | None = None
+
+    def added(self, name: str) -> str | None:
+        return next((v for n, v in self.add if n.lower() == name.lower()), None)
+
+
+@dataclass(frozen=True)
+class NextBranch:
+    """On one of ``statuses`` (``503``, ``5xx``) or a timeout, try the route's next branch."""
+
+    statuses: tuple[str, ...] = DEFAULT_FAILOVER
+    on_timeout: bool = True
+
+    def moves_on(self, status: int) -> bool:
+        return any(_status_matches(p, status) for p in self.statuses)
+
+
+@dataclass(frozen=True)
+class GiveUp:
+    """Relay the failure to the caller. (Forwarding on busy/no answer comes later.)"""
+
+
+OnFailure = NextBranch | GiveUp
+
+
+@dataclass(frozen=True)
+class Branch:
+    target: Target
+    headers: HeaderEdits
+    setup_timeout_ms: int
+    ring_timeout_ms: int
+    on_failure: OnFailure
+
+
+@dataclass(frozen=True)
+class CallerId:
+    """What the callee is shown. ``number`` is the E.164 identity (PAI toward carriers),
+    None when there is none; ``shown`` the user part the callee's phone displays."""
+
+    number: str | None
+    shown: str
+    hidden: bool
+
+
+@dataclass(frozen=True)
+class Route:
+    kind: Literal["internal", "inbound", "outbound", "emergency"]
+    branches: tuple[Branch, ...]
+    caller_id: CallerId
+    mode: Literal["serial", "parallel"] = "serial"
+
+
+RoutePlan = Reject | Route
+
+
+# ---- the decision ----------------------------------------------------------------
+
+
+def plan_call(facts: CallFacts, tenant: TenantRouting | None, carriers: Carriers) -> RoutePlan:
+    """Where the call goes.
+
+    ``tenant`` is the calling user's tenant for a call from a user, and the tenant
+    owning :func:`inbound_number` for a call from a carrier (None when no tenant owns
+    it). A tenant passed for a number it does not own gets the call refused, never
+    routed.
+    """
+    source = facts.source
+    if isinstance(source, FromUnknown):
+        return Reject(403, "Forbidden: calls from outside come only through a carrier")
+    if isinstance(source, FromCarrier):
+        carrier = carriers.by_name(source.carrier)
+        if carrier is None:
+            return Reject(403, "Forbidden: not a carrier")
+        return _inbound(facts, carrier, tenant)
+    if isinstance(source, FromUser):
+        if tenant is None or tenant.slug != source.tenant:
+            raise ValueError("a call from a user is planned with that user's own tenant")
+        user = tenant.users.get(source.extension)
+        if user is None:
+            return Reject(403, "Forbidden: unknown caller")
+        return _outbound(facts, tenant, user, carriers)
+    assert_never(source)
+
+
+def inbound_number(facts: CallFacts, carriers: Carriers) -> str | None:
+    """The E.164 number a carrier's call is for (the key to find its tenant), or None."""
+    if not isinstance(facts.source, FromCarrier):
+        return None
+    carrier = carriers.by_name(facts.source.carrier)
+    if carrier is None:
+        return None
+    return _e164_or_none(unquote(facts.dialled), carrier.country)
+
+
+def _inbound(facts: CallFacts, carrier: Carrier, tenant: TenantRouting | None) -> RoutePlan:
+    number = _e164_or_none(unquote(facts.dialled), carrier.country)
+    if number is None:
+        return Reject(404, "Unknown number")
+    if tenant is None or number not in tenant.numbers:
+        return Reject(404, "Number not in use")
+    target = tenant.numbers[number]
+    if target is None:
+        return Reject(404, "Number not in use")
+    if isinstance(target, ToUser):
+        user = tenant.users.get(target.extension)
+        if user is None:
+            return Reject(404, "Number not in use")
+        caller = _presented_caller(facts, carrier, tenant)
+        if caller.hidden or caller.number is None:
+            from_ = NameAddr(ANONYMOUS_DISPLAY, ANONYMOUS_URI)
+        else:
+            from_ = NameAddr(
+                _clean_display(facts.from_display),
+                f"sip:{caller.shown}@{tenant.sip_domain}",
+            )
+        branch = _user_branch(tenant, user, HeaderEdits(from_=from_))
+        return Route("inbound", (branch,), caller)
+    assert_never(target)
+
+
+def _presented_caller(facts: CallFacts, carrier: Carrier, tenant: TenantRouting) -> CallerId:
+    anonymous = CallerId(None, "anonymous", hidden=True)
+    if _asks_privacy(facts.privacy):
+        return anonymous
+    # A carrier is trusted for the caller's identity: its PAI first, else its From.
+    claimed = facts.pai_user if facts.pai_user else facts.from_user
+    number = _e164_or_none(unquote(claimed), carrier.country) if claimed else None
+    if number is None:
+        return anonymous
+    if tenant.display_form == "e164":
+        return CallerId(number, number, hidden=False)
+    return CallerId(number, numbers.national_form(number, tenant.country), hidden=False)
+
+
+def _outbound(
+    facts: CallFacts, tenant: TenantRouting, user: UserRouting, carriers: Carriers
+) -> RoutePlan:
+    dialled = unquote(facts.dialled).strip()
+    hide_this_call = dialled.startswith(HIDE_PREFIX)
+    if hide_this_call:
+        dialled = dialled[len(HIDE_PREFIX) :]
+    if not dialled:
+        return Reject(484, "Address Incomplete")
+
+    identity = caller_number(tenant, user)
+    if numbers.is_emergency(dialled, tenant.country):
+        code = phonenumbers.country_code_for_region(tenant.country)
+        # Emergency services must be able to call back: never hidden.
+        return _to_carriers("emergency", f"+{code}{dialled}", identity, False, tenant, carriers)
+
+    callee = tenant.users.get(dialled)
+    if callee is not None:
+        from_ = NameAddr(_clean_display(user.name), f"sip:{user.extension}@{tenant.sip_domain}")
+        caller = CallerId(None, user.extension, hidden=False)
+        return Route("internal", (_user_branch(tenant, callee, HeaderEdits(from_=from_)),), caller)
+
+    number = _dialled_number(dialled, tenant.country)
+    if number is None:
+        if _is_extension_shaped(dialled):
+            return Reject(404, "Extension not found")
+        if re.fullmatch(r"\+?[0-9]*", dialled):
+            return Reject(484, "Address Incomplete")
+        return Reject(404, "Not Found")
+    if identity is None:
+        return Reject(403, "Forbidden: no number to call out with (user or tenant main number)")
+    hidden = hide_this_call or user.hide_caller_id
+    return _to_carriers("outbound", number, identity, hidden, tenant, carriers)
+
+
+def caller_number(tenant: TenantRouting, user: UserRouting) -> str | None:
+    """The number a user's outside calls assert: its own first, else the tenant's main
+    number; only ever one the tenant owns."""
+    for number in user.numbers:
+        if number in tenant.numbers:
+            return number
+    if tenant.main_number is not None and tenant.main_number in tenant.numbers:
+        return tenant.main_number
+    return None
+
+
+def _to_carriers(
+    kind: Literal["outbound", "emergency"],
+    number: str,
+    identity: str | None,
+    hidden: bool,
+    tenant: TenantRouting,
+    carriers: Carriers,
+) -> RoutePlan:
+    ordered = carriers.in_order()
+    if not ordered:
+        return Reject(503, "No carrier available")
+    add: list[tuple[str, str]] = []
+    if identity is not None:
+        add.append(("P-Asserted-Identity", f"<sip:{identity}@{tenant.sip_domain}>"))
+    if identity is None or hidden:
+        from_ = NameAddr(ANONYMOUS_DISPLAY, ANONYMOUS_URI)
+    else:
+        from_ = NameAddr("", f"sip:{identity}@{tenant.sip_domain}")
+    if hidden:
+        add.append(("Privacy", "id"))
+    branches = []
+    for i, carrier in enumerate(ordered):
+        uri = f"sip:{number}@{carrier.domain or carrier.address}"
+        on_failure: OnFailure = (
+            NextBranch(carrier.failover_on) if i < len(ordered) - 1 else GiveUp()
+        )
+        branches.append(
+            Branch(
+                target=CarrierTarget(carrier.name, uri, _dst_uri(carrier)),
+                headers=HeaderEdits(add=tuple(add), from_=from_, to=NameAddr("", uri)),
+                setup_timeout_ms=carrier.setup_timeout_ms,
+                ring_timeout_ms=PSTN_RING_TIMEOUT_MS,
+                on_failure=on_failure,
+            )
+        )
+    caller = CallerId(identity, "anonymous" if hidden else (identity or "anonymous"), hidden)
+    return Route(kind, tuple(branches), caller)
+
+
+def _user_branch(tenant: TenantRouting, user: UserRouting, headers: HeaderEdits) -> Branch:
+    return Branch(
+        target=AorTarget(user.extension, f"sip:{user.extension}@{tenant.sip_domain}"),
+        headers=headers,
+        setup_timeout_ms=SETUP_TIMEOUT_MS,
+        ring_timeout_ms=tenant.ring_timeout_ms,
+        on_failure=GiveUp(),
+    )
+
+
+def _dst_uri(carrier: Carrier) -> str:
+    suffix = "" if carrier.transport == "udp" else f";transport={carrier.transport}"
+    return f"sip:{carrier.address}{suffix}"
+
+
+def _dialled_number(dialled: str, country: str) -> str | None:
+    """E.164 for what a user dialled, or None.
+
+    A number of the tenant's own country must be valid (in a range its plan assigns:
+    ``020123`` has a possible length but is incomplete); another country's only needs
+    a possible length, as our copy of a far plan may lag its regulator and the carrier
+    knows better.
+    """
+    try:
+        return numbers.parse_number(dialled, country, "dialled")
+    except InvalidInput:
+        pass
+    number = _e164_or_none(dialled, country)
+    if (
+        number is None
+        or phonenumbers.region_code_for_number(phonenumbers.parse(number, None)) == country
+    ):
+        return None
+    return number
+
+
+def _e164_or_none(text: str, country: str) -> str | None:
+    try:
+        number = numbers.parse_number(text, country, "number", require_valid=False)
+    except InvalidInput:
+        return None
+    return number if _E164_SHAPE.fullmatch(number) else None
+
+
+def _is_extension_shaped(text: str) -> bool:
+    try:
+        check_extension(text)
+    except InvalidInput:
+        return False
+    return text.strip() == text
+
+
+def _asks_privacy(privacy: str | None) -> bool:
+    if not privacy:
+        return False
+    tokens = {t.strip().lower() for t in re.split(r"[;,]", privacy)}
+    return bool(tokens & PRIVACY_HIDING)
+
+
+def _clean_display(name: str) -> str:
+    """A display name safe to put between quotes: printable, no quote or backslash."""
+    cleaned = "".join(c for c in name if c.isprintable() and c not in '"\\')
+    return cleaned.strip()[:MAX_DISPLAY_NAME]
+
+
+def _status_matches(pattern: str, status: int) -> bool:
+    text = str(status)
+    return len(text) == 3 and all(p in ("x", s) for p, s in zip(pattern, text, strict=True))
+
+
+# ---- the document Kamailio consumes ----------------------------------------------
+
+
+def status_regex(patterns: tuple[str, ...]) -> str:
+    """``("408", "5xx")`` as t_check_status() wants it: ``408|5[0-9][0-9]``."""
+    return "|".join(p.replace("x", "[0-9]") for p in patterns)
+
+
+def plan_to_json(plan: RoutePlan) -> dict[str, object]:
+    """The plan as the JSON document described in this module's docstring."""
+    if isinstance(plan, Reject):
+        return {"version": "1.0", "action": "reject", "code": plan.code, "reason": plan.reason}
+    return {
+        "version": "1.0",
+        "action": "route",
+        "kind": plan.kind,
+        "routing": plan.mode,
+        "caller_id": {
+            "number": plan.caller_id.number,
+            "shown": plan.caller_id.shown,
+            "hidden": plan.caller_id.hidden,
+        },
+        "routes": [_branch_json(b) for b in plan.branches],
+    }
+
+
+def _branch_json(branch: Branch) -> dict[str, object]:
+    target = branch.target
+    out: dict[str, object] = {"uri": target.uri}
+    if isinstance(target, CarrierTarget):
+        out.update(dst_uri=target.dst_uri, target="carrier", carrier=target.carrier)
+    elif isinstance(target, AorTarget):
+        out.update(target="aor", extension=target.extension)
+    else:
+        assert_never(target)
+    headers: dict[str, object] = {}
+    if branch.headers.from_ is not None:
+        headers["from"] = _name_addr_json(branch.headers.from_)
+    if branch.headers.to is not None:
+        headers["to"] = _name_addr_json(branch.headers.to)
+    if branch.headers.add:
+        headers["extra"] = "".join(f"{n}: {v}\r\n" for n, v in branch.headers.add)
+    out["headers"] = headers
+    out["remove_headers"] = list(branch.headers.remove)
+    out["fr_timer"] = branch.setup_timeout_ms
+    out["fr_inv_timer"] = branch.ring_timeout_ms
+    on_failure = branch.on_failure
+    if isinstance(on_failure, NextBranch):
+        out["on_failure"] = {
+            "action": "next",
+            "status": status_regex(on_failure.statuses),
+            "timeout": on_failure.on_timeout,
+        }
+    elif isinstance(on_failure, GiveUp):
+        out["on_failure"] = {"action": "stop"}
+    else:
+        assert_never(on_failure)
+    return out
+
+
+def _name_addr_json(value: NameAddr) -> dict[str, str]:
+    return {"display": value.display, "uri": value.uri}
