@@ -166,6 +166,11 @@ class CallFacts:
     pai_user: str | None = None
     privacy: str | None = None
 
+    def __post_init__(self) -> None:
+        # Schedules will compare wall-clock times across zones: a naive time has none.
+        if self.at.tzinfo is None or self.at.utcoffset() is None:
+            raise ValueError("CallFacts.at must carry its time zone")
+
 
 @dataclass(frozen=True)
 class ToUser:

@@ -162,6 +162,11 @@ def test_a_user_call_must_be_planned_with_the_users_own_tenant(
         plan_call(CallFacts(FromUser("acme", "2000"), "2001", AT), tenant, CARRIERS)
 
 
+def test_the_time_of_a_call_carries_its_zone() -> None:
+    with pytest.raises(ValueError, match="time zone"):
+        CallFacts(FromUser("acme", "2000"), "2001", datetime(2026, 3, 2, 10, 30))
+
+
 # ---- inbound -----------------------------------------------------------------------
 
 
