@@ -9,11 +9,13 @@ from provd.services.platform import Platform
 from provd.services.provisioning import Provisioner
 from provd.web import (
     api,
+    api_carriers,
     api_csv,
     api_discovery,
     api_firmware,
     api_installer,
     api_layouts,
+    api_numbers,
     api_pbx,
     api_rollouts,
     auth,
@@ -51,6 +53,8 @@ def make_app(
     api_installer.add_routes(app)
     api_discovery.add_routes(app)
     api_csv.add_routes(app)
+    api_numbers.add_routes(app)
+    api_carriers.add_routes(app)
     console.add_routes(app)
     install.add_routes(app)
     phone.add_routes(app)

@@ -193,6 +193,26 @@ async def test_every_route_answers_as_documented(served: Served, checked: Checke
     await c.call("POST", "/devices/import", 400, data=bad, headers=csv)
     await c.call("GET", "/devices/export", 200, params={"tenant": "acme"})
 
+    # Numbers and carriers.
+    block = {"first": "020 123 4500", "count": 10, "tenant": "acme"}
+    await c.call("POST", "/number-blocks", 201, json=block)
+    await c.call("POST", "/number-blocks", 409, json={"first": "+31201234505", "tenant": "acme"})
+    await c.call("POST", "/number-blocks", 400, json={**block, "first": "+31201234505"})
+    number = {"number": "+31201234501"}
+    await c.call("POST", "/numbers/{number}/assign", 200, number, json={"user": "201"})
+    await c.call("POST", "/numbers/{number}/assign", 409, number, json={"user": "201"})
+    await c.call("GET", "/numbers", 200, params={"tenant": "acme", "unused": "false"})
+    await c.call("DELETE", "/number-blocks/{first}", 400, {"first": "+31201234500"})
+    await c.call("POST", "/numbers/{number}/release", 200, number)
+    await c.call("POST", "/numbers/{number}/release", 404, {"number": "+31209999999"})
+    await c.call("DELETE", "/number-blocks/{first}", 204, {"first": "+31201234500"})
+    carrier = {"name": "upstream", "host": "127.0.0.1:5070", "username": "u", "password": "P-1"}
+    await c.call("POST", "/carriers", 201, json={**carrier, "inbound_from": ["127.0.0.0/8"]})
+    await c.call("POST", "/carriers", 409, json=carrier)
+    await c.call("POST", "/carriers", 400, json={**carrier, "name": "x", "inbound_from": "nope"})
+    await c.call("GET", "/carriers", 200)
+    await c.call("DELETE", "/carriers/{name}", 204, {"name": "upstream"})
+
     await c.call("DELETE", "/devices/{mac}", 204, {"mac": MAC})
     await c.call(
         "DELETE", "/users/{tenant}/{extension}", 204, {"tenant": "acme", "extension": "201"}

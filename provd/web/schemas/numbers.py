@@ -1,0 +1,42 @@
+"""Telephone numbers: a tenant's blocks and what each number is used for."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from provd.web.contract import Body, View
+
+
+class NumberBlockIn(Body):
+    first: str = Field(description="The block's first number, in any notation (020 123 4500)")
+    count: int = Field(default=1, description="1, 10 or 100; 10 and 100 start at a 0 or 00")
+    tenant: str | None = Field(default=None, description="Default: default")
+
+
+class NumberBlock(View):
+    tenant: str
+    first: str = Field(description="E.164")
+    last: str = Field(description="E.164")
+    count: int
+
+
+class NumberUse(View):
+    kind: Literal["user"] = Field(description="What the number is attached to")
+    key: str = Field(description="The user's extension")
+    name: str
+
+
+class Number(View):
+    number: str = Field(description="E.164")
+    national: str = Field(description="As dialled in the tenant's country (0201234567)")
+    tenant: str
+    block: str = Field(description="The first number of its block")
+    block_size: int
+    use: NumberUse | None = Field(description="null: unused")
+    status: str = Field(description="'in use by user 201 (Front Desk)' or 'unused'")
+
+
+class AssignIn(Body):
+    user: str = Field(description="The extension of a user of the number's tenant")
