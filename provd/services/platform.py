@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,8 +12,21 @@ from provd.security.secretbox import SecretBox
 from provd.settings import Settings
 
 ChangeHook = Callable[[], Awaitable[None]]
+HostResolver = Callable[[str, int], Awaitable[None]]
+"""Raises OSError (``socket.gaierror``) or TimeoutError when the host does not resolve."""
 FirmwareFetchHook = Callable[[int, int], Awaitable[None]]
 """Called with (device id, firmware image id) after a phone downloaded a firmware file."""
+
+
+RESOLVE_TIMEOUT = 3.0
+"""Seconds a host name (a carrier's) may take to resolve when it is entered."""
+
+
+async def _getaddrinfo(host: str, port: int) -> None:
+    loop = asyncio.get_running_loop()
+    await asyncio.wait_for(
+        loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM), timeout=RESOLVE_TIMEOUT
+    )
 
 
 @dataclass(slots=True)
@@ -23,6 +38,8 @@ class Platform:
     """Called after users or their SIP secrets change (the PBX layer re-syncs its tables)."""
     on_firmware_fetched: list[FirmwareFetchHook] = field(default_factory=list)
     """Called after a phone downloaded a firmware file (rollouts advance on it)."""
+    resolve_host: HostResolver = _getaddrinfo
+    """How a host name entered for a carrier is checked (tests keep it off the network)."""
 
     async def firmware_fetched(self, device_id: int, image_id: int) -> None:
         for hook in self.on_firmware_fetched:

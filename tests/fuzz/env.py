@@ -101,6 +101,12 @@ class PartialWrite(AssertionError):
     """A refused request changed the database."""
 
 
+async def _resolve_loopback_only(host: str, port: int) -> None:
+    """Fuzzed carrier hosts must not reach a DNS server: only loopback names resolve."""
+    if host not in ("localhost", "127.0.0.1", "::1"):
+        raise OSError(f"{host}: not resolved while fuzzing")
+
+
 @dataclass
 class FuzzEnv:
     directory: Path
@@ -129,6 +135,7 @@ class FuzzEnv:
             await upgrade_schema(db_url_for(self.directory))
         await self._stack.enter_async_context(database(db_url_for(self.directory)))
         self.platform = Platform(self.directory, SETTINGS, SecretBox.load_or_create(self.directory))
+        self.platform.resolve_host = _resolve_loopback_only
         await self._seed()
         await self._close_db()
         self._baseline = self.directory / "baseline.sqlite3"

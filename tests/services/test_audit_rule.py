@@ -77,7 +77,6 @@ READ_ONLY = {
         "audit.recent",
         "carriers.list_carriers",
         "carriers.get_carrier",
-        "carriers.resolve_host",
         "audit.log.search",
         "audit.log.object_types",
         "devices.device_view",

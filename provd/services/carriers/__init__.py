@@ -7,11 +7,9 @@ with :func:`carrier_password` when it configures the registration.
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import re
-import socket
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
 
@@ -25,28 +23,15 @@ from provd.domain.text import check_printable
 from provd.services import audit
 from provd.services.platform import Platform
 
-RESOLVE_TIMEOUT = 3.0
-"""Seconds a host name may take to resolve when a carrier is added."""
-
 MAX_PRIORITY = 1000
 _NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?")
 _USERNAME = re.compile(r"[A-Za-z0-9._@+\-]{1,64}")
-
-Resolver = Callable[[str, int], Awaitable[None]]
-"""Raises OSError (``socket.gaierror``) when the host does not resolve."""
 
 
 class Transport(StrEnum):
     UDP = "udp"
     TCP = "tcp"
     TLS = "tls"
-
-
-async def resolve_host(host: str, port: int) -> None:
-    loop = asyncio.get_running_loop()
-    await asyncio.wait_for(
-        loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM), timeout=RESOLVE_TIMEOUT
-    )
 
 
 def carrier_view(c: Carrier) -> dict[str, Any]:
@@ -131,9 +116,11 @@ async def add_carrier(
     password: str | None = None,
     inbound_from: Iterable[str] = (),
     priority: int = 10,
-    resolve: Resolver = resolve_host,
 ) -> Carrier:
-    """``host`` is ``HOST[:PORT]``; the port defaults to 5061 for TLS, else 5060."""
+    """``host`` is ``HOST[:PORT]``; the port defaults to 5061 for TLS, else 5060.
+
+    The host must resolve (``p.resolve_host``, getaddrinfo with a timeout).
+    """
     name = check_carrier_name(name)
     if not isinstance(transport, str) or transport.strip().lower() not in set(Transport):
         raise InvalidInput("transport", f"{transport!r} is not udp, tcp or tls")
@@ -146,7 +133,7 @@ async def add_carrier(
     networks = parse_networks(inbound_from)
     priority = _check_priority(priority)
     try:
-        await resolve(proxy.host, port)
+        await p.resolve_host(proxy.host, port)
     except (OSError, TimeoutError, UnicodeError):
         raise InvalidInput("host", f"{proxy.host!r} does not resolve") from None
     async with in_transaction():

@@ -88,9 +88,8 @@ async def test_bad_input_is_refused_naming_the_field(
 
 async def test_a_host_that_does_not_resolve_is_refused(platform: Platform) -> None:
     with pytest.raises(InvalidInput, match="does not resolve") as e:
-        await carriers.add_carrier(
-            platform, A, "gone", "sip.example.invalid", resolve=_unresolvable
-        )
+        platform.resolve_host = _unresolvable
+        await carriers.add_carrier(platform, A, "gone", "sip.example.invalid")
     assert e.value.field == "host"
     assert await Carrier.all().count() == 0
 
