@@ -14,9 +14,9 @@ from pathlib import Path
 import click
 import pytest
 
-from provd.cli.lifecycle import _pbx_runtime, serve
+from provd.cli.lifecycle import pbx_runtime, serve
 from provd.domain.errors import InvalidInput
-from provd.pbx.__main__ import _parser, _settings
+from provd.pbx.__main__ import parser, settings_from_args
 from provd.pbx.settings import PBX_OPTIONS, PbxSettings
 from provd.settings import Settings
 
@@ -51,13 +51,13 @@ def _no_pbx_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _from_module(data_dir: Path, *argv: str) -> PbxSettings:
-    args = _parser().parse_args(["--data-dir", str(data_dir), *argv, "run"])
-    return _settings(args)
+    args = parser().parse_args(["--data-dir", str(data_dir), *argv, "run"])
+    return settings_from_args(args)
 
 
 def _from_serve(data_dir: Path, *argv: str) -> PbxSettings:
     ctx = serve.make_context("serve", ["--pbx", *argv])
-    runtime, _ = _pbx_runtime(data_dir, Settings(), dict(ctx.params))
+    runtime, _ = pbx_runtime(data_dir, Settings(), dict(ctx.params))
     assert runtime is not None
     return runtime.settings
 
@@ -75,7 +75,7 @@ def _click_params() -> dict[str, click.Parameter]:
 
 
 def _argparse_actions() -> dict[str, argparse.Action]:
-    return {a.dest: a for a in _parser()._actions if a.option_strings and a.dest in NON_DEFAULT}
+    return {a.dest: a for a in parser()._actions if a.option_strings and a.dest in NON_DEFAULT}
 
 
 def test_the_table_covers_what_both_commands_take() -> None:

@@ -173,7 +173,7 @@ def _pbx_site_option(o: PbxOption) -> Callable[[F], F]:
     return _pbx_option(o.serve_flag, o.help, type=kind, default=o.default)
 
 
-def _pbx_runtime(
+def pbx_runtime(
     data_dir: Path, settings: Settings, options: dict[str, Any]
 ) -> tuple[PbxRuntime | None, Path | None]:
     """The PBX ``serve`` was asked for, validated before anything starts."""
@@ -293,7 +293,7 @@ def serve(
         db_url=state.db_url,
     )
     try:
-        pbx, export_dir = _pbx_runtime(Path(state.data_dir), settings, pbx_options)
+        pbx, export_dir = pbx_runtime(Path(state.data_dir), settings, pbx_options)
         asyncio.run(
             run_server(
                 Path(state.data_dir),

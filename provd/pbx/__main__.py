@@ -32,7 +32,7 @@ def _absolute(path: str) -> Path:
     return Path(os.path.abspath(path))
 
 
-def _parser() -> argparse.ArgumentParser:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m provd.pbx", description=__doc__.split("\n")[0])
     # Absolute from here on, as in provd's own CLI: the daemons run in DATA/pbx.
     p.add_argument(
@@ -70,13 +70,13 @@ def _shown(default: object) -> str:
     return str(default)
 
 
-def _settings(args: argparse.Namespace) -> PbxSettings:
+def settings_from_args(args: argparse.Namespace) -> PbxSettings:
     values = {o.name: o.parse(getattr(args, o.name)) for o in PBX_OPTIONS}
     return PbxSettings.for_provd(args.data_dir, args.db, **values)
 
 
 async def _main(args: argparse.Namespace) -> None:
-    settings = _settings(args)
+    settings = settings_from_args(args)
     box = SecretBox.load_or_create(args.data_dir)
     async with database(db_url_for(args.data_dir, args.db)):
         domains = await tenant_domains()
@@ -101,12 +101,12 @@ async def _main(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = _parser()
-    args = parser.parse_args()
+    options = parser()
+    args = options.parse_args()
     try:
-        _settings(args)
+        settings_from_args(args)
     except ProvdError as e:
-        parser.error(str(e))
+        options.error(str(e))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_main(args))
