@@ -9,8 +9,10 @@ from provd.services.platform import Platform
 from provd.services.provisioning import Provisioner
 from provd.web import (
     api,
+    api_audit,
     api_carriers,
-    api_csv,
+    api_devices,
+    api_directory,
     api_discovery,
     api_firmware,
     api_installer,
@@ -46,13 +48,15 @@ def make_app(
         app[api_pbx.PBX] = pbx
     pages.add_routes(app)
     api.add_routes(app)
+    api_directory.add_routes(app)
+    api_devices.add_routes(app)
+    api_audit.add_routes(app)
     api_layouts.add_routes(app)
     api_firmware.add_routes(app)
     api_pbx.add_routes(app)
     api_rollouts.add_routes(app)
     api_installer.add_routes(app)
     api_discovery.add_routes(app)
-    api_csv.add_routes(app)
     api_numbers.add_routes(app)
     api_carriers.add_routes(app)
     console.add_routes(app)

@@ -1,4 +1,4 @@
-"""CSV import and export over the REST API: errors as JSON by row and column,
+"""The devices API's CSV import and export: errors as JSON by row and column,
 installers confined to their tenant, export → import round-trips."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""REST routes for CSV import and export of devices.
+"""REST routes for devices: the device itself, and CSV import and export of many.
 
-Open to installers, confined to their tenant: a file row naming another tenant
-is a row error, and asking for another tenant's export is "not found".
+The CSV routes are open to installers, confined to their tenant: a file row naming
+another tenant is a row error, and asking for another tenant's export is "not found".
 """
 
 from __future__ import annotations
@@ -10,16 +10,105 @@ from aiohttp import BodyPartReader, web
 
 from provd.domain.device_csv import MAX_ROWS
 from provd.domain.errors import InvalidInput
+from provd.services import devices
 from provd.services.devices import csv_io as device_csv
+from provd.services.directory import tenants
 from provd.web import auth
 from provd.web.app_keys import PLATFORM
 from provd.web.contract import Api, ErrorReply, Param, Reply, error_response
-from provd.web.schemas.devices import CsvErrors, CsvImport
+from provd.web.schemas.devices import (
+    CsvErrors,
+    CsvImport,
+    Device,
+    DeviceCreated,
+    DeviceIn,
+    DevicePatch,
+)
 
 api = Api()
-_TENANT_Q = Param(
+_TENANT_Q = Param("tenant", description="Only this tenant's")
+_CSV_TENANT_Q = Param(
     "tenant", description="Admins: the tenant (default: every tenant). Installers: their own only"
 )
+
+
+@api.route(
+    "GET",
+    "/devices",
+    "List devices",
+    ok={200: Reply("Devices", list[Device])},
+    parameters=[_TENANT_Q],
+)
+async def list_devices(request: web.Request) -> web.Response:
+    rows = await devices.list_devices(request.query.get("tenant"))
+    return web.json_response([await devices.device_view(d) for d in rows])
+
+
+@api.with_body(
+    "POST",
+    "/devices",
+    "Add a device; the answer carries its provisioning credentials",
+    DeviceIn,
+    ok={201: Reply("Created", DeviceCreated)},
+)
+async def add_device(request: web.Request, body: DeviceIn) -> web.Response:
+    device, credential = await devices.add_device(
+        request.app[PLATFORM],
+        request[auth.ACTOR],
+        body.mac,
+        body.model,
+        tenant_slug=body.tenant or tenants.DEFAULT_TENANT,
+        users=body.users,
+        password=body.password,
+        name=body.name or "",
+    )
+    view = await devices.device_view(device)
+    view["provisioning"] = {
+        "url": credential.url,
+        "username": credential.username,
+        "password": credential.password,
+    }
+    return web.json_response(view, status=201)
+
+
+@api.route("GET", "/devices/{mac}", "Show a device", ok={200: Reply("The device", Device)})
+async def show_device(request: web.Request) -> web.Response:
+    device = await devices.get_device(request.match_info["mac"])
+    return web.json_response(await devices.device_view(device))
+
+
+@api.route("DELETE", "/devices/{mac}", "Remove a device", ok={204: Reply("Removed")})
+async def remove_device(request: web.Request) -> web.Response:
+    await devices.remove_device(request[auth.ACTOR], request.match_info["mac"])
+    return web.Response(status=204)
+
+
+@api.with_body(
+    "PATCH",
+    "/devices/{mac}",
+    "Change a device's expansion modules and VLAN/LLDP overrides",
+    DevicePatch,
+    ok={200: Reply("The device", Device)},
+)
+async def patch_device(request: web.Request, body: DevicePatch) -> web.Response:
+    device = await devices.update_device(
+        request[auth.ACTOR], request.match_info["mac"], **body.model_dump()
+    )
+    return web.json_response(await devices.device_view(device))
+
+
+@api.route(
+    "POST",
+    "/devices/{mac}/reset",
+    "Unseal a device so that its tenant's bootstrap credential works again",
+    ok={200: Reply("The device", Device)},
+)
+async def reset_device(request: web.Request) -> web.Response:
+    device = await devices.reset_device(request[auth.ACTOR], request.match_info["mac"])
+    return web.json_response(await devices.device_view(device))
+
+
+# --- CSV import and export ---------------------------------------------------------
 
 _TRUE = ("1", "true", "yes", "on")
 
@@ -116,7 +205,7 @@ async def _file(request: web.Request) -> bytes:
         413: Reply("Nothing imported: the file is larger than 5 MB", ErrorReply),
     },
     parameters=[
-        _TENANT_Q,
+        _CSV_TENANT_Q,
         Param("dry_run", type="boolean", description="Check and report only; nothing is written"),
     ],
     raw_body={"text/csv": {"type": "string"}},
@@ -156,7 +245,7 @@ async def import_devices(request: web.Request) -> web.Response:
             schema={"type": "string"},
         )
     },
-    parameters=[_TENANT_Q],
+    parameters=[_CSV_TENANT_Q],
 )
 async def export_devices(request: web.Request) -> web.Response:
     tenant = await _tenant(request)
@@ -170,6 +259,6 @@ async def export_devices(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    # Before the /devices/{mac} pattern could take the fixed paths (it is registered
-    # earlier, and aiohttp resolves a fixed path first).
+    # The fixed paths /devices/import and /devices/export come after the
+    # /devices/{mac} pattern; aiohttp resolves a fixed path first.
     api.add_to(app)

@@ -1,0 +1,109 @@
+"""REST routes for the directory: tenants and their users."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from provd.services.directory import tenants, users
+from provd.web.app_keys import PLATFORM
+from provd.web.auth import ACTOR
+from provd.web.contract import Api, Param, Reply
+from provd.web.schemas.tenants import Tenant, TenantCreated, TenantIn, TenantPatch
+from provd.web.schemas.users import User, UserCreated, UserIn
+
+api = Api()
+
+
+@api.route("GET", "/tenants", "List tenants", ok={200: Reply("Tenants", list[Tenant])})
+async def list_tenants(request: web.Request) -> web.Response:
+    return web.json_response([tenants.tenant_view(t) for t in await tenants.list_tenants()])
+
+
+@api.with_body(
+    "POST",
+    "/tenants",
+    "Add a tenant; the answer carries its bootstrap password once",
+    TenantIn,
+    ok={201: Reply("Created", TenantCreated)},
+)
+async def add_tenant(request: web.Request, body: TenantIn) -> web.Response:
+    tenant, credential = await tenants.add_tenant(
+        request.app[PLATFORM],
+        request[ACTOR],
+        body.slug,
+        name=body.name,
+        sip_domain=body.sip_domain,
+        timezone=body.timezone or "Europe/Amsterdam",
+    )
+    view = tenants.tenant_view(tenant) | {"bootstrap_password": credential.password}
+    return web.json_response(view, status=201)
+
+
+@api.with_body(
+    "PATCH",
+    "/tenants/{slug}",
+    "Change a tenant's phone defaults (VLANs, LLDP, SIP proxy, pickup code, time zone)",
+    TenantPatch,
+    ok={200: Reply("The tenant", Tenant)},
+)
+async def patch_tenant(request: web.Request, body: TenantPatch) -> web.Response:
+    tenant = await tenants.update_tenant(
+        request.app[PLATFORM], request[ACTOR], request.match_info["slug"], **body.model_dump()
+    )
+    return web.json_response(tenants.tenant_view(tenant))
+
+
+@api.route(
+    "GET",
+    "/users",
+    "List users",
+    ok={200: Reply("Users", list[User])},
+    parameters=[Param("tenant", description="Only this tenant's")],
+)
+async def list_users(request: web.Request) -> web.Response:
+    rows = await users.list_users(request.query.get("tenant"))
+    return web.json_response([users.user_view(u, t) for u, t in rows])
+
+
+@api.with_body(
+    "POST",
+    "/users",
+    "Add a user",
+    UserIn,
+    ok={201: Reply("Created, with its SIP password", UserCreated)},
+)
+async def add_user(request: web.Request, body: UserIn) -> web.Response:
+    user, password = await users.add_user(
+        request.app[PLATFORM],
+        request[ACTOR],
+        body.tenant or tenants.DEFAULT_TENANT,
+        body.extension,
+        body.name,
+        sip_password=body.sip_password,
+    )
+    await user.fetch_related("tenant")
+    return web.json_response(
+        users.user_view(user, user.tenant) | {"sip_password": password}, status=201
+    )
+
+
+@api.route("GET", "/users/{tenant}/{extension}", "Show a user", ok={200: Reply("The user", User)})
+async def show_user(request: web.Request) -> web.Response:
+    tenant = await tenants.get_tenant(request.match_info["tenant"])
+    user = await users.get_user(tenant, request.match_info["extension"], field="extension")
+    return web.json_response(users.user_view(user, tenant))
+
+
+@api.route("DELETE", "/users/{tenant}/{extension}", "Remove a user", ok={204: Reply("Removed")})
+async def remove_user(request: web.Request) -> web.Response:
+    await users.remove_user(
+        request.app[PLATFORM],
+        request[ACTOR],
+        request.match_info["tenant"],
+        request.match_info["extension"],
+    )
+    return web.Response(status=204)
+
+
+def add_routes(app: web.Application) -> None:
+    api.add_to(app)
