@@ -175,18 +175,7 @@ async def assign(
         before = _view(row, tenant)
         if before.use is not None:
             raise Conflict("number", f"{row.e164} is {before.describe_use()}; release it first")
-        row.assigned_user = user
-        await row.save(update_fields=["assigned_user_id"])
-        after = _view(row, tenant)
-        await audit.record(
-            actor,
-            AuditAction.NUMBER_ASSIGN,
-            "number",
-            row.e164,
-            before=before.as_dict(),
-            after=after.as_dict(),
-        )
-    return after
+        return await _set_user(actor, AuditAction.NUMBER_ASSIGN, row, tenant, before, user)
 
 
 async def release(
@@ -198,17 +187,25 @@ async def release(
         before = _view(row, tenant)
         if before.use is None:
             raise InvalidInput("number", f"{row.e164} is not in use")
-        row.assigned_user = None
-        await row.save(update_fields=["assigned_user_id"])
-        after = _view(row, tenant)
-        await audit.record(
-            actor,
-            AuditAction.NUMBER_RELEASE,
-            "number",
-            row.e164,
-            before=before.as_dict(),
-            after=after.as_dict(),
-        )
+        return await _set_user(actor, AuditAction.NUMBER_RELEASE, row, tenant, before, None)
+
+
+async def _set_user(
+    actor: audit.Actor,
+    action: AuditAction,
+    row: PhoneNumber,
+    tenant: Tenant,
+    before: NumberView,
+    user: User | None,
+) -> NumberView:
+    """Attach the number to ``user`` (None: to nothing), with the audit row; within the
+    caller's transaction, after it has checked that the change is allowed."""
+    row.assigned_user = user
+    await row.save(update_fields=["assigned_user_id"])
+    after = _view(row, tenant)
+    await audit.record(
+        actor, action, "number", row.e164, before=before.as_dict(), after=after.as_dict()
+    )
     return after
 
 
