@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from provd.cli.main import CliState, actor, cli, emit, json_option, run_with_db, table
 from provd.services.directory import tenants, users
 from provd.services.platform import Platform
+
+
+def _emit_list(as_json: bool, rows: list[dict[str, Any]], columns: dict[str, str]) -> None:
+    """The views as JSON, or as a table of ``columns`` (header → the view's key)."""
+    emit(as_json, rows, table(list(columns), [[r[k] for k in columns.values()] for r in rows]))
 
 
 @cli.group()
@@ -57,13 +64,9 @@ def tenant_list(state: CliState, as_json: bool) -> None:
 
     async def work(p: Platform) -> None:
         rows = [tenants.tenant_view(t) for t in await tenants.list_tenants()]
-        lines = [
-            table(
-                ["TENANT", "SIP DOMAIN", "TIMEZONE"],
-                [[r["slug"], r["sip_domain"], r["timezone"]] for r in rows],
-            )
-        ]
-        emit(as_json, rows, "\n".join(lines))
+        _emit_list(
+            as_json, rows, {"TENANT": "slug", "SIP DOMAIN": "sip_domain", "TIMEZONE": "timezone"}
+        )
 
     run_with_db(state, as_json, work)
 
@@ -175,13 +178,7 @@ def user_list(state: CliState, tenant_slug: str | None, as_json: bool) -> None:
 
     async def work(p: Platform) -> None:
         rows = [users.user_view(u, t) for u, t in await users.list_users(tenant_slug)]
-        lines = [
-            table(
-                ["TENANT", "EXT", "NAME"],
-                [[r["tenant"], r["extension"], r["name"]] for r in rows],
-            )
-        ]
-        emit(as_json, rows, "\n".join(lines))
+        _emit_list(as_json, rows, {"TENANT": "tenant", "EXT": "extension", "NAME": "name"})
 
     run_with_db(state, as_json, work)
 
