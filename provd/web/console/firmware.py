@@ -20,6 +20,7 @@ from provd.services import firmware
 from provd.services.directory import tenants
 from provd.services.firmware import view as firmware_view
 from provd.web import auth, pages
+from provd.web.console.helpers import query_flashes
 
 LEVEL_NAMES = {PinLevel.PLATFORM: "platform", PinLevel.TENANT: "tenant", PinLevel.DEVICE: "device"}
 
@@ -37,25 +38,19 @@ def human_size(size: int) -> str:
     return f"{size / 1024**2:.1f} MiB"
 
 
-def _flashes(request: web.Request) -> list[tuple[str, str]]:
-    q = request.query
-    out = []
-    if q.get("tested"):
-        out.append(("ok", f"Firmware {q['tested']} is marked tested: it can be pinned."))
-    if q.get("untested"):
-        out.append(("ok", f"Firmware {q['untested']} is no longer marked tested."))
-    if q.get("pinned"):
-        out.append(("ok", f"Pinned: {q['pinned']}."))
-    if q.get("unpinned"):
-        out.append(("ok", f"Pin removed: {q['unpinned']}."))
-    return out
+_FLASHES = [
+    ("tested", "ok", "Firmware {} is marked tested: it can be pinned."),
+    ("untested", "ok", "Firmware {} is no longer marked tested."),
+    ("pinned", "ok", "Pinned: {}."),
+    ("unpinned", "ok", "Pin removed: {}."),
+]
 
 
 async def _page(
     request: web.Request, *, error: str = "", form: dict[str, str] | None = None
 ) -> web.Response:
     images = await firmware.list_images()
-    flashes = _flashes(request) + ([("error", error)] if error else [])
+    flashes = query_flashes(request, _FLASHES) + ([("error", error)] if error else [])
     return pages.render(
         request,
         "console/firmware.html",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from aiohttp import web
@@ -27,6 +28,15 @@ async def form(request: web.Request) -> dict[str, str]:
     """The posted fields as text (file uploads and the CSRF token left out)."""
     data = await request.post()
     return {k: v for k, v in data.items() if isinstance(v, str) and k != "csrf_token"}
+
+
+def query_flashes(
+    request: web.Request, messages: Sequence[tuple[str, str, str]]
+) -> list[tuple[str, str]]:
+    """What a redirect after a change asks the page to say (``?saved=…``): for each
+    ``(query key, kind, text)`` whose key is set, the text with ``{}`` the key's value."""
+    q = request.query
+    return [(kind, text.replace("{}", q[key])) for key, kind, text in messages if q.get(key)]
 
 
 Errors = defaultdict[str, str]

@@ -28,6 +28,7 @@ from provd.services.layouts import view as layout_view
 from provd.services.layouts.view import LEVEL_NAMES, LayoutEditorView
 from provd.web import auth, pages
 from provd.web.console import scope
+from provd.web.console.helpers import query_flashes
 
 _TARGET_HINTS = {
     TargetKind.NOTHING: "no target",
@@ -145,19 +146,20 @@ def _active_pages(view: LayoutEditorView, *keys: str) -> dict[int, int]:
 
 
 def _flashes(request: web.Request) -> list[tuple[str, str]]:
-    q = request.query
-    out = []
-    if q.get("saved"):
-        out.append(("ok", f"Key {q['saved']} saved."))
-    if q.get("cleared") == "all":
-        out.append(("ok", "Every key and page description of this layout was cleared."))
-    elif q.get("cleared"):
-        out.append(("ok", f"Key {q['cleared']} cleared."))
-    if q.get("described"):
-        out.append(("ok", f"Page description {q['described']} saved."))
-    if q.get("nothing"):
-        out.append(("warn", f"Key {q['nothing']} had nothing set at this level."))
-    return out
+    cleared = (
+        "Every key and page description of this layout was cleared."
+        if request.query.get("cleared") == "all"
+        else "Key {} cleared."
+    )
+    return query_flashes(
+        request,
+        [
+            ("saved", "ok", "Key {} saved."),
+            ("cleared", "ok", cleared),
+            ("described", "ok", "Page description {} saved."),
+            ("nothing", "warn", "Key {} had nothing set at this level."),
+        ],
+    )
 
 
 async def _render(
