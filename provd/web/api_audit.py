@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from provd.domain.errors import InvalidInput
 from provd.services import audit
-from provd.web.contract import Api, Param, Reply
+from provd.web.contract import Api, Param, Reply, query_limit
 from provd.web.schemas.audit import AuditRow
 
 api = Api()
@@ -20,11 +19,7 @@ api = Api()
     parameters=[Param("limit", type="integer", description="1 to 1000; default 100")],
 )
 async def list_audit(request: web.Request) -> web.Response:
-    try:
-        limit = min(max(int(request.query.get("limit", "100")), 1), 1000)
-    except ValueError:
-        raise InvalidInput("limit", "must be a whole number") from None
-    return web.json_response(await audit.recent(limit))
+    return web.json_response(await audit.recent(query_limit(request, 100, 1000)))
 
 
 def add_routes(app: web.Application) -> None:

@@ -9,16 +9,18 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
-from provd.domain.errors import InvalidInput
+from provd.db.models import Rollout as RolloutRow
 from provd.services import rollouts
+from provd.services.audit import Actor
 from provd.services.rollouts import progress
 from provd.web import api_pbx
 from provd.web.auth import ACTOR
-from provd.web.contract import Api, Param, Reply
+from provd.web.contract import Api, Param, Reply, query_limit
 from provd.web.schemas.rollouts import Rollout, RolloutDetail, RolloutIn, RolloutStarted
 
 EVENTS_POLL_S = 0.5
@@ -66,11 +68,7 @@ async def start_rollout(request: web.Request, body: RolloutIn) -> web.Response:
     parameters=[_LIMIT],
 )
 async def list_rollouts(request: web.Request) -> web.Response:
-    try:
-        limit = min(max(int(request.query.get("limit", "50")), 1), 500)
-    except ValueError:
-        raise InvalidInput("limit", "must be a whole number") from None
-    rows = await progress.list_rollouts(limit)
+    rows = await progress.list_rollouts(query_limit(request, 50, 500))
     return web.json_response([await progress.rollout_view(r, with_devices=False) for r in rows])
 
 
@@ -94,16 +92,14 @@ async def show_rollout(request: web.Request) -> web.Response:
     parameters=[_ID],
 )
 async def pause_rollout(request: web.Request) -> web.Response:
-    rollout = await rollouts.pause_rollout(request[ACTOR], request.match_info["id"])
-    return web.json_response(await progress.rollout_view(rollout, with_devices=False))
+    return await _move(request, rollouts.pause_rollout)
 
 
 @api.route(
     "POST", "/rollouts/{id}/resume", "Resume a paused rollout", ok=_ROLLOUT, parameters=[_ID]
 )
 async def resume_rollout(request: web.Request) -> web.Response:
-    rollout = await rollouts.resume_rollout(request[ACTOR], request.match_info["id"])
-    return web.json_response(await progress.rollout_view(rollout, with_devices=False))
+    return await _move(request, rollouts.resume_rollout)
 
 
 @api.route(
@@ -114,7 +110,14 @@ async def resume_rollout(request: web.Request) -> web.Response:
     parameters=[_ID],
 )
 async def cancel_rollout(request: web.Request) -> web.Response:
-    rollout = await rollouts.cancel_rollout(request[ACTOR], request.match_info["id"])
+    return await _move(request, rollouts.cancel_rollout)
+
+
+async def _move(
+    request: web.Request, move: Callable[[Actor, str], Awaitable[RolloutRow]]
+) -> web.Response:
+    """Pause, resume or cancel the rollout of the path; the answer is its summary."""
+    rollout = await move(request[ACTOR], request.match_info["id"])
     return web.json_response(await progress.rollout_view(rollout, with_devices=False))
 
 

@@ -258,6 +258,14 @@ async def read_json(request: web.Request) -> dict[str, Any]:
     return data
 
 
+def query_limit(request: web.Request, default: int, most: int) -> int:
+    """``?limit=`` held to 1…``most`` (``default`` when absent), or InvalidInput naming it."""
+    try:
+        return min(max(int(request.query.get("limit", str(default))), 1), most)
+    except ValueError:
+        raise InvalidInput("limit", "must be a whole number") from None
+
+
 _MESSAGES = {
     "missing": "is required",
     "extra_forbidden": "is not a known field",
