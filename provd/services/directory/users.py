@@ -6,7 +6,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from provd.db.models import DeviceLine, KeySetting, Tenant, User
+from provd.db.models import DeviceLine, KeySetting, PhoneNumber, Tenant, User
 from provd.domain.audit_actions import AuditAction
 from provd.domain.errors import Conflict, InvalidInput, NotFound
 from provd.domain.passwords import check_password, generate_password
@@ -103,6 +103,17 @@ async def remove_user(p: Platform, actor: audit.Actor, tenant_slug: str, extensi
                 "extension",
                 f"user {extension} is the target of {watched} programmed key(s); "
                 "change or clear those keys first",
+            )
+        held = (
+            await PhoneNumber.filter(assigned_user=user)
+            .order_by("e164")
+            .values_list("e164", flat=True)
+        )
+        if held:
+            # A number that silently lost its user would stop ringing with no trace of why.
+            raise InvalidInput(
+                "extension",
+                f"user {extension} holds {', '.join(map(str, held))}; release those numbers first",
             )
         before = user_view(user, tenant)
         await user.delete()

@@ -132,9 +132,18 @@ async def test_a_block_in_use_is_not_removed(platform: Platform) -> None:
     assert last is not None and last.action == "number.remove"
 
 
-async def test_removing_a_user_frees_its_numbers(platform: Platform) -> None:
+async def test_a_user_holding_numbers_is_not_removed(platform: Platform) -> None:
     await users.add_user(platform, A, "default", "201", "Front Desk")
     await numbers.add_block(platform, A, "+31201234517", 1, "default")
     await numbers.assign(platform, A, "+31201234517", "201")
+    before = await _audit_count()
+    with pytest.raises(InvalidInput, match=r"holds \+31201234517; release") as refused:
+        await users.remove_user(platform, A, "default", "201")
+    assert refused.value.field == "extension"
+    assert await _audit_count() == before
+    assert (await numbers.get_number("+31201234517")).use == NumberUse(
+        UseKind.USER, "201", "Front Desk"
+    )
+    await numbers.release(platform, A, "+31201234517")
     await users.remove_user(platform, A, "default", "201")
     assert (await numbers.get_number("+31201234517")).use is None
