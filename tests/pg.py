@@ -8,13 +8,14 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from tests.procs import free_port
 
 
 def _bindir() -> Path:
@@ -24,12 +25,6 @@ def _bindir() -> Path:
     return versions[-1].parent
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def postgres_cluster() -> Iterator[str]:
     """Yield a server URL prefix ``postgres://postgres@127.0.0.1:PORT``; stop it afterwards."""
@@ -37,7 +32,7 @@ def postgres_cluster() -> Iterator[str]:
     root = Path(tempfile.mkdtemp(prefix="provd-pg-"))
     pg = pwd.getpwnam("postgres")
     os.chown(root, pg.pw_uid, pg.pw_gid)
-    port = _free_port()
+    port = free_port()
 
     def as_postgres(*args: str) -> None:
         subprocess.run(

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 
 def serve_pbx_args(proxy: str, media: str) -> list[str]:
@@ -65,3 +70,22 @@ def matching(*marks: str, programs: tuple[str, ...] = ()) -> list[int]:
         if any(m in cmdline for m in wanted) and alive(int(entry.name)):
             found.append(int(entry.name))
     return found
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on now (the kernel's pick), for a server a test starts."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def provd_json(data_dir: Path, *args: str, timeout: float = 60.0) -> Any:
+    """A provd command run as an admin types it, with --json; its output parsed."""
+    out = subprocess.run(
+        [sys.executable, "-m", "provd", "--data-dir", str(data_dir), *args, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    return json.loads(out.stdout)

@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -26,7 +25,7 @@ import pytest
 
 from tests.pbx.conftest import Account, ip, reg_row
 from tests.pbx.sippctl import run_sipp
-from tests.procs import matching, serve_pbx_args
+from tests.procs import free_port, matching, serve_pbx_args
 
 pytestmark = pytest.mark.slow
 
@@ -37,12 +36,6 @@ PHONE = (ip(197), 5061)
 MAC = "001565b00001"
 T46G_UA = "Yealink SIP-T46G 28.83.0.120 00:15:65:b0:00:01"
 _TIMEOUT_S = 180.0  # the script first checks system packages and refreshes .venv
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _environment(**extra: str) -> dict[str, str]:
@@ -138,7 +131,7 @@ def started(
     repo: Path, request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[tuple[Run, str]]:
     run = _runs(repo)[request.param]
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "run.log"
     argv = [*run.argv, "--https-port", str(port), *serve_pbx_args(PROXY, MEDIA)]
     with log.open("w") as out:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import socket
 import subprocess
 import sys
@@ -12,28 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.procs import free_port, provd_json
+
 pytestmark = pytest.mark.slow
 
 T46G_UA = "Yealink SIP-T46G 28.83.0.120 00:15:65:4a:a9:37"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _provd(data_dir: Path, *args: str) -> dict[str, object]:
-    out = subprocess.run(
-        [sys.executable, "-m", "provd", "--data-dir", str(data_dir), *args, "--json"],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    result = json.loads(out.stdout)
-    assert isinstance(result, dict)
-    return result
 
 
 class Running:
@@ -72,10 +54,10 @@ class Running:
 @pytest.fixture
 def running(tmp_path: Path) -> Iterator[tuple[Running, dict[str, object], dict[str, object]]]:
     data_dir = tmp_path / "data"
-    https, http = _free_port(), _free_port()
-    init = _provd(data_dir, "init", "--public-host", "127.0.0.1", "--https-port", str(https))
-    _provd(data_dir, "user", "add", "--extension", "201", "--name", "Front Desk")
-    device = _provd(
+    https, http = free_port(), free_port()
+    init = provd_json(data_dir, "init", "--public-host", "127.0.0.1", "--https-port", str(https))
+    provd_json(data_dir, "user", "add", "--extension", "201", "--name", "Front Desk")
+    device = provd_json(
         data_dir,
         "device",
         "add",
@@ -86,7 +68,7 @@ def running(tmp_path: Path) -> Iterator[tuple[Running, dict[str, object], dict[s
         "--user",
         "201",
     )
-    _provd(data_dir, "device", "add", "--mac", "00:15:65:4a:a9:38", "--model", "yealink-t46g")
+    provd_json(data_dir, "device", "add", "--mac", "00:15:65:4a:a9:38", "--model", "yealink-t46g")
     log = tmp_path / "serve.log"
     with log.open("w") as log_file:
         proc = subprocess.Popen(

@@ -9,7 +9,6 @@ the database keeps of one, is looked for in what the process printed.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
 import socket
@@ -29,6 +28,7 @@ from provd.db.models import Account, ApiToken, WebSession
 from provd.services.access import accounts, tokens
 from provd.services.platform import Platform
 from tests.conftest import TEST_ACTOR
+from tests.procs import free_port, provd_json
 
 UA = "Yealink SIP-T46G 28.83.0.120 00:15:65:4a:a9:37"
 WRONG_PASSWORD = "Wr0ng-console-pa55word!"
@@ -58,25 +58,6 @@ async def test_database_queries_are_not_logged_even_at_debug(
     assert 'INSERT INTO "web_session"' in logged
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _provd(data_dir: Path, *args: str) -> dict[str, object]:
-    out = subprocess.run(
-        [sys.executable, "-m", "provd", "--data-dir", str(data_dir), *args, "--json"],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    result = json.loads(out.stdout)
-    assert isinstance(result, dict)
-    return result
-
-
 def _csrf_in(page: str) -> str:
     match = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert match, "no CSRF token in the page"
@@ -104,10 +85,10 @@ def _stored_secrets(db: Path) -> set[str]:
 @pytest.mark.slow
 async def test_verbose_serve_logs_no_secret(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    https = _free_port()
-    init = _provd(data_dir, "init", "--public-host", "127.0.0.1", "--https-port", str(https))
-    _provd(data_dir, "user", "add", "--extension", "201", "--name", "Front Desk")
-    device = _provd(
+    https = free_port()
+    init = provd_json(data_dir, "init", "--public-host", "127.0.0.1", "--https-port", str(https))
+    provd_json(data_dir, "user", "add", "--extension", "201", "--name", "Front Desk")
+    device = provd_json(
         data_dir, "device", "add", "--mac", "00:15:65:4a:a9:37", "--model", "yealink-t46g"
     )
     provisioning = device["provisioning"]

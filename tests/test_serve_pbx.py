@@ -13,7 +13,6 @@ import json
 import os
 import re
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -28,7 +27,7 @@ import pytest
 
 from tests.pbx.conftest import Account, call_row, ip, reg_row
 from tests.pbx.sippctl import run_sipp, sipp
-from tests.procs import matching, serve_pbx_args
+from tests.procs import free_port, matching, provd_json, serve_pbx_args
 
 pytestmark = pytest.mark.slow
 
@@ -41,25 +40,6 @@ MAC_A, MAC_B = "001565a00001", "001565a00002"
 SIPP_UA = "Yealink SIP-T46G 28.83.0.120"
 T46G_UA = "Yealink SIP-T46G 28.83.0.120 00:15:65:a0:00:01"
 _TIMEOUT_S = 30.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _provd_sync(data_dir: Path, *args: str) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, "-m", "provd", "--data-dir", str(data_dir), *args, "--json"],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=_TIMEOUT_S,
-    )
-    result = json.loads(out.stdout)
-    assert isinstance(result, dict)
-    return result
 
 
 def _provd_text(data_dir: Path, *args: str) -> str:
@@ -154,13 +134,13 @@ class Served:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     tmp = tmp_path_factory.mktemp("serve-pbx")
     data_dir = tmp / "data"
-    https = _free_port()
-    init = _provd_sync(data_dir, "init", "--public-host", "127.0.0.1", "--https-port", str(https))
+    https = free_port()
+    init = provd_json(data_dir, "init", "--public-host", "127.0.0.1", "--https-port", str(https))
     for ext, name in (("201", "Front Desk"), ("202", "Back Office")):
-        _provd_sync(data_dir, "user", "add", "--extension", ext, "--name", name)
+        provd_json(data_dir, "user", "add", "--extension", ext, "--name", name)
     creds = {}
     for mac, ext in ((MAC_A, "201"), (MAC_B, "202")):
-        added = _provd_sync(
+        added = provd_json(
             data_dir, "device", "add", "--mac", mac, "--model", "yealink-t46g", "--user", ext
         )
         creds[mac] = added["provisioning"]

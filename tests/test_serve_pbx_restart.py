@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.pbx.conftest import ip
-from tests.procs import alive, group, matching, serve_pbx_args
+from tests.procs import alive, free_port, group, matching, serve_pbx_args
 
 pytestmark = pytest.mark.slow
 
@@ -27,12 +27,6 @@ PROXY = ip(195)
 MEDIA = ip(196)
 _TIMEOUT_S = 30.0
 _READY = "phones register at"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _sip_options(host: str) -> str:
@@ -101,7 +95,7 @@ def _leftovers(data_dir: Path) -> list[int]:
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Iterator[Path]:
     data = tmp_path / "data"
-    init = ["init", "--json", "--public-host", "127.0.0.1", "--https-port", str(_free_port())]
+    init = ["init", "--json", "--public-host", "127.0.0.1", "--https-port", str(free_port())]
     subprocess.run(
         [sys.executable, "-m", "provd", "--data-dir", str(data), *init],
         check=True,

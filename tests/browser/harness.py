@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,8 @@ from playwright.sync_api import (
     Playwright,
     ViewportSize,
 )
+
+from tests.procs import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -45,12 +46,6 @@ CHROMIUM_ARGS = [
 PHONE_VIEWPORT: ViewportSize = {"width": 390, "height": 844}
 DESKTOP_VIEWPORT: ViewportSize = {"width": 1366, "height": 900}
 _TIMEOUT_S = 60.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

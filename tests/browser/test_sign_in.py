@@ -10,7 +10,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page
 
-from tests.browser.harness import ConsoleErrors, Provd, free_port, screenshot, sign_in
+from tests.browser.harness import ConsoleErrors, Provd, screenshot, sign_in
+from tests.procs import free_port
 
 
 def test_admin_signs_in_and_out(page: Page, provd_server: Provd) -> None:

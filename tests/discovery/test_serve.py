@@ -22,29 +22,13 @@ import pytest
 from provd.discovery import sip
 from tests.discovery.conftest import Lan
 from tests.discovery.samples import yealink_subscribe
+from tests.procs import free_port, provd_json
 
 pytestmark = pytest.mark.slow
 
 T46G = "0015654aa937"
 UNKNOWN_T46G = "805ec0445566"
 NEW_D785 = "000413a11fa7"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _provd(data_dir: Path, *args: str) -> Any:
-    out = subprocess.run(
-        [sys.executable, "-m", "provd", "--data-dir", str(data_dir), *args, "--json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)
 
 
 class Served:
@@ -67,9 +51,9 @@ class Served:
 @pytest.fixture
 def served(tmp_path: Path, lan: Lan) -> Iterator[Served]:
     data_dir = tmp_path / "data"
-    port = _free_port()
-    init = _provd(data_dir, "init", "--public-host", "127.0.0.1", "--https-port", str(port))
-    _provd(data_dir, "device", "add", "--mac", T46G, "--model", "yealink-t46g")
+    port = free_port()
+    init = provd_json(data_dir, "init", "--public-host", "127.0.0.1", "--https-port", str(port))
+    provd_json(data_dir, "device", "add", "--mac", T46G, "--model", "yealink-t46g")
     log = (tmp_path / "serve.log").open("w")
     command = [sys.executable, "-m", "provd", "--data-dir", str(data_dir), "serve"]
     command += ["--pnp", "--pnp-interface", lan.host_if, "--dhcp-observe", lan.host_if]
@@ -99,7 +83,7 @@ def served(tmp_path: Path, lan: Lan) -> Iterator[Served]:
 
 def _wait_discovered(served: Served, mac: str, seen: int) -> list[dict[str, Any]]:
     for _ in range(300):
-        rows: list[dict[str, Any]] = _provd(served.data_dir, "discovered", "list")
+        rows: list[dict[str, Any]] = provd_json(served.data_dir, "discovered", "list")
         if any(r["mac"] == mac and r["seen_count"] >= seen for r in rows):
             return rows
         time.sleep(0.1)
@@ -143,5 +127,5 @@ def test_serve_discovers_and_answers(served: Served, lan: Lan) -> None:
     assert (by_mac[UNKNOWN_T46G]["source"], by_mac[UNKNOWN_T46G]["model"]) == ("pnp", "SIP-T46G")
 
     assert served.api("DELETE", f"/discovered/{NEW_D785}") == (204, None)
-    assert [r["mac"] for r in _provd(served.data_dir, "discovered", "list")] == [UNKNOWN_T46G]
-    assert _provd(served.data_dir, "discovered", "forget", "--all") == {"forgotten": 1}
+    assert [r["mac"] for r in provd_json(served.data_dir, "discovered", "list")] == [UNKNOWN_T46G]
+    assert provd_json(served.data_dir, "discovered", "forget", "--all") == {"forgotten": 1}

@@ -13,7 +13,6 @@ import contextlib
 import itertools
 import os
 import random
-import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -42,6 +41,7 @@ from provd.web.app import make_app
 from provd.web.server import build_provisioner, tls_paths
 from tests.pbx.conftest import NET as PBX_NET
 from tests.pbx.conftest import pbx_settings
+from tests.procs import free_port
 from tests.sim.phone import Behaviour, Provisioning, SimPhone, SipLine, firmware_bytes
 
 ACTOR = Actor("test")
@@ -65,12 +65,6 @@ def next_net() -> str:
     net = own_net(set(NETS))
     NETS.append(net)
     return net
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
 
 
 async def add_firmware(p: Platform, version: str, *, tested: bool = True) -> FirmwareImage:

@@ -28,7 +28,8 @@ from provd.security.secretbox import SecretBox
 from provd.services.platform import Platform
 from provd.services.rollouts.engine import SENDING
 from provd.settings import load_settings
-from tests.rollouts.conftest import NEW, Fleet, PbxHost, add_firmware, free_port, next_net
+from tests.procs import free_port
+from tests.rollouts.conftest import NEW, Fleet, PbxHost, add_firmware, next_net
 from tests.sim.phone import running
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="session")]
