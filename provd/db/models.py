@@ -27,6 +27,12 @@ class Tenant(Model):
     # "HOST:PORT" overriding the platform's SIP proxy; null = platform default.
     sip_proxy = fields.CharField(max_length=262, null=True)
     pickup_code = fields.CharField(max_length=8, default="*8")
+    # ISO 3166 region whose notation users dial in (0… national, 00… international).
+    country = fields.CharField(max_length=2, default="NL")
+    # How callers' numbers are shown on the tenant's phones: "national" or "e164".
+    number_display = fields.CharField(max_length=8, default="national")
+    # Caller ID for users without a number of their own (E.164, one of the tenant's).
+    main_number = fields.CharField(max_length=16, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     users: fields.ReverseRelation[User]
@@ -45,6 +51,8 @@ class User(Model):
     display_name = fields.CharField(max_length=64)
     sip_username = fields.CharField(max_length=64)
     sip_password_enc = fields.BinaryField()
+    # Outbound calls to the telephone network carry Privacy: id (PAI stays true).
+    hide_caller_id = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     lines: fields.ReverseRelation[DeviceLine]
@@ -423,6 +431,11 @@ class Carrier(Model):
     inbound_from: fields.Field[Any] = fields.JSONField(default=list)
     priority = fields.IntField(default=10)
     enabled = fields.BooleanField(default=True)
+    # The last OPTIONS probe: null until the PBX layer has probed the carrier.
+    probe_up = fields.BooleanField(null=True)
+    probe_status = fields.IntField(null=True)
+    probe_reason = fields.CharField(max_length=128, null=True)
+    probed_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
