@@ -60,6 +60,9 @@ module)::
 
     {"version": "1.0", "action": "route", "kind": "outbound",   # internal | inbound | emergency
      "routing": "serial",                                      # or "parallel"
+     "target": "carrier",                                      # the first route's, for the cfg
+     "next_status": "408|5[0-9][0-9]", "next_timeout": 1,      # the on_failure of every
+                                                               # route but the last, flat
      "caller_id": {"number": "+31201234567", "shown": "+31201234567", "hidden": false},
      "routes": [
        {"uri": "sip:+31612345678@carrier-a.example",           # rtjson: R-URI
@@ -586,11 +589,12 @@ def plan_to_json(plan: RoutePlan) -> dict[str, object]:
     """The plan as the JSON document described in this module's docstring."""
     if isinstance(plan, Reject):
         return {"version": "1.0", "action": "reject", "code": plan.code, "reason": plan.reason}
-    return {
+    doc: dict[str, object] = {
         "version": "1.0",
         "action": "route",
         "kind": plan.kind,
         "routing": plan.mode,
+        "target": _target_kind(plan.branches[0].target),
         "caller_id": {
             "number": plan.caller_id.number,
             "shown": plan.caller_id.shown,
@@ -598,15 +602,42 @@ def plan_to_json(plan: RoutePlan) -> dict[str, object]:
         },
         "routes": [_branch_json(b) for b in plan.branches],
     }
+    doc.update(_failover_keys(plan.branches))
+    return doc
+
+
+def _failover_keys(branches: tuple[Branch, ...]) -> dict[str, object]:
+    """``next_status``/``next_timeout``: when a failed branch moves on to the next.
+
+    Kamailio's json module reads top-level keys only, so the per-route ``on_failure``
+    is summarised here. Every branch but the last must then move on by one rule; a
+    plan that needs per-branch rules (none today) is refused rather than run wrongly.
+    """
+    rules = {b.on_failure for b in branches[:-1]}
+    if not rules:
+        return {}
+    if len(rules) > 1 or not isinstance(branches[0].on_failure, NextBranch):
+        raise ValueError("every branch but the last must move on by the same rule")
+    [rule] = rules
+    assert isinstance(rule, NextBranch)
+    return {"next_status": status_regex(rule.statuses), "next_timeout": int(rule.on_timeout)}
+
+
+def _target_kind(target: Target) -> str:
+    if isinstance(target, CarrierTarget):
+        return "carrier"
+    if isinstance(target, AorTarget):
+        return "aor"
+    assert_never(target)
 
 
 def _branch_json(branch: Branch) -> dict[str, object]:
     target = branch.target
-    out: dict[str, object] = {"uri": target.uri}
+    out: dict[str, object] = {"uri": target.uri, "target": _target_kind(target)}
     if isinstance(target, CarrierTarget):
-        out.update(dst_uri=target.dst_uri, target="carrier", carrier=target.carrier)
+        out.update(dst_uri=target.dst_uri, carrier=target.carrier)
     elif isinstance(target, AorTarget):
-        out.update(target="aor", extension=target.extension)
+        out.update(extension=target.extension)
     else:
         assert_never(target)
     headers: dict[str, object] = {}

@@ -636,6 +636,9 @@ def test_plan_to_json_for_an_outbound_call_is_an_rtjson_document() -> None:
         "action": "route",
         "kind": "outbound",
         "routing": "serial",
+        "target": "carrier",
+        "next_status": "408|5[0-9][0-9]",
+        "next_timeout": 1,
         "caller_id": {"number": "+31201234501", "shown": "anonymous", "hidden": True},
         "routes": [
             {
@@ -691,6 +694,7 @@ def test_plan_to_json_for_an_inbound_call_names_the_aor() -> None:
         "action": "route",
         "kind": "inbound",
         "routing": "serial",
+        "target": "aor",
         "caller_id": {"number": "+31612345678", "shown": "0612345678", "hidden": False},
         "routes": [
             {
@@ -705,6 +709,26 @@ def test_plan_to_json_for_an_inbound_call_names_the_aor() -> None:
             }
         ],
     }
+
+
+def test_plan_to_json_summarises_failover_for_the_cfg_or_refuses_mixed_rules() -> None:
+    # Kamailio's json module reads top-level keys only: one rule for the whole plan.
+    mixed = Carriers((CARRIER_A, CARRIER_C, CARRIER_B))
+    plan = plan_call(CallFacts(FromUser("acme", "2000"), "0612345678", AT), ACME, mixed)
+    with pytest.raises(ValueError, match="same rule"):
+        plan_to_json(plan)
+    same = Carriers(
+        (CARRIER_C, Carrier("c2", "192.0.2.9", failover_on=CARRIER_C.failover_on), CARRIER_A)
+    )
+    doc = plan_to_json(plan_call(CallFacts(FromUser("acme", "2000"), "0612345678", AT), ACME, same))
+    assert doc["next_status"] == "408|5[0-9][0-9]|403"
+    assert doc["next_timeout"] == 1
+    # One carrier: nothing to move on to.
+    single = Carriers((CARRIER_A,))
+    doc = plan_to_json(
+        plan_call(CallFacts(FromUser("acme", "2000"), "0612345678", AT), ACME, single)
+    )
+    assert "next_status" not in doc and doc["target"] == "carrier"
 
 
 # ---- properties ------------------------------------------------------------------------
