@@ -32,6 +32,8 @@ NON_DEFAULT = {
     "advertised_address": "198.51.100.7",
     "rpc_address": "127.0.0.2",
     "rpc_port": "5082",
+    "route_address": "127.0.0.4",
+    "route_port": "5090",
     "rtpengine_ng_address": "127.0.0.3",
     "rtpengine_ng_port": "2224",
     "media_address": "192.0.2.11",

@@ -62,6 +62,9 @@ def render_local_config(
         f"#!define RPC_PORT {settings.rpc_port}",
         f"#!define NOTIFY_TOKEN {_quote(secrets.notify_token)}",
         f"#!define RPC_TOKEN {_quote(secrets.rpc_token)}",
+        # http_client's connection to provd's route listener, with its credentials.
+        "#!define ROUTE_HTTPCON "
+        + _quote(f"provd=>{_with_credentials(settings.route_url, secrets.route_token)}"),
     ]
     if settings.engine is DbEngine.POSTGRES:
         lines.append("#!define WITH_PGSQL")
@@ -83,6 +86,12 @@ def render_local_config(
     for domain in sorted({check_domain(d) for d in domains}):
         lines.append(f"alias={_quote(domain)}")
     return "\n".join(lines) + "\n"
+
+
+def _with_credentials(url: str, token: str) -> str:
+    scheme, _, rest = url.partition("://")
+    # The user name is the route listener's (provd.web.pbx_routing.ROUTE_USER).
+    return f"{scheme}://kamailio:{token}@{rest}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,6 +71,10 @@ class PbxSettings:
     """The address phones see when Kamailio sits behind NAT (``advertise``)."""
     rpc_address: str = _option("127.0.0.1", "Kamailio's JSON-RPC address.")
     rpc_port: int = _option(5081, "Kamailio's JSON-RPC port.")
+    route_address: str = _option("127.0.0.1", "Where provd answers Kamailio's route questions.")
+    """provd's listener for Kamailio's per-call route questions: loopback unless an
+    external Kamailio on another host asks."""
+    route_port: int = _option(5082, "Port of provd's route listener for Kamailio.")
     rtpengine_ng_address: str = _option("127.0.0.1", "rtpengine's ng address.")
     rtpengine_ng_port: int = _option(2223, "rtpengine's ng port.")
     media_address: str = _option("127.0.0.1", "rtpengine's media address.")
@@ -103,16 +107,32 @@ class PbxSettings:
             # Kamailio and rtpengine run with DATA/pbx as their working directory, so a
             # relative path written into their config or argv would point elsewhere.
             raise ValueError(f"data_dir must be absolute, not {self.data_dir}")
-        for name in ("sip_address", "rpc_address", "rtpengine_ng_address", "media_address"):
+        for name in (
+            "sip_address",
+            "rpc_address",
+            "route_address",
+            "rtpengine_ng_address",
+            "media_address",
+        ):
             _check_ip(getattr(self, name), name)
         for name in ("advertised_address", "media_advertised_address"):
             value = getattr(self, name)
             if value is not None:
                 _check_ip(value, name)
-        for name in ("sip_port", "rpc_port", "rtpengine_ng_port", "rtp_port_min", "rtp_port_max"):
+        for name in (
+            "sip_port",
+            "rpc_port",
+            "route_port",
+            "rtpengine_ng_port",
+            "rtp_port_min",
+            "rtp_port_max",
+        ):
             _check_port(getattr(self, name), name)
         if self.rpc_address == self.sip_address and self.rpc_port == self.sip_port:
             raise InvalidInput("rpc_port", "must differ from the SIP port")
+        taken = {(self.sip_address, self.sip_port), (self.rpc_address, self.rpc_port)}
+        if (self.route_address, self.route_port) in taken:
+            raise InvalidInput("route_port", "must differ from Kamailio's SIP and RPC ports")
         if self.rtp_port_min >= self.rtp_port_max:
             raise InvalidInput("rtp_port_min", "must be below rtp_port_max")
         if self.flood_limit is not None and self.flood_limit < 1:
@@ -172,6 +192,10 @@ class PbxSettings:
     @property
     def rpc_url(self) -> str:
         return f"http://{_hostport(self.rpc_address, self.rpc_port)}/RPC"
+
+    @property
+    def route_url(self) -> str:
+        return f"http://{_hostport(self.route_address, self.route_port)}"
 
     @property
     def rtpengine_ng(self) -> tuple[str, int]:
@@ -263,13 +287,14 @@ class PbxSecrets:
 
     rpc_token: str
     notify_token: str
+    route_token: str
 
     @classmethod
     def load_or_create(cls, pbx_dir: Path) -> PbxSecrets:
         pbx_dir.mkdir(parents=True, exist_ok=True)
         path = pbx_dir / _SECRETS_FILE
         if not path.exists():
-            data = {"rpc_token": secrets.token_hex(24), "notify_token": secrets.token_hex(24)}
+            data = {name: secrets.token_hex(24) for name in _TOKENS}
             try:
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             except FileExistsError:
@@ -278,4 +303,16 @@ class PbxSecrets:
                 with os.fdopen(fd, "w") as f:
                     json.dump(data, f)
         data = json.loads(path.read_text())
-        return cls(rpc_token=str(data["rpc_token"]), notify_token=str(data["notify_token"]))
+        missing = [name for name in _TOKENS if name not in data]
+        if missing:
+            # A data dir from before a token existed: add it, keep the others.
+            data.update({name: secrets.token_hex(24) for name in missing})
+            tmp = path.with_name(path.name + ".tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                json.dump(data, f)
+            os.replace(tmp, path)
+        return cls(**{name: str(data[name]) for name in _TOKENS})
+
+
+_TOKENS = ("rpc_token", "notify_token", "route_token")

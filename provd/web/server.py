@@ -17,6 +17,7 @@ from aiohttp import web
 from provd.db.connection import database, db_url_for, upgrade_schema
 from provd.discovery import runner as discovery_runner
 from provd.discovery.runner import DiscoveryOptions
+from provd.pbx.settings import PbxSecrets
 from provd.security.digest import DigestAuthenticator
 from provd.security.ratelimit import AuthThrottle
 from provd.security.secretbox import SecretBox
@@ -31,9 +32,11 @@ from provd.services.pbx.serve import ServedPbx
 from provd.services.platform import Platform
 from provd.services.provisioning import Provisioner
 from provd.services.rollouts.engine import RolloutEngine
+from provd.services.routing import LiveTable
 from provd.settings import Settings
 from provd.web.app import make_app
 from provd.web.connections import ConnectionGuard, ConnectionLimits, GuardedSite
+from provd.web.pbx_routing import start_routing_site
 
 log = logging.getLogger("provd.server")
 REALM = "provd"
@@ -139,7 +142,17 @@ async def serve(
     async with database(db_url), contextlib.AsyncExitStack() as stack:
         control = None
         if pbx is not None:
-            served_pbx = ServedPbx(platform, pbx, export_dir=pbx_export_dir)
+            # Kamailio asks this listener where each call goes: up before Kamailio is.
+            routing = LiveTable()
+            pbx_settings = pbx.settings
+            route_runner = await start_routing_site(
+                routing,
+                PbxSecrets.load_or_create(pbx_settings.pbx_dir).route_token,
+                pbx_settings.route_address,
+                pbx_settings.route_port,
+            )
+            stack.push_async_callback(route_runner.cleanup)
+            served_pbx = ServedPbx(platform, pbx, export_dir=pbx_export_dir, routing=routing)
             control = await served_pbx.start()
             stack.push_async_callback(served_pbx.stop)
             # Rollouts need the PBX to notify phones; the engine resumes any left running.

@@ -20,10 +20,12 @@ import pytest_asyncio
 from provd.db.connection import database, db_url_for, upgrade_schema
 from provd.db.models import Tenant, User
 from provd.domain.passwords import generate_password
-from provd.pbx.settings import PbxSettings
+from provd.pbx.settings import PbxSecrets, PbxSettings
 from provd.pbx.subscribers import SyncReport, tenant_domains
 from provd.pbx.supervisor import PbxSupervisor
 from provd.security.secretbox import SecretBox
+from provd.services.routing import LiveTable
+from provd.web.pbx_routing import start_routing_site
 
 
 def _test_net() -> str:
@@ -92,6 +94,12 @@ class PbxEnv:
     accounts: dict[str, Account]
     initial_sync: SyncReport
     db_url: str
+    routing: LiveTable
+
+    async def refresh_routing(self) -> None:
+        """What serve does when routing data changes: rebuild the table provd answers from."""
+        async with self.orm():
+            await self.routing.refresh()
 
     @property
     def proxy(self) -> str:
@@ -111,6 +119,8 @@ def pbx_settings(data_dir: Path, **overrides: object) -> PbxSettings:
         "sip_address": PROXY_IP,
         "rpc_address": PROXY_IP,
         "rtpengine_ng_address": PROXY_IP,
+        "route_address": PROXY_IP,
+        "route_port": 5082,
         "media_address": MEDIA_IP,
         "children": 2,
     }
@@ -140,6 +150,20 @@ async def add_user(box: SecretBox, tenant: Tenant, extension: str, username: str
     return Account(extension, tenant.sip_domain, username, password)
 
 
+@contextlib.asynccontextmanager
+async def routing_listener(settings: PbxSettings, db_url: str) -> AsyncIterator[LiveTable]:
+    """provd's route listener, as serve runs it: Kamailio asks it about every call."""
+    routing = LiveTable()
+    async with database(db_url):
+        await routing.refresh()
+    token = PbxSecrets.load_or_create(settings.pbx_dir).route_token
+    site = await start_routing_site(routing, token, settings.route_address, settings.route_port)
+    try:
+        yield routing
+    finally:
+        await site.cleanup()
+
+
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def pbx(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[PbxEnv]:
     data_dir = tmp_path_factory.mktemp("pbx-data")
@@ -158,11 +182,13 @@ async def pbx(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[PbxEnv]
             "3000": await add_user(box, globex, "3000", "3000"),
         }
         domains = await tenant_domains()
-    supervisor = PbxSupervisor(pbx_settings(data_dir), domains=domains, max_backoff=1.0)
-    await supervisor.start()
-    try:
-        async with database(db_url):
-            report = await supervisor.control.sync_subscribers(box)
-        yield PbxEnv(supervisor, box, data_dir, work, accounts, report, db_url)
-    finally:
-        await supervisor.stop()
+    settings = pbx_settings(data_dir)
+    async with routing_listener(settings, db_url) as routing:
+        supervisor = PbxSupervisor(settings, domains=domains, max_backoff=1.0)
+        try:
+            await supervisor.start()
+            async with database(db_url):
+                report = await supervisor.control.sync_subscribers(box)
+            yield PbxEnv(supervisor, box, data_dir, work, accounts, report, db_url, routing)
+        finally:
+            await supervisor.stop()

@@ -25,7 +25,16 @@ import pytest_asyncio
 from provd.db.connection import database, db_url_for, upgrade_schema
 from provd.pbx.supervisor import PbxSupervisor
 from provd.security.secretbox import SecretBox
-from tests.pbx.conftest import Account, _tenant, add_user, call_row, ip, pbx_settings, reg_row
+from tests.pbx.conftest import (
+    Account,
+    _tenant,
+    add_user,
+    call_row,
+    ip,
+    pbx_settings,
+    reg_row,
+    routing_listener,
+)
 from tests.pbx.sippctl import SippResult, SippRun, run_sipp, sipp
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -100,11 +109,15 @@ async def blf(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[BlfPbx]
         sip_address=PROXY_IP,
         rpc_address=PROXY_IP,
         rtpengine_ng_address=PROXY_IP,
+        route_address=PROXY_IP,
         media_address=MEDIA_IP,
         with_blf=True,
         log_level=2,  # presence logs each NOTIFY it sends (for failure messages)
     )
-    async with PbxSupervisor(settings, domains=[DOMAIN, OTHER_DOMAIN]) as pbx:
+    async with (
+        routing_listener(settings, db_url),
+        PbxSupervisor(settings, domains=[DOMAIN, OTHER_DOMAIN]) as pbx,
+    ):
         async with database(db_url):
             await pbx.control.sync_subscribers(box)
         yield BlfPbx(pbx, work, a, b)

@@ -22,7 +22,7 @@ from provd.pbx.subscribers import (
     plan_subscriber_changes,
 )
 
-SECRETS = PbxSecrets(rpc_token="r" * 48, notify_token="n" * 48)
+SECRETS = PbxSecrets(rpc_token="r" * 48, notify_token="n" * 48, route_token="t" * 48)
 
 
 def test_subscriber_rows_hold_rfc2617_ha1_with_the_domain_as_realm() -> None:
@@ -147,7 +147,7 @@ def test_local_config_refuses_injection(tmp_path: Path) -> None:
         render_local_config(
             settings, SECRETS, ['evil.test"\nlisten=udp:0.0.0.0:5060'], run_dir=tmp_path
         )
-    bad = PbxSecrets(rpc_token='x"\ndebug=3', notify_token="n")
+    bad = PbxSecrets(rpc_token='x"\ndebug=3', notify_token="n", route_token="t")
     with pytest.raises(PbxError):
         render_local_config(settings, bad, [], run_dir=tmp_path)
 

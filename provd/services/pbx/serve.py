@@ -37,6 +37,7 @@ from provd.pbx import (
 )
 from provd.services.pbx import PbxMode, PbxRuntime, save_runtime
 from provd.services.platform import Platform
+from provd.services.routing import ROUTING_OBJECTS, LiveTable
 from provd.settings import Settings
 
 log = logging.getLogger("provd.pbx")
@@ -52,8 +53,8 @@ async def latest_audit_id() -> int:
     return int(newest.id) if newest else 0
 
 
-async def _accounts_touched(after_id: int) -> bool:
-    return bool(await AuditEntry.filter(id__gt=after_id, object_type__in=ACCOUNT_OBJECTS).exists())
+async def _touched(after_id: int, object_types: tuple[str, ...]) -> bool:
+    return bool(await AuditEntry.filter(id__gt=after_id, object_type__in=object_types).exists())
 
 
 class ServedPbx:
@@ -63,6 +64,7 @@ class ServedPbx:
         runtime: PbxRuntime,
         *,
         export_dir: Path | None = None,
+        routing: LiveTable | None = None,
         run_dir: Path = EXTERNAL_RUN_DIR,
         poll_s: float = 1.0,
         full_sync_s: float = 60.0,
@@ -71,6 +73,8 @@ class ServedPbx:
         self.runtime = runtime
         self.export_dir = export_dir or runtime.settings.pbx_dir / "external"
         self.run_dir = run_dir
+        self.routing = routing or LiveTable()
+        """The table provd's route listener answers Kamailio from; kept current here."""
         self._poll_s = poll_s
         self._full_sync_s = full_sync_s
         self._supervisor: PbxSupervisor | None = None
@@ -93,6 +97,8 @@ class ServedPbx:
         """Start (or export for) the PBX, sync every account, then follow changes."""
         # Read before the first sync: a change committed during it is then seen again.
         mark = await latest_audit_id()
+        # Before Kamailio starts: its first call is answered from current data.
+        await self.routing.refresh()
         settings = self.runtime.settings
         self._domains = await tenant_domains()
         if self.runtime.mode is PbxMode.SUPERVISED:
@@ -148,6 +154,7 @@ class ServedPbx:
         # The change that triggered this is committed already: a PBX failure must
         # not turn it into an error for the caller. The watcher's full sync retries.
         try:
+            await self.routing.refresh()
             await self.sync()
         except Exception:
             log.exception("PBX sync after an account change failed")
@@ -160,7 +167,9 @@ class ServedPbx:
             try:
                 latest = await latest_audit_id()
                 due = time.monotonic() - last_full >= self._full_sync_s
-                if due or (latest > mark and await _accounts_touched(mark)):
+                if due or (latest > mark and await _touched(mark, ROUTING_OBJECTS)):
+                    await self.routing.refresh()
+                if due or (latest > mark and await _touched(mark, ACCOUNT_OBJECTS)):
                     await self.sync()
                     last_full = time.monotonic()
                 mark = latest
