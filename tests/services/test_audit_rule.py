@@ -48,7 +48,7 @@ from provd.services.devices import (
     seal_device,
     update_device,
 )
-from provd.services.directory import tenants, users
+from provd.services.directory import tenants, user_view, users
 from provd.services.layouts import clear_keys, resolve_scope, set_key, set_page_label
 from provd.services.platform import Platform
 from provd.services.provisioning import pnp_tokens
@@ -134,6 +134,9 @@ READ_ONLY = {
         "provisioning.rendering.render_file",
         "provisioning.rendering.render_all",
         "provisioning.rendering.ContextCache.context",
+        "routing.resolve_addresses",
+        "routing.load_table",
+        "routing.LiveTable.refresh",
         "rollouts.select_devices",
         "rollouts.preview.preview",
         "rollouts.progress.rollout_view",
@@ -152,7 +155,6 @@ NOT_YET_DRIVEN = {
     "access.tokens.authenticate": "last-used time (bookkeeping); tests/services/access",
     "devices.csv_io.import_devices": "device.add/device.import rows; tests/services/devices",
     "devices.detail.update_settings": "through update_device; tests/services/devices",
-    "directory.user_view.update_user": "user.set row; tests/services/directory",
     "firmware.add_image": "firmware.add row; tests/services/firmware",
     "firmware.set_tested": "firmware.tested/untested row; tests/services/firmware",
     "firmware.set_pin": "firmware.pin row; tests/services/firmware",
@@ -266,6 +268,7 @@ async def test_every_service_write_writes_an_audit_row(
     await d.call(tenants.update_tenant, platform, a, "acme", vlan_lan="20")
     await d.call(users.add_user, platform, a, "default", "201", "Front Desk")
     await d.call(users.add_user, platform, a, "default", "202", "Back Office")
+    await d.call(user_view.update_user, platform, a, "default", "201", hide_caller_id=True)
     mac = "0015654aa937"
     await d.call(add_device, platform, a, mac, "yealink-t46g", users=["201"])
     await d.call(update_device, a, mac, name="Reception")
@@ -295,6 +298,8 @@ async def test_every_service_write_writes_an_audit_row(
     await d.call(discovery.forget_all, a)
     await d.call(numbers.add_block, platform, a, "+31201234500", 10, "default")
     await d.call(numbers.assign, platform, a, "+31201234501", "201")
+    await d.call(tenants.update_tenant, platform, a, "default", main_number="+31201234502")
+    await d.call(tenants.update_tenant, platform, a, "default", main_number="none")
     await d.call(numbers.release, platform, a, "+31201234501")
     await d.call(numbers.remove_block, platform, a, "+31201234500")
     await d.call(

@@ -1,5 +1,5 @@
-"""Users as the console lists and edits them: search, the devices each is on, renames
-and new extensions."""
+"""Users as people list and edit them: search, the devices each is on, renames, new
+extensions and whether their number is shown on outside calls."""
 
 from __future__ import annotations
 
@@ -57,8 +57,10 @@ async def update_user(
     *,
     name: str | None = None,
     new_extension: str | None = None,
+    hide_caller_id: bool | None = None,
 ) -> User:
-    """Rename a user or give it another extension (its SIP username follows).
+    """Rename a user, give it another extension (its SIP username follows), or hide
+    or show its number on the calls it makes to the telephone network.
 
     A user that programmed keys point at keeps its extension: those keys name it.
     """
@@ -85,6 +87,12 @@ async def update_user(
                 changed.append("sip_username")
             user.extension = target
             changed.append("extension")
+        if hide_caller_id is not None:
+            # Saved even when equal, as `tenant set` and `device set` do: a script may
+            # repeat it. Name and extension are compared because the console's form
+            # always sends both.
+            user.hide_caller_id = hide_caller_id
+            changed.append("hide_caller_id")
         if not changed:
             raise InvalidInput("settings", "nothing to change")
         await user.save(update_fields=changed)

@@ -23,6 +23,7 @@ def user_view(u: User, tenant: Tenant) -> dict[str, Any]:
         "name": u.display_name,
         "sip_username": u.sip_username,
         "sip_domain": tenant.sip_domain,
+        "hide_caller_id": u.hide_caller_id,
         "created_at": u.created_at.isoformat(),
     }
 

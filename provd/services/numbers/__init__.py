@@ -221,12 +221,21 @@ async def remove_block(
         rows = await query.order_by("e164")
         if not rows:
             raise NotFound("number block", e164, field="first")
-        in_use = [v for v in (_view(r, r.tenant) for r in rows) if v.use is not None]
+        in_use = [
+            f"{v.e164} {v.describe_use()}"
+            for v in (_view(r, r.tenant) for r in rows)
+            if v.use is not None
+        ]
+        # A main number is every numberless user's caller ID: removing it would leave
+        # them calling out with nothing to present.
+        mains = await Tenant.filter(main_number__in=[r.e164 for r in rows]).order_by("slug")
+        in_use += [f"{t.main_number} in use as tenant {t.slug}'s main number" for t in mains]
         if in_use:
-            shown = "; ".join(f"{v.e164} {v.describe_use()}" for v in in_use[:5])
+            shown = "; ".join(in_use[:5])
             more = f" and {len(in_use) - 5} more" if len(in_use) > 5 else ""
+            todo = "release them" + (" or set another main number" if mains else "")
             raise InvalidInput(
-                "first", f"numbers of the block are in use: {shown}{more}; release them first"
+                "first", f"numbers of the block are in use: {shown}{more}; {todo} first"
             )
         block = NumberBlock(e164, rows[0].block_count)
         tenant = rows[0].tenant

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import Field
 
+from provd.domain.routing import DisplayForm
 from provd.web.contract import Body, View
 
 
@@ -23,6 +24,17 @@ class TenantPatch(Body):
     sip_proxy: str | None = Field(default=None, description="HOST[:PORT] or default")
     pickup_code: str | None = None
     timezone: str | None = None
+    country: str | None = Field(
+        default=None, description="ISO 3166 region its users dial in, e.g. NL or BE"
+    )
+    number_display: str | None = Field(
+        default=None, description="How callers' numbers are shown: national or e164"
+    )
+    main_number: str | None = Field(
+        default=None,
+        description="Caller ID of users without a number of their own: one of the tenant's"
+        " numbers, in any notation of its country; none to clear",
+    )
 
 
 class Tenant(View):
@@ -36,6 +48,11 @@ class Tenant(View):
     lldp: bool
     sip_proxy: str = Field(description="HOST[:PORT] or default")
     pickup_code: str
+    country: str = Field(description="ISO 3166 region its users dial in")
+    number_display: DisplayForm = Field(description="How callers' numbers are shown")
+    main_number: str | None = Field(
+        description="E.164; caller ID of users without a number of their own"
+    )
     created_at: datetime
 
 

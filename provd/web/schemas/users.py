@@ -16,12 +16,26 @@ class UserIn(Body):
     sip_password: str | None = Field(default=None, description="Generated if absent")
 
 
+class UserPatch(Body):
+    name: str | None = None
+    extension: str | None = Field(
+        default=None, description="A new extension; not while programmed keys point at it"
+    )
+    hide_caller_id: bool | None = Field(
+        default=None, description="Hide the user's number on calls to the telephone network"
+    )
+
+
 class User(View):
     tenant: str
     extension: str
     name: str
     sip_username: str
     sip_domain: str
+    hide_caller_id: bool = Field(
+        description="Calls to the telephone network carry Privacy: id (the carrier still"
+        " knows the number)"
+    )
     created_at: datetime
 
 
