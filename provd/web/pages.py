@@ -42,6 +42,7 @@ _PLATFORM = frozenset({Role.ADMIN})
 NAVIGATION: tuple[tuple[str, str, frozenset[Role]], ...] = (
     ("/console/", "Fleet", _ADMINS),
     ("/console/users", "Users", _ADMINS),
+    ("/console/numbers", "Numbers", _ADMINS),
     ("/console/tenants", "Tenants", _PLATFORM),
     ("/console/tenants", "Tenant", frozenset({Role.TENANT_ADMIN})),
     ("/console/layouts", "Key layouts", _ADMINS),

@@ -53,6 +53,9 @@ OPEN_TO_TENANT_ADMINS = {
     ("GET", "/console/users/{tenant}/{extension}"),
     ("POST", "/console/users/{tenant}/{extension}"),
     ("POST", "/console/users/{tenant}/{extension}/remove"),
+    ("GET", "/console/numbers"),
+    ("POST", "/console/numbers/{number}/assign"),
+    ("POST", "/console/numbers/{number}/release"),
     ("GET", "/console/tenants"),
     ("GET", "/console/tenants/{slug}"),
     ("POST", "/console/tenants/{slug}"),
@@ -273,6 +276,8 @@ async def test_every_console_route_is_refused_or_marked(
         ("POST", "/console/tenants"),
         ("GET", "/console/layouts/platform"),
         ("POST", "/console/layouts/platform"),
+        ("POST", "/console/numbers/blocks"),
+        ("POST", "/console/numbers/blocks/{first}/remove"),
     } <= refused
     assert await _snapshot() == before
 
@@ -313,7 +318,7 @@ async def test_another_tenants_objects_look_missing(
         for secret in ("Globex Reception", world.globex_bootstrap, "globex-site", ">gus<"):
             assert secret not in other, canonical
         checked += 1
-    assert checked == 21
+    assert checked == 23
     # Nothing was changed, so nothing was audited either.
     assert await _snapshot() == before
 
@@ -389,6 +394,7 @@ async def test_nav_and_install_pages_for_a_tenant_admin(
     assert nav == [
         "/console/",
         "/console/users",
+        "/console/numbers",
         "/console/tenants",
         "/console/layouts",
         "/console/access",
@@ -413,6 +419,7 @@ def test_navigation_per_role() -> None:
     assert labels[Role.TENANT_ADMIN] == [
         "Fleet",
         "Users",
+        "Numbers",
         "Tenant",
         "Key layouts",
         "Accounts & tokens",
@@ -420,7 +427,7 @@ def test_navigation_per_role() -> None:
         "Devices CSV",
         "Claim sheet",
     ]
-    assert {"Firmware", "Rollouts", "Audit log", "Tenants"} <= set(labels[Role.ADMIN])
+    assert {"Firmware", "Rollouts", "Audit log", "Tenants", "Numbers"} <= set(labels[Role.ADMIN])
 
 
 async def test_tenant_admin_edits_their_user_and_tenant(

@@ -16,10 +16,21 @@ from provd.web.console import (
     firmware,
     fleet,
     layouts,
+    numbers,
     rollouts,
 )
 
 
 def add_routes(app: web.Application) -> None:
-    for module in (fleet, devices, directory, layouts, firmware, rollouts, audit, access):
+    for module in (
+        fleet,
+        devices,
+        directory,
+        numbers,
+        layouts,
+        firmware,
+        rollouts,
+        audit,
+        access,
+    ):
         module.add_routes(app)
