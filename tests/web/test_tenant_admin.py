@@ -278,6 +278,8 @@ async def test_every_console_route_is_refused_or_marked(
         ("POST", "/console/layouts/platform"),
         ("POST", "/console/numbers/blocks"),
         ("POST", "/console/numbers/blocks/{first}/remove"),
+        ("GET", "/console/carriers"),
+        ("POST", "/console/carriers"),
     } <= refused
     assert await _snapshot() == before
 
@@ -427,7 +429,9 @@ def test_navigation_per_role() -> None:
         "Devices CSV",
         "Claim sheet",
     ]
-    assert {"Firmware", "Rollouts", "Audit log", "Tenants", "Numbers"} <= set(labels[Role.ADMIN])
+    assert {"Firmware", "Rollouts", "Audit log", "Tenants", "Numbers", "Carriers"} <= set(
+        labels[Role.ADMIN]
+    )
 
 
 async def test_tenant_admin_edits_their_user_and_tenant(

@@ -11,6 +11,7 @@ from aiohttp import web
 from provd.web.console import (
     access,
     audit,
+    carriers,
     devices,
     directory,
     firmware,
@@ -27,6 +28,7 @@ def add_routes(app: web.Application) -> None:
         devices,
         directory,
         numbers,
+        carriers,
         layouts,
         firmware,
         rollouts,
