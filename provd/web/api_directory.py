@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from provd.services.directory import tenants, users
+from provd.services.directory import tenants, user_view, users
 from provd.web.app_keys import PLATFORM
 from provd.web.auth import ACTOR
 from provd.web.contract import Api, Param, Reply
 from provd.web.schemas.tenants import Tenant, TenantCreated, TenantIn, TenantPatch
-from provd.web.schemas.users import User, UserCreated, UserIn
+from provd.web.schemas.users import User, UserCreated, UserIn, UserPatch
 
 api = Api()
 
@@ -42,7 +42,8 @@ async def add_tenant(request: web.Request, body: TenantIn) -> web.Response:
 @api.with_body(
     "PATCH",
     "/tenants/{slug}",
-    "Change a tenant's phone defaults (VLANs, LLDP, SIP proxy, pickup code, time zone)",
+    "Change a tenant's phone defaults (VLANs, LLDP, SIP proxy, pickup code, time zone)"
+    " and numbering (country, number display form, main number)",
     TenantPatch,
     ok={200: Reply("The tenant", Tenant)},
 )
@@ -91,6 +92,27 @@ async def add_user(request: web.Request, body: UserIn) -> web.Response:
 async def show_user(request: web.Request) -> web.Response:
     tenant = await tenants.get_tenant(request.match_info["tenant"])
     user = await users.get_user(tenant, request.match_info["extension"], field="extension")
+    return web.json_response(users.user_view(user, tenant))
+
+
+@api.with_body(
+    "PATCH",
+    "/users/{tenant}/{extension}",
+    "Rename a user, give it another extension, or hide or show its number on outside calls",
+    UserPatch,
+    ok={200: Reply("The user", User)},
+)
+async def patch_user(request: web.Request, body: UserPatch) -> web.Response:
+    tenant = await tenants.get_tenant(request.match_info["tenant"])
+    user = await user_view.update_user(
+        request.app[PLATFORM],
+        request[ACTOR],
+        tenant.slug,
+        request.match_info["extension"],
+        name=body.name,
+        new_extension=body.extension,
+        hide_caller_id=body.hide_caller_id,
+    )
     return web.json_response(users.user_view(user, tenant))
 
 

@@ -115,6 +115,14 @@ async def test_every_route_answers_as_documented(served: Served, checked: Checke
     await c.call("GET", "/users", 200, params={"tenant": "acme"})
     the_user = {"tenant": "acme", "extension": "201"}
     await c.call("GET", "/users/{tenant}/{extension}", 200, the_user)
+    hidden = await c.call(
+        "PATCH", "/users/{tenant}/{extension}", 200, the_user, json={"hide_caller_id": True}
+    )
+    assert hidden["hide_caller_id"] is True
+    await c.call("PATCH", "/users/{tenant}/{extension}", 400, the_user, json={})
+    await c.call(
+        "PATCH", "/users/{tenant}/{extension}", 404, {**the_user, "extension": "299"}, json={}
+    )
     device = {"mac": MAC, "model": T46G, "tenant": "acme", "users": ["201"]}
     created = await c.call("POST", "/devices", 201, json=device)
     assert created["lldp"] == "inherit" and "expansion_modules" in created
@@ -205,6 +213,12 @@ async def test_every_route_answers_as_documented(served: Served, checked: Checke
     await c.call("DELETE", "/number-blocks/{first}", 400, {"first": "+31201234500"})
     await c.call("POST", "/numbers/{number}/release", 200, number)
     await c.call("POST", "/numbers/{number}/release", 404, {"number": "+31209999999"})
+    numbering = {"country": "NL", "number_display": "e164", "main_number": "020 123 4502"}
+    acme = {"slug": "acme"}
+    shown = await c.call("PATCH", "/tenants/{slug}", 200, acme, json=numbering)
+    assert shown["main_number"] == "+31201234502"
+    await c.call("PATCH", "/tenants/{slug}", 400, acme, json={"main_number": "+31209999999"})
+    await c.call("PATCH", "/tenants/{slug}", 200, acme, json={"main_number": "none"})
     await c.call("DELETE", "/number-blocks/{first}", 204, {"first": "+31201234500"})
     carrier = {"name": "upstream", "host": "127.0.0.1:5070", "username": "u", "password": "P-1"}
     await c.call("POST", "/carriers", 201, json={**carrier, "inbound_from": ["127.0.0.0/8"]})
