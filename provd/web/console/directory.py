@@ -22,6 +22,7 @@ from provd.web.console.helpers import (
     platform,
     when,
 )
+from provd.web.console.numbers import caller_id
 
 Flashes = list[tuple[str, str]]
 _TENANT_DEFAULTS = ("vlan_lan", "vlan_pc", "lldp", "sip_proxy", "pickup_code", "timezone")
@@ -140,6 +141,7 @@ async def _user_page(
         user=user,
         tenant=tenant,
         devices=placed,
+        caller=await caller_id(tenant, user),
         values=values or {"name": user.display_name, "extension": user.extension},
         errors=errors or no_errors(),
         flashes=flashes or [],

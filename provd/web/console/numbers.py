@@ -15,8 +15,9 @@ from aiohttp import web
 
 from provd.domain.errors import InvalidInput, NotFound, ProvdError
 from provd.domain.numbers import DEFAULT_COUNTRY, NumberBlock, national_form, parse_number
+from provd.domain.routing import TenantRouting, UserRouting, caller_number
 from provd.services import numbers
-from provd.services.directory import tenants, users
+from provd.services.directory import Tenant, User, tenants, users
 from provd.services.numbers import NumberView, UseKind
 from provd.web import auth, pages
 from provd.web.auth import ACTOR
@@ -240,6 +241,54 @@ async def block_remove(request: web.Request) -> web.StreamResponse:
     except ProvdError as e:
         return await _page(request, flashes=_refused(e, f"The block from {first} was kept")[0])
     raise _done("removed", block.first)
+
+
+# --- a user's numbers, for the user page ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CallerId:
+    """What a user's calls to the telephone network present."""
+
+    numbers: list[Row]
+    number: str | None
+    national: str
+    source: str
+    """Where ``number`` comes from: the user's own number or the tenant's main number."""
+    hidden: bool
+
+
+async def caller_id(tenant: Tenant, user: User) -> CallerId:
+    """The user's numbers and the caller ID they present, by routing's own rule."""
+    owned = await numbers.list_numbers(tenant.slug)
+    mine = [
+        v
+        for v in owned
+        if v.use is not None and v.use.kind is UseKind.USER and v.use.key == user.extension
+    ]
+    number = caller_number(
+        TenantRouting(
+            tenant.slug,
+            tenant.sip_domain,
+            country=tenant.country,
+            main_number=tenant.main_number,
+            numbers={v.e164: None for v in owned},
+        ),
+        UserRouting(user.extension, numbers=tuple(v.e164 for v in mine)),
+    )
+    if number is None:
+        source = ""
+    elif number in {v.e164 for v in mine}:
+        source = "the user's own number"
+    else:
+        source = "the tenant's main number"
+    return CallerId(
+        numbers=[Row(v, national_form(v.e164, tenant.country)) for v in mine],
+        number=number,
+        national=national_form(number, tenant.country) if number else "",
+        source=source,
+        hidden=user.hide_caller_id,
+    )
 
 
 def add_routes(app: web.Application) -> None:
