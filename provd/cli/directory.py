@@ -7,13 +7,20 @@ from typing import Any
 import click
 
 from provd.cli.main import CliState, actor, cli, emit, json_option, run_with_db, table
-from provd.services.directory import tenants, users
+from provd.services.directory import tenants, user_view, users
 from provd.services.platform import Platform
 
 
 def _emit_list(as_json: bool, rows: list[dict[str, Any]], columns: dict[str, str]) -> None:
     """The views as JSON, or as a table of ``columns`` (header → the view's key)."""
     emit(as_json, rows, table(list(columns), [[r[k] for k in columns.values()] for r in rows]))
+
+
+def _emit_one(as_json: bool, view: dict[str, Any]) -> None:
+    """One view as JSON, or a ``key: value`` line per field; an unset value reads as the
+    word that unsets it (``main_number: none``)."""
+    text = "\n".join(f"{k}: {tenants.NO_MAIN_NUMBER if v is None else v}" for k, v in view.items())
+    emit(as_json, view, text)
 
 
 @cli.group()
@@ -84,7 +91,7 @@ def tenant_show(state: CliState, slug: str, reveal: bool, as_json: bool) -> None
         view = tenants.tenant_view(t)
         if reveal:
             view["bootstrap_password"] = tenants.bootstrap_credential(p, t).password
-        emit(as_json, view, "\n".join(f"{k}: {v}" for k, v in view.items()))
+        _emit_one(as_json, view)
 
     run_with_db(state, as_json, work)
 
@@ -97,6 +104,15 @@ def tenant_show(state: CliState, slug: str, reveal: bool, as_json: bool) -> None
 @click.option("--sip-proxy", help="HOST[:PORT] phones send SIP to, or 'default' (the platform's).")
 @click.option("--pickup-code", help="Prefix dialled to pick up a watched call (e.g. *8).")
 @click.option("--timezone", help="IANA time zone, e.g. Europe/Amsterdam.")
+@click.option("--country", help="ISO 3166 region the users dial in, e.g. NL or BE.")
+@click.option(
+    "--number-display", help="How callers' numbers are shown: national (0201234567) or e164."
+)
+@click.option(
+    "--main-number",
+    help="Caller ID of users without a number of their own: one of the tenant's numbers,"
+    " in any notation of its country; none to clear.",
+)
 @json_option
 @click.pass_obj
 def tenant_set(
@@ -108,9 +124,12 @@ def tenant_set(
     sip_proxy: str | None,
     pickup_code: str | None,
     timezone: str | None,
+    country: str | None,
+    number_display: str | None,
+    main_number: str | None,
     as_json: bool,
 ) -> None:
-    """Change a tenant's defaults for its phones."""
+    """Change a tenant's defaults for its phones and how its numbers are read and shown."""
 
     async def work(p: Platform) -> None:
         t = await tenants.update_tenant(
@@ -123,9 +142,11 @@ def tenant_set(
             sip_proxy=sip_proxy,
             pickup_code=pickup_code,
             timezone=timezone,
+            country=country,
+            number_display=number_display,
+            main_number=main_number,
         )
-        view = tenants.tenant_view(t)
-        emit(as_json, view, "\n".join(f"{k}: {v}" for k, v in view.items()))
+        _emit_one(as_json, tenants.tenant_view(t))
 
     run_with_db(state, as_json, work)
 
@@ -193,8 +214,50 @@ def user_show(state: CliState, extension: str, tenant_slug: str, as_json: bool) 
 
     async def work(p: Platform) -> None:
         t = await tenants.get_tenant(tenant_slug)
-        view = users.user_view(await users.get_user(t, extension, field="extension"), t)
-        emit(as_json, view, "\n".join(f"{k}: {v}" for k, v in view.items()))
+        _emit_one(
+            as_json, users.user_view(await users.get_user(t, extension, field="extension"), t)
+        )
+
+    run_with_db(state, as_json, work)
+
+
+@user.command("set")
+@click.argument("extension")
+@click.option("--tenant", "tenant_slug", default=tenants.DEFAULT_TENANT, show_default=True)
+@click.option("--name", help="A new display name.")
+@click.option(
+    "--new-extension", help="A new extension (not while programmed keys point at the user)."
+)
+@click.option(
+    "--hide-caller-id/--show-caller-id",
+    "hide_caller_id",
+    default=None,
+    help="Hide or show the user's number on calls to the telephone network.",
+)
+@json_option
+@click.pass_obj
+def user_set(
+    state: CliState,
+    extension: str,
+    tenant_slug: str,
+    name: str | None,
+    new_extension: str | None,
+    hide_caller_id: bool | None,
+    as_json: bool,
+) -> None:
+    """Rename a user, give it another extension, or hide or show its number."""
+
+    async def work(p: Platform) -> None:
+        u = await user_view.update_user(
+            p,
+            actor(),
+            tenant_slug,
+            extension,
+            name=name,
+            new_extension=new_extension,
+            hide_caller_id=hide_caller_id,
+        )
+        _emit_one(as_json, users.user_view(u, await tenants.get_tenant(tenant_slug)))
 
     run_with_db(state, as_json, work)
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
+from typing import Any
 
 from tests.cli.runner import run
 
@@ -48,3 +50,101 @@ def test_tenant_list_columns_fit_the_longest_value(data_dir: Path) -> None:
     domains = {row.split()[0]: row[column:].split()[0] for row in rows}
     assert domains == {slug: f"{slug}.provd.internal", "default": "default.provd.internal"}
     assert all(row[column - 1] == " " for row in rows)
+
+
+def _audit_count(data_dir: Path) -> int:
+    with sqlite3.connect(data_dir / "provd.sqlite3") as db:
+        return int(db.execute("SELECT count(*) FROM audit_entry").fetchone()[0])
+
+
+def _json(data_dir: Path, *args: str) -> Any:
+    result = run(data_dir, *args, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def test_tenant_numbering_is_set_shown_and_cleared(data_dir: Path) -> None:
+    assert run(data_dir, "number", "add", "020 123 4500", "--count", "10").exit_code == 0
+    shown = _json(data_dir, "tenant", "show", "default")
+    assert (shown["country"], shown["number_display"], shown["main_number"]) == (
+        "NL",
+        "national",
+        None,
+    )
+    assert "main_number: none" in run(data_dir, "tenant", "show", "default").output
+
+    args = ["--country", "nl", "--number-display", "e164", "--main-number", "0031 20 1234503"]
+    view = _json(data_dir, "tenant", "set", "default", *args)
+    assert (view["country"], view["number_display"], view["main_number"]) == (
+        "NL",
+        "e164",
+        "+31201234503",
+    )
+    [listed] = _json(data_dir, "tenant", "list")
+    assert listed["main_number"] == "+31201234503"
+    assert "main_number: +31201234503" in run(data_dir, "tenant", "show", "default").output
+
+    # The main number's block is not removed while it is the main number.
+    refused = run(data_dir, "number", "remove", "+31201234500")
+    assert refused.exit_code == 1
+    assert "+31201234503 in use as tenant default's main number" in refused.stderr
+    cleared = _json(data_dir, "tenant", "set", "default", "--main-number", "none")
+    assert cleared["main_number"] is None
+    assert run(data_dir, "number", "remove", "+31201234500").exit_code == 0
+
+
+def test_bad_tenant_numbering_names_the_field_and_writes_nothing(data_dir: Path) -> None:
+    assert run(data_dir, "tenant", "add", "other").exit_code == 0
+    assert run(data_dir, "number", "add", "+31201234500", "--count", "10").exit_code == 0
+    theirs = run(data_dir, "number", "add", "+31201234510", "--count", "10", "--tenant", "other")
+    assert theirs.exit_code == 0
+    before = (_audit_count(data_dir), _json(data_dir, "tenant", "show", "default"))
+    cases = [
+        (["--country", "XX"], "country"),
+        (["--number-display", "international"], "number_display"),
+        (["--main-number", "not a number"], "main_number"),
+        (["--main-number", "0201234599"], "main_number"),  # nobody's
+        (["--main-number", "0201234511"], "main_number"),  # the other tenant's
+        (["--country", "BE", "--main-number", "0201234501"], "main_number"),
+        (["--number-display", "e164", "--country", "XX"], "country"),
+    ]
+    for args, field in cases:
+        result = run(data_dir, "tenant", "set", "default", *args)
+        assert result.exit_code == 1, (args, result.output)
+        assert result.stderr.startswith(f"error: {field}: "), (args, result.stderr)
+        assert len(result.stderr.splitlines()) == 1
+        assert "other" not in result.stderr
+    after = (_audit_count(data_dir), _json(data_dir, "tenant", "show", "default"))
+    assert after == before
+
+
+def test_user_caller_id_is_hidden_and_shown(data_dir: Path) -> None:
+    assert _json(data_dir, "user", "show", "201")["hide_caller_id"] is False
+    hidden = _json(data_dir, "user", "set", "201", "--hide-caller-id")
+    assert hidden["hide_caller_id"] is True
+    again = _json(data_dir, "user", "set", "201", "--tenant", "default", "--hide-caller-id")
+    assert again["hide_caller_id"] is True
+    assert [u["hide_caller_id"] for u in _json(data_dir, "user", "list")] == [True]
+    assert "hide_caller_id: True" in run(data_dir, "user", "show", "201").output
+    shown = _json(data_dir, "user", "set", "201", "--show-caller-id", "--name", "Reception")
+    assert (shown["hide_caller_id"], shown["name"]) == (False, "Reception")
+    with sqlite3.connect(data_dir / "provd.sqlite3") as db:
+        actions = db.execute(
+            "SELECT object_key FROM audit_entry WHERE action='user.set' ORDER BY id"
+        ).fetchall()
+    assert actions == [("default/201",)] * 3
+
+
+def test_bad_user_changes_name_the_field_and_write_nothing(data_dir: Path) -> None:
+    before = (_audit_count(data_dir), _json(data_dir, "user", "show", "201"))
+    cases = [
+        (["user", "set", "201"], "settings"),
+        (["user", "set", "299", "--hide-caller-id"], "extension"),
+        (["user", "set", "201", "--tenant", "nobody", "--hide-caller-id"], "tenant"),
+        (["user", "set", "201", "--hide-caller-id", "--new-extension", "2"], "extension"),
+    ]
+    for args, field in cases:
+        result = run(data_dir, *args)
+        assert result.exit_code == 1, (args, result.output)
+        assert result.stderr.startswith(f"error: {field}: "), (args, result.stderr)
+    assert (_audit_count(data_dir), _json(data_dir, "user", "show", "201")) == before
