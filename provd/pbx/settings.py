@@ -71,9 +71,12 @@ class PbxSettings:
     """The address phones see when Kamailio sits behind NAT (``advertise``)."""
     rpc_address: str = _option("127.0.0.1", "Kamailio's JSON-RPC address.")
     rpc_port: int = _option(5081, "Kamailio's JSON-RPC port.")
-    route_address: str = _option("127.0.0.1", "Where provd answers Kamailio's route questions.")
-    """provd's listener for Kamailio's per-call route questions: loopback unless an
-    external Kamailio on another host asks."""
+    route_address: str | None = _option(
+        None, "Where provd answers Kamailio's route questions (default: the RPC address)."
+    )
+    """provd's listener for Kamailio's per-call route questions. By default on the
+    address provd reaches Kamailio's RPC at: loopback, or the private address an
+    external Kamailio and provd share."""
     route_port: int = _option(5082, "Port of provd's route listener for Kamailio.")
     rtpengine_ng_address: str = _option("127.0.0.1", "rtpengine's ng address.")
     rtpengine_ng_port: int = _option(2223, "rtpengine's ng port.")
@@ -107,15 +110,9 @@ class PbxSettings:
             # Kamailio and rtpengine run with DATA/pbx as their working directory, so a
             # relative path written into their config or argv would point elsewhere.
             raise ValueError(f"data_dir must be absolute, not {self.data_dir}")
-        for name in (
-            "sip_address",
-            "rpc_address",
-            "route_address",
-            "rtpengine_ng_address",
-            "media_address",
-        ):
+        for name in ("sip_address", "rpc_address", "rtpengine_ng_address", "media_address"):
             _check_ip(getattr(self, name), name)
-        for name in ("advertised_address", "media_advertised_address"):
+        for name in ("advertised_address", "media_advertised_address", "route_address"):
             value = getattr(self, name)
             if value is not None:
                 _check_ip(value, name)
@@ -131,7 +128,7 @@ class PbxSettings:
         if self.rpc_address == self.sip_address and self.rpc_port == self.sip_port:
             raise InvalidInput("rpc_port", "must differ from the SIP port")
         taken = {(self.sip_address, self.sip_port), (self.rpc_address, self.rpc_port)}
-        if (self.route_address, self.route_port) in taken:
+        if (self.route_host, self.route_port) in taken:
             raise InvalidInput("route_port", "must differ from Kamailio's SIP and RPC ports")
         if self.rtp_port_min >= self.rtp_port_max:
             raise InvalidInput("rtp_port_min", "must be below rtp_port_max")
@@ -194,8 +191,12 @@ class PbxSettings:
         return f"http://{_hostport(self.rpc_address, self.rpc_port)}/RPC"
 
     @property
+    def route_host(self) -> str:
+        return self.route_address or self.rpc_address
+
+    @property
     def route_url(self) -> str:
-        return f"http://{_hostport(self.route_address, self.route_port)}"
+        return f"http://{_hostport(self.route_host, self.route_port)}"
 
     @property
     def rtpengine_ng(self) -> tuple[str, int]:

@@ -142,19 +142,21 @@ async def serve(
     async with database(db_url), contextlib.AsyncExitStack() as stack:
         control = None
         if pbx is not None:
-            # Kamailio asks this listener where each call goes: up before Kamailio is.
             routing = LiveTable()
+            served_pbx = ServedPbx(platform, pbx, export_dir=pbx_export_dir, routing=routing)
+            control = await served_pbx.start()
+            stack.push_async_callback(served_pbx.stop)
+            # Kamailio asks this listener where each call goes. Started once the PBX is
+            # ours (a second serve on this data dir stops at the PBX lock, before binding);
+            # a call in the moment between gets a fast 503, never a guess.
             pbx_settings = pbx.settings
             route_runner = await start_routing_site(
                 routing,
                 PbxSecrets.load_or_create(pbx_settings.pbx_dir).route_token,
-                pbx_settings.route_address,
+                pbx_settings.route_host,
                 pbx_settings.route_port,
             )
             stack.push_async_callback(route_runner.cleanup)
-            served_pbx = ServedPbx(platform, pbx, export_dir=pbx_export_dir, routing=routing)
-            control = await served_pbx.start()
-            stack.push_async_callback(served_pbx.stop)
             # Rollouts need the PBX to notify phones; the engine resumes any left running.
             engine = RolloutEngine(platform, control)
             await engine.start()

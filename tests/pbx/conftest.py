@@ -119,7 +119,6 @@ def pbx_settings(data_dir: Path, **overrides: object) -> PbxSettings:
         "sip_address": PROXY_IP,
         "rpc_address": PROXY_IP,
         "rtpengine_ng_address": PROXY_IP,
-        "route_address": PROXY_IP,
         "route_port": 5082,
         "media_address": MEDIA_IP,
         "children": 2,
@@ -157,7 +156,7 @@ async def routing_listener(settings: PbxSettings, db_url: str) -> AsyncIterator[
     async with database(db_url):
         await routing.refresh()
     token = PbxSecrets.load_or_create(settings.pbx_dir).route_token
-    site = await start_routing_site(routing, token, settings.route_address, settings.route_port)
+    site = await start_routing_site(routing, token, settings.route_host, settings.route_port)
     try:
         yield routing
     finally:

@@ -109,7 +109,6 @@ async def blf(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[BlfPbx]
         sip_address=PROXY_IP,
         rpc_address=PROXY_IP,
         rtpengine_ng_address=PROXY_IP,
-        route_address=PROXY_IP,
         media_address=MEDIA_IP,
         with_blf=True,
         log_level=2,  # presence logs each NOTIFY it sends (for failure messages)
