@@ -7,6 +7,7 @@ from provd.pbx.control import PbxControl
 from provd.pbx.errors import PbxError, RpcError
 from provd.pbx.external import export_external, external_control
 from provd.pbx.notify import CheckSyncOutcome, CheckSyncResult, check_sync_event
+from provd.pbx.probe import ProbeResult
 from provd.pbx.settings import PbxSecrets, PbxSettings
 from provd.pbx.status import ContactBinding, Registration
 from provd.pbx.subscribers import (
@@ -29,6 +30,7 @@ __all__ = [
     "PbxSecrets",
     "PbxSettings",
     "PbxSupervisor",
+    "ProbeResult",
     "Registration",
     "RpcError",
     "SipAccount",

@@ -7,9 +7,10 @@ NOTIFY next hop and token) so that callers pass an AoR and nothing else.
 from __future__ import annotations
 
 from provd.domain.catalogue import Vendor
-from provd.pbx import notify, status
+from provd.pbx import notify, probe, status
 from provd.pbx.database import KamailioDb, open_kamailio_db
 from provd.pbx.notify import CheckSyncResult
+from provd.pbx.probe import ProbeResult
 from provd.pbx.rpc import KamailioRpc
 from provd.pbx.settings import PbxSecrets, PbxSettings
 from provd.pbx.status import Registration
@@ -49,6 +50,13 @@ class PbxControl:
             next_hop=self.next_hop,
             notify_token=self._notify_token,
             contact=contact,
+        )
+
+    async def probe_carrier(self, address: str, transport: str = "udp") -> ProbeResult:
+        """OPTIONS to a carrier's ``host:port``, From provd on the proxy's own address."""
+        uri = probe.carrier_uri(address, transport)
+        return await probe.probe_carrier(
+            self.rpc, uri, next_hop=uri, from_uri=f"sip:provd@{self.next_hop.removeprefix('sip:')}"
         )
 
     async def registration(self, aor: str) -> Registration:

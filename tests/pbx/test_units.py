@@ -5,13 +5,16 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from provd.domain.errors import InvalidInput
 from provd.pbx.config import render_local_config
-from provd.pbx.errors import PbxError
+from provd.pbx.errors import PbxError, RpcError
 from provd.pbx.notify import check_sync_event
+from provd.pbx.probe import ProbeResult, answer_means_up, carrier_uri, probe_carrier
+from provd.pbx.rpc import KamailioRpc
 from provd.pbx.rtpengine import bdecode, bencode
 from provd.pbx.settings import PbxSecrets, PbxSettings
 from provd.pbx.status import parse_dump, parse_hostport, parse_lookup
@@ -166,3 +169,98 @@ def test_secrets_persist_with_mode_0600(tmp_path: Path) -> None:
     assert PbxSecrets.load_or_create(tmp_path) == first
     assert (tmp_path / "secrets.json").stat().st_mode & 0o777 == 0o600
     assert first.rpc_token != first.notify_token
+
+
+@pytest.mark.parametrize(
+    ("status", "up"),
+    [
+        (200, True),
+        (302, True),
+        # A live stack refusing OPTIONS itself: its INVITE handling is not in question.
+        (401, True),
+        (403, True),
+        (404, True),
+        (405, True),
+        (501, True),
+        (603, True),
+        # What makes a call fail over to the next carrier.
+        (408, False),
+        (500, False),
+        (502, False),
+        (503, False),
+        (504, False),
+    ],
+)
+def test_which_answers_to_options_mean_the_carrier_is_up(status: int, up: bool) -> None:
+    assert answer_means_up(status) is up
+    assert ProbeResult(status, "Reason").up is up
+
+
+class _CannedRpc(KamailioRpc):
+    """Answers tm.t_uac_wait as Kamailio does, without one: what provd sends is kept."""
+
+    def __init__(self, answer: list[object] | Exception) -> None:
+        super().__init__("http://127.0.0.1:9/RPC", token=None)
+        self.answer = answer
+        self.sent: list[tuple[str, ...]] = []
+
+    async def call(self, method: str, *params: str, timeout: float | None = None) -> Any:
+        self.sent.append((method, *params))
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+
+_REPLY = "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\nCSeq: 10 OPTIONS\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        # The carrier's reply: its headers follow the code and reason.
+        ([200, "OK", "", "", "", _REPLY], ProbeResult(200, "OK")),
+        ([503, "Maintenance", _REPLY], ProbeResult(503, "Maintenance")),
+        # tm's own 408 after fr_timer: nothing came from the carrier.
+        ([408, "Request Timeout", "", "", "", ""], ProbeResult(None, "Request Timeout")),
+        # The carrier's own 408 is an answer (down all the same).
+        ([408, "Request Timeout", _REPLY], ProbeResult(408, "Request Timeout")),
+        (
+            RpcError("tm.t_uac_wait", 500, "I'm terribly sorry, server error occurred"),
+            ProbeResult(None, "not sent: I'm terribly sorry, server error occurred"),
+        ),
+    ],
+)
+async def test_a_probe_tells_the_carriers_answer_from_tms_own(
+    answer: list[object] | Exception, expected: ProbeResult
+) -> None:
+    rpc = _CannedRpc(answer)
+    uri = carrier_uri("192.0.2.7:5070", "tcp")
+    result = await probe_carrier(rpc, uri, next_hop=uri, from_uri="sip:provd@192.0.2.1:5060")
+    assert result == expected
+    assert result.up is (expected.status == 200)
+    [(method, verb, ruri, hop, socket, headers)] = rpc.sent
+    assert (method, verb, ruri, hop, socket) == (
+        "tm.t_uac_wait",
+        "OPTIONS",
+        "sip:192.0.2.7:5070;transport=tcp",
+        "sip:192.0.2.7:5070;transport=tcp",
+        ".",
+    )
+    # tm adds Via, Call-ID, CSeq, Max-Forwards and the From tag: a second copy breaks it.
+    assert headers == (
+        "From: <sip:provd@192.0.2.1:5060>\r\nTo: <sip:192.0.2.7:5070;transport=tcp>\r\n"
+    )
+
+
+async def test_a_kamailio_that_cannot_be_asked_says_nothing_of_the_carrier() -> None:
+    rpc = _CannedRpc(PbxError("kamailio RPC at http://127.0.0.1:9/RPC unreachable"))
+    with pytest.raises(PbxError):
+        await probe_carrier(rpc, "sip:192.0.2.7", next_hop="sip:192.0.2.7", from_uri="sip:p@h")
+    with pytest.raises(ValueError, match="from_uri"):
+        await probe_carrier(rpc, "sip:x", next_hop="sip:x", from_uri="sip:p@h\r\nX-Evil: 1")
+
+
+def test_probe_answers_read_for_people() -> None:
+    assert carrier_uri("[2001:db8::1]:5060", "udp") == "sip:[2001:db8::1]:5060"
+    assert ProbeResult(200, "OK").describe() == "200 OK"
+    assert ProbeResult(None, "Request Timeout").describe() == "no answer: Request Timeout"
