@@ -37,8 +37,10 @@ from tortoise.queryset import BulkCreateQuery, BulkUpdateQuery, DeleteQuery, Upd
 import provd.services
 from provd.db.models import AuditEntry, ProvisioningToken, User
 from provd.domain.mac import parse_mac
+from provd.pbx import ProbeResult
 from provd.services import carriers, discovery, numbers
 from provd.services.access import accounts, tokens
+from provd.services.carriers.probing import CarrierProber
 from provd.services.devices import (
     add_device,
     get_device,
@@ -65,6 +67,10 @@ BOOKKEEPING: dict[str, tuple[frozenset[str], str]] = {
         "one-time fetch credential; the fetch itself is audited",
     ),
     "provisioning.pnp_tokens.spend": (frozenset({"ProvisioningToken"}), "marks a token used"),
+    "carriers.probing.CarrierProber.probe_all": (
+        frozenset({"Carrier"}),
+        "a carrier's last OPTIONS answer (probe columns); observed, not configuration",
+    ),
 }
 
 READ_ONLY = {
@@ -181,6 +187,7 @@ NOT_YET_DRIVEN = {
     "rollouts.pause_rollout": "through move_rollout; tests/rollouts",
     "rollouts.resume_rollout": "through move_rollout; tests/rollouts",
     "rollouts.cancel_rollout": "through move_rollout; tests/rollouts",
+    "carriers.probing.CarrierProber.stop": "stops the loop",
     "rollouts.engine.RolloutEngine.start": "starts the loop",
     "rollouts.engine.RolloutEngine.stop": "stops the loop",
     "rollouts.engine.RolloutEngine.tick": "rollout.device.* rows; tests/rollouts",
@@ -207,6 +214,10 @@ def service_functions() -> set[str]:
                     if not m.startswith("_") and inspect.iscoroutinefunction(f)
                 }
     return found
+
+
+async def _answers_ok(address: str, transport: str) -> ProbeResult:
+    return ProbeResult(200, "OK")
 
 
 class Writes:
@@ -305,6 +316,7 @@ async def test_every_service_write_writes_an_audit_row(
     await d.call(
         carriers.add_carrier, platform, a, "upstream", "127.0.0.1", password="x", username="u"
     )
+    await d.call(CarrierProber(_answers_ok).probe_all)
     await d.call(carriers.remove_carrier, platform, a, "upstream")
     assert await AuditEntry.all().count() > 20
 

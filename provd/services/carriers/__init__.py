@@ -21,6 +21,7 @@ from provd.domain.errors import Conflict, InvalidInput, NotFound
 from provd.domain.network import parse_proxy
 from provd.domain.text import check_printable
 from provd.services import audit
+from provd.services.carriers.state import probe_answer
 from provd.services.platform import Platform
 
 MAX_PRIORITY = 1000
@@ -35,6 +36,19 @@ class Transport(StrEnum):
 
 
 def carrier_view(c: Carrier) -> dict[str, Any]:
+    """What a person set, then the last OPTIONS probe (:mod:`.state`)."""
+    probe = probe_answer(c)
+    return {
+        **_settings_view(c),
+        "state": probe.state.value,
+        "probe_status": probe.status,
+        "probe_reason": probe.reason,
+        "probed_at": probe.probed_at.isoformat() if probe.probed_at else None,
+    }
+
+
+def _settings_view(c: Carrier) -> dict[str, Any]:
+    """The audit snapshot: what a person set, not what the prober last observed."""
     return {
         "name": c.name,
         "host": c.host,
@@ -47,6 +61,12 @@ def carrier_view(c: Carrier) -> dict[str, Any]:
         "enabled": c.enabled,
         "created_at": c.created_at.isoformat(),
     }
+
+
+def carrier_address(c: Carrier) -> str:
+    """``host:port`` as SIP writes it (an IPv6 host in brackets): where calls go."""
+    host = f"[{c.host}]" if ":" in c.host else c.host
+    return f"{host}:{c.port}"
 
 
 def check_carrier_name(name: object, *, field: str = "name") -> str:
@@ -150,7 +170,7 @@ async def add_carrier(
             priority=priority,
         )
         await audit.record(
-            actor, AuditAction.CARRIER_ADD, "carrier", name, after=carrier_view(carrier)
+            actor, AuditAction.CARRIER_ADD, "carrier", name, after=_settings_view(carrier)
         )
     return carrier
 
@@ -174,7 +194,7 @@ async def get_carrier(name: str, *, field: str = "name") -> Carrier:
 async def remove_carrier(p: Platform, actor: audit.Actor, name: str) -> None:
     async with in_transaction():
         carrier = await get_carrier(name)
-        before = carrier_view(carrier)
+        before = _settings_view(carrier)
         await carrier.delete()
         await audit.record(
             actor, AuditAction.CARRIER_REMOVE, "carrier", carrier.name, before=before

@@ -35,6 +35,7 @@ from provd.pbx import (
     external_control,
     tenant_domains,
 )
+from provd.services.carriers.probing import DEFAULT_INTERVAL_S, CarrierProber
 from provd.services.pbx import PbxMode, PbxRuntime, save_runtime
 from provd.services.platform import Platform
 from provd.services.routing import ROUTING_OBJECTS, LiveTable
@@ -68,6 +69,7 @@ class ServedPbx:
         run_dir: Path = EXTERNAL_RUN_DIR,
         poll_s: float = 1.0,
         full_sync_s: float = 60.0,
+        probe_s: float = DEFAULT_INTERVAL_S,
     ) -> None:
         self.platform = platform
         self.runtime = runtime
@@ -82,6 +84,8 @@ class ServedPbx:
         self._domains: list[str] = []
         self._lock = asyncio.Lock()
         self._watcher: asyncio.Task[None] | None = None
+        self._probe_s = probe_s
+        self._prober: CarrierProber | None = None
 
     @property
     def supervisor(self) -> PbxSupervisor | None:
@@ -117,6 +121,11 @@ class ServedPbx:
         save_runtime(self.runtime)
         self.platform.on_accounts_changed.append(self._sync_logged)
         self._watcher = asyncio.create_task(self._watch(mark), name="pbx-account-watch")
+        # A carrier going down or coming back reorders calls at once.
+        self._prober = CarrierProber(
+            self._control.probe_carrier, interval_s=self._probe_s, on_change=self.routing.refresh
+        )
+        self._prober.start()
         return self._control
 
     async def _export(self, domains: list[str]) -> None:
@@ -191,6 +200,9 @@ class ServedPbx:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watcher
             self._watcher = None
+        if self._prober is not None:
+            await self._prober.stop()
+            self._prober = None
         if self._supervisor is not None:
             await self._supervisor.stop()
         elif self._control is not None:

@@ -28,6 +28,7 @@ from provd.domain.routing import (
     UserRouting,
 )
 from provd.domain.routing_table import Network, RoutingTable
+from provd.services.carriers import carrier_address
 
 log = logging.getLogger("provd.routing")
 
@@ -91,11 +92,10 @@ async def load_table(resolve: Resolver = resolve_addresses) -> RoutingTable:
     carriers: list[Carrier] = []
     networks: dict[str, list[Network]] = {}
     for carrier in await CarrierRow.filter(enabled=True).order_by("priority", "name"):
-        host = f"[{carrier.host}]" if ":" in carrier.host else carrier.host
         carriers.append(
             Carrier(
                 name=carrier.name,
-                address=f"{host}:{carrier.port}",
+                address=carrier_address(carrier),
                 transport=carrier.transport,  # type: ignore[arg-type]
                 # Marked down only by a probe that failed; unknown counts as up.
                 up=carrier.probe_up is not False,

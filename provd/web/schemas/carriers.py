@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
+from provd.services.carriers.state import CarrierState
 from provd.web.contract import Body, View
 
 
@@ -37,3 +38,14 @@ class Carrier(View):
     priority: int
     enabled: bool
     created_at: datetime
+    state: CarrierState = Field(
+        description="From the last OPTIONS probe; unknown until the first. A down carrier"
+        " is tried last"
+    )
+    probe_status: int | None = Field(
+        description="The SIP status of the last probe's answer; null when none came"
+    )
+    probe_reason: str | None = Field(
+        description="Its reason phrase, or why no answer came (timeout, not sent)"
+    )
+    probed_at: datetime | None = Field(description="When the last probe ended; null until then")
