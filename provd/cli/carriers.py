@@ -6,6 +6,7 @@ import click
 
 from provd.cli.main import CliState, actor, cli, emit, json_option, run_with_db, table
 from provd.services import carriers
+from provd.services.carriers.state import probe_answer
 from provd.services.platform import Platform
 
 
@@ -82,9 +83,20 @@ def carrier_list(state: CliState, as_json: bool) -> None:
     """List carriers in the order they are tried."""
 
     async def work(p: Platform) -> None:
-        rows = [carriers.carrier_view(c) for c in await carriers.list_carriers()]
+        listed = await carriers.list_carriers()
+        rows = [carriers.carrier_view(c) for c in listed]
         text = table(
-            ["NAME", "PRIORITY", "HOST", "PORT", "TRANSPORT", "REGISTERS", "INBOUND FROM"],
+            [
+                "NAME",
+                "PRIORITY",
+                "HOST",
+                "PORT",
+                "TRANSPORT",
+                "REGISTERS",
+                "INBOUND FROM",
+                "STATE",
+                "LAST OPTIONS ANSWER",
+            ],
             [
                 [
                     r["name"],
@@ -94,8 +106,11 @@ def carrier_list(state: CliState, as_json: bool) -> None:
                     r["transport"],
                     f"as {r['username']}" if r["registers"] else "no",
                     ", ".join(r["inbound_from"]) or "-",
+                    r["state"],
+                    probe_answer(c).describe()
+                    + (f" at {r['probed_at']}" if r["probed_at"] else ""),
                 ]
-                for r in rows
+                for r, c in zip(rows, listed, strict=True)
             ],
             right=(1, 3),
         )

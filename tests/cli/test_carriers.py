@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -64,3 +65,32 @@ def test_bad_input_is_one_line_naming_the_field_and_writes_nothing(data_dir: Pat
         assert len(result.stderr.splitlines()) == 1
     assert _count(data_dir, "carrier") == 0
     assert _count(data_dir, "audit_entry") == audit_before
+
+
+def test_list_shows_each_carriers_state_from_its_last_probe(data_dir: Path) -> None:
+    for name in ("upstream", "backup"):
+        assert run(data_dir, "carrier", "add", name, "--host", "127.0.0.1").exit_code == 0
+    with sqlite3.connect(data_dir / "provd.sqlite3") as db:
+        created = db.execute("SELECT created_at FROM carrier WHERE name='upstream'").fetchone()[0]
+        db.execute(
+            "UPDATE carrier SET probe_up=0, probe_reason='Request Timeout', probed_at=?"
+            " WHERE name='upstream'",
+            (created,),
+        )
+    lines = run(data_dir, "carrier", "list").output.splitlines()
+    assert lines[0].split()[-4:] == ["STATE", "LAST", "OPTIONS", "ANSWER"]
+    backup, upstream = lines[1], lines[2]
+    assert backup.split()[0] == "backup"
+    assert re.search(r" unknown +not probed yet$", backup), backup
+    assert upstream.split()[0] == "upstream"
+    assert re.search(r" down +no answer: Request Timeout at 20\d\d-", upstream), upstream
+    [listed] = [
+        v for v in json.loads(run(data_dir, "carrier", "list", "--json").output)
+        if v["name"] == "upstream"
+    ]  # fmt: skip
+    assert (listed["state"], listed["probe_status"], listed["probe_reason"]) == (
+        "down",
+        None,
+        "Request Timeout",
+    )
+    assert listed["probed_at"] is not None
