@@ -46,6 +46,7 @@ def test_tenant_admin_sees_and_edits_only_their_tenant(
     assert nav == [
         "Fleet",
         "Users",
+        "Numbers",
         "Tenant",
         "Key layouts",
         "Accounts & tokens",
