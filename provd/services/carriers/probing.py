@@ -2,8 +2,9 @@
 
 One round probes all enabled carriers at once (a dead one holds its probe for tm's
 fr_timer, 5 s; the others need not wait behind it; Kamailio answers the RPCs as their
-transactions end, without holding a worker meanwhile) and stores each answer in the carrier's probe columns (read by :mod:`provd.services.carriers.state`);
-the next round starts ``interval_s`` after one ends, so rounds never overlap.
+transactions end, without holding a worker meanwhile) and stores each answer in the
+carrier's probe columns (read by :mod:`provd.services.carriers.state`). The next round
+starts ``interval_s`` after one ends, so rounds never overlap.
 
 A carrier going down or coming back changes the order calls try carriers in (a down
 one is tried last, :func:`provd.services.routing.load_table`), so a round that flips
