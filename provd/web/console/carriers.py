@@ -33,10 +33,6 @@ _REDIRECT_FLASHES = (
 _FORM_FIELDS = ("name", "host", "transport", "priority", "inbound_from", "username")
 
 
-def _address(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
 async def _page(
     request: web.Request,
     *,
@@ -44,14 +40,16 @@ async def _page(
     errors: Errors | None = None,
     values: dict[str, str] | None = None,
 ) -> web.Response:
-    rows = [(carriers.carrier_view(c), probe_answer(c)) for c in await carriers.list_carriers()]
+    rows = [
+        (carriers.carrier_view(c), carriers.carrier_address(c), probe_answer(c))
+        for c in await carriers.list_carriers()
+    ]
     return pages.render(
         request,
         "console/carriers.html",
         rows=rows,
         transports=[t.value for t in carriers.Transport],
         badges=_STATE_BADGES,
-        address=_address,
         # The password is never sent back, not even to the form that was refused.
         values=values or {"transport": carriers.Transport.UDP.value, "priority": DEFAULT_PRIORITY},
         errors=errors or no_errors(),
