@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 
 from provd.db.connection import database, db_url_for, upgrade_schema
 from provd.security.secretbox import SecretBox
+from provd.services.access import accounts
 from provd.services.audit import Actor
 from provd.services.directory import tenants
 from provd.services.platform import Platform
@@ -21,6 +23,14 @@ TEST_ACTOR = Actor("test")
 TEST_SETTINGS = Settings(
     public_host="provd.test", https_port=8443, sip_proxy_host="sip.provd.test", bind="127.0.0.1"
 )
+# argon2's real cost (64 MiB, three passes, ~0.1 s) was most of what a console test spent:
+# each adds accounts and signs in. Tests check accounts and sign-in, not argon2's cost;
+# tests/services/access/test_hashing.py checks the application's own parameters.
+TEST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+def pytest_configure() -> None:
+    accounts.use_hasher(TEST_HASHER)
 
 
 # The quick tier (`pytest -m "not slow"`) runs without any daemon or browser. A test that

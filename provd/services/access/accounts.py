@@ -34,10 +34,18 @@ SESSION_IDLE = timedelta(hours=2)
 _TOUCH_EVERY = timedelta(minutes=1)
 _USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-@")
 
-_hasher = PasswordHasher()
-# Verifying against this when the username is unknown spends the same time as a
-# real check, so response timing does not tell which usernames exist.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+# argon2-cffi's defaults: RFC 9106's second recommended option (argon2id, t=3, 64 MiB, p=4).
+APPLICATION_HASHER = PasswordHasher()
+_hasher = APPLICATION_HASHER
+
+
+def use_hasher(hasher: PasswordHasher | None) -> None:
+    """Hash and verify with ``hasher`` in this process from now on; None restores
+    :data:`APPLICATION_HASHER`. Only the test suite calls this, with cheap parameters:
+    most of its tests sign in or add accounts, and what they check is not argon2's cost.
+    Hashes made with other parameters still verify (a hash carries its parameters)."""
+    global _hasher
+    _hasher = hasher or APPLICATION_HASHER
 
 
 def check_username(username: str) -> str:
@@ -197,6 +205,11 @@ class SignInGuard:
     """
 
     def __init__(self) -> None:
+        # Verifying against this when the username is unknown spends the same time as a
+        # real check, so response timing does not tell which usernames exist. Made with
+        # the guard (once per application) rather than on import: every command imports
+        # this module, and few sign anyone in.
+        self.dummy_hash = _hasher.hash(secrets.token_urlsafe(16))
         self.by_username = FailureLimiter(
             max_failures=5, window=900.0, block_seconds=900.0, max_block_seconds=86400.0
         )
@@ -237,7 +250,7 @@ async def sign_in(
             )
     account = await Account.get_or_none(username=name)
     try:
-        _hasher.verify(account.password_hash if account else _DUMMY_HASH, password)
+        _hasher.verify(account.password_hash if account else guard.dummy_hash, password)
         ok = account is not None
     except (VerificationError, InvalidHashError):
         ok = False

@@ -4,7 +4,6 @@ no address's failures lock anyone else out unless that address sprays many names
 from __future__ import annotations
 
 import pytest
-from argon2 import PasswordHasher
 
 from provd.services.access import accounts
 from provd.services.audit import Actor
@@ -14,14 +13,6 @@ ROOT = Actor("test")
 PASSWORD = "Corr3ct-horse"
 WRONG = "Wr0ng-horse!"
 OFFICE = "192.0.2.1"
-
-
-@pytest.fixture(autouse=True)
-def cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    # These tests make a hundred checks; what they test is the counting, not argon2.
-    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    monkeypatch.setattr(accounts, "_hasher", cheap)
-    monkeypatch.setattr(accounts, "_DUMMY_HASH", cheap.hash("dummy"))
 
 
 async def _refused(guard: accounts.SignInGuard, user: str, password: str, client: str) -> str:
