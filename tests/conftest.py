@@ -18,6 +18,7 @@ from provd.services.audit import Actor
 from provd.services.directory import tenants
 from provd.services.platform import Platform
 from provd.settings import Settings, save_settings
+from tests import hypothesis_profiles
 
 TEST_ACTOR = Actor("test")
 TEST_SETTINGS = Settings(
@@ -31,6 +32,10 @@ TEST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 def pytest_configure() -> None:
     accounts.use_hasher(TEST_HASHER)
+
+
+# Before hypothesis' plugin configures: its --hypothesis-profile=full (scripts/test) wins.
+hypothesis_profiles.load_default()
 
 
 # The quick tier (`pytest -m "not slow"`) runs without any daemon or browser. A test that

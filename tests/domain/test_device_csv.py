@@ -25,12 +25,13 @@ from provd.domain.errors import InvalidInput
 from provd.domain.mac import Mac
 from provd.domain.tenancy import MAX_DISPLAY_NAME
 from provd.drivers.registry import CATALOGUE, MODELS
+from tests.hypothesis_profiles import examples
 
 HEADER = ",".join(COLUMNS)
 FORMULA = "=+-@\t\r"
 # Bounded and repeatable in CI: a failure is a regression, not a lucky draw.
 PROPERTY = settings(
-    max_examples=300,
+    max_examples=examples(300),
     deadline=None,
     derandomize=True,
     database=None,
@@ -191,7 +192,7 @@ def _cells(r: DeviceRow) -> list[object]:
     ]
 
 
-@settings(PROPERTY, max_examples=150)
+@settings(PROPERTY, max_examples=examples(150))
 @given(device_files())
 def test_exported_rows_parse_back_to_the_same_devices(rows: list[DeviceRow]) -> None:
     parsed = parse_file(

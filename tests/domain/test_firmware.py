@@ -26,9 +26,10 @@ from provd.domain.firmware import (
     plan_batches,
     resolve,
 )
+from tests.hypothesis_profiles import examples
 
 PROPERTY = settings(
-    max_examples=200,
+    max_examples=examples(200),
     deadline=None,
     derandomize=True,
     database=None,

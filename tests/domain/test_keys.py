@@ -25,9 +25,10 @@ from provd.domain.keys import (
     parse_function,
 )
 from provd.drivers.registry import MODELS, get_model
+from tests.hypothesis_profiles import examples
 
 PROPERTY = settings(
-    max_examples=200,
+    max_examples=examples(200),
     deadline=None,
     derandomize=True,
     database=None,

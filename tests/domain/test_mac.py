@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 
 from provd.domain.errors import InvalidInput
 from provd.domain.mac import parse_mac, try_parse_mac, upper, with_colons
+from tests.hypothesis_profiles import examples
 
 
 @pytest.mark.parametrize(
@@ -58,7 +59,7 @@ def _notations(mac: str) -> list[str]:
     return [mac, mac.upper(), ":".join(pairs), "-".join(pairs).upper(), ".".join(quads)]
 
 
-@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@settings(max_examples=examples(200), deadline=None, derandomize=True, database=None)
 @given(_unicast)
 def test_every_notation_of_a_device_mac_reads_back_to_it(mac: str) -> None:
     for text in _notations(mac):

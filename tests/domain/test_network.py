@@ -20,10 +20,11 @@ from provd.domain.network import (
     parse_switch,
     parse_vlan,
 )
+from tests.hypothesis_profiles import examples
 
 # Bounded and repeatable in CI: a failure is a regression, not a lucky draw.
 PROPERTY = settings(
-    max_examples=200,
+    max_examples=examples(200),
     deadline=None,
     derandomize=True,
     database=None,

@@ -14,8 +14,9 @@ from provd.domain.numbers import (
     national_form,
     parse_number,
 )
+from tests.hypothesis_profiles import examples
 
-_PROPERTY = settings(max_examples=300, deadline=None, derandomize=True, database=None)
+_PROPERTY = settings(max_examples=examples(300), deadline=None, derandomize=True, database=None)
 
 
 @pytest.mark.parametrize(

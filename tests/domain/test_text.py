@@ -17,6 +17,7 @@ from provd.domain.tenancy import check_display_name
 from provd.domain.text import check_printable, first_unprintable
 from provd.drivers.context import Key
 from provd.drivers.registry import driver_for, get_model
+from tests.hypothesis_profiles import examples
 from tests.samples import sample_context
 
 # C0 controls but the whitespace str.strip() takes off the ends, DEL, and the C1 controls.
@@ -97,7 +98,7 @@ def test_any_key_target_or_label_with_a_control_character_is_refused(text: str) 
         _check(_url_key(URL, label=f"a{text}a"))
 
 
-@settings(max_examples=150)
+@settings(max_examples=examples(150))
 @given(st.text(max_size=60), st.text(max_size=40))
 @example("a\x01b", "")
 @example("?q=\x80", "L")

@@ -32,6 +32,7 @@ from provd.security.digest import (
     DigestCredentials,
     parse_authorization,
 )
+from tests.hypothesis_profiles import examples
 
 # -- settings ---------------------------------------------------------------------------
 
@@ -45,9 +46,10 @@ _QUIET = [
 
 def ci_settings(max_examples: int) -> settings:
     """Bounded and derandomized: CI sees the same examples every run, so a red build
-    is a regression, not a lucky draw. The long, random run is ``bench/fuzz.py``."""
+    is a regression, not a lucky draw. The long, random run is ``bench/fuzz.py``.
+    ``max_examples`` is the full run's; the quick tier runs fewer (``examples``)."""
     return settings(
-        max_examples=max_examples,
+        max_examples=examples(max_examples),
         deadline=None,
         derandomize=True,
         database=None,
