@@ -227,6 +227,9 @@ class Carrier:
     up: bool = True
     failover_on: tuple[str, ...] = DEFAULT_FAILOVER
     setup_timeout_ms: int = SETUP_TIMEOUT_MS
+    registers_as: str | None = None
+    """The user part of the Contact Kamailio registers with this carrier: calls sent to
+    it carry the dialled number in To instead of the Request-URI."""
 
     def __post_init__(self) -> None:
         for status in self.failover_on:

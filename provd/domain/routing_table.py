@@ -54,6 +54,7 @@ class CallRequest:
     from_display: str = ""
     pai_user: str | None = None
     privacy: str | None = None
+    to_user: str = ""
 
 
 class RoutingTable:
@@ -120,9 +121,15 @@ class RoutingTable:
         if request.source == "user" and isinstance(source, FromUnknown):
             # Authenticated against a domain provd no longer has: removed meanwhile.
             return Reject(403, "Forbidden: unknown tenant")
+        dialled = request.dialled
+        if isinstance(source, FromCarrier):
+            carrier = self.carriers.by_name(source.carrier)
+            if carrier is not None and carrier.registers_as and dialled == carrier.registers_as:
+                # Sent to the Contact of our registration: the number is in To.
+                dialled = request.to_user
         facts = CallFacts(
             source=source,
-            dialled=request.dialled,
+            dialled=dialled,
             at=at,
             from_user=request.from_user,
             from_display=request.from_display,

@@ -59,6 +59,8 @@ def render_local_config(
         f"#!define SELF_URI {_quote(f'sip:{settings.sip_hostport}')}",
         f"#!define SIP_ADDR {_quote(addr)}",
         f"#!define SIP_PORT {settings.sip_port}",
+        # The Contact of Kamailio's registrations with carriers: where they send calls.
+        f"#!define REG_CONTACT {_quote(_reg_contact(settings))}",
         f"#!define RPC_PORT {settings.rpc_port}",
         f"#!define NOTIFY_TOKEN {_quote(secrets.notify_token)}",
         f"#!define RPC_TOKEN {_quote(secrets.rpc_token)}",
@@ -86,6 +88,12 @@ def render_local_config(
     for domain in sorted({check_domain(d) for d in domains}):
         lines.append(f"alias={_quote(domain)}")
     return "\n".join(lines) + "\n"
+
+
+def _reg_contact(settings: PbxSettings) -> str:
+    addr = settings.advertised_address or settings.sip_address
+    host = f"[{addr}]" if ":" in addr else addr
+    return f"{host}:{settings.sip_port}"
 
 
 def _with_credentials(url: str, token: str) -> str:

@@ -11,6 +11,7 @@ from provd.pbx import notify, probe, status
 from provd.pbx.database import KamailioDb, open_kamailio_db
 from provd.pbx.notify import CheckSyncResult
 from provd.pbx.probe import ProbeResult
+from provd.pbx.registrations import sync_registrations
 from provd.pbx.rpc import KamailioRpc
 from provd.pbx.settings import PbxSecrets, PbxSettings
 from provd.pbx.status import Registration
@@ -68,6 +69,13 @@ class PbxControl:
     async def sync_subscribers(self, box: SecretBox, *, kick: bool = True) -> SyncReport:
         """Reconcile ``subscriber`` with provd's users; ``kick=False`` when Kamailio is down."""
         return await sync_subscribers(self.db, box, rpc=self.rpc if kick else None)
+
+    async def sync_registrations(self, box: SecretBox, *, reload: bool = True) -> bool:
+        """Reconcile ``uacreg`` with the carriers that register; True when it changed."""
+        local_domain = self.next_hop.removeprefix("sip:").rsplit(":", 1)[0]
+        return await sync_registrations(
+            self.db, box, local_domain=local_domain, rpc=self.rpc if reload else None
+        )
 
     async def close(self) -> None:
         await self.rpc.close()

@@ -23,6 +23,14 @@ _SQLITE_BUSY_TIMEOUT_S = 5.0
 StoredSubscriber = tuple[str, str, str, str, str]
 """(username, domain, ha1, ha1b, aor_user) as stored."""
 
+StoredRegistration = tuple[str, str, str, str, str, str, str, str, int]
+"""uacreg: (l_uuid, l_username, l_domain, r_username, r_domain, auth_username,
+auth_password, auth_proxy, expires) as stored."""
+_UACREG_COLUMNS = (
+    "l_uuid, l_username, l_domain, r_username, r_domain, auth_username, auth_password,"
+    " auth_proxy, expires"
+)
+
 
 class KamailioDb(Protocol):
     engine: DbEngine
@@ -43,6 +51,12 @@ class KamailioDb(Protocol):
         deletes: Sequence[tuple[str, str]],
     ) -> None:
         """Insert or update ``upserts`` and delete ``deletes`` in one transaction."""
+        ...
+
+    async def fetch_registrations(self) -> list[StoredRegistration]: ...
+
+    async def replace_registrations(self, rows: Sequence[StoredRegistration]) -> None:
+        """Make ``uacreg`` hold exactly ``rows``, in one transaction."""
         ...
 
     async def close(self) -> None: ...
@@ -129,6 +143,30 @@ class SqliteKamailioDb:
 
         await asyncio.to_thread(self._run, run)
 
+    async def fetch_registrations(self) -> list[StoredRegistration]:
+        def run(conn: sqlite3.Connection) -> list[StoredRegistration]:
+            rows = conn.execute(f"SELECT {_UACREG_COLUMNS} FROM uacreg").fetchall()
+            return [_registration(r) for r in rows]
+
+        result: list[StoredRegistration] = await asyncio.to_thread(self._run, run)
+        return result
+
+    async def replace_registrations(self, rows: Sequence[StoredRegistration]) -> None:
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("DELETE FROM uacreg")
+                conn.executemany(
+                    f"INSERT INTO uacreg ({_UACREG_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+        await asyncio.to_thread(self._run, run)
+
     async def close(self) -> None:
         return None
 
@@ -203,10 +241,32 @@ class PostgresKamailioDb:
                     upserts,
                 )
 
+    async def fetch_registrations(self) -> list[StoredRegistration]:
+        pool = await self._get_pool()
+        rows = await pool.fetch(f"SELECT {_UACREG_COLUMNS} FROM uacreg")
+        return [_registration(tuple(r)) for r in rows]
+
+    async def replace_registrations(self, rows: Sequence[StoredRegistration]) -> None:
+        pool = await self._get_pool()
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute("DELETE FROM uacreg")
+            if rows:
+                await conn.executemany(
+                    f"INSERT INTO uacreg ({_UACREG_COLUMNS}) "
+                    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    rows,
+                )
+
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+
+
+def _registration(row: Sequence[Any]) -> StoredRegistration:
+    *texts, expires = row
+    a, b, c, d, e, f, g, h = (str(t) for t in texts)
+    return (a, b, c, d, e, f, g, h, int(expires))
 
 
 def open_kamailio_db(settings: PbxSettings) -> KamailioDb:

@@ -17,8 +17,9 @@ from provd.pbx.settings import DbEngine
 SCHEMA_ROOT = Path("/usr/share/kamailio")
 _ENGINE_DIRS = {DbEngine.SQLITE: "db_sqlite", DbEngine.POSTGRES: "postgres"}
 # usrloc keeps registrations, auth_db reads subscriber; presence checks its
-# table versions at startup when BLF is on, so it is cheap insurance.
-MODULES = ("standard", "auth_db", "usrloc", "presence")
+# table versions at startup when BLF is on, so it is cheap insurance; uac reads
+# uacreg, the registrations Kamailio makes to carriers.
+MODULES = ("standard", "auth_db", "usrloc", "presence", "uac")
 
 _CREATE = re.compile(r"CREATE TABLE\s+(\w+)", re.IGNORECASE)
 _VERSION = re.compile(

@@ -32,7 +32,7 @@ log = logging.getLogger("provd.routing")
 ROUTE_PATH = "/route"
 ROUTE_USER = "kamailio"
 MAX_BODY = 8192
-_FIELDS = ("ru", "fu", "fn", "pai", "privacy", "domain", "ext")
+_FIELDS = ("ru", "tu", "fu", "fn", "pai", "privacy", "domain", "ext")
 _LIVE_TABLE = web.AppKey("live_table", LiveTable)
 _TOKEN = web.AppKey("route_token", str)
 
@@ -86,6 +86,7 @@ def parse_request(form: dict[str, str]) -> CallRequest:
         from_display=values["fn"],
         pai_user=values["pai"] or None,
         privacy=values["privacy"] or None,
+        to_user=values["tu"],
     )
 
 

@@ -126,3 +126,17 @@ def test_an_empty_table_refuses_everything() -> None:
     assert table.tenant_count == 0
     plan = table.plan(peer("192.0.2.1", "0201234501"), AT)
     assert plan == Reject(403, "Forbidden: calls from outside come only through a carrier")
+
+
+def test_a_call_through_a_carrier_registration_is_for_the_number_in_to() -> None:
+    registering = Carriers((Carrier("reg", "192.0.2.50:5060", registers_as="reg"),))
+    table = RoutingTable([ACME], registering, {"reg": [ipaddress.ip_network("192.0.2.50/32")]})
+    plan = table.plan(peer("192.0.2.50", "reg", to_user="+31201234501"), AT)
+    assert isinstance(plan, Route)
+    assert plan.branches[0].target == AorTarget("2000", "sip:2000@acme.pbx.test")
+    # Only its own Contact user means "look in To"; anything else is the number itself.
+    plan = table.plan(peer("192.0.2.50", "0201234501", to_user="+31209999999"), AT)
+    assert isinstance(plan, Route)
+    # And a carrier that does not register never has its To read.
+    plan = TABLE.plan(peer("192.0.2.1", "wide", to_user="+31201234501"), AT)
+    assert plan == Reject(404, "Unknown number")

@@ -46,12 +46,34 @@ async def test_a_broken_config_is_reported_with_kamailio_output(tmp_path: Path) 
 async def test_schema_comes_from_debian_files_and_is_idempotent(tmp_path: Path) -> None:
     db = SqliteKamailioDb(tmp_path / "k.sqlite3")
     first = await ensure_schema(db)
-    assert first.created == ("standard", "auth_db", "usrloc", "presence")
+    assert first.created == ("standard", "auth_db", "usrloc", "presence", "uac")
     again = await ensure_schema(db)
-    assert again.created == () and len(again.present) == 4
+    assert again.created == () and len(again.present) == 5
     versions = await db.table_versions()
     assert versions["location"] == 9 and versions["subscriber"] == 7
+    assert versions["uacreg"] == 5
     assert "aor_user" in await db.columns("subscriber")
+
+
+async def test_a_database_from_before_carrier_registrations_gains_uacreg(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = SqliteKamailioDb(tmp_path / "k.sqlite3")
+    await ensure_schema(db)
+    with sqlite3.connect(db.path) as conn:
+        conn.execute("DROP TABLE uacreg")
+        conn.execute("DELETE FROM version WHERE table_name = 'uacreg'")
+    conn.close()
+    report = await ensure_schema(db)
+    assert report.created == ("uac",)
+    await db.replace_registrations(
+        [("c", "c", "192.0.2.1", "u", "carrier.test", "u", "pw", "sip:carrier.test:5060", 600)]
+    )
+    assert await db.fetch_registrations() == [
+        ("c", "c", "192.0.2.1", "u", "carrier.test", "u", "pw", "sip:carrier.test:5060", 600)
+    ]
+    await db.replace_registrations([])
+    assert await db.fetch_registrations() == []
 
 
 async def test_schema_version_mismatch_is_refused(tmp_path: Path) -> None:

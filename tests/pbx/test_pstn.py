@@ -249,3 +249,63 @@ async def test_with_the_first_carrier_down_the_second_gets_the_call(pstn: PbxEnv
     [invite] = gateway.received("INVITE ")
     assert ruri(invite) == f"sip:+31201234567@{CARRIER[0]}:{CARRIER[1]}"
     assert header(invite, "P-Asserted-Identity") == f"<sip:{DID}@acme.test>"
+
+
+REGISTRAR = (ip(25), 5060)  # carrier "reg": its registrar, and where it calls from
+REGISTRAR_UAC = (ip(25), 5062)
+
+
+async def test_kamailio_registers_with_a_carrier_and_takes_calls_through_it(
+    pstn: PbxEnv,
+) -> None:
+    control = pstn.supervisor.control
+    async with sipp("carrier_registrar.xml", pstn.work, local=REGISTRAR, timeout_s=30) as registrar:
+        async with pstn.orm():
+            await Carrier.create(
+                name="reg",
+                host=REGISTRAR[0],
+                port=REGISTRAR[1],
+                transport="udp",
+                username="31201234500",
+                password_enc=pstn.box.seal("carrier-Secret-42"),
+                priority=50,
+            )
+            assert await control.sync_registrations(pstn.box)
+            assert not await control.sync_registrations(pstn.box)  # nothing left to change
+        await pstn.refresh_routing()
+        registered = await registrar.finish()
+    try:
+        assert registered.rc == 0, registered.output
+        first, second = registered.received("REGISTER ")
+        assert header(first, "Authorization") is None
+        auth = header(second, "Authorization") or ""
+        assert 'username="31201234500"' in auth and 'realm="carrier.test"' in auth
+        assert "SIP/2.0 200 OK" in registered.messages
+        assert "403 Wrong Credentials" not in registered.messages
+        assert re.search(rf"^Contact: <sip:reg@{re.escape(pstn.proxy)}>", second, re.M), second
+        # The password never travels: only the digest answer does.
+        assert "carrier-Secret-42" not in registered.messages
+
+        # The carrier sends a call for +31201234501 to the registration's Contact.
+        async with sipp(
+            "uas_call.xml", pstn.work, local=PHONE_2000, media=(PHONE_2000[0], 18100)
+        ) as phone:
+            await asyncio.sleep(0.3)
+            carrier = await run_sipp(
+                "carrier_call_registered.xml",
+                pstn.work,
+                remote=pstn.proxy,
+                local=REGISTRAR_UAC,
+                media=(REGISTRAR_UAC[0], 18200),
+                rows=[["reg", "0612345678", "Jan", "X-Test: 1", DID]],
+            )
+            answered = await phone.finish()
+        assert carrier.rc == 0, carrier.messages
+        assert answered.rc == 0, answered.messages
+        [invite] = answered.received("INVITE ")
+        assert ruri(invite).startswith("sip:2000@")
+    finally:
+        async with pstn.orm():
+            await Carrier.filter(name="reg").delete()
+            assert await control.sync_registrations(pstn.box)
+        await pstn.refresh_routing()

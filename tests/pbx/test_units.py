@@ -264,3 +264,39 @@ def test_probe_answers_read_for_people() -> None:
     assert carrier_uri("[2001:db8::1]:5060", "udp") == "sip:[2001:db8::1]:5060"
     assert ProbeResult(200, "OK").describe() == "200 OK"
     assert ProbeResult(None, "Request Timeout").describe() == "no answer: Request Timeout"
+
+
+def test_uacreg_rows_register_each_carrier_as_its_name_through_its_own_address() -> None:
+    from provd.pbx.registrations import CarrierAccount, derive_registration_rows
+
+    rows = derive_registration_rows(
+        [
+            CarrierAccount("zeta", "2001:db8::1", 5061, "tls", "31201234500", "pw-2"),
+            CarrierAccount("alpha", "sip.alpha.test", 5060, "udp", "acct", "pw-1"),
+        ],
+        local_domain="192.0.2.10",
+    )
+    assert rows == [
+        (
+            "alpha",
+            "alpha",
+            "192.0.2.10",
+            "acct",
+            "sip.alpha.test",
+            "acct",
+            "pw-1",
+            "sip:sip.alpha.test:5060",
+            600,
+        ),
+        (
+            "zeta",
+            "zeta",
+            "192.0.2.10",
+            "31201234500",
+            "2001:db8::1",
+            "31201234500",
+            "pw-2",
+            "sip:[2001:db8::1]:5061;transport=tls",
+            600,
+        ),
+    ]

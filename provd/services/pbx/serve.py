@@ -43,8 +43,9 @@ from provd.settings import Settings
 
 log = logging.getLogger("provd.pbx")
 
-ACCOUNT_OBJECTS = ("user", "tenant")
-"""Audit object types whose changes can change Kamailio's subscribers or domains."""
+ACCOUNT_OBJECTS = ("user", "tenant", "carrier")
+"""Audit object types whose changes can change Kamailio's subscribers, domains or its
+registrations with carriers."""
 EXTERNAL_RUN_DIR = Path("/run/kamailio")
 """Where the packaged kamailio.service keeps its control socket."""
 
@@ -150,6 +151,7 @@ class ServedPbx:
                     log.warning("tenant domains changed: reload the external Kamailio")
                 self._domains = domains
             report = await self.control.sync_subscribers(self.platform.box)
+            await self.control.sync_registrations(self.platform.box)
         if report.written or report.deleted:
             log.info(
                 "PBX subscribers: %d written, %d removed, registrations ended for %s",

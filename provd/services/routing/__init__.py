@@ -99,6 +99,8 @@ async def load_table(resolve: Resolver = resolve_addresses) -> RoutingTable:
                 transport=carrier.transport,  # type: ignore[arg-type]
                 # Marked down only by a probe that failed; unknown counts as up.
                 up=carrier.probe_up is not False,
+                # Kamailio registers with it as its name (provd.pbx.registrations).
+                registers_as=carrier.name if carrier.password_enc is not None else None,
             )
         )
         networks[carrier.name] = await _networks(carrier, resolve)
