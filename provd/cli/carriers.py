@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from provd.cli.main import CliState, actor, cli, emit, json_option, run_with_db, table
+from provd.domain.errors import InvalidInput
 from provd.services import carriers
 from provd.services.carriers.state import probe_answer
 from provd.services.platform import Platform
@@ -24,8 +27,14 @@ def carrier() -> None:
     default="udp",
     show_default=True,
 )
-@click.option("--username", help="Register with the carrier as this user (needs --password).")
+@click.option("--username", help="Register with the carrier as this user (needs a password).")
 @click.option("--password", help="The registration password; stored sealed, never shown.")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the registration password from the first line of stdin (kept out of the"
+    " shell history and the process list).",
+)
 @click.option(
     "--inbound-from",
     "inbound_from",
@@ -48,6 +57,7 @@ def carrier_add(
     transport: str,
     username: str | None,
     password: str | None,
+    password_stdin: bool,
     inbound_from: tuple[str, ...],
     priority: int,
     as_json: bool,
@@ -62,7 +72,7 @@ def carrier_add(
             host,
             transport=transport,
             username=username,
-            password=password,
+            password=_password(password, from_stdin=password_stdin),
             inbound_from=inbound_from,
             priority=priority,
         )
@@ -74,6 +84,19 @@ def carrier_add(
         )
 
     run_with_db(state, as_json, work)
+
+
+def _password(given: str | None, *, from_stdin: bool) -> str | None:
+    if not from_stdin:
+        return given
+    if given is not None:
+        raise InvalidInput("password", "give --password or --password-stdin, not both")
+    # The first line only, as `account add --password-stdin` reads: a password has no
+    # line break, and `echo` or a here-string adds one.
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise InvalidInput("password", "--password-stdin read an empty line")
+    return password
 
 
 @carrier.command("list")

@@ -9,5 +9,7 @@ from click.testing import CliRunner, Result
 from provd.cli import cli
 
 
-def run(data_dir: Path, *args: str) -> Result:
-    return CliRunner().invoke(cli, ["--data-dir", str(data_dir), *args], catch_exceptions=False)
+def run(data_dir: Path, *args: str, stdin: str | None = None) -> Result:
+    return CliRunner().invoke(
+        cli, ["--data-dir", str(data_dir), *args], input=stdin, catch_exceptions=False
+    )

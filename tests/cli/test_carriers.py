@@ -7,6 +7,7 @@ import re
 import sqlite3
 from pathlib import Path
 
+from provd.security.secretbox import SecretBox
 from tests.cli.runner import run
 
 
@@ -94,3 +95,46 @@ def test_list_shows_each_carriers_state_from_its_last_probe(data_dir: Path) -> N
         "Request Timeout",
     )
     assert listed["probed_at"] is not None
+
+
+def _sealed_password(data_dir: Path, name: str) -> bytes | None:
+    with sqlite3.connect(data_dir / "provd.sqlite3") as db:
+        row = db.execute("SELECT password_enc FROM carrier WHERE name=?", (name,)).fetchone()
+    return None if row is None else row[0]
+
+
+def test_password_from_stdin_is_the_first_line_and_never_on_the_command_line(
+    data_dir: Path,
+) -> None:
+    args = ["carrier", "add", "upstream", "--host", "127.0.0.1", "--username", "acct"]
+    added = run(data_dir, *args, "--password-stdin", "--json", stdin="Top-s3cret\r\nignored\n")
+    assert added.exit_code == 0, added.output
+    assert json.loads(added.output)["registers"] is True
+    assert "Top-s3cret" not in added.output
+    with sqlite3.connect(data_dir / "provd.sqlite3") as db:
+        logged = db.execute("SELECT after FROM audit_entry WHERE action='carrier.add'").fetchall()
+    assert "Top-s3cret" not in str(logged)
+    sealed = _sealed_password(data_dir, "upstream")
+    assert sealed is not None and b"Top-s3cret" not in sealed
+
+    # What was stored is the line without its line break: the carrier's registration
+    # password, as the PBX will send it.
+    assert SecretBox.load_or_create(data_dir).open(sealed) == "Top-s3cret"
+
+
+def test_password_stdin_refusals_name_the_field_and_write_nothing(data_dir: Path) -> None:
+    audit_before = _count(data_dir, "audit_entry")
+    add = ["carrier", "add", "x", "--host", "127.0.0.1", "--username", "u"]
+    cases = [
+        ([*add, "--password-stdin"], "", "password: "),
+        ([*add, "--password-stdin"], "\n", "password: "),
+        ([*add, "--password", "P-1", "--password-stdin"], "P-2\n", "password: "),
+        (["carrier", "add", "x", "--host", "127.0.0.1", "--password-stdin"], "P-1\n", "username: "),
+    ]
+    for args, stdin, field in cases:
+        result = run(data_dir, *args, stdin=stdin)
+        assert result.exit_code == 1, (args, result.output)
+        assert result.stderr.startswith(f"error: {field}"), (args, result.stderr)
+        assert len(result.stderr.splitlines()) == 1
+    assert _count(data_dir, "carrier") == 0
+    assert _count(data_dir, "audit_entry") == audit_before
