@@ -304,6 +304,71 @@ async def test_user_added_by_the_cli_while_serving_can_register(served: Served) 
         await asyncio.sleep(0.2)
 
 
+CARRIER_GW = (ip(165), 5060)
+CARRIER_UAC = (ip(165), 5062)
+
+
+async def test_numbers_and_a_carrier_set_by_the_cli_route_calls_in_and_out(served: Served) -> None:
+    """The issue's scenario from the CLI alone: a block, a number for 201, a carrier;
+    serve notices (its audit watcher rebuilds the routing table) and calls flow."""
+    assert await served.cli_json("number", "add", "020 123 4500", "--count", "10")
+    assert await served.cli_json("number", "assign", "0201234501", "--user", "201")
+    host = f"{CARRIER_GW[0]}:{CARRIER_GW[1]}"
+    assert await served.cli_json("carrier", "add", "upstream", "--host", host)
+    a = served.accounts["201"]
+    assert await served.register(a, PHONE_A) == 0  # an earlier test unregistered it
+
+    # In: the carrier calls 0201234501 and 201's phone rings.
+    started = time.monotonic()
+    while True:
+        async with sipp(
+            "uas_call.xml", served.work, local=PHONE_A, media=(PHONE_A[0], 18000), timeout_s=4
+        ) as phone:
+            await asyncio.sleep(0.3)
+            carrier = await run_sipp(
+                "carrier_call.xml",
+                served.work,
+                remote=f"{PROXY}:5060",
+                local=CARRIER_UAC,
+                media=(CARRIER_UAC[0], 16100),
+                rows=[["0201234501", "0612345678", "Jan", "X-Test: 1"]],
+                timeout_s=4,
+            )
+            answered = await phone.finish()
+        if carrier.rc == 0:
+            break
+        # Until serve's watcher has seen the change (within a second or two): 404.
+        assert "SIP/2.0 404 Number not in use" in carrier.messages, carrier.messages
+        assert time.monotonic() - started < 10, "the number never reached routing"
+    assert answered.rc == 0, answered.messages
+    [invite] = answered.received("INVITE ")
+    assert re.search(r"^From: .*<sip:0612345678@", invite, re.M), invite
+
+    # Out: 201 dials 0201234567; the carrier gets +31201234567 with 201's number in PAI.
+    async with sipp(
+        "uas_call.xml", served.work, local=CARRIER_GW, media=(CARRIER_GW[0], 16200)
+    ) as gateway:
+        await asyncio.sleep(0.3)
+        caller = await run_sipp(
+            "uac_call.xml",
+            served.work,
+            remote=f"{PROXY}:5060",
+            local=PHONE_A,
+            media=(PHONE_A[0], 16000),
+            rows=[call_row(a, "0201234567", a.domain)],
+        )
+        gw = await gateway.finish()
+    assert caller.rc == 0, caller.messages
+    assert gw.rc == 0, gw.messages
+    [out] = gw.received("INVITE ")
+    assert out.split()[1] == f"sip:+31201234567@{host}"
+    assert re.search(r"^P-Asserted-Identity: <sip:\+31201234501@", out, re.M), out
+
+    # The carrier answered calls; its OPTIONS state is in the list (probe every 30 s).
+    [listed] = await served.cli_json("carrier", "list")
+    assert listed["name"] == "upstream"
+
+
 def test_bad_pbx_address_is_refused_before_anything_starts(served: Served) -> None:
     from click.testing import CliRunner
 
