@@ -1,0 +1,356 @@
+"""Time schedules: every rule of provd/domain/schedules.py, as tables and properties."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from provd.domain.schedules import (
+    HORIZON,
+    Holiday,
+    Override,
+    Schedule,
+    ScheduleState,
+    WeeklyRule,
+    parse_holiday,
+    parse_rule,
+    state_at,
+)
+
+AMS = ZoneInfo("Europe/Amsterdam")
+WEEKDAYS = frozenset(range(5))
+
+
+def ams(day: str, clock: str = "00:00", *, fold: int = 0) -> datetime:
+    """A wall-clock time in Amsterdam; ``fold=1`` is the second pass of a repeated time."""
+    return datetime.fromisoformat(f"{day} {clock}").replace(tzinfo=AMS, fold=fold)
+
+
+def utc(day: str, clock: str = "00:00") -> datetime:
+    return datetime.fromisoformat(f"{day} {clock}").replace(tzinfo=UTC)
+
+
+def schedule(
+    *rules: str, holidays: tuple[str, ...] = (), zone: str = "Europe/Amsterdam"
+) -> Schedule:
+    return Schedule(
+        "office",
+        zone,
+        tuple(parse_rule(r) for r in rules),
+        tuple(parse_holiday(h) for h in holidays),
+    )
+
+
+OFFICE = schedule("mon-fri 08:00-17:00", holidays=("Christmas=2026-12-25",))
+CLOSED = Override("closed")
+OPEN = Override("open")
+
+
+# ---- precedence ------------------------------------------------------------------
+
+# 2026-03-02 is a Monday; 2026-12-25 a Friday, a holiday in OFFICE.
+PRECEDENCE = [
+    ("rule open", None, ams("2026-03-02", "10:00"), "open", "rule"),
+    ("outside every rule", None, ams("2026-03-02", "18:00"), "closed", "no rule"),
+    ("weekend", None, ams("2026-03-07", "10:00"), "closed", "no rule"),
+    ("holiday over an open rule", None, ams("2026-12-25", "10:00"), "holiday", "holiday"),
+    ("holiday over closed hours", None, ams("2026-12-25", "20:00"), "holiday", "holiday"),
+    ("night switch on in open hours", CLOSED, ams("2026-03-02", "10:00"), "closed", "override"),
+    ("night switch off in closed hours", OPEN, ams("2026-03-02", "20:00"), "open", "override"),
+    ("night switch on over a holiday", CLOSED, ams("2026-12-25", "10:00"), "closed", "override"),
+    ("night switch off over a holiday", OPEN, ams("2026-12-25", "10:00"), "open", "override"),
+    (
+        "expired override: the rules again",
+        Override("closed", until=ams("2026-03-02", "09:00")),
+        ams("2026-03-02", "10:00"),
+        "open",
+        "rule",
+    ),
+    (
+        "expired override: the holiday again",
+        Override("open", until=ams("2026-12-24", "09:00")),
+        ams("2026-12-25", "10:00"),
+        "holiday",
+        "holiday",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("override", "at", "state", "cause"),
+    [case[1:] for case in PRECEDENCE],
+    ids=[case[0] for case in PRECEDENCE],
+)
+def test_precedence(override: Override | None, at: datetime, state: str, cause: str) -> None:
+    got = state_at(OFFICE, override, at)
+    assert (got.state, got.cause) == (state, cause)
+
+
+# ---- state and next change -------------------------------------------------------
+
+NIGHT = schedule("mon 22:00-24:00", "tue 00:00-06:00")
+WEEKEND = schedule("sat,sun all day")
+XMAS = schedule("mon-fri 08:00-17:00", holidays=("2026-12-24..2026-12-27",))
+NEW_YEAR = schedule("mon-fri 08:00-17:00", holidays=("2026-12-31 18:00..2027-01-01 08:00",))
+TOUCHING = schedule("mon 08:00-12:00", "mon 12:00-17:00")
+SPRING = schedule("sun 08:00-17:00")
+# 29 March 2026: 02:00 CET becomes 03:00 CEST (01:00 UTC).
+SKIPPED_START = schedule("sun 02:30-05:00")
+SKIPPED_END = schedule("sun 00:00-02:30")
+WHOLLY_SKIPPED = schedule("sun 02:00-02:30")
+# 25 October 2026: 03:00 CEST becomes 02:00 CET (01:00 UTC); 02:00-03:00 happens twice.
+REPEATED_START = schedule("sun 02:30-04:00")
+REPEATED_END = schedule("sun 00:00-02:30")
+
+STATES = [
+    # Boundaries are half-open: open at the start, closed at the end.
+    ("at the start", OFFICE, ams("2026-03-02", "08:00"), "open", ams("2026-03-02", "17:00")),
+    (
+        "just before the end",
+        OFFICE,
+        ams("2026-03-02", "16:59:59.999999"),
+        "open",
+        ams("2026-03-02", "17:00"),
+    ),
+    ("at the end", OFFICE, ams("2026-03-02", "17:00"), "closed", ams("2026-03-03", "08:00")),
+    ("before dawn", OFFICE, ams("2026-03-03", "00:00"), "closed", ams("2026-03-03", "08:00")),
+    # Across the weekend: Friday's close to Monday's open.
+    ("friday evening", OFFICE, ams("2026-03-06", "17:00"), "closed", ams("2026-03-09", "08:00")),
+    ("sunday", OFFICE, ams("2026-03-08", "23:59"), "closed", ams("2026-03-09", "08:00")),
+    # A rule ending at 24:00 and one starting at 00:00 the next day are one period.
+    ("until 24:00", NIGHT, ams("2026-03-02", "23:00"), "open", ams("2026-03-03", "06:00")),
+    ("after midnight", NIGHT, ams("2026-03-03", "00:00"), "open", ams("2026-03-03", "06:00")),
+    ("night over", NIGHT, ams("2026-03-03", "06:00"), "closed", ams("2026-03-09", "22:00")),
+    ("touching rules", TOUCHING, ams("2026-03-02", "09:00"), "open", ams("2026-03-02", "17:00")),
+    ("all day", WEEKEND, ams("2026-03-07", "10:00"), "open", ams("2026-03-09", "00:00")),
+    ("not all day", WEEKEND, ams("2026-03-06", "23:00"), "closed", ams("2026-03-07", "00:00")),
+    # Across a holiday: closed, then the holiday, then closed or open again.
+    ("eve of holidays", XMAS, ams("2026-12-23", "17:00"), "closed", ams("2026-12-24", "00:00")),
+    ("holidays begin", XMAS, ams("2026-12-24", "00:00"), "holiday", ams("2026-12-28", "00:00")),
+    ("holidays last", XMAS, ams("2026-12-27", "23:59"), "holiday", ams("2026-12-28", "00:00")),
+    ("holidays over", XMAS, ams("2026-12-28", "00:00"), "closed", ams("2026-12-28", "08:00")),
+    (
+        "holiday cuts a rule short",
+        XMAS,
+        ams("2026-12-23", "16:00"),
+        "open",
+        ams("2026-12-23", "17:00"),
+    ),
+    # A date-time holiday crossing midnight.
+    ("new year's eve", NEW_YEAR, ams("2026-12-31", "17:30"), "closed", ams("2026-12-31", "18:00")),
+    ("night begins", NEW_YEAR, ams("2026-12-31", "18:00"), "holiday", ams("2027-01-01", "08:00")),
+    ("midnight", NEW_YEAR, ams("2027-01-01", "00:00"), "holiday", ams("2027-01-01", "08:00")),
+    ("morning after", NEW_YEAR, ams("2027-01-01", "08:00"), "open", ams("2027-01-01", "17:00")),
+    # The clocks go forward: wall-clock hours hold.
+    ("spring morning", SPRING, ams("2026-03-29", "07:59"), "closed", utc("2026-03-29", "06:00")),
+    ("spring day", SPRING, ams("2026-03-29", "08:00"), "open", utc("2026-03-29", "15:00")),
+    (
+        "skipped start",
+        SKIPPED_START,
+        utc("2026-03-29", "00:59"),
+        "closed",
+        utc("2026-03-29", "01:00"),
+    ),
+    (
+        "opens at the jump",
+        SKIPPED_START,
+        utc("2026-03-29", "01:00"),
+        "open",
+        utc("2026-03-29", "03:00"),
+    ),
+    ("skipped end", SKIPPED_END, utc("2026-03-29", "00:59"), "open", utc("2026-03-29", "01:00")),
+    ("closes at the jump", SKIPPED_END, utc("2026-03-29", "01:00"), "closed", ams("2026-04-05")),
+    (
+        "wholly skipped: not open that day",
+        WHOLLY_SKIPPED,
+        utc("2026-03-28", "12:00"),
+        "closed",
+        ams("2026-04-05", "02:00"),
+    ),
+    # The clocks go back: each wall time is its first pass.
+    ("autumn day", SPRING, ams("2026-10-25", "08:00"), "open", utc("2026-10-25", "16:00")),
+    (
+        "repeated start: first pass",
+        REPEATED_START,
+        ams("2026-10-25", "02:30"),
+        "open",
+        ams("2026-10-25", "04:00"),
+    ),
+    (
+        "repeated start: open through the repeat",
+        REPEATED_START,
+        ams("2026-10-25", "02:15", fold=1),
+        "open",
+        ams("2026-10-25", "04:00"),
+    ),
+    (
+        "repeated end: first pass",
+        REPEATED_END,
+        ams("2026-10-25", "02:29"),
+        "open",
+        utc("2026-10-25", "00:30"),
+    ),
+    (
+        "repeated end: closed through the repeat",
+        REPEATED_END,
+        ams("2026-10-25", "02:15", fold=1),
+        "closed",
+        ams("2026-11-01"),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("sched", "at", "state", "next_change"),
+    [case[1:] for case in STATES],
+    ids=[case[0] for case in STATES],
+)
+def test_state_and_next_change(
+    sched: Schedule, at: datetime, state: str, next_change: datetime
+) -> None:
+    got = state_at(sched, None, at)
+    assert got.state == state
+    assert got.next_change == next_change
+    assert got.next_change is not None and got.next_change.tzinfo is UTC
+
+
+def test_a_rule_means_local_time_on_the_days_clocks_change() -> None:
+    # 08:00-17:00 is nine hours of wall-clock time whatever the UTC offset that day.
+    sched = schedule("sat,sun 08:00-17:00")
+    for day, offset in (("2026-03-28", 1), ("2026-03-29", 2), ("2026-10-24", 2), ("2026-10-25", 1)):
+        opens = state_at(sched, None, ams(day, "07:00")).next_change
+        closes = state_at(sched, None, ams(day, "08:00")).next_change
+        assert (opens, closes) == (utc(day, f"{8 - offset:02d}:00"), utc(day, f"{17 - offset}:00"))
+
+
+def test_no_rules_is_always_closed() -> None:
+    got = state_at(schedule(), None, ams("2026-03-02", "10:00"))
+    assert got == ScheduleState("closed", "no rule", None)
+
+
+def test_no_rules_but_a_holiday_ahead() -> None:
+    got = state_at(schedule(holidays=("2026-12-25",)), None, ams("2026-03-02", "10:00"))
+    assert got == ScheduleState("closed", "no rule", ams("2026-12-25"))
+
+
+def test_always_open_changes_never() -> None:
+    got = state_at(schedule("mon-sun all day"), None, ams("2026-03-29", "02:30"))
+    assert got == ScheduleState("open", "rule", None)
+
+
+def test_a_change_beyond_the_horizon_is_not_given() -> None:
+    at = ams("2026-03-02", "10:00")
+    far = (at + HORIZON + timedelta(days=2)).date().isoformat()
+    near = (at + HORIZON - timedelta(days=2)).date().isoformat()
+    assert state_at(schedule(holidays=(far,)), None, at).next_change is None
+    assert state_at(schedule(holidays=(near,)), None, at).next_change == ams(near)
+
+
+def test_a_long_holiday_ends_beyond_the_horizon() -> None:
+    got = state_at(schedule(holidays=("2026-01-01..2027-12-31",)), None, ams("2026-03-02"))
+    assert got == ScheduleState("holiday", "holiday", None)
+
+
+def test_touching_holidays_are_one() -> None:
+    sched = schedule(holidays=("2026-12-24 12:00..2026-12-25 00:00", "2026-12-25..2026-12-26"))
+    got = state_at(sched, None, ams("2026-12-24", "13:00"))
+    assert got == ScheduleState("holiday", "holiday", ams("2026-12-27"))
+
+
+# ---- the night switch ------------------------------------------------------------
+
+UNTIL = ams("2026-03-02", "12:00")
+
+
+@pytest.mark.parametrize(
+    ("override", "at", "expected"),
+    [
+        (
+            Override("closed", UNTIL),
+            ams("2026-03-02", "10:00"),
+            ScheduleState("closed", "override", UNTIL),
+        ),
+        (
+            Override("closed", UNTIL),
+            ams("2026-03-02", "11:59:59"),
+            ScheduleState("closed", "override", UNTIL),
+        ),
+        # The schedule again from `until` on.
+        (
+            Override("closed", UNTIL),
+            UNTIL,
+            ScheduleState("open", "rule", ams("2026-03-02", "17:00")),
+        ),
+        # The end of an override counts as a change even when the state stays.
+        (
+            Override("open", UNTIL),
+            ams("2026-03-02", "10:00"),
+            ScheduleState("open", "override", UNTIL),
+        ),
+        (
+            Override("open", UNTIL),
+            ams("2026-03-02", "12:30"),
+            ScheduleState("open", "rule", ams("2026-03-02", "17:00")),
+        ),
+        # Without an end it lasts, and its state never changes on its own.
+        (Override("closed"), ams("2026-03-02", "10:00"), ScheduleState("closed", "override", None)),
+        (Override("open"), ams("2026-12-25", "10:00"), ScheduleState("open", "override", None)),
+        # An end beyond the horizon is still given: it is known, not searched for.
+        (
+            Override("closed", ams("2028-01-01")),
+            ams("2026-03-02"),
+            ScheduleState("closed", "override", ams("2028-01-01")),
+        ),
+    ],
+)
+def test_night_switch(override: Override, at: datetime, expected: ScheduleState) -> None:
+    got = state_at(OFFICE, override, at)
+    assert got == expected
+    assert got.next_change is None or got.next_change.tzinfo is UTC
+
+
+def test_the_instant_may_be_in_any_zone() -> None:
+    at = ams("2026-03-02", "10:00")
+    assert state_at(OFFICE, None, at) == state_at(OFFICE, None, at.astimezone(UTC))
+
+
+def test_the_schedule_zone_decides_the_wall_clock() -> None:
+    # 08:00 in London is 09:00 in Amsterdam.
+    london = schedule("mon-fri 08:00-17:00", zone="Europe/London")
+    assert state_at(london, None, ams("2026-03-02", "08:30")).state == "closed"
+    assert state_at(london, None, ams("2026-03-02", "09:00")).state == "open"
+
+
+@pytest.mark.parametrize("naive", [datetime(2026, 3, 2, 10)])
+def test_a_naive_instant_is_refused(naive: datetime) -> None:
+    with pytest.raises(ValueError, match="time zone"):
+        state_at(OFFICE, None, naive)
+    with pytest.raises(ValueError, match="time zone"):
+        Override("closed", naive)
+
+
+def test_an_override_is_open_or_closed() -> None:
+    with pytest.raises(ValueError, match="open or closed"):
+        Override("holiday")  # type: ignore[arg-type]
+
+
+def test_state_at_trusts_its_schedule() -> None:
+    # Overlapping rules act as one; an inverted rule or holiday covers nothing.
+    overlapping = Schedule(
+        "x",
+        "Europe/Amsterdam",
+        (WeeklyRule(WEEKDAYS, time(8), time(12)), WeeklyRule(WEEKDAYS, time(10), time(17))),
+    )
+    got = state_at(overlapping, None, ams("2026-03-02", "09:00"))
+    assert got == ScheduleState("open", "rule", ams("2026-03-02", "17:00"))
+    inverted = Schedule(
+        "x",
+        "Europe/Amsterdam",
+        (WeeklyRule(WEEKDAYS, time(17), time(8)),),
+        (Holiday("", date(2026, 3, 3), date(2026, 3, 1)),),
+    )
+    assert state_at(inverted, None, ams("2026-03-02", "10:00")) == ScheduleState(
+        "closed", "no rule", None
+    )
