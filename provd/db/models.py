@@ -53,6 +53,16 @@ class User(Model):
     sip_password_enc = fields.BinaryField()
     # Outbound calls to the telephone network carry Privacy: id (PAI stays true).
     hide_caller_id = fields.BooleanField(default=False)
+    # Where the user's calls go instead (a destination, see services/destinations; null:
+    # not forwarded): always, when busy, unanswered after forward_no_answer_seconds, or
+    # when no phone of the user is registered.
+    forward_always: fields.Field[Any] = fields.JSONField(null=True)
+    forward_busy: fields.Field[Any] = fields.JSONField(null=True)
+    forward_no_answer: fields.Field[Any] = fields.JSONField(null=True)
+    forward_unreachable: fields.Field[Any] = fields.JSONField(null=True)
+    forward_no_answer_seconds = fields.IntField(default=20)
+    # Do not disturb, kept by provd rather than each phone: set by an admin or the user.
+    dnd = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     lines: fields.ReverseRelation[DeviceLine]
@@ -396,8 +406,8 @@ class PhoneNumber(Model):
     """One number (E.164) of a block a tenant owns: a row per number, each assigned alone.
 
     A block is the numbers sharing ``block_first``: added and removed as one. What a
-    number is used for is one nullable reference per kind of use (a user today), at
-    most one of them set.
+    number is used for is one nullable reference per kind of use (a user, a hunt group
+    or a scheduled route), at most one of them set.
     """
 
     id = fields.IntField(primary_key=True)
@@ -407,9 +417,15 @@ class PhoneNumber(Model):
     )
     block_first = fields.CharField(max_length=16, db_index=True)
     block_count = fields.IntField()
-    # Removing a user frees its numbers: the user's removal is the audited change.
+    # The services refuse to remove a user, group or route a number is assigned to.
     assigned_user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    assigned_group: fields.ForeignKeyNullableRelation[HuntGroup] = fields.ForeignKeyField(
+        "models.HuntGroup", related_name=False, null=True, on_delete=fields.RESTRICT
+    )
+    assigned_route: fields.ForeignKeyNullableRelation[ScheduledRoute] = fields.ForeignKeyField(
+        "models.ScheduledRoute", related_name=False, null=True, on_delete=fields.RESTRICT
     )
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -440,3 +456,140 @@ class Carrier(Model):
 
     class Meta:
         table = "carrier"
+
+
+# ---- call handling ---------------------------------------------------------------
+#
+# A destination (where a call goes next: a group's overflow, a user's forwarding, a
+# scheduled route's destination per state) is stored as JSON, checked and written only
+# by provd.services.destinations: {"kind": "user", "user_id": N}, {"kind": "group",
+# "group_id": N}, {"kind": "external", "number": "+31..."} (E.164), {"kind":
+# "scheduled", "route_id": N}, or null (none: the call ends). Ids are of the same tenant.
+
+
+class HuntGroup(Model):
+    """An extension that rings its members by a policy, then overflows."""
+
+    id = fields.IntField(primary_key=True)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    # Shares the tenant's extensions with its users: never one a user has.
+    extension = fields.CharField(max_length=5)
+    # Shown before the caller's number on the answering member's phone.
+    name = fields.CharField(max_length=64)
+    # simultaneous, fixed, circular or longest_idle (provd.domain.groups.Policy).
+    policy = fields.CharField(max_length=16)
+    ring_seconds = fields.IntField(default=15)
+    """How long each member rings (all of them at once, for simultaneous)."""
+    total_wait_seconds = fields.IntField(default=0)
+    """When the caller goes to the overflow; 0: once every member has been tried."""
+    overflow: fields.Field[Any] = fields.JSONField(null=True)
+    # Where circular resumes: written by the call path, not by admins.
+    last_answered_user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    members: fields.ReverseRelation[HuntGroupMember]
+
+    class Meta:
+        table = "hunt_group"
+        unique_together = (("tenant", "extension"),)
+
+
+class HuntGroupMember(Model):
+    """One member of a group, in ring order: a user of its tenant or an outside number."""
+
+    id = fields.IntField(primary_key=True)
+    group: fields.ForeignKeyRelation[HuntGroup] = fields.ForeignKeyField(
+        "models.HuntGroup", related_name="members", on_delete=fields.CASCADE
+    )
+    position = fields.IntField()
+    """1, 2, …: the services keep a group's positions without gaps."""
+    user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name=False, null=True, on_delete=fields.RESTRICT
+    )
+    external_number = fields.CharField(max_length=16, null=True)
+    """E.164; set exactly when ``user`` is not."""
+
+    class Meta:
+        table = "hunt_group_member"
+        unique_together = (("group", "user"),)
+
+
+class Schedule(Model):
+    """A tenant's opening hours: weekly rules, holidays and the night switch.
+
+    ``rules`` and ``holidays`` are lists of the texts provd.domain.schedules formats
+    (``mon-fri 08:00-17:00``, ``2026-12-25``), read in the tenant's time zone. The night
+    switch is ``override_state`` (null: follow the rules), until ``override_until`` if set.
+    """
+
+    id = fields.IntField(primary_key=True)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    name = fields.CharField(max_length=64)
+    rules: fields.Field[Any] = fields.JSONField(default=list)
+    holidays: fields.Field[Any] = fields.JSONField(default=list)
+    override_state = fields.CharField(max_length=8, null=True)
+    """open or closed; null: automatic."""
+    override_until = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "schedule"
+        unique_together = (("tenant", "name"),)
+
+
+class ScheduledRoute(Model):
+    """A number plan: one destination per state of a schedule (open, closed, holiday)."""
+
+    id = fields.IntField(primary_key=True)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    name = fields.CharField(max_length=64)
+    schedule: fields.ForeignKeyRelation[Schedule] = fields.ForeignKeyField(
+        "models.Schedule", related_name=False, on_delete=fields.RESTRICT
+    )
+    open_destination: fields.Field[Any] = fields.JSONField(null=True)
+    closed_destination: fields.Field[Any] = fields.JSONField(null=True)
+    holiday_destination: fields.Field[Any] = fields.JSONField(null=True)
+    """Null: the closed destination applies on holidays too."""
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "scheduled_route"
+        unique_together = (("tenant", "name"),)
+
+
+class IncomingBlock(Model):
+    """Calls refused before they ring: anonymous callers, or a number or prefix.
+
+    Exactly one of ``anonymous`` and ``pattern``. ``pattern`` is E.164 (``+31612345678``),
+    or with ``is_prefix`` the start of every number blocked (``+31900``). With a
+    ``schedule``, the block holds only while it is in ``when_state``.
+    """
+
+    id = fields.IntField(primary_key=True)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    # Null: calls to anyone of the tenant. A user's own blocks go when it is removed.
+    user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name=False, null=True, on_delete=fields.CASCADE
+    )
+    anonymous = fields.BooleanField(default=False)
+    pattern = fields.CharField(max_length=16, null=True)
+    is_prefix = fields.BooleanField(default=False)
+    schedule: fields.ForeignKeyNullableRelation[Schedule] = fields.ForeignKeyField(
+        "models.Schedule", related_name=False, null=True, on_delete=fields.RESTRICT
+    )
+    when_state = fields.CharField(max_length=8, null=True)
+    """open, closed or holiday: set exactly when ``schedule`` is."""
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "incoming_block"
