@@ -7,13 +7,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from provd.domain.errors import InvalidInput
 from provd.domain.schedules import (
     HORIZON,
+    MAX_RULES,
     Holiday,
     Override,
     Schedule,
     ScheduleState,
     WeeklyRule,
+    check_override,
+    check_schedule,
+    format_holiday,
+    format_rule,
     parse_holiday,
     parse_rule,
     state_at,
@@ -354,3 +360,286 @@ def test_state_at_trusts_its_schedule() -> None:
     assert state_at(inverted, None, ams("2026-03-02", "10:00")) == ScheduleState(
         "closed", "no rule", None
     )
+
+
+# ---- what admins type ------------------------------------------------------------
+
+ALL_WEEK = frozenset(range(7))
+
+
+@pytest.mark.parametrize(
+    ("text", "rule", "canonical"),
+    [
+        ("mon-fri 08:00-17:00", WeeklyRule(WEEKDAYS, time(8), time(17)), None),
+        ("sat 10:00-14:00", WeeklyRule(frozenset({5}), time(10), time(14)), None),
+        ("sun all day", WeeklyRule(frozenset({6})), None),
+        ("mon,wed,fri 09:00-12:30", WeeklyRule(frozenset({0, 2, 4}), time(9), time(12, 30)), None),
+        (
+            " Mon - Fri  8:00 - 17:00 ",
+            WeeklyRule(WEEKDAYS, time(8), time(17)),
+            "mon-fri 08:00-17:00",
+        ),
+        ("Monday, Tuesday ALL  DAY", WeeklyRule(frozenset({0, 1})), "mon,tue all day"),
+        # A range wraps round the weekend.
+        (
+            "fri-mon 22:00-24:00",
+            WeeklyRule(frozenset({4, 5, 6, 0}), time(22)),
+            "mon,fri-sun 22:00-24:00",
+        ),
+        ("sun-sat all day", WeeklyRule(ALL_WEEK), "mon-sun all day"),
+        # 00:00 is the start of the day, 24:00 its end: together, all day.
+        ("mon 00:00-08:00", WeeklyRule(frozenset({0}), None, time(8)), None),
+        ("mon 00:00-24:00", WeeklyRule(frozenset({0})), "mon all day"),
+        (
+            "mon,mon,tue 10:00-11:00",
+            WeeklyRule(frozenset({0, 1}), time(10), time(11)),
+            "mon,tue 10:00-11:00",
+        ),
+    ],
+)
+def test_parse_rule(text: str, rule: WeeklyRule, canonical: str | None) -> None:
+    assert parse_rule(text) == rule
+    assert format_rule(rule) == (canonical or text)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "is not a rule"),
+        ("mon", "is not a rule"),
+        ("mon 08:00", "is not a rule"),
+        ("mon all days", "is not a rule"),
+        ("08:00-17:00", "is not a rule"),
+        ("mon 8-17", "is not a rule"),
+        ("mon \u0660\u0668:00-17:00", "is not a rule"),
+        ("xyz 08:00-17:00", "'xyz' is not a day"),
+        ("mon,,tue 08:00-17:00", "'' is not a day"),
+        ("mon-fri-sun 08:00-17:00", "'fri-sun' is not a day"),
+        ("mon 17:00-08:00", "ends at 08:00, not after its start at 17:00"),
+        ("mon 08:00-08:00", "not after its start"),
+        ("mon 22:00-00:00", "write 24:00 for midnight"),
+        ("mon 24:00-24:00", "not a time from 00:00 to 23:59"),
+        ("mon 08:60-09:00", "not a time"),
+        ("mon 08:00-24:30", "not a time from 00:00 to 24:00"),
+        ("mon 08:00-17:00\n", "control characters"),
+        ("mon " + "," * 300 + " all day", "at most 200 characters"),
+    ],
+)
+def test_parse_rule_refuses(text: str, message: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_rule(text, field="rules[3]")
+    assert caught.value.field == "rules[3]"
+    assert message in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("text", "holiday", "canonical"),
+    [
+        ("2026-12-25", Holiday("", date(2026, 12, 25), date(2026, 12, 25)), None),
+        (
+            "Christmas=2026-12-25..2026-12-26",
+            Holiday("Christmas", date(2026, 12, 25), date(2026, 12, 26)),
+            None,
+        ),
+        (
+            "2026-12-24 12:00..2026-12-27",
+            Holiday("", datetime(2026, 12, 24, 12), date(2026, 12, 27)),
+            None,
+        ),
+        (
+            "2026-12-31 18:00..2027-01-01 08:00",
+            Holiday("", datetime(2026, 12, 31, 18), datetime(2027, 1, 1, 8)),
+            None,
+        ),
+        (
+            "2026-12-24..2026-12-25 12:00",
+            Holiday("", date(2026, 12, 24), datetime(2026, 12, 25, 12)),
+            None,
+        ),
+        # From a time to the end of that day.
+        (
+            "2026-12-24T12:00",
+            Holiday("", datetime(2026, 12, 24, 12), date(2026, 12, 24)),
+            "2026-12-24 12:00..2026-12-24",
+        ),
+        (
+            " Boxing Day = 2026-12-26 .. 2026-12-26 ",
+            Holiday("Boxing Day", date(2026, 12, 26), date(2026, 12, 26)),
+            "Boxing Day=2026-12-26",
+        ),
+        # The period has no "=": the name is everything before the last one.
+        ("a=b=2026-12-25", Holiday("a=b", date(2026, 12, 25), date(2026, 12, 25)), None),
+        (
+            "Kerstmis \u2603=2026-12-25",
+            Holiday("Kerstmis \u2603", date(2026, 12, 25), date(2026, 12, 25)),
+            None,
+        ),
+    ],
+)
+def test_parse_holiday(text: str, holiday: Holiday, canonical: str | None) -> None:
+    assert parse_holiday(text) == holiday
+    assert format_holiday(holiday) == (canonical or text)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "is not a holiday"),
+        ("Christmas", "is not a holiday"),
+        ("2026-12-25..", "is not a holiday"),
+        ("25-12-2026", "is not a holiday"),
+        ("=2026-12-25", "the name before = is empty"),
+        ("2026-02-30", "'2026-02-30' is not a date"),
+        ("2026-12-25 25:00", "not a time"),
+        ("2026-12-25..2026-12-26 24:00", "not a time"),
+        ("2026-12-27..2026-12-24", "ends (2026-12-24) before it starts (2026-12-27)"),
+        ("2026-12-24 12:00..2026-12-24 12:00", "before it starts"),
+        ("2026-12-24 12:00..2026-12-24 11:00", "before it starts"),
+        ("2026-12-25 12:00..2026-12-24", "before it starts"),
+        ("2026-12-25..2026-12-25 00:00", "before it starts"),
+        ("1999-12-25", "years run from 2000 to 2999"),
+        ("x" * 65 + "=2026-12-25", "at most 64 characters"),
+        ("Xmas\t=2026-12-25", "control characters"),
+    ],
+)
+def test_parse_holiday_refuses(text: str, message: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_holiday(text, field="holidays[0]")
+    assert caught.value.field == "holidays[0]"
+    assert message in caught.value.message
+
+
+def test_a_start_at_midnight_is_the_start_of_the_day() -> None:
+    assert WeeklyRule(WEEKDAYS, time(0), time(8)) == WeeklyRule(WEEKDAYS, None, time(8))
+
+
+def rules(*texts: str) -> tuple[WeeklyRule, ...]:
+    return tuple(parse_rule(t) for t in texts)
+
+
+AUGUST = Holiday("", date(2026, 8, 1), date(2026, 8, 14))
+
+
+@pytest.mark.parametrize(
+    ("sched", "field", "message"),
+    [
+        (Schedule("", "Europe/Amsterdam"), "name", "1 to 64 characters"),
+        (Schedule(" office", "Europe/Amsterdam"), "name", "surrounding spaces"),
+        (Schedule("o\nffice", "Europe/Amsterdam"), "name", "control characters"),
+        (Schedule("office", "Mars/Olympus_Mons"), "timezone", "unknown time zone"),
+        (Schedule("office", ""), "timezone", "unknown time zone"),
+        (Schedule("office", "../etc/passwd"), "timezone", "unknown time zone"),
+        (Schedule("office", "europe/amsterdam"), "timezone", "unknown time zone"),
+        # A zone that follows the host's setting, or counts leap seconds, names no place.
+        (Schedule("office", "localtime"), "timezone", "not a place's time zone"),
+        (Schedule("office", "right/UTC"), "timezone", "not a place's time zone"),
+        (
+            Schedule("office", "UTC", rules("mon-fri 08:00-12:00", "mon 11:00-13:00")),
+            "rules[1]",
+            "overlaps rules[0] on Monday (mon 11:00-13:00; mon-fri 08:00-12:00)",
+        ),
+        (
+            Schedule(
+                "office", "UTC", rules("sun 08:00-09:00", "sat all day", "fri,sat 23:00-24:00")
+            ),
+            "rules[2]",
+            "overlaps rules[1] on Saturday",
+        ),
+        (
+            Schedule("office", "UTC", rules("tue 08:00-12:00", "tue 08:00-12:00")),
+            "rules[1]",
+            "overlaps rules[0] on Tuesday",
+        ),
+        (
+            Schedule("office", "UTC", (WeeklyRule(frozenset()),)),
+            "rules[0]",
+            "at least one day",
+        ),
+        (
+            Schedule("office", "UTC", (WeeklyRule(frozenset({7})),)),
+            "rules[0]",
+            "0 (Monday) to 6 (Sunday)",
+        ),
+        (
+            Schedule(
+                "office", "UTC", (*rules("mon all day"), WeeklyRule(WEEKDAYS, time(17), time(8)))
+            ),
+            "rules[1]",
+            "not after its start",
+        ),
+        (
+            Schedule("office", "UTC", (WeeklyRule(WEEKDAYS, time(8), time(17, 0, 30)),)),
+            "rules[0]",
+            "whole minutes",
+        ),
+        (
+            Schedule("office", "UTC", (WeeklyRule(WEEKDAYS, time(8, tzinfo=UTC)),)),
+            "rules[0]",
+            "no zone",
+        ),
+        (
+            Schedule("office", "UTC", rules(*["mon 08:00-09:00"] * (MAX_RULES + 1))),
+            "rules",
+            f"at most {MAX_RULES} rules",
+        ),
+        (
+            Schedule(
+                "office", "UTC", (), (AUGUST, Holiday("", date(2026, 12, 27), date(2026, 12, 24)))
+            ),
+            "holidays[1]",
+            "ends (2026-12-24) before it starts (2026-12-27)",
+        ),
+        (
+            Schedule(
+                "office",
+                "UTC",
+                (),
+                (Holiday("", datetime(2026, 12, 24, 12, tzinfo=UTC), date(2026, 12, 24)),),
+            ),
+            "holidays[0]",
+            "no zone",
+        ),
+    ],
+)
+def test_check_schedule_refuses(sched: Schedule, field: str, message: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        check_schedule(sched)
+    assert caught.value.field == field
+    assert message in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "sched",
+    [
+        OFFICE,
+        Schedule("office", "UTC"),
+        # Touching is not overlapping: the same hours on other days neither.
+        Schedule("night", "Europe/Amsterdam", rules("mon 08:00-12:00", "mon 12:00-17:00")),
+        Schedule(
+            "shifts",
+            "Europe/Amsterdam",
+            rules("mon 22:00-24:00", "tue 00:00-06:00", "tue 22:00-24:00"),
+        ),
+        Schedule(
+            "split", "America/Santiago", rules("sat all day", "sun all day"), (AUGUST, AUGUST)
+        ),
+    ],
+)
+def test_check_schedule_accepts(sched: Schedule) -> None:
+    assert check_schedule(sched) is sched
+
+
+def test_state_at_names_an_unknown_zone() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        state_at(Schedule("office", "Mars/Olympus_Mons"), None, ams("2026-03-02"))
+    assert caught.value.field == "timezone"
+
+
+def test_check_override() -> None:
+    now = ams("2026-03-02", "10:00")
+    for override in (Override("closed"), Override("open", now + timedelta(minutes=1))):
+        assert check_override(override, now) is override
+    for until in (now, now - timedelta(hours=1)):
+        with pytest.raises(InvalidInput) as caught:
+            check_override(Override("closed", until), now)
+        assert caught.value.field == "until"
