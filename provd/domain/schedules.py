@@ -74,6 +74,7 @@ MIN_YEAR, MAX_YEAR = 2000, 2999
 
 _DAY = timedelta(days=1)
 _MIDNIGHT = time(0)
+_DAY_MINUTES = 24 * 60
 _FULL_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _DAY_INDEX = {n: i for names in (DAY_NAMES, _FULL_DAY_NAMES) for i, n in enumerate(names)}
 # Zone keys that name no place: they follow the host's setting or count leap seconds.
@@ -121,7 +122,8 @@ class Override:
             _require_aware(self.until, "Override.until")
 
     def active_at(self, at: datetime) -> bool:
-        return self.until is None or at < self.until
+        # In UTC: datetimes sharing a zone compare by wall clock, wrong in a repeated hour.
+        return self.until is None or at.astimezone(UTC) < self.until.astimezone(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +262,9 @@ def _rule_scan(
     """Whether a rule holds ``now`` open, and the first change after it up to ``limit``."""
     if not rules:
         return False, None
+    if _always_open(rules):
+        # Spared scanning the horizon day by day to find no change.
+        return True, None
     # The day before: a clock set back at midnight can show yesterday after today began.
     first = now.astimezone(zone).date() - _DAY
     last = limit.astimezone(zone).date() + _DAY
@@ -357,7 +362,7 @@ def check_schedule(schedule: Schedule) -> Schedule:
 
 def check_override(override: Override, now: datetime, *, field: str = "until") -> Override:
     """A manual setting about to be made: an end time must lie ahead."""
-    if override.until is not None and override.until <= now:
+    if not override.active_at(now):
         raise InvalidInput(field, "the end of a manual setting must lie in the future")
     return override
 
@@ -369,9 +374,22 @@ def _check_wall_time(value: time, field: str) -> None:
         raise InvalidInput(field, "times are whole minutes")
 
 
+def _always_open(rules: Sequence[WeeklyRule]) -> bool:
+    """Whether the rules cover every minute of every day of the week."""
+    for day in range(7):
+        reach = 0
+        for start, end in sorted(_minutes(r) for r in rules if day in r.days):
+            if start > reach:
+                return False
+            reach = max(reach, end)
+        if reach < _DAY_MINUTES:
+            return False
+    return True
+
+
 def _minutes(rule: WeeklyRule) -> tuple[int, int]:
     start = rule.start or _MIDNIGHT
-    end = 24 * 60 if rule.end is None else rule.end.hour * 60 + rule.end.minute
+    end = _DAY_MINUTES if rule.end is None else rule.end.hour * 60 + rule.end.minute
     return start.hour * 60 + start.minute, end
 
 

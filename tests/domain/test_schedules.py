@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from provd.domain.errors import InvalidInput
 from provd.domain.schedules import (
@@ -13,9 +16,11 @@ from provd.domain.schedules import (
     MAX_RULES,
     Holiday,
     Override,
+    OverrideState,
     Schedule,
     ScheduleState,
     WeeklyRule,
+    check_holiday,
     check_override,
     check_schedule,
     format_holiday,
@@ -24,6 +29,8 @@ from provd.domain.schedules import (
     parse_rule,
     state_at,
 )
+from provd.domain.timezones import ZONES
+from tests.hypothesis_profiles import examples
 
 AMS = ZoneInfo("Europe/Amsterdam")
 WEEKDAYS = frozenset(range(5))
@@ -244,6 +251,33 @@ def test_no_rules_but_a_holiday_ahead() -> None:
 def test_always_open_changes_never() -> None:
     got = state_at(schedule("mon-sun all day"), None, ams("2026-03-29", "02:30"))
     assert got == ScheduleState("open", "rule", None)
+
+
+@pytest.mark.parametrize(
+    ("sched", "at", "expected"),
+    [
+        # Every minute of the week, in pieces.
+        (
+            schedule("mon-sun 00:00-12:00", "mon-sun 12:00-24:00"),
+            ams("2026-03-02"),
+            ScheduleState("open", "rule", None),
+        ),
+        # One minute short on Sundays.
+        (
+            schedule("mon-sat all day", "sun 00:00-23:59"),
+            ams("2026-03-02"),
+            ScheduleState("open", "rule", ams("2026-03-08", "23:59")),
+        ),
+        # Short of the skipped hour only: open through the spring night, not the next Sunday's.
+        (
+            schedule("mon-sat all day", "sun 00:00-02:00", "sun 03:00-24:00"),
+            ams("2026-03-28", "12:00"),
+            ScheduleState("open", "rule", ams("2026-04-05", "02:00")),
+        ),
+    ],
+)
+def test_open_around_the_clock(sched: Schedule, at: datetime, expected: ScheduleState) -> None:
+    assert state_at(sched, None, at) == expected
 
 
 def test_a_change_beyond_the_horizon_is_not_given() -> None:
@@ -643,3 +677,173 @@ def test_check_override() -> None:
         with pytest.raises(InvalidInput) as caught:
             check_override(Override("closed", until), now)
         assert caught.value.field == "until"
+
+
+# ---- properties ------------------------------------------------------------------
+
+PROPERTY = settings(
+    max_examples=examples(200),
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+# The tenants' zones, and some whose clocks change differently: at midnight (Santiago),
+# by half an hour (Lord Howe).
+ZONE_NAMES = sorted(
+    {z.iana for z in ZONES} | {"America/New_York", "America/Santiago", "Australia/Lord_Howe"}
+)
+DAY_MINUTES = 24 * 60
+# Quarter hours meet the clock changes and each other more often than any minute.
+minutes = st.one_of(st.integers(0, 96).map(lambda q: q * 15), st.integers(0, DAY_MINUTES))
+days = st.frozensets(st.integers(0, 6), min_size=1)
+
+
+def wall(minute: int) -> time | None:
+    return None if minute == DAY_MINUTES else time(minute // 60, minute % 60)
+
+
+@st.composite
+def single_rules(draw: st.DrawFn) -> WeeklyRule:
+    start, end = sorted(draw(st.sets(minutes, min_size=2, max_size=2)))
+    return WeeklyRule(draw(days), wall(start), wall(end))
+
+
+@st.composite
+def rule_sets(draw: st.DrawFn) -> tuple[WeeklyRule, ...]:
+    """Rules that do not overlap: each takes one of the periods between sorted cut points,
+    so neighbours may touch, within a day and across midnight."""
+    cuts = sorted(draw(st.sets(minutes, max_size=6)))
+    out = []
+    for start, end in pairwise(cuts):
+        chosen = draw(st.frozensets(st.integers(0, 6)))
+        if chosen:
+            out.append(WeeklyRule(chosen, wall(start), wall(end)))
+    return tuple(out)
+
+
+names = st.text(max_size=20).map(str.strip).filter(str.isprintable)
+
+
+@st.composite
+def holidays(draw: st.DrawFn) -> Holiday:
+    first = draw(st.dates(date(2026, 1, 1), date(2027, 12, 31)))
+    last = first + timedelta(days=draw(st.integers(0, 4)))
+    start: date | datetime = first
+    end: date | datetime = last
+    if draw(st.booleans()):
+        start = datetime.combine(first, wall(draw(minutes)) or time(0))
+    if draw(st.booleans()):
+        end = datetime.combine(last, wall(draw(minutes)) or time(0))
+    holiday = Holiday(draw(names), start, end)
+    try:
+        return check_holiday(holiday)
+    except InvalidInput:
+        # Too short to be valid: make it the whole day.
+        return Holiday(holiday.name, first, last)
+
+
+# Near the clock changes of 2026 (a day either side), or anywhere in two years.
+CHANGES = [
+    utc("2026-03-29", "01:00"),  # Europe
+    utc("2026-10-25", "01:00"),
+    utc("2026-03-08", "07:00"),  # New York
+    utc("2026-04-05", "03:00"),  # Santiago, Sunday 00:00 back to Saturday 23:00
+    utc("2026-09-06", "04:00"),  # Santiago, Sunday 00:00 forward to 01:00
+    utc("2026-04-04", "15:00"),  # Lord Howe, half an hour
+]
+instants = st.one_of(
+    st.builds(
+        lambda base, minute: base + timedelta(minutes=minute),
+        st.sampled_from(CHANGES),
+        st.integers(-24 * 60, 24 * 60),
+    ),
+    st.datetimes(datetime(2026, 1, 1), datetime(2027, 12, 31), timezones=st.just(UTC)),
+)
+
+
+@st.composite
+def overrides(draw: st.DrawFn, at: datetime) -> Override | None:
+    kind = draw(st.sampled_from(["none", "lasting", "until"]))
+    if kind == "none":
+        return None
+    state: OverrideState = draw(st.sampled_from(["open", "closed"]))
+    if kind == "lasting":
+        return Override(state)
+    return Override(state, at + timedelta(minutes=draw(st.integers(-600, 6000))))
+
+
+@st.composite
+def situations(draw: st.DrawFn) -> tuple[Schedule, Override | None, datetime]:
+    sched = Schedule(
+        "prop",
+        draw(st.sampled_from(ZONE_NAMES)),
+        draw(rule_sets()),
+        tuple(draw(st.lists(holidays(), max_size=3))),
+    )
+    at = draw(instants)
+    return check_schedule(sched), draw(overrides(at)), at
+
+
+@PROPERTY
+@given(situations(), st.lists(st.floats(0, 1, exclude_max=True), min_size=1, max_size=4))
+def test_the_state_holds_until_the_next_change(
+    situation: tuple[Schedule, Override | None, datetime], fractions: list[float]
+) -> None:
+    sched, override, at = situation
+    got = state_at(sched, override, at)
+    end = got.next_change or at + HORIZON
+    assert end > at
+    last = end - timedelta(microseconds=1)
+    # min(): a timedelta times a float rounds, up to ``end`` itself.
+    for point in [min(at + (end - at) * f, last) for f in fractions] + [last]:
+        there = state_at(sched, override, point)
+        assert (there.state, there.cause) == (got.state, got.cause), point
+        if got.next_change is not None:
+            assert there.next_change == got.next_change, point
+    if got.next_change is not None:
+        after = state_at(sched, override, got.next_change)
+        assert (after.state, after.cause) != (got.state, got.cause)
+
+
+@PROPERTY
+@given(st.sampled_from(ZONE_NAMES), rule_sets(), instants)
+def test_away_from_clock_changes_a_rule_is_the_wall_clock(
+    zone_name: str, rules_: tuple[WeeklyRule, ...], at: datetime
+) -> None:
+    zone = ZoneInfo(zone_name)
+    offsets = {(at + timedelta(hours=h)).astimezone(zone).utcoffset() for h in (-30, 0, 30)}
+    local = at.astimezone(zone)
+    # Only where the clock kept its offset from the day before to the day after.
+    if len(offsets) == 1:
+        minute = local.hour * 60 + local.minute
+        inside = any(
+            local.weekday() in r.days
+            and (r.start or time(0)) <= local.time().replace(tzinfo=None)
+            and minute < (DAY_MINUTES if r.end is None else r.end.hour * 60 + r.end.minute)
+            for r in rules_
+        )
+        got = state_at(Schedule("prop", zone_name, rules_), None, at)
+        assert got.state == ("open" if inside else "closed")
+
+
+@PROPERTY
+@given(single_rules())
+def test_rules_round_trip(rule: WeeklyRule) -> None:
+    assert parse_rule(format_rule(rule)) == rule
+
+
+@PROPERTY
+@given(holidays())
+def test_holidays_round_trip(holiday: Holiday) -> None:
+    assert parse_holiday(format_holiday(holiday)) == holiday
+
+
+def test_an_override_ends_by_the_clock_not_the_wall_clock() -> None:
+    # 02:45 summer time comes before the second 02:30, in winter time, that night.
+    until = ams("2026-10-25", "02:30", fold=1)
+    at = ams("2026-10-25", "02:45")
+    assert at.astimezone(UTC) < until.astimezone(UTC)
+    assert Override("closed", until).active_at(at)
+    assert check_override(Override("closed", until), at).until == until
+    assert state_at(OFFICE, Override("closed", until), at).cause == "override"
