@@ -92,9 +92,9 @@ module)::
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Literal, assert_never
 from urllib.parse import unquote
 
@@ -168,6 +168,8 @@ class CallFacts:
     from_display: str = ""
     pai_user: str | None = None
     privacy: str | None = None
+    failed: tuple[Failure, ...] = ()
+    """The steps tried so far and how each ended: the plan is for the next step."""
 
     def __post_init__(self) -> None:
         # Schedules will compare wall-clock times across zones: a naive time has none.
@@ -177,12 +179,71 @@ class CallFacts:
 
 @dataclass(frozen=True)
 class ToUser:
-    """A number that rings a user. Hunt groups, trunks and schedules join this union."""
+    """Rings a user (every phone of the user), following the user's forwarding."""
 
     extension: str
 
 
-NumberTarget = ToUser
+@dataclass(frozen=True)
+class ToGroup:
+    """Rings a hunt group's members by its policy, then its overflow."""
+
+    extension: str
+
+
+@dataclass(frozen=True)
+class ToExternal:
+    """An outside number (E.164), through the carriers."""
+
+    number: str
+
+
+Destination = ToUser | ToGroup | ToExternal
+NumberTarget = ToUser | ToGroup
+
+
+@dataclass(frozen=True)
+class Failure:
+    """How one step of a call ended without an answer, as Kamailio reports it.
+
+    ``status`` is the final reply (tm's own 408 when the ring time ran out, with
+    ``timeout``); ``unregistered`` means there was nothing to ring (no phone of the
+    user registered), so no branch was even sent.
+    """
+
+    status: int
+    timeout: bool = False
+    unregistered: bool = False
+
+
+@dataclass(frozen=True)
+class Forwarding:
+    """A user's call forwarding; None means not set. ``no_answer_after_s`` is the ring
+    time before ``no_answer`` applies."""
+
+    always: Destination | None = None
+    busy: Destination | None = None
+    no_answer: Destination | None = None
+    no_answer_after_s: int = 20
+    unreachable: Destination | None = None
+
+
+@dataclass(frozen=True)
+class Block:
+    """Incoming calls refused: anonymous callers, or a caller whose E.164 number starts
+    with ``prefix`` (a whole number is its own prefix)."""
+
+    anonymous: bool = False
+    prefix: str | None = None
+
+    def matches(self, caller: CallerId) -> bool:
+        if self.anonymous:
+            return caller.hidden or caller.number is None
+        return (
+            self.prefix is not None
+            and caller.number is not None
+            and caller.number.startswith(self.prefix)
+        )
 
 
 @dataclass(frozen=True)
@@ -193,6 +254,30 @@ class UserRouting:
     name: str = ""
     numbers: tuple[str, ...] = ()
     hide_caller_id: bool = False
+    forwarding: Forwarding = Forwarding()
+    dnd: bool = False
+    blocks: tuple[Block, ...] = ()
+
+
+GroupPolicy = Literal["simultaneous", "fixed", "circular", "longest_idle"]
+
+
+@dataclass(frozen=True)
+class GroupRouting:
+    """A hunt group. ``members`` are extensions of the tenant's users or E.164 numbers,
+    in order. ``last_answered`` (circular) and ``idle_since`` (longest idle: when each
+    member last finished a call; unknown counts as idle longest) are what the call path
+    has observed."""
+
+    extension: str
+    name: str
+    policy: GroupPolicy
+    members: tuple[str, ...]
+    ring_s: int = 15
+    total_wait_s: int = 0
+    overflow: Destination | None = None
+    last_answered: str | None = None
+    idle_since: Mapping[str, datetime] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -211,6 +296,9 @@ class TenantRouting:
     users: Mapping[str, UserRouting] = field(default_factory=dict)
     numbers: Mapping[str, NumberTarget | None] = field(default_factory=dict)
     ring_timeout_ms: int = 60_000
+    groups: Mapping[str, GroupRouting] = field(default_factory=dict)
+    blocks: tuple[Block, ...] = ()
+    """Incoming calls from outside the tenant refused for every number."""
 
 
 @dataclass(frozen=True)
@@ -341,21 +429,38 @@ class Route:
     branches: tuple[Branch, ...]
     caller_id: CallerId
     mode: Literal["serial", "parallel"] = "serial"
+    more: bool = False
+    """When this step fails, ask again (with the failure) for the next one."""
+    group: str | None = None
+    member: str | None = None
+    """The hunt group this step rings for, and the one member it rings (serial policies)."""
 
 
-RoutePlan = Reject | Route
+@dataclass(frozen=True)
+class RelayFailure:
+    """Nothing more to try: the caller gets the last step's own failure reply."""
+
+
+RoutePlan = Reject | Route | RelayFailure
+
+MAX_FORWARDS = 5
+"""Forwards and overflows followed in one call: a chain or loop is cut after this."""
+BUSY_STATUSES = frozenset({486, 600})
+NO_ANSWER_STATUSES = frozenset({408, 480})
 
 
 # ---- the decision ----------------------------------------------------------------
 
 
 def plan_call(facts: CallFacts, tenant: TenantRouting | None, carriers: Carriers) -> RoutePlan:
-    """Where the call goes.
+    """Where the call goes next.
 
     ``tenant`` is the calling user's tenant for a call from a user, and the tenant
     owning :func:`inbound_number` for a call from a carrier (None when no tenant owns
     it). A tenant passed for a number it does not own gets the call refused, never
-    routed.
+    routed. With ``facts.failed`` empty this is the call's first step; otherwise the
+    steps are replayed from the start with those failures, and the plan is the step
+    that follows the last of them (the same facts always give the same plan).
     """
     source = facts.source
     if isinstance(source, FromUnknown):
@@ -364,7 +469,7 @@ def plan_call(facts: CallFacts, tenant: TenantRouting | None, carriers: Carriers
         carrier = carriers.by_name(source.carrier)
         if carrier is None:
             return Reject(403, "Forbidden: not a carrier")
-        return _inbound(facts, carrier, tenant)
+        return _inbound(facts, carrier, tenant, carriers)
     if isinstance(source, FromUser):
         if tenant is None or tenant.slug != source.tenant:
             raise ValueError("a call from a user is planned with that user's own tenant")
@@ -385,7 +490,9 @@ def inbound_number(facts: CallFacts, carriers: Carriers) -> str | None:
     return _e164_or_none(unquote(facts.dialled), carrier.country)
 
 
-def _inbound(facts: CallFacts, carrier: Carrier, tenant: TenantRouting | None) -> RoutePlan:
+def _inbound(
+    facts: CallFacts, carrier: Carrier, tenant: TenantRouting | None, carriers: Carriers
+) -> RoutePlan:
     number = _e164_or_none(unquote(facts.dialled), carrier.country)
     if number is None:
         return Reject(404, "Unknown number")
@@ -394,21 +501,16 @@ def _inbound(facts: CallFacts, carrier: Carrier, tenant: TenantRouting | None) -
     target = tenant.numbers[number]
     if target is None:
         return Reject(404, "Number not in use")
-    if isinstance(target, ToUser):
-        user = tenant.users.get(target.extension)
-        if user is None:
-            return Reject(404, "Number not in use")
-        caller = _presented_caller(facts, carrier, tenant)
-        if caller.hidden or caller.number is None:
-            from_ = NameAddr(ANONYMOUS_DISPLAY, ANONYMOUS_URI)
-        else:
-            from_ = NameAddr(
-                _clean_display(facts.from_display),
-                f"sip:{caller.shown}@{tenant.sip_domain}",
-            )
-        branch = _user_branch(tenant, user, HeaderEdits(from_=from_))
-        return Route("inbound", (branch,), caller)
-    assert_never(target)
+    caller = _presented_caller(facts, carrier, tenant)
+    if any(b.matches(caller) for b in tenant.blocks):
+        return Reject(603, "Declined: the caller is blocked")
+    if caller.hidden or caller.number is None:
+        from_ = NameAddr(ANONYMOUS_DISPLAY, ANONYMOUS_URI)
+    else:
+        from_ = NameAddr(
+            _clean_display(facts.from_display), f"sip:{caller.shown}@{tenant.sip_domain}"
+        )
+    return _follow(_Call(facts, tenant, carriers, "inbound", caller, from_), target)
 
 
 def _presented_caller(facts: CallFacts, carrier: Carrier, tenant: TenantRouting) -> CallerId:
@@ -441,11 +543,15 @@ def _outbound(
         # Emergency services must be able to call back: never hidden.
         return _to_carriers("emergency", f"+{code}{dialled}", identity, False, tenant, carriers)
 
-    callee = tenant.users.get(dialled)
-    if callee is not None:
+    internal: Destination | None = None
+    if dialled in tenant.users:
+        internal = ToUser(dialled)
+    elif dialled in tenant.groups:
+        internal = ToGroup(dialled)
+    if internal is not None:
         from_ = NameAddr(_clean_display(user.name), f"sip:{user.extension}@{tenant.sip_domain}")
         caller = CallerId(None, user.extension, hidden=False)
-        return Route("internal", (_user_branch(tenant, callee, HeaderEdits(from_=from_)),), caller)
+        return _follow(_Call(facts, tenant, carriers, "internal", caller, from_), internal)
 
     number = _dialled_number(dialled, tenant.country)
     if number is None:
@@ -457,6 +563,8 @@ def _outbound(
     if identity is None:
         return Reject(403, "Forbidden: no number to call out with (user or tenant main number)")
     hidden = hide_this_call or user.hide_caller_id
+    if facts.failed:
+        return RelayFailure()
     return _to_carriers("outbound", number, identity, hidden, tenant, carriers)
 
 
@@ -471,6 +579,250 @@ def caller_number(tenant: TenantRouting, user: UserRouting) -> str | None:
     return None
 
 
+# -- steps: what rings now, and what follows when it fails ---------------------------
+
+
+@dataclass(frozen=True)
+class _Call:
+    """What every step of one call shares."""
+
+    facts: CallFacts
+    tenant: TenantRouting
+    carriers: Carriers
+    kind: Literal["internal", "inbound"]
+    caller: CallerId
+    from_: NameAddr
+    """The From the callee's phone shows (a group's name goes in front of its display)."""
+    diverted_by: UserRouting | None = None
+    """The first user whose forwarding sent the call on: its number is the caller ID
+    (and the Diversion) toward a carrier."""
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class _Step:
+    route: Route
+    then: Callable[[Failure], _Next]
+
+
+@dataclass(frozen=True)
+class _Goto:
+    """Continue at ``destination``; ``by``/``reason`` when a user's forwarding sends it."""
+
+    destination: Destination | None
+    by: UserRouting | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class _Resume:
+    """Continue with a step computed from the depth of forwards followed so far."""
+
+    resume: Callable[[int], _Resolved]
+
+
+_Next = _Goto | _Resume | Reject | RelayFailure
+_Resolved = _Step | Reject | RelayFailure
+
+
+def _follow(call: _Call, first: Destination) -> RoutePlan:
+    """Resolve ``first`` to a step, then replay each failure into the step after it."""
+    depth = 0
+    resolved = _resolve(call, first, depth=depth)
+    for failure in call.facts.failed:
+        if not isinstance(resolved, _Step):
+            return RelayFailure()
+        nxt = resolved.then(failure)
+        if isinstance(nxt, _Resume):
+            resolved = nxt.resume(depth)
+            continue
+        if not isinstance(nxt, _Goto):
+            return nxt
+        if nxt.destination is None:
+            return RelayFailure()
+        depth += 1
+        if nxt.by is not None:
+            call = _diverted(call, nxt.by, nxt.reason)
+        resolved = _resolve(call, nxt.destination, depth=depth)
+    if isinstance(resolved, _Step):
+        return resolved.route
+    return resolved
+
+
+def _diverted(call: _Call, user: UserRouting, reason: str) -> _Call:
+    if call.diverted_by is not None:
+        return call  # the first diversion is the one the far end is told about
+    return replace(call, diverted_by=user, reason=reason)
+
+
+def _resolve(
+    call: _Call, dest: Destination, *, depth: int, seen: frozenset[Destination] = frozenset()
+) -> _Resolved:
+    """The step that rings ``dest``. Forwards that apply before anything rings (always,
+    do-not-disturb) are followed here; every forward or overflow counts toward
+    :data:`MAX_FORWARDS`, and coming back to a destination already passed is a loop."""
+    if depth > MAX_FORWARDS or dest in seen:
+        return Reject(482, "Loop Detected: forwarding goes round")
+    seen = seen | {dest}
+    tenant = call.tenant
+    if isinstance(dest, ToExternal):
+        return _external_step(call, dest.number, ring_ms=PSTN_RING_TIMEOUT_MS)
+    if isinstance(dest, ToGroup):
+        group = tenant.groups.get(dest.extension)
+        if group is None:
+            return Reject(404, "Number not in use")
+        return _group_step(call, group, _group_members(call, group), 0, depth, seen)
+    if isinstance(dest, ToUser):
+        user = tenant.users.get(dest.extension)
+        if user is None:
+            return Reject(404, "Number not in use")
+        if call.kind == "inbound" and any(b.matches(call.caller) for b in user.blocks):
+            return Reject(603, "Declined: the caller is blocked")
+        fwd = user.forwarding
+        if fwd.always is not None:
+            diverted = _diverted(call, user, "unconditional")
+            return _resolve(diverted, fwd.always, depth=depth + 1, seen=seen)
+        if user.dnd:
+            if fwd.busy is not None:
+                diverted = _diverted(call, user, "user-busy")
+                return _resolve(diverted, fwd.busy, depth=depth + 1, seen=seen)
+            return Reject(486, "Busy Here: do not disturb")
+        ring_ms = fwd.no_answer_after_s * 1000 if fwd.no_answer else tenant.ring_timeout_ms
+        branch = _user_branch(call, user, call.from_, ring_ms)
+        return _Step(Route(call.kind, (branch,), call.caller, more=True), _user_failure(user))
+    assert_never(dest)
+
+
+def _user_failure(user: UserRouting) -> Callable[[Failure], _Next]:
+    fwd = user.forwarding
+
+    def then(failure: Failure) -> _Next:
+        if failure.unregistered:
+            if fwd.unreachable is not None:
+                return _Goto(fwd.unreachable, user, "unavailable")
+            return Reject(480, "Temporarily Unavailable")
+        if failure.status in BUSY_STATUSES and fwd.busy is not None:
+            return _Goto(fwd.busy, user, "user-busy")
+        no_answer = failure.timeout or failure.status in NO_ANSWER_STATUSES
+        if no_answer and fwd.no_answer is not None:
+            return _Goto(fwd.no_answer, user, "no-answer")
+        return RelayFailure()
+
+    return then
+
+
+def _group_members(call: _Call, group: GroupRouting) -> tuple[str, ...]:
+    """Who to ring, in this call's order. Users on do-not-disturb or no longer there are
+    skipped; a total wait shorter than one ring per member rings fewer members."""
+    users = call.tenant.users
+    members = [m for m in group.members if m.startswith("+") or (m in users and not users[m].dnd)]
+    if group.policy == "circular" and group.last_answered in members:
+        i = members.index(group.last_answered) + 1
+        members = members[i:] + members[:i]
+    elif group.policy == "longest_idle":
+        never = datetime.min.replace(tzinfo=UTC)
+        members.sort(key=lambda m: group.idle_since.get(m, never))  # stable
+    if group.policy != "simultaneous" and group.total_wait_s > 0:
+        members = members[: max(1, group.total_wait_s // group.ring_s)]
+    return tuple(members)
+
+
+def _group_step(
+    call: _Call,
+    group: GroupRouting,
+    members: tuple[str, ...],
+    index: int,
+    depth: int,
+    seen: frozenset[Destination],
+) -> _Resolved:
+    """Ring ``members[index]`` (or all members at once, simultaneous), then the next,
+    then the overflow."""
+
+    def overflow() -> _Resolved:
+        if group.overflow is None:
+            return Reject(480, "Temporarily Unavailable: nobody in the group answered")
+        return _resolve(call, group.overflow, depth=depth + 1, seen=seen)
+
+    display = _clean_display(f"{group.name}: {call.from_.display or call.caller.shown}")
+    from_ = NameAddr(display, call.from_.uri)
+    users = call.tenant.users
+
+    if group.policy == "simultaneous":
+        ring_ms = (group.total_wait_s or group.ring_s) * 1000
+        branches = tuple(
+            _user_branch(call, users[m], from_, ring_ms) for m in members if m in users
+        )
+        if not branches:
+            return overflow()
+        route = Route(
+            call.kind, branches, call.caller, mode="parallel", more=True, group=group.extension
+        )
+        return _Step(route, lambda _f: _Resume(lambda _d: overflow()))
+
+    if index >= len(members):
+        return overflow()
+    member = members[index]
+
+    def next_member(_failure: Failure) -> _Next:
+        return _Resume(lambda _d: _group_step(call, group, members, index + 1, depth, seen))
+
+    if member.startswith("+"):
+        step = _external_step(call, member, ring_ms=group.ring_s * 1000, from_=from_)
+        if not isinstance(step, _Step):
+            return _group_step(call, group, members, index + 1, depth, seen)
+        route = step.route
+    else:
+        route = Route(
+            call.kind, (_user_branch(call, users[member], from_, group.ring_s * 1000),), call.caller
+        )
+    route = replace(route, more=True, group=group.extension, member=member)
+    return _Step(route, next_member)
+
+
+def _external_step(
+    call: _Call, number: str, *, ring_ms: int, from_: NameAddr | None = None
+) -> _Resolved:
+    """An internal or inbound call sent out again: a forward, a group's outside member
+    or overflow. The caller ID toward the carrier is one the tenant owns (the
+    forwarding user's, else the main number); the original caller's number goes in
+    From where there is one, and Diversion names who forwarded."""
+    tenant = call.tenant
+    by = call.diverted_by
+    identity = caller_number(tenant, by) if by is not None else None
+    if identity is None and tenant.main_number in tenant.numbers:
+        identity = tenant.main_number
+    if identity is None:
+        return Reject(403, "Forbidden: no number to forward out with (user or main number)")
+    route = _to_carriers("outbound", number, identity, False, tenant, call.carriers, ring_ms)
+    if not isinstance(route, Route):
+        return route
+    extra: list[tuple[str, str]] = []
+    if by is not None:
+        diverter = caller_number(tenant, by) or f"{by.extension}"
+        extra.append(
+            ("Diversion", f"<sip:{diverter}@{tenant.sip_domain}>;reason={call.reason or 'unknown'}")
+        )
+    shown_from = (
+        NameAddr(
+            _clean_display(call.from_.display), f"sip:{call.caller.number}@{tenant.sip_domain}"
+        )
+        if call.caller.number is not None and not call.caller.hidden
+        else None
+    )
+    branches = tuple(
+        replace(
+            b,
+            headers=replace(
+                b.headers,
+                add=b.headers.add + tuple(extra),
+                from_=shown_from or b.headers.from_,
+            ),
+        )
+        for b in route.branches
+    )
+    return _Step(replace(route, branches=branches, more=False), lambda _f: RelayFailure())
+
+
 def _to_carriers(
     kind: Literal["outbound", "emergency"],
     number: str,
@@ -478,7 +830,8 @@ def _to_carriers(
     hidden: bool,
     tenant: TenantRouting,
     carriers: Carriers,
-) -> RoutePlan:
+    ring_ms: int = PSTN_RING_TIMEOUT_MS,
+) -> Route | Reject:
     ordered = carriers.in_order()
     if not ordered:
         return Reject(503, "No carrier available")
@@ -502,7 +855,7 @@ def _to_carriers(
                 target=CarrierTarget(carrier.name, uri, _dst_uri(carrier)),
                 headers=HeaderEdits(add=tuple(add), from_=from_, to=NameAddr("", uri)),
                 setup_timeout_ms=carrier.setup_timeout_ms,
-                ring_timeout_ms=PSTN_RING_TIMEOUT_MS,
+                ring_timeout_ms=ring_ms,
                 on_failure=on_failure,
             )
         )
@@ -510,12 +863,22 @@ def _to_carriers(
     return Route(kind, tuple(branches), caller)
 
 
-def _user_branch(tenant: TenantRouting, user: UserRouting, headers: HeaderEdits) -> Branch:
+def _user_branch(call: _Call, user: UserRouting, from_: NameAddr, ring_ms: int) -> Branch:
+    tenant = call.tenant
+    add: tuple[tuple[str, str], ...] = ()
+    if call.diverted_by is not None:
+        by = call.diverted_by
+        add = (
+            (
+                "Diversion",
+                f"<sip:{by.extension}@{tenant.sip_domain}>;reason={call.reason or 'unknown'}",
+            ),
+        )
     return Branch(
         target=AorTarget(user.extension, f"sip:{user.extension}@{tenant.sip_domain}"),
-        headers=headers,
+        headers=HeaderEdits(add=add, from_=from_),
         setup_timeout_ms=SETUP_TIMEOUT_MS,
-        ring_timeout_ms=tenant.ring_timeout_ms,
+        ring_timeout_ms=ring_ms,
         on_failure=GiveUp(),
     )
 
@@ -592,6 +955,8 @@ def plan_to_json(plan: RoutePlan) -> dict[str, object]:
     """The plan as the JSON document described in this module's docstring."""
     if isinstance(plan, Reject):
         return {"version": "1.0", "action": "reject", "code": plan.code, "reason": plan.reason}
+    if isinstance(plan, RelayFailure):
+        return {"version": "1.0", "action": "relay"}
     doc: dict[str, object] = {
         "version": "1.0",
         "action": "route",
@@ -604,8 +969,14 @@ def plan_to_json(plan: RoutePlan) -> dict[str, object]:
             "hidden": plan.caller_id.hidden,
         },
         "routes": [_branch_json(b) for b in plan.branches],
+        "more": int(plan.more),
     }
-    doc.update(_failover_keys(plan.branches))
+    if plan.group is not None:
+        doc["group"] = plan.group
+    if plan.member is not None:
+        doc["member"] = plan.member
+    if plan.mode == "serial":
+        doc.update(_failover_keys(plan.branches))
     return doc
 
 

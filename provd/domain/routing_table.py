@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
 from provd.domain.routing import (
     CallFacts,
     Carriers,
+    Failure,
     FromCarrier,
     FromUnknown,
     FromUser,
@@ -55,6 +56,8 @@ class CallRequest:
     pai_user: str | None = None
     privacy: str | None = None
     to_user: str = ""
+    failed: tuple[Failure, ...] = ()
+    """How the call's earlier steps failed (empty for its first step)."""
 
 
 class RoutingTable:
@@ -116,7 +119,9 @@ class RoutingTable:
             return FromUnknown(request.address)
         return FromCarrier(carrier)
 
-    def plan(self, request: CallRequest, at: datetime) -> RoutePlan:
+    def plan(
+        self, request: CallRequest, at: datetime, observed: Observed | None = None
+    ) -> RoutePlan:
         source = self.source_of(request)
         if request.source == "user" and isinstance(source, FromUnknown):
             # Authenticated against a domain provd no longer has: removed meanwhile.
@@ -135,6 +140,7 @@ class RoutingTable:
             from_display=request.from_display,
             pai_user=request.pai_user,
             privacy=request.privacy,
+            failed=request.failed,
         )
         tenant: TenantRouting | None = None
         if isinstance(source, FromUser):
@@ -142,4 +148,38 @@ class RoutingTable:
         elif isinstance(source, FromCarrier):
             number = inbound_number(facts, self.carriers)
             tenant = self._by_number.get(number) if number is not None else None
+        if tenant is not None and observed is not None and tenant.groups:
+            tenant = observed.applied_to(tenant)
         return plan_call(facts, tenant, self.carriers)
+
+
+@dataclass
+class Observed:
+    """What the call path has seen that routing uses: the member of each hunt group that
+    answered last (circular) and when each member last answered a group call (longest
+    idle counts from then). Kept in memory: after a restart circular groups start at
+    their first member again."""
+
+    last_answered: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(tenant slug, group extension) -> member."""
+    answered_at: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    """(tenant slug, member) -> when."""
+
+    def record(self, tenant: str, group: str, member: str, at: datetime) -> None:
+        self.last_answered[(tenant, group)] = member
+        self.answered_at[(tenant, member)] = at
+
+    def applied_to(self, tenant: TenantRouting) -> TenantRouting:
+        groups = {}
+        for ext, group in tenant.groups.items():
+            idle = {
+                m: self.answered_at[(tenant.slug, m)]
+                for m in group.members
+                if (tenant.slug, m) in self.answered_at
+            }
+            groups[ext] = replace(
+                group,
+                last_answered=self.last_answered.get((tenant.slug, ext), group.last_answered),
+                idle_since={**group.idle_since, **idle},
+            )
+        return replace(tenant, groups=groups)

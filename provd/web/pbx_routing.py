@@ -17,13 +17,14 @@ import binascii
 import hmac
 import json
 import logging
+import re
 import time
 from datetime import UTC, datetime
 from typing import Literal
 
 from aiohttp import web
 
-from provd.domain.routing import Reject, plan_to_json
+from provd.domain.routing import Failure, Reject, Route, plan_to_json
 from provd.domain.routing_table import CallRequest
 from provd.services.routing import LiveTable
 
@@ -42,7 +43,26 @@ def make_routing_app(table: LiveTable, token: str) -> web.Application:
     app[_LIVE_TABLE] = table
     app[_TOKEN] = token
     app.router.add_post(ROUTE_PATH, route_call)
+    app.router.add_post(ANSWERED_PATH, member_answered)
     return app
+
+
+ANSWERED_PATH = "/answered"
+_EXTENSION = re.compile(r"[0-9]{2,5}")
+
+
+async def member_answered(request: web.Request) -> web.Response:
+    """Kamailio saw a hunt group's member answer (a 2xx on that member's step)."""
+    if not _authorized(request):
+        return web.Response(status=401, text="unauthorized")
+    form = {k: str(v) for k, v in (await request.post()).items()}
+    group = form.get("group", "")
+    if not _EXTENSION.fullmatch(group):
+        raise web.HTTPBadRequest(text="group must be an extension")
+    domain = _hex(form.get("domain", ""), "domain")
+    member = _hex(form.get("member", ""), "member")
+    known = request.app[_LIVE_TABLE].record_answer(domain, group, member, datetime.now(UTC))
+    return web.Response(status=204 if known else 404)
 
 
 def _authorized(request: web.Request) -> bool:
@@ -87,7 +107,29 @@ def parse_request(form: dict[str, str]) -> CallRequest:
         pai_user=values["pai"] or None,
         privacy=values["privacy"] or None,
         to_user=values["tu"],
+        failed=parse_history(form.get("h", "")),
     )
+
+
+_FAILURE = re.compile(r"([1-6][0-9]{2})([tu]?)")
+MAX_STEPS = 16
+
+
+def parse_history(text: str) -> tuple[Failure, ...]:
+    """``,486,408t,480u``: each earlier step's final status, ``t`` when its ring time ran
+    out, ``u`` when nobody was registered to ring."""
+    failures = []
+    for token in text.split(","):
+        if not token:
+            continue
+        match = _FAILURE.fullmatch(token)
+        if match is None:
+            raise web.HTTPBadRequest(text=f"h: {token!r} is not a step's failure")
+        status, flag = match.groups()
+        failures.append(Failure(int(status), timeout=flag == "t", unregistered=flag == "u"))
+    if len(failures) > MAX_STEPS:
+        raise web.HTTPBadRequest(text="h: too many steps")
+    return tuple(failures)
 
 
 async def route_call(request: web.Request) -> web.Response:
@@ -96,9 +138,14 @@ async def route_call(request: web.Request) -> web.Response:
     started = time.perf_counter()
     form = {k: str(v) for k, v in (await request.post()).items()}
     call = parse_request(form)
-    plan = request.app[_LIVE_TABLE].table.plan(call, datetime.now(UTC))
+    plan = request.app[_LIVE_TABLE].plan(call, datetime.now(UTC))
     body = json.dumps(plan_to_json(plan), separators=(",", ":"))
-    outcome = f"{plan.code} {plan.reason}" if isinstance(plan, Reject) else plan.kind
+    if isinstance(plan, Reject):
+        outcome = f"{plan.code} {plan.reason}"
+    elif isinstance(plan, Route):
+        outcome = f"{plan.kind} step {len(call.failed) + 1}"
+    else:
+        outcome = "relay the failure"
     # No numbers in the log line: they are personal data and the CDRs hold them.
     log.debug(
         "route plan for a %s call from %s: %s (%.2f ms)",

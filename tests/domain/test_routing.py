@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -89,7 +90,7 @@ CARRIERS = Carriers((CARRIER_A, CARRIER_B))
 E164_SHAPE = re.compile(r"\+[1-9][0-9]{1,14}")
 
 
-def from_user(dialled: str, ext: str = "2000", tenant: str = "acme", **kw: str) -> RoutePlan:
+def from_user(dialled: str, ext: str = "2000", tenant: str = "acme", **kw: Any) -> RoutePlan:
     facts = CallFacts(FromUser(tenant, ext), dialled, AT, **kw)
     return plan_call(facts, TENANTS[tenant], CARRIERS)
 
@@ -100,7 +101,7 @@ def from_carrier(
     *,
     carrier: str = "carrier-a",
     carriers: Carriers = CARRIERS,
-    **kw: str,
+    **kw: Any,
 ) -> RoutePlan:
     return plan_call(CallFacts(FromCarrier(carrier), dialled, AT, **kw), tenant, carriers)
 
@@ -243,7 +244,7 @@ def test_a_carrier_call_to_a_number_not_in_use_gets_404(
     ],
 )
 def test_the_callee_sees_the_callers_number_in_the_tenants_form_or_anonymous(
-    facts: dict[str, str], tenant: TenantRouting, shown: str, hidden: bool, from_uri: str | None
+    facts: dict[str, Any], tenant: TenantRouting, shown: str, hidden: bool, from_uri: str | None
 ) -> None:
     dialled = next(n for n, t in tenant.numbers.items() if t is not None)
     call = CallFacts(FromCarrier("carrier-a"), dialled, AT, **facts)
@@ -639,6 +640,7 @@ def test_plan_to_json_for_an_outbound_call_is_an_rtjson_document() -> None:
         "target": "carrier",
         "next_status": "408|5[0-9][0-9]",
         "next_timeout": 1,
+        "more": 0,
         "caller_id": {"number": "+31201234501", "shown": "anonymous", "hidden": True},
         "routes": [
             {
@@ -695,6 +697,7 @@ def test_plan_to_json_for_an_inbound_call_names_the_aor() -> None:
         "kind": "inbound",
         "routing": "serial",
         "target": "aor",
+        "more": 1,
         "caller_id": {"number": "+31612345678", "shown": "0612345678", "hidden": False},
         "routes": [
             {
@@ -796,6 +799,7 @@ def test_property_no_plan_leaves_a_non_e164_request_uri_toward_a_carrier(
 ) -> None:
     plan = _user_plan(caller, dialled, claims)
     if not isinstance(plan, Route):
+        assert isinstance(plan, Reject)
         assert 400 <= plan.code < 700
         return
     for branch in plan.branches:
@@ -852,6 +856,7 @@ def test_property_inbound_rings_only_the_user_the_number_is_assigned_to(
     assert isinstance(target, ToUser)
     aor = only_aor(plan)
     assert aor == AorTarget(target.extension, f"sip:{target.extension}@{tenant.sip_domain}")
+    assert isinstance(plan, Route)
     from_ = plan.branches[0].headers.from_
     assert from_ is not None
     if claims["privacy"] in ("id", "user", "header"):

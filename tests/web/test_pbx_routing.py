@@ -9,9 +9,17 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from provd.domain.routing import Carrier, Carriers, TenantRouting, ToUser, UserRouting
+from provd.domain.routing import (
+    Carrier,
+    Carriers,
+    GroupRouting,
+    TenantRouting,
+    ToUser,
+    UserRouting,
+)
 from provd.domain.routing_table import RoutingTable
 from provd.services.routing import LiveTable
 from provd.web.pbx_routing import ROUTE_PATH, make_routing_app, parse_request
@@ -143,3 +151,63 @@ def test_header_text_cannot_change_the_forms_shape() -> None:
     assert request.pai_user == "+3120"
     empty = parse_request(form())
     assert empty.pai_user is None and empty.privacy is None
+
+
+def test_the_history_of_failed_steps_is_read_strictly() -> None:
+    from provd.domain.routing import Failure
+    from provd.web.pbx_routing import parse_history
+
+    assert parse_history("") == ()
+    assert parse_history(",486,408t,480u") == (
+        Failure(486),
+        Failure(408, timeout=True),
+        Failure(480, unregistered=True),
+    )
+    for bad in ("abc", "486x", "48", "700", ",".join(["486"] * 17)):
+        with pytest.raises(web.HTTPBadRequest) as refused:
+            parse_history(bad)
+        assert refused.value.text is not None and refused.value.text.startswith("h:")
+
+
+GROUPED = RoutingTable(
+    [
+        TenantRouting(
+            slug="acme",
+            sip_domain="acme.test",
+            users={e: UserRouting(e) for e in ("2001", "2002", "2003")},
+            groups={"600": GroupRouting("600", "Sales", "circular", ("2001", "2002", "2003"))},
+        )
+    ]
+)
+
+
+async def test_an_answering_member_moves_a_circular_group_on(
+    aiohttp_client: ClientFactory,
+) -> None:
+    live = LiveTable()
+    live.table = GROUPED
+    client = await aiohttp_client(make_routing_app(live, TOKEN))
+    auth = basic("kamailio", TOKEN)
+    call = form(domain="acme.test", ext="2001", ru="600")
+
+    async def first_member() -> str:
+        resp = await client.post(ROUTE_PATH, data=call, headers=auth)
+        return str((await resp.json())["member"])
+
+    assert await first_member() == "2001"
+    answered = {"domain": hexed("acme.test"), "group": "600", "member": hexed("2002")}
+    resp = await client.post("/answered", data=answered, headers=auth)
+    assert resp.status == 204
+    assert await first_member() == "2003"
+    # Unknown group or member: nothing recorded; no token: nothing at all.
+    unknown = {**answered, "member": hexed("2999")}
+    assert (await client.post("/answered", data=unknown, headers=auth)).status == 404
+    other = {**answered, "member": hexed("2003")}
+    assert (await client.post("/answered", data=other)).status == 401
+    assert (
+        await client.post("/answered", data={**answered, "group": "x"}, headers=auth)
+    ).status == 400
+    assert await first_member() == "2003"
+    # It outlives a refresh of the table (observed state is kept apart from data).
+    live.table = GROUPED
+    assert await first_member() == "2003"

@@ -16,6 +16,7 @@ import logging
 import socket
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from provd.db.models import Carrier as CarrierRow
 from provd.db.models import PhoneNumber, Tenant, User
@@ -23,11 +24,12 @@ from provd.domain.routing import (
     Carrier,
     Carriers,
     NumberTarget,
+    RoutePlan,
     TenantRouting,
     ToUser,
     UserRouting,
 )
-from provd.domain.routing_table import Network, RoutingTable
+from provd.domain.routing_table import CallRequest, Network, Observed, RoutingTable
 from provd.services.carriers import carrier_address
 
 log = logging.getLogger("provd.routing")
@@ -127,12 +129,27 @@ async def _networks(row: CarrierRow, resolve: Resolver) -> list[Network]:
 
 
 class LiveTable:
-    """The current routing table, replaced whole by :meth:`refresh`."""
+    """The current routing table, replaced whole by :meth:`refresh`, and what the call
+    path has observed (hunt group answers), which outlives a refresh."""
 
     def __init__(self, resolve: Resolver = resolve_addresses) -> None:
         self.table = RoutingTable()
+        self.observed = Observed()
         self._resolve = resolve
         self._lock = asyncio.Lock()
+
+    def plan(self, request: CallRequest, at: datetime) -> RoutePlan:
+        return self.table.plan(request, at, self.observed)
+
+    def record_answer(self, domain: str, group: str, member: str, at: datetime) -> bool:
+        """A member of ``group`` answered; False when no such group or member."""
+        tenant = self.table.tenant_for_domain(domain)
+        if tenant is None or group not in tenant.groups:
+            return False
+        if member not in tenant.groups[group].members:
+            return False
+        self.observed.record(tenant.slug, group, member, at)
+        return True
 
     async def refresh(self) -> RoutingTable:
         async with self._lock:
