@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+# Each test starts a `provd serve` process (a Python interpreter importing provd).
+pytestmark = pytest.mark.slow
+
 NO_NET_RAW = ["setpriv", "--inh-caps", "-net_raw", "--bounding-set", "-net_raw"]
 
 

@@ -231,6 +231,7 @@ async def test_a_16_bit_label_is_read_with_its_grey_levels(
     assert decoded[0] == ("I;16", (640, 480))
 
 
+@pytest.mark.slow  # a process of its own, so that its peak size is the decode's
 def test_decoding_a_huge_png_stays_within_the_budget_in_memory(tmp_path: Path) -> None:
     """Measured, not estimated: the process's peak resident size around the call."""
     picture = tmp_path / "huge.png"
