@@ -69,6 +69,23 @@ class AuditAction(StrEnum):
     CARRIER_ADD = "carrier.add"
     CARRIER_REMOVE = "carrier.remove"
 
+    GROUP_ADD = "group.add"
+    GROUP_SET = "group.set"
+    GROUP_REMOVE = "group.remove"
+    GROUP_MEMBER_ADD = "group.member.add"
+    GROUP_MEMBER_REMOVE = "group.member.remove"
+    USER_FORWARD = "user.forward"
+    USER_DND = "user.dnd"
+    SCHEDULE_ADD = "schedule.add"
+    SCHEDULE_SET = "schedule.set"
+    SCHEDULE_REMOVE = "schedule.remove"
+    SCHEDULE_NIGHT_SWITCH = "schedule.night_switch"
+    ROUTE_ADD = "route.add"
+    ROUTE_SET = "route.set"
+    ROUTE_REMOVE = "route.remove"
+    BLOCK_ADD = "block.add"
+    BLOCK_REMOVE = "block.remove"
+
     @classmethod
     def rollout_device(cls, state: DeviceState) -> AuditAction:
         """A rollout device moving into ``state``."""

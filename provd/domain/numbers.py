@@ -128,6 +128,48 @@ def parse_number(
     return e164
 
 
+_PREFIX_SEPARATORS = re.compile(r"[\s\-./()]")
+
+
+def parse_prefix(text: object, country: str = DEFAULT_COUNTRY, field: str = "prefix") -> str:
+    """The start of a range of numbers as E.164 digits with ``+`` (``+31900``).
+
+    Written with ``+`` (``+31 900``), with the country's exit code (``0031900``) or in
+    its national notation (``0900``). It must at least hold a country calling code: a
+    shorter one would stand for several countries at once.
+    """
+    region = check_country(country)
+    if not isinstance(text, str):
+        raise InvalidInput(field, "must be text")
+    if len(text) > MAX_INPUT_LENGTH:
+        raise InvalidInput(field, f"is too long for a number prefix ({len(text)} characters)")
+    check_printable(text, field=field)
+    cleaned = _PREFIX_SEPARATORS.sub("", text)
+    if not re.fullmatch(r"\+?[0-9]+", cleaned, re.ASCII):
+        raise InvalidInput(field, f"{text!r} is not a number prefix: digits, as +31900 or 0900")
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if metadata is None:  # pragma: no cover - every supported region has its metadata
+        raise InvalidInput("country", f"no numbering plan for {region}")
+    exit_code = metadata.preferred_international_prefix or metadata.international_prefix or ""
+    national = metadata.national_prefix or ""
+    if cleaned.startswith("+"):
+        digits = cleaned[1:]
+    elif exit_code.isdigit() and cleaned.startswith(exit_code):
+        digits = cleaned[len(exit_code) :]
+    elif national and cleaned.startswith(national):
+        digits = f"{phonenumbers.country_code_for_region(region)}{cleaned[len(national) :]}"
+    else:
+        raise InvalidInput(
+            field, f"{text!r} is not a number prefix: start it with +, {exit_code} or {national}"
+        )
+    if not digits or digits[0] == "0" or len(digits) > 15:
+        raise InvalidInput(field, f"{text!r} is not the start of a number in E.164")
+    codes = phonenumbers.COUNTRY_CODE_TO_REGION_CODE
+    if not any(int(digits[:n]) in codes for n in (1, 2, 3) if len(digits) >= n):
+        raise InvalidInput(field, f"{text!r} does not start with a whole country calling code")
+    return "+" + digits
+
+
 def _from_e164(e164: str, field: str = "number") -> phonenumbers.PhoneNumber:
     if not isinstance(e164, str) or not _E164.fullmatch(e164):
         raise InvalidInput(field, f"{e164!r} is not an E.164 number (+ and up to 15 digits)")

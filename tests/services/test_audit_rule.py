@@ -38,7 +38,7 @@ import provd.services
 from provd.db.models import AuditEntry, ProvisioningToken, User
 from provd.domain.mac import parse_mac
 from provd.pbx import ProbeResult
-from provd.services import carriers, discovery, numbers
+from provd.services import blocking, carriers, discovery, groups, numbers, schedules
 from provd.services.access import accounts, tokens
 from provd.services.carriers.probing import CarrierProber
 from provd.services.devices import (
@@ -50,10 +50,11 @@ from provd.services.devices import (
     seal_device,
     update_device,
 )
-from provd.services.directory import tenants, user_view, users
+from provd.services.directory import forwarding, tenants, user_view, users
 from provd.services.layouts import clear_keys, resolve_scope, set_key, set_page_label
 from provd.services.platform import Platform
 from provd.services.provisioning import pnp_tokens
+from provd.services.schedules import routes
 from tests.conftest import TEST_ACTOR
 
 # Writes nothing a phone's files depend on: may write these models without an audit row.
@@ -85,6 +86,11 @@ READ_ONLY = {
         "carriers.get_carrier",
         "audit.log.search",
         "audit.log.object_types",
+        "blocking.list_blocks",
+        "blocking.get_block",
+        "destinations.resolve_destination",
+        "destinations.route_by_name",
+        "destinations.references_to",
         "devices.device_view",
         "devices.get_device",
         "devices.devices_with_macs",
@@ -102,6 +108,8 @@ READ_ONLY = {
         "directory.user_view.search_users",
         "directory.users.get_user",
         "directory.users.list_users",
+        "directory.users.check_free_extension",
+        "directory.forwarding.get_forwarding",
         "discovery.list_unclaimed",
         "discovery.pnp_url",
         "firmware.list_images",
@@ -117,6 +125,10 @@ READ_ONLY = {
         "installer.status_of",
         "installer.labels.read_label",
         "installer.mac_probes.check",
+        "groups.get_group",
+        "groups.group_view",
+        "groups.list_groups",
+        "groups.show_group",
         "layouts.resolve_scope",
         "layouts.export_layout",
         "layouts.effective_layout",
@@ -144,6 +156,13 @@ READ_ONLY = {
         "routing.load_table",
         "routing.LiveTable.refresh",
         "rollouts.select_devices",
+        "schedules.get_schedule",
+        "schedules.list_schedules",
+        "schedules.show_schedule",
+        "schedules.routes.get_route",
+        "schedules.routes.route_view",
+        "schedules.routes.list_routes",
+        "schedules.routes.show_route",
         "rollouts.preview.preview",
         "rollouts.progress.rollout_view",
         "rollouts.progress.get_rollout",
@@ -312,6 +331,26 @@ async def test_every_service_write_writes_an_audit_row(
     await d.call(tenants.update_tenant, platform, a, "default", main_number="+31201234502")
     await d.call(tenants.update_tenant, platform, a, "default", main_number="none")
     await d.call(numbers.release, platform, a, "+31201234501")
+    await d.call(groups.add_group, platform, a, "default", "600", "Sales", "fixed")
+    await d.call(groups.update_group, platform, a, "default", "600", overflow="user:201")
+    await d.call(groups.add_member, platform, a, "default", "600", user="201")
+    await d.call(groups.remove_member, platform, a, "default", "600", user="201")
+    await d.call(numbers.assign, platform, a, "+31201234501", group="600")
+    await d.call(numbers.release, platform, a, "+31201234501")
+    await d.call(groups.update_group, platform, a, "default", "600", overflow="none")
+    await d.call(forwarding.set_forwarding, platform, a, "default", "201", busy="group:600")
+    await d.call(forwarding.set_forwarding, platform, a, "default", "201", clear=["all"])
+    await d.call(forwarding.set_dnd, platform, a, "default", "201", True)
+    await d.call(groups.remove_group, platform, a, "default", "600")
+    await d.call(schedules.add_schedule, platform, a, "default", "Office", ["mon 08:00-17:00"])
+    await d.call(schedules.update_schedule, platform, a, "default", "Office", holiday_texts=[])
+    await d.call(schedules.set_night_switch, platform, a, "default", "Office", "on")
+    await d.call(routes.add_route, platform, a, "default", "Main", "Office", "user:201", "none")
+    await d.call(routes.update_route, platform, a, "default", "Main", closed_destination="none")
+    await d.call(routes.remove_route, platform, a, "default", "Main")
+    block = await d.call(blocking.add_block, platform, a, "default", anonymous=True)
+    await d.call(blocking.remove_block, platform, a, block["id"])
+    await d.call(schedules.remove_schedule, platform, a, "default", "Office")
     await d.call(numbers.remove_block, platform, a, "+31201234500")
     await d.call(
         carriers.add_carrier, platform, a, "upstream", "127.0.0.1", password="x", username="u"

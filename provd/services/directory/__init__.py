@@ -1,4 +1,5 @@
-"""Who is on the platform: tenants, their users (extensions) and how the console lists them."""
+"""Who is on the platform: tenants, their users (extensions), how the console lists them,
+and each user's call forwarding and do-not-disturb."""
 
 from provd.db.models import Tenant, User
 

@@ -10,11 +10,11 @@ from tortoise.transactions import in_transaction
 
 from provd.db.models import DeviceLine, KeySetting, Tenant, User
 from provd.domain.audit_actions import AuditAction
-from provd.domain.errors import Conflict, InvalidInput
+from provd.domain.errors import InvalidInput
 from provd.domain.tenancy import check_display_name, check_extension
 from provd.services import audit
 from provd.services.directory.tenants import get_tenant
-from provd.services.directory.users import get_user, user_view
+from provd.services.directory.users import check_free_extension, get_user, user_view
 from provd.services.platform import Platform
 
 LIST_LIMIT = 200
@@ -73,9 +73,7 @@ async def update_user(
             user.display_name = check_display_name(name)
             changed.append("display_name")
         if new_extension is not None and check_extension(new_extension) != user.extension:
-            target = check_extension(new_extension)
-            if await User.exists(tenant=tenant, extension=target):
-                raise Conflict("extension", f"extension {target} already exists in {tenant.slug}")
+            target = await check_free_extension(tenant, new_extension)
             if await KeySetting.filter(target_user=user).exists():
                 raise InvalidInput(
                     "extension",

@@ -6,12 +6,22 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from provd.db.models import DeviceLine, KeySetting, PhoneNumber, Tenant, User
+from provd.db.models import (
+    DeviceLine,
+    HuntGroup,
+    IncomingBlock,
+    KeySetting,
+    PhoneNumber,
+    Tenant,
+    User,
+)
 from provd.domain.audit_actions import AuditAction
+from provd.domain.destinations import UserDestination
 from provd.domain.errors import Conflict, InvalidInput, NotFound
 from provd.domain.passwords import check_password, generate_password
 from provd.domain.tenancy import check_display_name, check_extension
 from provd.services import audit
+from provd.services.destinations import references_to, refuse_if_used
 from provd.services.directory.tenants import get_tenant
 from provd.services.platform import Platform
 
@@ -41,6 +51,29 @@ async def get_user(tenant: Tenant, extension: str, *, field: str = "user") -> Us
     return user
 
 
+async def check_free_extension(tenant: Tenant, extension: str, *, field: str = "extension") -> str:
+    """``extension`` if neither a user nor a hunt group of the tenant has it; else Conflict.
+
+    Users and groups share a tenant's extensions: what is dialled must name one of them.
+    """
+    extension = check_extension(extension, field=field)
+    user = await User.get_or_none(tenant=tenant, extension=extension)
+    if user is not None:
+        raise Conflict(
+            field,
+            f"extension {extension} already exists in {tenant.slug}"
+            f" (user {extension}, {user.display_name})",
+        )
+    group = await HuntGroup.get_or_none(tenant=tenant, extension=extension)
+    if group is not None:
+        raise Conflict(
+            field,
+            f"extension {extension} already exists in {tenant.slug}"
+            f" (group {extension}, {group.name})",
+        )
+    return extension
+
+
 async def add_user(
     p: Platform,
     actor: audit.Actor,
@@ -60,8 +93,7 @@ async def add_user(
     )
     tenant = await get_tenant(tenant_slug)
     async with in_transaction():
-        if await User.exists(tenant=tenant, extension=extension):
-            raise Conflict("extension", f"extension {extension} already exists in {tenant.slug}")
+        await check_free_extension(tenant, extension)
         user = await User.create(
             tenant=tenant,
             extension=extension,
@@ -116,7 +148,15 @@ async def remove_user(p: Platform, actor: audit.Actor, tenant_slug: str, extensi
                 "extension",
                 f"user {extension} holds {', '.join(map(str, held))}; release those numbers first",
             )
+        uses = await references_to(tenant, UserDestination(user.id))
+        refuse_if_used(f"user {extension}", uses, field="extension")
         before = user_view(user, tenant)
+        # The user's own incoming blocks are its settings, and go with it: named here.
+        blocks = IncomingBlock.filter(user=user).order_by("id")
+        own_blocks = list(await blocks.values_list("id", flat=True))
+        if own_blocks:
+            before["incoming_blocks"] = own_blocks
+            await blocks.delete()
         await user.delete()
         await audit.record(
             actor, AuditAction.USER_REMOVE, "user", f"{tenant.slug}/{extension}", before=before

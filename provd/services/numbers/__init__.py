@@ -14,20 +14,24 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from provd.db.models import PhoneNumber, Tenant, User
+from provd.db.models import HuntGroup, PhoneNumber, ScheduledRoute, Tenant, User
 from provd.domain.audit_actions import AuditAction
 from provd.domain.errors import Conflict, InvalidInput, NotFound
 from provd.domain.numbers import DEFAULT_COUNTRY, NumberBlock, national_form, parse_number
 from provd.services import audit
+from provd.services.destinations import route_by_name
 from provd.services.directory.tenants import get_tenant
 from provd.services.directory.users import get_user
+from provd.services.groups import get_group
 from provd.services.platform import Platform
 
 
 class UseKind(StrEnum):
-    """What a number can be attached to. Groups and trunks join as they are built."""
+    """What a number can be attached to. Trunks join as they are built."""
 
     USER = "user"
+    GROUP = "group"
+    ROUTE = "route"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +40,7 @@ class NumberUse:
 
     kind: UseKind
     key: str
-    """The user's extension (a group's or trunk's name once they exist)."""
+    """The user's or group's extension, the route's name."""
     name: str = ""
 
     def describe(self) -> str:
@@ -71,11 +75,21 @@ class NumberView:
         }
 
 
+_USES = ("assigned_user", "assigned_group", "assigned_route")
+"""The columns that say what a number is used for: at most one is set."""
+
+
 def _use_of(row: PhoneNumber) -> NumberUse | None:
     user: User | None = row.assigned_user
-    if user is None:
-        return None
-    return NumberUse(UseKind.USER, user.extension, user.display_name)
+    if user is not None:
+        return NumberUse(UseKind.USER, user.extension, user.display_name)
+    group: HuntGroup | None = row.assigned_group
+    if group is not None:
+        return NumberUse(UseKind.GROUP, group.extension, group.name)
+    route: ScheduledRoute | None = row.assigned_route
+    if route is not None:
+        return NumberUse(UseKind.ROUTE, route.name)
+    return None
 
 
 def _view(row: PhoneNumber, tenant: Tenant) -> NumberView:
@@ -94,7 +108,7 @@ async def _visible_number(
 ) -> tuple[PhoneNumber, Tenant]:
     """The stored number ``text`` names, if the caller's tenant (if any) owns it."""
     e164 = parse_number(text, DEFAULT_COUNTRY, field, require_valid=False)
-    query = PhoneNumber.filter(e164=e164).select_related("tenant", "assigned_user")
+    query = PhoneNumber.filter(e164=e164).select_related("tenant", *_USES)
     if tenant_slug is not None:
         query = query.filter(tenant=await get_tenant(tenant_slug))
     row = await query.first()
@@ -148,11 +162,11 @@ async def add_block(
 
 async def list_numbers(tenant_slug: str | None = None, *, unused: bool = False) -> list[NumberView]:
     """Every number (of one tenant, if named) with what it is used for, by number."""
-    query = PhoneNumber.all().select_related("tenant", "assigned_user").order_by("e164")
+    query = PhoneNumber.all().select_related("tenant", *_USES).order_by("e164")
     if tenant_slug is not None:
         query = query.filter(tenant=await get_tenant(tenant_slug))
     if unused:
-        query = query.filter(assigned_user_id__isnull=True)
+        query = query.filter(**{f"{use}_id__isnull": True for use in _USES})
     return [_view(row, row.tenant) for row in await query]
 
 
@@ -165,17 +179,35 @@ async def assign(
     p: Platform,
     actor: audit.Actor,
     number: str,
-    user_extension: str,
+    user_extension: str | None = None,
     tenant_slug: str | None = None,
+    *,
+    group: str | None = None,
+    route: str | None = None,
 ) -> NumberView:
-    """Attach an unused number to a user of the number's own tenant."""
+    """Attach an unused number to one user, hunt group (by extension) or scheduled route
+    (by name) of the number's own tenant."""
+    given = [n for n, v in (("user", user_extension), ("group", group), ("route", route)) if v]
+    if len(given) != 1:
+        raise InvalidInput(
+            given[1] if len(given) > 1 else "user", "assign to exactly one user, group or route"
+        )
     async with in_transaction():
         row, tenant = await _visible_number(number, tenant_slug)
-        user = await get_user(tenant, user_extension, field="user")
         before = _view(row, tenant)
+        row.assigned_user = row.assigned_group = row.assigned_route = None
+        if user_extension:
+            row.assigned_user = await get_user(tenant, user_extension, field="user")
+        elif group:
+            row.assigned_group = await get_group(tenant, group, field="group")
+        else:
+            found = await route_by_name(tenant, str(route))
+            if found is None:
+                raise NotFound("route", f"{route} in tenant {tenant.slug}", field="route")
+            row.assigned_route = found
         if before.use is not None:
             raise Conflict("number", f"{row.e164} is {before.describe_use()}; release it first")
-        return await _set_user(actor, AuditAction.NUMBER_ASSIGN, row, tenant, before, user)
+        return await _save_use(actor, AuditAction.NUMBER_ASSIGN, row, tenant, before)
 
 
 async def release(
@@ -187,21 +219,16 @@ async def release(
         before = _view(row, tenant)
         if before.use is None:
             raise InvalidInput("number", f"{row.e164} is not in use")
-        return await _set_user(actor, AuditAction.NUMBER_RELEASE, row, tenant, before, None)
+        row.assigned_user = row.assigned_group = row.assigned_route = None
+        return await _save_use(actor, AuditAction.NUMBER_RELEASE, row, tenant, before)
 
 
-async def _set_user(
-    actor: audit.Actor,
-    action: AuditAction,
-    row: PhoneNumber,
-    tenant: Tenant,
-    before: NumberView,
-    user: User | None,
+async def _save_use(
+    actor: audit.Actor, action: AuditAction, row: PhoneNumber, tenant: Tenant, before: NumberView
 ) -> NumberView:
-    """Attach the number to ``user`` (None: to nothing), with the audit row; within the
-    caller's transaction, after it has checked that the change is allowed."""
-    row.assigned_user = user
-    await row.save(update_fields=["assigned_user_id"])
+    """Save what the number is now used for, with the audit row; within the caller's
+    transaction, after it has checked that the change is allowed."""
+    await row.save(update_fields=[f"{use}_id" for use in _USES])
     after = _view(row, tenant)
     await audit.record(
         actor, action, "number", row.e164, before=before.as_dict(), after=after.as_dict()
@@ -215,7 +242,7 @@ async def remove_block(
     """Remove the whole block starting at ``first``; refused while any number is in use."""
     e164 = parse_number(first, DEFAULT_COUNTRY, "first", require_valid=False)
     async with in_transaction():
-        query = PhoneNumber.filter(block_first=e164).select_related("tenant", "assigned_user")
+        query = PhoneNumber.filter(block_first=e164).select_related("tenant", *_USES)
         if tenant_slug is not None:
             query = query.filter(tenant=await get_tenant(tenant_slug))
         rows = await query.order_by("e164")

@@ -27,6 +27,10 @@ STORED = {
     "rollout.device.timed_out",
     "number.add", "number.remove", "number.assign", "number.release",
     "carrier.add", "carrier.remove",
+    "group.add", "group.set", "group.remove", "group.member.add", "group.member.remove",
+    "user.forward", "user.dnd",
+    "schedule.add", "schedule.set", "schedule.remove", "schedule.night_switch",
+    "route.add", "route.set", "route.remove", "block.add", "block.remove",
 }  # fmt: skip
 
 

@@ -8,10 +8,11 @@ import pytest
 from provd.db.models import AuditEntry, PhoneNumber
 from provd.domain.errors import Conflict, InvalidInput, NotFound
 from provd.domain.numbers import NumberBlock
-from provd.services import numbers
+from provd.services import groups, numbers, schedules
 from provd.services.directory import tenants, users
 from provd.services.numbers import NumberUse, UseKind
 from provd.services.platform import Platform
+from provd.services.schedules import routes
 from tests.conftest import TEST_ACTOR as A
 
 
@@ -147,3 +148,40 @@ async def test_a_user_holding_numbers_is_not_removed(platform: Platform) -> None
     await numbers.release(platform, A, "+31201234517")
     await users.remove_user(platform, A, "default", "201")
     assert (await numbers.get_number("+31201234517")).use is None
+
+
+async def test_a_number_is_assigned_to_exactly_one_user_group_or_route(platform: Platform) -> None:
+    await users.add_user(platform, A, "default", "201", "Front Desk")
+    await groups.add_group(platform, A, "default", "600", "Sales", "fixed")
+    await schedules.add_schedule(platform, A, "default", "Office", [])
+    await routes.add_route(platform, A, "default", "Main hours", "Office", "group:600", "none")
+    await numbers.add_block(platform, A, "+31201234500", 10, "default")
+    before = (await PhoneNumber.all().values(), await _audit_count())
+    for kwargs, field in (
+        ({}, "user"),
+        ({"user_extension": "201", "group": "600"}, "group"),
+        ({"group": "600", "route": "Main hours"}, "route"),
+    ):
+        with pytest.raises(InvalidInput) as refused:
+            await numbers.assign(platform, A, "+31201234500", **kwargs)
+        assert refused.value.field == field
+    for kwargs, field in (({"group": "699"}, "group"), ({"route": "Elsewhere"}, "route")):
+        with pytest.raises(NotFound) as missing:
+            await numbers.assign(platform, A, "+31201234500", **kwargs)
+        assert missing.value.field == field
+    assert (await PhoneNumber.all().values(), await _audit_count()) == before
+
+    await numbers.assign(platform, A, "+31201234500", group="600")
+    await numbers.assign(platform, A, "+31201234501", route="Main hours")
+    await numbers.assign(platform, A, "+31201234502", "201")
+    with pytest.raises(Conflict, match="in use by group 600 \\(Sales\\)"):
+        await numbers.assign(platform, A, "+31201234500", route="Main hours")
+    unused = await numbers.list_numbers("default", unused=True)
+    assert len(unused) == 7 and "+31201234501" not in [v.e164 for v in unused]
+    uses = {v.e164: v.describe_use() for v in await numbers.list_numbers("default")}
+    assert uses["+31201234500"] == "in use by group 600 (Sales)"
+    assert uses["+31201234501"] == "in use by route Main hours"
+    released = await numbers.release(platform, A, "+31201234501")
+    assert released.use is None
+    row = await AuditEntry.filter(action="number.release").get()
+    assert (row.before or {})["use"] == {"kind": "route", "key": "Main hours", "name": ""}

@@ -1,0 +1,178 @@
+"""Destinations within a tenant: resolving what an admin wrote, naming what is stored,
+and finding what points at a user, group or scheduled route.
+
+The one place a destination is checked before it is stored (provd.domain.destinations
+has its forms): it must name something of the same tenant, and an outside number
+must be one a call can be sent to. Views show a destination in the terms it was
+written in (``user:201``), so a view's ``text`` can be given back as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from provd.db.models import HuntGroup, HuntGroupMember, PhoneNumber, ScheduledRoute, Tenant, User
+from provd.domain.destinations import (
+    Destination,
+    DestinationKind,
+    ExternalDestination,
+    GroupDestination,
+    ScheduledDestination,
+    UserDestination,
+    as_json,
+    check_outside_number,
+    from_json,
+    parse_text,
+)
+from provd.domain.errors import InvalidInput, NotFound
+from provd.domain.forwarding import ForwardCase
+from provd.domain.tenancy import check_extension
+
+MAX_NAME = 64
+"""Of a scheduled route (and a schedule)."""
+ROUTE_STATES = ("open", "closed", "holiday")
+"""A scheduled route's destinations, each in the column ``<state>_destination``."""
+
+
+async def resolve_destination(
+    tenant: Tenant, text: str, *, field: str, itself: Destination | None = None
+) -> dict[str, Any] | None:
+    """What ``text`` (``user:201``, …, ``none``) names in ``tenant``, in its stored form.
+
+    Something of another tenant is not found, exactly as something that does not exist.
+    ``itself`` is the destination of the thing being set (a group's overflow): pointing
+    a thing at itself is refused here; longer loops are cut by the call path.
+    """
+    written = parse_text(text, field=field)
+    if written is None:
+        return None
+    key = written.key
+    destination: Destination
+    if written.kind is DestinationKind.USER:
+        user = await _by_extension(User, tenant, key)
+        if user is None:
+            raise NotFound("user", f"{key} in tenant {tenant.slug}", field=field)
+        destination = UserDestination(user.id)
+    elif written.kind is DestinationKind.GROUP:
+        group = await _by_extension(HuntGroup, tenant, key)
+        if group is None:
+            raise NotFound("group", f"{key} in tenant {tenant.slug}", field=field)
+        destination = GroupDestination(group.id)
+    elif written.kind is DestinationKind.EXTERNAL:
+        destination = ExternalDestination(check_outside_number(key, tenant.country, field=field))
+    else:
+        route = await route_by_name(tenant, key)
+        if route is None:
+            raise NotFound("route", f"{key} in tenant {tenant.slug}", field=field)
+        destination = ScheduledDestination(route.id)
+    if itself is not None and destination == itself:
+        raise InvalidInput(field, f"{text.strip()} is the very thing being set: a loop")
+    return as_json(destination)
+
+
+async def route_by_name(tenant: Tenant, name: str) -> ScheduledRoute | None:
+    # Longer than the column names no route; the ORM would refuse the look-up (a 500).
+    if len(name) > MAX_NAME:
+        return None
+    return await ScheduledRoute.get_or_none(tenant=tenant, name=name)
+
+
+async def _by_extension(
+    model: type[User] | type[HuntGroup], tenant: Tenant, key: str
+) -> User | HuntGroup | None:
+    try:
+        extension = check_extension(key)
+    except InvalidInput:
+        return None
+    return await model.get_or_none(tenant=tenant, extension=extension)
+
+
+@dataclass(frozen=True, slots=True)
+class Names:
+    """A tenant's users, groups and routes by id: how stored destinations are shown."""
+
+    users: dict[int, User]
+    groups: dict[int, HuntGroup]
+    routes: dict[int, ScheduledRoute]
+
+    @classmethod
+    async def of(cls, tenant: Tenant) -> Names:
+        return cls(
+            {u.id: u for u in await User.filter(tenant=tenant)},
+            {g.id: g for g in await HuntGroup.filter(tenant=tenant)},
+            {r.id: r for r in await ScheduledRoute.filter(tenant=tenant)},
+        )
+
+    def view(self, stored: object) -> dict[str, str] | None:
+        """``{"kind", "key", "name", "text"}``: ``text`` is what resolves back to it."""
+        destination = from_json(stored)
+        if destination is None:
+            return None
+        kind, key, name = self._parts(destination)
+        return {"kind": kind.value, "key": key, "name": name, "text": f"{kind.value}:{key}"}
+
+    def describe(self, stored: object) -> str:
+        """``user 201 (Front Desk)``, ``group 600 (Sales)``, ``external +31…``,
+        ``route Main hours``, or ``none``."""
+        destination = from_json(stored)
+        if destination is None:
+            return "none"
+        kind, key, name = self._parts(destination)
+        noun = "route" if kind is DestinationKind.SCHEDULED else kind.value
+        return f"{noun} {key}" + (f" ({name})" if name else "")
+
+    def _parts(self, destination: Destination) -> tuple[DestinationKind, str, str]:
+        match destination:
+            case UserDestination(user_id):
+                user = self.users[user_id]
+                return DestinationKind.USER, user.extension, user.display_name
+            case GroupDestination(group_id):
+                group = self.groups[group_id]
+                return DestinationKind.GROUP, group.extension, group.name
+            case ExternalDestination(number):
+                return DestinationKind.EXTERNAL, number, ""
+            case ScheduledDestination(route_id):
+                return DestinationKind.SCHEDULED, self.routes[route_id].name, ""
+
+
+async def references_to(tenant: Tenant, target: Destination) -> list[str]:
+    """Everything of the tenant that points at ``target``, described for a refusal: the
+    forwards, overflows and route states naming it, the groups it is a member of, the
+    numbers assigned to it."""
+    found: list[str] = []
+    for user in await User.filter(tenant=tenant).order_by("extension"):
+        for case in ForwardCase:
+            if from_json(getattr(user, case.column)) == target:
+                found.append(f"user {user.extension}'s forwarding ({case.option})")
+    for group in await HuntGroup.filter(tenant=tenant).order_by("extension"):
+        if from_json(group.overflow) == target:
+            found.append(f"group {group.extension}'s overflow")
+    for route in await ScheduledRoute.filter(tenant=tenant).order_by("name"):
+        for state in ROUTE_STATES:
+            if from_json(getattr(route, f"{state}_destination")) == target:
+                found.append(f"route {route.name} ({state})")
+    numbers = PhoneNumber.filter(tenant=tenant).order_by("e164")
+    if isinstance(target, UserDestination):
+        memberships = HuntGroupMember.filter(user_id=target.user_id, group__tenant=tenant)
+        for member in await memberships.select_related("group").order_by("group__extension"):
+            found.append(f"member of group {member.group.extension}")
+        numbers = numbers.filter(assigned_user_id=target.user_id)
+    elif isinstance(target, GroupDestination):
+        numbers = numbers.filter(assigned_group_id=target.group_id)
+    elif isinstance(target, ScheduledDestination):
+        numbers = numbers.filter(assigned_route_id=target.route_id)
+    else:
+        return found
+    found += [f"number {e164}" for e164 in await numbers.values_list("e164", flat=True)]
+    return found
+
+
+def refuse_if_used(what: str, uses: Sequence[str], *, field: str) -> None:
+    """InvalidInput naming the first few of ``uses``, when there are any."""
+    if not uses:
+        return
+    shown = "; ".join(uses[:5])
+    more = f" and {len(uses) - 5} more" if len(uses) > 5 else ""
+    raise InvalidInput(field, f"{what} is in use by {shown}{more}; change those first")
