@@ -5,16 +5,19 @@ from __future__ import annotations
 # Importing the command modules attaches their commands to the group.
 from provd.cli import (  # noqa: F401
     access,
+    blocking,
     carriers,
     device_csv,
     devices,
     directory,
     discovery,
     firmware,
+    groups,
     layouts,
     lifecycle,
     numbers,
     rollouts,
+    schedules,
 )
 from provd.cli.main import cli
 

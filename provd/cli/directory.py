@@ -1,4 +1,5 @@
-"""``provd tenant …`` and ``provd user …``: the directory (services.directory)."""
+"""``provd tenant …`` and ``provd user …``: the directory (services.directory), with each
+user's forwarding and do-not-disturb."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Any
 import click
 
 from provd.cli.main import CliState, actor, cli, emit, json_option, run_with_db, table
-from provd.services.directory import tenants, user_view, users
+from provd.services.destinations import describe
+from provd.services.directory import forwarding, tenants, user_view, users
 from provd.services.platform import Platform
 
 
@@ -273,5 +275,97 @@ def user_remove(state: CliState, extension: str, tenant_slug: str, as_json: bool
     async def work(p: Platform) -> None:
         await users.remove_user(p, actor(), tenant_slug, extension)
         emit(as_json, {"removed": extension, "tenant": tenant_slug}, f"Removed user {extension}")
+
+    run_with_db(state, as_json, work)
+
+
+_DESTINATION = "user:EXT, group:EXT, external:NUMBER, scheduled:NAME or none"
+
+
+def _forwarding_text(view: dict[str, Any]) -> str:
+    after = f" after {view['no_answer_seconds']} s"
+    return "\n".join(
+        [
+            f"user: {view['extension']} in {view['tenant']}",
+            f"always: {describe(view['always'])}",
+            f"busy: {describe(view['busy'])}",
+            f"no-answer: {describe(view['no_answer'])}{after if view['no_answer'] else ''}",
+            f"unreachable: {describe(view['unreachable'])}",
+            f"dnd: {'on' if view['dnd'] else 'off'}",
+        ]
+    )
+
+
+@user.command("forward")
+@click.argument("extension")
+@click.option("--always", help=f"Every call, before the phones ring: {_DESTINATION}.")
+@click.option("--busy", help="When busy or in do-not-disturb.")
+@click.option("--no-answer", "no_answer", help="When no phone answers in time (see --after).")
+@click.option(
+    "--after",
+    "--no-answer-seconds",
+    "no_answer_seconds",
+    type=int,
+    help="Seconds the phones ring before --no-answer applies (5 to 120; default 20).",
+)
+@click.option("--unreachable", help="When no phone of the user is registered.")
+@click.option(
+    "--clear",
+    multiple=True,
+    help="always, busy, no-answer, unreachable or all. Repeat.",
+)
+@click.option("--tenant", "tenant_slug", default=tenants.DEFAULT_TENANT, show_default=True)
+@json_option
+@click.pass_obj
+def user_forward(
+    state: CliState,
+    extension: str,
+    always: str | None,
+    busy: str | None,
+    no_answer: str | None,
+    no_answer_seconds: int | None,
+    unreachable: str | None,
+    clear: tuple[str, ...],
+    tenant_slug: str,
+    as_json: bool,
+) -> None:
+    """Set or clear the user's call forwarding; without options, show it."""
+
+    async def work(p: Platform) -> None:
+        changes = (always, busy, no_answer, no_answer_seconds, unreachable)
+        if all(v is None for v in changes) and not clear:
+            view = await forwarding.get_forwarding(tenant_slug, extension)
+        else:
+            view = await forwarding.set_forwarding(
+                p,
+                actor(),
+                tenant_slug,
+                extension,
+                always=always,
+                busy=busy,
+                no_answer=no_answer,
+                unreachable=unreachable,
+                no_answer_seconds=no_answer_seconds,
+                clear=clear,
+            )
+        emit(as_json, view, _forwarding_text(view))
+
+    run_with_db(state, as_json, work)
+
+
+@user.command("dnd")
+@click.argument("extension")
+@click.argument("setting", type=click.Choice(["on", "off"], case_sensitive=False))
+@click.option("--tenant", "tenant_slug", default=tenants.DEFAULT_TENANT, show_default=True)
+@json_option
+@click.pass_obj
+def user_dnd(
+    state: CliState, extension: str, setting: str, tenant_slug: str, as_json: bool
+) -> None:
+    """Turn the user's do-not-disturb on or off (kept by provd, whatever the phone)."""
+
+    async def work(p: Platform) -> None:
+        view = await forwarding.set_dnd(p, actor(), tenant_slug, extension, setting.lower() == "on")
+        emit(as_json, view, f"Do-not-disturb of {extension}: {'on' if view['dnd'] else 'off'}")
 
     run_with_db(state, as_json, work)

@@ -43,7 +43,7 @@ def number_add(state: CliState, first: str, count: int, tenant_slug: str, as_jso
 @json_option
 @click.pass_obj
 def number_list(state: CliState, tenant_slug: str | None, unused: bool, as_json: bool) -> None:
-    """List numbers with what uses each: a user, or unused."""
+    """List numbers with what uses each: a user, a group, a route, or unused."""
 
     async def work(p: Platform) -> None:
         views = await numbers.list_numbers(tenant_slug, unused=unused)
@@ -58,17 +58,27 @@ def number_list(state: CliState, tenant_slug: str | None, unused: bool, as_json:
 
 @number.command("assign")
 @click.argument("number_text", metavar="NUMBER")
-@click.option("--user", "extension", required=True, help="The user's extension.")
+@click.option("--user", "extension", help="A user's extension.")
+@click.option("--group", help="A hunt group's extension.")
+@click.option("--route", help="A scheduled route's name.")
 @click.option("--tenant", "tenant_slug", help="The number's tenant (default: whichever owns it).")
 @json_option
 @click.pass_obj
 def number_assign(
-    state: CliState, number_text: str, extension: str, tenant_slug: str | None, as_json: bool
+    state: CliState,
+    number_text: str,
+    extension: str | None,
+    group: str | None,
+    route: str | None,
+    tenant_slug: str | None,
+    as_json: bool,
 ) -> None:
-    """Attach an unused NUMBER to a user of its tenant."""
+    """Attach an unused NUMBER to a user, a hunt group or a scheduled route of its tenant."""
 
     async def work(p: Platform) -> None:
-        view = await numbers.assign(p, actor(), number_text, extension, tenant_slug)
+        view = await numbers.assign(
+            p, actor(), number_text, extension, tenant_slug, group=group, route=route
+        )
         emit(as_json, view.as_dict(), f"{view.e164} is now {view.describe_use()}")
 
     run_with_db(state, as_json, work)

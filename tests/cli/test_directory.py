@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from tests.cli.call_handling import ok, refused
 from tests.cli.runner import run
 
 
@@ -148,3 +149,53 @@ def test_bad_user_changes_name_the_field_and_write_nothing(data_dir: Path) -> No
         assert result.exit_code == 1, (args, result.output)
         assert result.stderr.startswith(f"error: {field}: "), (args, result.stderr)
     assert (_audit_count(data_dir), _json(data_dir, "user", "show", "201")) == before
+
+
+def test_user_forwarding_and_dnd(data_dir: Path) -> None:
+    ok(data_dir, "user add --extension 202 --name 'Back Office'")
+    ok(data_dir, "group add 600 --name Sales --policy simultaneous")
+    shown = ok(
+        data_dir,
+        "user forward 201 --busy user:202 --no-answer group:600 --after 30"
+        " --unreachable external:0612345678",
+    )
+    assert shown.splitlines() == [
+        "user: 201 in default",
+        "always: none",
+        "busy: user 202 (Back Office)",
+        "no-answer: group 600 (Sales) after 30 s",
+        "unreachable: external +31612345678",
+        "dnd: off",
+    ]
+    assert "dnd: on" not in ok(data_dir, "user forward 201")
+    assert ok(data_dir, "user dnd 201 on").strip() == "Do-not-disturb of 201: on"
+    as_json = json.loads(ok(data_dir, "user forward 201 --json"))
+    assert as_json["dnd"] is True and as_json["no_answer_seconds"] == 30
+    assert as_json["busy"] == {"kind": "user", "key": "202", "name": "Back Office",
+                               "text": "user:202"}  # fmt: skip
+    cleared = json.loads(ok(data_dir, "user forward 201 --clear busy --clear no-answer --json"))
+    assert (cleared["busy"], cleared["no_answer"], cleared["unreachable"]["key"]) == (
+        None,
+        None,
+        "+31612345678",
+    )
+    ok(data_dir, "user forward 202 --always user:201")
+    assert "user 202's forwarding (always)" in refused(data_dir, "user remove 201", "extension")
+    assert json.loads(ok(data_dir, "user forward 202 --clear all --json"))["always"] is None
+    ok(data_dir, "user dnd 201 OFF")
+
+    for line, field in [
+        ("user forward 201 --always user:201", "always"),
+        ("user forward 201 --busy user:299", "busy"),
+        ("user forward 201 --no-answer external:112", "no_answer"),
+        ("user forward 201 --unreachable somewhere", "unreachable"),
+        ("user forward 201 --no-answer user:202 --after 4", "no_answer_seconds"),
+        ("user forward 201 --clear sometimes", "clear"),
+        ("user forward 201 --busy user:202 --clear busy", "busy"),
+        ("user forward 299 --busy user:202", "extension"),
+        ("user dnd 299 on", "extension"),
+        ("user add --extension 600 --name Clash", "extension"),
+    ]:
+        refused(data_dir, line, field)
+    maybe = run(data_dir, "user", "dnd", "201", "maybe")
+    assert maybe.exit_code == 2

@@ -9,7 +9,7 @@ written in (``user:201``), so a view's ``text`` can be given back as it is.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,16 +113,6 @@ class Names:
         kind, key, name = self._parts(destination)
         return {"kind": kind.value, "key": key, "name": name, "text": f"{kind.value}:{key}"}
 
-    def describe(self, stored: object) -> str:
-        """``user 201 (Front Desk)``, ``group 600 (Sales)``, ``external +31…``,
-        ``route Main hours``, or ``none``."""
-        destination = from_json(stored)
-        if destination is None:
-            return "none"
-        kind, key, name = self._parts(destination)
-        noun = "route" if kind is DestinationKind.SCHEDULED else kind.value
-        return f"{noun} {key}" + (f" ({name})" if name else "")
-
     def _parts(self, destination: Destination) -> tuple[DestinationKind, str, str]:
         match destination:
             case UserDestination(user_id):
@@ -135,6 +125,15 @@ class Names:
                 return DestinationKind.EXTERNAL, number, ""
             case ScheduledDestination(route_id):
                 return DestinationKind.SCHEDULED, self.routes[route_id].name, ""
+
+
+def describe(view: Mapping[str, str] | None) -> str:
+    """A destination's view for people: ``user 201 (Front Desk)``, ``group 600 (Sales)``,
+    ``external +31…``, ``route Main hours``, or ``none``."""
+    if view is None:
+        return "none"
+    noun = "route" if view["kind"] == DestinationKind.SCHEDULED else view["kind"]
+    return f"{noun} {view['key']}" + (f" ({view['name']})" if view["name"] else "")
 
 
 async def references_to(tenant: Tenant, target: Destination) -> list[str]:
