@@ -977,7 +977,33 @@ def plan_to_json(plan: RoutePlan) -> dict[str, object]:
         doc["member"] = plan.member
     if plan.mode == "serial":
         doc.update(_failover_keys(plan.branches))
+    else:
+        doc.update(_parallel_keys(plan.branches))
     return doc
+
+
+def _parallel_keys(branches: tuple[Branch, ...]) -> dict[str, object]:
+    """rtjson applies per-route headers and timers to serial routes only: a parallel
+    plan's branches share theirs, given flat for the cfg to apply to every branch."""
+    first = branches[0]
+    same = all(
+        b.headers == first.headers
+        and b.setup_timeout_ms == first.setup_timeout_ms
+        and b.ring_timeout_ms == first.ring_timeout_ms
+        for b in branches
+    )
+    if not same:
+        raise ValueError("the branches of a parallel plan must share headers and timers")
+    keys: dict[str, object] = {
+        "fr_timer": first.setup_timeout_ms,
+        "fr_inv_timer": first.ring_timeout_ms,
+    }
+    if first.headers.from_ is not None:
+        keys["from_display"] = first.headers.from_.display
+        keys["from_uri"] = first.headers.from_.uri
+    if first.headers.add:
+        keys["extra"] = "".join(f"{n}: {v}\r\n" for n, v in first.headers.add)
+    return keys
 
 
 def _failover_keys(branches: tuple[Branch, ...]) -> dict[str, object]:

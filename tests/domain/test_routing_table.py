@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -45,7 +46,7 @@ NETWORKS = {
 TABLE = RoutingTable([ACME, GLOBEX], CARRIERS, NETWORKS)
 
 
-def peer(address: str, dialled: str, **kw: str) -> CallRequest:
+def peer(address: str, dialled: str, **kw: Any) -> CallRequest:
     return CallRequest("peer", address, dialled, **kw)
 
 

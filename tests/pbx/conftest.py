@@ -20,6 +20,7 @@ import pytest_asyncio
 from provd.db.connection import database, db_url_for, upgrade_schema
 from provd.db.models import Tenant, User
 from provd.domain.passwords import generate_password
+from provd.pbx.errors import RpcError
 from provd.pbx.settings import PbxSecrets, PbxSettings
 from provd.pbx.subscribers import SyncReport, tenant_domains
 from provd.pbx.supervisor import PbxSupervisor
@@ -147,6 +148,13 @@ async def add_user(box: SecretBox, tenant: Tenant, extension: str, username: str
         sip_password_enc=box.seal(password),
     )
     return Account(extension, tenant.sip_domain, username, password)
+
+
+async def unregister(pbx: PbxEnv, extensions: tuple[str, ...], domain: str = ACME) -> None:
+    """End the registrations a test module made, so the next module starts from none."""
+    for ext in extensions:
+        with contextlib.suppress(RpcError):
+            await pbx.supervisor.control.rpc.call("ul.rm", "location", f"{ext}@{domain}")
 
 
 @contextlib.asynccontextmanager

@@ -16,7 +16,7 @@ import pytest
 import pytest_asyncio
 
 from provd.db.models import Carrier, PhoneNumber, Tenant, User
-from tests.pbx.conftest import ACME, MEDIA_IP, PbxEnv, call_row, ip, reg_row
+from tests.pbx.conftest import ACME, MEDIA_IP, PbxEnv, call_row, ip, reg_row, unregister
 from tests.pbx.sippctl import SippResult, run_sipp, sipp
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -62,6 +62,7 @@ async def pstn(pbx: PbxEnv) -> AsyncIterator[PbxEnv]:
             await PhoneNumber.filter(tenant=tenant).delete()
             await Carrier.all().delete()
         await pbx.refresh_routing()
+        await unregister(pbx, ("2000", "2002"))
 
 
 def header(message: str, name: str) -> str | None:
