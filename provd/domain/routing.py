@@ -100,7 +100,7 @@ from urllib.parse import unquote
 
 import phonenumbers
 
-from provd.domain import numbers
+from provd.domain import numbers, schedules
 from provd.domain.errors import InvalidInput
 from provd.domain.tenancy import check_extension
 
@@ -198,8 +198,38 @@ class ToExternal:
     number: str
 
 
-Destination = ToUser | ToGroup | ToExternal
-NumberTarget = ToUser | ToGroup
+@dataclass(frozen=True)
+class ToScheduled:
+    """A scheduled route: the destination of the schedule's state at the call's time."""
+
+    name: str
+
+
+Destination = ToUser | ToGroup | ToExternal | ToScheduled
+NumberTarget = ToUser | ToGroup | ToScheduled
+
+
+@dataclass(frozen=True)
+class ScheduledRouting:
+    """A number plan: the schedule it follows and a destination per state (None: the
+    call is refused; ``holiday`` None: the closed destination applies)."""
+
+    name: str
+    schedule: str
+    open: Destination | None
+    closed: Destination | None
+    holiday: Destination | None = None
+
+
+@dataclass(frozen=True)
+class ScheduleRouting:
+    """A schedule with its night switch, as routing reads its state."""
+
+    schedule: schedules.Schedule
+    override: schedules.Override | None = None
+
+    def state_at(self, at: datetime) -> schedules.State:
+        return schedules.state_at(self.schedule, self.override, at).state
 
 
 @dataclass(frozen=True)
@@ -235,8 +265,11 @@ class Block:
 
     anonymous: bool = False
     prefix: str | None = None
+    when: tuple[str, schedules.State] | None = None
+    """Only while this schedule is in this state."""
 
     def matches(self, caller: CallerId) -> bool:
+        """Whether the caller is one this block names (its ``when`` is checked apart)."""
         if self.anonymous:
             return caller.hidden or caller.number is None
         return (
@@ -299,6 +332,8 @@ class TenantRouting:
     groups: Mapping[str, GroupRouting] = field(default_factory=dict)
     blocks: tuple[Block, ...] = ()
     """Incoming calls from outside the tenant refused for every number."""
+    schedules: Mapping[str, ScheduleRouting] = field(default_factory=dict)
+    routes: Mapping[str, ScheduledRouting] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -502,7 +537,7 @@ def _inbound(
     if target is None:
         return Reject(404, "Number not in use")
     caller = _presented_caller(facts, carrier, tenant)
-    if any(b.matches(caller) for b in tenant.blocks):
+    if _blocked(tenant, tenant.blocks, caller, facts.at):
         return Reject(603, "Declined: the caller is blocked")
     if caller.hidden or caller.number is None:
         from_ = NameAddr(ANONYMOUS_DISPLAY, ANONYMOUS_URI)
@@ -667,6 +702,18 @@ def _resolve(
     tenant = call.tenant
     if isinstance(dest, ToExternal):
         return _external_step(call, dest.number, ring_ms=PSTN_RING_TIMEOUT_MS)
+    if isinstance(dest, ToScheduled):
+        route = tenant.routes.get(dest.name)
+        schedule = tenant.schedules.get(route.schedule) if route is not None else None
+        if route is None or schedule is None:
+            return Reject(404, "Number not in use")
+        state = schedule.state_at(call.facts.at)
+        chosen = {"open": route.open, "closed": route.closed, "holiday": route.holiday}[state]
+        if state == "holiday" and chosen is None:
+            chosen = route.closed
+        if chosen is None:
+            return Reject(480, f"Temporarily Unavailable: {state}")
+        return _resolve(call, chosen, depth=depth + 1, seen=seen)
     if isinstance(dest, ToGroup):
         group = tenant.groups.get(dest.extension)
         if group is None:
@@ -676,7 +723,7 @@ def _resolve(
         user = tenant.users.get(dest.extension)
         if user is None:
             return Reject(404, "Number not in use")
-        if call.kind == "inbound" and any(b.matches(call.caller) for b in user.blocks):
+        if call.kind == "inbound" and _blocked(tenant, user.blocks, call.caller, call.facts.at):
             return Reject(603, "Declined: the caller is blocked")
         fwd = user.forwarding
         if fwd.always is not None:
@@ -691,6 +738,20 @@ def _resolve(
         branch = _user_branch(call, user, call.from_, ring_ms)
         return _Step(Route(call.kind, (branch,), call.caller, more=True), _user_failure(user))
     assert_never(dest)
+
+
+def _blocked(
+    tenant: TenantRouting, blocks: tuple[Block, ...], caller: CallerId, at: datetime
+) -> bool:
+    for block in blocks:
+        if not block.matches(caller):
+            continue
+        if block.when is None:
+            return True
+        schedule = tenant.schedules.get(block.when[0])
+        if schedule is not None and schedule.state_at(at) == block.when[1]:
+            return True
+    return False
 
 
 def _user_failure(user: UserRouting) -> Callable[[Failure], _Next]:

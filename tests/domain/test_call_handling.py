@@ -4,10 +4,12 @@ earlier steps failed (``CallFacts.failed``), as Kamailio asks after each failure
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from provd.domain import schedules
 from provd.domain.routing import (
     MAX_FORWARDS,
     AorTarget,
@@ -25,9 +27,12 @@ from provd.domain.routing import (
     RelayFailure,
     Route,
     RoutePlan,
+    ScheduledRouting,
+    ScheduleRouting,
     TenantRouting,
     ToExternal,
     ToGroup,
+    ToScheduled,
     ToUser,
     UserRouting,
     plan_call,
@@ -379,3 +384,68 @@ def test_the_plan_document_says_when_to_ask_again() -> None:
     doc = plan_to_json(inbound(tenant(members(), group("simultaneous")), MAIN))
     assert doc["routing"] == "parallel" and "next_status" not in doc
     assert plan_to_json(RelayFailure()) == {"version": "1.0", "action": "relay"}
+
+
+# ---- schedules: number plans and the night switch ------------------------------------
+
+WEEKDAYS = schedules.Schedule(
+    "office",
+    "Europe/Amsterdam",
+    rules=(schedules.parse_rule("mon-fri 08:00-17:00"),),
+    holidays=(schedules.parse_holiday("2026-12-25..2026-12-26"),),
+)
+MONDAY_MORNING = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # 10:00 in Amsterdam
+MONDAY_NIGHT = datetime(2026, 3, 2, 20, 0, tzinfo=UTC)
+CHRISTMAS = datetime(2026, 12, 25, 10, 0, tzinfo=UTC)
+
+
+def planned(
+    override: schedules.Override | None = None, holiday: ToUser | None = None
+) -> TenantRouting:
+    route = ScheduledRouting("main", "office", ToUser("2001"), ToExternal("+31612345678"), holiday)
+    t = tenant({BOB: UserRouting(BOB)})
+    return replace(
+        t,
+        numbers={**t.numbers, MAIN: ToScheduled("main")},
+        schedules={"office": ScheduleRouting(WEEKDAYS, override)},
+        routes={"main": route},
+    )
+
+
+def at(t: TenantRouting, when: datetime, *failed: Failure) -> RoutePlan:
+    facts = CallFacts(FromCarrier("carrier-a"), MAIN, when, from_user="0612345678", failed=failed)
+    return plan_call(facts, t, CARRIERS)
+
+
+def test_a_number_plan_follows_its_schedule() -> None:
+    t = planned()
+    assert rings(at(t, MONDAY_MORNING)) == [BOB]
+    assert rings(at(t, MONDAY_NIGHT)) == ["+31612345678"]
+    # A holiday without its own destination takes the closed one.
+    assert rings(at(t, CHRISTMAS)) == ["+31612345678"]
+    assert rings(at(planned(holiday=ToUser("2000")), CHRISTMAS)) == ["2000"]
+
+
+def test_the_night_switch_overrides_the_week_and_the_holidays() -> None:
+    closed = schedules.Override("closed")
+    assert rings(at(planned(closed), MONDAY_MORNING)) == ["+31612345678"]
+    opened = schedules.Override("open", until=datetime(2026, 12, 25, 12, 0, tzinfo=UTC))
+    assert rings(at(planned(opened), CHRISTMAS)) == [BOB]
+    # Past its end time the switch is automatic again.
+    assert rings(at(planned(opened), CHRISTMAS + timedelta(hours=3))) == ["+31612345678"]
+
+
+def test_a_closed_state_without_destination_is_refused_plainly() -> None:
+    t = planned()
+    t = replace(t, routes={"main": ScheduledRouting("main", "office", ToUser(BOB), None)})
+    assert at(t, MONDAY_NIGHT) == Reject(480, "Temporarily Unavailable: closed")
+    assert rings(at(t, MONDAY_MORNING)) == [BOB]
+
+
+def test_a_block_can_hold_only_while_the_schedule_is_closed() -> None:
+    block = Block(anonymous=True, when=("office", "closed"))
+    t = replace(planned(), blocks=(block,))
+    anonymous = CallFacts(FromCarrier("carrier-a"), MAIN, MONDAY_NIGHT, privacy="id")
+    assert plan_call(anonymous, t, CARRIERS) == Reject(603, "Declined: the caller is blocked")
+    daytime = replace(anonymous, at=MONDAY_MORNING)
+    assert rings(plan_call(daytime, t, CARRIERS)) == [BOB]
