@@ -1,15 +1,19 @@
-"""REST routes for the directory: tenants and their users."""
+"""REST routes for the directory: tenants, their users, and each user's forwarding and
+do-not-disturb (tenant admins may set those for their own tenant's users)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from provd.services.directory import tenants, user_view, users
+from provd.services.directory import forwarding, tenants, user_view, users
+from provd.web import auth
 from provd.web.app_keys import PLATFORM
 from provd.web.auth import ACTOR
 from provd.web.contract import Api, Param, Reply
+from provd.web.schemas.forwarding import DndIn, Forwarding, ForwardingPatch
 from provd.web.schemas.tenants import Tenant, TenantCreated, TenantIn, TenantPatch
 from provd.web.schemas.users import User, UserCreated, UserIn, UserPatch
+from provd.web.tenant_scope import path_tenant
 
 api = Api()
 
@@ -125,6 +129,59 @@ async def remove_user(request: web.Request) -> web.Response:
         request.match_info["extension"],
     )
     return web.Response(status=204)
+
+
+@auth.tenant_admin_allowed
+@api.route(
+    "GET",
+    "/users/{tenant}/{extension}/forwarding",
+    "Show a user's call forwarding and do-not-disturb",
+    ok={200: Reply("The forwarding", Forwarding)},
+)
+async def show_forwarding(request: web.Request) -> web.Response:
+    view = await forwarding.get_forwarding(
+        await path_tenant(request), request.match_info["extension"]
+    )
+    return web.json_response(view)
+
+
+@auth.tenant_admin_allowed
+@api.with_body(
+    "PATCH",
+    "/users/{tenant}/{extension}/forwarding",
+    "Set forwards (a destination, or 'none'), clear them, or set the no-answer ring time",
+    ForwardingPatch,
+    ok={200: Reply("The forwarding", Forwarding)},
+)
+async def patch_forwarding(request: web.Request, body: ForwardingPatch) -> web.Response:
+    changes = body.model_dump()
+    view = await forwarding.set_forwarding(
+        request.app[PLATFORM],
+        request[ACTOR],
+        await path_tenant(request),
+        request.match_info["extension"],
+        **(changes | {"clear": changes["clear"] or ()}),
+    )
+    return web.json_response(view)
+
+
+@auth.tenant_admin_allowed
+@api.with_body(
+    "PUT",
+    "/users/{tenant}/{extension}/dnd",
+    "Turn a user's do-not-disturb on or off",
+    DndIn,
+    ok={200: Reply("The forwarding", Forwarding)},
+)
+async def put_dnd(request: web.Request, body: DndIn) -> web.Response:
+    view = await forwarding.set_dnd(
+        request.app[PLATFORM],
+        request[ACTOR],
+        await path_tenant(request),
+        request.match_info["extension"],
+        body.dnd,
+    )
+    return web.json_response(view)
 
 
 def add_routes(app: web.Application) -> None:

@@ -87,7 +87,7 @@ async def remove_block(request: web.Request) -> web.Response:
 @api.with_body(
     "POST",
     "/numbers/{number}/assign",
-    "Attach an unused number to a user of its tenant",
+    "Attach an unused number to a user, a hunt group or a scheduled route of its tenant",
     AssignIn,
     ok={200: Reply("The number", Number)},
     parameters=[_NUMBER],
@@ -99,6 +99,8 @@ async def assign(request: web.Request, body: AssignIn) -> web.Response:
         request.match_info["number"],
         body.user,
         await _scope(request),
+        group=body.group,
+        route=body.route,
     )
     return web.json_response(view.as_dict())
 

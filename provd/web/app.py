@@ -10,16 +10,19 @@ from provd.services.provisioning import Provisioner
 from provd.web import (
     api,
     api_audit,
+    api_blocking,
     api_carriers,
     api_devices,
     api_directory,
     api_discovery,
     api_firmware,
+    api_groups,
     api_installer,
     api_layouts,
     api_numbers,
     api_pbx,
     api_rollouts,
+    api_schedules,
     auth,
     console,
     install,
@@ -59,6 +62,9 @@ def make_app(
     api_discovery.add_routes(app)
     api_numbers.add_routes(app)
     api_carriers.add_routes(app)
+    api_groups.add_routes(app)
+    api_schedules.add_routes(app)
+    api_blocking.add_routes(app)
     console.add_routes(app)
     install.add_routes(app)
     phone.add_routes(app)

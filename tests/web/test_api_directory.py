@@ -17,6 +17,8 @@ from provd.services.directory import tenants, users
 from provd.services.platform import Platform
 from provd.web.api import PREFIX
 from tests.conftest import TEST_ACTOR
+from tests.services.call_handling_state import written
+from tests.web.call_handling import call, clients, refused
 from tests.web.conftest import Served
 
 
@@ -175,3 +177,42 @@ async def test_tenant_admins_may_not_change_them(
         async with tara.patch(f"{PREFIX}/users/acme/201", json={"hide_caller_id": True}) as r:
             assert r.status == 403
     assert await _snapshot() == before
+
+
+async def test_forwarding_and_dnd_by_a_tenant_admin_of_their_users_only(
+    served: Served, platform: Platform
+) -> None:
+    async with clients(served, platform) as c:
+        path = "/users/acme/201/forwarding"
+        view = await call(
+            c.acme, "PATCH", path, 200,
+            json={"busy": "user:202", "no_answer": "external:0612345678",
+                  "no_answer_seconds": 30},
+        )  # fmt: skip
+        assert view["busy"] == {"kind": "user", "key": "202", "name": "acme back",
+                                "text": "user:202"}  # fmt: skip
+        assert (view["no_answer"]["key"], view["no_answer_seconds"]) == ("+31612345678", 30)
+        assert await call(c.acme, "GET", path, 200) == view
+        dnd = await call(c.acme, "PUT", "/users/acme/201/dnd", 200, json={"dnd": True})
+        assert dnd == view | {"dnd": True}
+        cleared = await call(c.acme, "PATCH", path, 200, json={"clear": ["busy", "no-answer"]})
+        assert (cleared["busy"], cleared["no_answer"], cleared["dnd"]) == (None, None, True)
+
+        before = await written()
+        await refused(c.acme, "GET", "/users/globex/201/forwarding", 404, "tenant")
+        await refused(c.acme, "PATCH", "/users/globex/201/forwarding", 404, "tenant",
+                      json={"busy": "none"})  # fmt: skip
+        await refused(c.acme, "PUT", "/users/globex/201/dnd", 404, "tenant", json={"dnd": True})
+        for body, status, field in [
+            ({"always": "user:201"}, 400, "always"),
+            ({"busy": "user:299"}, 404, "busy"),
+            ({"unreachable": "external:112"}, 400, "unreachable"),
+            ({"no_answer_seconds": 200}, 400, "no_answer_seconds"),
+            ({"clear": "all"}, 400, "clear"),
+            ({"clear": ["often"]}, 400, "clear"),
+            ({}, 400, "settings"),
+        ]:
+            await refused(c.acme, "PATCH", path, status, field, json=body)
+        await refused(c.acme, "PUT", "/users/acme/201/dnd", 400, "dnd", json={"dnd": "on"})
+        await refused(c.acme, "PUT", "/users/acme/299/dnd", 404, "extension", json={"dnd": True})
+        assert await written() == before

@@ -227,6 +227,64 @@ async def test_every_route_answers_as_documented(served: Served, checked: Checke
     await c.call("GET", "/carriers", 200)
     await c.call("DELETE", "/carriers/{name}", 204, {"name": "upstream"})
 
+    # Call handling: groups, forwarding, schedules, routes, blocks.
+    await c.call("POST", "/users", 201, json={**user, "extension": "202", "name": "Back"})
+    group = {"tenant": "acme", "extension": "600"}
+    sales = {"tenant": "acme", "extension": "600", "name": "Sales", "policy": "fixed"}
+    await c.call("POST", "/groups", 201, json={**sales, "overflow": "user:202"})
+    await c.call("POST", "/groups", 409, json=sales)
+    await c.call("POST", "/groups", 400, json={**sales, "extension": "601", "ring_seconds": 1})
+    await c.call("GET", "/groups", 200, params={"tenant": "acme"})
+    await c.call("GET", "/groups/{tenant}/{extension}", 200, group)
+    await c.call("GET", "/groups/{tenant}/{extension}", 404, {**group, "extension": "699"})
+    await c.call("PATCH", "/groups/{tenant}/{extension}", 200, group, json={"policy": "circular"})
+    await c.call("PATCH", "/groups/{tenant}/{extension}", 400, group, json={})
+    members = "/groups/{tenant}/{extension}/members"
+    await c.call("POST", members, 200, group, json={"user": "201"})
+    await c.call("POST", members, 200, group, json={"external": "0612345678", "position": 1})
+    await c.call("POST", members, 409, group, json={"user": "201"})
+    await c.call("DELETE", members, 200, group, params={"position": "1"})
+    await c.call("DELETE", members, 400, group, params={"user": "202"})
+    forwarding = "/users/{tenant}/{extension}/forwarding"
+    await c.call("PATCH", forwarding, 200, the_user, json={"busy": "group:600", "always": "none"})
+    await c.call("PATCH", forwarding, 400, the_user, json={"busy": "user:201"})
+    await c.call("GET", forwarding, 200, the_user)
+    await c.call("PUT", "/users/{tenant}/{extension}/dnd", 200, the_user, json={"dnd": True})
+    await c.call("PUT", "/users/{tenant}/{extension}/dnd", 400, the_user, json={"dnd": "on"})
+    office = {"tenant": "acme", "name": "Office"}
+    week = {**office, "rules": ["mon-fri 08:00-17:00"], "holidays": ["2026-12-25"]}
+    await c.call("POST", "/schedules", 201, json=week)
+    await c.call("POST", "/schedules", 400, json={**office, "name": "X", "rules": ["mon 9-5"]})
+    await c.call("GET", "/schedules", 200)
+    await c.call("GET", "/schedules/{tenant}/{name}", 200, office)
+    await c.call("PATCH", "/schedules/{tenant}/{name}", 200, office, json={"holidays": []})
+    switch = "/schedules/{tenant}/{name}/night-switch"
+    on = await c.call("PUT", switch, 200, office, json={"state": "on", "until": "2099-01-01 08:00"})
+    assert on["state"] == "closed" and on["until"] is not None
+    await c.call("PUT", switch, 400, office, json={"state": "maybe"})
+    main = {"tenant": "acme", "name": "Main"}
+    plan = {**main, "schedule": "Office", "open": "group:600", "closed": "external:0612345678"}
+    await c.call("POST", "/routes", 201, json=plan)
+    await c.call("POST", "/routes", 409, json=plan)
+    await c.call("GET", "/routes", 200, params={"tenant": "acme"})
+    await c.call("GET", "/routes/{tenant}/{name}", 200, main)
+    await c.call("PATCH", "/routes/{tenant}/{name}", 200, main, json={"holiday": "user:201"})
+    await c.call(
+        "PATCH", "/routes/{tenant}/{name}", 404, {**main, "name": "Nope"}, json={"open": "none"}
+    )
+    block = await c.call("POST", "/blocks", 201, json={"tenant": "acme", "anonymous": True,
+                                                        "when": "Office:closed"})  # fmt: skip
+    await c.call("POST", "/blocks", 400, json={"tenant": "acme", "prefix": "+3"})
+    await c.call("GET", "/blocks", 200, params={"tenant": "acme"})
+    await c.call("DELETE", "/schedules/{tenant}/{name}", 400, office)
+    await c.call("DELETE", "/blocks/{id}", 200, {"id": str(block["id"])})
+    await c.call("DELETE", "/blocks/{id}", 404, {"id": str(block["id"])})
+    await c.call("DELETE", "/routes/{tenant}/{name}", 204, main)
+    await c.call("DELETE", "/schedules/{tenant}/{name}", 204, office)
+    await c.call("DELETE", "/groups/{tenant}/{extension}", 400, group)
+    await c.call("PATCH", forwarding, 200, the_user, json={"clear": ["all"]})
+    await c.call("DELETE", "/groups/{tenant}/{extension}", 204, group)
+
     await c.call("DELETE", "/devices/{mac}", 204, {"mac": MAC})
     await c.call(
         "DELETE", "/users/{tenant}/{extension}", 204, {"tenant": "acme", "extension": "201"}

@@ -23,8 +23,8 @@ class NumberBlock(View):
 
 
 class NumberUse(View):
-    kind: Literal["user"] = Field(description="What the number is attached to")
-    key: str = Field(description="The user's extension")
+    kind: Literal["user", "group", "route"] = Field(description="What the number is attached to")
+    key: str = Field(description="The user's or group's extension, the route's name")
     name: str
 
 
@@ -35,8 +35,15 @@ class Number(View):
     block: str = Field(description="The first number of its block")
     block_size: int
     use: NumberUse | None = Field(description="null: unused")
-    status: str = Field(description="'in use by user 201 (Front Desk)' or 'unused'")
+    status: str = Field(
+        description="'in use by user 201 (Front Desk)', 'in use by group 600 (Sales)',"
+        " 'in use by route Main hours' or 'unused'"
+    )
 
 
 class AssignIn(Body):
-    user: str = Field(description="The extension of a user of the number's tenant")
+    """Exactly one of user, group and route."""
+
+    user: str | None = Field(default=None, description="A user's extension")
+    group: str | None = Field(default=None, description="A hunt group's extension")
+    route: str | None = Field(default=None, description="A scheduled route's name")

@@ -1,0 +1,26 @@
+"""Destinations: where a call goes next (a group's overflow, a forward, a route's state).
+
+Requests write one as text; answers show it with the same text, so it can be sent back.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from provd.web.contract import View
+
+WRITTEN = (
+    "user:EXT, group:EXT, external:NUMBER (any notation of the tenant's country, not an"
+    " emergency number), scheduled:ROUTE, or none"
+)
+
+
+class Destination(View):
+    kind: Literal["user", "group", "external", "scheduled"]
+    key: str = Field(
+        description="The user's or group's extension, the number (E.164) or the route's name"
+    )
+    name: str = Field(description="The user's or group's name; empty for the others")
+    text: str = Field(description="As requests write it: user:201, external:+31612345678, …")
