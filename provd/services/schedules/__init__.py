@@ -196,7 +196,7 @@ async def update_schedule(
         if target != row.name:
             if await Schedule.exists(tenant=tenant, name=target):
                 raise Conflict(
-                    "new_name", f"a schedule named {target!r} already exists in {tenant.slug}"
+                    "name", f"a schedule named {target!r} already exists in {tenant.slug}"
                 )
             row.name = target
         await row.save()

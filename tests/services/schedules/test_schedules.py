@@ -108,7 +108,7 @@ async def test_update_replaces_rules_or_holidays_and_may_rename(platform: Platfo
     assert overlap.value.field == "rules[1]"
     with pytest.raises(Conflict) as taken:
         await schedules.update_schedule(platform, A, "default", "Office", new_name="Shop")
-    assert taken.value.field == "new_name"
+    assert taken.value.field == "name"
     with pytest.raises(InvalidInput) as nothing:
         await schedules.update_schedule(platform, A, "default", "Office")
     assert nothing.value.field == "settings"
