@@ -545,7 +545,8 @@ def _inbound(
         from_ = NameAddr(
             _clean_display(facts.from_display), f"sip:{caller.shown}@{tenant.sip_domain}"
         )
-    return _follow(_Call(facts, tenant, carriers, "inbound", caller, from_), target)
+    call = _Call(facts, tenant, carriers, "inbound", caller, from_, called=number)
+    return _follow(call, target)
 
 
 def _presented_caller(facts: CallFacts, carrier: Carrier, tenant: TenantRouting) -> CallerId:
@@ -632,6 +633,8 @@ class _Call:
     """The first user whose forwarding sent the call on: its number is the caller ID
     (and the Diversion) toward a carrier."""
     reason: str = ""
+    called: str | None = None
+    """The tenant's number an inbound call came in on."""
 
 
 @dataclass(frozen=True)
@@ -844,12 +847,15 @@ def _external_step(
     call: _Call, number: str, *, ring_ms: int, from_: NameAddr | None = None
 ) -> _Resolved:
     """An internal or inbound call sent out again: a forward, a group's outside member
-    or overflow. The caller ID toward the carrier is one the tenant owns (the
-    forwarding user's, else the main number); the original caller's number goes in
-    From where there is one, and Diversion names who forwarded."""
+    or overflow, a number plan's outside destination. The caller ID toward the carrier
+    is one the tenant owns (the forwarding user's, else the number called, else the
+    main number); the original caller's number goes in From where there is one, and
+    Diversion names who forwarded."""
     tenant = call.tenant
     by = call.diverted_by
     identity = caller_number(tenant, by) if by is not None else None
+    if identity is None and call.called in tenant.numbers:
+        identity = call.called  # the number the caller dialled: the tenant's own
     if identity is None and tenant.main_number in tenant.numbers:
         identity = tenant.main_number
     if identity is None:

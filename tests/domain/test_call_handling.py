@@ -449,3 +449,10 @@ def test_a_block_can_hold_only_while_the_schedule_is_closed() -> None:
     assert plan_call(anonymous, t, CARRIERS) == Reject(603, "Declined: the caller is blocked")
     daytime = replace(anonymous, at=MONDAY_MORNING)
     assert rings(plan_call(daytime, t, CARRIERS)) == [BOB]
+
+
+def test_an_inbound_call_sent_outside_asserts_the_number_it_came_in_on() -> None:
+    t = replace(planned(), main_number=None)
+    plan = at(t, MONDAY_NIGHT)
+    assert rings(plan) == ["+31612345678"]
+    assert header(plan, "P-Asserted-Identity") == f"<sip:{MAIN}@acme.test>"

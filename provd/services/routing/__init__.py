@@ -16,16 +16,37 @@ import logging
 import socket
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from provd.db.models import Carrier as CarrierRow
-from provd.db.models import PhoneNumber, Tenant, User
+from provd.db.models import (
+    HuntGroup,
+    HuntGroupMember,
+    IncomingBlock,
+    PhoneNumber,
+    ScheduledRoute,
+    Tenant,
+    User,
+)
+from provd.db.models import Schedule as ScheduleRow
+from provd.domain import destinations, schedules
 from provd.domain.routing import (
+    Block,
     Carrier,
     Carriers,
+    Destination,
+    Forwarding,
+    GroupRouting,
     NumberTarget,
     RoutePlan,
+    ScheduledRouting,
+    ScheduleRouting,
     TenantRouting,
+    ToExternal,
+    ToGroup,
+    ToScheduled,
     ToUser,
     UserRouting,
 )
@@ -34,7 +55,17 @@ from provd.services.carriers import carrier_address
 
 log = logging.getLogger("provd.routing")
 
-ROUTING_OBJECTS = ("user", "tenant", "number", "number_block", "carrier")
+ROUTING_OBJECTS = (
+    "user",
+    "tenant",
+    "number",
+    "number_block",
+    "carrier",
+    "group",
+    "schedule",
+    "route",
+    "block",
+)
 """Audit object types whose changes change the routing table."""
 _RESOLVE_TIMEOUT_S = 3.0
 
@@ -52,25 +83,39 @@ async def resolve_addresses(host: str) -> list[str]:
 
 async def load_table(resolve: Resolver = resolve_addresses) -> RoutingTable:
     tenants = await Tenant.all().order_by("id")
-    users_by_tenant: dict[int, list[User]] = defaultdict(list)
-    for user in await User.all().order_by("extension"):
-        users_by_tenant[user.tenant_id].append(user)  # type: ignore[attr-defined]
-    numbers_by_tenant: dict[int, list[PhoneNumber]] = defaultdict(list)
-    for row in await PhoneNumber.all().order_by("e164"):
-        numbers_by_tenant[row.tenant_id].append(row)  # type: ignore[attr-defined]
+    users_by_tenant = await _by_tenant(User.all().order_by("extension"))
+    numbers_by_tenant = await _by_tenant(PhoneNumber.all().order_by("e164"))
+    groups_by_tenant = await _by_tenant(HuntGroup.all().order_by("extension"))
+    schedules_by_tenant = await _by_tenant(ScheduleRow.all().order_by("name"))
+    routes_by_tenant = await _by_tenant(ScheduledRoute.all().order_by("name"))
+    blocks_by_tenant = await _by_tenant(IncomingBlock.all().order_by("id"))
+    members_by_group: dict[int, list[HuntGroupMember]] = defaultdict(list)
+    for member in await HuntGroupMember.all().order_by("position"):
+        members_by_group[member.group_id].append(member)  # type: ignore[attr-defined]
 
     routing = []
     for tenant in tenants:
         users = users_by_tenant[tenant.id]
-        extension_of = {u.id: u.extension for u in users}
+        names = _Names(
+            users={u.id: u.extension for u in users},
+            groups={g.id: g.extension for g in groups_by_tenant[tenant.id]},
+            routes={r.id: r.name for r in routes_by_tenant[tenant.id]},
+            schedules={sc.id: sc.name for sc in schedules_by_tenant[tenant.id]},
+        )
         own: dict[str, list[str]] = defaultdict(list)
         targets: dict[str, NumberTarget | None] = {}
         for number in numbers_by_tenant[tenant.id]:
-            user_id = number.assigned_user_id  # type: ignore[attr-defined]
-            extension = extension_of.get(user_id) if user_id is not None else None
-            targets[number.e164] = ToUser(extension) if extension is not None else None
-            if extension is not None:
-                own[extension].append(number.e164)
+            target = names.number_target(number)
+            targets[number.e164] = target
+            if isinstance(target, ToUser):
+                own[target.extension].append(number.e164)
+        blocks = blocks_by_tenant[tenant.id]
+        user_blocks: dict[int, list[Block]] = defaultdict(list)
+        tenant_blocks: list[Block] = []
+        for block in blocks:
+            (user_blocks[block.user_id] if block.user_id else tenant_blocks).append(
+                names.block(block)
+            )
         routing.append(
             TenantRouting(
                 slug=tenant.slug,
@@ -84,10 +129,46 @@ async def load_table(resolve: Resolver = resolve_addresses) -> RoutingTable:
                         name=u.display_name,
                         numbers=tuple(own[u.extension]),
                         hide_caller_id=u.hide_caller_id,
+                        forwarding=Forwarding(
+                            always=names.destination(u.forward_always),
+                            busy=names.destination(u.forward_busy),
+                            no_answer=names.destination(u.forward_no_answer),
+                            no_answer_after_s=u.forward_no_answer_seconds,
+                            unreachable=names.destination(u.forward_unreachable),
+                        ),
+                        dnd=u.dnd,
+                        blocks=tuple(user_blocks[u.id]),
                     )
                     for u in users
                 },
                 numbers=targets,
+                groups={
+                    g.extension: GroupRouting(
+                        g.extension,
+                        g.name,
+                        g.policy,
+                        tuple(names.member(m) for m in members_by_group[g.id]),
+                        ring_s=g.ring_seconds,
+                        total_wait_s=g.total_wait_seconds,
+                        overflow=names.destination(g.overflow),
+                        last_answered=names.users.get(g.last_answered_user_id),
+                    )
+                    for g in groups_by_tenant[tenant.id]
+                },
+                blocks=tuple(tenant_blocks),
+                schedules={
+                    sc.name: _schedule(sc, tenant.timezone) for sc in schedules_by_tenant[tenant.id]
+                },
+                routes={
+                    r.name: ScheduledRouting(
+                        r.name,
+                        names.schedules[r.schedule_id],
+                        open=names.destination(r.open_destination),
+                        closed=names.destination(r.closed_destination),
+                        holiday=names.destination(r.holiday_destination),
+                    )
+                    for r in routes_by_tenant[tenant.id]
+                },
             )
         )
 
@@ -126,6 +207,86 @@ async def _networks(row: CarrierRow, resolve: Resolver) -> list[Network]:
         )
         return []
     return [ipaddress.ip_network(a) for a in addresses]
+
+
+async def _by_tenant(query: Any) -> dict[int, list[Any]]:
+    out: dict[int, list[Any]] = defaultdict(list)
+    for row in await query:
+        out[row.tenant_id].append(row)
+    return out
+
+
+@dataclass(frozen=True)
+class _Names:
+    """A tenant's ids as routing names them (extensions, route and schedule names)."""
+
+    users: dict[int, str]
+    groups: dict[int, str]
+    routes: dict[int, str]
+    schedules: dict[int, str]
+
+    def destination(self, stored: object) -> Destination | None:
+        """A stored destination; one whose target is gone (or another tenant's) is none."""
+        try:
+            value = destinations.from_json(stored)
+        except ValueError:
+            log.error("an unreadable stored destination is treated as none: %r", stored)
+            return None
+        match value:
+            case None:
+                return None
+            case destinations.UserDestination(user_id):
+                ext = self.users.get(user_id)
+                return ToUser(ext) if ext is not None else None
+            case destinations.GroupDestination(group_id):
+                ext = self.groups.get(group_id)
+                return ToGroup(ext) if ext is not None else None
+            case destinations.ScheduledDestination(route_id):
+                name = self.routes.get(route_id)
+                return ToScheduled(name) if name is not None else None
+            case destinations.ExternalDestination(number):
+                return ToExternal(number)
+
+    def number_target(self, row: PhoneNumber) -> NumberTarget | None:
+        user_id = row.assigned_user_id  # type: ignore[attr-defined]
+        group_id = row.assigned_group_id  # type: ignore[attr-defined]
+        route_id = row.assigned_route_id  # type: ignore[attr-defined]
+        if user_id is not None and user_id in self.users:
+            return ToUser(self.users[user_id])
+        if group_id is not None and group_id in self.groups:
+            return ToGroup(self.groups[group_id])
+        if route_id is not None and route_id in self.routes:
+            return ToScheduled(self.routes[route_id])
+        return None
+
+    def member(self, row: HuntGroupMember) -> str:
+        user_id = row.user_id  # type: ignore[attr-defined]
+        if user_id is not None:
+            return self.users.get(user_id, "")
+        return row.external_number or ""
+
+    def block(self, row: IncomingBlock) -> Block:
+        when = None
+        schedule_id = row.schedule_id  # type: ignore[attr-defined]
+        if schedule_id is not None and row.when_state in ("open", "closed", "holiday"):
+            when = (self.schedules.get(schedule_id, ""), row.when_state)
+        if row.anonymous:
+            return Block(anonymous=True, when=when)  # type: ignore[arg-type]
+        # A whole number is its own prefix; a prefix matches every number under it.
+        return Block(prefix=row.pattern, when=when)  # type: ignore[arg-type]
+
+
+def _schedule(row: ScheduleRow, timezone: str) -> ScheduleRouting:
+    schedule = schedules.Schedule(
+        row.name,
+        timezone,
+        rules=tuple(schedules.parse_rule(r) for r in row.rules),
+        holidays=tuple(schedules.parse_holiday(h) for h in row.holidays),
+    )
+    override = None
+    if row.override_state in ("open", "closed"):
+        override = schedules.Override(row.override_state, row.override_until)  # type: ignore[arg-type]
+    return ScheduleRouting(schedule, override)
 
 
 class LiveTable:
