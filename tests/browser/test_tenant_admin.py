@@ -47,6 +47,7 @@ def test_tenant_admin_sees_and_edits_only_their_tenant(
         "Fleet",
         "Users",
         "Numbers",
+        "Groups",
         "Tenant",
         "Key layouts",
         "Accounts & tokens",

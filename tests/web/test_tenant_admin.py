@@ -56,6 +56,12 @@ OPEN_TO_TENANT_ADMINS = {
     ("GET", "/console/numbers"),
     ("POST", "/console/numbers/{number}/assign"),
     ("POST", "/console/numbers/{number}/release"),
+    ("GET", "/console/groups"),
+    ("POST", "/console/groups/{tenant}"),
+    ("POST", "/console/groups/{tenant}/{extension}"),
+    ("POST", "/console/groups/{tenant}/{extension}/remove"),
+    ("POST", "/console/groups/{tenant}/{extension}/members"),
+    ("POST", "/console/groups/{tenant}/{extension}/members/{position}/remove"),
     ("GET", "/console/tenants"),
     ("GET", "/console/tenants/{slug}"),
     ("POST", "/console/tenants/{slug}"),
@@ -320,7 +326,7 @@ async def test_another_tenants_objects_look_missing(
         for secret in ("Globex Reception", world.globex_bootstrap, "globex-site", ">gus<"):
             assert secret not in other, canonical
         checked += 1
-    assert checked == 23
+    assert checked == 28
     # Nothing was changed, so nothing was audited either.
     assert await _snapshot() == before
 
@@ -397,6 +403,7 @@ async def test_nav_and_install_pages_for_a_tenant_admin(
         "/console/",
         "/console/users",
         "/console/numbers",
+        "/console/groups",
         "/console/tenants",
         "/console/layouts",
         "/console/access",
@@ -422,6 +429,7 @@ def test_navigation_per_role() -> None:
         "Fleet",
         "Users",
         "Numbers",
+        "Groups",
         "Tenant",
         "Key layouts",
         "Accounts & tokens",
@@ -429,7 +437,7 @@ def test_navigation_per_role() -> None:
         "Devices CSV",
         "Claim sheet",
     ]
-    assert {"Firmware", "Rollouts", "Audit log", "Tenants", "Numbers", "Carriers"} <= set(
+    assert {"Firmware", "Rollouts", "Audit log", "Tenants", "Numbers", "Groups", "Carriers"} <= set(
         labels[Role.ADMIN]
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -71,3 +72,16 @@ def mac_text(mac: str) -> str:
 
 def not_found(error: NotFound) -> web.HTTPNotFound:
     return web.HTTPNotFound(text=f"{error.kind} {error.key!r} not found")
+
+
+def segment(text: str) -> str:
+    """``text`` as one path segment: a schedule or number plan name may hold spaces or /."""
+    return quote(text, safe="")
+
+
+def whole_number(text: str, field: str) -> int:
+    """A count typed in a form (seconds, a position), or InvalidInput naming ``field``."""
+    cleaned = text.strip()
+    if not (cleaned.isascii() and cleaned.isdigit()) or len(cleaned) > 6:
+        raise InvalidInput(field, f"{text.strip()!r} is not a whole number")
+    return int(cleaned)

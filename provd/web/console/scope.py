@@ -43,3 +43,28 @@ async def tenant_named(request: web.Request, slug: str, *, field: str = "tenant"
     if slug.strip().lower() != own.slug:
         raise NotFound("tenant", slug, field=field)
     return own
+
+
+async def shown_tenant(request: web.Request) -> tuple[Tenant, str]:
+    """The tenant a page of one tenant's things shows, and why another was not: a
+    tenant admin's own whatever is asked; for a platform admin the ``?tenant=`` named,
+    else (or if it does not exist) the default tenant."""
+    own = await own_tenant(request)
+    if own is not None:
+        return own, ""
+    named = request.query.get("tenant", "").strip()
+    if named:
+        try:
+            return await tenants.get_tenant(named), ""
+        except NotFound as e:
+            return await tenants.get_tenant(tenants.DEFAULT_TENANT), f"{e.kind} {e.key!r} not found"
+    return await tenants.get_tenant(tenants.DEFAULT_TENANT), ""
+
+
+async def path_tenant(request: web.Request) -> Tenant:
+    """The ``{tenant}`` of a console path, if the principal administers it; else 404, as
+    a tenant that does not exist."""
+    try:
+        return await tenant_named(request, request.match_info["tenant"])
+    except NotFound as e:
+        raise web.HTTPNotFound(text=str(e)) from e
