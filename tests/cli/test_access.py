@@ -6,12 +6,13 @@ import json
 import re
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
 from provd.cli import cli
-from tests.conftest import InitDataDir
+from tests.conftest import PreparedDataDir
 
 
 def run(data_dir: Path, *args: str, stdin: str | None = None) -> Result:
@@ -20,15 +21,16 @@ def run(data_dir: Path, *args: str, stdin: str | None = None) -> Result:
     )
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path, init_data_dir: InitDataDir) -> Path:
-    d = tmp_path / "data"
-    info = init_data_dir(d)
+def _prepare(d: Path, info: dict[str, Any]) -> None:
     assert info["console_username"] == "admin"
     assert len(info["console_password"]) == 20
     assert info["console_url"] == "https://provd.test:8443/login"
     assert run(d, "tenant", "add", "acme").exit_code == 0
-    return d
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, prepared_data_dir: PreparedDataDir) -> Path:
+    return prepared_data_dir(tmp_path / "data", _prepare)
 
 
 def _db(data_dir: Path) -> sqlite3.Connection:

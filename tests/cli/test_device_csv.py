@@ -6,26 +6,28 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
 from provd.cli import cli
 from tests.cli.runner import run
-from tests.conftest import InitDataDir
+from tests.conftest import PreparedDataDir
 
 HEADER = "mac,model,tenant,extension,lines,vlan_lan,vlan_pc,expansion_modules,name"
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path, init_data_dir: InitDataDir) -> Path:
-    d = tmp_path / "data"
-    init_data_dir(d)
+def _prepare(d: Path, info: dict[str, Any]) -> None:
     assert run(d, "tenant", "add", "acme").exit_code == 0
     for ext, name in (("201", "Anna"), ("202", "Bram")):
         assert run(d, "user", "add", "--extension", ext, "--name", name).exit_code == 0
         assert run(d, "user", "add", "--tenant", "acme", "--extension", ext, "--name", name)
-    return d
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, prepared_data_dir: PreparedDataDir) -> Path:
+    return prepared_data_dir(tmp_path / "data", _prepare)
 
 
 def ok(result: Result) -> Result:

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from provd.cli import cli
-from tests.conftest import InitDataDir
+from tests.conftest import PreparedDataDir
 from tests.firmware.images import image_bytes
 
 T46G = "yealink-t46g"
@@ -28,13 +28,14 @@ def ok(data_dir: Path, *args: str) -> Any:
     return json.loads(result.stdout)
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path, init_data_dir: InitDataDir) -> Path:
-    d = tmp_path / "data"
-    init_data_dir(d)
+def _prepare(d: Path, info: dict[str, Any]) -> None:
     assert run(d, "tenant", "add", "acme").exit_code == 0
     assert run(d, "device", "add", "--mac", MAC, "--model", T46G).exit_code == 0
-    return d
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, prepared_data_dir: PreparedDataDir) -> Path:
+    return prepared_data_dir(tmp_path / "data", _prepare)
 
 
 def _rom(tmp_path: Path, version: str) -> Path:

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import Result
 
 from tests.cli.runner import run
-from tests.conftest import InitDataDir
+from tests.conftest import PreparedDataDir
 
 MAC = "0015654aa937"
 SNOM = "000413922d24"
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path, init_data_dir: InitDataDir) -> Path:
-    d = tmp_path / "data"
-    init_data_dir(d)
+def _prepare(d: Path, info: dict[str, Any]) -> None:
     for ext, name in (("201", "Anna"), ("202", "Bram"), ("203", "Cor")):
         assert run(d, "user", "add", "--extension", ext, "--name", name).exit_code == 0
     assert (
@@ -29,7 +27,11 @@ def data_dir(tmp_path: Path, init_data_dir: InitDataDir) -> Path:
         run(d, "device", "add", "--mac", SNOM, "--model", "snom-d785", "--user", "202").exit_code
         == 0
     )
-    return d
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, prepared_data_dir: PreparedDataDir) -> Path:
+    return prepared_data_dir(tmp_path / "data", _prepare)
 
 
 def ok(result: Result) -> Result:
