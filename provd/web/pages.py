@@ -44,6 +44,7 @@ NAVIGATION: tuple[tuple[str, str, frozenset[Role]], ...] = (
     ("/console/users", "Users", _ADMINS),
     ("/console/numbers", "Numbers", _ADMINS),
     ("/console/groups", "Groups", _ADMINS),
+    ("/console/schedules", "Schedules", _ADMINS),
     ("/console/carriers", "Carriers", _PLATFORM),
     ("/console/tenants", "Tenants", _PLATFORM),
     ("/console/tenants", "Tenant", frozenset({Role.TENANT_ADMIN})),

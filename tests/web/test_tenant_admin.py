@@ -62,6 +62,14 @@ OPEN_TO_TENANT_ADMINS = {
     ("POST", "/console/groups/{tenant}/{extension}/remove"),
     ("POST", "/console/groups/{tenant}/{extension}/members"),
     ("POST", "/console/groups/{tenant}/{extension}/members/{position}/remove"),
+    ("GET", "/console/schedules"),
+    ("POST", "/console/schedules/{tenant}"),
+    ("POST", "/console/schedules/{tenant}/{name}"),
+    ("POST", "/console/schedules/{tenant}/{name}/remove"),
+    ("POST", "/console/schedules/{tenant}/{name}/night-switch"),
+    ("POST", "/console/routes/{tenant}"),
+    ("POST", "/console/routes/{tenant}/{name}"),
+    ("POST", "/console/routes/{tenant}/{name}/remove"),
     ("GET", "/console/tenants"),
     ("GET", "/console/tenants/{slug}"),
     ("POST", "/console/tenants/{slug}"),
@@ -326,7 +334,7 @@ async def test_another_tenants_objects_look_missing(
         for secret in ("Globex Reception", world.globex_bootstrap, "globex-site", ">gus<"):
             assert secret not in other, canonical
         checked += 1
-    assert checked == 28
+    assert checked == 35
     # Nothing was changed, so nothing was audited either.
     assert await _snapshot() == before
 
@@ -404,6 +412,7 @@ async def test_nav_and_install_pages_for_a_tenant_admin(
         "/console/users",
         "/console/numbers",
         "/console/groups",
+        "/console/schedules",
         "/console/tenants",
         "/console/layouts",
         "/console/access",
@@ -430,6 +439,7 @@ def test_navigation_per_role() -> None:
         "Users",
         "Numbers",
         "Groups",
+        "Schedules",
         "Tenant",
         "Key layouts",
         "Accounts & tokens",
@@ -437,9 +447,16 @@ def test_navigation_per_role() -> None:
         "Devices CSV",
         "Claim sheet",
     ]
-    assert {"Firmware", "Rollouts", "Audit log", "Tenants", "Numbers", "Groups", "Carriers"} <= set(
-        labels[Role.ADMIN]
-    )
+    assert {
+        "Firmware",
+        "Rollouts",
+        "Audit log",
+        "Tenants",
+        "Numbers",
+        "Groups",
+        "Schedules",
+        "Carriers",
+    } <= set(labels[Role.ADMIN])
 
 
 async def test_tenant_admin_edits_their_user_and_tenant(

@@ -20,6 +20,7 @@ from provd.web.console import (
     layouts,
     numbers,
     rollouts,
+    schedules,
 )
 
 
@@ -30,6 +31,7 @@ def add_routes(app: web.Application) -> None:
         directory,
         numbers,
         groups,
+        schedules,
         carriers,
         layouts,
         firmware,
