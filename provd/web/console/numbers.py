@@ -1,5 +1,6 @@
-"""Numbers: the report of each number's use by block, assign and release, find a number
-typed in any notation, and (platform admins) add and remove blocks.
+"""Numbers: the report of each number's use by block, assign (to a user, a hunt group or
+a number plan) and release, find a number typed in any notation, and (platform admins)
+add and remove blocks.
 
 A tenant admin sees and assigns their own tenant's numbers only: another tenant's
 number in a path answers as a missing one. Blocks are added and removed by platform
@@ -16,9 +17,10 @@ from aiohttp import web
 from provd.domain.errors import InvalidInput, NotFound, ProvdError
 from provd.domain.numbers import DEFAULT_COUNTRY, NumberBlock, national_form, parse_number
 from provd.domain.routing import TenantRouting, UserRouting, caller_number
-from provd.services import numbers
+from provd.services import groups, numbers
 from provd.services.directory import Tenant, User, tenants, users
 from provd.services.numbers import NumberView, UseKind
+from provd.services.schedules import routes
 from provd.web import auth, pages
 from provd.web.auth import ACTOR
 from provd.web.console import scope
@@ -132,6 +134,7 @@ async def _page(
     blocks = _blocks(views, countries)
     shown = {b.tenant for b in blocks}
     users_of = {slug: [u for u, _ in await users.list_users(slug)] for slug in sorted(shown)}
+    targets_of = {slug: await _targets(slug) for slug in sorted(shown)}
     return pages.render(
         request,
         "console/numbers.html",
@@ -142,13 +145,14 @@ async def _page(
         tenant=tenant,
         tenants=sorted(countries),
         users_of=users_of,
+        targets_of=targets_of,
         block_sizes=BLOCK_SIZES,
         block_values=block_values or {"tenant": tenant or tenants.DEFAULT_TENANT, "count": "10"},
         errors=errors or no_errors(),
         error_number=error_number,
         list_errors=list_errors,
         flashes=(flashes or []) + query_flashes(request, _REDIRECT_FLASHES),
-        user_kind=UseKind.USER,
+        kinds=UseKind,
     )
 
 
@@ -180,6 +184,33 @@ def _refused(e: ProvdError, what: str) -> tuple[Flashes, Errors]:
     return [("error", f"{what}: {next(iter(errors.values()), '')}")], errors
 
 
+async def _targets(tenant_slug: str) -> list[tuple[str, str]]:
+    """The groups and number plans a number of the tenant can be assigned to, as the
+    assign form's ``target`` values (``group:600``, ``route:NAME``) and their labels."""
+    found = [
+        (f"{UseKind.GROUP.value}:{g['extension']}", f"group {g['extension']} {g['name']}")
+        for g in await groups.list_groups(tenant_slug)
+    ]
+    found += [
+        (f"{UseKind.ROUTE.value}:{r['name']}", f"number plan {r['name']}")
+        for r in await routes.list_routes(tenant_slug)
+    ]
+    return found
+
+
+def _use(values: dict[str, str]) -> dict[str, str | None]:
+    """What the assign form names: a user typed, or a group or number plan picked."""
+    user = values.get("user", "").strip()
+    kind, _, key = values.get("target", "").partition(":")
+    if not kind:
+        return {"user_extension": user}
+    if kind not in (UseKind.GROUP, UseKind.ROUTE):
+        raise InvalidInput("target", f"{kind!r} is not a group or a number plan")
+    if user:
+        raise InvalidInput("target", "assign to a user or to a group or plan, not both")
+    return {kind: key}
+
+
 @auth.tenant_admin_allowed
 async def assign(request: web.Request) -> web.StreamResponse:
     number = await _number(request)
@@ -189,8 +220,8 @@ async def assign(request: web.Request) -> web.StreamResponse:
             platform(request),
             request[ACTOR],
             number.e164,
-            values.get("user", "").strip(),
-            await _scope_slug(request),
+            tenant_slug=await _scope_slug(request),
+            **_use(values),
         )
     except ProvdError as e:
         flashes, errors = _refused(e, f"{number.e164} was not assigned")

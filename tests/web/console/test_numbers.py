@@ -12,8 +12,10 @@ from urllib.parse import quote
 import pytest
 
 from provd.db.models import AuditEntry, PhoneNumber, Tenant
+from provd.services import groups, schedules
 from provd.services.directory import tenants
 from provd.services.platform import Platform
+from provd.services.schedules import routes
 from tests.conftest import TEST_ACTOR
 from tests.web.console.conftest import ACME_BLOCK, GLOBEX_BLOCK, Console, snapshot
 
@@ -257,3 +259,41 @@ async def test_numbers_are_read_and_shown_in_their_tenants_country(
         assert report(page) == {"+3225114503": "unused"}, typed
     _, page = await alice.get(f"/console/numbers?q={quote('020 123 4503')}")
     assert report(page) == {"+31201234503": "unused"}
+
+
+async def test_a_number_is_assigned_to_a_group_or_a_number_plan(
+    tara: Console, platform: Platform
+) -> None:
+    await groups.add_group(platform, TEST_ACTOR, "acme", "600", "Reception", "fixed")
+    await schedules.add_schedule(platform, TEST_ACTOR, "acme", "office", ["mon-fri 08:00-17:00"])
+    await routes.add_route(platform, TEST_ACTOR, "acme", "main line", "office", "group:600", "none")
+    await groups.add_group(platform, TEST_ACTOR, "globex", "700", "Globex Desk", "fixed")
+    _, page = await tara.get("/console/numbers")
+    # The groups and plans offered are the tenant's own.
+    assert '<option value="group:600">group 600 Reception</option>' in page
+    assert '<option value="route:main line">number plan main line</option>' in page
+    assert "Globex Desk" not in page
+
+    _, page = await tara.post("/console/numbers/+31201234500/assign", {"target": "route:main line"})
+    assert report(page)["+31201234500"] == "in use by number plan main line"
+    _, page = await tara.post(
+        "/console/numbers/+31201234501/assign", {"user": "", "target": "group:600"}
+    )
+    assert report(page)["+31201234501"] == "in use by group 600 (Reception)"
+    assert '<a href="/console/groups?tenant=acme#group-600">600</a>' in page
+    row = await PhoneNumber.get(e164="+31201234501").prefetch_related("assigned_group")
+    assert row.assigned_group is not None and row.assigned_group.extension == "600"
+    entry = await AuditEntry.filter(action="number.assign").order_by("-id").first()
+    assert entry is not None and entry.actor == "web:tara" and entry.after is not None
+    assert entry.after["use"] == {"kind": "group", "key": "600", "name": "Reception"}
+
+    before = await snapshot()
+    for form, message in (
+        ({"target": "group:700"}, "group '700 in tenant acme' not found"),
+        ({"target": "route:nosuch"}, "route 'nosuch in tenant acme' not found"),
+        ({"target": "user:201"}, "'user' is not a group or a number plan"),
+        ({"user": "201", "target": "group:600"}, "not both"),
+    ):
+        _, page = await tara.post("/console/numbers/+31201234502/assign", form)
+        assert message in field_error(page, "e-user-31201234502"), form
+    assert await snapshot() == before
