@@ -7,6 +7,7 @@ from provd.cli import (  # noqa: F401
     access,
     blocking,
     carriers,
+    codes,
     device_csv,
     devices,
     directory,

@@ -236,6 +236,12 @@ def user_show(state: CliState, extension: str, tenant_slug: str, as_json: bool) 
     default=None,
     help="Hide or show the user's number on calls to the telephone network.",
 )
+@click.option(
+    "--may-switch-night/--may-not-switch-night",
+    "may_switch_night",
+    default=None,
+    help="Whether the user may flip the night switch from the phone (*915).",
+)
 @json_option
 @click.pass_obj
 def user_set(
@@ -245,9 +251,11 @@ def user_set(
     name: str | None,
     new_extension: str | None,
     hide_caller_id: bool | None,
+    may_switch_night: bool | None,
     as_json: bool,
 ) -> None:
-    """Rename a user, give it another extension, or hide or show its number."""
+    """Rename a user, give it another extension, hide or show its number, or let it
+    switch the night switch from its phone."""
 
     async def work(p: Platform) -> None:
         u = await user_view.update_user(
@@ -258,6 +266,7 @@ def user_set(
             name=name,
             new_extension=new_extension,
             hide_caller_id=hide_caller_id,
+            may_switch_night=may_switch_night,
         )
         _emit_one(as_json, users.user_view(u, await tenants.get_tenant(tenant_slug)))
 

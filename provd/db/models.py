@@ -63,6 +63,8 @@ class User(Model):
     forward_no_answer_seconds = fields.IntField(default=20)
     # Do not disturb, kept by provd rather than each phone: set by an admin or the user.
     dnd = fields.BooleanField(default=False)
+    # May flip the tenant's night switch from the phone (*915): receptionists, say.
+    may_switch_night = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     lines: fields.ReverseRelation[DeviceLine]

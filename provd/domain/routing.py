@@ -100,7 +100,7 @@ from urllib.parse import unquote
 
 import phonenumbers
 
-from provd.domain import numbers, schedules
+from provd.domain import numbers, schedules, service_codes
 from provd.domain.errors import InvalidInput
 from provd.domain.tenancy import check_extension
 
@@ -476,7 +476,17 @@ class RelayFailure:
     """Nothing more to try: the caller gets the last step's own failure reply."""
 
 
-RoutePlan = Reject | Route | RelayFailure
+@dataclass(frozen=True)
+class Service:
+    """The user dialled a service code: provd makes the change as that user and the
+    call gets the outcome as its reply (provd.domain.service_codes)."""
+
+    code: service_codes.ServiceCode
+    tenant: str
+    extension: str
+
+
+RoutePlan = Reject | Route | RelayFailure | Service
 
 MAX_FORWARDS = 5
 """Forwards and overflows followed in one call: a chain or loop is cut after this."""
@@ -567,6 +577,13 @@ def _outbound(
     facts: CallFacts, tenant: TenantRouting, user: UserRouting, carriers: Carriers
 ) -> RoutePlan:
     dialled = unquote(facts.dialled).strip()
+    service = service_codes.parse(dialled)
+    if service is not None:
+        return (
+            Reject(482, "Loop Detected")
+            if facts.failed
+            else Service(service, tenant.slug, user.extension)
+        )
     hide_this_call = dialled.startswith(HIDE_PREFIX)
     if hide_this_call:
         dialled = dialled[len(HIDE_PREFIX) :]
@@ -1024,6 +1041,8 @@ def plan_to_json(plan: RoutePlan) -> dict[str, object]:
         return {"version": "1.0", "action": "reject", "code": plan.code, "reason": plan.reason}
     if isinstance(plan, RelayFailure):
         return {"version": "1.0", "action": "relay"}
+    if isinstance(plan, Service):
+        raise ValueError("a service code is carried out by provd, never sent to Kamailio")
     doc: dict[str, object] = {
         "version": "1.0",
         "action": "route",

@@ -116,6 +116,7 @@ async def patch_user(request: web.Request, body: UserPatch) -> web.Response:
         name=body.name,
         new_extension=body.extension,
         hide_caller_id=body.hide_caller_id,
+        may_switch_night=body.may_switch_night,
     )
     return web.json_response(users.user_view(user, tenant))
 

@@ -24,9 +24,10 @@ from typing import Literal
 
 from aiohttp import web
 
-from provd.domain.routing import Failure, Reject, Route, plan_to_json
+from provd.domain.routing import Failure, Reject, Route, Service, plan_to_json
 from provd.domain.routing_table import CallRequest
 from provd.services.routing import LiveTable
+from provd.services.service_codes import ServiceCodes
 
 log = logging.getLogger("provd.routing")
 
@@ -36,12 +37,17 @@ MAX_BODY = 8192
 _FIELDS = ("ru", "tu", "fu", "fn", "pai", "privacy", "domain", "ext")
 _LIVE_TABLE = web.AppKey("live_table", LiveTable)
 _TOKEN = web.AppKey("route_token", str)
+_SERVICES = web.AppKey("service_codes", ServiceCodes)
 
 
-def make_routing_app(table: LiveTable, token: str) -> web.Application:
+def make_routing_app(
+    table: LiveTable, token: str, services: ServiceCodes | None = None
+) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
     app[_LIVE_TABLE] = table
     app[_TOKEN] = token
+    if services is not None:
+        app[_SERVICES] = services
     app.router.add_post(ROUTE_PATH, route_call)
     app.router.add_post(ANSWERED_PATH, member_answered)
     return app
@@ -139,6 +145,13 @@ async def route_call(request: web.Request) -> web.Response:
     form = {k: str(v) for k, v in (await request.post()).items()}
     call = parse_request(form)
     plan = request.app[_LIVE_TABLE].plan(call, datetime.now(UTC))
+    if isinstance(plan, Service):
+        services = request.app.get(_SERVICES)
+        if services is None:
+            plan = Reject(503, "Service codes are not available here")
+        else:
+            done = await services.carry_out(plan)
+            plan = Reject(done.code, done.reason)
     body = json.dumps(plan_to_json(plan), separators=(",", ":"))
     if isinstance(plan, Reject):
         outcome = f"{plan.code} {plan.reason}"
@@ -158,10 +171,10 @@ async def route_call(request: web.Request) -> web.Response:
 
 
 async def start_routing_site(
-    table: LiveTable, token: str, address: str, port: int
+    table: LiveTable, token: str, address: str, port: int, services: ServiceCodes | None = None
 ) -> web.AppRunner:
     """Listen on ``address:port`` (loopback, or the address an external Kamailio uses)."""
-    runner = web.AppRunner(make_routing_app(table, token), access_log=None)
+    runner = web.AppRunner(make_routing_app(table, token, services), access_log=None)
     await runner.setup()
     try:
         await web.TCPSite(runner, address, port).start()

@@ -33,6 +33,7 @@ from provd.services.platform import Platform
 from provd.services.provisioning import Provisioner
 from provd.services.rollouts.engine import RolloutEngine
 from provd.services.routing import LiveTable
+from provd.services.service_codes import ServiceCodes
 from provd.settings import Settings
 from provd.web.app import make_app
 from provd.web.connections import ConnectionGuard, ConnectionLimits, GuardedSite
@@ -155,6 +156,7 @@ async def serve(
                 PbxSecrets.load_or_create(pbx_settings.pbx_dir).route_token,
                 pbx_settings.route_host,
                 pbx_settings.route_port,
+                ServiceCodes(platform, routing.refresh),
             )
             stack.push_async_callback(route_runner.cleanup)
             # Rollouts need the PBX to notify phones; the engine resumes any left running.

@@ -199,3 +199,19 @@ def test_user_forwarding_and_dnd(data_dir: Path) -> None:
         refused(data_dir, line, field)
     maybe = run(data_dir, "user", "dnd", "201", "maybe")
     assert maybe.exit_code == 2
+
+
+def test_a_user_may_be_allowed_to_switch_the_night_switch(data_dir: Path) -> None:
+    assert _json(data_dir, "user", "show", "201")["may_switch_night"] is False
+    allowed = _json(data_dir, "user", "set", "201", "--may-switch-night")
+    assert allowed["may_switch_night"] is True
+    denied = _json(data_dir, "user", "set", "201", "--may-not-switch-night")
+    assert denied["may_switch_night"] is False
+
+
+def test_codes_lists_the_service_codes(data_dir: Path) -> None:
+    listed = run(data_dir, "codes")
+    assert listed.exit_code == 0
+    assert "*21*NUMBER#" in listed.output and "*915" in listed.output
+    as_json = json.loads(run(data_dir, "codes", "--json").output)
+    assert {"code": "*78", "meaning": "do-not-disturb on"} in as_json

@@ -25,7 +25,10 @@ from provd.pbx.settings import PbxSecrets, PbxSettings
 from provd.pbx.subscribers import SyncReport, tenant_domains
 from provd.pbx.supervisor import PbxSupervisor
 from provd.security.secretbox import SecretBox
+from provd.services.platform import Platform
 from provd.services.routing import LiveTable
+from provd.services.service_codes import ServiceCodes
+from provd.settings import Settings
 from provd.web.pbx_routing import start_routing_site
 
 
@@ -159,12 +162,15 @@ async def unregister(pbx: PbxEnv, extensions: tuple[str, ...], domain: str = ACM
 
 @contextlib.asynccontextmanager
 async def routing_listener(settings: PbxSettings, db_url: str) -> AsyncIterator[LiveTable]:
-    """provd's route listener, as serve runs it: Kamailio asks it about every call."""
+    """provd's route listener, as serve runs it: Kamailio asks it about every call.
+    Service codes need provd's database open while the call is made (``PbxEnv.orm``)."""
     routing = LiveTable()
     async with database(db_url):
         await routing.refresh()
     token = PbxSecrets.load_or_create(settings.pbx_dir).route_token
-    site = await start_routing_site(routing, token, settings.route_host, settings.route_port)
+    platform = Platform(settings.data_dir, Settings(), SecretBox.load_or_create(settings.data_dir))
+    codes = ServiceCodes(platform, routing.refresh)
+    site = await start_routing_site(routing, token, settings.route_host, settings.route_port, codes)
     try:
         yield routing
     finally:

@@ -18,6 +18,18 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from provd.db.models import (
+    AuditEntry,
+    IncomingBlock,
+    PhoneNumber,
+    Schedule,
+    ScheduledRoute,
+    Tenant,
+    User,
+)
+from provd.db.models import (
+    Carrier as CarrierRow,
+)
 from provd.domain.routing import (
     Carrier,
     Carriers,
@@ -243,3 +255,88 @@ async def test_a_group_nobody_answers_overflows_after_the_total_wait(handling: P
         await first.finish()
     assert caller.rc == 0, caller.messages
     assert got.rc == 0 and got.received("INVITE ")
+
+
+CARRIER_UAC = (ip(34), 5062)  # a carrier calling in
+
+
+async def carrier_call(pbx: PbxEnv, scenario: str, number: str, extra: str) -> SippResult:
+    return await run_sipp(
+        scenario,
+        pbx.work,
+        remote=pbx.proxy,
+        local=CARRIER_UAC,
+        media=(CARRIER_UAC[0], 17400),
+        rows=[[number, "0612345678", "Jan", extra]],
+    )
+
+
+async def rings_on_inbound(pbx: PbxEnv, phone: tuple[str, int]) -> bool:
+    """A carrier calls the plan's number and the phone at ``phone`` answers."""
+    async with sipp("uas_call.xml", pbx.work, local=phone, media=(phone[0], 17500)) as answering:
+        await asyncio.sleep(0.3)
+        caller = await carrier_call(pbx, "carrier_call.xml", "0201234600", "X-Test: 1")
+        answered = await answering.finish()
+    assert caller.rc == 0, caller.messages
+    return answered.rc == 0 and bool(answered.received("INVITE "))
+
+
+async def test_star_915_flips_the_night_switch_and_the_next_call_follows_it(
+    handling: PbxEnv,
+) -> None:
+    """From the database, as serve runs it: a number plan on a schedule open all week
+    rings 2001; the receptionist 2000 dials *915 and the next call goes to 2002."""
+    async with handling.orm():
+        tenant = await Tenant.get(sip_domain=ACME)
+        await User.filter(tenant=tenant, extension="2000").update(may_switch_night=True)
+        u2001 = await User.get(tenant=tenant, extension="2001")
+        u2002 = await User.get(tenant=tenant, extension="2002")
+        office = await Schedule.create(tenant=tenant, name="office", rules=["mon-sun all day"])
+        route = await ScheduledRoute.create(
+            tenant=tenant,
+            name="main",
+            schedule=office,
+            open_destination={"kind": "user", "user_id": u2001.id},
+            closed_destination={"kind": "user", "user_id": u2002.id},
+        )
+        await PhoneNumber.create(
+            e164="+31201234600",
+            tenant=tenant,
+            block_first="+31201234600",
+            block_count=1,
+            assigned_route=route,
+        )
+        await CarrierRow.create(name="in", host=CARRIER_UAC[0], port=5060, transport="udp")
+    await handling.refresh_routing()
+    try:
+        assert await rings_on_inbound(handling, PHONE_2001)
+        # The receptionist flips the switch; provd's database is open for it.
+        async with handling.orm():
+            flipped = await run_sipp(
+                "call_rejected.xml",
+                handling.work,
+                remote=handling.proxy,
+                local=CALLER,
+                rows=[call_row(handling.accounts["2000"], "*915", ACME)],
+            )
+        assert "SIP/2.0 480 Done: night switch office on" in flipped.messages, flipped.messages
+        assert await rings_on_inbound(handling, PHONE_2002)
+
+        # An anonymous caller is refused once the tenant blocks them.
+        async with handling.orm():
+            await IncomingBlock.create(tenant=tenant, anonymous=True)
+        await handling.refresh_routing()
+        refused = await carrier_call(handling, "carrier_rejected.xml", "0201234600", "Privacy: id")
+        assert "SIP/2.0 603 Declined: the caller is blocked" in refused.messages, refused.messages
+        audit = None
+        async with handling.orm():
+            audit = await AuditEntry.filter(actor="phone:2000@acme").order_by("-id").first()
+        assert audit is not None and audit.action == "schedule.night_switch"
+    finally:
+        async with handling.orm():
+            await IncomingBlock.filter(tenant=tenant).delete()
+            await PhoneNumber.filter(e164="+31201234600").delete()
+            await ScheduledRoute.filter(tenant=tenant).delete()
+            await Schedule.filter(tenant=tenant).delete()
+            await CarrierRow.filter(name="in").delete()
+        await handling.refresh_routing()

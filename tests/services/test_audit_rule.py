@@ -198,6 +198,9 @@ NOT_YET_DRIVEN = {
     "platform.Platform.firmware_fetched": "hands over to the rollout engine",
     "platform.Platform.accounts_changed": "notifies listeners only",
     "provisioning.Provisioner.authenticate": "seals through devices.seal_device",
+    "service_codes.ServiceCodes.carry_out": (
+        "through directory.forwarding and schedules; tests/services/service_codes"
+    ),
     "provisioning.Provisioner.serve": "modules through devices.note_reported_modules",
     "provisioning.Provisioner.serve_firmware": "hands over to the rollout engine",
     "provisioning.Provisioner.firmware_downloaded": "hands over to the rollout engine",

@@ -58,6 +58,7 @@ async def update_user(
     name: str | None = None,
     new_extension: str | None = None,
     hide_caller_id: bool | None = None,
+    may_switch_night: bool | None = None,
 ) -> User:
     """Rename a user, give it another extension (its SIP username follows), or hide
     or show its number on the calls it makes to the telephone network.
@@ -91,6 +92,10 @@ async def update_user(
             # always sends both.
             user.hide_caller_id = hide_caller_id
             changed.append("hide_caller_id")
+        if may_switch_night is not None:
+            # Who may flip the night switch from a phone (*915): saved even when equal.
+            user.may_switch_night = may_switch_night
+            changed.append("may_switch_night")
         if not changed:
             raise InvalidInput("settings", "nothing to change")
         await user.save(update_fields=changed)

@@ -34,6 +34,7 @@ def user_view(u: User, tenant: Tenant) -> dict[str, Any]:
         "sip_username": u.sip_username,
         "sip_domain": tenant.sip_domain,
         "hide_caller_id": u.hide_caller_id,
+        "may_switch_night": u.may_switch_night,
         "created_at": u.created_at.isoformat(),
     }
 

@@ -24,6 +24,9 @@ class UserPatch(Body):
     hide_caller_id: bool | None = Field(
         default=None, description="Hide the user's number on calls to the telephone network"
     )
+    may_switch_night: bool | None = Field(
+        default=None, description="May flip the night switch from the phone (*915)"
+    )
 
 
 class User(View):
@@ -35,6 +38,9 @@ class User(View):
     hide_caller_id: bool = Field(
         description="Calls to the telephone network carry Privacy: id (the carrier still"
         " knows the number)"
+    )
+    may_switch_night: bool = Field(
+        description="May flip the night switch from the phone (service code *915)"
     )
     created_at: datetime
 

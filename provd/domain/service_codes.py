@@ -1,0 +1,110 @@
+"""Service codes: what a user dials to change their own call handling from the phone.
+
+The codes follow the GSM supplementary-service convention phones and users know
+(``*21*number#`` sets, ``#21#`` clears), plus do-not-disturb and the night switch:
+
+=================  ==========================================================
+``*21*NUMBER#``    forward every call to NUMBER (an extension or a number)
+``*67*NUMBER#``    forward when busy
+``*61*NUMBER#``    forward when not answered
+``*62*NUMBER#``    forward when not registered (unreachable)
+``#21#`` …         clear that forward (``#67#``, ``#61#``, ``#62#``)
+``#002#``          clear every forward
+``*78`` / ``*79``  do-not-disturb on / off
+``*915``           flip the night switch (on, or back to automatic); with several
+                   schedules ``*915*N#`` flips the N-th (as ``provd codes`` lists them)
+=================  ==========================================================
+
+:func:`parse` only reads what was dialled; the change is made by
+``provd.services.service_codes`` as the user who dialled, audited like any other.
+A phone may send ``#`` percent-encoded (``%23``): the caller unquotes first.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+ForwardCase = Literal["always", "busy", "no-answer", "unreachable"]
+
+FORWARD_CODES: dict[str, ForwardCase] = {
+    "21": "always",
+    "67": "busy",
+    "61": "no-answer",
+    "62": "unreachable",
+}
+DND_ON = "*78"
+DND_OFF = "*79"
+NIGHT_SWITCH = "*915"
+CLEAR_ALL = "#002#"
+
+
+@dataclass(frozen=True)
+class SetForward:
+    case: ForwardCase
+    target: str
+    """As dialled: an extension or a number in any notation the tenant's country reads."""
+
+
+@dataclass(frozen=True)
+class ClearForward:
+    case: ForwardCase | Literal["all"]
+
+
+@dataclass(frozen=True)
+class SetDnd:
+    on: bool
+
+
+@dataclass(frozen=True)
+class FlipNightSwitch:
+    schedule: int
+    """1-based position among the tenant's schedules (by name)."""
+
+
+ServiceCode = SetForward | ClearForward | SetDnd | FlipNightSwitch
+
+_SET = re.compile(r"\*(21|67|61|62)\*([+0-9]{2,20})#?")
+_CLEAR = re.compile(r"#(21|67|61|62)#")
+_NIGHT = re.compile(r"\*915(?:\*([1-9][0-9]?)#?)?")
+
+
+def parse(dialled: str) -> ServiceCode | None:
+    """The service code ``dialled`` is, or None when it is not one."""
+    text = dialled.strip()
+    if not text or text[0] not in "*#":
+        return None
+    if m := _SET.fullmatch(text):
+        return SetForward(FORWARD_CODES[m.group(1)], m.group(2))
+    if m := _CLEAR.fullmatch(text):
+        return ClearForward(FORWARD_CODES[m.group(1)])
+    if text == CLEAR_ALL:
+        return ClearForward("all")
+    if text == DND_ON:
+        return SetDnd(True)
+    if text == DND_OFF:
+        return SetDnd(False)
+    if m := _NIGHT.fullmatch(text):
+        return FlipNightSwitch(int(m.group(1) or 1))
+    return None
+
+
+@dataclass(frozen=True)
+class CodeHelp:
+    code: str
+    meaning: str
+
+
+CODES: tuple[CodeHelp, ...] = (
+    CodeHelp("*21*NUMBER#", "forward every call to NUMBER"),
+    CodeHelp("*67*NUMBER#", "forward calls when busy"),
+    CodeHelp("*61*NUMBER#", "forward calls not answered"),
+    CodeHelp("*62*NUMBER#", "forward calls while no phone is registered"),
+    CodeHelp("#21# #67# #61# #62#", "clear that forward"),
+    CodeHelp("#002#", "clear every forward"),
+    CodeHelp("*78", "do-not-disturb on"),
+    CodeHelp("*79", "do-not-disturb off"),
+    CodeHelp("*915", "flip the night switch (users allowed to); *915*N# for schedule N"),
+)
+"""What ``provd codes`` and the console list, in this order."""

@@ -1,0 +1,109 @@
+"""Service codes dialled on a phone, carried out as the user who dialled them.
+
+The routing decision recognises a code (``provd.domain.service_codes``); this module
+makes the change through the same services the CLI, API and console use, so it is
+validated and audited the same way (the actor is ``phone:EXT@TENANT``), then rebuilds
+the routing table so the next call follows it. The call itself gets the outcome as
+its final reply: there is no media server to answer it, and the phone shows the
+reason text (``Done: forward always to 0612345678``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from provd.db.models import HuntGroup, Schedule, Tenant, User
+from provd.domain.errors import Conflict, InvalidInput, NotFound
+from provd.domain.routing import Service
+from provd.domain.service_codes import ClearForward, FlipNightSwitch, SetDnd, SetForward
+from provd.services import audit, schedules
+from provd.services.directory import forwarding
+from provd.services.platform import Platform
+
+DONE = 480
+"""The final reply to a code that worked: a call that was never going to connect. 480
+ends it quietly on every phone; the reason says what was done."""
+REFUSED = 403
+BAD_INPUT = 484
+MAX_EXTENSION = 5
+
+
+@dataclass(frozen=True)
+class Outcome:
+    code: int
+    reason: str
+
+
+class ServiceCodes:
+    def __init__(self, platform: Platform, refresh: Callable[[], Awaitable[object]]) -> None:
+        self.platform = platform
+        self._refresh = refresh
+
+    async def carry_out(self, service: Service) -> Outcome:
+        actor = audit.Actor(f"phone:{service.extension}@{service.tenant}")
+        try:
+            done = await self._apply(actor, service)
+        except Conflict as e:
+            return Outcome(REFUSED, f"Not done: {e}"[:120])
+        except InvalidInput as e:
+            return Outcome(BAD_INPUT, f"Not done: {e}"[:120])
+        except (NotFound, PermissionError) as e:
+            return Outcome(REFUSED, f"Not done: {e}"[:120])
+        await self._refresh()
+        return Outcome(DONE, f"Done: {done}"[:120])
+
+    async def _apply(self, actor: audit.Actor, service: Service) -> str:
+        code, tenant_slug, ext = service.code, service.tenant, service.extension
+        p = self.platform
+        if isinstance(code, SetForward):
+            target = await _destination(tenant_slug, code.target)
+            await forwarding.set_forwarding(
+                p,
+                actor,
+                tenant_slug,
+                ext,
+                always=target if code.case == "always" else None,
+                busy=target if code.case == "busy" else None,
+                no_answer=target if code.case == "no-answer" else None,
+                unreachable=target if code.case == "unreachable" else None,
+            )
+            return f"forward {code.case} to {code.target}"
+        if isinstance(code, ClearForward):
+            await forwarding.set_forwarding(p, actor, tenant_slug, ext, clear=[code.case])
+            return f"forward {code.case} cleared"
+        if isinstance(code, SetDnd):
+            await forwarding.set_dnd(p, actor, tenant_slug, ext, code.on)
+            return f"do-not-disturb {'on' if code.on else 'off'}"
+        if isinstance(code, FlipNightSwitch):
+            return await _flip_night_switch(p, actor, tenant_slug, ext, code.schedule)
+        raise AssertionError(code)
+
+
+async def _destination(tenant_slug: str, dialled: str) -> str:
+    """What a dialled target names: an extension of a user or group, else a number."""
+    if len(dialled) > MAX_EXTENSION:
+        return f"external:{dialled}"
+    tenant = await Tenant.get(slug=tenant_slug)
+    if await User.exists(tenant=tenant, extension=dialled):
+        return f"user:{dialled}"
+    if await HuntGroup.exists(tenant=tenant, extension=dialled):
+        return f"group:{dialled}"
+    return f"external:{dialled}"
+
+
+async def _flip_night_switch(
+    p: Platform, actor: audit.Actor, tenant_slug: str, extension: str, position: int
+) -> str:
+    tenant = await Tenant.get(slug=tenant_slug)
+    user = await User.get(tenant=tenant, extension=extension)
+    if not user.may_switch_night:
+        raise PermissionError("this phone may not switch the night switch")
+    names = await Schedule.filter(tenant=tenant).order_by("name").values_list("name", flat=True)
+    if not 1 <= position <= len(names):
+        raise NotFound("schedule", str(position), field="schedule")
+    name = str(names[position - 1])
+    row = await Schedule.get(tenant=tenant, name=name)
+    setting = "auto" if row.override_state == "closed" else "on"
+    await schedules.set_night_switch(p, actor, tenant_slug, name, setting)
+    return f"night switch {name} {setting}"
