@@ -59,24 +59,67 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slow)
 
 
+def _schema_digest() -> str:
+    """What the migrated schema depends on: the migrations, the models and the code that
+    applies them (provd/db), tortoise's version and SQLite's."""
+    import hashlib
+    import sqlite3
+
+    import tortoise
+
+    import provd.db
+
+    digest = hashlib.sha256(f"{tortoise.__version__} {sqlite3.sqlite_version}".encode())
+    package = Path(provd.db.__file__).parent
+    for source in sorted(package.rglob("*.py")):
+        digest.update(str(source.relative_to(package)).encode() + b"\0" + source.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 @pytest.fixture(scope="session")
-def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An empty database with every migration applied, copied by each test (migrating
-    a fresh SQLite file costs more than most tests)."""
+def migrated_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty database with every migration applied, copied by each test: migrating a
+    fresh SQLite file takes seconds, more than most tests. Kept in pytest's cache under a
+    digest of what it depends on, so the work loop migrates again only after a change to
+    those; a clean checkout (CI) migrates. tests/db migrate fresh files themselves."""
     import asyncio
+    import os
 
     directory = tmp_path_factory.mktemp("schema")
+    made = directory / "provd.sqlite3"
+    cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
+    kept = cache.mkdir("provd-schema") / f"{_schema_digest()}.sqlite3" if cache else None
+    if kept is not None:
+        try:
+            shutil.copy(kept, made)
+            return made
+        except FileNotFoundError:
+            pass
     asyncio.run(upgrade_schema(db_url_for(directory)))
-    return directory / "provd.sqlite3"
+    if kept is not None:
+        for older in kept.parent.glob("*.sqlite3"):
+            older.unlink(missing_ok=True)
+        # Another xdist worker may be writing the same file: each renames its own copy in.
+        partial = kept.with_name(f"{kept.name}.{os.getpid()}")
+        shutil.copy(made, partial)
+        partial.replace(kept)
+    return made
 
 
 @pytest.fixture(scope="session")
-def _initialised_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+def _initialised_template(
+    tmp_path_factory: pytest.TempPathFactory, migrated_db: Path
+) -> tuple[Path, dict[str, Any]]:
     from click.testing import CliRunner
 
     from provd.cli import cli
 
     directory = tmp_path_factory.mktemp("initialised") / "data"
+    # Over the migrated schema, so that init's own upgrade finds nothing to do: the rest
+    # of init is as real (keys, certificates, rows, files and modes). Init of an empty
+    # directory, migrations included, runs in every serve test (slow tier).
+    directory.mkdir(mode=0o700)
+    shutil.copy(migrated_db, directory / "provd.sqlite3")
     args = ["--data-dir", str(directory), "init", "--public-host", "provd.test", "--json"]
     result = CliRunner().invoke(cli, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
@@ -89,9 +132,9 @@ InitDataDir = Callable[[Path], dict[str, Any]]
 @pytest.fixture
 def init_data_dir(_initialised_template: tuple[Path, dict[str, Any]]) -> InitDataDir:
     """``provd init --public-host provd.test --json`` at a directory of the test's choosing;
-    returns what init printed. One real init per session is copied: init costs seconds
-    (migrations, two RSA keys, an argon2 hash), more than most CLI tests themselves.
-    Every copy has the same keys, token and passwords, which no test compares."""
+    returns what init printed. One init per session is copied: init costs seconds
+    (migrations, two RSA keys), more than most CLI tests themselves. Every copy has the
+    same keys, token and passwords, which no test compares."""
     template, info = _initialised_template
 
     def init(directory: Path) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -33,9 +34,11 @@ async def test_database_files_are_created_0600(tmp_path: Path) -> None:
     assert set(during.values()) | set(after.values()) == {0o600}, (during, after)
 
 
-async def test_an_older_world_readable_database_is_tightened(tmp_path: Path) -> None:
+async def test_an_older_world_readable_database_is_tightened(
+    tmp_path: Path, migrated_db: Path
+) -> None:
     url = db_url_for(tmp_path)
-    await upgrade_schema(url)
+    shutil.copy(migrated_db, tmp_path / "provd.sqlite3")
     (tmp_path / "provd.sqlite3").chmod(0o644)
     async with database(url):
         pass
