@@ -22,7 +22,8 @@ from provd.web.console.helpers import (
     platform,
     when,
 )
-from provd.web.console.numbers import caller_id
+from provd.web.console.user_page import EDIT, user_in_path
+from provd.web.console.user_page import render as render_user
 
 Flashes = list[tuple[str, str]]
 _TENANT_DEFAULTS = ("vlan_lan", "vlan_pc", "lldp", "sip_proxy", "pickup_code", "timezone")
@@ -116,49 +117,15 @@ async def user_add(request: web.Request) -> web.StreamResponse:
     )
 
 
-async def _user(request: web.Request) -> tuple[User, Tenant]:
-    try:
-        tenant = await scope.tenant_named(request, request.match_info["tenant"])
-        return await users.get_user(tenant, request.match_info["extension"]), tenant
-    except NotFound as e:
-        raise web.HTTPNotFound(text=str(e)) from e
-
-
-async def _user_page(
-    request: web.Request,
-    user: User,
-    tenant: Tenant,
-    *,
-    values: dict[str, str] | None = None,
-    errors: Errors | None = None,
-    flashes: Flashes | None = None,
-) -> web.Response:
-    rows, _ = await user_view.search_users(user.extension, tenant.slug)
-    placed = next((r.devices for r in rows if r.user.id == user.id), [])
-    return pages.render(
-        request,
-        "console/user.html",
-        user=user,
-        tenant=tenant,
-        devices=placed,
-        caller=await caller_id(tenant, user),
-        values=values or {"name": user.display_name, "extension": user.extension},
-        errors=errors or no_errors(),
-        flashes=flashes or [],
-        mac_text=mac_text,
-    )
-
-
 @auth.tenant_admin_allowed
 async def user_page(request: web.Request) -> web.StreamResponse:
-    user, tenant = await _user(request)
-    flashes: Flashes = [("ok", "Saved.")] if request.query.get("saved") else []
-    return await _user_page(request, user, tenant, flashes=flashes)
+    user, tenant = await user_in_path(request)
+    return await render_user(request, user, tenant)
 
 
 @auth.tenant_admin_allowed
 async def user_save(request: web.Request) -> web.StreamResponse:
-    user, tenant = await _user(request)
+    user, tenant = await user_in_path(request)
     values = await form(request)
     try:
         user = await user_view.update_user(
@@ -171,10 +138,11 @@ async def user_save(request: web.Request) -> web.StreamResponse:
         )
     except ProvdError as e:
         errors = field_errors(e, "settings")
-        return await _user_page(
+        return await render_user(
             request,
             user,
             tenant,
+            failed=EDIT,
             values=values,
             errors=errors,
             flashes=[("error", "Nothing was saved: " + _first(errors))],
@@ -184,11 +152,11 @@ async def user_save(request: web.Request) -> web.StreamResponse:
 
 @auth.tenant_admin_allowed
 async def user_remove(request: web.Request) -> web.StreamResponse:
-    user, tenant = await _user(request)
+    user, tenant = await user_in_path(request)
     try:
         await users.remove_user(platform(request), request[ACTOR], tenant.slug, user.extension)
     except ProvdError as e:
-        return await _user_page(
+        return await render_user(
             request, user, tenant, flashes=[("error", "Not removed: " + _first(field_errors(e)))]
         )
     return await _users_page(
