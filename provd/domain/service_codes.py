@@ -34,6 +34,12 @@ FORWARD_CODES: dict[str, ForwardCase] = {
     "61": "no-answer",
     "62": "unreachable",
 }
+FORWARD_SET_PREFIX: dict[ForwardCase, str] = {
+    case: f"*{code}*" for code, case in FORWARD_CODES.items()
+}
+"""What a phone dials before the target to set a forward (``*21*`` then ``3603``):
+phones that append the target to an "on code" end up dialling a code :func:`parse` reads."""
+FORWARD_CLEAR: dict[ForwardCase, str] = {case: f"#{code}#" for code, case in FORWARD_CODES.items()}
 DND_ON = "*78"
 DND_OFF = "*79"
 NIGHT_SWITCH = "*915"
