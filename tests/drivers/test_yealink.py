@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 
+from provd.domain import service_codes
 from provd.domain.catalogue import PhoneModel, Vendor
 from provd.domain.keys import KeyFunction, KeyLocation
 from provd.domain.mac import Mac, parse_mac
+from provd.domain.service_codes import ClearForward, SetDnd, SetForward
 from provd.drivers.base import Driver, NotThisDevicesFile, UserAgentInfo
 from provd.drivers.context import (
     DeviceContext,
@@ -278,6 +280,35 @@ def test_common_file_holds_no_device_data(model: PhoneModel) -> None:
     for value in private:
         assert value not in common
     assert not any("password" in key or "url" in key for key in _settings(common))
+
+
+# What the phone dials when the user switches each feature on (a forward's target
+# follows its on code) and off, as provd reads it back.
+_PHONE_FEATURES = {
+    "dnd": (SetDnd(True), SetDnd(False)),
+    "always_fwd": (SetForward("always", "3603"), ClearForward("always")),
+    "busy_fwd": (SetForward("busy", "3603"), ClearForward("busy")),
+    "timeout_fwd": (SetForward("no-answer", "3603"), ClearForward("no-answer")),
+}
+
+
+@pytest.mark.parametrize("model", YEALINK_MODELS, ids=lambda m: m.id)
+def test_dnd_and_forward_dial_provd_service_codes(model: PhoneModel) -> None:
+    ctx = sample_context(model)
+    settings = _settings(_render(ctx, f"y{model.common_id}.cfg"))
+    # Per-account codes are read only in custom mode.
+    assert settings["features.dnd_mode"] == "1"
+    assert settings["features.fwd_mode"] == "1"
+    for slot in range(1, model.accounts + 1):
+        for feature, (switched_on, switched_off) in _PHONE_FEATURES.items():
+            target = "" if feature == "dnd" else "3603"
+            on_code = settings[f"account.{slot}.{feature}.on_code"]
+            assert service_codes.parse(on_code + target) == switched_on
+            assert service_codes.parse(settings[f"account.{slot}.{feature}.off_code"]) == (
+                switched_off
+            )
+    device = _settings(_render(ctx, f"{ctx.mac}.cfg"))
+    assert not any(key.endswith("_code") or key.endswith("_mode") for key in device)
 
 
 def test_device_file_settings() -> None:

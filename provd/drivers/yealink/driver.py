@@ -20,6 +20,13 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from provd.domain.catalogue import PhoneModel, Vendor
 from provd.domain.keys import KeyFunction, KeyLocation
 from provd.domain.mac import Mac, try_parse_mac
+from provd.domain.service_codes import (
+    DND_OFF,
+    DND_ON,
+    FORWARD_CLEAR,
+    FORWARD_SET_PREFIX,
+    ForwardCase,
+)
 from provd.domain.timezones import get_zone
 from provd.drivers.base import FileRequest, NotThisDevicesFile, UserAgentInfo
 from provd.drivers.context import DeviceContext, Key, Transport, VlanPort
@@ -61,6 +68,28 @@ DSS_TYPE: dict[KeyFunction, int] = {
     KeyFunction.BLF: 16,
     KeyFunction.URL: 17,
     KeyFunction.GROUP_PICKUP: 23,
+}
+
+# Do-not-disturb and call forwarding live on the server, so the phone's DND key
+# and forward menu must dial provd's service codes rather than act on the phone
+# alone. Yealink's administrator guides for the T2/T4/T5 series (call features
+# chapter, the DND and call forward sections; the T4x auto provisioning guide
+# names the same per-account settings) give every account an "on code" and an
+# "off code" for DND and for the always, busy and no-answer forwards: the phone
+# dials the on code when the user switches the feature on for that account,
+# with the forward's target appended, and the off code when it is switched off.
+# Those per-account codes are read only in "custom" mode (features.dnd_mode and
+# features.fwd_mode = 1). "Phone" mode (0) has one code for all accounts and the
+# guides do not say which account dials it; custom mode makes each line dial as
+# its own user, the user provd applies the code to. Forward when unreachable has
+# no phone setting: a phone cannot tell that it is unreachable.
+_DND_MODE_CUSTOM = 1
+_FWD_MODE_CUSTOM = 1
+# Setting prefix (after ``account.N.``) of each forward the phone knows.
+_FORWARD_SETTING: dict[ForwardCase, str] = {
+    "always": "always_fwd",
+    "busy": "busy_fwd",
+    "no-answer": "timeout_fwd",
 }
 
 _MAC_FILE = re.compile(r"(?P<mac>[0-9a-fA-F]{12})\.(?P<ext>boot|cfg)")
@@ -220,6 +249,15 @@ def _common_variables(model: PhoneModel) -> dict[str, Any]:
     return {
         "model_name": model.display_name,
         "slots": range(1, model.accounts + 1),
+        "dnd_mode": _DND_MODE_CUSTOM,
+        "fwd_mode": _FWD_MODE_CUSTOM,
+        # The codes are the platform's, the same for every tenant and account,
+        # so they belong in the model-wide file.
+        "dnd_codes": (DND_ON, DND_OFF),
+        "forward_codes": [
+            (setting, FORWARD_SET_PREFIX[case], FORWARD_CLEAR[case])
+            for case, setting in _FORWARD_SETTING.items()
+        ],
     }
 
 
