@@ -82,6 +82,12 @@ class Driver(Protocol):
         its own provisioning credential (and its SIP secrets)."""
         ...
 
+    def check_sync_event(self, *, reboot: bool) -> str:
+        """The ``Event`` header of the SIP NOTIFY that makes this vendor's phones fetch
+        their configuration again, or restart (``reboot``). The PBX layer sends what it
+        is given and knows no vendor."""
+        ...
+
     def render(self, ctx: DeviceContext, filename: str) -> bytes:
         """Render one file of :meth:`filenames` for the device; raise
         :class:`NotThisDevicesFile` for any other name."""

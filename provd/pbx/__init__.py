@@ -6,7 +6,7 @@ Imports the domain and the DB models, never the web layer.
 from provd.pbx.control import PbxControl
 from provd.pbx.errors import PbxError, RpcError
 from provd.pbx.external import export_external, external_control
-from provd.pbx.notify import CheckSyncOutcome, CheckSyncResult, check_sync_event
+from provd.pbx.notify import CheckSyncOutcome, CheckSyncResult
 from provd.pbx.probe import ProbeResult
 from provd.pbx.settings import PbxSecrets, PbxSettings
 from provd.pbx.status import ContactBinding, Registration
@@ -37,7 +37,6 @@ __all__ = [
     "SubscriberRow",
     "SyncReport",
     "aor_for",
-    "check_sync_event",
     "derive_subscriber_rows",
     "export_external",
     "external_control",

@@ -6,7 +6,6 @@ NOTIFY next hop and token) so that callers pass an AoR and nothing else.
 
 from __future__ import annotations
 
-from provd.domain.catalogue import Vendor
 from provd.pbx import notify, probe, status
 from provd.pbx.database import KamailioDb, open_kamailio_db
 from provd.pbx.notify import CheckSyncResult
@@ -41,13 +40,13 @@ class PbxControl:
         )
 
     async def check_sync(
-        self, aor: str, *, reboot: bool, vendor: Vendor | str, contact: str | None = None
+        self, aor: str, *, event: str, contact: str | None = None
     ) -> CheckSyncResult:
+        """``event``: the phone's vendor's (``Driver.check_sync_event``)."""
         return await notify.check_sync(
             self.rpc,
             aor,
-            reboot=reboot,
-            vendor=vendor,
+            event=event,
             next_hop=self.next_hop,
             notify_token=self._notify_token,
             contact=contact,

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from provd.domain.catalogue import Vendor
 from provd.pbx.rpc import KamailioRpc
 
 _CHECK_SYNC_TIMEOUT_S = 15.0
@@ -40,20 +39,6 @@ class CheckSyncResult:
         return self.outcome is CheckSyncOutcome.DELIVERED
 
 
-def check_sync_event(vendor: Vendor | str, *, reboot: bool) -> str:
-    """The ``Event`` header value each vendor acts on (vendor-facts F).
-
-    Yealink: resync without reboot needs ``sip.notify_reboot_enable = 0`` in
-    its config (which provd provisions) and then obeys ``reboot=``. Snom:
-    ``reboot=false`` reloads settings, ``reboot=true`` reboots. Both take the
-    explicit parameter, which also documents intent in SIP traces.
-    """
-    vendor = Vendor(vendor)
-    if vendor in (Vendor.YEALINK, Vendor.SNOM):
-        return f"check-sync;reboot={'true' if reboot else 'false'}"
-    raise ValueError(f"no check-sync form known for {vendor}")
-
-
 def _outcome(status: int) -> CheckSyncOutcome:
     if 200 <= status < 300:
         return CheckSyncOutcome.DELIVERED
@@ -74,13 +59,14 @@ async def check_sync(
     rpc: KamailioRpc,
     aor: str,
     *,
-    reboot: bool,
-    vendor: Vendor | str,
+    event: str,
     next_hop: str,
     notify_token: str,
     contact: str | None = None,
 ) -> CheckSyncResult:
-    """Send ``Event: check-sync`` to the registered contacts of ``aor`` (``ext@domain``).
+    """Send a NOTIFY with ``Event: <event>`` to the registered contacts of ``aor``
+    (``ext@domain``). The event is the phone's vendor's (``Driver.check_sync_event``):
+    the services ask the driver, so that this layer knows no vendor.
 
     ``contact``: only that one of the AoR's bindings (one phone of a user who is on
     several); 404 when it is not registered. Without it, every binding gets it.
@@ -93,11 +79,10 @@ async def check_sync(
     user, _, domain = aor.partition("@")
     if not user or not domain:
         raise ValueError(f"{aor!r} is not an AoR (extension@domain)")
-    event = check_sync_event(vendor, reboot=reboot)
     headers = (
         f"From: <sip:provd@{domain}>\r\n"
         f"To: <sip:{aor}>\r\n"
-        f"Event: {event}\r\n"
+        f"Event: {_check_header_value('event', event)}\r\n"
         "Subscription-State: terminated\r\n"
         f"X-Provd-Token: {_check_header_value('token', notify_token)}\r\n"
     )

@@ -46,6 +46,19 @@ def test_the_driver_is_the_vendors_and_complete(vendor: Vendor) -> None:
 
 
 @pytest.mark.parametrize("vendor", VENDORS)
+def test_the_check_sync_event_is_one_header_value_that_says_whether_to_reboot(
+    vendor: Vendor,
+) -> None:
+    # The PBX layer sends this as it is (provd/pbx knows no vendor).
+    resync = DRIVERS[vendor].check_sync_event(reboot=False)
+    reboot = DRIVERS[vendor].check_sync_event(reboot=True)
+    assert resync != reboot
+    for event in (resync, reboot):
+        assert event.startswith("check-sync")
+        assert event.isprintable() and event.isascii() and event.strip() == event
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
 def test_the_vendors_models_come_from_its_folder_and_are_its_own(vendor: Vendor) -> None:
     models = importlib.import_module(f"provd.drivers.{vendor.value}.models").MODELS
     assert models and registry.VENDORS[vendor].models == models == CATALOGUE.of(vendor)

@@ -991,3 +991,8 @@ def test_per_model_settings_carry_no_firmware(model: PhoneModel) -> None:
     assert DRIVER.render(ctx, f"snom{model.name}.xml") == DRIVER.render(
         sample_context(model), f"snom{model.name}.xml"
     )
+
+
+def test_check_sync_reloads_the_settings_or_reboots() -> None:
+    assert DRIVER.check_sync_event(reboot=False) == "check-sync;reboot=false"
+    assert DRIVER.check_sync_event(reboot=True) == "check-sync;reboot=true"

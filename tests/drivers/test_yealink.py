@@ -786,3 +786,10 @@ def test_firmware_url_with_a_line_break_is_refused() -> None:
     bad = dataclasses.replace(FIRMWARE, url=FIRMWARE.url + "\nstatic.x = 1")
     with pytest.raises(UnsafeValue):
         DRIVER.render(_ctx(firmware=bad), "0015654aa937.cfg")
+
+
+def test_check_sync_resyncs_or_reboots_as_the_device_file_allows() -> None:
+    # sip.notify_reboot_enable = 0 in the device file: reboot= decides.
+    assert "sip.notify_reboot_enable = 0" in _render(sample_context(T46G), "0015654aa937.cfg")
+    assert DRIVER.check_sync_event(reboot=False) == "check-sync;reboot=false"
+    assert DRIVER.check_sync_event(reboot=True) == "check-sync;reboot=true"

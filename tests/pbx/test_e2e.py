@@ -11,6 +11,7 @@ import signal
 import pytest
 
 from provd.db.models import User
+from provd.drivers.registry import driver_for
 from provd.pbx.notify import CheckSyncOutcome
 from provd.pbx.subscribers import tenant_domains
 from tests.pbx.conftest import (
@@ -32,6 +33,11 @@ from tests.pbx.conftest import (
 from tests.pbx.sippctl import run_sipp, sipp
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+# What the services send (the PBX layer is handed the event of the phone's vendor).
+YEALINK_RESYNC = driver_for("yealink").check_sync_event(reboot=False)
+YEALINK_REBOOT = driver_for("yealink").check_sync_event(reboot=True)
+SNOM_REBOOT = driver_for("snom").check_sync_event(reboot=True)
 
 
 async def register(
@@ -191,8 +197,8 @@ async def test_check_sync_reaches_registered_phone(pbx: PbxEnv) -> None:
     control = pbx.supervisor.control
     async with sipp("uas_notify.xml", pbx.work, local=CALLEE, calls=2) as phone:
         await asyncio.sleep(0.3)
-        resync = await control.check_sync("2000@acme.test", reboot=False, vendor="yealink")
-        reboot = await control.check_sync("2000@acme.test", reboot=True, vendor="snom")
+        resync = await control.check_sync("2000@acme.test", event=YEALINK_RESYNC)
+        reboot = await control.check_sync("2000@acme.test", event=SNOM_REBOOT)
         received = await phone.finish()
     assert (resync.outcome, resync.status) == (CheckSyncOutcome.DELIVERED, 200)
     assert (reboot.outcome, reboot.status) == (CheckSyncOutcome.DELIVERED, 200)
@@ -221,7 +227,7 @@ async def test_check_sync_to_one_contact_reaches_that_phone_only(pbx: PbxEnv) ->
         ):
             await asyncio.sleep(0.3)
             result = await control.check_sync(
-                "2000@acme.test", reboot=True, vendor="yealink", contact=target
+                "2000@acme.test", event=YEALINK_REBOOT, contact=target
             )
             got = await chosen.finish()
             missed = await other.finish()
@@ -233,7 +239,7 @@ async def test_check_sync_to_one_contact_reaches_that_phone_only(pbx: PbxEnv) ->
 
         # A contact that is not (or no longer) registered is not guessed at.
         gone = await control.check_sync(
-            "2000@acme.test", reboot=True, vendor="yealink", contact="sip:2000@192.0.2.1:5060"
+            "2000@acme.test", event=YEALINK_REBOOT, contact="sip:2000@192.0.2.1:5060"
         )
         assert (gone.outcome, gone.status) == (CheckSyncOutcome.NOT_REGISTERED, 404)
     finally:
@@ -241,9 +247,7 @@ async def test_check_sync_to_one_contact_reaches_that_phone_only(pbx: PbxEnv) ->
 
 
 async def test_check_sync_reports_not_registered(pbx: PbxEnv) -> None:
-    result = await pbx.supervisor.control.check_sync(
-        "2002@acme.test", reboot=False, vendor="yealink"
-    )
+    result = await pbx.supervisor.control.check_sync("2002@acme.test", event=YEALINK_RESYNC)
     assert (result.outcome, result.status) == (CheckSyncOutcome.NOT_REGISTERED, 404)
     assert not result.ok
 
@@ -255,8 +259,7 @@ async def test_notify_without_provd_token_is_refused(pbx: PbxEnv) -> None:
     result = await check_sync(
         control.rpc,
         "2000@acme.test",
-        reboot=True,
-        vendor="yealink",
+        event=YEALINK_REBOOT,
         next_hop=control.next_hop,
         notify_token="forged",
     )

@@ -12,7 +12,7 @@ import pytest
 from provd.domain.errors import InvalidInput
 from provd.pbx.config import render_local_config
 from provd.pbx.errors import PbxError, RpcError
-from provd.pbx.notify import check_sync_event
+from provd.pbx.notify import CheckSyncOutcome, check_sync
 from provd.pbx.probe import ProbeResult, answer_means_up, carrier_uri, probe_carrier
 from provd.pbx.rpc import KamailioRpc
 from provd.pbx.rtpengine import bdecode, bencode
@@ -106,15 +106,6 @@ def test_hostport_parsing() -> None:
     assert str(parse_hostport("sip:[2001:db8::1]:5062;transport=tcp")) == "2001:db8::1:5062"
     assert str(parse_hostport("sip:phone.example.net")) == "phone.example.net"
     assert parse_hostport("not a uri") is None
-
-
-def test_check_sync_event_per_vendor() -> None:
-    assert check_sync_event("yealink", reboot=False) == "check-sync;reboot=false"
-    assert check_sync_event("yealink", reboot=True) == "check-sync;reboot=true"
-    assert check_sync_event("snom", reboot=False) == "check-sync;reboot=false"
-    assert check_sync_event("snom", reboot=True) == "check-sync;reboot=true"
-    with pytest.raises(ValueError):
-        check_sync_event("polycom", reboot=True)
 
 
 def test_bencode_round_trip() -> None:
@@ -300,3 +291,47 @@ def test_uacreg_rows_register_each_carrier_as_its_name_through_its_own_address()
             600,
         ),
     ]
+
+
+async def test_check_sync_sends_the_event_it_is_given() -> None:
+    # The event is the phone's vendor's, chosen by the services from its driver.
+    rpc = _CannedRpc([200, "OK"])
+    result = await check_sync(
+        rpc,
+        "201@acme.test",
+        event="any-vendor;action=resync",
+        next_hop="sip:127.0.0.1:5060",
+        notify_token="n" * 48,
+        contact="sip:201@192.0.2.5:5060",
+    )
+    assert (result.event, result.outcome, result.status) == (
+        "any-vendor;action=resync",
+        CheckSyncOutcome.DELIVERED,
+        200,
+    )
+    [(method, verb, ruri, hop, socket, headers)] = rpc.sent
+    assert (method, verb, ruri, hop, socket) == (
+        "tm.t_uac_wait",
+        "NOTIFY",
+        "sip:201@acme.test",
+        "sip:127.0.0.1:5060",
+        ".",
+    )
+    assert headers == (
+        "From: <sip:provd@acme.test>\r\nTo: <sip:201@acme.test>\r\n"
+        "Event: any-vendor;action=resync\r\nSubscription-State: terminated\r\n"
+        f"X-Provd-Token: {'n' * 48}\r\nX-Provd-Contact: sip:201@192.0.2.5:5060\r\n"
+    )
+
+
+async def test_check_sync_refuses_an_event_that_would_add_a_header() -> None:
+    rpc = _CannedRpc([200, "OK"])
+    with pytest.raises(ValueError, match="event"):
+        await check_sync(
+            rpc,
+            "201@acme.test",
+            event="check-sync\r\nX-Evil: 1",
+            next_hop="sip:127.0.0.1:5060",
+            notify_token="n" * 48,
+        )
+    assert rpc.sent == []

@@ -160,6 +160,10 @@ class SnomDriver:
     def config_file(self, mac: Mac) -> str:
         return _Kind.DEVICE_SETTINGS.filename(None, mac)
 
+    def check_sync_event(self, *, reboot: bool) -> str:
+        # reboot=false reloads the settings, reboot=true restarts (vendor facts F).
+        return f"check-sync;reboot={'true' if reboot else 'false'}"
+
     def render(self, ctx: DeviceContext, filename: str) -> bytes:
         _check_model(ctx.model)
         parsed = _parse(filename)

@@ -222,6 +222,12 @@ class YealinkDriver:
     def config_file(self, mac: Mac) -> str:
         return f"{mac}.cfg"
 
+    def check_sync_event(self, *, reboot: bool) -> str:
+        # A resync without a reboot needs sip.notify_reboot_enable = 0, which the device
+        # file sets; the phone then obeys reboot= (vendor facts F). The parameter is
+        # written out either way: it documents the intent in SIP traces.
+        return f"check-sync;reboot={'true' if reboot else 'false'}"
+
     def render(self, ctx: DeviceContext, filename: str) -> bytes:
         _check_model(ctx.model)
         parsed = _parse(filename)

@@ -20,6 +20,7 @@ from typing import Any
 from provd.db.models import Device, DeviceLine, Tenant
 from provd.domain.audit_actions import AuditAction
 from provd.domain.errors import Conflict
+from provd.drivers.registry import driver_for
 from provd.pbx import (
     CheckSyncOutcome,
     CheckSyncResult,
@@ -31,7 +32,6 @@ from provd.pbx import (
     Registration,
     RpcError,
     aor_for,
-    check_sync_event,
 )
 from provd.pbx.database import open_kamailio_db
 from provd.pbx.rpc import KamailioRpc
@@ -331,15 +331,14 @@ async def check_sync_device(
     pbx = _require(control)
     lines = (await device_registrations(pbx, [device]))[device.mac]
 
+    event = driver_for(device.vendor).check_sync_event(reboot=reboot)
+
     async def one(line: LineRegistration) -> CheckSyncResult:
         if line.binding is None:
-            event = check_sync_event(device.vendor, reboot=reboot)
             return CheckSyncResult(
                 line.aor, event, CheckSyncOutcome.NOT_REGISTERED, 404, "not registered here"
             )
-        return await pbx.check_sync(
-            line.aor, reboot=reboot, vendor=device.vendor, contact=line.binding.uri
-        )
+        return await pbx.check_sync(line.aor, event=event, contact=line.binding.uri)
 
     try:
         results = await asyncio.gather(*(one(line) for line in lines))

@@ -32,6 +32,7 @@ from provd.db.models import Device, FirmwareImage, Rollout, RolloutDevice
 from provd.domain.audit_actions import AuditAction
 from provd.domain.errors import Conflict, InvalidInput
 from provd.domain.firmware import DeviceState, RolloutState, can_move, counts
+from provd.drivers.registry import driver_for
 from provd.pbx import CheckSyncOutcome, CheckSyncResult, PbxControl, PbxError, Registration
 from provd.services import audit
 from provd.services.firmware.reported import SipState, observe, record_all
@@ -252,9 +253,8 @@ class RolloutEngine:
     async def _send(self, row: RolloutDevice, device: Device, aor: str, contact: str) -> None:
         try:
             # To this phone's binding only: the user may be on another desk too.
-            result = await self._control.check_sync(
-                aor, reboot=True, vendor=device.vendor, contact=contact
-            )
+            event = driver_for(device.vendor).check_sync_event(reboot=True)
+            result = await self._control.check_sync(aor, event=event, contact=contact)
         except PbxError as e:
             # It may have reached the phone: watch it like any notified device.
             await self._note(row, f"check-sync outcome unknown: {e}")
