@@ -60,9 +60,10 @@ class User(Model):
     forward_busy: fields.Field[Any] = fields.JSONField(null=True)
     forward_no_answer: fields.Field[Any] = fields.JSONField(null=True)
     forward_unreachable: fields.Field[Any] = fields.JSONField(null=True)
-    forward_no_answer_seconds = fields.IntField(default=20)
+    # db_default: the columns were added to tables that already hold users.
+    forward_no_answer_seconds = fields.IntField(default=20, db_default=20)
     # Do not disturb, kept by provd rather than each phone: set by an admin or the user.
-    dnd = fields.BooleanField(default=False)
+    dnd = fields.BooleanField(default=False, db_default=False)
     # May flip the tenant's night switch from the phone (*915): receptionists, say.
     may_switch_night = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)

@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from tortoise import Tortoise
+from tortoise.migrations.api.migrate import migrate
 from tortoise.migrations.autodetector import MigrationAutodetector
 
 from provd.db.connection import database, db_url_for, tortoise_config, upgrade_schema
@@ -40,3 +41,33 @@ async def test_upgrade_is_idempotent_and_keeps_rows(tmp_path: Path) -> None:
         )
     }
     assert {"tenant", "user", "device", "device_line", "api_token", "audit_entry"} <= tables
+
+
+async def test_call_handling_columns_are_added_to_a_table_that_holds_users(
+    tmp_path: Path,
+) -> None:
+    """A NOT NULL column added to rows that exist needs a database default: without one
+    SQLite and PostgreSQL both refuse the ALTER and the upgrade stops."""
+    url = db_url_for(tmp_path)
+    config = tortoise_config(url)
+    await migrate(config=config, direction="forward", target="models.0009_routing_identity")
+    await Tortoise.close_connections()
+    with sqlite3.connect(tmp_path / "provd.sqlite3") as db:
+        db.execute(
+            "INSERT INTO tenant (slug, name, sip_domain, timezone, bootstrap_username,"
+            " bootstrap_password_enc, lldp, pickup_code, country, number_display, created_at)"
+            " VALUES ('old', 'Old', 'old.test', 'UTC', 'bootstrap-old', x'00', 1, '*8', 'NL',"
+            " 'national', '2026-01-01')"
+        )
+        db.execute(
+            "INSERT INTO user (tenant_id, extension, display_name, sip_username,"
+            " sip_password_enc, hide_caller_id, created_at)"
+            " VALUES (1, '201', 'Front Desk', '201', x'00', 0, '2026-01-01')"
+        )
+    await migrate(config=config, direction="forward", target="models.0010_call_handling")
+    await Tortoise.close_connections()
+    with sqlite3.connect(tmp_path / "provd.sqlite3") as db:
+        row = db.execute(
+            "SELECT dnd, forward_no_answer_seconds, forward_always FROM user"
+        ).fetchone()
+    assert row == (0, 20, None)

@@ -99,7 +99,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='User',
             name='dnd',
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
         ops.AddField(
             model_name='User',
@@ -119,7 +119,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='User',
             name='forward_no_answer_seconds',
-            field=fields.IntField(default=20),
+            field=fields.IntField(default=20, db_default=20),
         ),
         ops.AddField(
             model_name='User',
