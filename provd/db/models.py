@@ -28,9 +28,10 @@ class Tenant(Model):
     sip_proxy = fields.CharField(max_length=262, null=True)
     pickup_code = fields.CharField(max_length=8, default="*8")
     # ISO 3166 region whose notation users dial in (0… national, 00… international).
-    country = fields.CharField(max_length=2, default="NL")
+    # db_default (here and below): added to tables that already hold rows.
+    country = fields.CharField(max_length=2, default="NL", db_default="NL")
     # How callers' numbers are shown on the tenant's phones: "national" or "e164".
-    number_display = fields.CharField(max_length=8, default="national")
+    number_display = fields.CharField(max_length=8, default="national", db_default="national")
     # Caller ID for users without a number of their own (E.164, one of the tenant's).
     main_number = fields.CharField(max_length=16, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -52,7 +53,7 @@ class User(Model):
     sip_username = fields.CharField(max_length=64)
     sip_password_enc = fields.BinaryField()
     # Outbound calls to the telephone network carry Privacy: id (PAI stays true).
-    hide_caller_id = fields.BooleanField(default=False)
+    hide_caller_id = fields.BooleanField(default=False, db_default=False)
     # Where the user's calls go instead (a destination, see services/destinations; null:
     # not forwarded): always, when busy, unanswered after forward_no_answer_seconds, or
     # when no phone of the user is registered.
@@ -65,7 +66,7 @@ class User(Model):
     # Do not disturb, kept by provd rather than each phone: set by an admin or the user.
     dnd = fields.BooleanField(default=False, db_default=False)
     # May flip the tenant's night switch from the phone (*915): receptionists, say.
-    may_switch_night = fields.BooleanField(default=False)
+    may_switch_night = fields.BooleanField(default=False, db_default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     lines: fields.ReverseRelation[DeviceLine]

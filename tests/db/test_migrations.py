@@ -71,3 +71,34 @@ async def test_call_handling_columns_are_added_to_a_table_that_holds_users(
             "SELECT dnd, forward_no_answer_seconds, forward_always FROM user"
         ).fetchone()
     assert row == (0, 20, None)
+
+
+async def test_a_database_of_the_last_release_upgrades_with_its_rows_in_place(
+    tmp_path: Path,
+) -> None:
+    """0008 is what the previous release ran: every later migration adds columns to
+    tables that hold tenants and users, each with a database default."""
+    url = db_url_for(tmp_path)
+    config = tortoise_config(url)
+    await migrate(config=config, direction="forward", target="models.0008_numbers_carriers")
+    await Tortoise.close_connections()
+    with sqlite3.connect(tmp_path / "provd.sqlite3") as db:
+        db.execute(
+            "INSERT INTO tenant (slug, name, sip_domain, timezone, bootstrap_username,"
+            " bootstrap_password_enc, lldp, pickup_code, created_at)"
+            " VALUES ('old', 'Old', 'old.test', 'UTC', 'bootstrap-old', x'00', 1, '*8',"
+            " '2026-01-01')"
+        )
+        db.execute(
+            "INSERT INTO user (tenant_id, extension, display_name, sip_username,"
+            " sip_password_enc, created_at)"
+            " VALUES (1, '201', 'Front Desk', '201', x'00', '2026-01-01')"
+        )
+    await upgrade_schema(url)
+    with sqlite3.connect(tmp_path / "provd.sqlite3") as db:
+        tenant = db.execute("SELECT country, number_display, main_number FROM tenant").fetchone()
+        user = db.execute(
+            "SELECT hide_caller_id, dnd, forward_no_answer_seconds, may_switch_night FROM user"
+        ).fetchone()
+    assert tenant == ("NL", "national", None)
+    assert user == (0, 0, 20, 0)

@@ -31,7 +31,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Tenant',
             name='country',
-            field=fields.CharField(default='NL', max_length=2),
+            field=fields.CharField(default='NL', db_default='NL', max_length=2),
         ),
         ops.AddField(
             model_name='Tenant',
@@ -41,11 +41,11 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Tenant',
             name='number_display',
-            field=fields.CharField(default='national', max_length=8),
+            field=fields.CharField(default='national', db_default='national', max_length=8),
         ),
         ops.AddField(
             model_name='User',
             name='hide_caller_id',
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
     ]
