@@ -175,15 +175,31 @@ def prepared_data_dir(
     return copy
 
 
+@pytest.fixture(scope="session")
+def _platform_template(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Path:
+    """A data directory (settings, secret key, database) with the default tenant."""
+    import asyncio
+
+    directory = tmp_path_factory.mktemp("platform")
+    save_settings(directory, TEST_SETTINGS)
+    shutil.copy(migrated_db, directory / "provd.sqlite3")
+
+    async def add_default_tenant() -> None:
+        async with database(db_url_for(directory)):
+            p = Platform(directory, TEST_SETTINGS, SecretBox.load_or_create(directory))
+            await tenants.add_tenant(p, TEST_ACTOR, tenants.DEFAULT_TENANT)
+
+    asyncio.run(add_default_tenant())
+    return directory
+
+
 @pytest.fixture
-async def platform(tmp_path: Path, migrated_db: Path) -> AsyncIterator[Platform]:
-    save_settings(tmp_path, TEST_SETTINGS)
-    shutil.copy(migrated_db, tmp_path / "provd.sqlite3")
-    url = db_url_for(tmp_path)
-    async with database(url):
-        p = Platform(tmp_path, TEST_SETTINGS, SecretBox.load_or_create(tmp_path))
-        await tenants.add_tenant(p, TEST_ACTOR, tenants.DEFAULT_TENANT)
-        yield p
+async def platform(tmp_path: Path, _platform_template: Path) -> AsyncIterator[Platform]:
+    """A platform on its own data directory with the default tenant: a copy of one made
+    per session (the tenant's rows and audit entry, its sealed bootstrap password)."""
+    shutil.copytree(_platform_template, tmp_path, dirs_exist_ok=True)
+    async with database(db_url_for(tmp_path)):
+        yield Platform(tmp_path, TEST_SETTINGS, SecretBox.load_or_create(tmp_path))
 
 
 @pytest.fixture(scope="session")
