@@ -107,11 +107,23 @@ async def _resolve_loopback_only(host: str, port: int) -> None:
         raise OSError(f"{host}: not resolved while fuzzing")
 
 
+@dataclass(frozen=True, slots=True)
+class Seeded:
+    """A seeded environment's data directory (settings, secret key, database) and the
+    secrets the seeding handed out, to start other environments from a copy of it."""
+
+    directory: Path
+    tokens: dict[str, str]
+    bootstrap_password: str
+
+
 @dataclass
 class FuzzEnv:
     directory: Path
     migrated: Path | None = None
     """An SQLite file with the schema already applied, copied instead of migrating."""
+    seeded: Seeded | None = None
+    """Copied instead of migrating and seeding (the tests start dozens of environments)."""
     platform: Platform = field(init=False)
     base: str = field(init=False)
     tokens: dict[str, str] = field(init=False, default_factory=dict)
@@ -128,19 +140,35 @@ class FuzzEnv:
         return self.directory / "provd.sqlite3"
 
     async def start(self) -> None:
+        if self.seeded is not None:
+            shutil.copytree(self.seeded.directory, self.directory, dirs_exist_ok=True)
+            self.tokens = dict(self.seeded.tokens)
+            self.bootstrap_password = self.seeded.bootstrap_password
+            self._platform()
+        else:
+            await self._migrate_and_seed()
+        self._baseline = self.directory / "baseline.sqlite3"
+        shutil.copy(self.db_file, self._baseline)
+        await self._open()
+
+    def as_seeded(self) -> Seeded:
+        """This environment as it was seeded (call before any request changes it)."""
+        return Seeded(self.directory, dict(self.tokens), self.bootstrap_password)
+
+    def _platform(self) -> None:
+        self.platform = Platform(self.directory, SETTINGS, SecretBox.load_or_create(self.directory))
+        self.platform.resolve_host = _resolve_loopback_only
+
+    async def _migrate_and_seed(self) -> None:
         save_settings(self.directory, SETTINGS)
         if self.migrated is not None:
             shutil.copy(self.migrated, self.db_file)
         else:
             await upgrade_schema(db_url_for(self.directory))
         await self._stack.enter_async_context(database(db_url_for(self.directory)))
-        self.platform = Platform(self.directory, SETTINGS, SecretBox.load_or_create(self.directory))
-        self.platform.resolve_host = _resolve_loopback_only
+        self._platform()
         await self._seed()
         await self._close_db()
-        self._baseline = self.directory / "baseline.sqlite3"
-        shutil.copy(self.db_file, self._baseline)
-        await self._open()
 
     async def _seed(self) -> None:
         p = self.platform
@@ -278,8 +306,10 @@ class FuzzEnv:
 class Driver:
     """Runs a :class:`FuzzEnv` on an event loop of its own, for synchronous callers."""
 
-    def __init__(self, directory: Path, migrated: Path | None = None) -> None:
-        self.env = FuzzEnv(directory, migrated)
+    def __init__(
+        self, directory: Path, migrated: Path | None = None, seeded: Seeded | None = None
+    ) -> None:
+        self.env = FuzzEnv(directory, migrated, seeded)
         self._runner = asyncio.Runner()
 
     def __enter__(self) -> Driver:

@@ -14,8 +14,8 @@ from tests.fuzz.targets import ci_settings
 
 
 @pytest.fixture
-def driver(tmp_path: Path, migrated_db: Path) -> Iterator[env.Driver]:
-    with env.Driver(tmp_path, migrated_db) as d:
+def driver(tmp_path: Path, seeded_fuzz_env: env.Seeded) -> Iterator[env.Driver]:
+    with env.Driver(tmp_path, seeded=seeded_fuzz_env) as d:
         yield d
 
 
