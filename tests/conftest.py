@@ -24,9 +24,9 @@ TEST_ACTOR = Actor("test")
 TEST_SETTINGS = Settings(
     public_host="provd.test", https_port=8443, sip_proxy_host="sip.provd.test", bind="127.0.0.1"
 )
-# argon2's real cost (64 MiB, three passes, ~0.1 s) was most of what a console test spent:
-# each adds accounts and signs in. Tests check accounts and sign-in, not argon2's cost;
-# tests/services/access/test_hashing.py checks the application's own parameters.
+# argon2 at its real cost (64 MiB, three passes: 0.2 s a hash here) was most of what a
+# console test spent: each adds accounts and signs in. Tests check accounts and sign-in, not
+# argon2's cost; tests/services/access/test_hashing.py checks the application's own.
 TEST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
