@@ -100,7 +100,7 @@ from urllib.parse import unquote
 
 import phonenumbers
 
-from provd.domain import numbers, schedules, service_codes
+from provd.domain import numbers, schedules, service_codes, trunks
 from provd.domain.errors import InvalidInput
 from provd.domain.tenancy import check_extension
 
@@ -142,13 +142,24 @@ class FromCarrier:
 
 
 @dataclass(frozen=True)
+class FromTrunk:
+    """A customer's PBX: through one of its trunk's accounts (Kamailio checked the
+    digest) or, for an IP-authenticated trunk, by its source address. ``address`` is
+    the packet's source, checked here against the trunk's allowed networks."""
+
+    tenant: str
+    trunk: str
+    address: str
+
+
+@dataclass(frozen=True)
 class FromUnknown:
     """Neither authenticated nor a carrier's address."""
 
     address: str = ""
 
 
-Source = FromUser | FromCarrier | FromUnknown
+Source = FromUser | FromCarrier | FromTrunk | FromUnknown
 
 
 @dataclass(frozen=True)
@@ -205,8 +216,15 @@ class ToScheduled:
     name: str
 
 
-Destination = ToUser | ToGroup | ToExternal | ToScheduled
-NumberTarget = ToUser | ToGroup | ToScheduled
+@dataclass(frozen=True)
+class ToTrunk:
+    """A customer's PBX behind a trunk: its accounts in turn, then the trunk's failover."""
+
+    name: str
+
+
+Destination = ToUser | ToGroup | ToExternal | ToScheduled | ToTrunk
+NumberTarget = ToUser | ToGroup | ToScheduled | ToTrunk
 
 
 @dataclass(frozen=True)
@@ -314,6 +332,31 @@ class GroupRouting:
 
 
 @dataclass(frozen=True)
+class TrunkRouting:
+    """A customer SIP trunk as routing reads it.
+
+    ``accounts`` are the usernames of its registration accounts, primary first (each
+    is an AoR in the tenant's SIP domain); none for an IP-authenticated trunk, which
+    is reached at ``address`` (``host[:port]``) instead. ``caller_ids`` are the numbers
+    (E.164) its PBX may present; ``main_number`` replaces any other when
+    ``caller_id_policy`` is ``replace``. ``failover`` takes inbound calls the PBX does
+    not answer or cannot be reached for.
+    """
+
+    name: str
+    channels: int
+    networks: tuple[str, ...]
+    number_format: trunks.NumberFormat = "e164"
+    accounts: tuple[str, ...] = ()
+    address: str | None = None
+    caller_ids: frozenset[str] = frozenset()
+    main_number: str | None = None
+    caller_id_policy: trunks.CallerIdPolicy = "replace"
+    failover: Destination | None = None
+    ring_s: int = 30
+
+
+@dataclass(frozen=True)
 class TenantRouting:
     """A tenant's routing data: its users and every number it owns.
 
@@ -334,6 +377,7 @@ class TenantRouting:
     """Incoming calls from outside the tenant refused for every number."""
     schedules: Mapping[str, ScheduleRouting] = field(default_factory=dict)
     routes: Mapping[str, ScheduledRouting] = field(default_factory=dict)
+    trunks: Mapping[str, TrunkRouting] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -398,7 +442,16 @@ class CarrierTarget:
     dst_uri: str
 
 
-Target = AorTarget | CarrierTarget
+@dataclass(frozen=True)
+class PbxTarget:
+    """An IP-authenticated trunk's PBX at its static address."""
+
+    trunk: str
+    uri: str
+    dst_uri: str
+
+
+Target = AorTarget | CarrierTarget | PbxTarget
 
 
 @dataclass(frozen=True)
@@ -446,6 +499,17 @@ class Branch:
     setup_timeout_ms: int
     ring_timeout_ms: int
     on_failure: OnFailure
+    request_user: str | None = None
+    """The Request-URI user once the AoR is looked up: a trunk's PBX is sent the number
+    called (in its notation), not the username it registered with."""
+
+
+@dataclass(frozen=True)
+class Channels:
+    """A call counted against a trunk's channel limit: ``key`` names the trunk."""
+
+    key: str
+    limit: int
 
 
 @dataclass(frozen=True)
@@ -469,6 +533,8 @@ class Route:
     group: str | None = None
     member: str | None = None
     """The hunt group this step rings for, and the one member it rings (serial policies)."""
+    channels: Channels | None = None
+    """Refused (503) when the trunk already has ``limit`` calls."""
 
 
 @dataclass(frozen=True)
@@ -522,6 +588,13 @@ def plan_call(facts: CallFacts, tenant: TenantRouting | None, carriers: Carriers
         if user is None:
             return Reject(403, "Forbidden: unknown caller")
         return _outbound(facts, tenant, user, carriers)
+    if isinstance(source, FromTrunk):
+        if tenant is None or tenant.slug != source.tenant:
+            raise ValueError("a call from a trunk is planned with the trunk's own tenant")
+        trunk = tenant.trunks.get(source.trunk)
+        if trunk is None:
+            return Reject(403, "Forbidden: unknown trunk")
+        return _from_trunk(facts, tenant, trunk, source.address, carriers)
     assert_never(source)
 
 
@@ -619,6 +692,60 @@ def _outbound(
     if facts.failed:
         return RelayFailure()
     return _to_carriers("outbound", number, identity, hidden, tenant, carriers)
+
+
+def _from_trunk(
+    facts: CallFacts,
+    tenant: TenantRouting,
+    trunk: TrunkRouting,
+    address: str,
+    carriers: Carriers,
+) -> RoutePlan:
+    """A customer's PBX calling out. The number may be dialled in any notation of the
+    tenant's country (the trunk's own format is one of them) and leaves in E.164; the
+    caller ID is the PBX's P-Asserted-Identity, only ever one of the trunk's numbers."""
+    if not trunks.allows(trunk.networks, address):
+        return Reject(403, "Forbidden: address not allowed for this trunk")
+    if facts.failed:
+        return RelayFailure()
+    channels = Channels(f"{tenant.slug}/{trunk.name}", trunk.channels)
+    dialled = unquote(facts.dialled).strip()
+    identity = _trunk_caller_id(facts, tenant, trunk)
+    if numbers.is_emergency(dialled, tenant.country):
+        code = phonenumbers.country_code_for_region(tenant.country)
+        emergency = identity if isinstance(identity, str) else _owned(tenant, trunk.main_number)
+        route = _to_carriers("emergency", f"+{code}{dialled}", emergency, False, tenant, carriers)
+        return replace(route, channels=channels) if isinstance(route, Route) else route
+    number = _dialled_number(dialled, tenant.country)
+    if number is None:
+        if re.fullmatch(r"\+?[0-9]*", dialled):
+            return Reject(484, "Address Incomplete")
+        return Reject(404, "Not Found")
+    if isinstance(identity, Reject):
+        return identity
+    route = _to_carriers(
+        "outbound", number, identity, _asks_privacy(facts.privacy), tenant, carriers
+    )
+    return replace(route, channels=channels) if isinstance(route, Route) else route
+
+
+def _trunk_caller_id(facts: CallFacts, tenant: TenantRouting, trunk: TrunkRouting) -> str | Reject:
+    claimed = unquote(facts.pai_user) if facts.pai_user else ""
+    number = _e164_or_none(claimed, tenant.country) if claimed else None
+    if number is not None and number in trunk.caller_ids and number in tenant.numbers:
+        return number
+    if trunk.caller_id_policy == "refuse":
+        if number is None:
+            return Reject(403, "Forbidden: no caller ID (P-Asserted-Identity) from the trunk")
+        return Reject(403, "Forbidden: caller ID not allowed on this trunk")
+    main = _owned(tenant, trunk.main_number)
+    if main is None:
+        return Reject(403, "Forbidden: the trunk has no main number to call out with")
+    return main
+
+
+def _owned(tenant: TenantRouting, number: str | None) -> str | None:
+    return number if number is not None and number in tenant.numbers else None
 
 
 def caller_number(tenant: TenantRouting, user: UserRouting) -> str | None:
@@ -739,6 +866,11 @@ def _resolve(
         if group is None:
             return Reject(404, "Number not in use")
         return _group_step(call, group, _group_members(call, group), 0, depth, seen)
+    if isinstance(dest, ToTrunk):
+        trunk = tenant.trunks.get(dest.name)
+        if trunk is None:
+            return Reject(404, "Number not in use")
+        return _trunk_step(call, trunk, 0, depth, seen)
     if isinstance(dest, ToUser):
         user = tenant.users.get(dest.extension)
         if user is None:
@@ -858,6 +990,66 @@ def _group_step(
         )
     route = replace(route, more=True, group=group.extension, member=member)
     return _Step(route, next_member)
+
+
+TRUNK_FAILOVER_STATUSES = frozenset({408, 480, 500, 502, 503, 504})
+"""A trunk's PBX that answers with one of these (or not at all) is not there: the next
+account, then the failover. Busy or declined is the PBX's answer for the call."""
+
+
+def _trunk_step(
+    call: _Call, trunk: TrunkRouting, index: int, depth: int, seen: frozenset[Destination]
+) -> _Resolved:
+    """Ring the trunk's PBX through account ``index`` (primary, secondary, then its
+    static address), and on no answer the next one, then the trunk's failover."""
+    tenant = call.tenant
+    targets: list[Target] = [
+        AorTarget(account, f"sip:{account}@{tenant.sip_domain}") for account in trunk.accounts
+    ]
+    called = call.called or ""
+    dialled = trunks.format_number(called, trunk.number_format, tenant.country) if called else ""
+    if trunk.address is not None:
+        targets.append(
+            PbxTarget(trunk.name, f"sip:{dialled}@{trunk.address}", f"sip:{trunk.address}")
+        )
+    if index >= len(targets):
+        if trunk.failover is None:
+            return Reject(480, "Temporarily Unavailable: the trunk did not answer")
+        return _resolve(call, trunk.failover, depth=depth + 1, seen=seen)
+
+    caller = call.caller
+    if caller.hidden or caller.number is None:
+        from_ = NameAddr(ANONYMOUS_DISPLAY, ANONYMOUS_URI)
+        add: tuple[tuple[str, str], ...] = ()
+    else:
+        shown = trunks.format_number(caller.number, trunk.number_format, tenant.country)
+        uri = f"sip:{shown}@{tenant.sip_domain}"
+        from_ = NameAddr(call.from_.display, uri)
+        add = (("P-Asserted-Identity", f"<{uri}>"),)
+    branch = Branch(
+        target=targets[index],
+        headers=HeaderEdits(
+            add=add, from_=from_, to=NameAddr("", f"sip:{dialled}@{tenant.sip_domain}")
+        ),
+        setup_timeout_ms=SETUP_TIMEOUT_MS,
+        ring_timeout_ms=trunk.ring_s * 1000,
+        on_failure=GiveUp(),
+        request_user=dialled if isinstance(targets[index], AorTarget) else None,
+    )
+    route = Route(
+        call.kind,
+        (branch,),
+        caller,
+        more=True,
+        channels=Channels(f"{tenant.slug}/{trunk.name}", trunk.channels),
+    )
+
+    def then(failure: Failure) -> _Next:
+        if failure.unregistered or failure.timeout or failure.status in TRUNK_FAILOVER_STATUSES:
+            return _Resume(lambda _d: _trunk_step(call, trunk, index + 1, depth, seen))
+        return RelayFailure()
+
+    return _Step(route, then)
 
 
 def _external_step(
@@ -1061,6 +1253,14 @@ def plan_to_json(plan: RoutePlan) -> dict[str, object]:
         doc["group"] = plan.group
     if plan.member is not None:
         doc["member"] = plan.member
+    if plan.channels is not None:
+        doc["channels_key"] = plan.channels.key
+        doc["channels_limit"] = plan.channels.limit
+    users = {b.request_user for b in plan.branches}
+    if users != {None}:
+        if len(users) > 1:
+            raise ValueError("the branches of a plan must share their Request-URI user")
+        doc["ruri_user"] = plan.branches[0].request_user
     if plan.mode == "serial":
         doc.update(_failover_keys(plan.branches))
     else:
@@ -1114,6 +1314,8 @@ def _target_kind(target: Target) -> str:
         return "carrier"
     if isinstance(target, AorTarget):
         return "aor"
+    if isinstance(target, PbxTarget):
+        return "pbx"
     assert_never(target)
 
 
@@ -1124,6 +1326,8 @@ def _branch_json(branch: Branch) -> dict[str, object]:
         out.update(dst_uri=target.dst_uri, carrier=target.carrier)
     elif isinstance(target, AorTarget):
         out.update(extension=target.extension)
+    elif isinstance(target, PbxTarget):
+        out.update(dst_uri=target.dst_uri, trunk=target.trunk)
     else:
         assert_never(target)
     headers: dict[str, object] = {}

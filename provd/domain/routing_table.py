@@ -23,6 +23,7 @@ from provd.domain.routing import (
     Carriers,
     Failure,
     FromCarrier,
+    FromTrunk,
     FromUnknown,
     FromUser,
     Reject,
@@ -42,11 +43,13 @@ class CallRequest:
 
     ``source`` is ``user`` when Kamailio authenticated the caller (``domain`` and
     ``extension`` then name it: the From domain and the extension its credentials
-    belong to) and ``peer`` for anything else, which only a carrier may be.
-    ``address`` is the packet's source address, never a header.
+    belong to), ``trunk`` when the credentials were a trunk account's (``extension``
+    is then the account's username), and ``peer`` for anything else, which only a
+    carrier or an IP-authenticated trunk may be. ``address`` is the packet's source
+    address, never a header.
     """
 
-    source: Literal["user", "peer"]
+    source: Literal["user", "trunk", "peer"]
     address: str
     dialled: str
     domain: str = ""
@@ -72,8 +75,19 @@ class RoutingTable:
         self.carriers = carriers or Carriers()
         self._by_domain: dict[str, TenantRouting] = {}
         self._by_number: dict[str, TenantRouting] = {}
+        self._by_slug: dict[str, TenantRouting] = {}
+        self._by_account: dict[tuple[str, str], tuple[TenantRouting, str]] = {}
+        ip_trunks: list[tuple[Network, tuple[TenantRouting, str]]] = []
         for tenant in tenants:
             self._by_domain[tenant.sip_domain.lower()] = tenant
+            self._by_slug[tenant.slug] = tenant
+            for trunk in tenant.trunks.values():
+                for account in trunk.accounts:
+                    self._by_account[(tenant.sip_domain.lower(), account)] = (tenant, trunk.name)
+                if not trunk.accounts:
+                    ip_trunks.extend(
+                        (ipaddress.ip_network(n), (tenant, trunk.name)) for n in trunk.networks
+                    )
             for number in tenant.numbers:
                 if number in self._by_number:
                     raise ValueError(f"{number} is owned by two tenants")
@@ -88,6 +102,10 @@ class RoutingTable:
                 for network in networks
             ),
             key=lambda item: (-item[0].prefixlen, item[1]),
+        )
+        # An IP-authenticated trunk is known by its address alone: most specific first.
+        self._trunk_networks = sorted(
+            ip_trunks, key=lambda item: (-item[0].prefixlen, item[1][0].slug, item[1][1])
         )
 
     @property
@@ -108,24 +126,43 @@ class RoutingTable:
                 return name
         return None
 
+    def ip_trunk_at(self, address: str) -> tuple[TenantRouting, str] | None:
+        """The IP-authenticated trunk whose networks hold ``address``, or None."""
+        try:
+            ip = ipaddress.ip_address(address.strip("[]"))
+        except ValueError:
+            return None
+        for network, found in self._trunk_networks:
+            if ip.version == network.version and ip in network:
+                return found
+        return None
+
     def source_of(self, request: CallRequest) -> Source:
         if request.source == "user":
             tenant = self.tenant_for_domain(request.domain)
             if tenant is None:
                 return FromUnknown(request.address)
             return FromUser(tenant.slug, request.extension)
+        if request.source == "trunk":
+            found = self._by_account.get((request.domain.lower(), request.extension))
+            if found is None:
+                return FromUnknown(request.address)
+            return FromTrunk(found[0].slug, found[1], request.address)
         carrier = self.carrier_at(request.address)
-        if carrier is None:
-            return FromUnknown(request.address)
-        return FromCarrier(carrier)
+        if carrier is not None:
+            return FromCarrier(carrier)
+        trunk = self.ip_trunk_at(request.address)
+        if trunk is not None:
+            return FromTrunk(trunk[0].slug, trunk[1], request.address)
+        return FromUnknown(request.address)
 
     def plan(
         self, request: CallRequest, at: datetime, observed: Observed | None = None
     ) -> RoutePlan:
         source = self.source_of(request)
-        if request.source == "user" and isinstance(source, FromUnknown):
-            # Authenticated against a domain provd no longer has: removed meanwhile.
-            return Reject(403, "Forbidden: unknown tenant")
+        if request.source != "peer" and isinstance(source, FromUnknown):
+            # Authenticated against a domain or trunk provd no longer has: removed meanwhile.
+            return Reject(403, "Forbidden: unknown tenant or trunk")
         dialled = request.dialled
         if isinstance(source, FromCarrier):
             carrier = self.carriers.by_name(source.carrier)
@@ -145,6 +182,8 @@ class RoutingTable:
         tenant: TenantRouting | None = None
         if isinstance(source, FromUser):
             tenant = self.tenant_for_domain(request.domain)
+        elif isinstance(source, FromTrunk):
+            tenant = self._by_slug.get(source.tenant)
         elif isinstance(source, FromCarrier):
             number = inbound_number(facts, self.carriers)
             tenant = self._by_number.get(number) if number is not None else None

@@ -93,14 +93,16 @@ def _hex(value: str, name: str) -> str:
 
 def parse_request(form: dict[str, str]) -> CallRequest:
     """The form Kamailio posts, as a :class:`CallRequest`; 400 on anything else."""
-    source: Literal["user", "peer"]
+    source: Literal["user", "trunk", "peer"]
     match form.get("src"):
         case "user":
             source = "user"
+        case "trunk":
+            source = "trunk"
         case "peer":
             source = "peer"
         case _:
-            raise web.HTTPBadRequest(text="src must be user or peer")
+            raise web.HTTPBadRequest(text="src must be user, trunk or peer")
     values = {name: _hex(form.get(name, ""), name) for name in _FIELDS}
     return CallRequest(
         source=source,
