@@ -1,0 +1,10 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+
+
+class Migration(migrations.Migration):
+    dependencies = [('models', '0014_call_records')]
+
+    initial = False
+
+    operations: list[ops.Operation] = []
