@@ -25,8 +25,15 @@ _CREATE = re.compile(r"CREATE TABLE\s+(\w+)", re.IGNORECASE)
 _VERSION = re.compile(
     r"INSERT INTO version \(table_name, table_version\) values \('(\w+)','(\d+)'\)", re.IGNORECASE
 )
-# provd's column: which extension (AoR user) a digest username may use.
-_EXTRA_COLUMNS = {"subscriber": ("aor_user", "VARCHAR(64) DEFAULT '' NOT NULL")}
+# provd's columns: which extension (AoR user) a digest username may use; for a
+# customer trunk's account, the trunk and the networks it may send from.
+_EXTRA_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "subscriber": (
+        ("aor_user", "VARCHAR(64) DEFAULT '' NOT NULL"),
+        ("trunk", "VARCHAR(64) DEFAULT '' NOT NULL"),
+        ("allow_ips", "VARCHAR(1024) DEFAULT '' NOT NULL"),
+    )
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +95,11 @@ async def ensure_schema(db: KamailioDb, *, root: Path = SCHEMA_ROOT) -> SchemaRe
 
 
 async def _add_extra_columns(db: KamailioDb) -> None:
-    for table, (column, decl) in _EXTRA_COLUMNS.items():
-        if column not in await db.columns(table):
-            await db.execute_script(f"ALTER TABLE {table} ADD COLUMN {column} {decl};")
+    for table, columns in _EXTRA_COLUMNS.items():
+        have = await db.columns(table)
+        for column, decl in columns:
+            if column not in have:
+                await db.execute_script(f"ALTER TABLE {table} ADD COLUMN {column} {decl};")
 
 
 async def _check_versions(db: KamailioDb, root: Path) -> None:
