@@ -431,6 +431,10 @@ class PhoneNumber(Model):
     assigned_route: fields.ForeignKeyNullableRelation[ScheduledRoute] = fields.ForeignKeyField(
         "models.ScheduledRoute", related_name=False, null=True, on_delete=fields.RESTRICT
     )
+    # Inbound calls go to a customer's PBX: set exactly when its TrunkNumber is inbound.
+    assigned_trunk: fields.ForeignKeyNullableRelation[Trunk] = fields.ForeignKeyField(
+        "models.Trunk", related_name=False, null=True, on_delete=fields.RESTRICT
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -597,3 +601,162 @@ class IncomingBlock(Model):
 
     class Meta:
         table = "incoming_block"
+
+
+# ---- customer SIP trunks -----------------------------------------------------------
+
+
+class Trunk(Model):
+    """A customer's own PBX connected as one SIP trunk (provd.domain.trunks has its rules)."""
+
+    id = fields.IntField(primary_key=True)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    # Part of its accounts' usernames ("<name>-primary"): never renamed.
+    name = fields.CharField(max_length=32)
+    channels = fields.IntField()
+    # e164, 00 or national: how numbers cross the trunk.
+    number_format = fields.CharField(max_length=8, default="e164")
+    brand = fields.CharField(max_length=16, default="other")
+    # accounts (digest with its primary and secondary account) or ip (source address only).
+    auth = fields.CharField(max_length=8, default="accounts")
+    # Networks ("192.0.2.10/32") every request must come from, with or without a password.
+    networks: fields.Field[Any] = fields.JSONField(default=list)
+    # "HOST[:PORT]" inbound calls are sent to; set exactly for an IP-authenticated trunk.
+    address = fields.CharField(max_length=262, null=True)
+    # replace or refuse a caller ID outside the trunk's caller-ID numbers.
+    caller_id_policy = fields.CharField(max_length=8, default="replace")
+    # E.164, one of its caller-ID numbers: what a replaced caller ID becomes.
+    main_number = fields.CharField(max_length=16, null=True)
+    # A destination (see services/destinations) for inbound calls the PBX does not take.
+    failover: fields.Field[Any] = fields.JSONField(null=True)
+    ring_seconds = fields.IntField(default=30)
+    enabled = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "trunk"
+        unique_together = (("tenant", "name"),)
+
+
+class TrunkAccount(Model):
+    """One of a trunk's two registration accounts, its password only as ciphertext."""
+
+    id = fields.IntField(primary_key=True)
+    trunk: fields.ForeignKeyRelation[Trunk] = fields.ForeignKeyField(
+        "models.Trunk", related_name=False, on_delete=fields.CASCADE
+    )
+    role = fields.CharField(max_length=16)
+    username = fields.CharField(max_length=64)
+    password_enc = fields.BinaryField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "trunk_account"
+        unique_together = (("trunk", "role"),)
+
+
+class TrunkNumber(Model):
+    """A number of the trunk's tenant on the trunk: its DID and/or a caller ID it may send."""
+
+    # inbound is mirrored by PhoneNumber.assigned_trunk (kept equal by services.trunks).
+    id = fields.IntField(primary_key=True)
+    trunk: fields.ForeignKeyRelation[Trunk] = fields.ForeignKeyField(
+        "models.Trunk", related_name=False, on_delete=fields.CASCADE
+    )
+    # On one trunk at most.
+    number: fields.ForeignKeyRelation[PhoneNumber] = fields.ForeignKeyField(
+        "models.PhoneNumber", related_name=False, unique=True, on_delete=fields.RESTRICT
+    )
+    inbound = fields.BooleanField(default=False)
+    caller_id = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "trunk_number"
+
+
+class Rate(Model):
+    """One price of the rate table: the platform's, or a tenant's override of it.
+
+    ``match`` is an E.164 prefix (``+3197``) or a call type (``mobile``). ``owner`` is
+    "platform" or "tenant:<id>": a plain string, because SQL unique constraints treat
+    NULL foreign keys as distinct. Read and written only by ``services/rating``.
+    """
+
+    id = fields.IntField(primary_key=True)
+    owner = fields.CharField(max_length=32)
+    tenant: fields.ForeignKeyNullableRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, null=True, on_delete=fields.CASCADE
+    )
+    match = fields.CharField(max_length=16)
+    price_per_minute = fields.DecimalField(max_digits=10, decimal_places=4)
+    setup_fee = fields.DecimalField(max_digits=10, decimal_places=4)
+    # Null: by the second. Both set or neither: FIRST/THEN seconds (60/1).
+    increment_first = fields.IntField(null=True)
+    increment_then = fields.IntField(null=True)
+    currency = fields.CharField(max_length=3, default="EUR")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "rate"
+        unique_together = (("owner", "match"),)
+
+
+# ---- call records ------------------------------------------------------------------
+
+
+class CallRecord(Model):
+    """One call, copied from Kamailio's accounting (services/calls/collector.py).
+
+    ``source`` and ``callid`` name the Kamailio row it came from ("acc_cdrs" for an
+    answered call, "acc" for one never answered): unique, so collecting a row twice
+    (after a restart of provd or Kamailio) keeps one record.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.CASCADE
+    )
+    source = fields.CharField(max_length=8)
+    source_id = fields.BigIntField()
+    callid = fields.CharField(max_length=255)
+    started_at = fields.DatetimeField()
+    answered_at = fields.DatetimeField(null=True)
+    ended_at = fields.DatetimeField()
+    # Whole seconds from the answer; 0 for a call never answered.
+    duration = fields.IntField()
+    # answered, busy, no_answer, failed or blocked (provd.domain.call_records).
+    disposition = fields.CharField(max_length=16)
+    sip_code = fields.IntField(null=True)
+    # Why a call was not answered: provd's refusal, else the far end's reply.
+    reason = fields.CharField(max_length=128, default="")
+    call_type = fields.CharField(max_length=16)
+    caller = fields.CharField(max_length=64, default="")
+    callee = fields.CharField(max_length=64, default="")
+    dialled = fields.CharField(max_length=64, default="")
+    # The tenant's number the call used (its caller ID out, the number dialled in),
+    # else the user's extension: what totals "per number" group by.
+    number = fields.CharField(max_length=64, default="")
+    # The user (extension), customer trunk and hunt group the call involved.
+    user_ext = fields.CharField(max_length=64, default="")
+    trunk = fields.CharField(max_length=64, default="")
+    group_ext = fields.CharField(max_length=64, default="")
+    # Set by rating; null until a call is rated (or for calls that cost nothing yet).
+    cost = fields.DecimalField(max_digits=12, decimal_places=4, null=True)
+
+    class Meta:
+        table = "call_record"
+        unique_together = (("source", "callid"),)
+        # The views always filter by tenant and period, newest first.
+        indexes = (("tenant", "started_at"), ("tenant", "call_type", "started_at"))
+
+
+class CallCollectorMark(Model):
+    """How far the collector has read each Kamailio table (the highest row id)."""
+
+    source = fields.CharField(max_length=8, primary_key=True)
+    last_id = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "call_collector_mark"

@@ -68,6 +68,7 @@ class AuditAction(StrEnum):
     NUMBER_RELEASE = "number.release"
     CARRIER_ADD = "carrier.add"
     CARRIER_REMOVE = "carrier.remove"
+    RATES_IMPORT = "rates.import"
 
     GROUP_ADD = "group.add"
     GROUP_SET = "group.set"
@@ -85,6 +86,12 @@ class AuditAction(StrEnum):
     ROUTE_REMOVE = "route.remove"
     BLOCK_ADD = "block.add"
     BLOCK_REMOVE = "block.remove"
+    TRUNK_ADD = "trunk.add"
+    TRUNK_SET = "trunk.set"
+    TRUNK_REMOVE = "trunk.remove"
+    TRUNK_NUMBER_ADD = "trunk.number.add"
+    TRUNK_NUMBER_REMOVE = "trunk.number.remove"
+    TRUNK_PASSWORD = "trunk.password"
 
     @classmethod
     def rollout_device(cls, state: DeviceState) -> AuditAction:

@@ -20,8 +20,13 @@ from provd.pbx.settings import DbEngine, PbxSettings
 # holds the lock for milliseconds, so waiting a little is enough.
 _SQLITE_BUSY_TIMEOUT_S = 5.0
 
-StoredSubscriber = tuple[str, str, str, str, str]
-"""(username, domain, ha1, ha1b, aor_user) as stored."""
+StoredSubscriber = tuple[str, str, str, str, str, str, str]
+"""(username, domain, ha1, ha1b, aor_user, trunk, allow_ips) as stored."""
+_SUBSCRIBER_COLUMNS = "username, domain, ha1, ha1b, aor_user, trunk, allow_ips"
+_SUBSCRIBER_UPDATE = (
+    "ON CONFLICT (username, domain) DO UPDATE SET ha1 = excluded.ha1, ha1b = excluded.ha1b,"
+    " aor_user = excluded.aor_user, trunk = excluded.trunk, allow_ips = excluded.allow_ips"
+)
 
 StoredRegistration = tuple[str, str, str, str, str, str, str, str, int]
 """uacreg: (l_uuid, l_username, l_domain, r_username, r_domain, auth_username,
@@ -113,10 +118,8 @@ class SqliteKamailioDb:
 
     async def fetch_subscribers(self) -> list[StoredSubscriber]:
         def run(conn: sqlite3.Connection) -> list[StoredSubscriber]:
-            rows = conn.execute(
-                "SELECT username, domain, ha1, ha1b, aor_user FROM subscriber"
-            ).fetchall()
-            return [(str(a), str(b), str(c), str(d), str(e)) for a, b, c, d, e in rows]
+            rows = conn.execute(f"SELECT {_SUBSCRIBER_COLUMNS} FROM subscriber").fetchall()
+            return [_subscriber(r) for r in rows]
 
         result: list[StoredSubscriber] = await asyncio.to_thread(self._run, run)
         return result
@@ -131,9 +134,8 @@ class SqliteKamailioDb:
                     "DELETE FROM subscriber WHERE username = ? AND domain = ?", deletes
                 )
                 conn.executemany(
-                    "INSERT INTO subscriber (username, domain, ha1, ha1b, aor_user) "
-                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (username, domain) DO UPDATE SET "
-                    "ha1 = excluded.ha1, ha1b = excluded.ha1b, aor_user = excluded.aor_user",
+                    f"INSERT INTO subscriber ({_SUBSCRIBER_COLUMNS}) "
+                    f"VALUES (?, ?, ?, ?, ?, ?, ?) {_SUBSCRIBER_UPDATE}",
                     upserts,
                 )
             except BaseException:
@@ -221,8 +223,8 @@ class PostgresKamailioDb:
 
     async def fetch_subscribers(self) -> list[StoredSubscriber]:
         pool = await self._get_pool()
-        rows = await pool.fetch("SELECT username, domain, ha1, ha1b, aor_user FROM subscriber")
-        return [(str(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4])) for r in rows]
+        rows = await pool.fetch(f"SELECT {_SUBSCRIBER_COLUMNS} FROM subscriber")
+        return [_subscriber(tuple(r)) for r in rows]
 
     async def replace_subscribers(
         self, upserts: Sequence[StoredSubscriber], deletes: Sequence[tuple[str, str]]
@@ -235,9 +237,8 @@ class PostgresKamailioDb:
                 )
             if upserts:
                 await conn.executemany(
-                    "INSERT INTO subscriber (username, domain, ha1, ha1b, aor_user) "
-                    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (username, domain) DO UPDATE SET "
-                    "ha1 = excluded.ha1, ha1b = excluded.ha1b, aor_user = excluded.aor_user",
+                    f"INSERT INTO subscriber ({_SUBSCRIBER_COLUMNS}) "
+                    f"VALUES ($1, $2, $3, $4, $5, $6, $7) {_SUBSCRIBER_UPDATE}",
                     upserts,
                 )
 
@@ -261,6 +262,11 @@ class PostgresKamailioDb:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+
+
+def _subscriber(row: Sequence[Any]) -> StoredSubscriber:
+    a, b, c, d, e, f, g = (str(t) for t in row)
+    return (a, b, c, d, e, f, g)
 
 
 def _registration(row: Sequence[Any]) -> StoredRegistration:

@@ -1,8 +1,11 @@
-"""Kamailio's ``subscriber`` table, derived from provd's users in one place.
+"""Kamailio's ``subscriber`` table, derived from provd's users and trunk accounts in
+one place.
 
 The credentials provisioning writes into a phone and the ones Kamailio checks
 come from the same row (``User.sip_username`` / ``sip_password_enc``), so they
-cannot drift. Only HA1 hashes reach Kamailio's database.
+cannot drift. Only HA1 hashes reach Kamailio's database. A customer trunk's
+account also carries its trunk's name and allowed networks, which Kamailio loads
+with the credentials and checks on every request it authenticates.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from provd.db.models import Tenant, User
+from provd.db.models import Tenant, Trunk, TrunkAccount, User
 from provd.pbx.database import KamailioDb, StoredSubscriber
 from provd.pbx.errors import PbxError, RpcError
 from provd.pbx.rpc import KamailioRpc
@@ -34,6 +37,10 @@ class SipAccount:
     password: str
     extension: str
     """The address the account registers and calls as: ``extension@domain``."""
+    trunk: str = ""
+    """The trunk's name, for a customer trunk's account; '' for a user's."""
+    allow_ips: str = ""
+    """The trunk's allowed networks, comma-separated; '' for a user's account."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +50,8 @@ class SubscriberRow:
     ha1: str
     ha1b: str
     aor_user: str
+    trunk: str = ""
+    allow_ips: str = ""
 
     @property
     def key(self) -> tuple[str, str]:
@@ -53,7 +62,15 @@ class SubscriberRow:
         return aor_for(self.aor_user, self.domain)
 
     def stored(self) -> StoredSubscriber:
-        return (self.username, self.domain, self.ha1, self.ha1b, self.aor_user)
+        return (
+            self.username,
+            self.domain,
+            self.ha1,
+            self.ha1b,
+            self.aor_user,
+            self.trunk,
+            self.allow_ips,
+        )
 
 
 def aor_for(extension: str, domain: str) -> str:
@@ -82,6 +99,8 @@ def derive_subscriber_rows(accounts: Iterable[SipAccount]) -> list[SubscriberRow
             ha1=ha1(a.username, a.domain, a.password),
             ha1b=ha1(f"{a.username}@{a.domain}", a.domain, a.password),
             aor_user=a.extension,
+            trunk=a.trunk,
+            allow_ips=a.allow_ips,
         )
         for a in accounts
     ]
@@ -114,9 +133,10 @@ def plan_subscriber_changes(
 
 
 async def load_accounts(box: SecretBox) -> list[SipAccount]:
-    """Every user's SIP account from provd's database (tortoise must be initialised)."""
+    """Every user's SIP account and every enabled trunk's accounts from provd's
+    database (tortoise must be initialised)."""
     users = await User.all().prefetch_related("tenant")
-    return [
+    accounts = [
         SipAccount(
             username=u.sip_username,
             domain=u.tenant.sip_domain,
@@ -125,6 +145,26 @@ async def load_accounts(box: SecretBox) -> list[SipAccount]:
         )
         for u in users
     ]
+    return accounts + await _trunk_accounts(box)
+
+
+async def _trunk_accounts(box: SecretBox) -> list[SipAccount]:
+    trunks = {t.id: t for t in await Trunk.filter(enabled=True).select_related("tenant")}
+    rows = await TrunkAccount.filter(trunk_id__in=list(trunks)).order_by("id")
+    out = []
+    for account in rows:
+        trunk: Trunk = trunks[account.trunk_id]  # type: ignore[attr-defined]
+        out.append(
+            SipAccount(
+                username=account.username,
+                domain=trunk.tenant.sip_domain,
+                password=box.open(account.password_enc),
+                extension=account.username,
+                trunk=trunk.name,
+                allow_ips=",".join(trunk.networks),
+            )
+        )
+    return out
 
 
 async def tenant_domains() -> list[str]:

@@ -14,7 +14,15 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from provd.db.models import HuntGroup, PhoneNumber, ScheduledRoute, Tenant, User
+from provd.db.models import (
+    HuntGroup,
+    PhoneNumber,
+    ScheduledRoute,
+    Tenant,
+    Trunk,
+    TrunkNumber,
+    User,
+)
 from provd.domain.audit_actions import AuditAction
 from provd.domain.errors import Conflict, InvalidInput, NotFound
 from provd.domain.numbers import DEFAULT_COUNTRY, NumberBlock, national_form, parse_number
@@ -27,11 +35,12 @@ from provd.services.platform import Platform
 
 
 class UseKind(StrEnum):
-    """What a number can be attached to. Trunks join as they are built."""
+    """What a number can be attached to."""
 
     USER = "user"
     GROUP = "group"
     ROUTE = "route"
+    TRUNK = "trunk"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +84,7 @@ class NumberView:
         }
 
 
-_USES = ("assigned_user", "assigned_group", "assigned_route")
+_USES = ("assigned_user", "assigned_group", "assigned_route", "assigned_trunk")
 """The columns that say what a number is used for: at most one is set."""
 
 
@@ -89,6 +98,9 @@ def _use_of(row: PhoneNumber) -> NumberUse | None:
     route: ScheduledRoute | None = row.assigned_route
     if route is not None:
         return NumberUse(UseKind.ROUTE, route.name)
+    trunk: Trunk | None = row.assigned_trunk
+    if trunk is not None:
+        return NumberUse(UseKind.TRUNK, trunk.name)
     return None
 
 
@@ -220,7 +232,22 @@ async def release(
         if before.use is None:
             raise InvalidInput("number", f"{row.e164} is not in use")
         row.assigned_user = row.assigned_group = row.assigned_route = None
+        row.assigned_trunk = None
+        await drop_trunk_inbound(row)
         return await _save_use(actor, AuditAction.NUMBER_RELEASE, row, tenant, before)
+
+
+async def drop_trunk_inbound(row: PhoneNumber) -> None:
+    """The number no longer takes a trunk's inbound calls: its trunk entry keeps only the
+    caller-ID flag, or goes when that was all it had. Within the caller's transaction."""
+    on_trunk = await TrunkNumber.get_or_none(number=row)
+    if on_trunk is None or not on_trunk.inbound:
+        return
+    if on_trunk.caller_id:
+        on_trunk.inbound = False
+        await on_trunk.save(update_fields=["inbound"])
+    else:
+        await on_trunk.delete()
 
 
 async def _save_use(
@@ -257,6 +284,9 @@ async def remove_block(
         # them calling out with nothing to present.
         mains = await Tenant.filter(main_number__in=[r.e164 for r in rows]).order_by("slug")
         in_use += [f"{t.main_number} in use as tenant {t.slug}'s main number" for t in mains]
+        callers = TrunkNumber.filter(number_id__in=[r.id for r in rows], inbound=False)
+        for entry in await callers.select_related("number", "trunk").order_by("number__e164"):
+            in_use.append(f"{entry.number.e164} a caller ID of trunk {entry.trunk.name}")
         if in_use:
             shown = "; ".join(in_use[:5])
             more = f" and {len(in_use) - 5} more" if len(in_use) > 5 else ""

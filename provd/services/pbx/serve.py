@@ -43,7 +43,7 @@ from provd.settings import Settings
 
 log = logging.getLogger("provd.pbx")
 
-ACCOUNT_OBJECTS = ("user", "tenant", "carrier")
+ACCOUNT_OBJECTS = ("user", "tenant", "carrier", "trunk")
 """Audit object types whose changes can change Kamailio's subscribers, domains or its
 registrations with carriers."""
 EXTERNAL_RUN_DIR = Path("/run/kamailio")

@@ -28,6 +28,9 @@ from provd.db.models import (
     PhoneNumber,
     ScheduledRoute,
     Tenant,
+    Trunk,
+    TrunkAccount,
+    TrunkNumber,
     User,
 )
 from provd.db.models import Schedule as ScheduleRow
@@ -47,7 +50,9 @@ from provd.domain.routing import (
     ToExternal,
     ToGroup,
     ToScheduled,
+    ToTrunk,
     ToUser,
+    TrunkRouting,
     UserRouting,
 )
 from provd.domain.routing_table import CallRequest, Network, Observed, RoutingTable
@@ -65,6 +70,7 @@ ROUTING_OBJECTS = (
     "schedule",
     "route",
     "block",
+    "trunk",
 )
 """Audit object types whose changes change the routing table."""
 _RESOLVE_TIMEOUT_S = 3.0
@@ -89,6 +95,7 @@ async def load_table(resolve: Resolver = resolve_addresses) -> RoutingTable:
     schedules_by_tenant = await _by_tenant(ScheduleRow.all().order_by("name"))
     routes_by_tenant = await _by_tenant(ScheduledRoute.all().order_by("name"))
     blocks_by_tenant = await _by_tenant(IncomingBlock.all().order_by("id"))
+    trunks_by_tenant = await _by_tenant(Trunk.filter(enabled=True).order_by("name"))
     members_by_group: dict[int, list[HuntGroupMember]] = defaultdict(list)
     for member in await HuntGroupMember.all().order_by("position"):
         members_by_group[member.group_id].append(member)  # type: ignore[attr-defined]
@@ -101,6 +108,7 @@ async def load_table(resolve: Resolver = resolve_addresses) -> RoutingTable:
             groups={g.id: g.extension for g in groups_by_tenant[tenant.id]},
             routes={r.id: r.name for r in routes_by_tenant[tenant.id]},
             schedules={sc.id: sc.name for sc in schedules_by_tenant[tenant.id]},
+            trunks={t.id: t.name for t in trunks_by_tenant[tenant.id]},
         )
         own: dict[str, list[str]] = defaultdict(list)
         targets: dict[str, NumberTarget | None] = {}
@@ -169,6 +177,7 @@ async def load_table(resolve: Resolver = resolve_addresses) -> RoutingTable:
                     )
                     for r in routes_by_tenant[tenant.id]
                 },
+                trunks=await _trunks(trunks_by_tenant[tenant.id], names),
             )
         )
 
@@ -188,6 +197,35 @@ async def load_table(resolve: Resolver = resolve_addresses) -> RoutingTable:
         )
         networks[carrier.name] = await _networks(carrier, resolve)
     return RoutingTable(routing, Carriers(tuple(carriers)), networks)
+
+
+async def _trunks(rows: list[Trunk], names: _Names) -> dict[str, TrunkRouting]:
+    """A tenant's enabled trunks: registering ones by their accounts (primary first),
+    IP-authenticated ones by their address."""
+    ids = [t.id for t in rows]
+    accounts: dict[int, list[str]] = defaultdict(list)
+    for account in await TrunkAccount.filter(trunk_id__in=ids).order_by("role"):
+        accounts[account.trunk_id].append(account.username)  # type: ignore[attr-defined]
+    caller_ids: dict[int, set[str]] = defaultdict(set)
+    entries = TrunkNumber.filter(trunk_id__in=ids, caller_id=True).select_related("number")
+    for entry in await entries:
+        caller_ids[entry.trunk_id].add(entry.number.e164)  # type: ignore[attr-defined]
+    return {
+        t.name: TrunkRouting(
+            t.name,
+            channels=t.channels,
+            networks=tuple(t.networks),
+            number_format=t.number_format,  # type: ignore[arg-type]
+            accounts=tuple(accounts[t.id]) if t.auth == "accounts" else (),
+            address=t.address if t.auth == "ip" else None,
+            caller_ids=frozenset(caller_ids[t.id]),
+            main_number=t.main_number,
+            caller_id_policy=t.caller_id_policy,  # type: ignore[arg-type]
+            failover=names.destination(t.failover),
+            ring_s=t.ring_seconds,
+        )
+        for t in rows
+    }
 
 
 async def _networks(row: CarrierRow, resolve: Resolver) -> list[Network]:
@@ -224,6 +262,8 @@ class _Names:
     groups: dict[int, str]
     routes: dict[int, str]
     schedules: dict[int, str]
+    trunks: dict[int, str]
+    """Enabled trunks only: a disabled trunk's numbers take no calls."""
 
     def destination(self, stored: object) -> Destination | None:
         """A stored destination; one whose target is gone (or another tenant's) is none."""
@@ -251,12 +291,15 @@ class _Names:
         user_id = row.assigned_user_id  # type: ignore[attr-defined]
         group_id = row.assigned_group_id  # type: ignore[attr-defined]
         route_id = row.assigned_route_id  # type: ignore[attr-defined]
+        trunk_id = row.assigned_trunk_id  # type: ignore[attr-defined]
         if user_id is not None and user_id in self.users:
             return ToUser(self.users[user_id])
         if group_id is not None and group_id in self.groups:
             return ToGroup(self.groups[group_id])
         if route_id is not None and route_id in self.routes:
             return ToScheduled(self.routes[route_id])
+        if trunk_id is not None and trunk_id in self.trunks:
+            return ToTrunk(self.trunks[trunk_id])
         return None
 
     def member(self, row: HuntGroupMember) -> str:
