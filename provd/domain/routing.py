@@ -36,6 +36,11 @@ Rules
   user's ``hide_caller_id``) the call carries ``Privacy: id`` and an anonymous From,
   the PAI still true (the trunk spec, 003). A user with no number to present may not
   call the PSTN (``403``), except emergency numbers.
+* **Outbound policy** (``outbound_policy``): a call to an outside number, from a
+  user, a trunk, a forward or a group's outside member, is refused with ``403
+  Forbidden: destination blocked: <reason>`` when the tenant's policy or the caller's
+  own (the user's, the trunk's, the forwarding user's) refuses the number. Emergency
+  numbers are never refused.
 * **Emergency** calls go out even without a number: with the user's or the tenant's
   main number in PAI and From, never hidden (the emergency services must be able to
   call back, and ``#31#`` or ``hide_caller_id`` must not keep them from it); with no
@@ -100,7 +105,7 @@ from urllib.parse import unquote
 
 import phonenumbers
 
-from provd.domain import numbers, schedules, service_codes, trunks
+from provd.domain import numbers, outbound_policy, schedules, service_codes, trunks
 from provd.domain.errors import InvalidInput
 from provd.domain.tenancy import check_extension
 
@@ -308,6 +313,8 @@ class UserRouting:
     forwarding: Forwarding = Forwarding()
     dnd: bool = False
     blocks: tuple[Block, ...] = ()
+    outbound: outbound_policy.Policy = outbound_policy.DEFAULT
+    """What the user may call outside, on top of the tenant's policy."""
 
 
 GroupPolicy = Literal["simultaneous", "fixed", "circular", "longest_idle"]
@@ -354,6 +361,8 @@ class TrunkRouting:
     caller_id_policy: trunks.CallerIdPolicy = "replace"
     failover: Destination | None = None
     ring_s: int = 30
+    outbound: outbound_policy.Policy = outbound_policy.DEFAULT
+    """What the trunk's PBX may call outside, on top of the tenant's policy."""
 
 
 @dataclass(frozen=True)
@@ -378,6 +387,8 @@ class TenantRouting:
     schedules: Mapping[str, ScheduleRouting] = field(default_factory=dict)
     routes: Mapping[str, ScheduledRouting] = field(default_factory=dict)
     trunks: Mapping[str, TrunkRouting] = field(default_factory=dict)
+    outbound: outbound_policy.Policy = outbound_policy.DEFAULT
+    """What anyone of the tenant may call outside: users, trunks, forwards and groups."""
 
 
 @dataclass(frozen=True)
@@ -686,6 +697,9 @@ def _outbound(
         if re.fullmatch(r"\+?[0-9]*", dialled):
             return Reject(484, "Address Incomplete")
         return Reject(404, "Not Found")
+    blocked = _blocked_destination(number, tenant, user.outbound)
+    if blocked is not None:
+        return blocked
     if identity is None:
         return Reject(403, "Forbidden: no number to call out with (user or tenant main number)")
     hidden = hide_this_call or user.hide_caller_id
@@ -721,6 +735,9 @@ def _from_trunk(
         if re.fullmatch(r"\+?[0-9]*", dialled):
             return Reject(484, "Address Incomplete")
         return Reject(404, "Not Found")
+    blocked = _blocked_destination(number, tenant, trunk.outbound)
+    if blocked is not None:
+        return blocked
     if isinstance(identity, Reject):
         return identity
     route = _to_carriers(
@@ -742,6 +759,22 @@ def _trunk_caller_id(facts: CallFacts, tenant: TenantRouting, trunk: TrunkRoutin
     if main is None:
         return Reject(403, "Forbidden: the trunk has no main number to call out with")
     return main
+
+
+BLOCKED_REASON_PREFIX = "Forbidden: destination blocked: "
+"""The SIP reason of a call the outbound policy refuses, followed by the verdict's
+reason (``premium``, ``not in whitelist``...): stable text that call records read."""
+
+
+def _blocked_destination(
+    number: str, tenant: TenantRouting, own: outbound_policy.Policy
+) -> Reject | None:
+    """403 when the tenant's policy or the caller's own (user, trunk) refuses ``number``
+    (E.164, not an emergency number: those are routed before this is asked)."""
+    verdict = outbound_policy.verdict(number, tenant.country, tenant.outbound, own)
+    if isinstance(verdict, outbound_policy.Blocked):
+        return Reject(403, BLOCKED_REASON_PREFIX + verdict.reason)
+    return None
 
 
 def _owned(tenant: TenantRouting, number: str | None) -> str | None:
@@ -1062,6 +1095,13 @@ def _external_step(
     Diversion names who forwarded."""
     tenant = call.tenant
     by = call.diverted_by
+    # A forward is held to the forwarding user's own policy too: forwarding must not
+    # reach what the user may not dial.
+    blocked = _blocked_destination(
+        number, tenant, by.outbound if by is not None else outbound_policy.DEFAULT
+    )
+    if blocked is not None:
+        return blocked
     identity = caller_number(tenant, by) if by is not None else None
     if identity is None and call.called in tenant.numbers:
         identity = call.called  # the number the caller dialled: the tenant's own
