@@ -21,6 +21,7 @@ from provd.web import (
     api_layouts,
     api_numbers,
     api_pbx,
+    api_rates,
     api_rollouts,
     api_schedules,
     auth,
@@ -65,6 +66,7 @@ def make_app(
     api_groups.add_routes(app)
     api_schedules.add_routes(app)
     api_blocking.add_routes(app)
+    api_rates.add_routes(app)
     console.add_routes(app)
     install.add_routes(app)
     phone.add_routes(app)

@@ -290,6 +290,20 @@ async def test_every_route_answers_as_documented(served: Served, checked: Checke
         "DELETE", "/users/{tenant}/{extension}", 204, {"tenant": "acme", "extension": "201"}
     )
 
+    # Rates: the platform's table, then acme's overrides.
+    csv_body = {"Content-Type": "text/csv"}
+    await c.call("GET", "/rates", 200)
+    await c.call("POST", "/rates/import", 200, data="match,price_per_minute\nmobile,0.1\n",
+                 headers=csv_body)  # fmt: skip
+    await c.call("POST", "/rates/import", 400, data="match,price_per_minute\nmobile,-1\n",
+                 headers=csv_body)  # fmt: skip
+    await c.call("POST", "/rates/import", 413, data=io.BytesIO(b"x" * (1024 * 1024 + 1)),
+                 headers=csv_body)  # fmt: skip
+    await c.call("POST", "/rates/import", 200, params={"tenant": "acme", "dry_run": "1"},
+                 data="match,price_per_minute\n", headers=csv_body)  # fmt: skip
+    await c.call("GET", "/rates", 200, params={"tenant": "acme"})
+    await c.call("GET", "/rates/export", 200, params={"tenant": "acme"})
+
     documented = {(path, method) for path, ops in c.doc["paths"].items() for method in ops}
     assert documented - c.called == set()
 
