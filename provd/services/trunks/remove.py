@@ -17,7 +17,7 @@ async def remove_trunk(p: Platform, actor: audit.Actor, tenant_slug: str, name: 
     async with in_transaction():
         trunk = await get_trunk(tenant, name)
         before = await trunk_view(trunk, tenant)
-        await PhoneNumber.filter(assigned_trunk=trunk).update(assigned_trunk=None)
+        await PhoneNumber.filter(assigned_trunk=trunk).update(assigned_trunk_id=None)
         await TrunkNumber.filter(trunk=trunk).delete()
         # Its accounts go with it (on delete cascade).
         await trunk.delete()
