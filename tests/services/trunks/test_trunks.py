@@ -203,9 +203,7 @@ async def test_flags_change_and_detaching_an_inbound_number_leaves_it_unused(
     view = await remove_number(office, A, "default", "pbx", "+31201234505")
     assert view["numbers"] == []
     assert await _use("+31201234505") is None
-    actions = (
-        await AuditEntry.filter(object_type="trunk").order_by("id").values_list("action", flat=True)
-    )
+    actions = [e.action for e in await AuditEntry.filter(object_type="trunk").order_by("id")]
     assert actions == [
         "trunk.add", "trunk.number.add", "trunk.number.add", "trunk.number.add", "trunk.set",
         "trunk.set", "trunk.number.remove",
