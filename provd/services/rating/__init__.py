@@ -25,7 +25,7 @@ from provd.domain.rating import Rate
 from provd.services import audit
 from provd.services.directory.tenants import get_tenant
 from provd.services.rating import costs, stored
-from provd.services.rating.costs import cost_of
+from provd.services.rating.costs import cost_of, rate_record
 
 __all__ = [
     "MAX_BYTES",
@@ -36,6 +36,7 @@ __all__ = [
     "export_table",
     "import_table",
     "list_rates",
+    "rate_record",
     "rate_view",
 ]
 

@@ -12,6 +12,7 @@ aggregate query instead of reading every rate.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Protocol
 
 from provd.db.models import Rate as RateRow
 from provd.domain.call_types import CallType
@@ -72,3 +73,28 @@ async def cost_of(
         return price(await table(), tenant_slug, number_e164, call_type, max(0, billable_seconds))
     except NoRate:
         return None
+
+
+class Rated(Protocol):
+    """What rating reads of a call record (``provd.db.models.CallRecord``)."""
+
+    @property
+    def call_type(self) -> str: ...
+    @property
+    def callee(self) -> str: ...
+    @property
+    def dialled(self) -> str: ...
+    @property
+    def duration(self) -> int: ...
+
+
+async def rate_record(tenant_slug: str, record: Rated) -> Decimal | None:
+    """The cost of a call record before it is saved: the call records' rating hook
+    (``services.calls.collector.Rater``). The number priced is the callee as it left
+    (E.164), else what was dialled; a record of a type provd does not know has no cost."""
+    try:
+        kind = CallType(record.call_type)
+    except ValueError:
+        return None
+    number = record.callee if record.callee.startswith("+") else record.dialled
+    return await cost_of(tenant_slug, number, kind, record.duration)

@@ -4,6 +4,7 @@ the shipped example table while the platform has none; the cost of a call."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
@@ -186,3 +187,29 @@ async def test_a_removed_tenants_overrides_go_with_it(acme: Platform) -> None:
     tenant = await tenants.get_tenant("acme")
     await RateRow.filter(tenant=tenant).delete()
     assert (await rating.list_rates("acme")).rates == []
+
+
+@dataclass
+class _Record:
+    """The fields of a call record that rating reads."""
+
+    call_type: str
+    callee: str
+    duration: int
+    dialled: str = ""
+
+
+async def test_the_call_records_hook_prices_a_record(acme: Platform) -> None:
+    await rating.import_table(A, PLATFORM_CSV)
+    await rating.import_table(A, ACME_CSV, tenant="acme")
+    rate = rating.rate_record
+    assert await rate("acme", _Record("mobile", "+31612345678", 60)) == Decimal("0.0500")
+    assert await rate("default", _Record("mobile", "+31612345678", 61)) == Decimal("0.1517")
+    # The callee as it left, else the number dialled.
+    dialled = _Record("mobile", "0612345678", 60, dialled="+31971234567")
+    assert await rate("acme", dialled) == Decimal("0.2000")
+    assert await rate("acme", _Record("mobile", "+31612345678", 0)) == Decimal(0)
+    assert await rate("acme", _Record("internal", "202", 300)) == Decimal(0)
+    # Not priced: a type the platform's table leaves out, or one provd does not know.
+    assert await rate("acme", _Record("premium", "+319001234567", 60)) is None
+    assert await rate("acme", _Record("", "+31612345678", 60)) is None
