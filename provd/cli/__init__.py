@@ -20,6 +20,7 @@ from provd.cli import (  # noqa: F401
     rates,
     rollouts,
     schedules,
+    trunks,
 )
 from provd.cli.main import cli
 
