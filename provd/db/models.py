@@ -34,6 +34,8 @@ class Tenant(Model):
     number_display = fields.CharField(max_length=8, default="national", db_default="national")
     # Caller ID for users without a number of their own (E.164, one of the tenant's).
     main_number = fields.CharField(max_length=16, null=True)
+    # What may be called outside (provd.domain.outbound_policy.to_json); null: the default.
+    outbound_policy: fields.Field[Any] = fields.JSONField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     users: fields.ReverseRelation[User]
@@ -67,6 +69,8 @@ class User(Model):
     dnd = fields.BooleanField(default=False, db_default=False)
     # May flip the tenant's night switch from the phone (*915): receptionists, say.
     may_switch_night = fields.BooleanField(default=False, db_default=False)
+    # The user's own outbound policy, on top of the tenant's; null: the default.
+    outbound_policy: fields.Field[Any] = fields.JSONField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     lines: fields.ReverseRelation[DeviceLine]
@@ -633,6 +637,8 @@ class Trunk(Model):
     failover: fields.Field[Any] = fields.JSONField(null=True)
     ring_seconds = fields.IntField(default=30)
     enabled = fields.BooleanField(default=True)
+    # The trunk's own outbound policy, on top of the tenant's; null: the default.
+    outbound_policy: fields.Field[Any] = fields.JSONField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -92,6 +92,7 @@ class AuditAction(StrEnum):
     TRUNK_NUMBER_ADD = "trunk.number.add"
     TRUNK_NUMBER_REMOVE = "trunk.number.remove"
     TRUNK_PASSWORD = "trunk.password"
+    OUTBOUND_POLICY_SET = "outbound.policy.set"
 
     @classmethod
     def rollout_device(cls, state: DeviceState) -> AuditAction:

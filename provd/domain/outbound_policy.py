@@ -134,6 +134,10 @@ class Policy:
 DEFAULT = Policy()
 """Nothing blocked but the fraud-prone destinations; no whitelist."""
 
+REFUSE_ALL = Policy(blocked=frozenset(Category), prefixes=frozenset({"+0"}))
+"""Every category blocked and a whitelist no number matches (no E.164 starts +0):
+nothing but emergency calls. For a stored policy that cannot be read."""
+
 
 @dataclass(frozen=True)
 class Allowed:

@@ -38,7 +38,7 @@ import provd.services
 from provd.db.models import AuditEntry, ProvisioningToken, User
 from provd.domain.mac import parse_mac
 from provd.pbx import ProbeResult
-from provd.services import blocking, carriers, discovery, groups, numbers, schedules
+from provd.services import blocking, carriers, discovery, groups, numbers, outbound, schedules
 from provd.services.access import accounts, tokens
 from provd.services.carriers.probing import CarrierProber
 from provd.services.devices import (
@@ -88,6 +88,7 @@ READ_ONLY = {
         "audit.log.object_types",
         "blocking.list_blocks",
         "blocking.get_block",
+        "outbound.show_policy",
         "destinations.resolve_destination",
         "destinations.route_by_name",
         "destinations.references_to",
@@ -353,6 +354,8 @@ async def test_every_service_write_writes_an_audit_row(
     await d.call(routes.remove_route, platform, a, "default", "Main")
     block = await d.call(blocking.add_block, platform, a, "default", anonymous=True)
     await d.call(blocking.remove_block, platform, a, block["id"])
+    await d.call(outbound.set_policy, platform, a, "default", block=["premium"])
+    await d.call(outbound.set_policy, platform, a, "default", user="201", allow_presets=["nl"])
     await d.call(schedules.remove_schedule, platform, a, "default", "Office")
     await d.call(numbers.remove_block, platform, a, "+31201234500")
     await d.call(

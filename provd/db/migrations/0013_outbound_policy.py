@@ -1,4 +1,4 @@
-from tortoise import migrations
+from tortoise import fields, migrations
 from tortoise.migrations import operations as ops
 
 
@@ -7,4 +7,21 @@ class Migration(migrations.Migration):
 
     initial = False
 
-    operations: list[ops.Operation] = []
+    # Nullable: a null policy is the default one, so rows already there need no value.
+    operations: list[ops.Operation] = [
+        ops.AddField(
+            model_name='Tenant',
+            name='outbound_policy',
+            field=fields.JSONField(null=True),
+        ),
+        ops.AddField(
+            model_name='User',
+            name='outbound_policy',
+            field=fields.JSONField(null=True),
+        ),
+        ops.AddField(
+            model_name='Trunk',
+            name='outbound_policy',
+            field=fields.JSONField(null=True),
+        ),
+    ]

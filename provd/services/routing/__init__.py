@@ -34,7 +34,7 @@ from provd.db.models import (
     User,
 )
 from provd.db.models import Schedule as ScheduleRow
-from provd.domain import destinations, schedules
+from provd.domain import destinations, outbound_policy, schedules
 from provd.domain.routing import (
     Block,
     Carrier,
@@ -71,6 +71,7 @@ ROUTING_OBJECTS = (
     "route",
     "block",
     "trunk",
+    "outbound_policy",
 )
 """Audit object types whose changes change the routing table."""
 _RESOLVE_TIMEOUT_S = 3.0
@@ -146,6 +147,7 @@ async def load_table(resolve: Resolver = resolve_addresses) -> RoutingTable:
                         ),
                         dnd=u.dnd,
                         blocks=tuple(user_blocks[u.id]),
+                        outbound=_outbound_policy(u.outbound_policy),
                     )
                     for u in users
                 },
@@ -178,6 +180,7 @@ async def load_table(resolve: Resolver = resolve_addresses) -> RoutingTable:
                     for r in routes_by_tenant[tenant.id]
                 },
                 trunks=await _trunks(trunks_by_tenant[tenant.id], names),
+                outbound=_outbound_policy(tenant.outbound_policy),
             )
         )
 
@@ -223,9 +226,19 @@ async def _trunks(rows: list[Trunk], names: _Names) -> dict[str, TrunkRouting]:
             caller_id_policy=t.caller_id_policy,  # type: ignore[arg-type]
             failover=names.destination(t.failover),
             ring_s=t.ring_seconds,
+            outbound=_outbound_policy(t.outbound_policy),
         )
         for t in rows
     }
+
+
+def _outbound_policy(stored: object) -> outbound_policy.Policy:
+    try:
+        return outbound_policy.from_json(stored)
+    except ValueError:
+        # Fail closed: a policy nobody can read must not let every number through.
+        log.error("an unreadable stored outbound policy refuses all but emergency: %r", stored)
+        return outbound_policy.REFUSE_ALL
 
 
 async def _networks(row: CarrierRow, resolve: Resolver) -> list[Network]:

@@ -31,6 +31,7 @@ STORED = {
     "user.forward", "user.dnd",
     "schedule.add", "schedule.set", "schedule.remove", "schedule.night_switch",
     "route.add", "route.set", "route.remove", "block.add", "block.remove",
+    "outbound.policy.set",
 }  # fmt: skip
 
 
