@@ -17,6 +17,7 @@ from provd.cli import (  # noqa: F401
     layouts,
     lifecycle,
     numbers,
+    outbound,
     rates,
     rollouts,
     schedules,
