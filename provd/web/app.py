@@ -24,6 +24,7 @@ from provd.web import (
     api_rates,
     api_rollouts,
     api_schedules,
+    api_trunks,
     auth,
     console,
     install,
@@ -67,6 +68,7 @@ def make_app(
     api_schedules.add_routes(app)
     api_blocking.add_routes(app)
     api_rates.add_routes(app)
+    api_trunks.add_routes(app)
     console.add_routes(app)
     install.add_routes(app)
     phone.add_routes(app)

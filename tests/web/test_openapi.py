@@ -219,6 +219,29 @@ async def test_every_route_answers_as_documented(served: Served, checked: Checke
     assert shown["main_number"] == "+31201234502"
     await c.call("PATCH", "/tenants/{slug}", 400, acme, json={"main_number": "+31209999999"})
     await c.call("PATCH", "/tenants/{slug}", 200, acme, json={"main_number": "none"})
+    # Trunks: passwords in the answers to creating one and regenerating one only.
+    pbx = {"tenant": "acme", "name": "pbx"}
+    new_trunk = {**pbx, "channels": 2, "allow_ips": ["192.0.2.10"], "failover": "user:201",
+                 "numbers": [{"number": "+31201234503", "caller_id": False}]}  # fmt: skip
+    made = await c.call("POST", "/trunks", 201, json=new_trunk)
+    assert [a["role"] for a in made["new_passwords"]] == ["primary", "secondary"]
+    await c.call("POST", "/trunks", 409, json=new_trunk)
+    await c.call("POST", "/trunks", 400, json={**new_trunk, "name": "x", "allow_ips": []})
+    await c.call("GET", "/trunks", 200, params={"tenant": "acme"})
+    await c.call("GET", "/trunks/{tenant}/{name}", 200, pbx)
+    await c.call("GET", "/trunks/{tenant}/{name}", 404, {**pbx, "name": "nope"})
+    await c.call("PATCH", "/trunks/{tenant}/{name}", 200, pbx, json={"channels": 3})
+    await c.call("PATCH", "/trunks/{tenant}/{name}", 400, pbx, json={"format": "x"})
+    on_trunk = "/trunks/{tenant}/{name}/numbers"
+    await c.call("POST", on_trunk, 200, pbx, json={"number": "0201234504", "inbound": False})
+    await c.call("POST", on_trunk, 404, pbx, json={"number": "+31209999999"})
+    await c.call("DELETE", on_trunk + "/{number}", 200, {**pbx, "number": "+31201234504"})
+    await c.call("DELETE", on_trunk + "/{number}", 400, {**pbx, "number": "+31201234505"})
+    password = "/trunks/{tenant}/{name}/password"
+    await c.call("POST", password, 200, pbx, json={"account": "secondary"})
+    await c.call("POST", password, 400, pbx, json={"account": "third"})
+    await c.call("DELETE", "/trunks/{tenant}/{name}", 204, pbx)
+    await c.call("DELETE", "/trunks/{tenant}/{name}", 404, pbx)
     await c.call("DELETE", "/number-blocks/{first}", 204, {"first": "+31201234500"})
     carrier = {"name": "upstream", "host": "127.0.0.1:5070", "username": "u", "password": "P-1"}
     await c.call("POST", "/carriers", 201, json={**carrier, "inbound_from": ["127.0.0.0/8"]})

@@ -23,7 +23,9 @@ class NumberBlock(View):
 
 
 class NumberUse(View):
-    kind: Literal["user", "group", "route"] = Field(description="What the number is attached to")
+    kind: Literal["user", "group", "route", "trunk"] = Field(
+        description="What the number is attached to"
+    )
     key: str = Field(description="The user's or group's extension, the route's name")
     name: str
 
