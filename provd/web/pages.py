@@ -46,6 +46,7 @@ NAVIGATION: tuple[tuple[str, str, frozenset[Role]], ...] = (
     ("/console/groups", "Groups", _ADMINS),
     ("/console/schedules", "Schedules", _ADMINS),
     ("/console/carriers", "Carriers", _PLATFORM),
+    ("/console/rates", "Rates", _ADMINS),
     ("/console/tenants", "Tenants", _PLATFORM),
     ("/console/tenants", "Tenant", frozenset({Role.TENANT_ADMIN})),
     ("/console/layouts", "Key layouts", _ADMINS),

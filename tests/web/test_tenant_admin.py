@@ -86,6 +86,8 @@ OPEN_TO_TENANT_ADMINS = {
     ("POST", "/console/layouts/user/{tenant}/{extension}"),
     ("GET", "/console/layouts/device/{mac}"),
     ("POST", "/console/layouts/device/{mac}"),
+    ("GET", "/console/rates"),
+    ("GET", "/console/rates/export"),
     ("GET", "/console/access"),
     ("POST", "/console/access/accounts"),
     ("POST", "/console/access/accounts/{username}/password"),
@@ -298,6 +300,7 @@ async def test_every_console_route_is_refused_or_marked(
         ("POST", "/console/numbers/blocks/{first}/remove"),
         ("GET", "/console/carriers"),
         ("POST", "/console/carriers"),
+        ("POST", "/console/rates"),
     } <= refused
     assert await _snapshot() == before
 
@@ -417,6 +420,7 @@ async def test_nav_and_install_pages_for_a_tenant_admin(
         "/console/numbers",
         "/console/groups",
         "/console/schedules",
+        "/console/rates",
         "/console/tenants",
         "/console/layouts",
         "/console/access",
@@ -444,6 +448,7 @@ def test_navigation_per_role() -> None:
         "Numbers",
         "Groups",
         "Schedules",
+        "Rates",
         "Tenant",
         "Key layouts",
         "Accounts & tokens",
@@ -460,6 +465,7 @@ def test_navigation_per_role() -> None:
         "Groups",
         "Schedules",
         "Carriers",
+        "Rates",
     } <= set(labels[Role.ADMIN])
 
 

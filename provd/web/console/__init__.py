@@ -20,6 +20,7 @@ from provd.web.console import (
     groups,
     layouts,
     numbers,
+    rates,
     rollouts,
     schedules,
 )
@@ -35,6 +36,7 @@ def add_routes(app: web.Application) -> None:
         groups,
         schedules,
         carriers,
+        rates,
         layouts,
         firmware,
         rollouts,
