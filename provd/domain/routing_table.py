@@ -18,6 +18,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
+from provd.domain import call_accounting
+from provd.domain.call_accounting import CallAccount
 from provd.domain.routing import (
     CallFacts,
     Carriers,
@@ -163,13 +165,20 @@ class RoutingTable:
         if request.source != "peer" and isinstance(source, FromUnknown):
             # Authenticated against a domain or trunk provd no longer has: removed meanwhile.
             return Reject(403, "Forbidden: unknown tenant or trunk")
+        facts = self._facts(request, source, at)
+        tenant = self._tenant(request, facts)
+        if tenant is not None and observed is not None and tenant.groups:
+            tenant = observed.applied_to(tenant)
+        return plan_call(facts, tenant, self.carriers)
+
+    def _facts(self, request: CallRequest, source: Source, at: datetime) -> CallFacts:
         dialled = request.dialled
         if isinstance(source, FromCarrier):
             carrier = self.carriers.by_name(source.carrier)
             if carrier is not None and carrier.registers_as and dialled == carrier.registers_as:
                 # Sent to the Contact of our registration: the number is in To.
                 dialled = request.to_user
-        facts = CallFacts(
+        return CallFacts(
             source=source,
             dialled=dialled,
             at=at,
@@ -179,17 +188,25 @@ class RoutingTable:
             privacy=request.privacy,
             failed=request.failed,
         )
-        tenant: TenantRouting | None = None
+
+    def _tenant(self, request: CallRequest, facts: CallFacts) -> TenantRouting | None:
+        source = facts.source
         if isinstance(source, FromUser):
-            tenant = self.tenant_for_domain(request.domain)
-        elif isinstance(source, FromTrunk):
-            tenant = self._by_slug.get(source.tenant)
-        elif isinstance(source, FromCarrier):
+            return self.tenant_for_domain(request.domain)
+        if isinstance(source, FromTrunk):
+            return self._by_slug.get(source.tenant)
+        if isinstance(source, FromCarrier):
             number = inbound_number(facts, self.carriers)
-            tenant = self._by_number.get(number) if number is not None else None
-        if tenant is not None and observed is not None and tenant.groups:
-            tenant = observed.applied_to(tenant)
-        return plan_call(facts, tenant, self.carriers)
+            return self._by_number.get(number) if number is not None else None
+        return None
+
+    def account(self, request: CallRequest, plan: RoutePlan, at: datetime) -> CallAccount | None:
+        """What the call's record says about it with ``plan`` (provd.domain.call_accounting)."""
+        source = self.source_of(request)
+        facts = self._facts(request, source, at)
+        hint = request.pai_user or request.from_user
+        tenant = self._tenant(request, facts)
+        return call_accounting.account(source, tenant, facts.dialled, plan, caller_hint=hint)
 
 
 @dataclass

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from provd.pbx.call_records import ACC_COLUMNS
 from provd.pbx.database import KamailioDb
 from provd.pbx.errors import PbxError
 from provd.pbx.settings import DbEngine
@@ -18,8 +19,9 @@ SCHEMA_ROOT = Path("/usr/share/kamailio")
 _ENGINE_DIRS = {DbEngine.SQLITE: "db_sqlite", DbEngine.POSTGRES: "postgres"}
 # usrloc keeps registrations, auth_db reads subscriber; presence checks its
 # table versions at startup when BLF is on, so it is cheap insurance; uac reads
-# uacreg, the registrations Kamailio makes to carriers.
-MODULES = ("standard", "auth_db", "usrloc", "presence", "uac")
+# uacreg, the registrations Kamailio makes to carriers; acc writes the call records
+# provd collects (acc: calls never answered; acc_cdrs: answered calls, one per dialog).
+MODULES = ("standard", "auth_db", "usrloc", "presence", "uac", "acc")
 
 _CREATE = re.compile(r"CREATE TABLE\s+(\w+)", re.IGNORECASE)
 _VERSION = re.compile(
@@ -32,7 +34,8 @@ _EXTRA_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("aor_user", "VARCHAR(64) DEFAULT '' NOT NULL"),
         ("trunk", "VARCHAR(64) DEFAULT '' NOT NULL"),
         ("allow_ips", "VARCHAR(1024) DEFAULT '' NOT NULL"),
-    )
+    ),
+    **ACC_COLUMNS,
 }
 
 
@@ -80,7 +83,7 @@ async def ensure_schema(db: KamailioDb, *, root: Path = SCHEMA_ROOT) -> SchemaRe
         schema = load_schema_file(db.engine, module, root)
         have = [t for t in schema.tables if t in existing]
         if not have:
-            await db.execute_script(schema.sql)
+            await db.execute_script(_relaxed(module, schema.sql))
             created.append(module)
         elif len(have) == len(schema.tables):
             present.append(module)
@@ -92,6 +95,18 @@ async def ensure_schema(db: KamailioDb, *, root: Path = SCHEMA_ROOT) -> SchemaRe
     await _add_extra_columns(db)
     await _check_versions(db, root)
     return SchemaReport(tuple(created), tuple(present))
+
+
+# The record of a call Kamailio refuses from its request route is written by
+# acc_db_request, from a request that has no To tag yet: Debian's NOT NULL on to_tag
+# would drop that row. Nullable here; the table's version (what Kamailio checks) stays.
+_RELAXED = {"acc": (("to_tag VARCHAR(128) DEFAULT '' NOT NULL", "to_tag VARCHAR(128) DEFAULT ''"),)}
+
+
+def _relaxed(module: str, sql: str) -> str:
+    for strict, relaxed in _RELAXED.get(module, ()):
+        sql = sql.replace(strict, relaxed)
+    return sql
 
 
 async def _add_extra_columns(db: KamailioDb) -> None:

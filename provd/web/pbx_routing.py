@@ -146,7 +146,11 @@ async def route_call(request: web.Request) -> web.Response:
     started = time.perf_counter()
     form = {k: str(v) for k, v in (await request.post()).items()}
     call = parse_request(form)
-    plan = request.app[_LIVE_TABLE].plan(call, datetime.now(UTC))
+    live = request.app[_LIVE_TABLE]
+    now = datetime.now(UTC)
+    plan = live.plan(call, now)
+    # What the call's record will say (tenant, type, who called whom), kept by Kamailio.
+    account = live.table.account(call, plan, now)
     if isinstance(plan, Service):
         services = request.app.get(_SERVICES)
         if services is None:
@@ -154,7 +158,10 @@ async def route_call(request: web.Request) -> web.Response:
         else:
             done = await services.carry_out(plan)
             plan = Reject(done.code, done.reason)
-    body = json.dumps(plan_to_json(plan), separators=(",", ":"))
+    doc = plan_to_json(plan)
+    if account is not None:
+        doc.update(account.plan_keys())
+    body = json.dumps(doc, separators=(",", ":"))
     if isinstance(plan, Reject):
         outcome = f"{plan.code} {plan.reason}"
     elif isinstance(plan, Route):

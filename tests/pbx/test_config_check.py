@@ -46,13 +46,17 @@ async def test_a_broken_config_is_reported_with_kamailio_output(tmp_path: Path) 
 async def test_schema_comes_from_debian_files_and_is_idempotent(tmp_path: Path) -> None:
     db = SqliteKamailioDb(tmp_path / "k.sqlite3")
     first = await ensure_schema(db)
-    assert first.created == ("standard", "auth_db", "usrloc", "presence", "uac")
+    assert first.created == ("standard", "auth_db", "usrloc", "presence", "uac", "acc")
     again = await ensure_schema(db)
-    assert again.created == () and len(again.present) == 5
+    assert again.created == () and len(again.present) == 6
     versions = await db.table_versions()
     assert versions["location"] == 9 and versions["subscriber"] == 7
     assert versions["uacreg"] == 5
+    assert versions["acc"] == 5 and versions["acc_cdrs"] == 2
     assert "aor_user" in await db.columns("subscriber")
+    # provd's call-record columns, on both of acc's tables.
+    assert {"tenant", "call_type", "setup_time", "reject_reason"} <= await db.columns("acc")
+    assert {"callid", "tenant", "call_type", "setup_time"} <= await db.columns("acc_cdrs")
 
 
 async def test_a_database_from_before_carrier_registrations_gains_uacreg(tmp_path: Path) -> None:

@@ -1,0 +1,188 @@
+"""Kamailio's call accounting as provd reads it back.
+
+Kamailio's acc module writes every call once (see ``kamailio.cfg``, "Call records"):
+
+- an answered call as one ``acc_cdrs`` row when its dialog ends (dialog-based CDRs,
+  timed from the 200 OK: ``cdr_start_on_confirmed``); acc writes a zero-second CDR
+  for a dialog that failed too, which is not read: that call is its ``acc`` row;
+- a call never answered (busy, no answer, cancelled, failed, refused by provd's plan)
+  as one ``acc`` row with the final reply's code and reason (``failed_transaction_flag``).
+  The ``acc`` table also gets a row for each answered INVITE; those are the CDR's.
+
+provd's columns (``ACC_COLUMNS``) carry what provd's plan knew (tenant, call type,
+caller, callee...). They are all nullable: acc loses the whole row when a value for a
+NOT NULL column is unset (routing-notes §8), and a CDR without them beats no CDR.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from provd.pbx.database import KamailioDb, PostgresKamailioDb, SqliteKamailioDb
+
+_PLAN_COLUMNS = (
+    ("setup_time", "VARCHAR(32)"),
+    ("tenant", "VARCHAR(64)"),
+    ("call_type", "VARCHAR(64)"),
+    ("caller", "VARCHAR(64)"),
+    ("callee", "VARCHAR(64)"),
+    ("dialled", "VARCHAR(64)"),
+    ("tenant_number", "VARCHAR(64)"),
+    ("src_user", "VARCHAR(64)"),
+    ("trunk", "VARCHAR(64)"),
+    ("hunt_group", "VARCHAR(64)"),
+)
+ACC_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "acc": (*_PLAN_COLUMNS, ("reject_reason", "VARCHAR(128)")),
+    # acc_cdrs has no Call-ID of its own: the key that ties a CDR to its INVITE's row.
+    "acc_cdrs": (("callid", "VARCHAR(255)"), *_PLAN_COLUMNS),
+}
+PLAN_FIELDS = tuple(name for name, _ in _PLAN_COLUMNS)
+
+
+@dataclass(frozen=True)
+class AccRow:
+    """One row of ``acc_cdrs`` (``table="acc_cdrs"``) or a failed INVITE's ``acc`` row.
+
+    Times are Unix seconds (UTC). ``setup`` is when the INVITE arrived (provd's
+    ``setup_time`` column; None when the cfg could not set it).
+    """
+
+    table: Literal["acc", "acc_cdrs"]
+    id: int
+    callid: str
+    setup: float | None
+    answer: float | None
+    end: float
+    duration: float
+    sip_code: int | None
+    sip_reason: str
+    tenant: str
+    call_type: str
+    caller: str
+    callee: str
+    dialled: str
+    tenant_number: str
+    user: str
+    trunk: str
+    group: str
+    reject_reason: str
+
+    @property
+    def source_key(self) -> str:
+        """Unique per Kamailio row: what makes collecting it twice a no-op."""
+        return f"{self.table}:{self.id}"
+
+
+_SELECT_COLUMNS = ", ".join(PLAN_FIELDS)
+# Seconds since 1970 from what the engine stores: db_sqlite writes Julian days (REAL),
+# PostgreSQL a timestamp; both are UTC as Kamailio writes them.
+_SQLITE_EPOCH = "(julianday({0}) - 2440587.5) * 86400.0"
+_PG_EPOCH = "EXTRACT(EPOCH FROM {0})"
+
+
+def _select(
+    table: Literal["acc", "acc_cdrs"], epoch: str, placeholders: tuple[str, str, str]
+) -> str:
+    after, upto, limit = placeholders
+    if table == "acc_cdrs":
+        times = f"{epoch.format('start_time')}, {epoch.format('end_time')}, duration, NULL, ''"
+        # acc also ends the dialog of a call never answered with a CDR (zero seconds);
+        # that call's record is its acc row, so only dialogs whose INVITE got a 2xx count.
+        where = (
+            " AND EXISTS (SELECT 1 FROM acc WHERE acc.callid = acc_cdrs.callid"
+            " AND acc.method = 'INVITE' AND acc.sip_code LIKE '2%')"
+        )
+        callid = "callid"
+        reason = "''"
+    else:
+        # The INVITE's final reply when it was not a 2xx: a call never answered.
+        times = f"NULL, {epoch.format('time')}, 0, sip_code, sip_reason"
+        where = " AND method = 'INVITE' AND sip_code NOT LIKE '1%' AND sip_code NOT LIKE '2%'"
+        callid = "callid"
+        reason = "reject_reason"
+    return (
+        f"SELECT id, {callid}, {times}, {_SELECT_COLUMNS}, {reason} FROM {table}"
+        f" WHERE id > {after} AND id <= {upto}{where} ORDER BY id LIMIT {limit}"
+    )
+
+
+def _row(table: Literal["acc", "acc_cdrs"], r: Sequence[Any]) -> AccRow:
+    (rid, callid, answer, end, duration, code, reason, setup, *plan, reject) = r
+    texts = [str(v) if v is not None else "" for v in plan]
+    return AccRow(
+        table=table,
+        id=int(rid),
+        callid=str(callid or ""),
+        setup=_float(setup),
+        answer=_float(answer),
+        end=float(end),
+        duration=float(duration or 0),
+        sip_code=int(code) if code not in (None, "") else None,
+        sip_reason=str(reason or ""),
+        tenant=texts[0],
+        call_type=texts[1],
+        caller=texts[2],
+        callee=texts[3],
+        dialled=texts[4],
+        tenant_number=texts[5],
+        user=texts[6],
+        trunk=texts[7],
+        group=texts[8],
+        reject_reason=str(reject or ""),
+    )
+
+
+def _float(value: object) -> float | None:
+    try:
+        return float(value) if value not in (None, "") else None  # type: ignore[arg-type]
+    except ValueError:
+        return None
+
+
+class AccReader:
+    """Reads acc's rows from Kamailio's database, in id order, a batch at a time."""
+
+    def __init__(self, db: KamailioDb) -> None:
+        self.db = db
+
+    async def max_id(self, table: Literal["acc", "acc_cdrs"]) -> int:
+        rows = await self._fetch(f"SELECT MAX(id) FROM {table}", ())
+        return int(rows[0][0] or 0) if rows else 0
+
+    async def rows(
+        self, table: Literal["acc", "acc_cdrs"], after: int, upto: int, limit: int
+    ) -> list[AccRow]:
+        """Rows with ``after < id <= upto`` that are calls (see the module docstring)."""
+        if isinstance(self.db, SqliteKamailioDb):
+            sql = _select(table, _SQLITE_EPOCH, ("?", "?", "?"))
+        else:
+            sql = _select(table, _PG_EPOCH, ("$1", "$2", "$3"))
+        return [_row(table, r) for r in await self._fetch(sql, (after, upto, limit))]
+
+    async def _fetch(self, sql: str, params: tuple[object, ...]) -> list[Sequence[Any]]:
+        db = self.db
+        if isinstance(db, SqliteKamailioDb):
+            path = db.path
+
+            def run() -> list[Sequence[Any]]:
+                conn = sqlite3.connect(path, timeout=5.0)
+                try:
+                    return list(conn.execute(sql, params).fetchall())
+                finally:
+                    conn.close()
+
+            return await asyncio.to_thread(run)
+        if isinstance(db, PostgresKamailioDb):
+            asyncpg = importlib.import_module("asyncpg")
+            conn = await asyncpg.connect(db.url)
+            try:
+                return [tuple(r) for r in await conn.fetch(sql, *params)]
+            finally:
+                await conn.close()
+        raise TypeError(f"no call-record reader for {type(db).__name__}")

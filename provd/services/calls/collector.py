@@ -1,0 +1,164 @@
+"""Copies Kamailio's call accounting into provd's call records.
+
+Kamailio writes each call once (``provd.pbx.call_records``); the collector reads the
+rows it has not read yet, in id order, and writes one :class:`CallRecord` per call.
+It runs once when ``provd serve`` starts and then every few seconds, so calls that
+ended while provd was down are collected when it is back, and Kamailio keeps writing
+rows while provd restarts (its tables are the buffer).
+
+Exactly once: each table's read position (``CallCollectorMark``) moves in the same
+transaction as the records it covers, and a record is unique by its Kamailio row
+(table and Call-ID), so reading a row twice (a crash between the two, a Kamailio
+database recreated with its ids starting again) keeps one record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Literal
+
+from tortoise.transactions import in_transaction
+
+from provd.db.models import CallCollectorMark, CallRecord, Tenant
+from provd.domain.call_records import Disposition, disposition
+from provd.pbx.call_records import AccReader, AccRow
+from provd.pbx.database import KamailioDb
+
+log = logging.getLogger("provd.calls")
+
+TABLES: tuple[Literal["acc_cdrs", "acc"], ...] = ("acc_cdrs", "acc")
+BATCH = 1000
+DEFAULT_INTERVAL_S = 5.0
+
+Rater = Callable[[str, CallRecord], Awaitable[Decimal | None]]
+"""The hook for rating: (tenant slug, the record before it is saved) -> its cost, or
+None when it has none. Without a rater records are saved with no cost."""
+
+
+class CallCollector:
+    def __init__(self, db: KamailioDb, *, rate: Rater | None = None, batch: int = BATCH) -> None:
+        self.reader = AccReader(db)
+        self.rate = rate
+        self.batch = batch
+        self._task: asyncio.Task[None] | None = None
+
+    async def collect(self) -> int:
+        """Collect every row written so far; the number of records written."""
+        tenants = {slug: tid for tid, slug in await Tenant.all().values_list("id", "slug")}
+        written = 0
+        for table in TABLES:
+            written += await self._collect(table, tenants)
+        return written
+
+    async def _collect(self, table: Literal["acc_cdrs", "acc"], tenants: dict[str, int]) -> int:
+        mark_row = await CallCollectorMark.get_or_none(source=table)
+        mark = mark_row.last_id if mark_row else 0
+        top = await self.reader.max_id(table)
+        if top < mark:
+            log.warning("Kamailio's %s restarted its ids: reading it again from the start", table)
+            mark = 0
+        written = 0
+        while mark < top:
+            rows = await self.reader.rows(table, mark, top, self.batch)
+            new_mark = rows[-1].id if len(rows) == self.batch else top
+            records: dict[str, CallRecord] = {}
+            for row in rows:
+                record = await self._record(row, tenants)
+                if record is not None:
+                    records.setdefault(record.callid, record)
+            async with in_transaction():
+                seen: set[object] = set(
+                    await CallRecord.filter(source=table, callid__in=list(records)).values_list(
+                        "callid", flat=True
+                    )
+                )
+                new = [r for callid, r in records.items() if callid not in seen]
+                if new:
+                    await CallRecord.bulk_create(new)
+                await CallCollectorMark.update_or_create(
+                    source=table, defaults={"last_id": new_mark}
+                )
+            written += len(new)
+            mark = new_mark
+        return written
+
+    async def _record(self, row: AccRow, tenants: dict[str, int]) -> CallRecord | None:
+        tenant_id = tenants.get(row.tenant)
+        if tenant_id is None or not row.callid:
+            # A call no tenant owns (a scanner's, an unknown number) or a service code.
+            return None
+        end = _at(row.end)
+        if row.table == "acc_cdrs":
+            answered: datetime | None = _at(row.answer) if row.answer is not None else None
+            start = _at(row.setup) if row.setup is not None else (answered or end)
+            outcome, reason, duration = Disposition.ANSWERED, "", round(row.duration)
+        else:
+            answered = None
+            start = _at(row.setup) if row.setup is not None else end
+            outcome = disposition(row.sip_code, row.reject_reason)
+            reason = row.reject_reason or row.sip_reason
+            duration = 0
+        record = CallRecord(
+            tenant_id=tenant_id,
+            source=row.table,
+            source_id=row.id,
+            callid=row.callid[:255],
+            started_at=min(start, answered or end, end),
+            answered_at=answered,
+            ended_at=end,
+            duration=duration,
+            disposition=outcome.value,
+            sip_code=row.sip_code,
+            reason=reason[:128],
+            call_type=row.call_type,
+            caller=row.caller,
+            callee=row.callee,
+            dialled=row.dialled,
+            number=row.tenant_number,
+            user_ext=row.user,
+            trunk=row.trunk,
+            group_ext=row.group,
+        )
+        if self.rate is not None:
+            record.cost = await self.rate(row.tenant, record)
+        return record
+
+    # ---- while serve runs ----
+
+    def start(self, interval_s: float = DEFAULT_INTERVAL_S) -> None:
+        self._task = asyncio.create_task(self._loop(interval_s), name="call-collector")
+
+    async def _loop(self, interval_s: float) -> None:
+        failing = False
+        while True:
+            try:
+                written = await self.collect()
+            except Exception:
+                # Kamailio's database may be briefly locked or gone during a restart:
+                # nothing is lost, the rows wait for the next round.
+                if not failing:
+                    log.exception("call records: collecting failed; retrying")
+                failing = True
+            else:
+                if written:
+                    log.debug("call records: %d collected", written)
+                if failing:
+                    log.info("call records: collecting works again")
+                failing = False
+            await asyncio.sleep(interval_s)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+
+def _at(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
