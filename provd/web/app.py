@@ -20,6 +20,7 @@ from provd.web import (
     api_installer,
     api_layouts,
     api_numbers,
+    api_outbound,
     api_pbx,
     api_rates,
     api_rollouts,
@@ -67,6 +68,7 @@ def make_app(
     api_groups.add_routes(app)
     api_schedules.add_routes(app)
     api_blocking.add_routes(app)
+    api_outbound.add_routes(app)
     api_rates.add_routes(app)
     api_trunks.add_routes(app)
     console.add_routes(app)

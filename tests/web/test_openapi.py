@@ -240,6 +240,17 @@ async def test_every_route_answers_as_documented(served: Served, checked: Checke
     password = "/trunks/{tenant}/{name}/password"
     await c.call("POST", password, 200, pbx, json={"account": "secondary"})
     await c.call("POST", password, 400, pbx, json={"account": "third"})
+    # Outbound policies: the tenant's, a user's, a trunk's.
+    policy = {"block": ["premium"], "allow_presets": ["benelux"], "allow_prefixes": ["+44"]}
+    await c.call("GET", "/outbound/{tenant}", 200, {"tenant": "acme"})
+    await c.call("PATCH", "/outbound/{tenant}", 200, {"tenant": "acme"}, json=policy)
+    await c.call("PATCH", "/outbound/{tenant}", 400, {"tenant": "acme"}, json={"block": ["x"]})
+    await c.call("GET", "/outbound/{tenant}/users/{extension}", 200, the_user)
+    await c.call("PATCH", "/outbound/{tenant}/users/{extension}", 200, the_user, json=policy)
+    await c.call("GET", "/outbound/{tenant}/trunks/{name}", 200, pbx)
+    await c.call("PATCH", "/outbound/{tenant}/trunks/{name}", 200, pbx, json=policy)
+    await c.call("PATCH", "/outbound/{tenant}/trunks/{name}", 404, {**pbx, "name": "nope"},
+                 json=policy)  # fmt: skip
     await c.call("DELETE", "/trunks/{tenant}/{name}", 204, pbx)
     await c.call("DELETE", "/trunks/{tenant}/{name}", 404, pbx)
     await c.call("DELETE", "/number-blocks/{first}", 204, {"first": "+31201234500"})
