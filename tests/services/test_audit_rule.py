@@ -72,12 +72,19 @@ BOOKKEEPING: dict[str, tuple[frozenset[str], str]] = {
         frozenset({"Carrier"}),
         "a carrier's last OPTIONS answer (probe columns); observed, not configuration",
     ),
+    "calls.collector.CallCollector.collect": (
+        frozenset({"CallRecord", "CallCollectorMark"}),
+        "call records copied from Kamailio's accounting; observed, not configuration",
+    ),
 }
 
 READ_ONLY = {
     name: "reads only"
     for name in [
         "access.accounts.tenant_for",
+        "calls.list_calls",
+        "calls.totals",
+        "calls.collector.CallCollector.stop",
         "access.accounts.list_accounts",
         "access.accounts.get_account",
         "access.tokens.list_tokens",

@@ -35,9 +35,11 @@ from provd.pbx import (
     external_control,
     tenant_domains,
 )
+from provd.services.calls.collector import CallCollector
 from provd.services.carriers.probing import DEFAULT_INTERVAL_S, CarrierProber
 from provd.services.pbx import PbxMode, PbxRuntime, save_runtime
 from provd.services.platform import Platform
+from provd.services.rating.costs import rate_record
 from provd.services.routing import ROUTING_OBJECTS, LiveTable
 from provd.settings import Settings
 
@@ -87,6 +89,7 @@ class ServedPbx:
         self._watcher: asyncio.Task[None] | None = None
         self._probe_s = probe_s
         self._prober: CarrierProber | None = None
+        self._collector: CallCollector | None = None
 
     @property
     def supervisor(self) -> PbxSupervisor | None:
@@ -127,6 +130,10 @@ class ServedPbx:
             self._control.probe_carrier, interval_s=self._probe_s, on_change=self.routing.refresh
         )
         self._prober.start()
+        # Calls that ended while provd was down are in Kamailio's tables: collected now,
+        # then every few seconds.
+        self._collector = CallCollector(self._control.db, rate=rate_record)
+        self._collector.start()
         return self._control
 
     async def _export(self, domains: list[str]) -> None:
@@ -205,6 +212,14 @@ class ServedPbx:
         if self._prober is not None:
             await self._prober.stop()
             self._prober = None
+        if self._collector is not None:
+            await self._collector.stop()
+            # Calls that ended since the last round, before Kamailio stops.
+            try:
+                await self._collector.collect()
+            except Exception:
+                log.exception("call records: the last collection failed; the next start reads it")
+            self._collector = None
         if self._supervisor is not None:
             await self._supervisor.stop()
         elif self._control is not None:
