@@ -38,7 +38,16 @@ import provd.services
 from provd.db.models import AuditEntry, ProvisioningToken, User
 from provd.domain.mac import parse_mac
 from provd.pbx import ProbeResult
-from provd.services import blocking, carriers, discovery, groups, numbers, outbound, schedules
+from provd.services import (
+    blocking,
+    carriers,
+    discovery,
+    groups,
+    numbers,
+    outbound,
+    rating,
+    schedules,
+)
 from provd.services.access import accounts, tokens
 from provd.services.carriers.probing import CarrierProber
 from provd.services.devices import (
@@ -91,6 +100,12 @@ READ_ONLY = {
         "audit.recent",
         "carriers.list_carriers",
         "carriers.get_carrier",
+        "rating.list_rates",
+        "rating.export_table",
+        "rating.costs.cost_of",
+        "rating.costs.rate_record",
+        "rating.costs.load_table",
+        "rating.costs.table",
         "audit.log.search",
         "audit.log.object_types",
         "blocking.list_blocks",
@@ -370,6 +385,7 @@ async def test_every_service_write_writes_an_audit_row(
     )
     await d.call(CarrierProber(_answers_ok).probe_all)
     await d.call(carriers.remove_carrier, platform, a, "upstream")
+    await d.call(rating.import_table, a, "match,price_per_minute\nmobile,0.1\n", tenant="acme")
     assert await AuditEntry.all().count() > 20
 
     everything = service_functions()

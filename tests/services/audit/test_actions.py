@@ -26,7 +26,7 @@ STORED = {
     "rollout.device.fetched", "rollout.device.done", "rollout.device.failed",
     "rollout.device.timed_out",
     "number.add", "number.remove", "number.assign", "number.release",
-    "carrier.add", "carrier.remove",
+    "carrier.add", "carrier.remove", "rates.import",
     "group.add", "group.set", "group.remove", "group.member.add", "group.member.remove",
     "user.forward", "user.dnd",
     "schedule.add", "schedule.set", "schedule.remove", "schedule.night_switch",
