@@ -164,8 +164,9 @@ async def ring_answer_hang_up(
     blf: BlfPbx, caller: Account, callee: Account, at: tuple[str, int], to: tuple[str, int]
 ) -> None:
     """One real call (ringing, answered, hung up after 0.5 s) from ``at`` to ``callee``
-    registered at ``to``."""
-    async with sipp("uas_call.xml", blf.work, local=to, media=(to[0], 18000)) as uas:
+    registered at ``to``. Generous sipp timeouts: on a loaded machine (a CI runner
+    sharing its cores) the whole call took longer than sipp's default 8 s."""
+    async with sipp("uas_call.xml", blf.work, local=to, media=(to[0], 18000), timeout_s=15) as uas:
         await asyncio.sleep(0.3)
         call = await run_sipp(
             "uac_call.xml",
@@ -174,8 +175,10 @@ async def ring_answer_hang_up(
             local=at,
             media=(at[0], 16000),
             rows=[call_row(caller, callee.extension, callee.domain)],
+            timeout_s=15,
         )
-        assert (await uas.finish()).rc == 0
+        answered = await uas.finish()
+        assert answered.rc == 0, answered.messages
     assert call.rc == 0, call.messages
 
 
@@ -195,7 +198,7 @@ async def test_blf_watcher_sees_dialog_states(blf: BlfPbx) -> None:
     await register(blf, callee, CALLEE)
     watch_row = [watcher.extension, DOMAIN, watcher.auth(), callee.extension]
     async with sipp(
-        "blf_watch.xml", blf.work, remote=blf.proxy, local=WATCHER, rows=[watch_row], timeout_s=15
+        "blf_watch.xml", blf.work, remote=blf.proxy, local=WATCHER, rows=[watch_row], timeout_s=25
     ) as watch:
         await asyncio.sleep(0.5)  # subscribed, initial NOTIFY taken
         await ring_answer_hang_up(blf, caller, callee, CALLER, CALLEE)
