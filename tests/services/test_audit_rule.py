@@ -64,6 +64,12 @@ from provd.services.layouts import clear_keys, resolve_scope, set_key, set_page_
 from provd.services.platform import Platform
 from provd.services.provisioning import pnp_tokens
 from provd.services.schedules import routes
+from provd.services.trunks import NumberOnTrunk
+from provd.services.trunks import create as trunk_create
+from provd.services.trunks import numbers as trunk_numbers
+from provd.services.trunks import passwords as trunk_passwords
+from provd.services.trunks import remove as trunk_remove
+from provd.services.trunks import update as trunk_update
 from tests.conftest import TEST_ACTOR
 
 # Writes nothing a phone's files depend on: may write these models without an audit row.
@@ -178,6 +184,15 @@ READ_ONLY = {
         "routing.resolve_addresses",
         "routing.load_table",
         "routing.LiveTable.refresh",
+        "trunks.get_trunk",
+        "trunks.list_trunks",
+        "trunks.show_trunk",
+        "trunks.tenant_number",
+        "trunks.trunk_view",
+        "trunks.settings.caller_ids",
+        "trunks.settings.check_main_number",
+        "trunks.settings.resolve_failover",
+        "trunks.status.trunk_status",
         "rollouts.select_devices",
         "schedules.get_schedule",
         "schedules.list_schedules",
@@ -237,6 +252,8 @@ NOT_YET_DRIVEN = {
     "rollouts.engine.RolloutEngine.stop": "stops the loop",
     "rollouts.engine.RolloutEngine.tick": "rollout.device.* rows; tests/rollouts",
     "rollouts.engine.RolloutEngine.firmware_fetched": "rollout.device.fetched; tests/rollouts",
+    "trunks.numbers.put_number": "within add_trunk's or add_number's transaction and row",
+    "trunks.passwords.create_accounts": "within add_trunk's transaction and row",
 }
 
 
@@ -379,6 +396,16 @@ async def test_every_service_write_writes_an_audit_row(
     await d.call(outbound.set_policy, platform, a, "default", block=["premium"])
     await d.call(outbound.set_policy, platform, a, "default", user="201", allow_presets=["nl"])
     await d.call(schedules.remove_schedule, platform, a, "default", "Office")
+    trunk = {"channels": 2, "allow_ips": ["192.0.2.10"]}
+    given = [NumberOnTrunk("+31201234503")]
+    await d.call(trunk_create.add_trunk, platform, a, "default", "pbx", **trunk, numbers=given)
+    await d.call(trunk_update.update_trunk, platform, a, "default", "pbx", channels=3)
+    await d.call(
+        trunk_numbers.add_number, platform, a, "default", "pbx", NumberOnTrunk("+31201234504")
+    )
+    await d.call(trunk_numbers.remove_number, platform, a, "default", "pbx", "+31201234504")
+    await d.call(trunk_passwords.regenerate_password, platform, a, "default", "pbx", "primary")
+    await d.call(trunk_remove.remove_trunk, platform, a, "default", "pbx")
     await d.call(numbers.remove_block, platform, a, "+31201234500")
     await d.call(
         carriers.add_carrier, platform, a, "upstream", "127.0.0.1", password="x", username="u"

@@ -448,6 +448,7 @@ def test_navigation_per_role() -> None:
         "Numbers",
         "Groups",
         "Schedules",
+        "Trunks",
         "Rates",
         "Tenant",
         "Key layouts",

@@ -233,11 +233,11 @@ async def release(
             raise InvalidInput("number", f"{row.e164} is not in use")
         row.assigned_user = row.assigned_group = row.assigned_route = None
         row.assigned_trunk = None
-        await drop_trunk_inbound(row)
+        await _drop_trunk_inbound(row)
         return await _save_use(actor, AuditAction.NUMBER_RELEASE, row, tenant, before)
 
 
-async def drop_trunk_inbound(row: PhoneNumber) -> None:
+async def _drop_trunk_inbound(row: PhoneNumber) -> None:
     """The number no longer takes a trunk's inbound calls: its trunk entry keeps only the
     caller-ID flag, or goes when that was all it had. Within the caller's transaction."""
     on_trunk = await TrunkNumber.get_or_none(number=row)

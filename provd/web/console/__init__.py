@@ -20,9 +20,11 @@ from provd.web.console import (
     groups,
     layouts,
     numbers,
+    outbound,
     rates,
     rollouts,
     schedules,
+    trunks,
 )
 
 
@@ -35,6 +37,8 @@ def add_routes(app: web.Application) -> None:
         numbers,
         groups,
         schedules,
+        outbound,
+        trunks,
         carriers,
         rates,
         layouts,

@@ -31,6 +31,8 @@ STORED = {
     "user.forward", "user.dnd",
     "schedule.add", "schedule.set", "schedule.remove", "schedule.night_switch",
     "route.add", "route.set", "route.remove", "block.add", "block.remove",
+    "trunk.add", "trunk.set", "trunk.remove", "trunk.number.add", "trunk.number.remove",
+    "trunk.password",
     "outbound.policy.set",
 }  # fmt: skip
 
