@@ -27,7 +27,12 @@ T = TypeVar("T")
 
 
 def _decode(data: bytes | str) -> str:
-    raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
+    try:
+        raw = data.encode() if isinstance(data, str) else data
+    except UnicodeEncodeError:
+        # A str holding lone surrogates: bytes that were never text.
+        not_text = RowError(HEADER_ROW, "file", "is not text: save it as CSV (UTF-8)")
+        raise ImportRefused([not_text]) from None
     if len(raw) > MAX_BYTES:
         raise ImportRefused([RowError(HEADER_ROW, "file", f"is larger than {MAX_BYTES} bytes")])
     if raw.startswith(b"PK\x03\x04") or b"\0" in raw:

@@ -100,6 +100,18 @@ def test_a_workbook_or_binary_file_is_refused() -> None:
         parse_rates(b"match,price_per_minute\x00\n")
 
 
+def test_text_that_was_never_text_is_refused() -> None:
+    with pytest.raises(ImportRefused, match="not text"):
+        parse_rates("match,price_per_minute\nmobile,0.1\ud800\n")
+
+
+def test_a_windows_code_page_file_is_read() -> None:
+    # 0xA0 is a no-break space in cp1252 and not UTF-8: spreadsheets pad cells with it.
+    assert parse_rates(b"match,price_per_minute\r\nmobile\xa0,0.1\r\n") == [
+        Rate("mobile", D("0.1"))
+    ]
+
+
 def test_too_big_a_file_is_refused() -> None:
     with pytest.raises(ImportRefused, match="larger"):
         parse_rates(b"match,price_per_minute\n" + b"mobile,0.1\n" * 200_000)
