@@ -94,6 +94,11 @@ async def test_a_database_of_the_last_release_upgrades_with_its_rows_in_place(
             " sip_password_enc, created_at)"
             " VALUES (1, '201', 'Front Desk', '201', x'00', '2026-01-01')"
         )
+        db.execute(
+            "INSERT INTO phone_number (e164, tenant_id, block_first, block_count,"
+            " assigned_user_id, created_at)"
+            " VALUES ('+31201234500', 1, '+31201234500', 1, 1, '2026-01-01')"
+        )
     await upgrade_schema(url)
     with sqlite3.connect(tmp_path / "provd.sqlite3") as db:
         tenant = db.execute("SELECT country, number_display, main_number FROM tenant").fetchone()
@@ -102,3 +107,6 @@ async def test_a_database_of_the_last_release_upgrades_with_its_rows_in_place(
         ).fetchone()
     assert tenant == ("NL", "national", None)
     assert user == (0, 0, 20, 0)
+    with sqlite3.connect(tmp_path / "provd.sqlite3") as db:
+        number = db.execute("SELECT assigned_user_id, assigned_trunk_id FROM phone_number")
+        assert number.fetchone() == (1, None)  # on no trunk, still the user's
