@@ -6,6 +6,7 @@ from __future__ import annotations
 from provd.cli import (  # noqa: F401
     access,
     blocking,
+    calls,
     carriers,
     codes,
     device_csv,

@@ -11,6 +11,7 @@ from provd.web import (
     api,
     api_audit,
     api_blocking,
+    api_calls,
     api_carriers,
     api_devices,
     api_directory,
@@ -68,6 +69,7 @@ def make_app(
     api_groups.add_routes(app)
     api_schedules.add_routes(app)
     api_blocking.add_routes(app)
+    api_calls.add_routes(app)
     api_outbound.add_routes(app)
     api_rates.add_routes(app)
     api_trunks.add_routes(app)

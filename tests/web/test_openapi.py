@@ -338,6 +338,12 @@ async def test_every_route_answers_as_documented(served: Served, checked: Checke
     await c.call("GET", "/rates", 200, params={"tenant": "acme"})
     await c.call("GET", "/rates/export", 200, params={"tenant": "acme"})
 
+    # Call records of acme (none yet): the list, totals and CSV, and one refusal.
+    await c.call("GET", "/calls", 200, params={"tenant": "acme", "month": "previous"})
+    await c.call("GET", "/calls", 400, params={"tenant": "acme", "cost": ">>1"})
+    await c.call("GET", "/calls/totals", 200, params={"tenant": "acme"})
+    await c.call("GET", "/calls/export", 200, params={"tenant": "acme"})
+
     documented = {(path, method) for path, ops in c.doc["paths"].items() for method in ops}
     assert documented - c.called == set()
 
