@@ -57,6 +57,10 @@ OPEN_TO_TENANT_ADMINS = {
     ("POST", "/console/users/{tenant}/{extension}/dnd"),
     ("POST", "/console/users/{tenant}/{extension}/blocks"),
     ("POST", "/console/users/{tenant}/{extension}/blocks/{block_id}/remove"),
+    ("GET", "/console/outbound/{tenant}"),
+    ("POST", "/console/outbound/{tenant}"),
+    ("GET", "/console/outbound/{tenant}/users/{extension}"),
+    ("POST", "/console/outbound/{tenant}/users/{extension}"),
     ("GET", "/console/numbers"),
     ("POST", "/console/numbers/{number}/assign"),
     ("POST", "/console/numbers/{number}/release"),
@@ -101,6 +105,8 @@ FORMS: dict[str, dict[str, str]] = {
     "/console/devices/{mac}/settings": {"name": "Taken over", "vlan_lan": "42"},
     "/console/users/{tenant}/{extension}": {"name": "Taken over", "extension": "777"},
     "/console/tenants/{slug}": {"vlan_lan": "42", "pickup_code": "*99"},
+    "/console/outbound/{tenant}": {"block_premium": "on"},
+    "/console/outbound/{tenant}/users/{extension}": {"block_mobile": "on"},
     "/console/layouts/tenant/{tenant}": {
         "action": "save",
         "model": "yealink-t46g",
@@ -341,7 +347,7 @@ async def test_another_tenants_objects_look_missing(
         for secret in ("Globex Reception", world.globex_bootstrap, "globex-site", ">gus<"):
             assert secret not in other, canonical
         checked += 1
-    assert checked == 39
+    assert checked == 43
     # Nothing was changed, so nothing was audited either.
     assert await _snapshot() == before
 

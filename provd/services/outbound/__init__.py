@@ -68,6 +68,11 @@ def _stored(row: Owner) -> Policy:
         return outbound_policy.REFUSE_ALL
 
 
+def tenant_policy_view(tenant: Tenant) -> dict[str, Any]:
+    """The tenant's own policy, from the row at hand (the tenant page has it)."""
+    return policy_view(_stored(tenant), tenant)
+
+
 async def show_policy(
     tenant_slug: str, *, user: str | None = None, trunk: str | None = None
 ) -> dict[str, Any]:

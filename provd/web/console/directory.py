@@ -9,6 +9,7 @@ from aiohttp import web
 
 from provd.domain.errors import InvalidInput, NotFound, ProvdError
 from provd.domain.timezones import ZONES
+from provd.services import outbound
 from provd.services.directory import Tenant, User, tenants, user_view, users
 from provd.web import auth, pages
 from provd.web.auth import ACTOR
@@ -250,6 +251,7 @@ def _tenant_page(
         errors=errors or no_errors(),
         flashes=flashes or [],
         credential=credential,
+        outbound=outbound.tenant_policy_view(tenant),
     )
 
 

@@ -1,5 +1,5 @@
 """A user's page: name and extension, devices, numbers and caller ID, call forwarding
-and do-not-disturb, and the user's incoming blocks.
+and do-not-disturb, the user's incoming blocks and own outbound policy.
 
 Every form on the page (directory's edit, forwarding's forwarding, do-not-disturb and
 blocks) renders it through :func:`render`, so that a refusal is shown on the form that
@@ -14,7 +14,7 @@ from aiohttp import web
 
 from provd.domain.errors import NotFound
 from provd.domain.forwarding import NO_ANSWER_SECONDS, ForwardCase
-from provd.services import blocking, schedules
+from provd.services import blocking, outbound, schedules
 from provd.services.destinations import ROUTE_STATES, describe
 from provd.services.directory import Tenant, User, forwarding, user_view, users
 from provd.web import pages
@@ -115,4 +115,5 @@ async def render(
         describe=describe,
         flashes=(flashes or []) + query_flashes(request, _REDIRECT_FLASHES),
         mac_text=mac_text,
+        outbound=await outbound.show_policy(tenant.slug, user=user.extension),
     )
