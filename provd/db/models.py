@@ -755,7 +755,7 @@ class CallRecord(Model):
         table = "call_record"
         unique_together = (("source", "callid"),)
         # The views always filter by tenant and period, newest first.
-        indexes = (("tenant", "started_at"), ("tenant", "call_type", "started_at"))
+        indexes = (("tenant_id", "started_at"), ("tenant_id", "call_type", "started_at"))
 
 
 class CallCollectorMark(Model):
