@@ -49,7 +49,7 @@ def test_a_trunk_with_numbers_and_passwords_shown_once(data_dir: Path) -> None:
 
     shown = ok(data_dir, "trunk number add acme 0201234501")
     assert "  +31201234501 (inbound, caller ID)" in shown.splitlines()
-    assert "main number: none" in shown  # set explicitly after the wizard
+    assert "main number: +31201234501" in shown  # its first caller-ID number
     ok(data_dir, "trunk number add acme +31201234502 --no-inbound")
     moved = ok(data_dir, "number list").splitlines()
     assert "in use by trunk acme" in next(line for line in moved if "+31201234501" in line)

@@ -83,6 +83,10 @@ async def add_number(
         trunk = await get_trunk(tenant, name)
         before = await trunk_view(trunk, tenant)
         number_before = await put_number(trunk, tenant, given)
+        if trunk.main_number is None and given.caller_id:
+            # The first caller-ID number replaces others until another is chosen.
+            trunk.main_number = (await tenant_number(tenant, given.number)).e164
+            await trunk.save(update_fields=["main_number"])
         after = await trunk_view(trunk, tenant)
         await audit.record(
             actor,
