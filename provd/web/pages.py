@@ -48,6 +48,7 @@ NAVIGATION: tuple[tuple[str, str, frozenset[Role]], ...] = (
     ("/console/trunks", "Trunks", _ADMINS),
     ("/console/carriers", "Carriers", _PLATFORM),
     ("/console/rates", "Rates", _ADMINS),
+    ("/console/calls", "Calls", _ADMINS),
     ("/console/tenants", "Tenants", _PLATFORM),
     ("/console/tenants", "Tenant", frozenset({Role.TENANT_ADMIN})),
     ("/console/layouts", "Key layouts", _ADMINS),

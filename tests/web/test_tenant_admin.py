@@ -92,6 +92,8 @@ OPEN_TO_TENANT_ADMINS = {
     ("POST", "/console/layouts/device/{mac}"),
     ("GET", "/console/rates"),
     ("GET", "/console/rates/export"),
+    ("GET", "/console/calls"),
+    ("GET", "/console/calls/export"),
     ("GET", "/console/access"),
     ("POST", "/console/access/accounts"),
     ("POST", "/console/access/accounts/{username}/password"),
@@ -427,6 +429,7 @@ async def test_nav_and_install_pages_for_a_tenant_admin(
         "/console/groups",
         "/console/schedules",
         "/console/rates",
+        "/console/calls",
         "/console/tenants",
         "/console/layouts",
         "/console/access",
@@ -456,6 +459,7 @@ def test_navigation_per_role() -> None:
         "Schedules",
         "Trunks",
         "Rates",
+        "Calls",
         "Tenant",
         "Key layouts",
         "Accounts & tokens",
@@ -473,6 +477,7 @@ def test_navigation_per_role() -> None:
         "Schedules",
         "Carriers",
         "Rates",
+        "Calls",
     } <= set(labels[Role.ADMIN])
 
 

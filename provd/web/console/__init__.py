@@ -11,6 +11,7 @@ from aiohttp import web
 from provd.web.console import (
     access,
     audit,
+    calls,
     carriers,
     devices,
     directory,
@@ -41,6 +42,7 @@ def add_routes(app: web.Application) -> None:
         trunks,
         carriers,
         rates,
+        calls,
         layouts,
         firmware,
         rollouts,
