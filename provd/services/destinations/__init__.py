@@ -13,7 +13,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from provd.db.models import HuntGroup, HuntGroupMember, PhoneNumber, ScheduledRoute, Tenant, User
+from provd.db.models import (
+    HuntGroup,
+    HuntGroupMember,
+    PhoneNumber,
+    ScheduledRoute,
+    Tenant,
+    Trunk,
+    User,
+)
 from provd.domain.destinations import (
     Destination,
     DestinationKind,
@@ -138,8 +146,8 @@ def describe(view: Mapping[str, str] | None) -> str:
 
 async def references_to(tenant: Tenant, target: Destination) -> list[str]:
     """Everything of the tenant that points at ``target``, described for a refusal: the
-    forwards, overflows and route states naming it, the groups it is a member of, the
-    numbers assigned to it."""
+    forwards, overflows, trunk failovers and route states naming it, the groups it is a
+    member of, the numbers assigned to it."""
     found: list[str] = []
     for user in await User.filter(tenant=tenant).order_by("extension"):
         for case in ForwardCase:
@@ -152,6 +160,9 @@ async def references_to(tenant: Tenant, target: Destination) -> list[str]:
         for state in ROUTE_STATES:
             if from_json(getattr(route, f"{state}_destination")) == target:
                 found.append(f"route {route.name} ({state})")
+    for trunk in await Trunk.filter(tenant=tenant).order_by("name"):
+        if from_json(trunk.failover) == target:
+            found.append(f"trunk {trunk.name}'s failover")
     numbers = PhoneNumber.filter(tenant=tenant).order_by("e164")
     if isinstance(target, UserDestination):
         memberships = HuntGroupMember.filter(user_id=target.user_id, group__tenant=tenant)

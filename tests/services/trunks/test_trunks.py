@@ -294,3 +294,12 @@ async def test_removing_a_trunk_frees_its_numbers(office: Platform) -> None:
     assert await _use("+31201234501") is None
     entry = await AuditEntry.filter(action="trunk.remove").get()
     assert entry.before is not None and entry.before["name"] == "pbx"
+
+
+async def test_what_a_trunk_fails_over_to_is_not_removed(office: Platform) -> None:
+    await add_trunk(office, A, "default", "pbx", channels=2, allow_ips=NETS, failover="group:600")
+    with pytest.raises(InvalidInput, match="trunk pbx's failover"):
+        await groups.remove_group(office, A, "default", "600")
+    await update_trunk(office, A, "default", "pbx", failover="none")
+    await numbers.release(office, A, "+31201234502", "default")
+    await groups.remove_group(office, A, "default", "600")
