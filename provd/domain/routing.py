@@ -100,13 +100,17 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Literal, assert_never
 from urllib.parse import unquote
 
 import phonenumbers
 
-from provd.domain import numbers, outbound_policy, schedules, service_codes, trunks
+from provd.domain import limits, numbers, outbound_policy, rating, schedules, service_codes, trunks
+from provd.domain.call_types import destination_type
 from provd.domain.errors import InvalidInput
+from provd.domain.limits import Limits as SpendLimits
+from provd.domain.limits import Usage as SpendUsage
 from provd.domain.tenancy import check_extension
 
 DisplayForm = Literal["national", "e164"]
@@ -363,6 +367,9 @@ class TrunkRouting:
     ring_s: int = 30
     outbound: outbound_policy.Policy = outbound_policy.DEFAULT
     """What the trunk's PBX may call outside, on top of the tenant's policy."""
+    limits: SpendLimits = limits.DEFAULT
+    usage: SpendUsage = field(default_factory=dict)
+    """What the trunk's calls spent and numbered in the current windows."""
 
 
 @dataclass(frozen=True)
@@ -389,6 +396,13 @@ class TenantRouting:
     trunks: Mapping[str, TrunkRouting] = field(default_factory=dict)
     outbound: outbound_policy.Policy = outbound_policy.DEFAULT
     """What anyone of the tenant may call outside: users, trunks, forwards and groups."""
+    timezone: str = "Europe/Amsterdam"
+    """Where the spend limits' hours, days and weeks begin."""
+    limits: SpendLimits = limits.DEFAULT
+    usage: SpendUsage = field(default_factory=dict)
+    """What the tenant's outside calls spent and numbered in the current windows."""
+    rates: rating.RateTable | None = None
+    """Prices a call out for its budget: without a rate a call is not cut."""
 
 
 @dataclass(frozen=True)
@@ -524,6 +538,19 @@ class Channels:
 
 
 @dataclass(frozen=True)
+class Budget:
+    """What a call out may spend before Kamailio (cnxcc) cuts it: ``remaining`` EUR
+    at the call's rate, in the credit pool ``key`` (the tenant, or its trunk)."""
+
+    key: str
+    remaining: Decimal
+    connect: Decimal
+    per_second: Decimal
+    initial_pulse: int = 1
+    final_pulse: int = 1
+
+
+@dataclass(frozen=True)
 class CallerId:
     """What the callee is shown. ``number`` is the E.164 identity (PAI toward carriers),
     None when there is none; ``shown`` the user part the callee's phone displays."""
@@ -546,6 +573,8 @@ class Route:
     """The hunt group this step rings for, and the one member it rings (serial policies)."""
     channels: Channels | None = None
     """Refused (503) when the trunk already has ``limit`` calls."""
+    budget: Budget | None = None
+    """Cut when this much is spent (a first step out only: see ``limits``)."""
 
 
 @dataclass(frozen=True)
@@ -705,7 +734,11 @@ def _outbound(
     hidden = hide_this_call or user.hide_caller_id
     if facts.failed:
         return RelayFailure()
-    return _to_carriers("outbound", number, identity, hidden, tenant, carriers)
+    brake = _spend_brake(facts, tenant, None, number)
+    if isinstance(brake, Reject):
+        return brake
+    route = _to_carriers("outbound", number, identity, hidden, tenant, carriers)
+    return replace(route, budget=brake) if isinstance(route, Route) else route
 
 
 def _from_trunk(
@@ -740,10 +773,13 @@ def _from_trunk(
         return blocked
     if isinstance(identity, Reject):
         return identity
+    brake = _spend_brake(facts, tenant, trunk, number)
+    if isinstance(brake, Reject):
+        return brake
     route = _to_carriers(
         "outbound", number, identity, _asks_privacy(facts.privacy), tenant, carriers
     )
-    return replace(route, channels=channels) if isinstance(route, Route) else route
+    return replace(route, channels=channels, budget=brake) if isinstance(route, Route) else route
 
 
 def _trunk_caller_id(facts: CallFacts, tenant: TenantRouting, trunk: TrunkRouting) -> str | Reject:
@@ -775,6 +811,36 @@ def _blocked_destination(
     if isinstance(verdict, outbound_policy.Blocked):
         return Reject(403, BLOCKED_REASON_PREFIX + verdict.reason)
     return None
+
+
+def _spend_brake(
+    facts: CallFacts, tenant: TenantRouting, trunk: TrunkRouting | None, number: str
+) -> Reject | Budget | None:
+    """403 once a spend or call limit of the tenant (or the calling trunk) is reached;
+    else the call's budget, None when it cannot be priced (no rate: nothing to cut by).
+    Emergency numbers are routed before this is asked."""
+    zone = limits.zone_of(tenant.timezone)
+    levels = [limits.Standing("tenant", tenant.limits, tenant.usage)]
+    if trunk is not None:
+        levels.append(limits.Standing(f"trunk:{trunk.name}", trunk.limits, trunk.usage))
+    refusal = limits.verdict(levels, facts.at, zone)
+    if refusal is not None:
+        return Reject(403, refusal.reason)
+    left = limits.remaining(levels, facts.at, zone)
+    if left is None or tenant.rates is None:
+        return None
+    rate = tenant.rates.rate_for(tenant.slug, number, destination_type(number, tenant.country))
+    if rate is None:
+        return None
+    increment = rate.increment or rating.PER_SECOND
+    return Budget(
+        key=tenant.slug if trunk is None else f"{tenant.slug}/{trunk.name}",
+        remaining=left,
+        connect=rate.setup_fee,
+        per_second=rate.price_per_minute / 60,
+        initial_pulse=increment.first,
+        final_pulse=increment.then,
+    )
 
 
 def _owned(tenant: TenantRouting, number: str | None) -> str | None:
@@ -1102,6 +1168,11 @@ def _external_step(
     )
     if blocked is not None:
         return blocked
+    # A forward out spends the tenant's money too, but runs without a budget: its
+    # dialog may already exist (a failure_route's step), which cnxcc cannot join.
+    brake = _spend_brake(call.facts, tenant, None, number)
+    if isinstance(brake, Reject):
+        return brake
     identity = caller_number(tenant, by) if by is not None else None
     if identity is None and call.called in tenant.numbers:
         identity = call.called  # the number the caller dialled: the tenant's own
@@ -1296,6 +1367,15 @@ def plan_to_json(plan: RoutePlan) -> dict[str, object]:
     if plan.channels is not None:
         doc["channels_key"] = plan.channels.key
         doc["channels_limit"] = plan.channels.limit
+    if plan.budget is not None:
+        # Flat, as strings: the cfg hands them to cnxcc_set_max_credit as they are.
+        budget = plan.budget
+        doc["credit_key"] = budget.key
+        doc["credit_max"] = _amount(budget.remaining)
+        doc["credit_connect"] = _amount(budget.connect)
+        doc["credit_per_second"] = _amount(budget.per_second)
+        doc["credit_initial_pulse"] = str(budget.initial_pulse)
+        doc["credit_final_pulse"] = str(budget.final_pulse)
     users = {b.request_user for b in plan.branches}
     if users != {None}:
         if len(users) > 1:
@@ -1306,6 +1386,11 @@ def plan_to_json(plan: RoutePlan) -> dict[str, object]:
     else:
         doc.update(_parallel_keys(plan.branches))
     return doc
+
+
+def _amount(value: Decimal) -> str:
+    # cnxcc reads a double: plain notation, enough places for a per-second price.
+    return f"{value.quantize(Decimal('0.000001')):f}"
 
 
 def _parallel_keys(branches: tuple[Branch, ...]) -> dict[str, object]:

@@ -15,10 +15,11 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, tzinfo
+from decimal import Decimal
 from typing import Literal
 
-from provd.domain import call_accounting
+from provd.domain import call_accounting, limits
 from provd.domain.call_accounting import CallAccount
 from provd.domain.routing import (
     CallFacts,
@@ -29,6 +30,7 @@ from provd.domain.routing import (
     FromUnknown,
     FromUser,
     Reject,
+    Route,
     RoutePlan,
     Source,
     TenantRouting,
@@ -167,9 +169,15 @@ class RoutingTable:
             return Reject(403, "Forbidden: unknown tenant or trunk")
         facts = self._facts(request, source, at)
         tenant = self._tenant(request, facts)
-        if tenant is not None and observed is not None and tenant.groups:
-            tenant = observed.applied_to(tenant)
-        return plan_call(facts, tenant, self.carriers)
+        if tenant is not None and observed is not None:
+            tenant = observed.applied_to(tenant, at)
+        plan = plan_call(facts, tenant, self.carriers)
+        if observed is not None and tenant is not None and _calls_out(plan):
+            # Counted when planned, not when its record comes: a burst of calls set up
+            # at once meets the call limit before any of them has ended.
+            trunk = source.trunk if isinstance(source, FromTrunk) else None
+            observed.count_call(tenant.slug, trunk, at, limits.zone_of(tenant.timezone))
+        return plan
 
     def _facts(self, request: CallRequest, source: Source, at: datetime) -> CallFacts:
         dialled = request.dialled
@@ -209,23 +217,63 @@ class RoutingTable:
         return call_accounting.account(source, tenant, facts.dialled, plan, caller_hint=hint)
 
 
+def _calls_out(plan: RoutePlan) -> bool:
+    """A step that sends the call to the carriers and is not an emergency call."""
+    return isinstance(plan, Route) and plan.kind == "outbound"
+
+
 @dataclass
 class Observed:
     """What the call path has seen that routing uses: the member of each hunt group that
     answered last (circular) and when each member last answered a group call (longest
-    idle counts from then). Kept in memory: after a restart circular groups start at
-    their first member again."""
+    idle counts from then); each tenant's and trunk's outside calls and spend in the
+    current limit windows (provd.domain.limits). Kept in memory: after a restart
+    circular groups start at their first member again, and the usage is read back from
+    the call records (``services.limits.seed``)."""
 
     last_answered: dict[tuple[str, str], str] = field(default_factory=dict)
     """(tenant slug, group extension) -> member."""
     answered_at: dict[tuple[str, str], datetime] = field(default_factory=dict)
     """(tenant slug, member) -> when."""
+    meters: dict[tuple[str, str | None], limits.Meter] = field(default_factory=dict)
+    """(tenant slug, trunk name or None for the tenant) -> usage."""
 
     def record(self, tenant: str, group: str, member: str, at: datetime) -> None:
         self.last_answered[(tenant, group)] = member
         self.answered_at[(tenant, member)] = at
 
-    def applied_to(self, tenant: TenantRouting) -> TenantRouting:
+    def meter(self, tenant: str, trunk: str | None = None) -> limits.Meter:
+        return self.meters.setdefault((tenant, trunk), limits.Meter())
+
+    def count_call(self, tenant: str, trunk: str | None, at: datetime, zone: tzinfo) -> None:
+        self.meter(tenant).count_call(at, zone)
+        if trunk is not None:
+            self.meter(tenant, trunk).count_call(at, zone)
+
+    def add_spend(
+        self,
+        tenant: str,
+        trunk: str | None,
+        amount: Decimal,
+        started: datetime,
+        at: datetime,
+        zone: tzinfo,
+    ) -> None:
+        """A collected record's cost, in the windows of when the call started."""
+        self.meter(tenant).add_spend(amount, started, at, zone)
+        if trunk:
+            self.meter(tenant, trunk).add_spend(amount, started, at, zone)
+
+    def applied_to(self, tenant: TenantRouting, at: datetime | None = None) -> TenantRouting:
+        if at is not None:
+            zone = limits.zone_of(tenant.timezone)
+            trunks = {
+                name: replace(t, usage=self.meter(tenant.slug, name).usage(at, zone))
+                for name, t in tenant.trunks.items()
+            }
+            tenant = replace(tenant, usage=self.meter(tenant.slug).usage(at, zone), trunks=trunks)
+        if not tenant.groups:
+            return tenant
         groups = {}
         for ext, group in tenant.groups.items():
             idle = {
