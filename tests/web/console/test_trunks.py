@@ -89,7 +89,9 @@ async def test_the_wizard_adds_a_trunk_and_shows_its_passwords_once(
         ("+31201234501", "+31201234501 inbound, caller ID"),
         ("+31201234502", "+31201234502 caller ID"),
     ]
-    # The user's number moved to the trunk.
+    # The user's number moved to the trunk, as the numbers page says.
+    status, listed = await tara.get("/console/numbers")
+    assert 'in use by trunk <a href="/console/trunks?tenant=acme#trunk-acme-pbx">' in listed
     row = await PhoneNumber.get(e164="+31201234501")
     assert row.assigned_user_id is None and row.assigned_trunk_id is not None  # type: ignore[attr-defined]
 
