@@ -119,9 +119,15 @@ def ruri(message: str) -> str:
 
 
 def pbx_row(
-    password: str, dialled: str, line: str, line2: str = "X-Test: 1", *, caller: str = "0201234510"
+    password: str,
+    dialled: str,
+    line: str,
+    line2: str = "X-Test: 1",
+    *,
+    caller: str = "0201234510",
+    account: str = "hq-primary",
 ) -> list[str]:
-    return [caller, ACME, auth("hq-primary", password), dialled, ACME, line, line2]
+    return [caller, ACME, auth(account, password), dialled, ACME, line, line2]
 
 
 async def pbx_calls_out(
@@ -164,6 +170,36 @@ async def test_outbound_leaves_in_e164_with_the_trunks_number_in_pai(
     assert header(invite, "P-Asserted-Identity") == f"<sip:{CLI_ONLY}@{ACME}>"
     assert re.search(rf"^From: <sip:{re.escape(CLI_ONLY)}@", invite, re.M), invite
     assert re.search(rf"^c=IN IP4 {re.escape(MEDIA_IP)}$", invite, re.M), invite
+
+
+async def test_the_secondary_account_calls_out_as_well(pbx: PbxEnv, trunk: dict[str, str]) -> None:
+    """What the PBX falls back on when the primary account is down."""
+    async with sipp(
+        "uas_call.xml", pbx.work, local=CARRIER, media=(CARRIER[0], 18500), timeout_s=12
+    ) as gateway:
+        await asyncio.sleep(0.3)
+        caller = await run_sipp(
+            "pbx_call.xml",
+            pbx.work,
+            remote=pbx.proxy,
+            local=PBX_UAC_2,
+            media=(PBX, 18640),
+            rows=[
+                pbx_row(
+                    trunk["secondary"],
+                    "0031201234567",
+                    f"P-Asserted-Identity: <sip:{MAIN}@{ACME}>",
+                    account="hq-secondary",
+                )
+            ],
+            timeout_s=12,
+        )
+        answered = await gateway.finish()
+    assert caller.rc == 0, caller.messages
+    assert answered.rc == 0, answered.messages
+    [invite] = answered.received("INVITE ")
+    assert ruri(invite) == f"sip:+31201234567@{CARRIER[0]}:{CARRIER[1]}"
+    assert header(invite, "P-Asserted-Identity") == f"<sip:{MAIN}@{ACME}>"
 
 
 async def test_a_pai_outside_the_trunks_numbers_is_replaced_by_its_main_number(
