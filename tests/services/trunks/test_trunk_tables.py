@@ -10,7 +10,7 @@ import pytest
 
 from provd.db.models import Tenant
 from provd.domain.routing import ToExternal, ToGroup, ToTrunk, ToUser, TrunkRouting
-from provd.pbx.database import SqliteKamailioDb
+from provd.pbx.database import PostgresKamailioDb, SqliteKamailioDb
 from provd.pbx.schema import ensure_schema
 from provd.pbx.subscribers import derive_subscriber_rows, ha1, load_accounts, sync_subscribers
 from provd.services import groups, numbers
@@ -21,6 +21,7 @@ from provd.services.trunks import NumberOnTrunk
 from provd.services.trunks.create import add_trunk
 from provd.services.trunks.update import update_trunk
 from tests.conftest import TEST_ACTOR as A
+from tests.pg import create_database
 
 
 async def _no_resolve(host: str) -> list[str]:
@@ -131,3 +132,20 @@ async def test_the_routing_table_reads_enabled_trunks_and_their_numbers(
     table = await load_table(_no_resolve)
     tenant = table.tenant_for_domain((await Tenant.get(slug="default")).sip_domain)
     assert tenant is not None and tenant.trunks["acme"].failover == ToUser("201")
+
+
+async def test_kamailios_postgresql_table_takes_the_trunk_columns(
+    tmp_path: Path, postgres_server: str
+) -> None:
+    db = PostgresKamailioDb(create_database(postgres_server, "kamailio_trunks"))
+    try:
+        await ensure_schema(db)
+        row = ("acme-primary", "acme.test", "h1", "h1b", "acme-primary", "acme", "192.0.2.10/32")
+        phone = ("201", "acme.test", "h2", "h2b", "201", "", "")
+        await db.replace_subscribers([row, phone], [])
+        assert sorted(await db.fetch_subscribers()) == [phone, row]
+        moved = (*row[:6], "192.0.2.11/32")
+        await db.replace_subscribers([moved], [("201", "acme.test")])
+        assert await db.fetch_subscribers() == [moved]
+    finally:
+        await db.close()
