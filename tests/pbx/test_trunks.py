@@ -26,7 +26,7 @@ from provd.services.trunks.create import add_trunk
 from provd.services.trunks.remove import remove_trunk
 from provd.services.trunks.update import update_trunk
 from provd.settings import Settings
-from tests.pbx.conftest import ACME, MEDIA_IP, PbxEnv, ip, unregister
+from tests.pbx.conftest import ACME, MEDIA_IP, PROXY_IP, PbxEnv, ip, unregister
 from tests.pbx.sippctl import SippResult, run_sipp, sipp
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -458,3 +458,12 @@ def _phone_row(pbx: PbxEnv) -> list[str]:
         "3600",
         f"{PHONE_2000[0]}:{PHONE_2000[1]}",
     ]
+
+
+async def test_the_pbxs_options_keepalive_is_answered_200(pbx: PbxEnv) -> None:
+    for target in (ACME, PROXY_IP):
+        result = await run_sipp(
+            "options_ping.xml", pbx.work, remote=pbx.proxy, local=PBX_UAC, rows=[[target]]
+        )
+        assert result.rc == 0, result.messages
+        assert result.status_codes() == [200]
