@@ -766,3 +766,57 @@ class CallCollectorMark(Model):
 
     class Meta:
         table = "call_collector_mark"
+
+
+# ---- spend and call limits ---------------------------------------------------------
+
+
+class SpendLimit(Model):
+    """The spend and call limits of a tenant or of one of its trunks.
+
+    ``limits`` is ``provd.domain.limits.to_json``; no row: the defaults. ``owner`` is
+    "tenant:<id>" or "trunk:<id>" (unique: SQL treats NULL trunks as distinct).
+    ``alert_email``, on the tenant's row, is where its 80 % and 95 % alerts go. Read
+    and written only by ``services/limits``."""
+
+    id = fields.IntField(primary_key=True)
+    owner = fields.CharField(max_length=32, unique=True)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.CASCADE
+    )
+    trunk: fields.ForeignKeyNullableRelation[Trunk] = fields.ForeignKeyField(
+        "models.Trunk", related_name=False, null=True, on_delete=fields.CASCADE
+    )
+    limits: fields.Field[Any] = fields.JSONField(null=True)
+    alert_email = fields.CharField(max_length=254, null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "spend_limit"
+
+
+class LimitAlert(Model):
+    """An alert at 80 or 95 percent of one limit in one window.
+
+    Written once (``key``), then e-mailed; the console lists them."""
+
+    id = fields.BigIntField(primary_key=True)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.CASCADE
+    )
+    key = fields.CharField(max_length=160)
+    level = fields.CharField(max_length=80)
+    kind = fields.CharField(max_length=8)
+    window = fields.CharField(max_length=8)
+    window_start = fields.DatetimeField()
+    percent = fields.IntField()
+    used = fields.DecimalField(max_digits=14, decimal_places=4)
+    limit = fields.DecimalField(max_digits=14, decimal_places=4)
+    recipient = fields.CharField(max_length=254, default="")
+    delivered = fields.BooleanField(default=False)
+    error = fields.CharField(max_length=255, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "limit_alert"
+        unique_together = (("tenant", "key"),)
