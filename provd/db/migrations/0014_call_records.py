@@ -46,7 +46,7 @@ class Migration(migrations.Migration):
                 ('group_ext', fields.CharField(default='', max_length=64)),
                 ('cost', fields.DecimalField(null=True, max_digits=12, decimal_places=4)),
             ],
-            options={'table': 'call_record', 'app': 'models', 'unique_together': (('source', 'callid'),), 'indexes': [Index(fields=['tenant_id', 'started_at']), Index(fields=['tenant_id', 'call_type', 'started_at'])], 'pk_attr': 'id', 'table_description': "One call, copied from Kamailio's accounting (services/calls/collector.py)."},
+            options={'table': 'call_record', 'app': 'models', 'unique_together': (('source', 'callid'),), 'indexes': [Index(fields=['tenant_id', 'started_at', 'call_type', 'number', 'disposition', 'duration', 'cost', 'caller', 'callee']), Index(fields=['tenant_id', 'call_type', 'started_at'])], 'pk_attr': 'id', 'table_description': "One call, copied from Kamailio's accounting (services/calls/collector.py)."},
             bases=['Model'],
         ),
     ]

@@ -139,3 +139,25 @@ async def test_the_list_is_newest_first_in_pages_and_the_export_has_every_record
 async def test_an_unknown_tenant_is_refused(platform: Platform) -> None:
     with pytest.raises(NotFound):
         await calls.list_calls(CallFilter("nope", DEC))
+
+
+async def test_costs_compare_as_numbers_not_as_text(platform: Platform) -> None:
+    """SQLite keeps a decimal as text, where "10.0000" sorts before "9.5000"."""
+    default = await tenants.get_tenant(tenants.DEFAULT_TENANT)
+    at = datetime(2026, 12, 2, tzinfo=UTC)
+    for i, cost in enumerate(("12.5000", "9.5000", "0.0500")):
+        await CallRecord.create(
+            tenant_id=default.id, source="acc_cdrs", source_id=i, callid=f"c{i}",
+            started_at=at + timedelta(minutes=i), ended_at=at, duration=60,
+            disposition="answered", call_type="international", cost=Decimal(cost),
+        )  # fmt: skip
+    expensive = await calls.list_calls(
+        CallFilter("default", DEC, cost=parse_comparison(">9", "cost"))
+    )
+    assert sorted(str(r.cost) for r in expensive.records) == ["12.5000", "9.5000"]
+    exact = await calls.list_calls(
+        CallFilter("default", DEC, cost=parse_comparison("=12.5", "cost"))
+    )
+    assert [str(r.cost) for r in exact.records] == ["12.5000"]
+    totals = await calls.totals(CallFilter("default", DEC))
+    assert totals.overall.cost == Decimal("22.0500")
