@@ -23,8 +23,10 @@ import pytest
 import pytest_asyncio
 
 from provd.db.connection import database, db_url_for, upgrade_schema
+from provd.db.models import Schedule, Tenant
 from provd.pbx.supervisor import PbxSupervisor
 from provd.security.secretbox import SecretBox
+from provd.services.pbx.night_switch import NightSwitchLamps
 from tests.pbx.conftest import (
     Account,
     _tenant,
@@ -58,6 +60,8 @@ NOAUTH_CALLER = (ip(71), 5061)
 NOAUTH_CALLEE = (ip(72), 5070)
 NOAUTH_WATCHER = (ip(73), 5090)
 NOAUTH_PROBES = ip(74)
+# test_the_night_switch_lamp_follows_the_switch
+LAMP_WATCHER = (ip(77), 5090)
 # test_blf_state_of_another_tenant_cannot_be_published
 PUB_WATCHER = (ip(75), 5090)
 PUBLISHER = (ip(76), 5100)
@@ -75,6 +79,7 @@ class BlfPbx:
     """Tenant A (``blf.test``) by extension."""
     b: dict[str, Account]
     """Tenant B (``blf-other.test``) by extension."""
+    db_url: str
 
     @property
     def proxy(self) -> str:
@@ -119,7 +124,7 @@ async def blf(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[BlfPbx]
     ):
         async with database(db_url):
             await pbx.control.sync_subscribers(box)
-        yield BlfPbx(pbx, work, a, b)
+        yield BlfPbx(pbx, work, a, b, db_url)
 
 
 # ---------------------------------------------------------------- helpers
@@ -387,3 +392,42 @@ async def test_blf_state_of_another_tenant_cannot_be_published(blf: BlfPbx) -> N
         f"tenant A's PUBLISH ({codes}) reached tenant B's watcher:\n{forged}\nKamailio:\n{log}"
     )
     assert codes and all(c >= 300 for c in codes), f"PUBLISH answered {codes}\n{log}"
+
+
+async def test_the_night_switch_lamp_follows_the_switch(blf: BlfPbx) -> None:
+    """A BLF key on ``*915`` (the code that flips the switch) is lit while the night
+    switch is on: provd publishes the lamp, Kamailio notifies the key."""
+    lamps = NightSwitchLamps()
+    rpc = blf.supervisor.control.rpc
+    async with database(blf.db_url):
+        tenant = await Tenant.get(sip_domain=DOMAIN)
+        schedule = await Schedule.create(tenant=tenant, name="office", rules=[], holidays=[])
+        assert await lamps.publish(rpc) == 2  # *915 and *915*1, both dark
+    receptionist = blf.a["2003"]
+    row = [receptionist.extension, DOMAIN, receptionist.auth(), "*915"]
+    try:
+        async with sipp(
+            "blf_watch.xml",
+            blf.work,
+            remote=blf.proxy,
+            local=LAMP_WATCHER,
+            rows=[row],
+            timeout_s=25,
+        ) as watch:
+            await asyncio.sleep(0.5)  # subscribed, initial NOTIFY taken
+            for state in ("closed", None, "closed"):
+                async with database(blf.db_url):
+                    schedule.override_state = state
+                    await schedule.save(update_fields=["override_state"])
+                    assert await lamps.publish(rpc) == 2
+                    assert await lamps.publish(rpc) == 0  # unchanged: nothing sent
+                await asyncio.sleep(0.3)
+            watched = await watch.finish()
+    finally:
+        async with database(blf.db_url):
+            await schedule.delete()
+            await lamps.publish(rpc)
+    assert watched.rc == 0, watched.messages
+    assert dialog_states(watched) == [[], ["confirmed"], [], ["confirmed"]]
+    for n in watched.received("NOTIFY ")[1:]:
+        assert f'entity="sip:*915@{DOMAIN}"' in n

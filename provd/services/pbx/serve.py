@@ -37,7 +37,10 @@ from provd.pbx import (
 )
 from provd.services.calls.collector import CallCollector
 from provd.services.carriers.probing import DEFAULT_INTERVAL_S, CarrierProber
+from provd.services.limits.brake import Brake
+from provd.services.limits.mail import Smtp
 from provd.services.pbx import PbxMode, PbxRuntime, save_runtime
+from provd.services.pbx.night_switch import NightSwitchLamps
 from provd.services.platform import Platform
 from provd.services.rating.costs import rate_record
 from provd.services.routing import ROUTING_OBJECTS, LiveTable
@@ -90,6 +93,9 @@ class ServedPbx:
         self._probe_s = probe_s
         self._prober: CarrierProber | None = None
         self._collector: CallCollector | None = None
+        self._brake: Brake | None = None
+        # The night switch's BLF lamps need Kamailio's presence server.
+        self._lamps = NightSwitchLamps() if runtime.settings.with_blf else None
 
     @property
     def supervisor(self) -> PbxSupervisor | None:
@@ -132,7 +138,14 @@ class ServedPbx:
         self._prober.start()
         # Calls that ended while provd was down are in Kamailio's tables: collected now,
         # then every few seconds.
-        self._collector = CallCollector(self._control.db, rate=rate_record)
+        # Spend limits: usage read back from the records first (a restart must not
+        # release the brake), then kept current as records are collected.
+        self._brake = Brake(self.routing, Smtp.from_settings(self.platform.settings))
+        await self._brake.seed()
+        self._brake.start()
+        self._collector = CallCollector(
+            self._control.db, rate=rate_record, on_records=self._brake.records_collected
+        )
         self._collector.start()
         return self._control
 
@@ -191,6 +204,8 @@ class ServedPbx:
                     await self.sync()
                     last_full = time.monotonic()
                 mark = latest
+                if self._lamps is not None:
+                    await self._lamps.publish(self.control.rpc)
             except Exception:
                 # Retried every poll until it works; logged once per failure streak.
                 if not failing:
@@ -220,6 +235,9 @@ class ServedPbx:
             except Exception:
                 log.exception("call records: the last collection failed; the next start reads it")
             self._collector = None
+        if self._brake is not None:
+            await self._brake.stop()
+            self._brake = None
         if self._supervisor is not None:
             await self._supervisor.stop()
         elif self._control is not None:
