@@ -52,6 +52,7 @@ _DTMF = re.compile(r"[0-9*#A-Da-d]{1,32}")
 _EXTENSION = re.compile(r"[0-9]{2,5}")
 _SLOT = re.compile(r"[0-9]{1,8}")
 _URL = re.compile(r"https?://[^\s\"'<>]{1,500}")
+_NIGHT_SWITCH_LAMP = re.compile(r"\*915(?:\*[1-9][0-9]?)?")
 
 
 class TargetKind(StrEnum):
@@ -172,7 +173,10 @@ def check_spec(
         raise InvalidInput(field, "a dtmf key needs the tones to send (0-9, *, #, A-D)")
     if kind is TargetKind.URL and not _URL.fullmatch(target):
         raise InvalidInput(field, "a url key needs an http:// or https:// address")
-    if kind is TargetKind.EXTENSION:
+    # A BLF key may also watch the night switch's lamp (provd.domain.night_switch):
+    # lit while the switch is on; pressing the key dials the code that flips it.
+    lamp = spec.function is KeyFunction.BLF and _NIGHT_SWITCH_LAMP.fullmatch(target)
+    if kind is TargetKind.EXTENSION and not lamp:
         if not _EXTENSION.fullmatch(target):
             raise InvalidInput(
                 field, f"a {spec.function} key needs the extension it watches or calls"

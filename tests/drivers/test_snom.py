@@ -668,6 +668,8 @@ def _layout(*keys: Key, model: PhoneModel = D785, **changes: Any) -> ET.Element:
 MAPPINGS: list[tuple[Key, str]] = [
     (_key("line:1", KeyFunction.LINE, "1"), "line"),
     (_key("line:1", KeyFunction.BLF, "203"), "blf sip:203@acme.example.net|*8"),
+    # The night switch's lamp (provd.domain.night_switch).
+    (_key("line:1", KeyFunction.BLF, "*915*2"), "blf sip:*915*2@acme.example.net|*8"),
     (_key("line:1", KeyFunction.SPEED_DIAL, "+31201234567"), "speed +31201234567"),
     (_key("line:1", KeyFunction.PARK, "700"), "orbit 700"),
     (_key("line:1", KeyFunction.PARK), "none"),

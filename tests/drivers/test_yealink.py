@@ -491,6 +491,7 @@ def test_every_key_function_has_a_dss_type() -> None:
     [
         (KeyFunction.LINE, "15", ""),
         (KeyFunction.BLF, "16", "203"),
+        (KeyFunction.BLF, "16", "*915"),  # the night switch's lamp
         (KeyFunction.SPEED_DIAL, "13", "+31201234567"),
         (KeyFunction.PARK, "10", "700"),
         (KeyFunction.PICKUP, "9", "204"),
