@@ -44,6 +44,11 @@ class Settings:
     max_connections_per_client: int = 100
     """Concurrent connections from one address (IPv6: one /64); phones behind one NAT
     share it, but each fetch holds a connection only for a moment."""
+    smtp_host: str | None = None
+    """Where spend-limit alerts are e-mailed through; none: alerts are only shown."""
+    smtp_port: int = 25
+    mail_from: str | None = None
+    """The alerts' sender; provd@<public host> when not set."""
 
     @property
     def provisioning_url(self) -> str:
@@ -68,6 +73,8 @@ def _check(settings: Settings) -> Settings:
     for name in ("tls_handshake_seconds", "request_head_seconds", "keepalive_seconds"):
         if not 0.1 <= getattr(settings, name) <= 3600:
             raise InvalidInput(name, "must be between 0.1 and 3600 seconds")
+    if not 1 <= settings.smtp_port <= 65535:
+        raise InvalidInput("smtp_port", f"{settings.smtp_port} is not a TCP port")
     if not 1 <= settings.max_connections_per_client <= 100000:
         raise InvalidInput("max_connections_per_client", "must be between 1 and 100000")
     if not 5 <= settings.resync_minutes <= 43200:

@@ -17,6 +17,7 @@ from provd.cli import (  # noqa: F401
     groups,
     layouts,
     lifecycle,
+    limits,
     numbers,
     outbound,
     rates,

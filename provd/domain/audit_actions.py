@@ -93,6 +93,7 @@ class AuditAction(StrEnum):
     TRUNK_NUMBER_REMOVE = "trunk.number.remove"
     TRUNK_PASSWORD = "trunk.password"
     OUTBOUND_POLICY_SET = "outbound.policy.set"
+    LIMITS_SET = "limits.set"
 
     @classmethod
     def rollout_device(cls, state: DeviceState) -> AuditAction:

@@ -116,6 +116,9 @@ class RoutingTable:
     def tenant_count(self) -> int:
         return len(self._by_domain)
 
+    def tenants(self) -> tuple[TenantRouting, ...]:
+        return tuple(self._by_slug.values())
+
     def tenant_for_domain(self, domain: str) -> TenantRouting | None:
         return self._by_domain.get(domain.lower())
 

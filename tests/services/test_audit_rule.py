@@ -43,6 +43,7 @@ from provd.services import (
     carriers,
     discovery,
     groups,
+    limits,
     numbers,
     outbound,
     rating,
@@ -91,6 +92,14 @@ BOOKKEEPING: dict[str, tuple[frozenset[str], str]] = {
         frozenset({"CallRecord", "CallCollectorMark"}),
         "call records copied from Kamailio's accounting; observed, not configuration",
     ),
+    "limits.brake.Brake.check_alerts": (
+        frozenset({"LimitAlert"}),
+        "an alert at 80 %/95 % of a limit, sent once; observed usage, not configuration",
+    ),
+    "limits.brake.Brake.records_collected": (
+        frozenset({"LimitAlert"}),
+        "collected records' spend (in memory) and the alerts it crosses",
+    ),
 }
 
 READ_ONLY = {
@@ -117,6 +126,13 @@ READ_ONLY = {
         "blocking.list_blocks",
         "blocking.get_block",
         "outbound.show_policy",
+        "limits.show_limits",
+        "limits.load_limits",
+        "limits.outside_calls_since",
+        "limits.list_alerts",
+        "limits.brake.Brake.seed",
+        "limits.brake.Brake.stop",
+        "limits.mail.Smtp.send",
         "destinations.resolve_destination",
         "destinations.route_by_name",
         "destinations.references_to",
@@ -395,6 +411,7 @@ async def test_every_service_write_writes_an_audit_row(
     await d.call(blocking.remove_block, platform, a, block["id"])
     await d.call(outbound.set_policy, platform, a, "default", block=["premium"])
     await d.call(outbound.set_policy, platform, a, "default", user="201", allow_presets=["nl"])
+    await d.call(limits.set_limits, platform, a, "default", {"hour": "5", "calls_day": "20"})
     await d.call(schedules.remove_schedule, platform, a, "default", "Office")
     trunk = {"channels": 2, "allow_ips": ["192.0.2.10"]}
     given = [NumberOnTrunk("+31201234503")]

@@ -40,10 +40,23 @@ Rater = Callable[[str, CallRecord], Awaitable[Decimal | None]]
 None when it has none. Without a rater records are saved with no cost."""
 
 
+Collected = Callable[[list[CallRecord]], Awaitable[None]]
+"""Told the records each round wrote, once they are committed (the spend limits add
+their cost: services.limits.brake)."""
+
+
 class CallCollector:
-    def __init__(self, db: KamailioDb, *, rate: Rater | None = None, batch: int = BATCH) -> None:
+    def __init__(
+        self,
+        db: KamailioDb,
+        *,
+        rate: Rater | None = None,
+        batch: int = BATCH,
+        on_records: Collected | None = None,
+    ) -> None:
         self.reader = AccReader(db)
         self.rate = rate
+        self.on_records = on_records
         self.batch = batch
         self._task: asyncio.Task[None] | None = None
 
@@ -85,6 +98,8 @@ class CallCollector:
                 )
             written += len(new)
             mark = new_mark
+            if new and self.on_records is not None:
+                await self.on_records(new)
         return written
 
     async def _record(self, row: AccRow, tenants: dict[str, int]) -> CallRecord | None:

@@ -34,7 +34,7 @@ from provd.db.models import (
     User,
 )
 from provd.db.models import Schedule as ScheduleRow
-from provd.domain import destinations, outbound_policy, schedules
+from provd.domain import destinations, limits, outbound_policy, schedules
 from provd.domain.routing import (
     Block,
     Carrier,
@@ -57,6 +57,8 @@ from provd.domain.routing import (
 )
 from provd.domain.routing_table import CallRequest, Network, Observed, RoutingTable
 from provd.services.carriers import carrier_address
+from provd.services.limits import load_limits
+from provd.services.rating.costs import table as rate_table
 
 log = logging.getLogger("provd.routing")
 
@@ -72,6 +74,8 @@ ROUTING_OBJECTS = (
     "block",
     "trunk",
     "outbound_policy",
+    "limits",
+    "rates",
 )
 """Audit object types whose changes change the routing table."""
 _RESOLVE_TIMEOUT_S = 3.0
@@ -97,6 +101,10 @@ async def load_table(resolve: Resolver = resolve_addresses) -> RoutingTable:
     routes_by_tenant = await _by_tenant(ScheduledRoute.all().order_by("name"))
     blocks_by_tenant = await _by_tenant(IncomingBlock.all().order_by("id"))
     trunks_by_tenant = await _by_tenant(Trunk.filter(enabled=True).order_by("name"))
+    stored_limits = await load_limits()
+    # One table for every tenant (each looks up its own overrides in it): a call out's
+    # budget is priced by the rate its record will be.
+    rates = await rate_table()
     members_by_group: dict[int, list[HuntGroupMember]] = defaultdict(list)
     for member in await HuntGroupMember.all().order_by("position"):
         members_by_group[member.group_id].append(member)  # type: ignore[attr-defined]
@@ -179,8 +187,11 @@ async def load_table(resolve: Resolver = resolve_addresses) -> RoutingTable:
                     )
                     for r in routes_by_tenant[tenant.id]
                 },
-                trunks=await _trunks(trunks_by_tenant[tenant.id], names),
+                trunks=await _trunks(trunks_by_tenant[tenant.id], names, stored_limits),
                 outbound=_outbound_policy(tenant.outbound_policy),
+                timezone=tenant.timezone,
+                limits=stored_limits.get((tenant.id, None), limits.DEFAULT),
+                rates=rates,
             )
         )
 
@@ -202,7 +213,11 @@ async def load_table(resolve: Resolver = resolve_addresses) -> RoutingTable:
     return RoutingTable(routing, Carriers(tuple(carriers)), networks)
 
 
-async def _trunks(rows: list[Trunk], names: _Names) -> dict[str, TrunkRouting]:
+async def _trunks(
+    rows: list[Trunk],
+    names: _Names,
+    stored_limits: dict[tuple[int, int | None], limits.Limits] | None = None,
+) -> dict[str, TrunkRouting]:
     """A tenant's enabled trunks: registering ones by their accounts (primary first),
     IP-authenticated ones by their address."""
     ids = [t.id for t in rows]
@@ -227,6 +242,10 @@ async def _trunks(rows: list[Trunk], names: _Names) -> dict[str, TrunkRouting]:
             failover=names.destination(t.failover),
             ring_s=t.ring_seconds,
             outbound=_outbound_policy(t.outbound_policy),
+            limits=(stored_limits or {}).get(
+                (t.tenant_id, t.id),  # type: ignore[attr-defined]
+                limits.DEFAULT,
+            ),
         )
         for t in rows
     }
