@@ -233,7 +233,7 @@ async def test_every_route_answers_as_documented(served: Served, checked: Checke
     await c.call("PATCH", "/trunks/{tenant}/{name}", 200, pbx, json={"channels": 3})
     await c.call("PATCH", "/trunks/{tenant}/{name}", 400, pbx, json={"format": "x"})
     on_trunk = "/trunks/{tenant}/{name}/numbers"
-    await c.call("POST", on_trunk, 200, pbx, json={"number": "0201234504", "inbound": False})
+    await c.call("POST", on_trunk, 200, pbx, json={"number": "0201234504", "caller_id": False})
     await c.call("POST", on_trunk, 404, pbx, json={"number": "+31209999999"})
     await c.call("DELETE", on_trunk + "/{number}", 200, {**pbx, "number": "+31201234504"})
     await c.call("DELETE", on_trunk + "/{number}", 400, {**pbx, "number": "+31201234505"})
