@@ -17,7 +17,12 @@ import pytest
 import pytest_asyncio
 
 from provd.db.models import CallRecord, Carrier, PhoneNumber, Tenant, User
+from provd.security.secretbox import SecretBox
+from provd.services import outbound
 from provd.services.calls.collector import CallCollector
+from provd.services.platform import Platform
+from provd.settings import Settings
+from tests.conftest import TEST_ACTOR
 from tests.pbx.conftest import ACME, PbxEnv, call_row, ip, reg_row, unregister
 from tests.pbx.sippctl import SippResult, run_sipp, sipp
 
@@ -214,3 +219,28 @@ async def test_a_record_survives_a_restart_of_provd_during_the_call(calls: PbxEn
     for _ in range(2):
         await collect(calls)
     assert len(await records_of(calls, cid)) == 1
+
+
+async def test_a_call_the_outbound_policy_blocks_leaves_a_record_saying_why(calls: PbxEnv) -> None:
+    platform = Platform(calls.data_dir, Settings(), SecretBox.load_or_create(calls.data_dir))
+    async with calls.orm():
+        await outbound.set_policy(platform, TEST_ACTOR, "acme", block=["premium"])
+    await calls.refresh_routing()
+    try:
+        async with sipp(
+            "uac_refused.xml",
+            calls.work,
+            remote=calls.proxy,
+            local=PHONE,
+            rows=[call_row(calls.accounts["2000"], "0900123456", ACME)],
+        ) as run:
+            phone = await run.finish()
+    finally:
+        async with calls.orm():
+            await outbound.set_policy(platform, TEST_ACTOR, "acme", block=[])
+        await calls.refresh_routing()
+    assert phone.rc == 0, phone.messages
+    [record] = await until_collected(calls, call_id(phone))
+    assert (record.disposition, record.sip_code, record.call_type) == ("blocked", 403, "premium")
+    assert "premium" in record.reason, record.reason
+    assert (record.callee, record.dialled, record.duration) == ("+31900123456", "0900123456", 0)
