@@ -1,0 +1,54 @@
+"""The collector on the production path: provd and Kamailio on one PostgreSQL database,
+acc's rows read with their times (timestamps there, not Julian days) as UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from provd.db.connection import database, upgrade_schema
+from provd.db.models import CallRecord, Tenant
+from provd.pbx.database import PostgresKamailioDb
+from provd.pbx.schema import ensure_schema
+from provd.services.calls.collector import CallCollector
+from tests.pg import create_database
+
+ANSWER = datetime(2026, 12, 6, 18, 26, 14, tzinfo=UTC)
+
+
+async def test_rows_written_to_postgresql_are_collected_once(postgres_server: str) -> None:
+    url = create_database(postgres_server, "provd_calls")
+    await upgrade_schema(url)
+    db = PostgresKamailioDb(url)
+    try:
+        await ensure_schema(db)
+        pool = await db._get_pool()
+        plan = "'acme', 'mobile', '2000', '+31612345678', '0612345678', '+31201234501', '2000'"
+        columns = "tenant, call_type, caller, callee, dialled, tenant_number, src_user"
+        await pool.execute(
+            f"INSERT INTO acc (method, from_tag, to_tag, callid, sip_code, sip_reason, time,"
+            f" setup_time, {columns}) VALUES ('INVITE', 'f', 't', 'a@x', '200', 'OK',"
+            f" '2026-12-06 18:26:14', '{ANSWER.timestamp() - 2}', {plan}),"
+            f" ('INVITE', 'f', NULL, 'b@x', '486', 'Busy Here', '2026-12-06 18:30:00',"
+            f" NULL, {plan})"
+        )
+        await pool.execute(
+            f"INSERT INTO acc_cdrs (start_time, end_time, duration, callid, setup_time,"
+            f" {columns}) VALUES ('2026-12-06 18:26:14', '2026-12-06 18:26:17', 3.033, 'a@x',"
+            f" '{ANSWER.timestamp() - 2}', {plan})"
+        )
+        async with database(url):
+            await Tenant.create(
+                slug="acme", name="Acme", sip_domain="acme.test",
+                bootstrap_username="boot-acme", bootstrap_password_enc=b"x",
+            )  # fmt: skip
+            assert await CallCollector(db).collect() == 2
+            assert await CallCollector(db).collect() == 0
+            answered = await CallRecord.get(callid="a@x")
+            busy = await CallRecord.get(callid="b@x")
+    finally:
+        await db.close()
+    assert (answered.disposition, answered.duration) == ("answered", 3)
+    assert answered.answered_at == ANSWER
+    assert answered.started_at.timestamp() == ANSWER.timestamp() - 2
+    assert (busy.disposition, busy.sip_code, busy.reason) == ("busy", 486, "Busy Here")
+    assert busy.ended_at == datetime(2026, 12, 6, 18, 30, tzinfo=UTC)
