@@ -12,13 +12,24 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 from provd.db.models import HuntGroup, Schedule, Tenant, User
+from provd.domain import night_switch
 from provd.domain.errors import Conflict, InvalidInput, NotFound
 from provd.domain.routing import Service
-from provd.domain.service_codes import ClearForward, FlipNightSwitch, SetDnd, SetForward
+from provd.domain.schedules import Override
+from provd.domain.service_codes import (
+    CODES,
+    ClearForward,
+    FlipNightSwitch,
+    SetDnd,
+    SetForward,
+)
 from provd.services import audit, schedules
 from provd.services.directory import forwarding
+from provd.services.directory.tenants import get_tenant
 from provd.services.platform import Platform
 
 DONE = 480
@@ -107,3 +118,30 @@ async def _flip_night_switch(
     setting = "auto" if row.override_state == "closed" else "on"
     await schedules.set_night_switch(p, actor, tenant_slug, name, setting)
     return f"night switch {name} {setting}"
+
+
+async def tenant_codes(tenant_slug: str, *, at: datetime | None = None) -> dict[str, Any]:
+    """What a tenant's users may dial, and what for this tenant: the codes, its night
+    switches by number (each also a BLF lamp, provd.domain.night_switch) with their
+    state now, the users allowed to flip them, and the pickup prefix of BLF keys."""
+    tenant = await get_tenant(tenant_slug)
+    now = at or datetime.now(UTC)
+    rows = await Schedule.filter(tenant=tenant).order_by("name")
+    overrides: list[tuple[str, Override | None]] = []
+    for row in rows:
+        override = None
+        if row.override_state in ("open", "closed"):
+            override = Override(row.override_state, row.override_until)  # type: ignore[arg-type]
+        overrides.append((row.name, override))
+    switches = [
+        {"code": lamp.user, "schedule": lamp.schedule, "on": lamp.lit}
+        for lamp in night_switch.lamps(overrides, now)
+    ]
+    allowed = await User.filter(tenant=tenant, may_switch_night=True).order_by("extension")
+    return {
+        "tenant": tenant.slug,
+        "codes": [{"code": c.code, "meaning": c.meaning} for c in CODES],
+        "night_switches": switches,
+        "may_switch_night": [{"extension": u.extension, "name": u.display_name} for u in allowed],
+        "pickup_code": tenant.pickup_code,
+    }

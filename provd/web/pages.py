@@ -45,6 +45,7 @@ NAVIGATION: tuple[tuple[str, str, frozenset[Role]], ...] = (
     ("/console/numbers", "Numbers", _ADMINS),
     ("/console/groups", "Groups", _ADMINS),
     ("/console/schedules", "Schedules", _ADMINS),
+    ("/console/codes", "Service codes", _ADMINS),
     ("/console/trunks", "Trunks", _ADMINS),
     ("/console/carriers", "Carriers", _PLATFORM),
     ("/console/rates", "Rates", _ADMINS),

@@ -215,3 +215,23 @@ def test_codes_lists_the_service_codes(data_dir: Path) -> None:
     assert "*21*NUMBER#" in listed.output and "*915" in listed.output
     as_json = json.loads(run(data_dir, "codes", "--json").output)
     assert {"code": "*78", "meaning": "do-not-disturb on"} in as_json
+
+
+def test_codes_for_a_tenant_number_its_night_switches(data_dir: Path) -> None:
+    _json(data_dir, "user", "set", "201", "--may-switch-night")
+    for name in ("shop", "office"):
+        _json(data_dir, "schedule", "add", name, "--rule", "mon-fri 09:00-17:00")
+    _json(data_dir, "nightswitch", "office", "on")
+    view = _json(data_dir, "codes", "--tenant", "default")
+    # By name, as *915*N counts them; the first is plain *915 too.
+    assert view["night_switches"] == [
+        {"code": "*915", "schedule": "office", "on": True},
+        {"code": "*915*1", "schedule": "office", "on": True},
+        {"code": "*915*2", "schedule": "shop", "on": False},
+    ]
+    assert view["may_switch_night"] == [{"extension": "201", "name": "Front Desk"}]
+    assert view["pickup_code"] == "*8"
+    text = run(data_dir, "codes", "--tenant", "default").output
+    assert "*915*2" in text and "May flip the night switch: 201" in text
+    missing = run(data_dir, "codes", "--tenant", "nope")
+    assert missing.exit_code != 0 and "tenant" in missing.output
