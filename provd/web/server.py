@@ -143,7 +143,7 @@ async def serve(
     async with database(db_url), contextlib.AsyncExitStack() as stack:
         control = None
         if pbx is not None:
-            routing = LiveTable()
+            routing = LiveTable(keep_answers=True)
             served_pbx = ServedPbx(platform, pbx, export_dir=pbx_export_dir, routing=routing)
             control = await served_pbx.start()
             stack.push_async_callback(served_pbx.stop)

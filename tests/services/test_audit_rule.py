@@ -223,6 +223,8 @@ READ_ONLY = {
         "rollouts.progress.list_rollouts",
         "rollouts.progress.latest_event_id",
         "rollouts.progress.rollout_events",
+        "service_codes.tenant_codes",
+        "routing.LiveTable.written",
     ]
 }
 
@@ -249,6 +251,9 @@ NOT_YET_DRIVEN = {
     "pbx.serve.ServedPbx.start": "Kamailio's own tables, not provd's; tests/pbx",
     "pbx.serve.ServedPbx.sync": "Kamailio's own tables, not provd's; tests/pbx",
     "pbx.serve.ServedPbx.stop": "stops processes; tests/pbx",
+    "pbx.night_switch.NightSwitchLamps.publish": (
+        "Kamailio's presence server, not provd's tables; tests/pbx/test_blf"
+    ),
     "platform.Platform.firmware_fetched": "hands over to the rollout engine",
     "platform.Platform.accounts_changed": "notifies listeners only",
     "provisioning.Provisioner.authenticate": "seals through devices.seal_device",

@@ -351,6 +351,19 @@ class _Names:
         return Block(prefix=row.pattern, when=when)  # type: ignore[arg-type]
 
 
+async def _keep_answer(tenant_slug: str, group: str, member: str) -> None:
+    # Observed state, not configuration (no audit row, like the call records): the
+    # table in memory is already right; this only carries it over a restart.
+    try:
+        tenant = await Tenant.get_or_none(slug=tenant_slug)
+        user = await User.get_or_none(tenant=tenant, extension=member) if tenant else None
+        if tenant is None or user is None:
+            return
+        await HuntGroup.filter(tenant=tenant, extension=group).update(last_answered_user=user)
+    except Exception:
+        log.exception("could not keep who answered group %s of %s", group, tenant_slug)
+
+
 def _schedule(row: ScheduleRow, timezone: str) -> ScheduleRouting:
     schedule = schedules.Schedule(
         row.name,
@@ -366,13 +379,23 @@ def _schedule(row: ScheduleRow, timezone: str) -> ScheduleRouting:
 
 class LiveTable:
     """The current routing table, replaced whole by :meth:`refresh`, and what the call
-    path has observed (hunt group answers), which outlives a refresh."""
+    path has observed (hunt group answers), which outlives a refresh.
 
-    def __init__(self, resolve: Resolver = resolve_addresses) -> None:
+    With ``keep_answers``, the member that answered a group's call last is also
+    written to the group (``HuntGroup.last_answered_user``), after the answer is
+    acknowledged: Kamailio waits for that acknowledgement, not for the database. A
+    circular group then starts after its last answerer after a restart too.
+    """
+
+    def __init__(
+        self, resolve: Resolver = resolve_addresses, *, keep_answers: bool = False
+    ) -> None:
         self.table = RoutingTable()
         self.observed = Observed()
         self._resolve = resolve
         self._lock = asyncio.Lock()
+        self._keep_answers = keep_answers
+        self._writes: set[asyncio.Task[None]] = set()
 
     def plan(self, request: CallRequest, at: datetime) -> RoutePlan:
         return self.table.plan(request, at, self.observed)
@@ -385,7 +408,18 @@ class LiveTable:
         if member not in tenant.groups[group].members:
             return False
         self.observed.record(tenant.slug, group, member, at)
+        if self._keep_answers and member in tenant.users:
+            task = asyncio.get_running_loop().create_task(
+                _keep_answer(tenant.slug, group, member), name="hunt-group-answer"
+            )
+            self._writes.add(task)
+            task.add_done_callback(self._writes.discard)
         return True
+
+    async def written(self) -> None:
+        """Wait for the answers being written (tests, and a clean stop)."""
+        if self._writes:
+            await asyncio.gather(*self._writes, return_exceptions=True)
 
     async def refresh(self) -> RoutingTable:
         async with self._lock:
