@@ -810,7 +810,8 @@ def test_property_no_plan_leaves_a_non_e164_request_uri_toward_a_carrier(
             assert host in {"192.0.2.1:5060", "b.example"}
             assert branch.headers.to is not None and branch.headers.to.uri == target.uri
         else:
-            # A user's call rings only users of its own tenant.
+            # A user's call rings only users of its own tenant, never a trunk's PBX.
+            assert isinstance(target, AorTarget), target
             assert plan.kind == "internal"
             assert target.uri == f"sip:{target.extension}@{TENANTS[caller[0]].sip_domain}"
             assert target.extension in TENANTS[caller[0]].users
