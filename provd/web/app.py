@@ -20,6 +20,7 @@ from provd.web import (
     api_groups,
     api_installer,
     api_layouts,
+    api_limits,
     api_numbers,
     api_outbound,
     api_pbx,
@@ -72,6 +73,7 @@ def make_app(
     api_calls.add_routes(app)
     api_outbound.add_routes(app)
     api_rates.add_routes(app)
+    api_limits.add_routes(app)
     api_trunks.add_routes(app)
     console.add_routes(app)
     install.add_routes(app)

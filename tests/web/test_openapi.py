@@ -251,6 +251,17 @@ async def test_every_route_answers_as_documented(served: Served, checked: Checke
     await c.call("PATCH", "/outbound/{tenant}/trunks/{name}", 200, pbx, json=policy)
     await c.call("PATCH", "/outbound/{tenant}/trunks/{name}", 404, {**pbx, "name": "nope"},
                  json=policy)  # fmt: skip
+    # Spend and call limits: the tenant's, a trunk's; the alerts.
+    acme = {"tenant": "acme"}
+    await c.call("GET", "/limits/{tenant}", 200, acme)
+    await c.call("PATCH", "/limits/{tenant}", 200, acme, json={"hour": 5, "calls_day": "20"})
+    await c.call("PATCH", "/limits/{tenant}", 400, acme, json={"hour": "-1"})
+    await c.call("PATCH", "/limits/{tenant}", 400, acme, json={"month": 5})
+    await c.call("GET", "/limits/{tenant}/trunks/{name}", 200, pbx)
+    await c.call("PATCH", "/limits/{tenant}/trunks/{name}", 200, pbx, json={"week": None})
+    await c.call("PATCH", "/limits/{tenant}/trunks/{name}", 404, {**pbx, "name": "nope"},
+                 json={"hour": 1})  # fmt: skip
+    await c.call("GET", "/limits/{tenant}/alerts", 200, acme)
     await c.call("DELETE", "/trunks/{tenant}/{name}", 204, pbx)
     await c.call("DELETE", "/trunks/{tenant}/{name}", 404, pbx)
     await c.call("DELETE", "/number-blocks/{first}", 204, {"first": "+31201234500"})
