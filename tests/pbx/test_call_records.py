@@ -244,3 +244,27 @@ async def test_a_call_the_outbound_policy_blocks_leaves_a_record_saying_why(call
     assert (record.disposition, record.sip_code, record.call_type) == ("blocked", 403, "premium")
     assert "premium" in record.reason, record.reason
     assert (record.callee, record.dialled, record.duration) == ("+31900123456", "0900123456", 0)
+
+
+async def test_an_inbound_call_leaves_one_record_of_the_number_called(calls: PbxEnv) -> None:
+    async with sipp("uas_call.xml", calls.work, local=PHONE, media=(PHONE[0], 18600)) as phone:
+        await asyncio.sleep(0.3)
+        carrier = await run_sipp(
+            "carrier_call.xml",
+            calls.work,
+            remote=calls.proxy,
+            local=(GATEWAY[0], 5062),
+            media=(GATEWAY[0], 18700),
+            rows=[["0201234501", "0612345678", "Jan", "X-Test: 1"]],
+        )
+        answered = await phone.finish()
+    assert carrier.rc == 0, carrier.messages
+    assert answered.rc == 0, answered.messages
+    [record] = await until_collected(calls, call_id(carrier))
+    assert (record.disposition, record.call_type) == ("answered", "inbound")
+    assert (record.caller, record.callee, record.number) == (
+        "+31612345678",
+        "+31201234501",
+        "+31201234501",
+    )
+    assert (record.dialled, record.user_ext) == ("0201234501", "2000")
