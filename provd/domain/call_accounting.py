@@ -85,10 +85,11 @@ def account(
     trunk = source.trunk if isinstance(source, FromTrunk) else ""
     if isinstance(source, FromUser):
         caller = source.extension
-    elif isinstance(source, FromCarrier):
-        caller = _e164(caller_hint, tenant.country) or caller_hint
+    elif isinstance(source, FromTrunk) and isinstance(plan, Route) and plan.caller_id.number:
+        # The trunk's caller ID as provd checked (or replaced) it, not what the PBX sent.
+        caller = plan.caller_id.number
     else:
-        caller = caller_hint
+        caller = _e164(caller_hint, tenant.country) or caller_hint
     if isinstance(plan, Reject):
         call_type = _dialled_type(source, dialled, tenant.country)
         callee = _e164(dialled, tenant.country) or dialled

@@ -9,14 +9,18 @@ import pytest
 
 from provd.domain.call_accounting import MAX_VALUE, CallAccount, account
 from provd.domain.routing import (
+    CallFacts,
     Carrier,
     Carriers,
+    FromTrunk,
     FromUnknown,
     FromUser,
     Reject,
     TenantRouting,
     ToUser,
+    TrunkRouting,
     UserRouting,
+    plan_call,
 )
 from provd.domain.routing_table import CallRequest, RoutingTable
 
@@ -101,3 +105,30 @@ def test_plan_keys_are_flat_printable_and_bounded() -> None:
         "acc_number", "acc_user", "acc_trunk", "acc_group", "acc_reason",
     }  # fmt: skip
     assert keys["acc_caller"].startswith("ab9") and len(keys["acc_caller"]) == MAX_VALUE
+
+
+def test_a_trunks_call_out_is_the_trunks_with_the_caller_id_provd_allowed() -> None:
+    trunk = TrunkRouting(
+        name="hq",
+        channels=2,
+        networks=("192.0.2.10/32",),
+        accounts=("hq-primary",),
+        caller_ids=frozenset({"+31201234500"}),
+        main_number="+31201234500",
+    )
+    tenant = TenantRouting(
+        slug="acme",
+        sip_domain="acme.test",
+        main_number="+31201234500",
+        numbers={"+31201234500": None},
+        trunks={"hq": trunk},
+    )
+    source = FromTrunk("acme", "hq", "192.0.2.10")
+    carriers = Carriers((Carrier("wide", "192.0.2.1:5060"),))
+    # The PBX claims a number the trunk may not send: provd replaces it (the default).
+    facts = CallFacts(source, "0612345678", AT, from_user="+31209999999", pai_user="+31209999999")
+    acc = account(source, tenant, "0612345678", plan_call(facts, tenant, carriers),
+                  caller_hint="+31209999999")  # fmt: skip
+    assert acc is not None
+    assert (acc.trunk, acc.user, acc.call_type) == ("hq", "", "mobile")
+    assert (acc.caller, acc.number, acc.callee) == ("+31201234500", "+31201234500", "+31612345678")
