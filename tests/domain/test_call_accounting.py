@@ -12,11 +12,15 @@ from provd.domain.routing import (
     CallFacts,
     Carrier,
     Carriers,
+    Failure,
+    FromCarrier,
     FromTrunk,
     FromUnknown,
     FromUser,
+    GroupRouting,
     Reject,
     TenantRouting,
+    ToGroup,
     ToUser,
     TrunkRouting,
     UserRouting,
@@ -132,3 +136,31 @@ def test_a_trunks_call_out_is_the_trunks_with_the_caller_id_provd_allowed() -> N
     assert acc is not None
     assert (acc.trunk, acc.user, acc.call_type) == ("hq", "", "mobile")
     assert (acc.caller, acc.number, acc.callee) == ("+31201234500", "+31201234500", "+31612345678")
+
+
+def test_a_call_to_a_hunt_group_and_its_forward_outside_name_the_group() -> None:
+    tenant = TenantRouting(
+        slug="acme",
+        sip_domain="acme.test",
+        main_number="+31201234500",
+        users={"2000": UserRouting("2000"), "2001": UserRouting("2001")},
+        numbers={"+31201234500": ToGroup("600")},
+        groups={
+            "600": GroupRouting("600", "Sales", "fixed", ("2000", "+31612345678"), overflow=None)
+        },
+    )
+    carriers = Carriers((Carrier("wide", "192.0.2.1:5060"),))
+    source = FromCarrier("wide")
+    first = CallFacts(source, "0201234500", AT, from_user="0301234567")
+    plan = plan_call(first, tenant, carriers)
+    acc = account(source, tenant, "0201234500", plan, caller_hint="0301234567")
+    assert acc is not None
+    assert (acc.call_type, acc.group, acc.user, acc.caller) == (
+        "inbound", "600", "2000", "+31301234567"
+    )  # fmt: skip
+    # 2000 did not answer: the next step rings the outside member, a call out of the tenant.
+    later = CallFacts(source, "0201234500", AT, from_user="0301234567", failed=(Failure(480),))
+    acc = account(source, tenant, "0201234500", plan_call(later, tenant, carriers),
+                  caller_hint="0301234567")  # fmt: skip
+    assert acc is not None
+    assert (acc.call_type, acc.group, acc.callee) == ("mobile", "600", "+31612345678")
