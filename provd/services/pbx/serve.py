@@ -35,6 +35,7 @@ from provd.pbx import (
     external_control,
     tenant_domains,
 )
+from provd.services.calls.collector import DEFAULT_INTERVAL_S as COLLECT_INTERVAL_S
 from provd.services.calls.collector import CallCollector
 from provd.services.carriers.probing import DEFAULT_INTERVAL_S, CarrierProber
 from provd.services.limits.brake import Brake
@@ -75,6 +76,7 @@ class ServedPbx:
         poll_s: float = 1.0,
         full_sync_s: float = 60.0,
         probe_s: float = DEFAULT_INTERVAL_S,
+        collect_s: float = COLLECT_INTERVAL_S,
     ) -> None:
         self.platform = platform
         self.runtime = runtime
@@ -92,6 +94,7 @@ class ServedPbx:
         self._probe_s = probe_s
         self._prober: CarrierProber | None = None
         self._collector: CallCollector | None = None
+        self._collect_s = collect_s
         self._brake: Brake | None = None
 
     @property
@@ -143,7 +146,7 @@ class ServedPbx:
         self._collector = CallCollector(
             self._control.db, rate=rate_record, on_records=self._brake.records_collected
         )
-        self._collector.start()
+        self._collector.start(self._collect_s)
         return self._control
 
     async def _export(self, domains: list[str]) -> None:
