@@ -830,8 +830,8 @@ def _spend_brake(
     if left is None or tenant.rates is None:
         return None
     rate = tenant.rates.rate_for(tenant.slug, number, destination_type(number, tenant.country))
-    if rate is None:
-        return None
+    if rate is None or rate.price_per_minute <= 0:
+        return None  # cnxcc needs a price per second to count down by
     increment = rate.increment or rating.PER_SECOND
     return Budget(
         key=tenant.slug if trunk is None else f"{tenant.slug}/{trunk.name}",

@@ -43,6 +43,9 @@ ACC_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "acc_cdrs": (("callid", "VARCHAR(255)"), *_PLAN_COLUMNS),
 }
 PLAN_FIELDS = tuple(name for name, _ in _PLAN_COLUMNS)
+CUT_REASON = "Cut: spend limit reached"
+"""The reason of the acc row kamailio.cfg writes when cnxcc ends a call whose spend
+budget ran out (event_route[cnxcc:call-shutdown]): acc writes no CDR for that call."""
 
 
 @dataclass(frozen=True)
@@ -101,15 +104,36 @@ def _select(
         callid = "callid"
         reason = "''"
     else:
-        # The INVITE's final reply when it was not a 2xx: a call never answered.
-        times = f"NULL, {epoch.format('time')}, 0, sip_code, sip_reason"
-        where = " AND method = 'INVITE' AND sip_code NOT LIKE '1%' AND sip_code NOT LIKE '2%'"
-        callid = "callid"
-        reason = "reject_reason"
+        return _select_acc(epoch, placeholders)
     return (
         f"SELECT id, {callid}, {times}, {_SELECT_COLUMNS}, {reason} FROM {table}"
         f" WHERE id > {after} AND id <= {upto}{where} ORDER BY id LIMIT {limit}"
     )
+
+
+def _select_acc(epoch: str, placeholders: tuple[str, str, str]) -> str:
+    after, upto, limit = placeholders
+    # The INVITE's final reply when it was not a 2xx: a call never answered.
+    failed = (
+        f"SELECT id, callid, NULL AS answer, {epoch.format('time')} AS ended, 0 AS duration,"
+        f" sip_code, sip_reason, {_SELECT_COLUMNS}, reject_reason FROM acc"
+        f" WHERE id > {after} AND id <= {upto} AND method = 'INVITE'"
+        " AND sip_code NOT LIKE '1%' AND sip_code NOT LIKE '2%'"
+    )
+    # A call cnxcc cut (CUT_REASON): answered at its INVITE's 2xx row, which also has
+    # provd's columns; ended at the cut. None of a call that got a CDR after all.
+    answered = f"{epoch.format('i.time')}"
+    ended = f"{epoch.format('c.time')}"
+    columns = ", ".join(f"i.{name}" for name in PLAN_FIELDS)
+    cut = (
+        f"SELECT c.id, c.callid, {answered}, {ended}, {ended} - {answered},"
+        f" c.sip_code, c.sip_reason, {columns}, '' FROM acc c JOIN acc i"
+        " ON i.callid = c.callid AND i.method = 'INVITE' AND i.sip_code LIKE '2%'"
+        f" WHERE c.id > {after} AND c.id <= {upto} AND c.method <> 'INVITE'"
+        f" AND c.sip_reason = '{CUT_REASON}'"
+        " AND NOT EXISTS (SELECT 1 FROM acc_cdrs WHERE acc_cdrs.callid = c.callid)"
+    )
+    return f"SELECT * FROM ({failed} UNION ALL {cut}) calls ORDER BY id LIMIT {limit}"
 
 
 def _row(table: Literal["acc", "acc_cdrs"], r: Sequence[Any]) -> AccRow:
@@ -160,7 +184,7 @@ class AccReader:
     ) -> list[AccRow]:
         """Rows with ``after < id <= upto`` that are calls (see the module docstring)."""
         if isinstance(self.db, SqliteKamailioDb):
-            sql = _select(table, _SQLITE_EPOCH, ("?", "?", "?"))
+            sql = _select(table, _SQLITE_EPOCH, ("?1", "?2", "?3"))
         else:
             sql = _select(table, _PG_EPOCH, ("$1", "$2", "$3"))
         return [_row(table, r) for r in await self._fetch(sql, (after, upto, limit))]

@@ -112,6 +112,11 @@ class CallCollector:
             answered: datetime | None = _at(row.answer) if row.answer is not None else None
             start = _at(row.setup) if row.setup is not None else (answered or end)
             outcome, reason, duration = Disposition.ANSWERED, "", round(row.duration)
+        elif row.answer is not None:
+            # Cut by the spend limit (CUT_REASON): answered, and no CDR to read.
+            answered = _at(row.answer)
+            start = _at(row.setup) if row.setup is not None else answered
+            outcome, reason, duration = Disposition.ANSWERED, row.sip_reason, round(row.duration)
         else:
             answered = None
             start = _at(row.setup) if row.setup is not None else end

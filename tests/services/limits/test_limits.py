@@ -207,3 +207,12 @@ async def test_an_unreachable_smtp_server_is_written_down(office: Platform) -> N
     assert [(r.percent, r.delivered) for r in rows] == [(80, False), (95, False)]
     assert all(r.error for r in rows)
     assert await Brake(live, Smtp("127.0.0.1", 9, "x@y.z")).check_alerts() == []
+
+
+def test_the_cfg_writes_the_cut_reason_the_collector_reads() -> None:
+    from pathlib import Path
+
+    from provd.pbx.call_records import CUT_REASON
+
+    cfg = Path(__file__).parents[3] / "provd" / "pbx" / "templates" / "kamailio.cfg"
+    assert f'acc_db_request("200 {CUT_REASON}", "acc");' in cfg.read_text()
