@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -198,3 +198,41 @@ def alert_view(row: LimitAlert) -> dict[str, Any]:
         "error": row.error,
         "at": row.created_at.isoformat(),
     }
+
+
+async def usage_view(tenant_slug: str, at: datetime | None = None) -> dict[str, Any]:
+    """Each level's limits and what its collected records spent and numbered in the
+    current windows (calls still in progress count once their records are collected)."""
+    tenant = await get_tenant(tenant_slug)
+    now = at or datetime.now(UTC)
+    zone = limits.zone_of(tenant.timezone)
+    records = await outside_calls_since(now - timedelta(days=8))
+    mine = [r for r in records if r.tenant_id == tenant.id]  # type: ignore[attr-defined]
+    trunk_rows = await Trunk.filter(tenant=tenant).order_by("name")
+    rows = {
+        r.trunk_id: r  # type: ignore[attr-defined]
+        for r in await SpendLimit.filter(tenant=tenant)
+    }
+    levels = []
+    for trunk in [None, *trunk_rows]:
+        meter = limits.Meter()
+        meter.seed(
+            [(r.started_at, r.cost) for r in mine if trunk is None or r.trunk == trunk.name],
+            now,
+            zone,
+        )
+        row = rows.get(trunk.id if trunk else None)
+        view = limits_view(
+            _stored(row), tenant, trunk.name if trunk else None, row.alert_email if row else None
+        )
+        used = meter.usage(now, zone)
+        view["usage"] = {
+            w.value: {
+                "since": used[w].start.isoformat(timespec="minutes"),
+                "spend": f"{used[w].spend:.2f}",
+                "calls": used[w].calls,
+            }
+            for w in limits.WINDOWS
+        }
+        levels.append(view)
+    return {"tenant": tenant.slug, "timezone": tenant.timezone, "levels": levels}
