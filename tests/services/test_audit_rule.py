@@ -130,6 +130,7 @@ READ_ONLY = {
         "limits.load_limits",
         "limits.outside_calls_since",
         "limits.list_alerts",
+        "limits.usage_view",
         "limits.brake.Brake.seed",
         "limits.brake.Brake.stop",
         "limits.mail.Smtp.send",
