@@ -99,7 +99,11 @@ def account(
             plan.reason,
         )  # fmt: skip
     first = plan.branches[0].target
-    if isinstance(first, AorTarget) and not user:
+    if plan.channels is not None and not trunk:
+        # A step to a customer's PBX: its target is the trunk's account (an AoR) or its
+        # address; the channel key ("<tenant>/<trunk>") names the trunk either way.
+        trunk = plan.channels.key.partition("/")[2]
+    elif isinstance(first, AorTarget) and not user:
         user = first.extension
     if isinstance(first, PbxTarget) and not trunk:
         trunk = first.trunk

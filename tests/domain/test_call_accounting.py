@@ -21,6 +21,7 @@ from provd.domain.routing import (
     Reject,
     TenantRouting,
     ToGroup,
+    ToTrunk,
     ToUser,
     TrunkRouting,
     UserRouting,
@@ -164,3 +165,27 @@ def test_a_call_to_a_hunt_group_and_its_forward_outside_name_the_group() -> None
                   caller_hint="0301234567")  # fmt: skip
     assert acc is not None
     assert (acc.call_type, acc.group, acc.callee) == ("mobile", "600", "+31612345678")
+
+
+def test_a_call_to_a_number_on_a_customers_trunk_names_the_trunk_not_its_account() -> None:
+    trunk = TrunkRouting(
+        name="hq",
+        channels=2,
+        networks=("192.0.2.10/32",),
+        accounts=("hq-primary", "hq-secondary"),
+        caller_ids=frozenset({"+31201234500"}),
+        main_number="+31201234500",
+    )
+    tenant = TenantRouting(
+        slug="acme",
+        sip_domain="acme.test",
+        numbers={"+31201234500": ToTrunk("hq")},
+        trunks={"hq": trunk},
+    )
+    source = FromCarrier("wide")
+    carriers = Carriers((Carrier("wide", "192.0.2.1:5060"),))
+    plan = plan_call(CallFacts(source, "0201234500", AT, from_user="0612345678"), tenant, carriers)
+    acc = account(source, tenant, "0201234500", plan, caller_hint="0612345678")
+    assert acc is not None
+    assert (acc.call_type, acc.trunk, acc.user) == ("inbound", "hq", "")
+    assert (acc.callee, acc.number) == ("+31201234500", "+31201234500")
