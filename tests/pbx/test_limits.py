@@ -234,9 +234,17 @@ async def test_a_running_call_is_cut_when_its_budget_runs_out(pbx: PbxEnv, brake
     assert len(phone.received("BYE ")) == 1
     assert len(gateway.received("BYE ")) == 1
     # No CDR from acc, yet exactly one record: answered, cut, with its time.
-    await collect(pbx)
-    async with pbx.orm():
-        records = await CallRecord.filter(callid=call_id(phone))
+    # Kamailio's cnxcc process writes the cut's row just after its BYEs: on a loaded
+    # machine the phone may have answered them first. Collected as serve does, again
+    # until it is there (bounded).
+    records: list[CallRecord] = []
+    for _ in range(20):
+        await collect(pbx)
+        async with pbx.orm():
+            records = await CallRecord.filter(callid=call_id(phone))
+        if records:
+            break
+        await asyncio.sleep(0.25)
     assert len(records) == 1, records
     [record] = records
     assert (record.disposition, record.reason) == ("answered", CUT_REASON)
