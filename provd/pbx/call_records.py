@@ -189,6 +189,46 @@ class AccReader:
             sql = _select(table, _PG_EPOCH, ("$1", "$2", "$3"))
         return [_row(table, r) for r in await self._fetch(sql, (after, upto, limit))]
 
+    async def prune(
+        self, table: Literal["acc", "acc_cdrs"], upto: int, before: float, limit: int
+    ) -> int:
+        """Delete at most ``limit`` rows with ``id <= upto`` (rows provd has read) written
+        before ``before`` (Unix seconds), oldest first; the number deleted. One short
+        statement: Kamailio waits for the lock only that long."""
+        column = "end_time" if table == "acc_cdrs" else "time"
+        if isinstance(self.db, SqliteKamailioDb):
+            epoch, (a, b, c) = _SQLITE_EPOCH.format(column), ("?1", "?2", "?3")
+        else:
+            epoch, (a, b, c) = _PG_EPOCH.format(column), ("$1", "$2", "$3")
+        sql = (
+            f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table}"
+            f" WHERE id <= {a} AND {epoch} < {b} ORDER BY id LIMIT {c})"
+        )
+        return await self._delete(sql, (upto, before, limit))
+
+    async def _delete(self, sql: str, params: tuple[object, ...]) -> int:
+        db = self.db
+        if isinstance(db, SqliteKamailioDb):
+            path = db.path
+
+            def run() -> int:
+                conn = sqlite3.connect(path, timeout=5.0, isolation_level=None)
+                try:
+                    return int(conn.execute(sql, params).rowcount)
+                finally:
+                    conn.close()
+
+            return await asyncio.to_thread(run)
+        if isinstance(db, PostgresKamailioDb):
+            asyncpg = importlib.import_module("asyncpg")
+            conn = await asyncpg.connect(db.url)
+            try:
+                status = await conn.execute(sql, *params)
+            finally:
+                await conn.close()
+            return int(str(status).rsplit(" ", 1)[-1])
+        raise TypeError(f"no call-record reader for {type(db).__name__}")
+
     async def _fetch(self, sql: str, params: tuple[object, ...]) -> list[Sequence[Any]]:
         db = self.db
         if isinstance(db, SqliteKamailioDb):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -34,6 +35,11 @@ log = logging.getLogger("provd.calls")
 TABLES: tuple[Literal["acc_cdrs", "acc"], ...] = ("acc_cdrs", "acc")
 BATCH = 1000
 DEFAULT_INTERVAL_S = 5.0
+RETENTION_S = 30 * 86400.0
+"""How long Kamailio keeps a row provd has read: its database must not grow without
+end, and a month leaves time to look at a row again."""
+PRUNE_EVERY_S = 3600.0
+PRUNE_BATCH = 5000
 
 Rater = Callable[[str, CallRecord], Awaitable[Decimal | None]]
 """The hook for rating: (tenant slug, the record before it is saved) -> its cost, or
@@ -67,6 +73,22 @@ class CallCollector:
         for table in TABLES:
             written += await self._collect(table, tenants)
         return written
+
+    async def prune(self, now: float | None = None) -> int:
+        """Delete Kamailio's rows that provd has read and that are older than RETENTION_S;
+        the number deleted. Rows not read yet are never deleted."""
+        before = (time.time() if now is None else now) - RETENTION_S
+        deleted = 0
+        for table in TABLES:
+            mark = await CallCollectorMark.get_or_none(source=table)
+            if mark is None:
+                continue
+            while True:
+                n = await self.reader.prune(table, mark.last_id, before, PRUNE_BATCH)
+                deleted += n
+                if n < PRUNE_BATCH:
+                    break
+        return deleted
 
     async def _collect(self, table: Literal["acc_cdrs", "acc"], tenants: dict[str, int]) -> int:
         mark_row = await CallCollectorMark.get_or_none(source=table)
@@ -155,9 +177,16 @@ class CallCollector:
 
     async def _loop(self, interval_s: float) -> None:
         failing = False
+        pruned_at = time.monotonic() - PRUNE_EVERY_S
         while True:
             try:
                 written = await self.collect()
+                if time.monotonic() - pruned_at >= PRUNE_EVERY_S:
+                    pruned_at = time.monotonic()
+                    if deleted := await self.prune():
+                        log.info(
+                            "call records: %d old rows deleted from Kamailio's tables", deleted
+                        )
             except Exception:
                 # Kamailio's database may be briefly locked or gone during a restart:
                 # nothing is lost, the rows wait for the next round.

@@ -169,3 +169,28 @@ async def test_batches_and_the_rating_hook(
     assert len(seen) == 7 and seen[0] == ("default", "0@x")
     assert set(await CallRecord.all().values_list("cost", flat=True)) == {Decimal("0.0500")}
     assert (await CallCollectorMark.get(source="acc_cdrs")).last_id == 7
+
+
+async def test_rows_read_and_older_than_the_retention_are_pruned_from_kamailio(
+    platform: Platform, kamailio: tuple[Kamailio, SqliteKamailioDb]
+) -> None:
+    k, db = kamailio
+    now = T0 + 40 * 86400
+    k.answered("old@x", T0, 10.0)  # 40 days ago
+    k.invite("old-busy@x", 486, "Busy Here", T0 + 60)
+    k.answered("recent@x", now - 3600, 10.0)
+    collector = CallCollector(db)
+    assert await collector.collect() == 3
+    k.invite("unread@x", 486, "Busy Here", T0 + 120)  # old, but not collected yet
+    assert await collector.prune(now) == 3  # old@x's CDR and 200 row, old-busy@x's row
+    with sqlite3.connect(db.path) as conn:
+        left = {
+            table: sorted(r[0] for r in conn.execute(f"SELECT callid FROM {table}"))
+            for table in ("acc", "acc_cdrs")
+        }
+    conn.close()
+    assert left == {"acc": ["recent@x", "unread@x"], "acc_cdrs": ["recent@x"]}
+    # What was collected stays collected; the unread row still is.
+    assert await collector.collect() == 1
+    assert await CallRecord.all().count() == 4
+    assert await collector.prune(now) == 1

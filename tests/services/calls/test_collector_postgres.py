@@ -45,6 +45,9 @@ async def test_rows_written_to_postgresql_are_collected_once(postgres_server: st
             assert await CallCollector(db).collect() == 0
             answered = await CallRecord.get(callid="a@x")
             busy = await CallRecord.get(callid="b@x")
+            # A month and more later, the rows read are deleted from Kamailio's tables.
+            assert await CallCollector(db).prune(ANSWER.timestamp() + 40 * 86400) == 3
+            assert await pool.fetchval("SELECT COUNT(*) FROM acc") == 0
     finally:
         await db.close()
     assert (answered.disposition, answered.duration) == ("answered", 3)
