@@ -92,6 +92,10 @@ BOOKKEEPING: dict[str, tuple[frozenset[str], str]] = {
         frozenset({"CallRecord", "CallCollectorMark"}),
         "call records copied from Kamailio's accounting; observed, not configuration",
     ),
+    "calls.collector.CallCollector.prune": (
+        frozenset(),
+        "deletes Kamailio's accounting rows already copied, a month old; no provd row",
+    ),
     "limits.brake.Brake.check_alerts": (
         frozenset({"LimitAlert"}),
         "an alert at 80 %/95 % of a limit, sent once; observed usage, not configuration",
