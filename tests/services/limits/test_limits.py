@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -210,9 +211,19 @@ async def test_an_unreachable_smtp_server_is_written_down(office: Platform) -> N
 
 
 def test_the_cfg_writes_the_cut_reason_the_collector_reads() -> None:
-    from pathlib import Path
-
     from provd.pbx.call_records import CUT_REASON
 
     cfg = Path(__file__).parents[3] / "provd" / "pbx" / "templates" / "kamailio.cfg"
     assert f'acc_db_request("200 {CUT_REASON}", "acc");' in cfg.read_text()
+
+
+def test_smtp_comes_from_the_settings(tmp_path: Path) -> None:
+    from provd.settings import Settings, load_settings
+
+    assert Smtp.from_settings(Settings(public_host="pbx.example")) is None
+    smtp = Smtp.from_settings(Settings(public_host="pbx.example", smtp_host="mail.example"))
+    assert smtp == Smtp("mail.example", 25, "provd@pbx.example")
+    (tmp_path / "provd.json").write_text('{"smtp_host": "mail.example", "smtp_port": 0}')
+    with pytest.raises(InvalidInput) as e:
+        load_settings(tmp_path)
+    assert e.value.field == "smtp_port"
