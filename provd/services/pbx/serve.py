@@ -41,6 +41,7 @@ from provd.services.carriers.probing import DEFAULT_INTERVAL_S, CarrierProber
 from provd.services.limits.brake import Brake
 from provd.services.limits.mail import Smtp
 from provd.services.pbx import PbxMode, PbxRuntime, save_runtime
+from provd.services.pbx.night_switch import NightSwitchLamps
 from provd.services.platform import Platform
 from provd.services.rating.costs import rate_record
 from provd.services.routing import ROUTING_OBJECTS, LiveTable
@@ -96,6 +97,8 @@ class ServedPbx:
         self._collector: CallCollector | None = None
         self._collect_s = collect_s
         self._brake: Brake | None = None
+        # The night switch's BLF lamps need Kamailio's presence server.
+        self._lamps = NightSwitchLamps() if runtime.settings.with_blf else None
 
     @property
     def supervisor(self) -> PbxSupervisor | None:
@@ -204,6 +207,8 @@ class ServedPbx:
                     await self.sync()
                     last_full = time.monotonic()
                 mark = latest
+                if self._lamps is not None:
+                    await self._lamps.publish(self.control.rpc)
             except Exception:
                 # Retried every poll until it works; logged once per failure streak.
                 if not failing:
