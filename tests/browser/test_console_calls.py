@@ -1,0 +1,204 @@
+"""The call-records issue's "done when" in a real Chromium against a real
+``provd serve --pbx``: the admin blocks premium numbers and sets a limit of 3 calls an
+hour from the console; a phone (sipp) then calls a 0900 number (refused, blocked),
+three national numbers (answered by the sipp carrier) and a fourth (refused by the
+limit); the Calls page shows each call once with how it ended and why, its totals,
+and a CSV export with the same calls, and the Limits page shows the hour's count."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page
+
+from tests.browser.harness import ConsoleErrors, Provd, init_provd, screenshot, sign_in
+from tests.pbx.conftest import Account, call_row, ip, reg_row
+from tests.pbx.sippctl import SCENARIOS, write_csv
+
+PROXY = ip(190)
+MEDIA = ip(191)
+PHONE = (ip(192), 5060)
+CARRIER = (ip(193), 5060)
+NUMBER = "+31201234581"
+
+
+def _pbx_pids(data_dir: Path) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if cmdline.split(b"\0")[0].endswith((b"kamailio", b"rtpengine")) and (
+            str(data_dir).encode() in cmdline or f"--listen-ng={PROXY}:".encode() in cmdline
+        ):
+            pids.append(int(entry.name))
+    return pids
+
+
+def _sipp(
+    work: Path,
+    scenario: str,
+    local: tuple[str, int],
+    rows: list[list[str]],
+    *,
+    remote: str | None = None,
+    media: int | None = None,
+) -> subprocess.Popen[str]:
+    name = f"{Path(scenario).stem}-{local[1]}-{time.monotonic_ns()}"
+    argv = ["sipp"] + ([remote] if remote else [])
+    argv += ["-sf", str(SCENARIOS / scenario), "-i", local[0], "-p", str(local[1])]
+    if rows:
+        argv += ["-inf", str(write_csv(work / f"{name}.csv", rows))]
+    if media is not None:
+        argv += ["-mi", local[0], "-mp", str(media)]
+    argv += ["-m", "1", "-timeout", "15s", "-nostdin", "-trace_msg"]
+    argv += ["-message_file", str(work / f"{name}.msg")]
+    return subprocess.Popen(
+        argv,
+        cwd=work,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _done(proc: subprocess.Popen[str]) -> str:
+    out, _ = proc.communicate(timeout=30)
+    message_file = next(str(a) for a in proc.args if str(a).endswith(".msg"))  # type: ignore[union-attr]
+    trace = Path(message_file).read_text(errors="replace")
+    assert proc.returncode == 0, out + trace
+    return trace
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Provd, Path, Account]]:
+    tmp = tmp_path_factory.mktemp("console-calls")
+    provd = init_provd(
+        tmp,
+        "--pbx",
+        "--sip-address",
+        PROXY,
+        "--media-address",
+        MEDIA,
+        "--rpc-address",
+        PROXY,
+        "--rtpengine-ng-address",
+        PROXY,
+    )
+    user = provd.cli("user", "add", "--extension", "201", "--name", "Front Desk")
+    provd.cli("number", "add", "020 123 4580", "--count", "10")
+    provd.cli("number", "assign", NUMBER, "--user", "201")
+    provd.cli("carrier", "add", "main", "--host", f"{CARRIER[0]}:{CARRIER[1]}")
+    account = Account("201", user["sip_domain"], user["sip_username"], user["sip_password"])
+    provd.start(ready_mark="phones register at")
+    try:
+        yield provd, tmp, account
+    finally:
+        provd.stop()
+        for pid in _pbx_pids(provd.data_dir):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _records_shown(page: Page, provd: Provd, want: int) -> list[list[str]]:
+    """The Calls page's rows, once the collector (every 5 s) has copied ``want``."""
+    deadline = time.monotonic() + 30
+    while True:
+        page.goto(provd.base_url + "/console/calls")
+        rows = page.locator("#calls tbody tr[data-id]")
+        if rows.count() >= want or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    return [[c.strip() for c in r.locator("td").all_inner_texts()] for r in rows.all()]
+
+
+def test_records_blocks_and_the_brake_from_the_console(
+    page: Page, served: tuple[Provd, Path, Account], console_errors: ConsoleErrors
+) -> None:
+    provd, work, phone = served
+    # The refused limits form answers 400, which Chromium logs.
+    console_errors.allow("status of 400")
+    sign_in(page, provd)
+    proxy = f"{PROXY}:5060"
+
+    # The tenant's outbound policy: premium numbers blocked.
+    page.goto(provd.base_url + "/console/outbound/default")
+    page.check("input[name=block_premium]")
+    page.click("#outbound-form button[type=submit]")
+    page.wait_for_load_state()
+    assert "premium" in page.inner_text("#outbound-description")
+    # Its limits: 3 calls out an hour; a bad value first, refused by its field.
+    page.goto(provd.base_url + "/console/limits/default")
+    page.fill("#l-tenant-calls_hour", "three")
+    page.click("#limits-form-tenant button[type=submit]")
+    page.wait_for_load_state()
+    assert page.inner_text("#e-tenant-calls_hour") != ""
+    page.fill("#l-tenant-calls_hour", "3")
+    page.click("#limits-form-tenant button[type=submit]")
+    page.wait_for_load_state()
+    assert "3" in page.inner_text("#usage-tenant-hour")
+
+    _done(_sipp(work, "register.xml", PHONE, [reg_row(phone, PHONE, expires=600)], remote=proxy))
+    results = []
+    for dialled, answered in (
+        ("0900123456", False),  # blocked: premium
+        ("0201234566", True),
+        ("0201234567", True),
+        ("0201234568", True),
+        ("0201234569", False),  # the fourth call out in the hour
+    ):
+        gateway = _sipp(work, "uas_call.xml", CARRIER, [], media=19100) if answered else None
+        time.sleep(0.3)
+        scenario = "uac_call.xml" if answered else "call_rejected.xml"
+        trace = _done(
+            _sipp(
+                work,
+                scenario,
+                PHONE,
+                [call_row(phone, dialled, phone.domain)],
+                remote=proxy,
+                media=19120,
+            )
+        )
+        if gateway is not None:
+            _done(gateway)
+        results.append(trace)
+    assert "SIP/2.0 403 Forbidden: destination blocked: premium" in results[0]
+    assert "SIP/2.0 403 Forbidden: call limit reached (hour)" in results[4]
+
+    rows = _records_shown(page, provd, 5)
+    screenshot(page, "console-calls")
+    # Newest first: Start, Type, Caller, Callee, Dialled, How it ended, Seconds, Cost.
+    assert [r[4] for r in rows] == [
+        "0201234569",
+        "0201234568",
+        "0201234567",
+        "0201234566",
+        "0900123456",
+    ], rows
+    assert [r[1] for r in rows] == ["national_fixed"] * 4 + ["premium"], rows
+    assert "call limit" in rows[0][5], rows
+    assert [r[5] for r in rows[1:4]] == ["answered"] * 3, rows
+    assert rows[4][5].startswith("blocked") and "premium" in rows[4][5], rows
+    assert page.inner_text("#totals tr[data-per=overall] td:nth-child(3)") == "5"
+    assert page.inner_text("#totals tr[data-per=overall] td:nth-child(4)") == "3"
+
+    with page.expect_download() as download:
+        page.click("#calls-download")
+    exported = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
+    assert len(exported) == 5
+
+    page.goto(provd.base_url + "/console/limits/default")
+    hour = page.locator("#usage-tenant-hour td").all_inner_texts()
+    assert hour[2] == "3" and hour[3] == "3", hour  # limit 3, calls 3 (the fourth refused)
