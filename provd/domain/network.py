@@ -1,7 +1,9 @@
-"""Network settings phones receive: VLANs of the LAN and PC ports, LLDP, SIP proxy."""
+"""Network settings phones receive: VLANs of the LAN and PC ports, LLDP, SIP proxy; and
+the networks peers may send from (carriers, customer trunks)."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 
@@ -93,3 +95,21 @@ def parse_switch(text: str, *, field: str) -> bool:
     if value in ("off", "no", "false", "0"):
         return False
     raise InvalidInput(field, f"{text!r}: use on or off")
+
+
+def parse_network(
+    value: object, *, field: str, what: str = "a network such as 192.0.2.0/24"
+) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """A network (``192.0.2.0/24``; an address alone is its /32 or /128). One with host
+    bits set is refused with the network it would be, not silently widened."""
+    if not isinstance(value, str):
+        raise InvalidInput(field, f"{value!r} is not {what}")
+    try:
+        return ipaddress.ip_network(value.strip(), strict=True)
+    except ValueError as exc:
+        if "host bits set" in str(exc):
+            wide = ipaddress.ip_network(value.strip(), strict=False)
+            raise InvalidInput(
+                field, f"{value!r} has host bits set: the network is {wide}"
+            ) from None
+        raise InvalidInput(field, f"{value!r} is not {what}") from None

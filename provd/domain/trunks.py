@@ -19,6 +19,7 @@ from typing import Literal
 
 from provd.domain import numbers
 from provd.domain.errors import InvalidInput
+from provd.domain.network import parse_network
 
 NumberFormat = Literal["e164", "00", "national"]
 NUMBER_FORMATS: tuple[NumberFormat, ...] = ("e164", "00", "national")
@@ -31,6 +32,7 @@ AccountRole = Literal["primary", "secondary"]
 ACCOUNT_ROLES: tuple[AccountRole, ...] = ("primary", "secondary")
 
 MAX_CHANNELS = 1000
+_ADDRESS_OR_NETWORK = "an address or network such as 192.0.2.10"
 _NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?")
 
 
@@ -74,19 +76,7 @@ def check_networks(values: object, *, field: str = "allow_ip") -> tuple[str, ...
         raise InvalidInput(field, "must be a list of addresses or networks")
     out: list[str] = []
     for value in values:
-        if not isinstance(value, str):
-            raise InvalidInput(field, f"{value!r} is not an address or network")
-        try:
-            network = ipaddress.ip_network(value.strip(), strict=True)
-        except ValueError as exc:
-            if "host bits set" in str(exc):
-                wide = ipaddress.ip_network(value.strip(), strict=False)
-                raise InvalidInput(
-                    field, f"{value!r} has host bits set: the network is {wide}"
-                ) from None
-            raise InvalidInput(
-                field, f"{value!r} is not an address or network such as 192.0.2.10"
-            ) from None
+        network = parse_network(value, field=field, what=_ADDRESS_OR_NETWORK)
         narrowest = 16 if network.version == 4 else 48
         if network.prefixlen < narrowest:
             raise InvalidInput(field, f"{network} is too wide: allow at most a /{narrowest}")

@@ -11,7 +11,6 @@ import csv
 import io
 import os
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,66 +19,14 @@ import pytest
 from playwright.sync_api import Page
 
 from tests.browser.harness import ConsoleErrors, Provd, init_provd, screenshot, sign_in
+from tests.browser.pbx import pbx_pids, sipp_done, start_sipp
 from tests.pbx.conftest import Account, call_row, ip, reg_row
-from tests.pbx.sippctl import SCENARIOS, write_csv
 
 PROXY = ip(190)
 MEDIA = ip(191)
 PHONE = (ip(192), 5060)
 CARRIER = (ip(193), 5060)
 NUMBER = "+31201234581"
-
-
-def _pbx_pids(data_dir: Path) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if cmdline.split(b"\0")[0].endswith((b"kamailio", b"rtpengine")) and (
-            str(data_dir).encode() in cmdline or f"--listen-ng={PROXY}:".encode() in cmdline
-        ):
-            pids.append(int(entry.name))
-    return pids
-
-
-def _sipp(
-    work: Path,
-    scenario: str,
-    local: tuple[str, int],
-    rows: list[list[str]],
-    *,
-    remote: str | None = None,
-    media: int | None = None,
-) -> subprocess.Popen[str]:
-    name = f"{Path(scenario).stem}-{local[1]}-{time.monotonic_ns()}"
-    argv = ["sipp"] + ([remote] if remote else [])
-    argv += ["-sf", str(SCENARIOS / scenario), "-i", local[0], "-p", str(local[1])]
-    if rows:
-        argv += ["-inf", str(write_csv(work / f"{name}.csv", rows))]
-    if media is not None:
-        argv += ["-mi", local[0], "-mp", str(media)]
-    argv += ["-m", "1", "-timeout", "15s", "-nostdin", "-trace_msg"]
-    argv += ["-message_file", str(work / f"{name}.msg")]
-    return subprocess.Popen(
-        argv,
-        cwd=work,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-def _done(proc: subprocess.Popen[str]) -> str:
-    out, _ = proc.communicate(timeout=30)
-    message_file = next(str(a) for a in proc.args if str(a).endswith(".msg"))  # type: ignore[union-attr]
-    trace = Path(message_file).read_text(errors="replace")
-    assert proc.returncode == 0, out + trace
-    return trace
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +54,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Provd, Pa
         yield provd, tmp, account
     finally:
         provd.stop()
-        for pid in _pbx_pids(provd.data_dir):
+        for pid in pbx_pids(provd.data_dir, PROXY):
             os.kill(pid, signal.SIGKILL)
 
 
@@ -149,7 +96,9 @@ def test_records_blocks_and_the_brake_from_the_console(
     page.wait_for_load_state()
     assert "3" in page.inner_text("#usage-tenant-hour")
 
-    _done(_sipp(work, "register.xml", PHONE, [reg_row(phone, PHONE, expires=600)], remote=proxy))
+    sipp_done(
+        start_sipp(work, "register.xml", PHONE, [reg_row(phone, PHONE, expires=600)], remote=proxy)
+    )
     results = []
     for dialled, answered in (
         ("0900123456", False),  # blocked: premium
@@ -158,11 +107,11 @@ def test_records_blocks_and_the_brake_from_the_console(
         ("0201234568", True),
         ("0201234569", False),  # the fourth call out in the hour
     ):
-        gateway = _sipp(work, "uas_call.xml", CARRIER, [], media=19100) if answered else None
+        gateway = start_sipp(work, "uas_call.xml", CARRIER, [], media=19100) if answered else None
         time.sleep(0.3)
         scenario = "uac_call.xml" if answered else "call_rejected.xml"
-        trace = _done(
-            _sipp(
+        trace = sipp_done(
+            start_sipp(
                 work,
                 scenario,
                 PHONE,
@@ -172,7 +121,7 @@ def test_records_blocks_and_the_brake_from_the_console(
             )
         )
         if gateway is not None:
-            _done(gateway)
+            sipp_done(gateway)
         results.append(trace)
     assert "SIP/2.0 403 Forbidden: destination blocked: premium" in results[0]
     assert "SIP/2.0 403 Forbidden: call limit reached (hour)" in results[4]

@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import Page
 
 from tests.browser.harness import Provd, fetch_config, init_provd, screenshot, sign_in
+from tests.browser.pbx import pbx_pids
 from tests.pbx.conftest import Account, ip, reg_row
 from tests.pbx.sippctl import SCENARIOS, write_csv
 
@@ -64,22 +65,6 @@ def _register(work: Path, account: Account, where: tuple[str, int]) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def _pbx_pids(data_dir: Path) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if cmdline.split(b"\0")[0].endswith((b"kamailio", b"rtpengine")) and (
-            str(data_dir).encode() in cmdline or f"--listen-ng={PROXY}:".encode() in cmdline
-        ):
-            pids.append(int(entry.name))
-    return pids
-
-
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     tmp = tmp_path_factory.mktemp("console-fleet")
@@ -115,7 +100,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
         yield Fleet(provd, secrets)
     finally:
         provd.stop()
-        for pid in _pbx_pids(provd.data_dir):
+        for pid in pbx_pids(provd.data_dir, PROXY):
             os.kill(pid, signal.SIGKILL)
 
 

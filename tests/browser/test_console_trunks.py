@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,8 +17,8 @@ import pytest
 from playwright.sync_api import Page
 
 from tests.browser.harness import Provd, init_provd, screenshot, sign_in
+from tests.browser.pbx import pbx_pids, sipp_done, start_sipp
 from tests.pbx.conftest import ip
-from tests.pbx.sippctl import SCENARIOS, write_csv
 
 PROXY = ip(186)
 MEDIA = ip(187)
@@ -29,22 +28,6 @@ CARRIER = (ip(189), 5060)
 CARRIER_UAC = (ip(189), 5062)
 MAIN = "+31201234560"
 DID = "+31201234561"
-
-
-def _pbx_pids(data_dir: Path) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if cmdline.split(b"\0")[0].endswith((b"kamailio", b"rtpengine")) and (
-            str(data_dir).encode() in cmdline or f"--listen-ng={PROXY}:".encode() in cmdline
-        ):
-            pids.append(int(entry.name))
-    return pids
 
 
 @pytest.fixture(scope="module")
@@ -70,46 +53,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Provd, Pa
         yield provd, tmp, str(user["sip_domain"])
     finally:
         provd.stop()
-        for pid in _pbx_pids(provd.data_dir):
+        for pid in pbx_pids(provd.data_dir, PROXY):
             os.kill(pid, signal.SIGKILL)
-
-
-def _sipp(
-    work: Path,
-    scenario: str,
-    local: tuple[str, int],
-    rows: list[list[str]],
-    *,
-    remote: str | None = None,
-    media: int | None = None,
-) -> subprocess.Popen[str]:
-    """sipp in the background, bounded in time (15 s), its messages kept in a file."""
-    name = f"{Path(scenario).stem}-{local[1]}-{time.monotonic_ns()}"
-    argv = ["sipp"] + ([remote] if remote else [])
-    argv += ["-sf", str(SCENARIOS / scenario), "-i", local[0], "-p", str(local[1])]
-    if rows:
-        argv += ["-inf", str(write_csv(work / f"{name}.csv", rows))]
-    if media is not None:
-        argv += ["-mi", local[0], "-mp", str(media)]
-    argv += ["-m", "1", "-timeout", "15s", "-nostdin", "-trace_msg"]
-    argv += ["-message_file", str(work / f"{name}.msg")]
-    return subprocess.Popen(
-        argv,
-        cwd=work,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-def _done(proc: subprocess.Popen[str], work: Path) -> str:
-    """Wait for sipp; its message trace (the test fails on a non-zero exit)."""
-    out, _ = proc.communicate(timeout=30)
-    message_file = next(a for a in proc.args if str(a).endswith(".msg"))  # type: ignore[union-attr]
-    trace = Path(str(message_file)).read_text(errors="replace")
-    assert proc.returncode == 0, out + trace
-    return trace
 
 
 def test_the_wizard_makes_a_trunk_a_pbx_uses_in_and_out(
@@ -147,19 +92,19 @@ def test_the_wizard_makes_a_trunk_a_pbx_uses_in_and_out(
 
     auth = f"[authentication username=hq-primary password={password}]"
     proxy = f"{PROXY}:5060"
-    registered = _sipp(
+    registered = start_sipp(
         work,
         "register.xml",
         PBX,
         [["hq-primary", domain, auth, "3600", f"{PBX[0]}:{PBX[1]}"]],
         remote=proxy,
     )
-    _done(registered, work)
+    sipp_done(registered)
 
     # Out: the PBX dials a national number as its main number.
-    gateway = _sipp(work, "uas_call.xml", CARRIER, [], media=19000)
+    gateway = start_sipp(work, "uas_call.xml", CARRIER, [], media=19000)
     time.sleep(0.3)
-    caller = _sipp(
+    caller = start_sipp(
         work,
         "pbx_call.xml",
         PBX_UAC,
@@ -177,15 +122,15 @@ def test_the_wizard_makes_a_trunk_a_pbx_uses_in_and_out(
         remote=proxy,
         media=19020,
     )
-    _done(caller, work)
-    out = _done(gateway, work)
+    sipp_done(caller)
+    out = sipp_done(gateway)
     assert "INVITE sip:+31201234567@" in out, out
     assert f"P-Asserted-Identity: <sip:{MAIN}@{domain}>" in out, out
 
     # In: the carrier calls the trunk's number; the PBX gets it in national format.
-    pbx_side = _sipp(work, "uas_call.xml", PBX, [], media=19040)
+    pbx_side = start_sipp(work, "uas_call.xml", PBX, [], media=19040)
     time.sleep(0.3)
-    carrier = _sipp(
+    carrier = start_sipp(
         work,
         "carrier_call.xml",
         CARRIER_UAC,
@@ -193,8 +138,8 @@ def test_the_wizard_makes_a_trunk_a_pbx_uses_in_and_out(
         remote=proxy,
         media=19060,
     )
-    _done(carrier, work)
-    incoming = _done(pbx_side, work)
+    sipp_done(carrier)
+    incoming = sipp_done(pbx_side)
     assert "INVITE sip:0201234561@" in incoming, incoming
 
     # The page shows the primary registered and no channel in use any more.

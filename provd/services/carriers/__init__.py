@@ -7,7 +7,6 @@ with :func:`carrier_password` when it configures the registration.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Iterable
 from enum import StrEnum
@@ -18,7 +17,7 @@ from tortoise.transactions import in_transaction
 from provd.db.models import Carrier
 from provd.domain.audit_actions import AuditAction
 from provd.domain.errors import Conflict, InvalidInput, NotFound
-from provd.domain.network import parse_proxy
+from provd.domain.network import parse_network, parse_proxy
 from provd.domain.text import check_printable
 from provd.services import audit
 from provd.services.carriers.state import probe_answer
@@ -83,17 +82,7 @@ def parse_networks(values: Iterable[str], *, field: str = "inbound_from") -> lis
     """Each value as a network (``192.0.2.0/24``; an address alone is its /32 or /128)."""
     networks: list[str] = []
     for value in values:
-        if not isinstance(value, str):
-            raise InvalidInput(field, f"{value!r} is not a network such as 192.0.2.0/24")
-        try:
-            network = ipaddress.ip_network(value.strip(), strict=True)
-        except ValueError as exc:
-            if "host bits set" in str(exc):
-                wide = ipaddress.ip_network(value.strip(), strict=False)
-                raise InvalidInput(
-                    field, f"{value!r} has host bits set: the network is {wide}"
-                ) from None
-            raise InvalidInput(field, f"{value!r} is not a network such as 192.0.2.0/24") from None
+        network = parse_network(value, field=field)
         if str(network) not in networks:
             networks.append(str(network))
     return networks
