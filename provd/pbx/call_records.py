@@ -43,6 +43,9 @@ ACC_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "acc_cdrs": (("callid", "VARCHAR(255)"), *_PLAN_COLUMNS),
 }
 PLAN_FIELDS = tuple(name for name, _ in _PLAN_COLUMNS)
+RESTART_REASON = "Ended by a restart of the PBX"
+"""The reason of a record of a call that was up when Kamailio stopped: its dialog was
+in Kamailio's memory only, so acc never wrote its CDR (AccReader.interrupted)."""
 CUT_REASON = "Cut: spend limit reached"
 """The reason of the acc row kamailio.cfg writes when cnxcc ends a call whose spend
 budget ran out (event_route[cnxcc:call-shutdown]): acc writes no CDR for that call."""
@@ -136,6 +139,25 @@ def _select_acc(epoch: str, placeholders: tuple[str, str, str]) -> str:
     return f"SELECT * FROM ({failed} UNION ALL {cut}) calls ORDER BY id LIMIT {limit}"
 
 
+def _select_interrupted(epoch: str, placeholders: tuple[str, str, str]) -> str:
+    started, since, limit = placeholders
+    answered = epoch.format("i.time")
+    columns = ", ".join(f"i.{name}" for name in PLAN_FIELDS)
+    # Answered before the running Kamailio started, and never ended in a CDR (nor cut):
+    # the call ended when the Kamailio before it stopped. The end is known only as no
+    # later than this start.
+    return (
+        f"SELECT i.id, i.callid, {answered}, {started}, {started} - {answered},"
+        f" i.sip_code, '{RESTART_REASON}', {columns}, '' FROM acc i"
+        f" WHERE i.method = 'INVITE' AND i.sip_code LIKE '2%'"
+        f" AND {answered} < {started} AND {answered} > {since}"
+        " AND NOT EXISTS (SELECT 1 FROM acc_cdrs c WHERE c.callid = i.callid)"
+        " AND NOT EXISTS (SELECT 1 FROM acc c WHERE c.callid = i.callid"
+        f" AND c.method <> 'INVITE' AND c.sip_reason = '{CUT_REASON}')"
+        f" ORDER BY i.id LIMIT {limit}"
+    )
+
+
 def _row(table: Literal["acc", "acc_cdrs"], r: Sequence[Any]) -> AccRow:
     (rid, callid, answer, end, duration, code, reason, setup, *plan, reject) = r
     texts = [str(v) if v is not None else "" for v in plan]
@@ -188,6 +210,15 @@ class AccReader:
         else:
             sql = _select(table, _PG_EPOCH, ("$1", "$2", "$3"))
         return [_row(table, r) for r in await self._fetch(sql, (after, upto, limit))]
+
+    async def interrupted(self, started: float, since: float, limit: int) -> list[AccRow]:
+        """Calls answered after ``since`` that were still up when the running Kamailio
+        started (Unix seconds), as ``acc`` rows ending at that start."""
+        if isinstance(self.db, SqliteKamailioDb):
+            sql = _select_interrupted(_SQLITE_EPOCH, ("?1", "?2", "?3"))
+        else:
+            sql = _select_interrupted(_PG_EPOCH, ("$1::float8", "$2::float8", "$3"))
+        return [_row("acc", r) for r in await self._fetch(sql, (started, since, limit))]
 
     async def prune(
         self, table: Literal["acc", "acc_cdrs"], upto: int, before: float, limit: int

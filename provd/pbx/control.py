@@ -6,8 +6,11 @@ NOTIFY next hop and token) so that callers pass an AoR and nothing else.
 
 from __future__ import annotations
 
+import time
+
 from provd.pbx import notify, probe, status
 from provd.pbx.database import KamailioDb, open_kamailio_db
+from provd.pbx.errors import PbxError
 from provd.pbx.notify import CheckSyncResult
 from provd.pbx.probe import ProbeResult
 from provd.pbx.registrations import sync_registrations
@@ -75,6 +78,17 @@ class PbxControl:
         return await sync_registrations(
             self.db, box, local_domain=local_domain, rpc=self.rpc if reload else None
         )
+
+    async def started_at(self) -> float | None:
+        """When the running Kamailio started (Unix seconds); None when it does not answer."""
+        try:
+            reply = await self.rpc.call("core.uptime", timeout=2.0)
+        except PbxError:
+            return None
+        uptime = reply.get("uptime") if isinstance(reply, dict) else None
+        if isinstance(uptime, bool) or not isinstance(uptime, (int, float)):
+            return None
+        return time.time() - float(uptime)
 
     async def close(self) -> None:
         await self.rpc.close()

@@ -17,6 +17,7 @@ import pytest
 import pytest_asyncio
 
 from provd.db.models import CallRecord, Carrier, PhoneNumber, Tenant, User
+from provd.pbx.call_records import RESTART_REASON
 from provd.security.secretbox import SecretBox
 from provd.services import outbound
 from provd.services.calls.collector import CallCollector
@@ -268,3 +269,53 @@ async def test_an_inbound_call_leaves_one_record_of_the_number_called(calls: Pbx
         "+31201234501",
     )
     assert (record.dialled, record.user_ext) == ("0201234501", "2000")
+
+
+async def test_a_call_up_when_kamailio_restarts_leaves_one_record(calls: PbxEnv) -> None:
+    """Dialogs live in Kamailio's memory only: a call that is up when Kamailio stops
+    never gets its CDR. The collector finds it (answered before the running Kamailio
+    started, no CDR) and records it as ended by the restart, once."""
+    kamailio = calls.supervisor.kamailio
+    assert kamailio is not None
+    async with sipp(
+        "uas_call.xml", calls.work, local=GATEWAY, media=(GATEWAY[0], 18500), timeout_s=20
+    ) as gw:
+        await asyncio.sleep(0.3)
+        async with sipp(
+            "uac_call_held.xml",
+            calls.work,
+            remote=calls.proxy,
+            local=PHONE,
+            media=(PHONE[0], 18600),
+            rows=[call_row(calls.accounts["2000"], "0612345670", ACME)],
+            timeout_s=20,
+            extra=["-d", "20000"],
+        ) as phone_run:
+            await asyncio.sleep(2.0)  # answered and talking
+            await kamailio.restart()
+            phone_run.proc.kill()
+            phone = await phone_run.finish()
+        gw.proc.kill()
+        await gw.finish()
+    cid = call_id(phone)
+    started = calls.supervisor.control.started_at
+
+    async def collect_with_restarts() -> list[CallRecord]:
+        async with calls.orm():
+            await CallCollector(calls.supervisor.control.db, pbx_started=started).collect()
+            return await CallRecord.filter(callid=cid).all()
+
+    found: list[CallRecord] = []
+    for _ in range(40):
+        found = await collect_with_restarts()
+        if found:
+            break
+        await asyncio.sleep(0.25)
+    [record] = found
+    assert record.disposition == "answered"
+    assert record.reason == RESTART_REASON
+    assert record.call_type == "mobile" and record.dialled == "0612345670"
+    assert record.answered_at is not None and record.ended_at >= record.answered_at
+    assert 1 <= record.duration <= 10
+    # Collected again (a later round, a restarted provd): still one.
+    assert len(await collect_with_restarts()) == 1

@@ -46,6 +46,9 @@ Rater = Callable[[str, CallRecord], Awaitable[Decimal | None]]
 None when it has none. Without a rater records are saved with no cost."""
 
 
+PbxStarted = Callable[[], Awaitable[float | None]]
+"""When the running Kamailio started (Unix seconds), None when it cannot be asked: a
+call answered before then and never ended in a CDR was cut by the restart."""
 Collected = Callable[[list[CallRecord]], Awaitable[None]]
 """Told the records each round wrote, once they are committed (the spend limits add
 their cost: services.limits.brake)."""
@@ -59,10 +62,12 @@ class CallCollector:
         rate: Rater | None = None,
         batch: int = BATCH,
         on_records: Collected | None = None,
+        pbx_started: PbxStarted | None = None,
     ) -> None:
         self.reader = AccReader(db)
         self.rate = rate
         self.on_records = on_records
+        self.pbx_started = pbx_started
         self.batch = batch
         self._task: asyncio.Task[None] | None = None
 
@@ -72,7 +77,34 @@ class CallCollector:
         written = 0
         for table in TABLES:
             written += await self._collect(table, tenants)
+        if self.pbx_started is not None:
+            started = await self.pbx_started()
+            if started is not None:
+                written += await self._interrupted(started, tenants)
         return written
+
+    async def _interrupted(self, started: float, tenants: dict[str, int]) -> int:
+        """Records of the calls a Kamailio restart cut (no CDR was written for them).
+        Not read by position: their INVITE rows were read long ago, as answered calls
+        waiting for their CDR; a record once written keeps them from being read again."""
+        rows = await self.reader.interrupted(started, time.time() - RETENTION_S, self.batch)
+        records: dict[str, CallRecord] = {}
+        for row in rows:
+            record = await self._record(row, tenants)
+            if record is not None:
+                records.setdefault(record.callid, record)
+        if not records:
+            return 0
+        async with in_transaction():
+            seen: set[object] = set(
+                await CallRecord.filter(callid__in=list(records)).values_list("callid", flat=True)
+            )
+            new = [r for callid, r in records.items() if callid not in seen]
+            if new:
+                await CallRecord.bulk_create(new)
+        if new and self.on_records is not None:
+            await self.on_records(new)
+        return len(new)
 
     async def prune(self, now: float | None = None) -> int:
         """Delete Kamailio's rows that provd has read and that are older than RETENTION_S;
@@ -135,7 +167,8 @@ class CallCollector:
             start = _at(row.setup) if row.setup is not None else (answered or end)
             outcome, reason, duration = Disposition.ANSWERED, "", round(row.duration)
         elif row.answer is not None:
-            # Cut by the spend limit (CUT_REASON): answered, and no CDR to read.
+            # Cut by the spend limit (CUT_REASON) or by a restart of Kamailio
+            # (RESTART_REASON): answered, and no CDR to read.
             answered = _at(row.answer)
             start = _at(row.setup) if row.setup is not None else answered
             outcome, reason, duration = Disposition.ANSWERED, row.sip_reason, round(row.duration)

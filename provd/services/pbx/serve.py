@@ -147,7 +147,11 @@ class ServedPbx:
         await self._brake.seed()
         self._brake.start()
         self._collector = CallCollector(
-            self._control.db, rate=rate_record, on_records=self._brake.records_collected
+            self._control.db,
+            rate=rate_record,
+            on_records=self._brake.records_collected,
+            # Calls a restart of Kamailio cut (under serve, every provd restart) got no CDR.
+            pbx_started=self._control.started_at,
         )
         self._collector.start(self._collect_s)
         return self._control
