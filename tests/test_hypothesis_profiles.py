@@ -31,4 +31,4 @@ def test_the_full_profile_runs_every_example_and_the_quick_one_a_fifth() -> None
 
 def test_ci_runs_the_full_profile() -> None:
     script = (Path(__file__).parent.parent / "scripts" / "test").read_text()
-    assert ".venv/bin/pytest --hypothesis-profile=full " in script
+    assert ".venv/bin/pytest -n 2 --hypothesis-profile=full " in script

@@ -65,3 +65,31 @@ def sipp_done(proc: subprocess.Popen[str]) -> str:
     trace = Path(message_file).read_text(errors="replace")
     assert proc.returncode == 0, out + trace
     return trace
+
+
+class Gateway:
+    """A carrier's gateway (sipp, uas_gateway.xml) up for a whole test: it answers the
+    calls sent to it and the OPTIONS of serve's carrier prober, which would break a
+    one-call sipp (the probe takes its only call). ``stop`` ends it: its trace."""
+
+    def __init__(self, work: Path, local: tuple[str, int], *, media: int) -> None:
+        self.message_file = work / f"gateway-{local[1]}-{time.monotonic_ns()}.msg"
+        argv = ["sipp", "-sf", str(SCENARIOS / "uas_gateway.xml"), "-i", local[0]]
+        argv += ["-p", str(local[1]), "-mi", local[0], "-mp", str(media)]
+        argv += ["-m", "1000", "-nostdin", "-trace_msg", "-message_file", str(self.message_file)]
+        self.proc = subprocess.Popen(
+            argv,
+            cwd=work,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(0.3)  # bound before the first call
+
+    def trace(self) -> str:
+        return self.message_file.read_text(errors="replace") if self.message_file.exists() else ""
+
+    def stop(self) -> str:
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+        return self.trace()

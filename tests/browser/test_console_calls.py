@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import Page
 
 from tests.browser.harness import ConsoleErrors, Provd, init_provd, screenshot, sign_in
-from tests.browser.pbx import pbx_pids, sipp_done, start_sipp
+from tests.browser.pbx import Gateway, pbx_pids, sipp_done, start_sipp
 from tests.pbx.conftest import Account, call_row, ip, reg_row
 
 PROXY = ip(190)
@@ -100,29 +100,21 @@ def test_records_blocks_and_the_brake_from_the_console(
         start_sipp(work, "register.xml", PHONE, [reg_row(phone, PHONE, expires=600)], remote=proxy)
     )
     results = []
-    for dialled, answered in (
-        ("0900123456", False),  # blocked: premium
-        ("0201234566", True),
-        ("0201234567", True),
-        ("0201234568", True),
-        ("0201234569", False),  # the fourth call out in the hour
-    ):
-        gateway = start_sipp(work, "uas_call.xml", CARRIER, [], media=19100) if answered else None
-        time.sleep(0.3)
-        scenario = "uac_call.xml" if answered else "call_rejected.xml"
-        trace = sipp_done(
-            start_sipp(
-                work,
-                scenario,
-                PHONE,
-                [call_row(phone, dialled, phone.domain)],
-                remote=proxy,
-                media=19120,
-            )
-        )
-        if gateway is not None:
-            sipp_done(gateway)
-        results.append(trace)
+    gateway = Gateway(work, CARRIER, media=19100)
+    try:
+        for dialled, answered in (
+            ("0900123456", False),  # blocked: premium
+            ("0201234566", True),
+            ("0201234567", True),
+            ("0201234568", True),
+            ("0201234569", False),  # the fourth call out in the hour
+        ):
+            scenario = "uac_call.xml" if answered else "call_rejected.xml"
+            row = call_row(phone, dialled, phone.domain)
+            call = start_sipp(work, scenario, PHONE, [row], remote=proxy, media=19120)
+            results.append(sipp_done(call))
+    finally:
+        gateway.stop()
     assert "SIP/2.0 403 Forbidden: destination blocked: premium" in results[0]
     assert "SIP/2.0 403 Forbidden: call limit reached (hour)" in results[4]
 

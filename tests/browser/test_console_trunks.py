@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Page
 
 from tests.browser.harness import Provd, init_provd, screenshot, sign_in
-from tests.browser.pbx import pbx_pids, sipp_done, start_sipp
+from tests.browser.pbx import Gateway, pbx_pids, sipp_done, start_sipp
 from tests.pbx.conftest import ip
 
 PROXY = ip(186)
@@ -102,8 +102,7 @@ def test_the_wizard_makes_a_trunk_a_pbx_uses_in_and_out(
     sipp_done(registered)
 
     # Out: the PBX dials a national number as its main number.
-    gateway = start_sipp(work, "uas_call.xml", CARRIER, [], media=19000)
-    time.sleep(0.3)
+    gateway = Gateway(work, CARRIER, media=19000)
     caller = start_sipp(
         work,
         "pbx_call.xml",
@@ -122,8 +121,10 @@ def test_the_wizard_makes_a_trunk_a_pbx_uses_in_and_out(
         remote=proxy,
         media=19020,
     )
-    sipp_done(caller)
-    out = sipp_done(gateway)
+    try:
+        sipp_done(caller)
+    finally:
+        out = gateway.stop()
     assert "INVITE sip:+31201234567@" in out, out
     assert f"P-Asserted-Identity: <sip:{MAIN}@{domain}>" in out, out
 
