@@ -349,8 +349,15 @@ async def test_numbers_and_a_carrier_set_by_the_cli_route_calls_in_and_out(serve
     assert re.search(r"^From: .*<sip:0612345678@", invite, re.M), invite
 
     # Out: 201 dials 0201234567; the carrier gets +31201234567 with 201's number in PAI.
+    # The gateway also answers serve's carrier probe (OPTIONS, each a sipp call of its
+    # own): it stays up for more calls than this one and is stopped when it is done.
     async with sipp(
-        "uas_call.xml", served.work, local=CARRIER_GW, media=(CARRIER_GW[0], 16200)
+        "uas_gateway.xml",
+        served.work,
+        local=CARRIER_GW,
+        media=(CARRIER_GW[0], 16200),
+        calls=1000,
+        timeout_s=10,
     ) as gateway:
         await asyncio.sleep(0.3)
         caller = await run_sipp(
@@ -361,9 +368,9 @@ async def test_numbers_and_a_carrier_set_by_the_cli_route_calls_in_and_out(serve
             media=(PHONE_A[0], 16000),
             rows=[call_row(a, "0201234567", a.domain)],
         )
+        gateway.proc.kill()
         gw = await gateway.finish()
     assert caller.rc == 0, caller.messages
-    assert gw.rc == 0, gw.messages
     [out] = gw.received("INVITE ")
     assert out.split()[1] == f"sip:+31201234567@{host}"
     assert re.search(r"^P-Asserted-Identity: <sip:\+31201234501@", out, re.M), out
