@@ -19,7 +19,6 @@ from provd.db.models import HuntGroup, Schedule, Tenant, User
 from provd.domain import night_switch
 from provd.domain.errors import Conflict, InvalidInput, NotFound
 from provd.domain.routing import Service
-from provd.domain.schedules import Override
 from provd.domain.service_codes import (
     CODES,
     ClearForward,
@@ -127,12 +126,7 @@ async def tenant_codes(tenant_slug: str, *, at: datetime | None = None) -> dict[
     tenant = await get_tenant(tenant_slug)
     now = at or datetime.now(UTC)
     rows = await Schedule.filter(tenant=tenant).order_by("name")
-    overrides: list[tuple[str, Override | None]] = []
-    for row in rows:
-        override = None
-        if row.override_state in ("open", "closed"):
-            override = Override(row.override_state, row.override_until)  # type: ignore[arg-type]
-        overrides.append((row.name, override))
+    overrides = [(row.name, schedules.override_of(row)) for row in rows]
     switches = [
         {"code": lamp.user, "schedule": lamp.schedule, "on": lamp.lit}
         for lamp in night_switch.lamps(overrides, now)

@@ -17,6 +17,7 @@ from provd.domain import night_switch
 from provd.domain.schedules import Override
 from provd.pbx.presence import publish_dialog_info
 from provd.pbx.rpc import KamailioRpc
+from provd.services.schedules import override_of
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +37,7 @@ class NightSwitchLamps:
         due = time.monotonic() - self._published_at >= REPUBLISH_S
         by_domain: dict[str, list[tuple[str, Override | None]]] = defaultdict(list)
         for row in await Schedule.all().prefetch_related("tenant"):
-            override = None
-            if row.override_state in ("open", "closed"):
-                override = Override(row.override_state, row.override_until)  # type: ignore[arg-type]
-            by_domain[row.tenant.sip_domain].append((row.name, override))
+            by_domain[row.tenant.sip_domain].append((row.name, override_of(row)))
         wanted = {
             lamp.uri(domain): lamp.lit
             for domain, rows in by_domain.items()

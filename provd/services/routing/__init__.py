@@ -59,6 +59,7 @@ from provd.domain.routing_table import CallRequest, Network, Observed, RoutingTa
 from provd.services.carriers import carrier_address
 from provd.services.limits import load_limits
 from provd.services.rating.costs import table as rate_table
+from provd.services.schedules import override_of
 
 log = logging.getLogger("provd.routing")
 
@@ -371,10 +372,7 @@ def _schedule(row: ScheduleRow, timezone: str) -> ScheduleRouting:
         rules=tuple(schedules.parse_rule(r) for r in row.rules),
         holidays=tuple(schedules.parse_holiday(h) for h in row.holidays),
     )
-    override = None
-    if row.override_state in ("open", "closed"):
-        override = schedules.Override(row.override_state, row.override_until)  # type: ignore[arg-type]
-    return ScheduleRouting(schedule, override)
+    return ScheduleRouting(schedule, override_of(row))
 
 
 class LiveTable:
