@@ -168,11 +168,12 @@ async def dial(
     *,
     timeout_s: float = 15,
     hold_ms: int = 0,
+    callee: str = "uas_call.xml",
 ) -> tuple[SippResult, SippResult]:
-    """2000 dials ``dialled``; the gateway answers what reaches it. (phone, gateway)
-    ``hold_ms``: how long uac_call_held.xml talks."""
+    """2000 dials ``dialled``; the gateway answers what reaches it (as ``callee`` says).
+    (phone, gateway) ``hold_ms``: how long uac_call_held.xml talks."""
     async with sipp(
-        "uas_call.xml", pbx.work, local=GATEWAY, media=(GATEWAY[0], 18700), timeout_s=timeout_s
+        callee, pbx.work, local=GATEWAY, media=(GATEWAY[0], 18700), timeout_s=timeout_s
     ) as gw:
         await asyncio.sleep(0.3)
         async with sipp(
@@ -223,11 +224,16 @@ async def test_a_limit_of_3_calls_an_hour_refuses_the_fourth(pbx: PbxEnv, braked
     assert len(gateway.received("INVITE ")) == 1
 
 
-async def test_a_running_call_is_cut_when_its_budget_runs_out(pbx: PbxEnv, braked: str) -> None:
+# A callee that rings first is the case where Kamailio's cut once BYEd only the caller
+# (kamailio.cfg, reply_route): both must get their BYE, every time.
+@pytest.mark.parametrize("callee", ["uas_call.xml", "uas_call_ringing.xml"])
+async def test_a_running_call_is_cut_when_its_budget_runs_out(
+    pbx: PbxEnv, braked: str, callee: str
+) -> None:
     # 0.30 EUR at 0.10 a second: cut a few seconds after the answer, long before the
     # phone would give up (it waits for the proxy's BYE and never hangs up itself).
     await set_limits(pbx, Limits(spend={Window.HOUR: Decimal("0.30")}))
-    phone, gateway = await dial(pbx, CUT_NUMBER, "uac_call_cut.xml", timeout_s=20)
+    phone, gateway = await dial(pbx, CUT_NUMBER, "uac_call_cut.xml", timeout_s=20, callee=callee)
     assert phone.rc == 0, phone.messages
     assert gateway.rc == 0, gateway.messages
     # Both sides got Kamailio's BYE.
