@@ -18,6 +18,7 @@ from provd.domain.errors import InvalidInput
 SETTINGS_FILE = "provd.json"
 DEFAULT_NTP_SERVERS: tuple[str, ...] = ("pool.ntp.org",)
 DEFAULT_DATA_DIR = Path(os.environ.get("PROVD_DATA_DIR", "data"))
+LOG_FORMATS = ("text", "json")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,8 @@ class Settings:
     smtp_port: int = 25
     mail_from: str | None = None
     """The alerts' sender; provd@<public host> when not set."""
+    log_format: str = LOG_FORMATS[0]
+    """How ``serve`` writes its log: text lines, or one JSON object per line."""
 
     @property
     def provisioning_url(self) -> str:
@@ -79,6 +82,8 @@ def _check(settings: Settings) -> Settings:
         raise InvalidInput("max_connections_per_client", "must be between 1 and 100000")
     if not 5 <= settings.resync_minutes <= 43200:
         raise InvalidInput("resync_minutes", "must be between 5 and 43200 minutes")
+    if settings.log_format not in LOG_FORMATS:
+        raise InvalidInput("log_format", f"must be one of: {', '.join(LOG_FORMATS)}")
     return settings
 
 

@@ -1,14 +1,17 @@
-"""``provd serve -v`` logs no credential material (issue 21, finding 10).
+"""``provd serve -v`` logs no credential material (issue 21, finding 10), as text lines
+or as JSON objects (``--log-format json``).
 
 A real process with debug logging: a console sign-in (and a failed one), a console
 page and a form posted with the session's CSRF token, API calls with a bearer token,
-a phone's Digest fetch. Then every secret involved, and every hash or sealed copy
-the database keeps of one, is looked for in what the process printed.
+a phone's Digest fetch (and one with a wrong password). Then every secret involved, and
+every hash or sealed copy the database keeps of one, is looked for in what the process
+printed.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 import socket
@@ -18,6 +21,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -32,6 +36,7 @@ from tests.procs import free_port, provd_json
 
 UA = "Yealink SIP-T46G 28.83.0.120 00:15:65:4a:a9:37"
 WRONG_PASSWORD = "Wr0ng-console-pa55word!"
+WRONG_PHONE_PASSWORD = "Wr0ng-phone-pa55word!"
 
 
 async def test_database_queries_are_not_logged_even_at_debug(
@@ -82,8 +87,32 @@ def _stored_secrets(db: Path) -> set[str]:
     return found
 
 
+def _json_lines(text: str) -> list[dict[str, Any]]:
+    """Every line a JSON object with the fields every record has."""
+    records = []
+    for line in text.splitlines():
+        record = json.loads(line)
+        assert isinstance(record, dict), line
+        assert {"time", "level", "logger", "message"} <= record.keys(), line
+        assert record["time"].endswith("Z"), line
+        records.append(record)
+    return records
+
+
+def _strings(value: object) -> list[str]:
+    """The strings in a parsed JSON value, as they read once unescaped."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (k, *_strings(v))]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
 @pytest.mark.slow
-async def test_verbose_serve_logs_no_secret(tmp_path: Path) -> None:
+@pytest.mark.parametrize("log_format", ["text", "json"])
+async def test_verbose_serve_logs_no_secret(tmp_path: Path, log_format: str) -> None:
     data_dir = tmp_path / "data"
     https = free_port()
     init = provd_json(data_dir, "init", "--public-host", "127.0.0.1", "--https-port", str(https))
@@ -93,9 +122,9 @@ async def test_verbose_serve_logs_no_secret(tmp_path: Path) -> None:
     )
     provisioning = device["provisioning"]
     assert isinstance(provisioning, dict)
-    log = tmp_path / "serve.log"
+    log, out = tmp_path / "serve.log", tmp_path / "serve.out"
     seen: set[str] = set()
-    with log.open("w") as log_file:
+    with log.open("w") as log_file, out.open("w") as out_file:
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -107,9 +136,11 @@ async def test_verbose_serve_logs_no_secret(tmp_path: Path) -> None:
                 "-v",
                 "--bind",
                 "127.0.0.1",
+                "--log-format",
+                log_format,
             ],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
+            stdout=out_file,
+            stderr=log_file,
         )
         try:
             deadline = time.monotonic() + 30
@@ -165,27 +196,41 @@ async def test_verbose_serve_logs_no_secret(tmp_path: Path) -> None:
                 ) as r:
                     assert r.status == 201, await r.text()
                     seen.add((await r.json())["sip_password"])
-            async with (
-                aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context)) as phone,
-                phone.get(
-                    f"{base}/0015654aa937.cfg",
-                    headers={"User-Agent": UA},
-                    middlewares=(
-                        DigestAuthMiddleware(
-                            str(provisioning["username"]), str(provisioning["password"])
+            async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context)) as phone:
+                for password, status in (
+                    (WRONG_PHONE_PASSWORD, 401),
+                    (str(provisioning["password"]), 200),
+                ):
+                    async with phone.get(
+                        f"{base}/0015654aa937.cfg",
+                        headers={"User-Agent": UA},
+                        middlewares=(
+                            DigestAuthMiddleware(str(provisioning["username"]), password),
                         ),
-                    ),
-                ) as r,
-            ):
-                assert r.status == 200
+                    ) as r:
+                        assert r.status == status
         finally:
             proc.terminate()
             assert proc.wait(timeout=15) == 0, log.read_text()
 
     text = log.read_text()
+    assert out.read_text() == ""
     assert "DEBUG" in text  # -v did switch debug logging on
+    if log_format == "json":
+        records = _json_lines(text)
+        [failed] = [r for r in records if r["message"].startswith("provisioning auth failed")]
+        assert failed["level"] == "WARNING"
+        assert failed["logger"] == "provd.provisioning"
+        assert (failed["client_ip"], failed["user"], failed["file"]) == (
+            "127.0.0.1",
+            provisioning["username"],
+            "0015654aa937.cfg",
+        )
+        # A secret with a character JSON escapes would not be found in the raw text.
+        text += "\n".join(s for r in records for s in _strings(r))
     secrets = {
         WRONG_PASSWORD,
+        WRONG_PHONE_PASSWORD,
         str(init["console_password"]),
         str(init["bootstrap_password"]),
         token,

@@ -22,7 +22,7 @@ from provd.security.secretbox import SecretBox
 from provd.services.access import accounts, tokens
 from provd.services.directory import tenants
 from provd.services.platform import Platform
-from provd.settings import Settings, load_settings, save_settings
+from provd.settings import LOG_FORMATS, Settings, load_settings, save_settings
 
 if TYPE_CHECKING:
     from provd.services.pbx import PbxRuntime
@@ -246,6 +246,14 @@ def _discovery_options(f: F) -> F:
 @_pbx_options
 @_discovery_options
 @click.option("-v", "--verbose", is_flag=True)
+@click.option(
+    "--log-format",
+    type=click.Choice(LOG_FORMATS),
+    envvar="PROVD_LOG_FORMAT",
+    show_envvar=True,
+    help="Log as text lines, or as one JSON object per line (time, level, logger, "
+    "message, exc, extras). Default: log_format in provd.json, else text.",
+)
 @click.pass_obj
 def serve(
     state: CliState,
@@ -261,6 +269,7 @@ def serve(
     pnp_answer_unknown: bool,
     dhcp_observe: str | None,
     verbose: bool,
+    log_format: str | None,
     **pbx_options: Any,
 ) -> None:
     """Serve phones (HTTPS) and the REST API. Initialises the data directory on first run.
@@ -272,7 +281,8 @@ def serve(
     """
     from provd.web.server import serve as run_server
 
-    configure_logging(verbose)
+    stored = load_settings(state.data_dir).log_format if state.initialised else None
+    configure_logging(verbose, log_format or stored or LOG_FORMATS[0])
     # Checked before anything starts: a missing capability is one line, not a traceback.
     discovery = DiscoveryOptions(pnp, pnp_interface, pnp_answer_unknown, dhcp_observe)
     try:

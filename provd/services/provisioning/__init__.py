@@ -135,6 +135,12 @@ class Provisioner:
                 shown,
                 req.filename[:64],
                 reason,
+                extra={
+                    "client_ip": req.client_ip,
+                    "user": shown,
+                    "file": req.filename[:64],
+                    "reason": reason,
+                },
             )
             return self._challenge()
         # Failures while throttled are not logged one by one: a client that ignores
