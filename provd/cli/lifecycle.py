@@ -278,6 +278,10 @@ def serve(
     register and call, and phones are told to register there unless the admin set
     a SIP proxy (init --sip-proxy-host). Users and tenants changed by other provd
     commands reach Kamailio within a second or two.
+
+    SIGHUP reloads the TLS certificate and key (--tls-cert/--tls-key, or the data
+    directory's) without dropping connections; if they are unusable, the error is
+    logged and the old certificate stays. SIGINT or SIGTERM stop serve.
     """
     from provd.web.server import serve as run_server
 

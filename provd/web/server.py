@@ -27,6 +27,7 @@ from provd.security.tls import (
     load_admin_certificates,
     server_ssl_context,
 )
+from provd.security.tls_reload import CertificateReloader
 from provd.services.pbx import PbxRuntime, clear_runtime, effective_settings
 from provd.services.pbx.serve import ServedPbx
 from provd.services.platform import Platform
@@ -140,6 +141,9 @@ async def serve(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    # SIGHUP as daemons take it: a renewed certificate is served without a restart.
+    reloader = CertificateReloader(ssl_context, lambda: tls_paths(data_dir, settings))
+    loop.add_signal_handler(signal.SIGHUP, reloader.on_signal)
     async with database(db_url), contextlib.AsyncExitStack() as stack:
         control = None
         if pbx is not None:
