@@ -828,3 +828,52 @@ class LimitAlert(Model):
     class Meta:
         table = "limit_alert"
         unique_together = (("tenant", "key"),)
+
+
+# ---- shared by every worker and node of one platform (services/cluster) -------------
+
+
+class PlatformSecret(Model):
+    """A secret every provd process serving the platform must hold alike (the digest
+    nonce key), made by whichever starts first; sealed like every other secret."""
+
+    name = fields.CharField(max_length=32, primary_key=True)
+    value_enc = fields.BinaryField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "platform_secret"
+
+
+class NonceClaim(Model):
+    """A digest nonce's first use, by the process that took it: a nonce is counted
+    (its nc) by that process alone, so a replay to any other is refused.
+
+    Deleted once the nonce has expired (``issued_ms`` is the time it carries)."""
+
+    nonce = fields.CharField(max_length=48, primary_key=True)
+    issued_ms = fields.BigIntField(db_index=True)
+    worker = fields.CharField(max_length=64)
+
+    class Meta:
+        table = "nonce_claim"
+
+
+class AuthFailures(Model):
+    """The failed authentications of one throttled key, as every process sees them:
+    ``security.ratelimit.FailureState`` for a hash of the scope and key (an address,
+    a user name or both; never stored in the clear).
+
+    Written with compare-and-set on ``version``; deleted after ``forget_at``, when
+    the row says nothing an absent one would not."""
+
+    key = fields.CharField(max_length=64, primary_key=True)
+    failures: fields.Field[Any] = fields.JSONField(default=list)
+    blocked_until = fields.FloatField(default=0.0)
+    strikes = fields.IntField(default=0)
+    last_block_end = fields.FloatField(default=0.0)
+    forget_at = fields.FloatField(db_index=True)
+    version = fields.IntField(default=0)
+
+    class Meta:
+        table = "auth_failures"

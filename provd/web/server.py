@@ -28,6 +28,7 @@ from provd.security.tls import (
     server_ssl_context,
 )
 from provd.security.tls_reload import CertificateReloader
+from provd.services.cluster.nonce_key import nonce_key as cluster_nonce_key
 from provd.services.pbx import PbxRuntime, clear_runtime, effective_settings
 from provd.services.pbx.serve import ServedPbx
 from provd.services.platform import Platform
@@ -44,10 +45,11 @@ log = logging.getLogger("provd.server")
 REALM = "provd"
 
 
-def build_provisioner(platform: Platform) -> Provisioner:
-    # A fresh nonce key per process: after a restart, phones simply get a
-    # stale=true challenge and retry, so nothing needs to persist.
-    authenticator = DigestAuthenticator(secrets.token_bytes(32), REALM)
+def build_provisioner(platform: Platform, nonce_key: bytes | None = None) -> Provisioner:
+    """The phone path. ``serve`` passes the platform's nonce key (services/cluster), so
+    every worker and node accepts the others' nonces; without one (a test's app) the
+    key is this process's own."""
+    authenticator = DigestAuthenticator(nonce_key or secrets.token_bytes(32), REALM)
     return Provisioner(platform, authenticator, AuthThrottle())
 
 
@@ -169,7 +171,8 @@ async def serve(
             stack.push_async_callback(engine.stop)
         if discovery is not None and discovery.enabled:
             await discovery_runner.start(platform, discovery, stack)
-        app = make_app(platform, build_provisioner(platform), pbx=control)
+        provisioner = build_provisioner(platform, await cluster_nonce_key(platform.box))
+        app = make_app(platform, provisioner, pbx=control)
         runner = await start_sites(app, settings, ssl_context)
         stack.push_async_callback(runner.cleanup)
         log.info("provd serving phones at %s", settings.provisioning_url)

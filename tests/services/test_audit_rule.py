@@ -51,6 +51,7 @@ from provd.services import (
 )
 from provd.services.access import accounts, tokens
 from provd.services.carriers.probing import CarrierProber
+from provd.services.cluster.nonce_key import nonce_key
 from provd.services.devices import (
     add_device,
     get_device,
@@ -103,6 +104,10 @@ BOOKKEEPING: dict[str, tuple[frozenset[str], str]] = {
     "limits.brake.Brake.records_collected": (
         frozenset({"LimitAlert"}),
         "collected records' spend (in memory) and the alerts it crosses",
+    ),
+    "cluster.nonce_key.nonce_key": (
+        frozenset({"PlatformSecret"}),
+        "the digest nonce key, made once by the first process to start; not configuration",
     ),
 }
 
@@ -440,6 +445,7 @@ async def test_every_service_write_writes_an_audit_row(
     await d.call(CarrierProber(_answers_ok).probe_all)
     await d.call(carriers.remove_carrier, platform, a, "upstream")
     await d.call(rating.import_table, a, "match,price_per_minute\nmobile,0.1\n", tenant="acme")
+    await d.call(nonce_key, platform.box)
     assert await AuditEntry.all().count() > 20
 
     everything = service_functions()

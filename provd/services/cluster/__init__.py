@@ -1,0 +1,18 @@
+"""What the processes serving one platform share: every worker of ``provd serve
+--workers N`` and every node on one PostgreSQL database behave as one server.
+
+- ``nonce_key``: one digest nonce key for the platform, in the database, so a
+  challenge from any process can be answered on any other.
+
+Where the state lives and why is in docs/architecture.md ("Workers and nodes").
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+
+def worker_id() -> str:
+    """This process among all that serve the platform: host name and pid."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}"
