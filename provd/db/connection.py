@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from tortoise import Tortoise
+from tortoise import Tortoise, connections
 from tortoise.backends.base import executor
 from tortoise.migrations.api.migrate import migrate
 
@@ -144,6 +144,11 @@ async def database(db_url: str) -> AsyncIterator[None]:
         yield
     finally:
         await Tortoise.close_connections()
+
+
+async def ping() -> None:
+    """A trivial query; raises when the database is closed or does not answer."""
+    await connections.get("default").execute_query("SELECT 1")
 
 
 # Used by the ``tortoise`` command line when a developer writes a new migration:

@@ -1,14 +1,15 @@
 """The handle services use to talk to a running PBX, supervised or external.
 
 It bundles what every call needs (RPC client, Kamailio's database, the
-NOTIFY next hop and token) so that callers pass an AoR and nothing else.
+NOTIFY next hop and token, rtpengine's control address) so that callers pass an
+AoR and nothing else.
 """
 
 from __future__ import annotations
 
 import time
 
-from provd.pbx import notify, probe, status
+from provd.pbx import notify, probe, rtpengine, status
 from provd.pbx.database import KamailioDb, open_kamailio_db
 from provd.pbx.errors import PbxError
 from provd.pbx.notify import CheckSyncResult
@@ -23,12 +24,19 @@ from provd.security.secretbox import SecretBox
 
 class PbxControl:
     def __init__(
-        self, *, rpc: KamailioRpc, db: KamailioDb, next_hop: str, notify_token: str
+        self,
+        *,
+        rpc: KamailioRpc,
+        db: KamailioDb,
+        next_hop: str,
+        notify_token: str,
+        rtpengine_ng: tuple[str, int] | None = None,
     ) -> None:
         self.rpc = rpc
         self.db = db
         self.next_hop = next_hop
         self._notify_token = notify_token
+        self.rtpengine_ng = rtpengine_ng
 
     @classmethod
     def for_settings(
@@ -40,6 +48,7 @@ class PbxControl:
             db=open_kamailio_db(settings),
             next_hop=f"sip:{settings.sip_hostport}",
             notify_token=secrets.notify_token,
+            rtpengine_ng=settings.rtpengine_ng,
         )
 
     async def check_sync(
@@ -89,6 +98,16 @@ class PbxControl:
         if isinstance(uptime, bool) or not isinstance(uptime, (int, float)):
             return None
         return time.time() - float(uptime)
+
+    async def rtpengine_answers(self, *, timeout: float = 2.0) -> bool:
+        """Whether rtpengine answers a ping on its control address (the supervisor's
+        readiness probe); False when this handle was not told where rtpengine is."""
+        if self.rtpengine_ng is None:
+            return False
+        try:
+            return await rtpengine.ping(self.rtpengine_ng, timeout=timeout)
+        except (PbxError, OSError, ValueError):  # no answer, no route, a garbled reply
+            return False
 
     async def close(self) -> None:
         await self.rpc.close()

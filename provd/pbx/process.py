@@ -94,7 +94,10 @@ class ManagedProcess:
         stop_timeout: float = 5.0,
         min_backoff: float = 0.5,
         max_backoff: float = 30.0,
+        on_restart: Callable[[], None] | None = None,
     ) -> None:
+        """``on_restart``: called each time the daemon is back after dying (not after
+        :meth:`restart`, which is a configuration change)."""
         self.name = name
         self.argv = list(argv)
         self.cwd = cwd
@@ -110,6 +113,7 @@ class ManagedProcess:
         self._stopping = False
         self._started_at = 0.0
         self.restarts = 0
+        self._on_restart = on_restart
         self.ready_event = asyncio.Event()
 
     @property
@@ -221,6 +225,8 @@ class ManagedProcess:
                 log.error("restarting %s failed: %s", self.name, e)
                 continue
             self.restarts += 1
+            if self._on_restart is not None:
+                self._on_restart()
 
     async def restart(self) -> None:
         """Stop and start again now (a configuration change), without backoff."""

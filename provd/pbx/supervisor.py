@@ -16,7 +16,7 @@ import fcntl
 import logging
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -79,13 +79,17 @@ class PbxSupervisor:
         rtpengine_bin: str = "rtpengine",
         ready_timeout: float = 15.0,
         max_backoff: float = 30.0,
+        on_restart: Callable[[str], None] | None = None,
     ) -> None:
+        """``on_restart``: called with ``"kamailio"`` or ``"rtpengine"`` each time that
+        daemon died and was started again."""
         self.settings = settings
         self._domains = tuple(domains)
         self._kamailio_bin = kamailio
         self._rtpengine_bin = rtpengine_bin
         self._ready_timeout = ready_timeout
         self._max_backoff = max_backoff
+        self._on_restart = on_restart
         self.secrets = PbxSecrets.load_or_create(settings.pbx_dir)
         self.control = PbxControl.for_settings(settings, self.secrets)
         self.files: ConfigFiles | None = None
@@ -119,6 +123,7 @@ class PbxSupervisor:
             ready=self._rtpengine_ready,
             ready_timeout=self._ready_timeout,
             max_backoff=self._max_backoff,
+            on_restart=self._restarted("rtpengine"),
         )
         self.kamailio = ManagedProcess(
             "kamailio",
@@ -128,6 +133,7 @@ class PbxSupervisor:
             ready=self._kamailio_ready,
             ready_timeout=self._ready_timeout,
             max_backoff=self._max_backoff,
+            on_restart=self._restarted("kamailio"),
         )
         try:
             await self.rtpengine.start()
@@ -136,6 +142,10 @@ class PbxSupervisor:
             await self.stop()
             raise
         log.info("PBX up: SIP on %s, RPC %s", self.settings.sip_hostport, self.settings.rpc_url)
+
+    def _restarted(self, name: str) -> Callable[[], None] | None:
+        hook = self._on_restart
+        return None if hook is None else lambda: hook(name)
 
     async def _rtpengine_ready(self) -> bool:
         return await rtpengine.ping(self.settings.rtpengine_ng, timeout=0.5)

@@ -8,10 +8,17 @@ wire even over plain HTTP. The web layer turns a request into
 Nonces carry their own issue time and an HMAC, so checking one needs no storage and
 survives any number of challenges during a boot storm. The only state is the highest
 nonce-count seen per nonce (replay protection), in a bounded map.
+
+Several processes serving one realm share the key, and a :class:`NonceClaims` store:
+a nonce's first use with valid credentials claims it for the process that saw it,
+which alone counts its nc from then on. Any other process answers a claimed nonce as
+stale, so a replay to another worker or node is refused while a phone that moved
+costs one round trip, never a failed login.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -24,6 +31,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 from urllib.parse import unquote
 
 MAX_HEADER_LENGTH = 4096
@@ -56,6 +64,7 @@ class Reason(StrEnum):
     EXPIRED = "nonce expired"
     FORGOTTEN = "nonce count history no longer held"
     REPLAY = "nonce count did not increase"
+    CLAIMED = "nonce first used in another process"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,15 +123,28 @@ _MAC_BYTES = 16
 # 36 bytes is a multiple of 3, so the base64 form has no padding to get wrong.
 _NONCE_BYTES = _TS_BYTES + _RANDOM_BYTES + _MAC_BYTES
 _NONCE_RE = re.compile(rf"[A-Za-z0-9_-]{{{_NONCE_BYTES * 4 // 3}}}")
+NONCE_LIFETIME = 300.0
+"""Seconds a nonce is accepted after it was issued (by default)."""
 # A nonce issued "in the future" means the wall clock stepped back (NTP); a few
 # seconds of that is normal and must not make every phone re-authenticate.
 _FUTURE_SKEW_MS = 5000
+
+
+class NonceClaims(Protocol):
+    """Where the processes serving one realm record which of them used a nonce first."""
+
+    async def claim(self, nonce: str, issued_ms: int) -> bool:
+        """Record the first use of ``nonce``; True only when this call recorded it (no
+        process had used it), False when one had, this one included."""
+        ...
 
 
 @dataclass(slots=True)
 class _NcEntry:
     highest: int
     issued_ms: int
+    claim: asyncio.Future[bool] | None = None
+    """With claims: whether this process holds the nonce (pending while it asks)."""
 
 
 class DigestAuthenticator:
@@ -133,6 +155,10 @@ class DigestAuthenticator:
     re-challenged on every request. A new key at restart costs each client one stale
     round trip. The clock is wall time (not monotonic) because a nonce's timestamp
     must mean the same thing in every process and after a restart.
+
+    With ``claims``, use :meth:`verify_async`: replay protection then holds across
+    every process sharing the claims, and a nonce issued before this process started
+    is accepted if no process has used it yet.
     """
 
     def __init__(
@@ -140,10 +166,11 @@ class DigestAuthenticator:
         key: bytes,
         realm: str,
         *,
-        nonce_lifetime: float = 300.0,
+        nonce_lifetime: float = NONCE_LIFETIME,
         max_tracked_nonces: int = 65536,
         algorithms: Sequence[Algorithm] = (Algorithm.SHA256, Algorithm.MD5),
         clock: Callable[[], float] = time.time,
+        claims: NonceClaims | None = None,
     ) -> None:
         if len(key) < 16:
             raise ValueError("the digest key must be at least 16 bytes")
@@ -168,6 +195,7 @@ class DigestAuthenticator:
         self._forgotten_before_ms = self._now_ms()
         self._dummy_password = secrets.token_urlsafe(16)
         self._lock = threading.Lock()
+        self._claims = claims
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -221,6 +249,78 @@ class DigestAuthenticator:
         ``password`` is None when the user is unknown; the answer and the work done are
         then the same as for a wrong password.
         """
+        if self._claims is not None:
+            raise RuntimeError("an authenticator with nonce claims verifies with verify_async")
+        checked = self._check(creds, method=method, request_uri=request_uri, password=password)
+        if isinstance(checked, VerifyResult):
+            return checked
+        issued_ms, nc, now_ms = checked
+        reason = self._advance_nc(creds.nonce, issued_ms, nc, now_ms)
+        if reason is Reason.FORGOTTEN:
+            return VerifyResult(Outcome.STALE, reason=reason)
+        if reason is not None:
+            return _failed(reason)
+        return VerifyResult(Outcome.OK, username=creds.username)
+
+    async def verify_async(
+        self,
+        creds: DigestCredentials,
+        *,
+        method: str,
+        request_uri: str,
+        password: str | None,
+    ) -> VerifyResult:
+        """:meth:`verify`, with replay protection shared through the claims.
+
+        A nonce this process has not seen is claimed: the first claim anywhere makes it
+        this process's to count; a nonce another process claimed first is stale here.
+        Requests that reuse a nonce this process holds cost no claim.
+        """
+        claims = self._claims
+        if claims is None:
+            return self.verify(creds, method=method, request_uri=request_uri, password=password)
+        checked = self._check(creds, method=method, request_uri=request_uri, password=password)
+        if isinstance(checked, VerifyResult):
+            return checked
+        issued_ms, nc, now_ms = checked
+        with self._lock:
+            self._expire(now_ms)
+            entry = self._seen.get(creds.nonce)
+            if entry is None:
+                entry = self._track(creds.nonce, nc, issued_ms)
+                asked = asyncio.ensure_future(claims.claim(creds.nonce, issued_ms))
+                asked.add_done_callback(lambda done: self._claim_done(creds.nonce, done))
+                entry.claim = asked
+            elif nc <= entry.highest:
+                return _failed(Reason.REPLAY)
+            else:
+                entry.highest = nc
+            claim = entry.claim
+        assert claim is not None
+        # Shielded: a client that hangs up does not cancel the claim, which other
+        # requests with the same nonce may be waiting for.
+        if not await asyncio.shield(claim):
+            return VerifyResult(Outcome.STALE, reason=Reason.CLAIMED)
+        return VerifyResult(Outcome.OK, username=creds.username)
+
+    def _claim_done(self, nonce: str, claim: asyncio.Future[bool]) -> None:
+        # A claim that failed (the database did not answer) leaves nothing behind: the
+        # nonce's next use claims again, and a claim that did commit then says so.
+        if claim.cancelled() or claim.exception() is not None:
+            with self._lock:
+                entry = self._seen.get(nonce)
+                if entry is not None and entry.claim is claim:
+                    del self._seen[nonce]
+
+    def _check(
+        self,
+        creds: DigestCredentials,
+        *,
+        method: str,
+        request_uri: str,
+        password: str | None,
+    ) -> VerifyResult | tuple[int, int, int]:
+        """Everything but the nonce count: the refusal, or (issue time, nc, now)."""
         if creds.realm != self.realm:
             return _failed(Reason.REALM)
         if creds.qop != "auth" or creds.nc is None or creds.cnonce is None:
@@ -258,12 +358,7 @@ class DigestAuthenticator:
         now_ms = self._now_ms()
         if not now_ms - self._lifetime_ms <= issued_ms <= now_ms + _FUTURE_SKEW_MS:
             return VerifyResult(Outcome.STALE, reason=Reason.EXPIRED)
-        reason = self._advance_nc(creds.nonce, issued_ms, nc, now_ms)
-        if reason is Reason.FORGOTTEN:
-            return VerifyResult(Outcome.STALE, reason=reason)
-        if reason is not None:
-            return _failed(reason)
-        return VerifyResult(Outcome.OK, username=creds.username)
+        return issued_ms, nc, now_ms
 
     def _advance_nc(self, nonce: str, issued_ms: int, nc: int, now_ms: int) -> Reason | None:
         with self._lock:
@@ -272,15 +367,22 @@ class DigestAuthenticator:
             if entry is None:
                 if issued_ms <= self._forgotten_before_ms:
                     return Reason.FORGOTTEN
-                self._seen[nonce] = _NcEntry(nc, issued_ms)
-                while len(self._seen) > self._max_tracked:
-                    _, evicted = self._seen.popitem(last=False)
-                    self._forgotten_before_ms = max(self._forgotten_before_ms, evicted.issued_ms)
+                self._track(nonce, nc, issued_ms)
                 return None
             if nc <= entry.highest:
                 return Reason.REPLAY
             entry.highest = nc
             return None
+
+    def _track(self, nonce: str, nc: int, issued_ms: int) -> _NcEntry:
+        """A first use seen here; the caller holds the lock."""
+        entry = self._seen[nonce] = _NcEntry(nc, issued_ms)
+        while len(self._seen) > self._max_tracked:
+            _, evicted = self._seen.popitem(last=False)
+            # Without claims, a use of an evicted nonce could pass as a first one. With
+            # them it cannot: its claim is already taken, so it is answered stale.
+            self._forgotten_before_ms = max(self._forgotten_before_ms, evicted.issued_ms)
+        return entry
 
     def _expire(self, now_ms: int) -> None:
         # _seen is ordered by first use, not by issue time, so this only trims the

@@ -30,7 +30,9 @@ from provd.web import (
     api_trunks,
     auth,
     console,
+    health,
     install,
+    metrics,
     pages,
     phone,
 )
@@ -48,7 +50,8 @@ def make_app(
 ) -> web.Application:
     # Photos of labels come from phone cameras: a few MB. Everything else is small.
     app = web.Application(
-        middlewares=[api.api_middleware, auth.auth_middleware], client_max_size=16 * 1024**2
+        middlewares=[metrics.stamp_start, api.api_middleware, auth.auth_middleware],
+        client_max_size=16 * 1024**2,
     )
     app[PLATFORM] = platform
     app[PROVISIONER] = provisioner
@@ -77,8 +80,12 @@ def make_app(
     api_trunks.add_routes(app)
     console.add_routes(app)
     install.add_routes(app)
+    # Before the phone routes, whose one-segment pattern would take these paths.
+    health.add_routes(app)
+    metrics.add_routes(app)
     phone.add_routes(app)
     app.on_response_prepare.append(_server_header)
+    app.on_response_prepare.append(metrics.count_response)
     return app
 
 

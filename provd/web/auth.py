@@ -6,13 +6,15 @@ One middleware decides for every request outside the phone paths:
   the session's CSRF token in ``X-CSRF-Token``). Admin only, unless the route's
   handler was marked with :func:`installer_allowed` (installers and tenant
   admins) or :func:`tenant_admin_allowed` (tenant admins): deny by default.
+- ``/metrics``: as an API route (an admin's token, or an admin's browser session).
 - ``/console/…``: a signed-in admin, or a tenant admin for a handler marked
   :func:`tenant_admin_allowed`; ``/install/…``: any signed-in role.
   Unsafe methods need the CSRF token (form field ``csrf_token`` or the header).
 
 A marked handler is opened to a tenant-bound role; scoping every query to
 ``request[PRINCIPAL].tenant_id`` remains the handler's job.
-- everything else (phones, ``/login``, ``/static``) passes through untouched.
+- everything else (phones, ``/login``, ``/static``, ``/healthz``, ``/readyz``) passes
+  through untouched.
 
 Error responses of the API keep its JSON shape; pages redirect to the sign-in.
 """
@@ -34,6 +36,7 @@ from provd.services.access import accounts, tokens
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 API_PREFIX = "/api/v1/"
+METRICS_PATH = "/metrics"
 SESSION_COOKIE = "provd_session"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
@@ -219,6 +222,8 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if path.startswith(API_PREFIX):
         if path == API_PREFIX + "openapi.json":
             return await handler(request)
+        return await _api(request, handler)
+    if path == METRICS_PATH:
         return await _api(request, handler)
     console = path.startswith("/console/") or path == "/console"
     installer = path.startswith("/install/") or path == "/install"

@@ -95,10 +95,13 @@ class Operation:
     raw_body: Mapping[str, Any] | None = None
     """Non-JSON request bodies: ``{media type: schema}``."""
     parameters: Sequence[Param] = ()
+    prefix: str = PREFIX
+    public: bool = False
+    """Answered without credentials (a load balancer's health checks)."""
 
     @property
     def url(self) -> str:
-        return PREFIX + self.path
+        return self.prefix + self.path
 
     def path_parameters(self) -> list[Param]:
         declared = {p.name: p for p in self.parameters if p.where == "path"}
@@ -108,8 +111,13 @@ class Operation:
 
 @dataclass
 class Api:
-    """The routes of one API module, in declaration order."""
+    """The routes of one API module, in declaration order.
 
+    ``prefix``: where its paths are; ``""`` for the operations endpoints (``/healthz``,
+    ``/readyz``, ``/metrics``), which sit where load balancers and Prometheus look.
+    """
+
+    prefix: str = PREFIX
     operations: list[Operation] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -125,11 +133,25 @@ class Api:
         errors: Sequence[int] = DEFAULT_ERRORS,
         parameters: Sequence[Param] = (),
         raw_body: Mapping[str, Any] | None = None,
+        public: bool = False,
     ) -> Callable[[Handler], Handler]:
-        """A route whose body, if any, the handler reads itself (``raw_body`` documents it)."""
+        """A route whose body, if any, the handler reads itself (``raw_body`` documents it).
+
+        ``public``: documented as needing no credentials; the auth middleware decides.
+        """
 
         def register(handler: Handler) -> Handler:
-            self._add(method, path, summary, handler, ok, errors, parameters, raw_body=raw_body)
+            self._add(
+                method,
+                path,
+                summary,
+                handler,
+                ok,
+                errors,
+                parameters,
+                raw_body=raw_body,
+                public=public,
+            )
             return handler
 
         return register
@@ -186,6 +208,7 @@ class Api:
         *,
         body_required: bool = True,
         raw_body: Mapping[str, Any] | None = None,
+        public: bool = False,
     ) -> None:
         replies = dict(ok)
         for status in errors:
@@ -201,6 +224,8 @@ class Api:
                 body_required,
                 raw_body,
                 tuple(parameters),
+                self.prefix,
+                public,
             )
         )
 

@@ -1,4 +1,5 @@
-"""The OpenAPI 3.1 description of /api/v1, served at /api/v1/openapi.json.
+"""The OpenAPI 3.1 description of /api/v1 and of the operations endpoints, served at
+/api/v1/openapi.json.
 
 Made from the routes' declarations (:mod:`provd.web.contract`): the paths from
 the routes, the schemas from the pydantic models that validate the requests and
@@ -56,6 +57,8 @@ def _reply(reply: Reply, refs: dict[ModelKey, Any]) -> dict[str, Any]:
 
 def _operation(op: Operation, refs: dict[ModelKey, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"summary": op.summary}
+    if op.public:
+        out["security"] = []
     params = [*op.path_parameters(), *(p for p in op.parameters if p.where != "path")]
     if params:
         out["parameters"] = [_parameter(p) for p in params]

@@ -28,7 +28,9 @@ from provd.security.tls import (
     server_ssl_context,
 )
 from provd.security.tls_reload import CertificateReloader
+from provd.services.cluster.housekeeping import Housekeeping
 from provd.services.cluster.nonce_key import nonce_key as cluster_nonce_key
+from provd.services.cluster.nonces import DatabaseClaims
 from provd.services.pbx import PbxRuntime, clear_runtime, effective_settings
 from provd.services.pbx.serve import ServedPbx
 from provd.services.platform import Platform
@@ -46,10 +48,14 @@ REALM = "provd"
 
 
 def build_provisioner(platform: Platform, nonce_key: bytes | None = None) -> Provisioner:
-    """The phone path. ``serve`` passes the platform's nonce key (services/cluster), so
-    every worker and node accepts the others' nonces; without one (a test's app) the
-    key is this process's own."""
-    authenticator = DigestAuthenticator(nonce_key or secrets.token_bytes(32), REALM)
+    """The phone path. ``serve`` passes the platform's nonce key (services/cluster): every
+    worker and node then accepts the others' nonces, and the nonces' first uses are
+    claimed in the database, so a replay is refused by all of them. Without one (a
+    test's app) the key and the replay memory are this process's own."""
+    if nonce_key is None:
+        authenticator = DigestAuthenticator(secrets.token_bytes(32), REALM)
+    else:
+        authenticator = DigestAuthenticator(nonce_key, REALM, claims=DatabaseClaims())
     return Provisioner(platform, authenticator, AuthThrottle())
 
 
@@ -171,6 +177,9 @@ async def serve(
             stack.push_async_callback(engine.stop)
         if discovery is not None and discovery.enabled:
             await discovery_runner.start(platform, discovery, stack)
+        housekeeping = Housekeeping()
+        housekeeping.start()
+        stack.push_async_callback(housekeeping.stop)
         provisioner = build_provisioner(platform, await cluster_nonce_key(platform.box))
         app = make_app(platform, provisioner, pbx=control)
         runner = await start_sites(app, settings, ssl_context)

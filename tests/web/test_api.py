@@ -14,6 +14,9 @@ from provd.web.api import PREFIX
 from tests.conftest import TEST_ACTOR
 from tests.web.conftest import Served
 
+OPERATIONS = ("/healthz", "/readyz", "/metrics")
+"""Documented with the API, outside its prefix."""
+
 
 @pytest.fixture
 async def api(served: Served) -> AsyncIterator[aiohttp.ClientSession]:
@@ -183,7 +186,7 @@ async def test_openapi_documents_every_route(served: Served, api: aiohttp.Client
         (route.resource.canonical, route.method)
         for route in app.router.routes()
         if route.resource is not None
-        and route.resource.canonical.startswith(PREFIX)
+        and (route.resource.canonical.startswith(PREFIX) or route.resource.canonical in OPERATIONS)
         and route.method != "HEAD"
         and not route.resource.canonical.endswith("openapi.json")
     }

@@ -17,6 +17,7 @@ import aiohttp
 import pytest
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from PIL import Image
+from tortoise import Tortoise
 
 from provd.domain.errors import InvalidInput
 from provd.domain.mac import parse_mac
@@ -47,8 +48,10 @@ class Checked:
         self.doc = doc
         self.called: set[tuple[str, str]] = set()
 
-    def validate(self, template: str, method: str, status: int, media: str, body: bytes) -> Any:
-        op = self.doc["paths"][PREFIX + template][method.lower()]
+    def validate(
+        self, template: str, method: str, status: int, media: str, body: bytes, prefix: str = PREFIX
+    ) -> Any:
+        op = self.doc["paths"][prefix + template][method.lower()]
         assert str(status) in op["responses"], (method, template, status, body[:300])
         reply = op["responses"][str(status)]
         if "content" not in reply:
@@ -64,16 +67,24 @@ class Checked:
         return value
 
     async def call(
-        self, method: str, template: str, expect: int, args: dict[str, str] | None = None, **kw: Any
+        self,
+        method: str,
+        template: str,
+        expect: int,
+        args: dict[str, str] | None = None,
+        *,
+        prefix: str = PREFIX,
+        **kw: Any,
     ) -> Any:
+        """``prefix=""``: an operations endpoint, outside the API's prefix."""
         async with self.session.request(
-            method, PREFIX + template.format(**(args or {})), **kw
+            method, prefix + template.format(**(args or {})), **kw
         ) as r:
             body = await r.read()
             status, media = r.status, r.content_type
         assert status == expect, (method, template, status, body[:500])
-        value = self.validate(template, method, status, media, body)
-        self.called.add((PREFIX + template, method.lower()))
+        value = self.validate(template, method, status, media, body, prefix)
+        self.called.add((prefix + template, method.lower()))
         return value
 
 
@@ -355,6 +366,11 @@ async def test_every_route_answers_as_documented(served: Served, checked: Checke
     await c.call("GET", "/calls/totals", 200, params={"tenant": "acme"})
     await c.call("GET", "/calls/export", 200, params={"tenant": "acme"})
 
+    # The operations endpoints, outside /api/v1.
+    assert (await c.call("GET", "/healthz", 200, prefix=""))["status"] == "ok"
+    assert (await c.call("GET", "/readyz", 200, prefix=""))["not_ready"] == []
+    assert "provd_http_requests_total" in await c.call("GET", "/metrics", 200, prefix="")
+
     documented = {(path, method) for path, ops in c.doc["paths"].items() for method in ops}
     assert documented - c.called == set()
 
@@ -367,6 +383,26 @@ async def test_401_is_documented(served: Served, checked: Checked) -> None:
     ):
         checked.validate("/devices", "GET", r.status, r.content_type, await r.read())
         assert r.status == 401
+
+
+async def test_operations_endpoints_are_documented_as_they_answer(
+    served: Served, checked: Checked
+) -> None:
+    """/readyz's 503 and /metrics' refusals; health checks need no credentials."""
+    doc = checked.doc
+    for path in ("/healthz", "/readyz"):
+        assert doc["paths"][path]["get"]["security"] == []
+    assert "security" not in doc["paths"]["/metrics"]["get"]  # the document's: a bearer token
+    connector = aiohttp.TCPConnector(ssl=served.client_ssl())
+    async with aiohttp.ClientSession(base_url=served.base, connector=connector) as s:
+        async with s.get("/metrics") as r:
+            checked.validate("/metrics", "GET", r.status, r.content_type, await r.read(), "")
+            assert r.status == 401
+        await Tortoise.close_connections()
+        async with s.get("/readyz") as r:
+            body = await r.read()
+            ready = checked.validate("/readyz", "GET", r.status, r.content_type, body, "")
+            assert r.status == 503 and ready["not_ready"] == ["database"]
 
 
 def test_pbx_answers_match_the_document() -> None:

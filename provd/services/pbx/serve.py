@@ -35,6 +35,7 @@ from provd.pbx import (
     external_control,
     tenant_domains,
 )
+from provd.services import metrics
 from provd.services.calls.collector import DEFAULT_INTERVAL_S as COLLECT_INTERVAL_S
 from provd.services.calls.collector import CallCollector
 from provd.services.carriers.probing import DEFAULT_INTERVAL_S, CarrierProber
@@ -119,7 +120,9 @@ class ServedPbx:
         settings = self.runtime.settings
         self._domains = await tenant_domains()
         if self.runtime.mode is PbxMode.SUPERVISED:
-            self._supervisor = PbxSupervisor(settings, domains=self._domains)
+            self._supervisor = PbxSupervisor(
+                settings, domains=self._domains, on_restart=metrics.pbx_restarted
+            )
             await self._supervisor.start()
             self._control = self._supervisor.control
         else:

@@ -25,6 +25,7 @@ from provd.drivers.base import Driver, FileRequest, NotThisDevicesFile, UserAgen
 from provd.drivers.registry import classify, get_model, parse_user_agent
 from provd.security.digest import DigestAuthenticator, Outcome, parse_authorization
 from provd.security.ratelimit import AuthThrottle, client_key
+from provd.services import metrics
 from provd.services.devices import note_reported_modules, seal_device
 from provd.services.firmware import FirmwareGrant, firmware_grant
 from provd.services.platform import Platform
@@ -119,6 +120,7 @@ class Provisioner:
         """The answer to credentials found wrong (never to right ones): a challenge, or
         429 while the client is throttled; the same for a known or an unknown user."""
         throttled = self._throttle.failed(client_key(req.client_ip), username)
+        metrics.phone_auth_failed(throttled=throttled.retry_after > 0)
         # The username is not a secret, but it is untrusted: log it escaped and short.
         shown = (username or "")[:64]
         for scope in throttled.started:
@@ -175,7 +177,9 @@ class Provisioner:
         else:
             device, tenant = await self._principal(creds.username, mark)
             password = self._password_of(device, tenant)
-        result = self._auth.verify(creds, method=req.method, request_uri=req.uri, password=password)
+        result = await self._auth.verify_async(
+            creds, method=req.method, request_uri=req.uri, password=password
+        )
         if result.outcome is Outcome.STALE:
             return self._challenge(stale=True)
         if result.outcome is not Outcome.OK:

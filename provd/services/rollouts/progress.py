@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.expressions import Q
+from tortoise.functions import Count
 
 from provd.db.models import AuditEntry, Rollout, RolloutDevice
 from provd.domain.errors import InvalidInput, NotFound
@@ -20,6 +21,10 @@ from provd.domain.firmware import (
 
 IN_FLIGHT = (DeviceState.NOTIFIED, DeviceState.FETCHED)
 """A phone told to update and not back yet."""
+
+
+OPEN = (RolloutState.RUNNING, RolloutState.PAUSED)
+"""A rollout that is not over: its devices still move."""
 
 
 def _iso(at: datetime | None) -> str | None:
@@ -75,6 +80,22 @@ async def rollout_view(rollout: Rollout, *, with_devices: bool = True) -> dict[s
     if with_devices:
         view["devices"] = [device_row_view(rollout, r) for r in rows]
     return view
+
+
+async def open_device_states() -> dict[str, int]:
+    """How many devices of the rollouts not over yet are in each state, every state
+    named (0 included): one grouped query, cheap enough for every metrics scrape."""
+    rows = (
+        await RolloutDevice.filter(rollout__state__in=[s.value for s in OPEN])
+        .annotate(n=Count("id"))
+        .group_by("state")
+        .values_list("state", "n")
+    )
+    tally = counts(())
+    for state, n in rows:
+        if state in tally:
+            tally[state] = int(n)
+    return tally
 
 
 def parse_rollout_id(text: str | int, *, field: str = "id") -> int:
