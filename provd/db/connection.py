@@ -80,7 +80,8 @@ def db_url_for(data_dir: Path, override: str | None = None) -> str:
     return f"sqlite://{data_dir / 'provd.sqlite3'}"
 
 
-def _sqlite_path(db_url: str) -> Path | None:
+def sqlite_path(db_url: str) -> Path | None:
+    """The file of an SQLite URL; None for another database or an in-memory one."""
     if not db_url.startswith("sqlite://"):
         return None
     path = db_url.removeprefix("sqlite://").split("?", 1)[0]
@@ -95,7 +96,7 @@ def restrict_sqlite_files(db_url: str) -> None:
     readable by others even for a moment; SQLite gives its side files the mode of
     the database, and files of an older installation are tightened.
     """
-    path = _sqlite_path(db_url)
+    path = sqlite_path(db_url)
     if path is None or not path.parent.is_dir():
         return
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
@@ -120,12 +121,14 @@ def tortoise_config(db_url: str) -> dict[str, Any]:
     }
 
 
-async def upgrade_schema(db_url: str) -> None:
-    """Apply every pending migration; running it twice is harmless."""
+async def upgrade_schema(db_url: str, *, up_to: str | None = None) -> None:
+    """Apply every pending migration (or those up to and including ``up_to``, a
+    migration's name); running it twice is harmless."""
     executor.EXECUTOR_CACHE.clear()
     restrict_sqlite_files(db_url)
+    target = f"{APP}.{up_to}" if up_to else None
     try:
-        await migrate(config=tortoise_config(db_url), direction="forward")
+        await migrate(config=tortoise_config(db_url), target=target, direction="forward")
     finally:
         # migrate() leaves its connections open; closing them checkpoints SQLite's
         # WAL so the file is complete on its own.

@@ -94,6 +94,8 @@ class AuditAction(StrEnum):
     TRUNK_PASSWORD = "trunk.password"
     OUTBOUND_POLICY_SET = "outbound.policy.set"
     LIMITS_SET = "limits.set"
+    BACKUP_CREATE = "backup.create"
+    BACKUP_RESTORE = "backup.restore"
 
     @classmethod
     def rollout_device(cls, state: DeviceState) -> AuditAction:

@@ -238,6 +238,8 @@ READ_ONLY = {
         "rollouts.progress.rollout_events",
         "service_codes.tenant_codes",
         "routing.LiveTable.written",
+        "backup.postgres.dump",
+        "backup.postgres.tables_present",
     ]
 }
 
@@ -288,6 +290,12 @@ NOT_YET_DRIVEN = {
     "rollouts.engine.RolloutEngine.firmware_fetched": "rollout.device.fetched; tests/rollouts",
     "trunks.numbers.put_number": "within add_trunk's or add_number's transaction and row",
     "trunks.passwords.create_accounts": "within add_trunk's transaction and row",
+    "backup.create.create_backup": "backup.create row; tests/services/backup",
+    "backup.restore.restore_backup": (
+        "the restored database's own backup.restore row; tests/services/backup"
+    ),
+    "backup.postgres.drop": "within restore_backup, the target database; tests/services/backup",
+    "backup.postgres.load": "within restore_backup, the target database; tests/services/backup",
 }
 
 

@@ -33,7 +33,7 @@ STORED = {
     "route.add", "route.set", "route.remove", "block.add", "block.remove",
     "trunk.add", "trunk.set", "trunk.remove", "trunk.number.add", "trunk.number.remove",
     "trunk.password",
-    "outbound.policy.set", "limits.set",
+    "outbound.policy.set", "limits.set", "backup.create", "backup.restore",
 }  # fmt: skip
 
 
