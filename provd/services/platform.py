@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from provd.security.ratelimit import LimiterFactory
 from provd.security.secretbox import SecretBox
 from provd.settings import Settings
 
@@ -40,6 +41,10 @@ class Platform:
     """Called after a phone downloaded a firmware file (rollouts advance on it)."""
     resolve_host: HostResolver = _getaddrinfo
     """How a host name entered for a carrier is checked (tests keep it off the network)."""
+    limiters: LimiterFactory | None = None
+    """Where failed authentications are counted: None for this process's memory;
+    ``serve`` counts them in the database (services/cluster/throttle), so the phone
+    throttle and the console lockout hold across every worker and node."""
 
     async def firmware_fetched(self, device_id: int, image_id: int) -> None:
         for hook in self.on_firmware_fetched:

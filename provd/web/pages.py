@@ -19,6 +19,7 @@ from provd.domain.access import Principal, Role
 from provd.security.ratelimit import client_key
 from provd.services.access import accounts
 from provd.web import auth
+from provd.web.app_keys import PLATFORM
 from provd.web.phone import client_ip
 
 _HERE = Path(__file__).parent
@@ -192,7 +193,7 @@ async def _to_install(request: web.Request) -> web.StreamResponse:
 
 
 def add_routes(app: web.Application) -> None:
-    app[GUARD] = accounts.SignInGuard()
+    app[GUARD] = accounts.SignInGuard(app[PLATFORM].limiters)
     r = app.router
     r.add_get("/", root)
     r.add_get("/login", login_form)

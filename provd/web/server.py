@@ -31,6 +31,7 @@ from provd.security.tls_reload import CertificateReloader
 from provd.services.cluster.housekeeping import Housekeeping
 from provd.services.cluster.nonce_key import nonce_key as cluster_nonce_key
 from provd.services.cluster.nonces import DatabaseClaims
+from provd.services.cluster.throttle import shared_limiters
 from provd.services.pbx import PbxRuntime, clear_runtime, effective_settings
 from provd.services.pbx.serve import ServedPbx
 from provd.services.platform import Platform
@@ -56,7 +57,7 @@ def build_provisioner(platform: Platform, nonce_key: bytes | None = None) -> Pro
         authenticator = DigestAuthenticator(secrets.token_bytes(32), REALM)
     else:
         authenticator = DigestAuthenticator(nonce_key, REALM, claims=DatabaseClaims())
-    return Provisioner(platform, authenticator, AuthThrottle())
+    return Provisioner(platform, authenticator, AuthThrottle(limiters=platform.limiters))
 
 
 def raise_file_limit() -> int:
@@ -142,7 +143,9 @@ async def serve(
     if pbx is None:
         clear_runtime(data_dir)
     settings = effective_settings(settings, pbx)
-    platform = Platform(data_dir, settings, SecretBox.load_or_create(data_dir))
+    platform = Platform(
+        data_dir, settings, SecretBox.load_or_create(data_dir), limiters=shared_limiters()
+    )
     ssl_context = server_ssl_context(tls_paths(data_dir, settings))
     # Before the PBX starts: a signal during its start must still stop it cleanly.
     stop = asyncio.Event()

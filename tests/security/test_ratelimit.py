@@ -2,7 +2,13 @@ from __future__ import annotations
 
 import pytest
 
-from provd.security.ratelimit import AuthThrottle, FailureLimiter, client_key
+from provd.security.ratelimit import (
+    AuthThrottle,
+    FailureLimiter,
+    Limiter,
+    LocalLimiter,
+    client_key,
+)
 
 
 class FakeClock:
@@ -199,82 +205,87 @@ def test_client_key(address: str, key: str) -> None:
 # -- AuthThrottle: per address and user, per user, and a ceiling per address ------------
 
 
+def _remembered(limiter: Limiter) -> int:
+    assert isinstance(limiter, LocalLimiter)
+    return len(limiter.memory)
+
+
 @pytest.fixture
 def throttle(clock: FakeClock) -> AuthThrottle:
     return AuthThrottle(clock=clock, per_source_user=10, per_user=50, per_source=300)
 
 
-def _failed(throttle: AuthThrottle, source: str, user: str | None, times: int) -> list[float]:
-    return [throttle.failed(source, user).retry_after for _ in range(times)]
+async def _failed(throttle: AuthThrottle, source: str, user: str | None, times: int) -> list[float]:
+    return [(await throttle.failed(source, user)).retry_after for _ in range(times)]
 
 
-def test_one_address_failing_for_one_user_is_throttled_for_that_user_only(
+async def test_one_address_failing_for_one_user_is_throttled_for_that_user_only(
     throttle: AuthThrottle,
 ) -> None:
-    assert _failed(throttle, "192.0.2.1", "bootstrap-acme", 9) == [0] * 9
-    tenth = throttle.failed("192.0.2.1", "bootstrap-acme")
+    assert await _failed(throttle, "192.0.2.1", "bootstrap-acme", 9) == [0] * 9
+    tenth = await throttle.failed("192.0.2.1", "bootstrap-acme")
     assert tenth.retry_after == 60 and tenth.started == ("address and user",)
     # The same address failing for another user, and another address failing for the
     # first user, are each one failure, not throttled.
-    assert throttle.failed("192.0.2.1", "dev-001565aabb01").retry_after == 0
-    assert throttle.failed("192.0.2.2", "bootstrap-acme").retry_after == 0
+    assert (await throttle.failed("192.0.2.1", "dev-001565aabb01")).retry_after == 0
+    assert (await throttle.failed("192.0.2.2", "bootstrap-acme")).retry_after == 0
 
 
-def test_one_user_failing_from_many_addresses_is_throttled_everywhere(
+async def test_one_user_failing_from_many_addresses_is_throttled_everywhere(
     throttle: AuthThrottle,
 ) -> None:
-    results = [throttle.failed(f"10.0.0.{i}", "dev-001565aabb01") for i in range(50)]
+    results = [await throttle.failed(f"10.0.0.{i}", "dev-001565aabb01") for i in range(50)]
     assert [r.retry_after for r in results[:49]] == [0] * 49
     assert results[49].started == ("user",)
-    assert throttle.failed("10.0.1.1", "dev-001565aabb01").retry_after == 60
-    assert throttle.failed("10.0.1.1", "dev-001565aabb02").retry_after == 0
+    assert (await throttle.failed("10.0.1.1", "dev-001565aabb01")).retry_after == 60
+    assert (await throttle.failed("10.0.1.1", "dev-001565aabb02")).retry_after == 0
 
 
-def test_one_address_spraying_user_names_hits_the_address_ceiling(
+async def test_one_address_spraying_user_names_hits_the_address_ceiling(
     throttle: AuthThrottle,
 ) -> None:
-    results = [throttle.failed("192.0.2.9", f"dev-{i:012x}") for i in range(300)]
+    results = [await throttle.failed("192.0.2.9", f"dev-{i:012x}") for i in range(300)]
     assert [r.retry_after for r in results[:299]] == [0] * 299
     assert results[299].started == ("address",)
-    assert throttle.failed("192.0.2.9", "never-tried").retry_after == 60
-    assert throttle.failed("192.0.2.10", "never-tried").retry_after == 0
+    assert (await throttle.failed("192.0.2.9", "never-tried")).retry_after == 60
+    assert (await throttle.failed("192.0.2.10", "never-tried")).retry_after == 0
 
 
-def test_malformed_requests_count_for_the_address_alone(throttle: AuthThrottle) -> None:
-    assert _failed(throttle, "192.0.2.1", None, 299) == [0] * 299
-    assert throttle.failed("192.0.2.1", None).started == ("address",)
-    assert len(throttle.by_user) == 0 and len(throttle.by_source_user) == 0
+async def test_malformed_requests_count_for_the_address_alone(throttle: AuthThrottle) -> None:
+    assert await _failed(throttle, "192.0.2.1", None, 299) == [0] * 299
+    assert (await throttle.failed("192.0.2.1", None)).started == ("address",)
+    assert _remembered(throttle.by_user) == 0 and _remembered(throttle.by_source_user) == 0
 
 
-def test_the_address_ceiling_is_far_above_one_sites_failures(clock: FakeClock) -> None:
+async def test_the_address_ceiling_is_far_above_one_sites_failures(clock: FakeClock) -> None:
     # A site behind one NAT address: 200 phones, each failing a few times a minute
     # (a rotated bootstrap password, say) stay below the ceiling.
     throttle = AuthThrottle(clock=clock)
     for _ in range(10):
         for phone in range(200):
-            assert throttle.failed("198.51.100.1", f"dev-{phone:012x}").retry_after == 0
+            assert (await throttle.failed("198.51.100.1", f"dev-{phone:012x}")).retry_after == 0
         clock.now += 60
 
 
-def test_throttled_key_counts_towards_the_others(throttle: AuthThrottle) -> None:
+async def test_throttled_key_counts_towards_the_others(throttle: AuthThrottle) -> None:
     # A client that ignores Retry-After keeps counting against its address and user,
     # so it cannot stay under their limits by staying throttled.
-    _failed(throttle, "192.0.2.1", "dev-001565aabb01", 49)
-    assert throttle.failed("192.0.2.1", "dev-001565aabb01").started == ("user",)
-    assert throttle.failed("192.0.2.99", "dev-001565aabb01").retry_after > 0
+    await _failed(throttle, "192.0.2.1", "dev-001565aabb01", 49)
+    assert (await throttle.failed("192.0.2.1", "dev-001565aabb01")).started == ("user",)
+    assert (await throttle.failed("192.0.2.99", "dev-001565aabb01")).retry_after > 0
 
 
-def test_retry_after_is_the_longest_block(throttle: AuthThrottle, clock: FakeClock) -> None:
-    _failed(throttle, "192.0.2.1", "u", 10)
+async def test_retry_after_is_the_longest_block(throttle: AuthThrottle, clock: FakeClock) -> None:
+    await _failed(throttle, "192.0.2.1", "u", 10)
     clock.now += 30
-    assert throttle.failed("192.0.2.1", "u").retry_after == 30
+    assert (await throttle.failed("192.0.2.1", "u")).retry_after == 30
     for i in range(39):
-        throttle.failed(f"10.0.0.{i}", "u")
+        await throttle.failed(f"10.0.0.{i}", "u")
     # The user's block, started now, outlasts the address-and-user block.
-    assert throttle.failed("192.0.2.1", "u").retry_after == 60
+    assert (await throttle.failed("192.0.2.1", "u")).retry_after == 60
 
 
-def test_long_user_names_share_a_bounded_key(throttle: AuthThrottle) -> None:
+async def test_long_user_names_share_a_bounded_key(throttle: AuthThrottle) -> None:
     for i in range(20):
-        throttle.failed(f"10.0.0.{i}", "x" * 4000 + str(i))
-    assert len(throttle.by_user) == 1
+        await throttle.failed(f"10.0.0.{i}", "x" * 4000 + str(i))
+    assert _remembered(throttle.by_user) == 1

@@ -38,6 +38,7 @@ import provd.services
 from provd.db.models import AuditEntry, ProvisioningToken, User
 from provd.domain.mac import parse_mac
 from provd.pbx import ProbeResult
+from provd.security.ratelimit import FailureRule
 from provd.services import (
     blocking,
     carriers,
@@ -51,7 +52,11 @@ from provd.services import (
 )
 from provd.services.access import accounts, tokens
 from provd.services.carriers.probing import CarrierProber
+from provd.services.cluster import nonces, throttle
+from provd.services.cluster.housekeeping import Housekeeping
 from provd.services.cluster.nonce_key import nonce_key
+from provd.services.cluster.nonces import DatabaseClaims
+from provd.services.cluster.throttle import SharedLimiter
 from provd.services.devices import (
     add_device,
     get_device,
@@ -108,6 +113,28 @@ BOOKKEEPING: dict[str, tuple[frozenset[str], str]] = {
     "cluster.nonce_key.nonce_key": (
         frozenset({"PlatformSecret"}),
         "the digest nonce key, made once by the first process to start; not configuration",
+    ),
+    "cluster.nonces.DatabaseClaims.claim": (
+        frozenset({"NonceClaim"}),
+        "which process counts a digest nonce; not configuration",
+    ),
+    "cluster.nonces.delete_expired": (frozenset({"NonceClaim"}), "claims of expired nonces"),
+    "cluster.throttle.SharedLimiter.record_failure": (
+        frozenset({"AuthFailures"}),
+        "a failed authentication counted; an unauthenticated attempt changes no configuration",
+    ),
+    "cluster.throttle.SharedLimiter.blocked_for": (frozenset(), "reads a failure count"),
+    "cluster.throttle.SharedLimiter.record_success": (
+        frozenset({"AuthFailures"}),
+        "a failure count forgotten on success",
+    ),
+    "cluster.throttle.delete_forgotten": (
+        frozenset({"AuthFailures"}),
+        "failure counts that say nothing any more",
+    ),
+    "cluster.housekeeping.Housekeeping.sweep": (
+        frozenset({"NonceClaim", "AuthFailures"}),
+        "the two above, once a minute",
     ),
 }
 
@@ -284,6 +311,7 @@ NOT_YET_DRIVEN = {
     "rollouts.resume_rollout": "through move_rollout; tests/rollouts",
     "rollouts.cancel_rollout": "through move_rollout; tests/rollouts",
     "carriers.probing.CarrierProber.stop": "stops the loop",
+    "cluster.housekeeping.Housekeeping.stop": "stops the loop",
     "rollouts.engine.RolloutEngine.start": "starts the loop",
     "rollouts.engine.RolloutEngine.stop": "stops the loop",
     "rollouts.engine.RolloutEngine.tick": "rollout.device.* rows; tests/rollouts",
@@ -457,6 +485,14 @@ async def test_every_service_write_writes_an_audit_row(
     await d.call(carriers.remove_carrier, platform, a, "upstream")
     await d.call(rating.import_table, a, "match,price_per_minute\nmobile,0.1\n", tenant="acme")
     await d.call(nonce_key, platform.box)
+    await d.call(DatabaseClaims("test:1").claim, "n" * 48, 1)
+    await d.call(nonces.delete_expired, 2)
+    failures = SharedLimiter("audit rule", FailureRule())
+    await d.call(failures.record_failure, "192.0.2.1")
+    await d.call(failures.blocked_for, "192.0.2.1")
+    await d.call(failures.record_success, "192.0.2.1")
+    await d.call(throttle.delete_forgotten, 0.0)
+    await d.call(Housekeeping().sweep)
     assert await AuditEntry.all().count() > 20
 
     everything = service_functions()

@@ -23,7 +23,7 @@ from provd.domain.access import Principal, Role, check_scope, parse_role
 from provd.domain.audit_actions import AuditAction
 from provd.domain.errors import Conflict, InvalidInput, NotFound
 from provd.domain.passwords import check_password
-from provd.security.ratelimit import FailureLimiter
+from provd.security.ratelimit import FailureRule, LimiterFactory, local_limiters
 from provd.services import audit
 
 log = logging.getLogger("provd.accounts")
@@ -202,19 +202,30 @@ class SignInGuard:
     from it: 60 failures in 10 minutes, far above an office mistyping behind one NAT.
     It is checked before the password because each check costs an argon2 hash; the
     block is short (5 minutes, 15 at most) since it also stops that office.
+
+    ``limiters`` says where the counts are kept: this process by default, the
+    database under ``serve`` (services/cluster/throttle), so a lockout holds on every
+    worker and node.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, limiters: LimiterFactory | None = None) -> None:
         # Verifying against this when the username is unknown spends the same time as a
         # real check, so response timing does not tell which usernames exist. Made with
         # the guard (once per application) rather than on import: every command imports
         # this module, and few sign anyone in.
         self.dummy_hash = _hasher.hash(secrets.token_urlsafe(16))
-        self.by_username = FailureLimiter(
-            max_failures=5, window=900.0, block_seconds=900.0, max_block_seconds=86400.0
+        make = limiters or local_limiters()
+        self.by_username = make(
+            "console user",
+            FailureRule(
+                max_failures=5, window=900.0, block_seconds=900.0, max_block_seconds=86400.0
+            ),
         )
-        self.by_client = FailureLimiter(
-            max_failures=60, window=600.0, block_seconds=300.0, max_block_seconds=900.0
+        self.by_client = make(
+            "console address",
+            FailureRule(
+                max_failures=60, window=600.0, block_seconds=300.0, max_block_seconds=900.0
+            ),
         )
 
 
@@ -241,7 +252,7 @@ async def sign_in(
 ) -> SignedIn:
     name = username.strip().lower()[:64]
     for limiter, key in ((guard.by_client, client), (guard.by_username, name)):
-        wait = limiter.blocked_for(key)
+        wait = await limiter.blocked_for(key)
         if wait > 0:
             log.debug("console sign-in for %s from %s refused: locked", _loggable(name), client)
             minutes = max(1, round(wait / 60))
@@ -257,13 +268,13 @@ async def sign_in(
     if not ok or account is None:
         who = _loggable(name)
         log.warning("console sign-in failed for %s from %s", who, client)
-        if guard.by_client.record_failure(client):
+        if await guard.by_client.record_failure(client):
             log.warning("console sign-in: %s blocked after too many failures", client)
-        if guard.by_username.record_failure(name):
+        if await guard.by_username.record_failure(name):
             log.warning("console sign-in: %s locked out after failures (last from %s)", who, client)
         raise SignInRefused(WRONG)
-    guard.by_username.record_success(name)
-    guard.by_client.record_success(client)
+    await guard.by_username.record_success(name)
+    await guard.by_client.record_success(client)
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     now = datetime.now(UTC)
     async with in_transaction():

@@ -2,7 +2,12 @@
 --workers N`` and every node on one PostgreSQL database behave as one server.
 
 - ``nonce_key``: one digest nonce key for the platform, in the database, so a
-  challenge from any process can be answered on any other.
+  challenge from any process can be answered on any other;
+- ``nonces``: a nonce's first use claims it, so its count (nc) is kept by one
+  process and a replay to any other is refused;
+- ``throttle``: failed authentications counted in the database, so the phone
+  throttle and the console lockout hold across processes;
+- ``housekeeping``: expired claims and forgotten failure counts deleted.
 
 Where the state lives and why is in docs/architecture.md ("Workers and nodes").
 """

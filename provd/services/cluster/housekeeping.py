@@ -1,4 +1,5 @@
-"""Deleting what the shared tables no longer need, once a minute, in one process.
+"""Deleting what the shared tables no longer need, once a minute, in one process:
+claims of expired nonces, and failure counts that say nothing any more.
 
 Claims of expired nonces go a minute after their nonce expired: node clocks that
 disagree by less than that never see a claim deleted while one of them still
@@ -14,7 +15,7 @@ import time
 from collections.abc import Callable
 
 from provd.security.digest import NONCE_LIFETIME
-from provd.services.cluster import nonces
+from provd.services.cluster import nonces, throttle
 
 log = logging.getLogger("provd.cluster")
 
@@ -40,8 +41,9 @@ class Housekeeping:
 
     async def sweep(self) -> None:
         """One round: every table, now."""
-        horizon_s = self._clock() - NONCE_LIFETIME - CLOCK_SKEW_S
-        await nonces.delete_expired(int(horizon_s * 1000))
+        now = self._clock()
+        await nonces.delete_expired(int((now - NONCE_LIFETIME - CLOCK_SKEW_S) * 1000))
+        await throttle.delete_forgotten(now - CLOCK_SKEW_S)
 
     async def _run(self) -> None:
         while True:

@@ -116,10 +116,10 @@ class Provisioner:
         headers = [("WWW-Authenticate", v) for v in self._auth.challenge_headers(stale=stale)]
         return PhoneResponse(401, b"Unauthorized\n", headers=headers)
 
-    def _fail(self, req: PhoneRequest, username: str | None, reason: str) -> PhoneResponse:
+    async def _fail(self, req: PhoneRequest, username: str | None, reason: str) -> PhoneResponse:
         """The answer to credentials found wrong (never to right ones): a challenge, or
         429 while the client is throttled; the same for a known or an unknown user."""
-        throttled = self._throttle.failed(client_key(req.client_ip), username)
+        throttled = await self._throttle.failed(client_key(req.client_ip), username)
         metrics.phone_auth_failed(throttled=throttled.retry_after > 0)
         # The username is not a secret, but it is untrusted: log it escaped and short.
         shown = (username or "")[:64]
@@ -165,7 +165,7 @@ class Provisioner:
             return self._challenge()
         creds = parse_authorization(req.authorization)
         if creds is None:
-            return self._fail(req, None, "malformed Authorization header")
+            return await self._fail(req, None, "malformed Authorization header")
 
         mark = await audit_mark()
         token = None
@@ -183,14 +183,14 @@ class Provisioner:
         if result.outcome is Outcome.STALE:
             return self._challenge(stale=True)
         if result.outcome is not Outcome.OK:
-            return self._fail(req, creds.username, "bad credentials")
+            return await self._fail(req, creds.username, "bad credentials")
 
         ua = parse_user_agent(req.user_agent)
         if token is not None:
             # The token stands for its device's own files and nothing else.
             target = self._target_mac(file_request, ua) if file_request else None
             if target != token.device.mac or not self._may_fetch(token.device, file_request, ua):
-                return self._fail(req, creds.username, "token for another MAC or file")
+                return await self._fail(req, creds.username, "token for another MAC or file")
             return Principal(token.device, True, ua, mark, token.id)
         bootstrap = device is None
         if device is None:
@@ -200,7 +200,7 @@ class Provisioner:
             if device is None or not self._may_fetch(device, file_request, ua):
                 # Same answer as a wrong password: a bootstrap credential must not
                 # tell which MACs a tenant has, or which are sealed.
-                return self._fail(req, creds.username, "bootstrap for unknown or sealed MAC")
+                return await self._fail(req, creds.username, "bootstrap for unknown or sealed MAC")
         # Nothing is forgotten on success: a neighbour's success behind the same
         # address, or another device's under the shared bootstrap name, must not
         # wipe the count of a client that keeps failing.
@@ -236,7 +236,7 @@ class Provisioner:
             Mac(device.mac)
         ):
             if not await pnp_tokens.spend(principal.token):
-                return self._fail(req, "", "token already spent")
+                return await self._fail(req, "", "token already spent")
             log.info("provisioning: PnP token of %s spent on its configuration", device.mac)
         await self._note_use(principal, req)
         suffix = req.filename[req.filename.rfind(".") :]
