@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -76,34 +78,60 @@ def _schema_digest() -> str:
     return digest.hexdigest()[:16]
 
 
+def made_once(
+    tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], None]
+) -> Path:
+    """A directory that ``make`` fills once per run, for session fixtures to copy from.
+
+    Under xdist the workers share the run's temporary root: the first to ask makes it
+    there while the others wait on a lock, then all read it. Each worker making its own
+    spent the seconds of a migration, and an init's RSA keys, once per worker. Nothing
+    may write to it after ``make``: tests copy it."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        directory = tmp_path_factory.mktemp(name)
+        make(directory)
+        return directory
+    root = tmp_path_factory.getbasetemp().parent
+    directory, done = root / name, root / f"{name}.done"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        if not done.exists():
+            shutil.rmtree(directory, ignore_errors=True)  # left by a worker whose make failed
+            directory.mkdir(mode=0o700)  # as mktemp makes it
+            make(directory)
+            done.touch()
+    return directory
+
+
 @pytest.fixture(scope="session")
 def migrated_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An empty database with every migration applied, copied by each test: migrating a
-    fresh SQLite file takes seconds, more than most tests. Kept in pytest's cache under a
-    digest of what it depends on, so the work loop migrates again only after a change to
-    those; a clean checkout (CI) migrates. tests/db migrate fresh files themselves."""
-    import asyncio
-    import os
-
-    directory = tmp_path_factory.mktemp("schema")
-    made = directory / "provd.sqlite3"
+    fresh SQLite file takes seconds, more than most tests. Made once per run, and kept in
+    pytest's cache under a digest of what it depends on, so the work loop migrates again
+    only after a change to those; a clean checkout (CI) migrates. tests/db migrate fresh
+    files themselves."""
     cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
     kept = cache.mkdir("provd-schema") / f"{_schema_digest()}.sqlite3" if cache else None
-    if kept is not None:
-        try:
-            shutil.copy(kept, made)
-            return made
-        except FileNotFoundError:
-            pass
-    asyncio.run(upgrade_schema(db_url_for(directory)))
-    if kept is not None:
-        for older in kept.parent.glob("*.sqlite3"):
-            older.unlink(missing_ok=True)
-        # Another xdist worker may be writing the same file: each renames its own copy in.
-        partial = kept.with_name(f"{kept.name}.{os.getpid()}")
-        shutil.copy(made, partial)
-        partial.replace(kept)
-    return made
+
+    def make(directory: Path) -> None:
+        import asyncio
+
+        if kept is not None:
+            try:
+                shutil.copy(kept, directory / "provd.sqlite3")
+                return
+            except FileNotFoundError:
+                pass
+        asyncio.run(upgrade_schema(db_url_for(directory)))
+        if kept is not None:
+            for older in kept.parent.glob("*.sqlite3"):
+                older.unlink(missing_ok=True)
+            # Another run may be writing the same file: each renames its own copy in.
+            partial = kept.with_name(f"{kept.name}.{os.getpid()}")
+            shutil.copy(directory / "provd.sqlite3", partial)
+            partial.replace(kept)
+
+    return made_once(tmp_path_factory, "schema", make) / "provd.sqlite3"
 
 
 @pytest.fixture(scope="session")
@@ -114,16 +142,20 @@ def _initialised_template(
 
     from provd.cli import cli
 
-    directory = tmp_path_factory.mktemp("initialised") / "data"
-    # Over the migrated schema, so that init's own upgrade finds nothing to do: the rest
-    # of init is as real (keys, certificates, rows, files and modes). Init of an empty
-    # directory, migrations included, runs in every serve test (slow tier).
-    directory.mkdir(mode=0o700)
-    shutil.copy(migrated_db, directory / "provd.sqlite3")
-    args = ["--data-dir", str(directory), "init", "--public-host", "provd.test", "--json"]
-    result = CliRunner().invoke(cli, args, catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return directory, json.loads(result.output)
+    def make(made: Path) -> None:
+        # Over the migrated schema, so that init's own upgrade finds nothing to do: the
+        # rest of init is as real (keys, certificates, rows, files and modes). Init of an
+        # empty directory, migrations included, runs in every serve test (slow tier).
+        directory = made / "data"
+        directory.mkdir(mode=0o700)
+        shutil.copy(migrated_db, directory / "provd.sqlite3")
+        args = ["--data-dir", str(directory), "init", "--public-host", "provd.test", "--json"]
+        result = CliRunner().invoke(cli, args, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        (made / "init.json").write_text(result.output)
+
+    made = made_once(tmp_path_factory, "initialised", make)
+    return made / "data", json.loads((made / "init.json").read_text())
 
 
 InitDataDir = Callable[[Path], dict[str, Any]]
@@ -180,17 +212,18 @@ def _platform_template(tmp_path_factory: pytest.TempPathFactory, migrated_db: Pa
     """A data directory (settings, secret key, database) with the default tenant."""
     import asyncio
 
-    directory = tmp_path_factory.mktemp("platform")
-    save_settings(directory, TEST_SETTINGS)
-    shutil.copy(migrated_db, directory / "provd.sqlite3")
+    def make(directory: Path) -> None:
+        save_settings(directory, TEST_SETTINGS)
+        shutil.copy(migrated_db, directory / "provd.sqlite3")
 
-    async def add_default_tenant() -> None:
-        async with database(db_url_for(directory)):
-            p = Platform(directory, TEST_SETTINGS, SecretBox.load_or_create(directory))
-            await tenants.add_tenant(p, TEST_ACTOR, tenants.DEFAULT_TENANT)
+        async def add_default_tenant() -> None:
+            async with database(db_url_for(directory)):
+                p = Platform(directory, TEST_SETTINGS, SecretBox.load_or_create(directory))
+                await tenants.add_tenant(p, TEST_ACTOR, tenants.DEFAULT_TENANT)
 
-    asyncio.run(add_default_tenant())
-    return directory
+        asyncio.run(add_default_tenant())
+
+    return made_once(tmp_path_factory, "platform", make)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -15,6 +16,7 @@ from provd.security.tls import TlsPaths, ensure_certificates, server_ssl_context
 from provd.services.platform import Platform
 from provd.web.app import make_app
 from provd.web.server import build_provisioner
+from tests.conftest import made_once
 
 
 @dataclass
@@ -34,8 +36,12 @@ class Served:
 
 @pytest.fixture(scope="session")
 def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsPaths:
-    # Key generation (RSA-3072 CA) is the slowest step of a test; one set serves all.
-    return ensure_certificates(tmp_path_factory.mktemp("tls"), ["provd.test"], [])
+    # Key generation (RSA-3072 CA) is the slowest step of a test; one set serves all
+    # tests of every worker: the others find it current and use it as it is.
+    def make(directory: Path) -> None:
+        ensure_certificates(directory, ["provd.test"], [])
+
+    return ensure_certificates(made_once(tmp_path_factory, "tls", make), ["provd.test"], [])
 
 
 @pytest.fixture
