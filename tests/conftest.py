@@ -46,6 +46,13 @@ hypothesis_profiles.load_default()
 _DAEMON_FIXTURES = frozenset({"postgres_server", "pbx", "browser", "provd_server", "lan"})
 
 
+# A test marks itself slow (@pytest.mark.slow, its reason beside it) when it is
+# expensive by nature and the work loop can do without it; CI runs it all the same
+# (scripts/test selects no marker). Such are a test that runs migrations itself, from an
+# empty file or through an older release's schema (seconds each, where every other test
+# copies migrated_db, made by the same upgrade once per run), and a scale test. A test
+# that is merely slow is made faster instead.
+
 # Every browser test drives Chromium; every PBX test but the pure units runs Kamailio.
 _TESTS = Path(__file__).parent
 _DAEMON_FOLDERS = (_TESTS / "browser", _TESTS / "pbx")

@@ -7,6 +7,8 @@ import shutil
 import stat
 from pathlib import Path
 
+import pytest
+
 from provd.db.connection import database, db_url_for, upgrade_schema
 from provd.security.secretbox import SecretBox
 from provd.services.directory import tenants
@@ -18,6 +20,7 @@ def _modes(directory: Path) -> dict[str, int]:
     return {p.name: stat.S_IMODE(p.stat().st_mode) for p in directory.glob("provd.sqlite3*")}
 
 
+@pytest.mark.slow  # migrates a fresh file: every migration, as a first start does
 async def test_database_files_are_created_0600(tmp_path: Path) -> None:
     old = os.umask(0o022)  # the usual umask, with which files are world-readable
     try:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from pathlib import Path
 
+import pytest
 from tortoise import Tortoise
 from tortoise.migrations.api.migrate import migrate
 from tortoise.migrations.autodetector import MigrationAutodetector
@@ -20,9 +22,10 @@ async def test_models_have_no_changes_without_a_migration(tmp_path: Path) -> Non
     assert changes == [], "models changed: write a migration (see README, Development)"
 
 
-async def test_upgrade_is_idempotent_and_keeps_rows(tmp_path: Path) -> None:
+async def test_upgrade_is_idempotent_and_keeps_rows(tmp_path: Path, migrated_db: Path) -> None:
+    # migrated_db is a fresh file upgraded once by upgrade_schema; this upgrades it again.
+    shutil.copy(migrated_db, tmp_path / "provd.sqlite3")
     url = db_url_for(tmp_path)
-    await upgrade_schema(url)
     async with database(url):
         await Tenant.create(
             slug="keep",
@@ -43,6 +46,7 @@ async def test_upgrade_is_idempotent_and_keeps_rows(tmp_path: Path) -> None:
     assert {"tenant", "user", "device", "device_line", "api_token", "audit_entry"} <= tables
 
 
+@pytest.mark.slow  # a chain of migrations over a populated database
 async def test_call_handling_columns_are_added_to_a_table_that_holds_users(
     tmp_path: Path,
 ) -> None:
@@ -73,6 +77,7 @@ async def test_call_handling_columns_are_added_to_a_table_that_holds_users(
     assert row == (0, 20, None)
 
 
+@pytest.mark.slow  # a chain of migrations over a populated database
 async def test_a_database_of_the_last_release_upgrades_with_its_rows_in_place(
     tmp_path: Path,
 ) -> None:
