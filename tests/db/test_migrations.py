@@ -10,8 +10,17 @@ import pytest
 from tortoise import Tortoise
 from tortoise.migrations.api.migrate import migrate
 from tortoise.migrations.autodetector import MigrationAutodetector
+from tortoise.migrations.loader import MigrationLoader
+from tortoise.migrations.recorder import MigrationRecorder
 
-from provd.db.connection import database, db_url_for, tortoise_config, upgrade_schema
+from provd.db import connection
+from provd.db.connection import (
+    database,
+    db_url_for,
+    migration_names,
+    tortoise_config,
+    upgrade_schema,
+)
 from provd.db.models import Tenant
 
 
@@ -115,3 +124,64 @@ async def test_a_database_of_the_last_release_upgrades_with_its_rows_in_place(
     with sqlite3.connect(tmp_path / "provd.sqlite3") as db:
         number = db.execute("SELECT assigned_user_id, assigned_trunk_id FROM phone_number")
         assert number.fetchone() == (1, None)  # on no trunk, still the user's
+
+
+def test_the_migrations_provd_counts_are_the_ones_tortoise_loads() -> None:
+    loader = MigrationLoader(tortoise_config("sqlite://:memory:")["apps"], MigrationRecorder(None))
+    loader.load_disk()
+    assert {key.name for key in loader.disk_migrations} == migration_names()
+
+
+_LAST = "DELETE FROM tortoise_migrations WHERE name = (SELECT max(name) FROM tortoise_migrations)"
+_NEWER = (
+    "INSERT INTO tortoise_migrations (app, name, applied_at)"
+    " VALUES ('models', '9999_of_a_newer_provd', '2026-01-01')"
+)
+
+
+@pytest.mark.parametrize(
+    ("change", "migrated"),
+    [
+        (None, False),
+        (_LAST, True),
+        (_NEWER, True),
+        ("DROP TABLE tortoise_migrations", True),
+        ("empty file", True),
+    ],
+    ids=["current", "one-pending", "one-unknown", "no-table", "new-file"],
+)
+async def test_upgrade_leaves_migrating_to_tortoise_unless_every_migration_and_no_other_is_applied(
+    tmp_path: Path,
+    migrated_db: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    change: str | None,
+    migrated: bool,
+) -> None:
+    if change != "empty file":
+        shutil.copy(migrated_db, tmp_path / "provd.sqlite3")
+    if change and change != "empty file":
+        with sqlite3.connect(tmp_path / "provd.sqlite3") as db:
+            db.execute(change)
+    calls: list[dict[str, object]] = []
+
+    async def recording_migrate(**kwargs: object) -> None:
+        calls.append(kwargs)
+
+    monkeypatch.setattr(connection, "migrate", recording_migrate)
+    await upgrade_schema(db_url_for(tmp_path))
+    assert bool(calls) is migrated
+
+
+async def test_upgrade_to_a_named_migration_and_of_postgresql_is_left_to_tortoise(
+    tmp_path: Path, migrated_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copy(migrated_db, tmp_path / "provd.sqlite3")
+    calls: list[object] = []
+
+    async def recording_migrate(**kwargs: object) -> None:
+        calls.append(kwargs["target"])
+
+    monkeypatch.setattr(connection, "migrate", recording_migrate)
+    await upgrade_schema(db_url_for(tmp_path), up_to="0017_shared_state")
+    await upgrade_schema("postgres://provd@127.0.0.1:1/provd")
+    assert calls == ["models.0017_shared_state", None]
