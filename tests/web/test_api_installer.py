@@ -3,7 +3,6 @@ and leak nothing, label photos decoded."""
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from collections.abc import AsyncIterator
@@ -11,7 +10,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from PIL import Image
 
 from provd.db.models import AuditEntry, Device
 from provd.services.access import accounts, tokens
@@ -21,6 +19,7 @@ from provd.services.platform import Platform
 from provd.web.api import PREFIX
 from tests.browser.labels import jpeg_bytes, label_image
 from tests.conftest import TEST_ACTOR
+from tests.pictures import uniform_png
 from tests.web.conftest import Served
 
 YEALINK, SNOM, OTHER_YEALINK = "001565a1b2c3", "000413a1b2c3", "44dbd26fb9ef"
@@ -242,9 +241,8 @@ async def test_bad_label_uploads_name_the_image_field(installer: aiohttp.ClientS
 async def test_a_label_picture_too_large_to_decode_is_400_and_a_crowd_429(
     installer: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    huge = io.BytesIO()
-    Image.new("I;16", (7070, 7070), 40_000).save(huge, "PNG")
-    status, body = await _call(installer, "POST", "/labels/decode", data=_photo(huge.getvalue()))
+    huge = uniform_png(7070, 7070, bits=16, grey=40_000)
+    status, body = await _call(installer, "POST", "/labels/decode", data=_photo(huge))
     assert status == 400 and body["error"]["field"] == "image"
     assert "16-bit PNG of 7070x7070 pixels" in body["error"]["message"]
     # Every decoder busy and every waiting place taken: told to retry, not queued.

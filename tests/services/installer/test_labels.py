@@ -24,6 +24,7 @@ from provd.services.installer.labels import (
     read_label,
 )
 from tests.browser.labels import barcode_image, jpeg_bytes, label_image, png_bytes
+from tests.pictures import uniform_png
 
 
 async def test_label_with_serial_mac_and_ean_gives_the_mac() -> None:
@@ -123,20 +124,18 @@ async def test_truncated_jpeg_is_refused() -> None:
 
 async def test_decompression_bomb_is_refused_before_it_is_decoded() -> None:
     # A tiny PNG that claims 20000 x 20000 pixels (400 MP): refused from its header.
-    bomb = io.BytesIO()
-    Image.new("1", (20000, 20000), 1).save(bomb, "PNG", optimize=True)
-    assert len(bomb.getvalue()) < 200_000
+    bomb = uniform_png(20000, 20000, bits=1, grey=1)
+    assert len(bomb) < 200_000
     with pytest.raises(InvalidInput) as e:
-        await read_label(bomb.getvalue())
+        await read_label(bomb)
     assert e.value.field == "image"
     assert "million pixels" in e.value.message
 
 
 async def test_picture_just_over_the_pixel_limit_is_refused() -> None:
-    over = io.BytesIO()
-    Image.new("1", (8000, 6300), 1).save(over, "PNG")  # 50.4 MP: under Pillow's own guard
+    over = uniform_png(8000, 6300, bits=1, grey=1)  # 50.4 MP: under Pillow's own guard
     with pytest.raises(InvalidInput, match="more than 50 million pixels"):
-        await read_label(over.getvalue())
+        await read_label(over)
 
 
 async def test_huge_upload_is_refused_by_size() -> None:
@@ -185,7 +184,7 @@ async def test_a_huge_16_bit_png_is_refused_from_its_header(
     decoded: list[tuple[str, tuple[int, int]]],
 ) -> None:
     # The probe's picture: 7070 x 7070 16-bit grey, a few hundred KB, 375 MB decoded.
-    data = _png(Image.new("I;16", (7070, 7070), 40_000))
+    data = uniform_png(7070, 7070, bits=16, grey=40_000)
     assert len(data) < 400_000
     with pytest.raises(InvalidInput) as e:
         await read_label(data)
@@ -235,7 +234,7 @@ async def test_a_16_bit_label_is_read_with_its_grey_levels(
 def test_decoding_a_huge_png_stays_within_the_budget_in_memory(tmp_path: Path) -> None:
     """Measured, not estimated: the process's peak resident size around the call."""
     picture = tmp_path / "huge.png"
-    picture.write_bytes(_png(Image.new("I;16", (7070, 7070), 40_000)))
+    picture.write_bytes(uniform_png(7070, 7070, bits=16, grey=40_000))
     script = (
         "import resource, sys\n"
         "from provd.domain.errors import InvalidInput\n"
