@@ -16,6 +16,8 @@ from tortoise import Tortoise, connections
 from tortoise.backends.base import executor
 from tortoise.migrations.api.migrate import migrate
 
+from provd.db import direct
+
 APP = "models"
 
 # What the ORM and the drivers log would otherwise include credential material: at
@@ -185,6 +187,7 @@ async def database(db_url: str) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        direct.close()
         await Tortoise.close_connections()
 
 

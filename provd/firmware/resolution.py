@@ -40,6 +40,15 @@ def device_owner(device_id: int) -> str:
     return f"device:{device_id}"
 
 
+def pin_owners(tenant_id: int, device_id: int) -> dict[str, PinLevel]:
+    """The owners whose pins apply to a device, and at which level."""
+    return {
+        PLATFORM_OWNER: PinLevel.PLATFORM,
+        tenant_owner(tenant_id): PinLevel.TENANT,
+        device_owner(device_id): PinLevel.DEVICE,
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class FirmwareResolution:
     """The firmware a device should run according to its pins, and why."""
@@ -52,11 +61,7 @@ class FirmwareResolution:
 
 async def resolve_for_device(device: Device) -> FirmwareResolution:
     """The most specific pin for the device's model: device, then tenant, then platform."""
-    levels = {
-        PLATFORM_OWNER: PinLevel.PLATFORM,
-        tenant_owner(device.tenant_id): PinLevel.TENANT,  # type: ignore[attr-defined]
-        device_owner(device.id): PinLevel.DEVICE,
-    }
+    levels = pin_owners(device.tenant_id, device.id)  # type: ignore[attr-defined]
     rows = await FirmwarePin.filter(model=device.model, owner__in=list(levels)).select_related(
         "image"
     )

@@ -91,7 +91,13 @@ async def firmware_file(request: web.Request) -> web.StreamResponse:
     return response
 
 
+async def _write_fetch_notes(app: web.Application) -> None:
+    # On cleanup the server no longer answers, and the database is still open.
+    await app[PROVISIONER].close()
+
+
 def add_routes(app: web.Application) -> None:
+    app.on_cleanup.append(_write_fetch_notes)
     # One path segment only: phones never ask for sub-directories, and this
     # keeps "../" out of the picture entirely.
     app.router.add_route("GET", r"/{filename:[A-Za-z0-9._-]{1,64}}", phone_file)

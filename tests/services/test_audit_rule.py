@@ -8,7 +8,8 @@ How it is checked, and how far:
 - Tortoise's write paths are patched at the class level for the duration of each call
   (``Model.save``/``delete`` through the executor's insert/update/delete, and
   ``QuerySet.update``/``delete``/``bulk_create``/``bulk_update``), recording which
-  models were written. Raw SQL is not seen; services do not use it.
+  models were written. Raw SQL is not seen; the one service that writes with it, the
+  phone path's fetch notes (a device's last-fetch columns), is listed as bookkeeping.
 - ``_call`` runs one service function and asserts: if it wrote any model other than
   ``AuditEntry``, it also wrote an ``AuditEntry``. Bookkeeping functions (sign-in
   sessions, sightings, provisioning tokens: nothing a phone's files depend on) may write
@@ -90,6 +91,15 @@ BOOKKEEPING: dict[str, tuple[frozenset[str], str]] = {
         "one-time fetch credential; the fetch itself is audited",
     ),
     "provisioning.pnp_tokens.spend": (frozenset({"ProvisioningToken"}), "marks a token used"),
+    "provisioning.fetch_notes.FetchNotes.note": (
+        frozenset({"Device"}),
+        "when, from where and with which firmware a phone last fetched (plain SQL)",
+    ),
+    "provisioning.fetch_notes.FetchNotes.close": (
+        frozenset({"Device"}),
+        "the fetch notes still pending when serve stops",
+    ),
+    "provisioning.Provisioner.close": (frozenset({"Device"}), "through FetchNotes.close"),
     "carriers.probing.CarrierProber.probe_all": (
         frozenset({"Carrier"}),
         "a carrier's last OPTIONS answer (probe columns); observed, not configuration",
@@ -231,8 +241,10 @@ READ_ONLY = {
         "pbx.serve.latest_audit_id",
         "provisioning.mark_cache.audit_mark",
         "provisioning.pnp_tokens.find",
-        "provisioning.rendering.keys_of",
-        "provisioning.rendering.firmware_of",
+        "provisioning.records.device_by_username",
+        "provisioning.records.tenant_by_bootstrap",
+        "provisioning.records.unsealed_device",
+        "provisioning.rendering.phone_context",
         "provisioning.rendering.device_context",
         "provisioning.rendering.render_file",
         "provisioning.rendering.render_all",

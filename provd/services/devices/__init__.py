@@ -250,14 +250,18 @@ async def update_device(
     return device
 
 
+def clamp_modules(model_id: str, count: int) -> int:
+    """A reported number of expansion modules, within what the model takes."""
+    model = get_model(model_id)
+    return min(max(count, 0), model.expansion.max_count if model.expansion else 0)
+
+
 async def note_reported_modules(device: Device, count: int) -> bool:
     """A phone that reports its key modules (Snom) is believed: it knows what is plugged in.
 
     Returns whether that changed the device.
     """
-    model = get_model(device.model)
-    most = model.expansion.max_count if model.expansion else 0
-    count = min(max(count, 0), most)
+    count = clamp_modules(device.model, count)
     if count == device.expansion_modules:
         return False
     async with in_transaction():

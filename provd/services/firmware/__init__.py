@@ -367,8 +367,12 @@ async def remove_pin(actor: audit.Actor, scope: PinScope, *, model: str | None) 
 
 def firmware_url(p: Platform, image: FirmwareImage) -> str:
     """Where a phone fetches the image: on provd, behind its own Digest credentials."""
-    filename = quote(image.filename, safe="(),+")
-    return f"{p.settings.provisioning_url}firmware/{image.sha256}/{filename}"
+    return image_url(p, image.sha256, image.filename)
+
+
+def image_url(p: Platform, sha256: str, filename: str) -> str:
+    """:func:`firmware_url` from the image's columns (the phone path reads them so)."""
+    return f"{p.settings.provisioning_url}firmware/{sha256}/{quote(filename, safe='(),+')}"
 
 
 def _iso(at: datetime | None) -> str | None:

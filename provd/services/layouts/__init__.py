@@ -130,13 +130,12 @@ async def _level(level: Level, owner: str, model: PhoneModel) -> LayoutLevel:
 
 def spec_of(row: KeySetting) -> KeySpec:
     """A stored key as the domain sees it."""
-    return KeySpec(
-        KeyLocation.parse(row.location),
-        KeyFunction(row.function),
-        row.target,
-        row.label,
-        row.locked,
-    )
+    return stored_spec(row.location, row.function, row.target, row.label, row.locked)
+
+
+def stored_spec(location: str, function: str, target: str, label: str, locked: bool) -> KeySpec:
+    """A key from its stored columns (the phone path reads them without the ORM)."""
+    return KeySpec(KeyLocation.parse(location), KeyFunction(function), target, label, locked)
 
 
 async def keys_by_level(
@@ -409,22 +408,42 @@ async def effective_layout(
     runs on every phone request.
     """
     model = get_model(device.model)
-    owners = {"platform": Level.PLATFORM, f"tenant:{tenant.id}": Level.TENANT}
+    owners = layout_owners(tenant.id, first_user_id, device.id)
+    by_level = await keys_by_level(owners, model)
+    labels = await PageLabel.filter(owner__in=list(owners), model=model.id)
+    return stack_layout(
+        by_level,
+        [(owners[lb.owner], lb.module, lb.page, lb.text) for lb in labels],
+        device.expansion_modules,
+    )
+
+
+def layout_owners(tenant_id: int, first_user_id: int | None, device_id: int) -> dict[str, Level]:
+    """The owners whose layouts stack into a device's, in stacking order."""
+    owners = {"platform": Level.PLATFORM, f"tenant:{tenant_id}": Level.TENANT}
     if first_user_id is not None:
         owners[f"user:{first_user_id}"] = Level.USER
-    owners[f"device:{device.id}"] = Level.DEVICE
-    by_level = await keys_by_level(owners, model)
+    owners[f"device:{device_id}"] = Level.DEVICE
+    return owners
+
+
+def stack_layout(
+    by_level: dict[Level, dict[KeyLocation, KeySpec]],
+    labels: Sequence[tuple[Level, int, int, str]],
+    modules: int,
+) -> tuple[dict[KeyLocation, EffectiveKey], dict[tuple[int, int], str]]:
+    """The effective keys and page descriptions of a device with ``modules`` expansion
+    modules, from what each level sets and the (level, module, page, text) labels."""
     merged = merge(LayoutLevel(level, keys) for level, keys in by_level.items())
     keys = {
         loc: EffectiveKey(spec, level)
         for loc, (spec, level) in merged.items()
-        if loc.module <= device.expansion_modules
+        if loc.module <= modules
     }
     pages: dict[tuple[int, int], str] = {}
-    labels = await PageLabel.filter(owner__in=list(owners), model=model.id)
-    for label in sorted(labels, key=lambda lb: owners[lb.owner]):
-        if label.module <= device.expansion_modules:
-            pages[(label.module, label.page)] = label.text
+    for _, module, page, text in sorted(labels, key=lambda label: label[0]):
+        if module <= modules:
+            pages[(module, page)] = text
     return keys, pages
 
 

@@ -17,20 +17,21 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 
-from provd.db.models import Device, Tenant
+from provd.db.models import Device
 from provd.domain.mac import Mac
 from provd.drivers.base import Driver, FileRequest, NotThisDevicesFile, UserAgentInfo
 from provd.drivers.registry import classify, get_model, parse_user_agent
 from provd.security.digest import DigestAuthenticator, Outcome, parse_authorization
 from provd.security.ratelimit import AuthThrottle, client_key
 from provd.services import metrics
-from provd.services.devices import note_reported_modules, seal_device
+from provd.services.devices import clamp_modules, note_reported_modules, seal_device
 from provd.services.firmware import FirmwareGrant, firmware_grant
 from provd.services.platform import Platform
-from provd.services.provisioning import pnp_tokens
+from provd.services.provisioning import pnp_tokens, records
+from provd.services.provisioning.fetch_notes import FetchNotes
 from provd.services.provisioning.mark_cache import HarmlessIds, MarkCache, Miss, audit_mark
+from provd.services.provisioning.records import PhoneDevice, PhoneTenant
 from provd.services.provisioning.rendering import ContextCache
 
 log = logging.getLogger("provd.provisioning")
@@ -66,8 +67,7 @@ class PhoneResponse:
 class Principal:
     """Who an authenticated request is from."""
 
-    device: Device
-    """With its tenant loaded."""
+    device: PhoneDevice
     bootstrap: bool
     """True when the tenant's bootstrap credential or a PnP token stood for the device."""
     user_agent: UserAgentInfo | None
@@ -79,7 +79,6 @@ class Principal:
 
 NOT_FOUND = PhoneResponse(404, b"Not Found\n")
 RENDER_FAILED = PhoneResponse(500, b"Internal Server Error\n")
-_FETCH_NOTE_INTERVAL = timedelta(seconds=60)
 # Device.prov_username and Tenant.bootstrap_username are at most this long.
 _MAX_USERNAME = 64
 
@@ -106,11 +105,20 @@ class Provisioner:
         self._throttle = throttle if throttle is not None else AuthThrottle()
         self._harmless = HarmlessIds()
         self._contexts = ContextCache(self._harmless)
+        # The files themselves, per device and file name: a phone that fetches a file
+        # again while nothing changed (a retry, a reboot, its periodic check) gets the
+        # bytes rendered the first time. Same mark, same age as the contexts.
+        self._bodies: MarkCache[tuple[int, str], bytes] = MarkCache(self._harmless)
         # Short-lived: a boot's three or four requests come within a second or two,
         # and this is who may fetch, so a missed change should not linger.
-        self._principals: MarkCache[str, tuple[Device | None, Tenant | None]] = MarkCache(
+        self._principals: MarkCache[str, tuple[PhoneDevice | None, PhoneTenant | None]] = MarkCache(
             self._harmless, max_age=5.0
         )
+        self._notes = FetchNotes()
+
+    async def close(self) -> None:
+        """Write the fetch notes still pending (the server is stopping)."""
+        await self._notes.close()
 
     def _challenge(self, *, stale: bool = False) -> PhoneResponse:
         headers = [("WWW-Authenticate", v) for v in self._auth.challenge_headers(stale=stale)]
@@ -172,7 +180,8 @@ class Provisioner:
         if creds.username.startswith(pnp_tokens.PREFIX):
             # Never cached: a token is good for one configuration only.
             token = await pnp_tokens.find(self._p, creds.username)
-            device, tenant = (token.device if token else None), None
+            device = records.of_models(token.device, token.device.tenant) if token else None
+            tenant = None
             password = token.password if token else None
         else:
             device, tenant = await self._principal(creds.username, mark)
@@ -189,9 +198,10 @@ class Provisioner:
         if token is not None:
             # The token stands for its device's own files and nothing else.
             target = self._target_mac(file_request, ua) if file_request else None
-            if target != token.device.mac or not self._may_fetch(token.device, file_request, ua):
+            assert device is not None
+            if target != device.mac or not self._may_fetch(device, file_request, ua):
                 return await self._fail(req, creds.username, "token for another MAC or file")
-            return Principal(token.device, True, ua, mark, token.id)
+            return Principal(device, True, ua, mark, token.id)
         bootstrap = device is None
         if device is None:
             assert tenant is not None
@@ -223,7 +233,7 @@ class Provisioner:
         if (
             ua is not None
             and ua.expansion_modules is not None
-            and await note_reported_modules(device, ua.expansion_modules)
+            and await self._modules(device, ua.expansion_modules)
         ):
             # This request's own file must show what it just reported.
             mark = await audit_mark()
@@ -261,7 +271,9 @@ class Provisioner:
         principal = await self.authenticate(req)
         if isinstance(principal, PhoneResponse):
             return principal
-        grant = await firmware_grant(self._p, principal.device, sha256, filename)
+        grant = await firmware_grant(
+            self._p, await Device.get(id=principal.device.id), sha256, filename
+        )
         if grant is None:
             return NOT_FOUND
         await self._note_use(principal, req)
@@ -277,14 +289,29 @@ class Provisioner:
             log.exception("firmware-fetched hook failed for %s", grant.device.mac)
 
     async def _note_use(self, principal: Principal, req: PhoneRequest) -> None:
-        device = principal.device
-        if not principal.bootstrap and device.sealed_at is None:
+        device, ua = principal.device, principal.user_agent
+        if not principal.bootstrap and not device.sealed:
+            # In the request, with its audit row, before the answer: once a device's own
+            # credentials have worked, its tenant's bootstrap credential must stop
+            # working for it at once, in this process and in every other.
+            self._harmless.add(await seal_device(await Device.get(id=device.id)))
             # Sealing changes who may fetch, not what is rendered, and the cached
-            # principal is this very object: no cache needs to forget anything.
-            self._harmless.add(await seal_device(device))
-        await self._note_fetch(device, req, principal.user_agent)
+            # principal is this very record: no cache needs to forget anything.
+            device.sealed = True
+        firmware = ua.firmware[:64] if ua is not None and ua.firmware else None
+        await self._notes.note(device, req.client_ip, _storable(req.user_agent)[:255], firmware)
 
-    async def _principal(self, username: str, mark: int) -> tuple[Device | None, Tenant | None]:
+    async def _modules(self, device: PhoneDevice, reported: int) -> bool:
+        """Whether the expansion modules the phone reported changed the device."""
+        if clamp_modules(device.model, reported) == device.expansion_modules:
+            return False
+        changed = await note_reported_modules(await Device.get(id=device.id), reported)
+        device.expansion_modules = clamp_modules(device.model, reported)
+        return changed
+
+    async def _principal(
+        self, username: str, mark: int
+    ) -> tuple[PhoneDevice | None, PhoneTenant | None]:
         if len(username) > _MAX_USERNAME:
             # Longer than any stored name: unknown, and not worth a cache slot.
             return None, None
@@ -293,16 +320,15 @@ class Provisioner:
         cached = self._principals.get(username, mark)
         if not isinstance(cached, Miss):
             return cached
-        found: tuple[Device | None, Tenant | None]
+        found: tuple[PhoneDevice | None, PhoneTenant | None]
         if username.startswith("bootstrap-"):
-            found = None, await Tenant.get_or_none(bootstrap_username=username)
+            found = None, await records.tenant_by_bootstrap(username)
         else:
-            device = await Device.filter(prov_username=username).select_related("tenant").first()
-            found = device, None
+            found = await records.device_by_username(username), None
         self._principals.put(username, mark, found)
         return found
 
-    def _password_of(self, device: Device | None, tenant: Tenant | None) -> str | None:
+    def _password_of(self, device: PhoneDevice | None, tenant: PhoneTenant | None) -> str | None:
         if device is not None:
             return self._p.box.open(device.prov_password_enc)
         if tenant is not None:
@@ -316,18 +342,15 @@ class Provisioner:
         return ua.mac if ua is not None else None
 
     async def _bootstrap_target(
-        self, tenant: Tenant, file_request: FileRequest, ua: UserAgentInfo | None
-    ) -> Device | None:
+        self, tenant: PhoneTenant, file_request: FileRequest, ua: UserAgentInfo | None
+    ) -> PhoneDevice | None:
         mac = self._target_mac(file_request, ua)
         if mac is None:
             return None
-        device = await Device.get_or_none(mac=mac, tenant_id=tenant.id, sealed_at=None)
-        if device is not None:
-            device.tenant = tenant
-        return device
+        return await records.unsealed_device(mac, tenant.id)
 
     def _may_fetch(
-        self, device: Device, file_request: FileRequest | None, ua: UserAgentInfo | None
+        self, device: PhoneDevice, file_request: FileRequest | None, ua: UserAgentInfo | None
     ) -> bool:
         """A device fetches only its own files and its own model's common files."""
         if file_request is None:
@@ -337,16 +360,19 @@ class Provisioner:
         return file_request.model is None or file_request.model == get_model(device.model)
 
     async def _render(
-        self, driver: Driver, device: Device, mark: int, filename: str
+        self, driver: Driver, device: PhoneDevice, mark: int, filename: str
     ) -> bytes | PhoneResponse | None:
         """The file; None when the device has no such file (the driver says so with
         :class:`NotThisDevicesFile`); :data:`RENDER_FAILED` (logged with the MAC) for
         anything else that goes wrong, a driver's own bug included, never a 404."""
         if driver.vendor.value != device.vendor:
             return None
+        cached = self._bodies.get((device.id, filename), mark)
+        if isinstance(cached, bytes):
+            return cached
         try:
-            ctx = await self._contexts.context(self._p, device, device.tenant, mark=mark)
-            return driver.render(ctx, filename)
+            ctx = await self._contexts.context(self._p, device, mark=mark)
+            body = driver.render(ctx, filename)
         except NotThisDevicesFile:
             return None
         except Exception:
@@ -354,30 +380,5 @@ class Provisioner:
             # refused it, say) cost this device its file and no other device anything.
             log.exception("provisioning: cannot render %r for %s", filename[:64], device.mac)
             return RENDER_FAILED
-
-    async def _note_fetch(
-        self, device: Device, req: PhoneRequest, ua: UserAgentInfo | None
-    ) -> None:
-        now = datetime.now(UTC)
-        firmware = ua.firmware[:64] if ua is not None and ua.firmware else device.reported_firmware
-        user_agent = _storable(req.user_agent)[:255]
-        unchanged = (
-            device.last_fetch_at is not None
-            and now - device.last_fetch_at < _FETCH_NOTE_INTERVAL
-            and device.last_fetch_ip == req.client_ip
-            and device.last_user_agent == user_agent
-            and device.reported_firmware == firmware
-        )
-        if unchanged:
-            # A boot fetches several files within a second: one write per boot is
-            # enough to know when and from where the phone last came.
-            return
-        device.last_fetch_at = now
-        device.last_fetch_ip = req.client_ip
-        device.last_user_agent = user_agent
-        fields = ["last_fetch_at", "last_fetch_ip", "last_user_agent"]
-        if ua is not None and ua.firmware:
-            device.reported_firmware = ua.firmware[:64]
-            device.reported_firmware_at = now
-            fields += ["reported_firmware", "reported_firmware_at"]
-        await device.save(update_fields=fields)
+        self._bodies.put((device.id, filename), mark, body)
+        return body

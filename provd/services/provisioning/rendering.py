@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import logging
 
-from provd.db.models import Device, DeviceLine, Tenant
+from provd.db import direct
+from provd.db.models import (
+    Device,
+    DeviceLine,
+    FirmwareImage,
+    FirmwarePin,
+    KeySetting,
+    RolloutDevice,
+    Tenant,
+    User,
+)
+from provd.db.models import PageLabel as PageLabelRow
 from provd.domain.catalogue import PhoneModel
 from provd.domain.errors import ProvdError
-from provd.domain.keys import KeyFunction, KeyLocation, KeySpec, default_line_keys
+from provd.domain.firmware import Pin, PinLevel, resolve
+from provd.domain.keys import KeyFunction, KeyLocation, KeySpec, Level, default_line_keys
 from provd.domain.mac import Mac
 from provd.domain.network import Vlan, parse_proxy, parse_vlan
 from provd.drivers.context import (
@@ -24,10 +36,12 @@ from provd.drivers.context import (
     masked,
 )
 from provd.drivers.registry import driver_for, get_model
-from provd.services.firmware import firmware_for_config, firmware_url
-from provd.services.layouts import effective_layout
+from provd.firmware.resolution import UPDATING_DEVICE_STATES, pin_owners
+from provd.services.firmware import image_url
+from provd.services.layouts import layout_owners, stack_layout, stored_spec
 from provd.services.platform import Platform
 from provd.services.provisioning.mark_cache import HarmlessIds, MarkCache, audit_mark
+from provd.services.provisioning.records import PhoneDevice, PhoneTenant, of_models
 
 log = logging.getLogger("provd.rendering")
 
@@ -39,7 +53,7 @@ def _port(stored: str | None, inherited: str | None) -> VlanPort | None:
     return VlanPort(vlan.vid, vlan.priority) if vlan else None
 
 
-def network_of(tenant: Tenant, device: Device) -> Network:
+def network_of(tenant: Tenant | PhoneTenant, device: Device | PhoneDevice) -> Network:
     return Network(
         lan_vlan=_port(device.vlan_lan, tenant.vlan_lan),
         pc_vlan=_port(device.vlan_pc, tenant.vlan_pc),
@@ -47,7 +61,7 @@ def network_of(tenant: Tenant, device: Device) -> Network:
     )
 
 
-def sip_proxy_of(p: Platform, tenant: Tenant) -> SipServer:
+def sip_proxy_of(p: Platform, tenant: Tenant | PhoneTenant) -> SipServer:
     if tenant.sip_proxy:
         proxy = parse_proxy(tenant.sip_proxy)
         return SipServer(host=proxy.host, port=proxy.port)
@@ -59,51 +73,108 @@ def _key(spec: KeySpec) -> Key:
     return Key(spec.location, spec.function, spec.target, spec.label, line)
 
 
-async def keys_of(
-    device: Device, tenant: Tenant, model: PhoneModel, lines: list[DeviceLine]
+# The rows a device's files are made of, read without the ORM: this runs once per boot
+# of every phone. Each mirrors a query of the services the console uses
+# (services/layouts.effective_layout, firmware/resolution.firmware_for_config), and
+# the stacking and choosing are theirs.
+_LINES_SQL = (
+    f'SELECT l."slot", u."id", u."extension", u."display_name", u."sip_username", '
+    f'u."sip_password_enc" FROM "{DeviceLine._meta.db_table}" l '
+    f'JOIN "{User._meta.db_table}" u ON u."id" = l."user_id" '
+    f'WHERE l."device_id" = ? ORDER BY l."slot"'
+)
+_KEYS_SQL = (
+    'SELECT "owner", "location", "function", "target", "label", "locked" '
+    f'FROM "{KeySetting._meta.db_table}" WHERE "model" = ? AND "owner" IN (?, ?, ?, ?)'
+)
+_LABELS_SQL = (
+    'SELECT "owner", "module", "page", "text" '
+    f'FROM "{PageLabelRow._meta.db_table}" WHERE "model" = ? AND "owner" IN (?, ?, ?, ?)'
+)
+_ROLLOUT_SQL = (
+    f'SELECT i."version", i."sha256", i."filename" FROM "{RolloutDevice._meta.db_table}" r '
+    f'JOIN "{FirmwareImage._meta.db_table}" i ON i."id" = r."target_image_id" '
+    f'WHERE r."device_id" = ? AND r."state" IN '
+    f"({', '.join('?' for _ in UPDATING_DEVICE_STATES)}) "
+    'ORDER BY r."id" DESC LIMIT 1'
+)
+_PINS_SQL = (
+    f'SELECT p."owner", i."id", i."version", i."tested", i."sha256", i."filename" '
+    f'FROM "{FirmwarePin._meta.db_table}" p '
+    f'JOIN "{FirmwareImage._meta.db_table}" i ON i."id" = p."image_id" '
+    'WHERE p."model" = ? AND p."owner" IN (?, ?, ?)'
+)
+
+
+async def _keys(
+    device: PhoneDevice, model: PhoneModel, lines: int, first_user: int | None
 ) -> tuple[tuple[Key, ...], tuple[PageLabel, ...]]:
-    first = next((line.user_id for line in lines if line.slot == 1), None)  # type: ignore[attr-defined]
-    layout, pages = await effective_layout(device, tenant, first)
+    owners = layout_owners(device.tenant.id, first_user, device.id)
+    # Unused owner slots repeat the platform: four placeholders, one prepared statement.
+    names = [*owners, *(["platform"] * (4 - len(owners)))]
+    by_level: dict[Level, dict[KeyLocation, KeySpec]] = {level: {} for level in owners.values()}
+    for owner, location, function, target, label, locked in await direct.fetch(
+        _KEYS_SQL, (model.id, *names)
+    ):
+        spec = stored_spec(location, function, target, label, bool(locked))
+        by_level[owners[owner]][spec.location] = spec
+    labels = [
+        (owners[owner], module, page, text)
+        for owner, module, page, text in await direct.fetch(_LABELS_SQL, (model.id, *names))
+    ]
+    layout, pages = stack_layout(by_level, labels, device.expansion_modules)
     # Line keys for the lines in use sit under every layout, so a layout that
     # programs other keys never leaves a line without its key.
-    specs: dict[KeyLocation, KeySpec] = default_line_keys(model, len(lines))
+    specs: dict[KeyLocation, KeySpec] = default_line_keys(model, lines)
     specs.update({loc: eff.spec for loc, eff in layout.items()})
     keys = tuple(_key(specs[loc]) for loc in sorted(specs))
-    labels = tuple(PageLabel(m, pg, text) for (m, pg), text in sorted(pages.items()))
-    return keys, labels
+    page_labels = tuple(PageLabel(m, pg, text) for (m, pg), text in sorted(pages.items()))
+    return keys, page_labels
 
 
-async def firmware_of(p: Platform, device: Device) -> FirmwareRef | None:
-    image = await firmware_for_config(device)
-    if image is None:
+async def _firmware(p: Platform, device: PhoneDevice) -> FirmwareRef | None:
+    """The target of a rollout updating the device, else its resolved pin."""
+    rows = await direct.fetch(_ROLLOUT_SQL, (device.id, *UPDATING_DEVICE_STATES))
+    if rows:
+        version, sha256, filename = rows[0]
+        return FirmwareRef(version, image_url(p, sha256, filename), filename)
+    levels = pin_owners(device.tenant.id, device.id)
+    pins: dict[PinLevel, Pin] = {}
+    images: dict[PinLevel, tuple[str, str, str]] = {}
+    for owner, image_id, version, tested, sha256, filename in await direct.fetch(
+        _PINS_SQL, (device.model, *levels)
+    ):
+        level = levels[owner]
+        pins[level] = Pin(level, image_id, version, bool(tested))
+        images[level] = (version, sha256, filename)
+    chosen = resolve(pins).pin
+    if chosen is None:
         return None
-    return FirmwareRef(image.version, firmware_url(p, image), image.filename)
+    version, sha256, filename = images[chosen.level]
+    return FirmwareRef(version, image_url(p, sha256, filename), filename)
 
 
-async def device_context(
-    p: Platform, device: Device, tenant: Tenant | None = None
-) -> DeviceContext:
-    """The driver input for a device: five queries (lines with users, keys, page labels,
-    firmware pins, an updating rollout) when the caller already holds the device's
-    tenant, as the phone request path does."""
-    if tenant is None:
-        tenant = await Tenant.get(id=device.tenant_id)  # type: ignore[attr-defined]
-    rows = await DeviceLine.filter(device_id=device.id).select_related("user").order_by("slot")
-    settings = p.settings
+async def phone_context(p: Platform, device: PhoneDevice) -> DeviceContext:
+    """The driver input for a device: four or five plain queries (lines with their
+    users, keys, page labels, a rollout updating it, its firmware pins)."""
+    tenant = device.tenant
+    rows = await direct.fetch(_LINES_SQL, (device.id,))
     lines = tuple(
         Line(
-            slot=line.slot,
-            extension=line.user.extension,
-            display_name=line.user.display_name,
-            auth_user=line.user.sip_username,
-            password=p.box.open(line.user.sip_password_enc),
+            slot=slot,
+            extension=extension,
+            display_name=display_name,
+            auth_user=sip_username,
+            password=p.box.open(bytes(password)),
             domain=tenant.sip_domain,
-            label=f"{line.user.extension} {line.user.display_name}",
+            label=f"{extension} {display_name}",
         )
-        for line in rows
+        for slot, _, extension, display_name, sip_username, password in rows
     )
+    first_user = next((user_id for slot, user_id, *_ in rows if slot == 1), None)
     model = get_model(device.model)
-    keys, page_labels = await keys_of(device, tenant, model, rows)
+    keys, page_labels = await _keys(device, model, len(lines), first_user)
+    settings = p.settings
     return DeviceContext(
         mac=Mac(device.mac),
         model=model,
@@ -122,8 +193,21 @@ async def device_context(
         page_labels=page_labels,
         network=network_of(tenant, device),
         pickup_code=tenant.pickup_code,
-        firmware=await firmware_of(p, device),
+        firmware=await _firmware(p, device),
     )
+
+
+async def _record(device: Device, tenant: Tenant | None) -> PhoneDevice:
+    if tenant is None:
+        tenant = await Tenant.get(id=device.tenant_id)  # type: ignore[attr-defined]
+    return of_models(device, tenant)
+
+
+async def device_context(
+    p: Platform, device: Device, tenant: Tenant | None = None
+) -> DeviceContext:
+    """The driver input for a device (what :func:`phone_context` builds for phones)."""
+    return await phone_context(p, await _record(device, tenant))
 
 
 async def render_file(
@@ -149,15 +233,22 @@ class ContextCache:
         )
 
     async def context(
-        self, p: Platform, device: Device, tenant: Tenant, *, mark: int | None = None
+        self,
+        p: Platform,
+        device: Device | PhoneDevice,
+        tenant: Tenant | None = None,
+        *,
+        mark: int | None = None,
     ) -> DeviceContext:
-        """``mark``: the audit mark read at the start of the request, if it was."""
+        """``mark``: the audit mark read at the start of the request, if it was; a
+        device's ORM object needs its ``tenant``."""
         if mark is None:
             mark = await audit_mark()
         ctx = self._entries.get(device.id, mark)
         if isinstance(ctx, DeviceContext):
             return ctx
-        ctx = await device_context(p, device, tenant)
+        record = device if isinstance(device, PhoneDevice) else await _record(device, tenant)
+        ctx = await phone_context(p, record)
         self._entries.put(device.id, mark, ctx)
         return ctx
 
