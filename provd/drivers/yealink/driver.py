@@ -10,6 +10,7 @@ explicitly rather than left out.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from enum import Enum
@@ -234,13 +235,17 @@ class YealinkDriver:
         if parsed is None or not _belongs_to(parsed[1], ctx):
             raise NotThisDevicesFile(filename)
         kind = parsed[0]
-        if kind is _Kind.BOOT:
-            variables = _boot_variables(ctx)
-        elif kind is _Kind.COMMON:
-            variables = _common_variables(ctx.model)
-        else:
-            variables = _device_variables(ctx)
+        if kind is _Kind.COMMON:
+            return _common_file_of(ctx.model)
+        variables = _boot_variables(ctx) if kind is _Kind.BOOT else _device_variables(ctx)
         return _ENV.get_template(kind.value).render(variables).encode("utf-8")
+
+
+@functools.cache
+def _common_file_of(model: PhoneModel) -> bytes:
+    # Made of the model and the platform's constants only, the same for every phone of
+    # the model: rendered once per process instead of once per boot.
+    return _ENV.get_template(_Kind.COMMON.value).render(_common_variables(model)).encode("utf-8")
 
 
 def _boot_variables(ctx: DeviceContext) -> dict[str, Any]:
