@@ -1,4 +1,4 @@
-"""How many examples the property tests run: all of them in the full run, a fifth in the
+"""How many examples the property tests run: all of them in the full run, a tenth in the
 quick tier.
 
 Counts are written for the full run, as hypothesis' ``max_examples`` or through
@@ -6,10 +6,11 @@ Counts are written for the full run, as hypothesis' ``max_examples`` or through
 own profile (``default``, or ``ci`` where ``$CI`` is set) without its deadline: a
 deadline is a wall-clock assertion, and a loaded CI runner (two workers, coverage
 tracing) took 247 ms for an example the deadline gave 200. Without that option
-the suite loads ``quick``, the same profile with a fifth of the examples, and
+the suite loads ``quick``, the same profile with a tenth of the examples, and
 :func:`examples` scales explicit counts by the same share, so that the work loop
-(``pytest -m "not slow"``) stays under a minute. A property that fails only past the
-quick tier's examples still fails the full run.
+(``pytest -m "not slow"``) stays under a minute: at a fifth, the property and fuzz
+tests took 13 of its CPU-seconds. A property that fails only past the quick tier's
+examples still fails the full run.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ QUICK = "quick"
 
 _OWN = settings.get_profile(settings.get_current_profile_name())
 settings.register_profile(FULL, _OWN, deadline=None)
-settings.register_profile(QUICK, _OWN, deadline=None, max_examples=max(1, _OWN.max_examples // 5))
+settings.register_profile(QUICK, _OWN, deadline=None, max_examples=max(1, _OWN.max_examples // 10))
 
 
 def load_default() -> None:
