@@ -59,6 +59,18 @@ _DAEMON_FOLDERS = (_TESTS / "browser", _TESTS / "pbx")
 _PURE_IN_DAEMON_FOLDERS = frozenset({_TESTS / "pbx" / "test_units.py"})
 
 
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """The quick tier does not import what it would only deselect: the browser folder
+    and the PBX modules but the pure units (Playwright's API, the PBX harness, a few
+    hundred tests to build and drop: a second of each worker's start)."""
+    if config.getoption("markexpr") != "not slow":
+        return None
+    if collection_path == _TESTS / "browser":
+        return True
+    in_pbx = collection_path.parent == _TESTS / "pbx" and collection_path.name.startswith("test_")
+    return True if in_pbx and collection_path not in _PURE_IN_DAEMON_FOLDERS else None
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         starts_one = (
