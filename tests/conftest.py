@@ -62,7 +62,7 @@ _PURE_IN_DAEMON_FOLDERS = frozenset({_TESTS / "pbx" / "test_units.py"})
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
     """The quick tier does not import what it would only deselect: the browser folder
     and the PBX modules but the pure units (Playwright's API, the PBX harness, a few
-    hundred tests to build and drop: a second of each worker's start)."""
+    hundred tests to build and drop: half a second of each worker's start)."""
     if config.getoption("markexpr") != "not slow":
         return None
     if collection_path == _TESTS / "browser":

@@ -143,6 +143,7 @@ async def test_a_backup_of_a_newer_schema_is_refused_naming_both(
     assert _listing(elsewhere) == ["backup.provd"]
 
 
+@pytest.mark.slow  # migrates the schema back one migration, and forward in restore
 async def test_an_older_schema_is_migrated_to_this_provds(
     migrated_db: Path, tmp_path: Path, elsewhere: Path
 ) -> None:
