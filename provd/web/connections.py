@@ -30,6 +30,7 @@ import logging
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from aiohttp import web
 
@@ -107,9 +108,13 @@ class _Connection(asyncio.Protocol):
         self._head_timer: asyncio.TimerHandle | None = None
         self._seen_request_line = False
         self._tail = b""
+        self._hello: list[bytes] = []
+        self._hello_eof = False
+        self._tls_started = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        # Not an isinstance check: uvloop's transports are not asyncio.Transport's.
+        transport = cast(asyncio.Transport, transport)
         peer = transport.get_extra_info("peername")
         key = client_key(str(peer[0])) if peer else "unknown"
         if not self._guard.admit(key):
@@ -119,7 +124,9 @@ class _Connection(asyncio.Protocol):
         if self._ssl_context is None:
             self._attach(transport)
             return
-        # Nothing may reach this protocol before start_tls takes the transport over.
+        # Nothing should reach this protocol before start_tls takes the transport over.
+        # asyncio keeps this pause; uvloop starts reading when connection_made returns
+        # whatever it did, so there the client's first bytes may come here first.
         transport.pause_reading()
         task = asyncio.get_running_loop().create_task(self._handshake(transport, self._ssl_context))
         # aiohttp knows a connection only once it is handed over; until then the site
@@ -133,8 +140,8 @@ class _Connection(asyncio.Protocol):
         if self._lost or raw.is_closing():
             self._release()
             return
-        try:
-            tls = await loop.start_tls(
+        starting = loop.create_task(
+            loop.start_tls(
                 raw,
                 self,
                 context,
@@ -144,13 +151,19 @@ class _Connection(asyncio.Protocol):
                 # asyncio's default 30 s either.
                 ssl_shutdown_timeout=seconds,
             )
+        )
+        try:
+            await self._hand_over_hello(raw)
+            tls = await starting
         except (OSError, EOFError) as e:
+            starting.cancel()
             # Scanners, wrong protocols and clients that never finish: not news.
             log.debug("TLS handshake with %s failed: %s", self._key, e)
             raw.abort()
             self._release()
             return
         except BaseException:
+            starting.cancel()
             raw.abort()
             self._release()
             raise
@@ -159,6 +172,35 @@ class _Connection(asyncio.Protocol):
             self._release()
             return
         self._attach(tls)
+
+    async def _hand_over_hello(self, raw: asyncio.Transport) -> None:
+        """Give start_tls's protocol the bytes that came here before it took over.
+
+        start_tls puts its protocol on the transport in its first step, which runs
+        before this coroutine continues (both were scheduled in this order, and a loop
+        runs what is ready in order, reading no socket in between); from then on the
+        socket's bytes go there, after these.
+        """
+        while raw.get_protocol() is self:
+            if raw.is_closing():
+                return
+            await asyncio.sleep(0)
+        self._tls_started = True
+        protocol = raw.get_protocol()
+        hello, self._hello = b"".join(self._hello), []
+        while hello:
+            if hasattr(protocol, "buffer_updated"):  # both loops' TLS protocols are
+                buffered = cast(asyncio.BufferedProtocol, protocol)
+                buffer = memoryview(buffered.get_buffer(len(hello)))
+                n = min(len(buffer), len(hello))
+                buffer[:n] = hello[:n]
+                buffered.buffer_updated(n)
+                hello = hello[n:]
+            else:
+                cast(asyncio.Protocol, protocol).data_received(hello)
+                hello = b""
+        if self._hello_eof:
+            raise EOFError("the client closed before its TLS handshake")
 
     def _attach(self, transport: asyncio.Transport) -> None:
         self._transport = transport
@@ -196,6 +238,13 @@ class _Connection(asyncio.Protocol):
             self._tail = text[-3:]
 
     def data_received(self, data: bytes) -> None:
+        if self._ssl_context is not None and not self._tls_started:
+            # Before start_tls took over (uvloop): the start of the TLS handshake.
+            if sum(map(len, self._hello)) + len(data) > _MAX_EARLY_BYTES:
+                self._overflow = True
+                return
+            self._hello.append(data)
+            return
         if self._handler is None:
             # TLS application data may follow the handshake before _attach runs.
             if sum(map(len, self._early)) + len(data) > _MAX_EARLY_BYTES:
@@ -208,6 +257,9 @@ class _Connection(asyncio.Protocol):
         self._handler.data_received(data)
 
     def eof_received(self) -> bool | None:
+        if self._ssl_context is not None and not self._tls_started:
+            self._hello_eof = True
+            return True
         if self._handler is None:
             self._early_eof = True
             return True
