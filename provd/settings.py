@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from provd.domain.errors import InvalidInput
+from provd.security.tls import KEY_TYPES
 
 SETTINGS_FILE = "provd.json"
 DEFAULT_NTP_SERVERS: tuple[str, ...] = ("pool.ntp.org",)
@@ -35,6 +36,9 @@ class Settings:
     ntp_servers: tuple[str, ...] = DEFAULT_NTP_SERVERS
     tls_cert: str | None = None
     tls_key: str | None = None
+    tls_key_type: str = KEY_TYPES[0]
+    """The server key provd makes for itself (not for --tls-cert/--tls-key): "rsa"
+    (RSA-2048, every phone) or "ecdsa" (P-256, for phones that all support it)."""
     db_url: str | None = None
     tls_handshake_seconds: float = 10.0
     """How long a client may take to complete the TLS handshake."""
@@ -82,6 +86,8 @@ def _check(settings: Settings) -> Settings:
         raise InvalidInput("max_connections_per_client", "must be between 1 and 100000")
     if not 5 <= settings.resync_minutes <= 43200:
         raise InvalidInput("resync_minutes", "must be between 5 and 43200 minutes")
+    if settings.tls_key_type not in KEY_TYPES:
+        raise InvalidInput("tls_key_type", f"must be one of: {', '.join(KEY_TYPES)}")
     if settings.log_format not in LOG_FORMATS:
         raise InvalidInput("log_format", f"must be one of: {', '.join(LOG_FORMATS)}")
     return settings

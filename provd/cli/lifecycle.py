@@ -19,6 +19,7 @@ from provd.domain.errors import ProvdError
 from provd.domain.passwords import generate_password
 from provd.pbx.settings import PBX_OPTIONS, PbxOption
 from provd.security.secretbox import SecretBox
+from provd.security.tls import KEY_TYPES
 from provd.services.access import accounts, tokens
 from provd.services.directory import tenants
 from provd.services.platform import Platform
@@ -87,10 +88,20 @@ def _do_init(state: CliState, as_json: bool, settings: Settings) -> None:
     emit(as_json, info, _init_text(info))
 
 
+_tls_key_type_option = click.option(
+    "--tls-key-type",
+    type=click.Choice(KEY_TYPES),
+    help="The key of the server certificate provd makes: rsa (RSA-2048, every phone; the "
+    "default) or ecdsa (P-256: cheaper handshakes, for fleets whose phones all support it). "
+    "Kept in the settings (tls_key_type).",
+)
+
+
 @cli.command()
 @click.option("--public-host", help="Host name or address phones use to reach provd.")
 @click.option("--https-port", type=int, default=8443, show_default=True)
 @click.option("--sip-proxy-host", help="SIP proxy phones send to (default: the public host).")
+@_tls_key_type_option
 @json_option
 @click.pass_obj
 def init(
@@ -98,6 +109,7 @@ def init(
     public_host: str | None,
     https_port: int,
     sip_proxy_host: str | None,
+    tls_key_type: str | None,
     as_json: bool,
 ) -> None:
     """Create the data directory: keys, certificates, database, default tenant, API token
@@ -105,7 +117,10 @@ def init(
     if state.initialised:
         fail(f"{state.data_dir} is already initialised", as_json=as_json)
     settings = Settings().with_overrides(
-        public_host=public_host, https_port=https_port, sip_proxy_host=sip_proxy_host
+        public_host=public_host,
+        https_port=https_port,
+        sip_proxy_host=sip_proxy_host,
+        tls_key_type=tls_key_type,
     )
     _do_init(state, as_json, settings)
 
@@ -258,6 +273,7 @@ def _discovery_options(f: F) -> F:
     type=click.Path(dir_okay=False, exists=True, resolve_path=True),
     help="Its private key (PEM).",
 )
+@_tls_key_type_option
 @_pbx_options
 @_discovery_options
 @click.option("-v", "--verbose", is_flag=True)
@@ -279,6 +295,7 @@ def serve(
     public_host: str | None,
     tls_cert: str | None,
     tls_key: str | None,
+    tls_key_type: str | None,
     pnp: bool,
     pnp_interface: str | None,
     pnp_answer_unknown: bool,
@@ -311,7 +328,11 @@ def serve(
     if not state.initialised:
         # The URLs the first run prints must be the ones it serves.
         _do_init(
-            state, False, Settings().with_overrides(public_host=public_host, https_port=https_port)
+            state,
+            False,
+            Settings().with_overrides(
+                public_host=public_host, https_port=https_port, tls_key_type=tls_key_type
+            ),
         )
     settings = load_settings(state.data_dir).with_overrides(
         https_port=https_port,
@@ -319,6 +340,7 @@ def serve(
         bind=bind,
         tls_cert=tls_cert,
         tls_key=tls_key,
+        tls_key_type=tls_key_type,
         db_url=state.db_url,
     )
     try:

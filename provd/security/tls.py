@@ -6,10 +6,14 @@ phones get verified connections. The CA is made once and never replaced
 automatically (phones may trust it); the server certificate is renewed whenever it
 nears expiry or misses a name the server is now reached by.
 
-Keys are RSA, not EC: older Yealink firmware is widely reported to lack ECDSA
-support, and a phone that cannot verify the signature fails closed. RSA-2048 is
-what every phone handles; the CA gets 3072 bits because it lives ten years, past
-the point (2030) where 2048-bit RSA is no longer recommended for new signatures.
+The server key is RSA by default, not EC: older Yealink firmware is widely reported
+to lack ECDSA support, and a phone that cannot verify the signature fails closed.
+RSA-2048 is what every phone handles. For fleets whose phones all support it, the
+server key can be ECDSA P-256 (``tls_key_type``): its signature costs the server a
+small fraction of an RSA-2048 one in every full handshake (bench/README.md). The CA
+stays RSA in either case, with 3072 bits because it lives ten years, past the point
+(2030) where 2048-bit RSA is no longer recommended for new signatures; it signs the
+server certificate once, so its key type costs no handshake anything.
 """
 
 from __future__ import annotations
@@ -50,6 +54,8 @@ RENEW_BEFORE = dt.timedelta(days=30)
 _BACKDATE = dt.timedelta(hours=1)
 _CA_KEY_BITS = 3072
 _SERVER_KEY_BITS = 2048
+KEY_TYPES = ("rsa", "ecdsa")
+"""The server key provd makes: RSA-2048 (the default), or ECDSA on the P-256 curve."""
 _ALWAYS_DNS = ("localhost",)
 _ALWAYS_IPS = ("127.0.0.1", "::1")
 
@@ -93,16 +99,20 @@ def ensure_certificates(
     ips: list[str],
     *,
     now: dt.datetime | None = None,
+    key_type: str = KEY_TYPES[0],
 ) -> TlsPaths:
-    """Create, reuse or renew provd's CA and server certificate in ``data_dir``."""
+    """Create, reuse or renew provd's CA and server certificate in ``data_dir``; a
+    server key of another type than ``key_type`` (one of :data:`KEY_TYPES`) is replaced."""
+    if key_type not in KEY_TYPES:
+        raise InvalidInput("tls_key_type", f"must be one of: {', '.join(KEY_TYPES)}")
     names = _requested_names(hostnames, ips)
     now = now or dt.datetime.now(dt.UTC)
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     paths = TlsPaths(cert=data_dir / SERVER_CERT, key=data_dir / SERVER_KEY, ca=data_dir / CA_CERT)
     with _locked(data_dir / _LOCK):
         ca_cert, ca_key = _ensure_ca(data_dir, now)
-        if not _server_is_current(paths, ca_cert, names, now):
-            _issue_server(paths, ca_cert, ca_key, names, now)
+        if not _server_is_current(paths, ca_cert, names, now, key_type):
+            _issue_server(paths, ca_cert, ca_key, names, now, key_type)
     return paths
 
 
@@ -265,7 +275,7 @@ def _ensure_ca(data_dir: Path, now: dt.datetime) -> tuple[x509.Certificate, rsa.
 
 
 def _server_is_current(
-    paths: TlsPaths, ca_cert: x509.Certificate, names: _Names, now: dt.datetime
+    paths: TlsPaths, ca_cert: x509.Certificate, names: _Names, now: dt.datetime, key_type: str
 ) -> bool:
     if not (paths.cert.exists() and paths.key.exists()):
         return False
@@ -276,7 +286,8 @@ def _server_is_current(
         return False
     dns, ips = _certificate_names(leaf)
     return (
-        _same_key(key, leaf)
+        _type_of(key) == key_type
+        and _same_key(key, leaf)
         and _issued_by(leaf, ca_cert)
         and leaf.not_valid_after_utc > now + RENEW_BEFORE
         and names.dns <= dns
@@ -290,8 +301,13 @@ def _issue_server(
     ca_key: rsa.RSAPrivateKey,
     names: _Names,
     now: dt.datetime,
+    key_type: str,
 ) -> None:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=_SERVER_KEY_BITS)
+    key: _PrivateKey
+    if key_type == "ecdsa":
+        key = ec.generate_private_key(ec.SECP256R1())
+    else:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=_SERVER_KEY_BITS)
     alt_names: list[x509.GeneralName] = [x509.DNSName(n) for n in sorted(names.dns)]
     alt_names += [x509.IPAddress(ip) for ip in sorted(names.ips, key=str)]
     cert = (
@@ -308,8 +324,9 @@ def _issue_server(
             x509.KeyUsage(
                 digital_signature=True,
                 content_commitment=False,
-                # Kept for RSA clients that check it even though static-RSA suites are off.
-                key_encipherment=True,
+                # Kept for RSA clients that check it even though static-RSA suites are off;
+                # an EC key signs (ECDHE-ECDSA) and encrypts nothing.
+                key_encipherment=key_type == "rsa",
                 data_encipherment=False,
                 key_agreement=False,
                 key_cert_sign=False,
@@ -386,7 +403,11 @@ def _issued_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
     return True
 
 
-def _key_pem(key: rsa.RSAPrivateKey) -> bytes:
+def _type_of(key: _PrivateKey) -> str:
+    return "ecdsa" if isinstance(key, ec.EllipticCurvePrivateKey) else "rsa"
+
+
+def _key_pem(key: _PrivateKey) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,

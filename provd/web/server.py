@@ -123,7 +123,7 @@ def tls_paths(data_dir: Path, settings: Settings) -> TlsPaths:
         ips.append(settings.public_host)
     except ValueError:
         names.append(settings.public_host)
-    return ensure_certificates(data_dir, names, ips)
+    return ensure_certificates(data_dir, names, ips, key_type=settings.tls_key_type)
 
 
 async def serve(
