@@ -77,10 +77,21 @@ def child_environment() -> dict[str, str]:
     return env
 
 
-def create(data_dir: Path, port: int, count: int, warmup: int, *, sealed: bool) -> Fleet:
+def create(
+    data_dir: Path, port: int, count: int, warmup: int, *, sealed: bool, key_type: str = "rsa"
+) -> Fleet:
+    # The option only when it is not the default, so that trees from before it still run.
+    key = ["--tls-key-type", key_type] if key_type != "rsa" else []
     done = subprocess.run(
         provd_command(
-            data_dir, "init", "--public-host", "127.0.0.1", "--https-port", str(port), "--json"
+            data_dir,
+            "init",
+            "--public-host",
+            "127.0.0.1",
+            "--https-port",
+            str(port),
+            *key,
+            "--json",
         ),
         capture_output=True,
         text=True,

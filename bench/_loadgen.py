@@ -7,7 +7,9 @@ the kernel without the GIL and the generator costs as little CPU as possible per
 TLS connection (no session resumption, nothing shared with other phones), asks for its
 boot file without credentials, takes the 401 challenge, then fetches its boot, common
 and MAC files with its credentials on that connection, and checks that the MAC file
-sets its own account.
+sets its own account. With ``reconnect`` each request goes on a connection of its own
+instead, each after the first resuming the TLS session of the one before (as phones
+that keep their session do).
 
 Protocol with the parent: ``argv[1]`` is a JSON job file. The process runs the warm-up
 phones, prints ``ready``, waits for ``go`` on stdin, runs its share of the measured
@@ -17,6 +19,7 @@ phones and prints one JSON line with the results.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import re
@@ -77,6 +80,7 @@ class Job:
     """Seconds after ``go`` past which no new phone starts."""
     warmup: list[Phone]
     phones: list[Phone]
+    reconnect: bool = False
 
     @classmethod
     def load(cls, path: str) -> Job:
@@ -95,6 +99,7 @@ class _Credentials:
     def __init__(self, scheme: str, phone: Phone, challenges: list[str]) -> None:
         self._basic: str | None = None
         self._nc = 0
+        self.stale = False
         if scheme == "basic":
             if not any(c.lower().startswith("basic ") for c in challenges):
                 raise PhoneError("challenge", f"no Basic challenge in {challenges!r}")
@@ -106,6 +111,8 @@ class _Credentials:
             raise PhoneError("challenge", f"no Digest challenge in {challenges!r}")
         # Phones of the T46G's generation answer with MD5 when it is offered.
         chosen = next((o for o in offers if o.get("algorithm", "MD5").upper() == "MD5"), offers[0])
+        # A nonce another process issued (serve --workers): a phone asks again, once.
+        self.stale = chosen.get("stale", "").lower() == "true"
         self._algorithm = chosen.get("algorithm", "MD5")
         self._hash = hashlib.md5 if self._algorithm.upper() == "MD5" else hashlib.sha256
         self._realm = chosen["realm"]
@@ -196,6 +203,28 @@ class _Connection:
         return _Response(int(parts[1]), headers, body)
 
 
+class _Reconnecting:
+    """A phone that opens a connection per request and resumes its TLS session."""
+
+    def __init__(self, run: _Run, phone: Phone) -> None:
+        self._run = run
+        self._phone = phone
+        self._session: ssl.SSLSession | None = None
+
+    def get(self, path: str, authorization: str | None) -> _Response:
+        with self._run._connect(self._session) as sock:
+            response = _Connection(sock, self._run.host_header, self._phone.user_agent).get(
+                path, authorization
+            )
+            self._session = sock.session
+            # close_notify, as a well-behaved client ends a connection: OpenSSL keeps a
+            # session for resumption by id only when its connection was closed so. A
+            # server may close without answering it (nginx does): the file is here.
+            with contextlib.suppress(ssl.SSLError, OSError):
+                sock.unwrap()
+        return response
+
+
 # -- phones ----------------------------------------------------------------------------
 
 
@@ -215,20 +244,33 @@ class _Run:
         self.errors: Counter[str] = Counter()
         self.samples: list[str] = []
         self.tls: str | None = None
+        self.connections = 0
+        self.resumed = 0
+        self.stale = 0
         self._lock = threading.Lock()
+
+    def _connect(self, session: ssl.SSLSession | None = None) -> ssl.SSLSocket:
+        raw = socket.create_connection((self.job.host, self.job.port), self.job.phone_timeout)
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock = self.ssl.wrap_socket(raw, server_hostname=self.job.host, session=session)
+        with self._lock:
+            self.connections += 1
+            self.resumed += bool(sock.session_reused)
+            if self.tls is None:
+                self.tls = f"{sock.version()} {(sock.cipher() or ('?',))[0]}"
+        return sock
 
     def boot(self, phone: Phone) -> None:
         """One phone's whole boot; its latency counts only when everything checked out."""
         start = time.perf_counter()
-        raw = socket.create_connection((self.job.host, self.job.port), self.job.phone_timeout)
-        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        with self.ssl.wrap_socket(raw, server_hostname=self.job.host) as sock:
-            if self.tls is None:
-                self.tls = f"{sock.version()} {(sock.cipher() or ('?',))[0]}"
-            self._fetch_all(_Connection(sock, self.host_header, phone.user_agent), phone)
-            self.latencies_ms.append((time.perf_counter() - start) * 1000)
+        if self.job.reconnect:
+            self._fetch_all(_Reconnecting(self, phone), phone)
+        else:
+            with self._connect() as sock:
+                self._fetch_all(_Connection(sock, self.host_header, phone.user_agent), phone)
+        self.latencies_ms.append((time.perf_counter() - start) * 1000)
 
-    def _fetch_all(self, conn: _Connection, phone: Phone) -> None:
+    def _fetch_all(self, conn: _Connection | _Reconnecting, phone: Phone) -> None:
         boot, common, own = phone.files
         first = conn.get(f"/{boot}", None)
         if first.status != 401:
@@ -237,8 +279,15 @@ class _Run:
         for name in (boot, common, own):
             path = f"/{name}"
             r = conn.get(path, creds.header("GET", path))
+            if r.status == 401 and not creds.stale:
+                creds = _Credentials(self.job.scheme, phone, r.all("www-authenticate"))
+                if creds.stale:
+                    with self._lock:
+                        self.stale += 1
+                    r = conn.get(path, creds.header("GET", path))
             if r.status != 200:
                 raise PhoneError("status", f"{path}: {r.status}")
+            creds.stale = False
             if name == own and f"account.1.user_name = {phone.extension}\n".encode() not in r.body:
                 raise PhoneError("content", f"{path} does not set account.1.user_name")
 
@@ -290,6 +339,7 @@ def main(job: Job) -> dict[str, Any]:
     warm_errors = sum(run.errors.values())
     run.latencies_ms.clear()
     run.errors.clear()
+    run.connections = run.resumed = run.stale = 0
     print("ready", flush=True)
     if sys.stdin.readline().strip() != "go":
         return {"aborted": True}
@@ -308,6 +358,9 @@ def main(job: Job) -> dict[str, Any]:
         "warmup_errors": warm_errors,
         "cpu_seconds": (after.ru_utime - usage.ru_utime) + (after.ru_stime - usage.ru_stime),
         "tls": run.tls,
+        "connections": run.connections,
+        "resumed": run.resumed,
+        "stale": run.stale,
     }
 
 

@@ -2,7 +2,7 @@
 
 py-spy's raw format is one line per distinct stack: ``frame;frame;...;frame COUNT``,
 outermost first, each frame ``function (file:line)``; with ``--threads`` the first
-frame names the thread.
+frame names the thread, and with ``--subprocesses`` a frame before it the process.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ def command(pid: int, output: Path) -> list[str]:
         # Only samples that hold the GIL: what keeps provd's one process busy. Waits (the
         # event loop's epoll, the database thread's queue) would otherwise be counted.
         "--gil",
+        # serve --workers: the workers are the parent's children.
+        "--subprocesses",
         # Not --nonblocking: reading a running process gives torn stacks, which would
         # hide the very frames that say which provd line a cost belongs to.
         "--output",
@@ -49,7 +51,12 @@ def _parse(raw: str) -> list[tuple[str, list[str], int]]:
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
-        thread, *frames = stack.split(";")
+        parts = stack.split(";")
+        if parts[0].startswith("process "):  # --subprocesses: which process, then thread
+            parts = parts[1:]
+        if not parts:
+            continue
+        thread, *frames = parts
         stacks.append((thread, frames, int(count)))
     return stacks
 

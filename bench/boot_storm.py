@@ -1,15 +1,16 @@
 """Boot storm: N Yealink T46G phones provisioning at once, provd against nginx.
 
-    python bench/boot_storm.py [--phones N] [--concurrency C]
+    python bench/boot_storm.py [--phones N] [--concurrency C] [--workers 1,2]
 
 Everything happens in a temporary directory that is removed afterwards: a provd data
 directory made by ``provd init``, N users and N T46G devices, ``provd serve`` on a free
 loopback port, then nginx serving the same pre-rendered files over TLS with the same
-certificate. The same load generator drives both, one after the other, in the same
-run. Each simulated phone opens a new TLS connection, takes a 401 on its boot file,
-then fetches its boot file, the common file and its MAC file with its credentials
-(Digest for provd, Basic for nginx, which has no Digest), and checks that the MAC file
-sets its own account. See bench/README.md for how to read the figures.
+certificate and as many worker processes. The same load generator drives both, one
+after the other, in the same run, once per worker count. Each simulated phone opens a
+new TLS connection, takes a 401 on its boot file, then fetches its boot file, the
+common file and its MAC file with its credentials (Digest for provd, Basic for nginx,
+which has no Digest), and checks that the MAC file sets its own account. See
+bench/README.md for how to read the figures.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import math
 import os
 import shutil
 import signal
+import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -43,6 +46,7 @@ _PHONE_TIMEOUT = 30.0
 class Result:
     name: str
     phones: int
+    workers: int = 1
     started: int = 0
     wall: float = 0.0
     latencies_ms: list[float] = field(default_factory=list)
@@ -51,6 +55,9 @@ class Result:
     server_cpu: float = 0.0
     loadgen_cpu: float = 0.0
     tls: str = "?"
+    connections: int = 0
+    resumed: int = 0
+    stale: int = 0
 
     @property
     def ok(self) -> int:
@@ -88,10 +95,24 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
         help="load-generator processes sharing the phones and the concurrency (default 2)",
     )
     ap.add_argument(
-        "--nginx-workers",
-        type=int,
-        default=1,
-        help="nginx worker processes (default 1: one core, like provd's one process)",
+        "--workers",
+        type=_worker_counts,
+        default=[1],
+        metavar="N[,N...]",
+        help="processes of provd serve (--workers N) and of nginx (worker_processes N); "
+        "several counts run one after the other (default 1)",
+    )
+    ap.add_argument(
+        "--tls-key-type",
+        choices=("rsa", "ecdsa"),
+        default="rsa",
+        help="provd init --tls-key-type: the server key both servers use (default rsa)",
+    )
+    ap.add_argument(
+        "--reconnect",
+        action="store_true",
+        help="each request on a new connection, resuming the TLS session of the one "
+        "before (phones that keep their session); default: one connection per phone",
     )
     ap.add_argument("--warmup", type=int, default=20, help="unmeasured phones first (default 20)")
     ap.add_argument(
@@ -118,13 +139,21 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
         ap.error("--phones must be between 1 and 50000")
     if not 1 <= args.concurrency <= 2000:
         ap.error("--concurrency must be between 1 and 2000")
-    if not 1 <= args.loadgen_processes <= 16 or not 1 <= args.nginx_workers <= 16:
-        ap.error("--loadgen-processes and --nginx-workers must be between 1 and 16")
+    if not 1 <= args.loadgen_processes <= 16 or not all(1 <= n <= 16 for n in args.workers):
+        ap.error("--loadgen-processes and --workers must be between 1 and 16")
     if not 0 <= args.warmup <= 1000:
         ap.error("--warmup must be between 0 and 1000")
     if args.profile is not None and _profile.PY_SPY is None:
         ap.error("--profile needs py-spy (pip install py-spy)")
     return args
+
+
+def _worker_counts(text: str) -> list[int]:
+    try:
+        counts = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of numbers") from None
+    return counts
 
 
 def _split(items: list[Any], parts: int) -> list[list[Any]]:
@@ -143,6 +172,7 @@ def _drive(
     scheme: str,
     port: int,
     server_pgid: int,
+    server_workers: int,
     fleet: _fleet.Fleet,
     args: argparse.Namespace,
     children: Children,
@@ -168,6 +198,7 @@ def _drive(
                     "deadline": args.time_limit,
                     "warmup": warmup_shares[i],
                     "phones": phone_shares[i],
+                    "reconnect": args.reconnect,
                 }
             )
         )
@@ -190,7 +221,7 @@ def _drive(
             )
 
     profiler = None
-    if args.profile is not None and name == "provd":
+    if args.profile is not None and name == "provd" and server_workers == args.workers[0]:
         profiler = children.start(
             _profile.command(server_pgid, args.profile),
             stdout=(workdir / "py-spy.log").open("wb"),
@@ -218,7 +249,7 @@ def _drive(
     if profiler is not None:
         children.stop(profiler, signal.SIGINT, grace=30.0)
 
-    result = Result(name, len(fleet.phones))
+    result = Result(name, len(fleet.phones), server_workers)
     began = min(r["began"] for r in reports)
     result.wall = max(r["ended"] for r in reports) - began
     for r in reports:
@@ -229,23 +260,80 @@ def _drive(
         result.samples += r["samples"]
         result.loadgen_cpu += r["cpu_seconds"]
         result.tls = r["tls"] or result.tls
+        result.connections += r["connections"]
+        result.resumed += r["resumed"]
+        result.stale += r["stale"]
         if r["warmup_errors"]:
             result.errors["warm-up"] = result.errors.get("warm-up", 0) + r["warmup_errors"]
     result.server_cpu = server_cpu
     return result
 
 
-def _run_provd(
-    fleet: _fleet.Fleet, port: int, args: argparse.Namespace, children: Children, workdir: Path
-) -> Result:
-    log = workdir / "provd.log"
-    proc = children.start(
-        _fleet.provd_command(fleet.data_dir, "serve", "--bind", "127.0.0.1"),
-        stderr=log.open("wb"),
+def _serve_takes_workers(data_dir: Path) -> bool:
+    """Whether the measured provd has ``serve --workers`` (older trees do not)."""
+    done = subprocess.run(
+        _fleet.provd_command(data_dir, "serve", "--help"),
+        capture_output=True,
+        text=True,
+        check=False,
+        env=_fleet.child_environment(),
     )
+    return "--workers" in done.stdout
+
+
+def _wait_for_workers(port: int, fleet: _fleet.Fleet, workers: int) -> None:
+    """Until each of serve's workers has answered (the parent listens before they are
+    up), by the Provd-Worker header naming the one that answered a request."""
+    context = ssl.create_default_context(cafile=str(fleet.ca))
+    seen: set[str] = set()
+    deadline = time.monotonic() + _START_TIMEOUT
+    attempts = 0
+    while len(seen) < workers and time.monotonic() < deadline:
+        attempts += 1
+        if attempts > 50 and not seen:
+            return  # a provd that does not name its workers: the warm-up will have to do
+        try:
+            with (
+                socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+                context.wrap_socket(raw, server_hostname="127.0.0.1") as sock,
+            ):
+                sock.sendall(b"GET /y000000000000.boot HTTP/1.1\r\nHost: x\r\n\r\n")
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    data = sock.recv(4096)
+                    if not data:
+                        break
+                    head += data
+        except OSError:
+            time.sleep(0.1)
+            continue
+        for line in head.decode("latin-1").split("\r\n"):
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "provd-worker":
+                seen.add(value.strip())
+    if len(seen) < workers:
+        raise RuntimeError(f"only {len(seen)} of provd's {workers} workers answered")
+
+
+def _run_provd(
+    fleet: _fleet.Fleet,
+    port: int,
+    workers: int,
+    args: argparse.Namespace,
+    children: Children,
+    workdir: Path,
+) -> Result:
+    log = workdir / f"provd-{workers}.log"
+    command = _fleet.provd_command(fleet.data_dir, "serve", "--bind", "127.0.0.1")
+    if args.serve_workers:
+        command += ["--workers", str(workers)]
+    proc = children.start(command, stderr=log.open("wb"))
     try:
         wait_for_port(port, proc, "provd serve", _START_TIMEOUT)
-        return _drive("provd", "digest", port, proc.pid, fleet, args, children, workdir)
+        if args.serve_workers and workers > 1:
+            # The parent listens before its workers are up: wait until every one answers.
+            _wait_for_workers(port, fleet, workers)
+        return _drive("provd", "digest", port, proc.pid, workers, fleet, args, children, workdir)
     except RuntimeError:
         print(_tail(log), file=sys.stderr)
         raise
@@ -254,14 +342,19 @@ def _run_provd(
 
 
 def _run_nginx(
-    fleet: _fleet.Fleet, port: int, args: argparse.Namespace, children: Children, workdir: Path
+    fleet: _fleet.Fleet,
+    port: int,
+    workers: int,
+    args: argparse.Namespace,
+    children: Children,
+    workdir: Path,
 ) -> Result:
-    root = workdir / "nginx"
-    command = _nginx.prepare(root, fleet, port, args.nginx_workers)
+    root = workdir / f"nginx-{workers}"
+    command = _nginx.prepare(root, fleet, port, workers)
     proc = children.start(command, stderr=(workdir / "nginx.stderr").open("wb"))
     try:
         wait_for_port(port, proc, "nginx", _START_TIMEOUT)
-        return _drive("nginx", "basic", port, proc.pid, fleet, args, children, workdir)
+        return _drive("nginx", "basic", port, proc.pid, workers, fleet, args, children, workdir)
     except RuntimeError:
         print(_tail(root / "error.log"), _tail(workdir / "nginx.stderr"), file=sys.stderr)
         raise
@@ -274,20 +367,58 @@ def _report(
 ) -> str:
     processes = min(args.loadgen_processes, args.concurrency)
     state = "first boot: unsealed, sealed by the first fetch" if args.first_boot else "sealed"
+    each = (
+        "a new TLS connection per request, each after the first resuming the session"
+        if args.reconnect
+        else "a new TLS connection"
+    )
+    workers = (
+        "serve --workers N"
+        if args.serve_workers
+        else "one process (this provd has no serve --workers: only N = 1 was run)"
+    )
     lines = [
         "",
         f"boot storm: {args.phones} Yealink T46G phones ({state}), concurrency "
         f"{args.concurrency}; setup took {setup_seconds:.1f} s",
-        "  each phone: a new TLS connection; GET boot file -> 401; then boot file, "
+        f"  each phone: {each}; GET boot file -> 401; then boot file, "
         "y000000000028.cfg and <mac>.cfg with its credentials, MAC file checked",
         f"  load generator: {processes} separate process(es) of bench/_loadgen.py, one thread "
         f"per phone in flight ({args.concurrency} split between them), blocking stdlib ssl, "
         f"raw HTTP/1.1; {results[0].tls}, server certificate verified as a phone would",
-        f"  provd: {_provd_source()}, one process (as `provd serve`)",
-        f"  nginx: {args.nginx_workers} worker(s); "
-        f"{os.cpu_count()} cores, load average {load_before:.2f} before the runs "
+        f"  provd: {_provd_source()}, {workers}; nginx: worker_processes N; "
+        f"{args.tls_key_type.upper()} server key",
+        f"  {os.cpu_count()} cores, load average {load_before:.2f} before the runs "
         "(other work on the machine skews the figures)",
+    ]
+    for count in args.workers:
+        lines += _report_workers(args, [r for r in results if r.workers == count], count)
+    lines += [
         "",
+        "  (server CPU per phone: the server's CPU time over the run, all its processes, "
+        "divided by the phones served, the figure least disturbed by other load; % of core: "
+        "over the run's wall time)",
+        "",
+        f"  {'N':>3}{'provd phones/s':>16}{'nginx phones/s':>16}{'ratio':>8}"
+        f"{'provd CPU/phone':>17}{'nginx CPU/phone':>17}{'ratio':>8}",
+    ]
+    for count in args.workers:
+        by_name = {r.name: r for r in results if r.workers == count}
+        provd, nginx = by_name.get("provd"), by_name.get("nginx")
+        if provd is None or nginx is None or not nginx.rate or not nginx.ok:
+            continue
+        lines.append(
+            f"  {count:>3}{provd.rate:>16.1f}{nginx.rate:>16.1f}{provd.rate / nginx.rate:>7.2f}x"
+            f"{provd.server_ms_per_phone:>14.2f} ms{nginx.server_ms_per_phone:>14.2f} ms"
+            f"{provd.server_ms_per_phone / nginx.server_ms_per_phone:>7.1f}x"
+        )
+    return "\n".join(lines)
+
+
+def _report_workers(args: argparse.Namespace, results: list[Result], workers: int) -> list[str]:
+    lines = [
+        "",
+        f"  {workers} worker(s) each",
         f"  {'server':<16}{'phones/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>7}"
         f"{'server CPU':>12}{'server CPU':>12}{'loadgen CPU':>13}",
         f"  {'':<16}{'':>9}{'':>9}{'':>9}{'':>7}{'per phone':>12}{'% of core':>12}"
@@ -303,16 +434,17 @@ def _report(
     by_name = {r.name: r for r in results}
     provd, nginx = by_name.get("provd"), by_name.get("nginx")
     if provd and nginx and nginx.rate > 0 and nginx.percentile(50) > 0:
-        lines += [
-            "",
+        lines.append(
             f"  provd/nginx: throughput {provd.rate / nginx.rate:.3f}x, "
             f"p50 latency {provd.percentile(50) / nginx.percentile(50):.1f}x, "
-            f"server CPU per phone {provd.server_ms_per_phone / nginx.server_ms_per_phone:.1f}x",
-        ]
-    lines.append(
-        "  (server CPU per phone: the server's CPU time over the run divided by the phones "
-        "served, the figure least disturbed by other load; % of core: over the run's wall time)"
-    )
+            f"server CPU per phone {provd.server_ms_per_phone / nginx.server_ms_per_phone:.1f}x"
+        )
+    if args.reconnect:
+        for r in results:
+            lines.append(
+                f"  {r.name}: {r.resumed} of {r.connections} connections resumed a TLS session"
+                + (f"; {r.stale} stale nonces answered again" if r.stale else "")
+            )
     for r in results:
         if r.error_count:
             lines.append(f"  {r.name} errors: {r.errors}")
@@ -322,12 +454,12 @@ def _report(
                 f"  {r.name}: the time limit stopped the run; {r.phones - r.started} phones "
                 "never started (raise --time-limit or lower --phones)"
             )
-    if nginx and nginx.server_cpu / nginx.wall < 0.9 * args.nginx_workers:
+    if nginx and nginx.server_cpu / nginx.wall < 0.9 * workers:
         lines.append(
             "  note: nginx's workers were not saturated, so the load generator or the shared "
             "cores limited its figure; nginx's real capacity is higher than shown"
         )
-    return "\n".join(lines)
+    return lines
 
 
 def _provd_source() -> str:
@@ -379,13 +511,28 @@ def main(argv: list[str] | None = None) -> int:
             args.phones,
             args.warmup,
             sealed=not args.first_boot,
+            key_type=args.tls_key_type,
         )
         setup_seconds = time.monotonic() - t0
+        args.serve_workers = _serve_takes_workers(fleet.data_dir)
+        if not args.serve_workers:
+            if args.workers != [1]:
+                print("this provd has no serve --workers: running one process only")
+            args.workers = [1]
+        database = fleet.data_dir / "provd.sqlite3"
+        pristine = workdir / "pristine.sqlite3"
+        shutil.copy(database, pristine)
         load_before = os.getloadavg()[0]
-        print(f"provd on 127.0.0.1:{provd_port} ...")
-        results = [_run_provd(fleet, provd_port, args, children, workdir)]
-        print(f"nginx on 127.0.0.1:{nginx_port} ...")
-        results.append(_run_nginx(fleet, nginx_port, args, children, workdir))
+        results = []
+        for count in args.workers:
+            # Each run starts from the fleet as made: sealed or not, nothing noted yet.
+            for side in ("-wal", "-shm"):
+                database.with_name(database.name + side).unlink(missing_ok=True)
+            shutil.copy(pristine, database)
+            print(f"provd, {count} worker(s), on 127.0.0.1:{provd_port} ...")
+            results.append(_run_provd(fleet, provd_port, count, args, children, workdir))
+            print(f"nginx, {count} worker(s), on 127.0.0.1:{nginx_port} ...")
+            results.append(_run_nginx(fleet, nginx_port, count, args, children, workdir))
         print(_report(args, results, setup_seconds, load_before))
         if args.profile is not None:
             print()
