@@ -56,13 +56,17 @@ def _dialect(client: BaseDBAsyncClient, sql: str) -> str:
     return sql if isinstance(client, SqliteClient) else _for_postgres(sql)
 
 
-def _own_connection(client: BaseDBAsyncClient) -> sqlite3.Connection | None:
-    """This thread's read connection to ``client``'s SQLite file; None when it is not
-    a file or cannot be opened (then the caller reads through ``client``)."""
-    held: tuple[BaseDBAsyncClient, sqlite3.Connection | None] | None = getattr(_local, "held", None)
-    if held is not None and held[0] is client:
-        return held[1]
-    close()
+def _own_connection() -> sqlite3.Connection | None:
+    """This thread's read connection to the database's SQLite file; None when it is
+    not a file or cannot be opened (then reads go through tortoise's connection).
+
+    Opened once per ``database()``, which closes it on the way out; not checked against
+    tortoise's connection on every read, as asking tortoise for it costs more than a
+    small query."""
+    held: tuple[sqlite3.Connection | None] | None = getattr(_local, "held", None)
+    if held is not None:
+        return held[0]
+    client = _client()
     conn = None
     if isinstance(client, SqliteClient) and client.filename not in ("", ":memory:"):
         try:
@@ -73,20 +77,20 @@ def _own_connection(client: BaseDBAsyncClient) -> sqlite3.Connection | None:
             conn.execute("PRAGMA query_only = ON")
         except sqlite3.Error:
             conn = None
-    _local.held = (client, conn)
+    _local.held = (conn,)
     return conn
 
 
 async def fetch(sql: str, params: Sequence[Any] = ()) -> list[Row]:
     """The rows of a SELECT."""
-    client = _client()
-    conn = _own_connection(client)
+    conn = _own_connection()
     if conn is not None:
         try:
             return conn.execute(sql, params).fetchall()
         except sqlite3.OperationalError as e:
             if "locked" not in str(e) and "busy" not in str(e):
                 raise
+    client = _client()
     _, rows = await client.execute_query(_dialect(client, sql), list(params))
     return [tuple(r) for r in rows]
 
@@ -101,8 +105,8 @@ def close() -> None:
     """Close this thread's read connection (``database()`` does on the way out)."""
     held = getattr(_local, "held", None)
     _local.held = None
-    if held is not None and held[1] is not None:
-        held[1].close()
+    if held is not None and held[0] is not None:
+        held[0].close()
 
 
 def as_datetime(value: Any) -> datetime | None:

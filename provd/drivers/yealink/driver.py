@@ -119,6 +119,12 @@ def _line_value(value: object) -> str:
     line breaks; anything still unsafe here (a password, a host name) must not
     be silently altered, so it is refused.
     """
+    # The common case first, as this runs for every value of every file: printable
+    # text holds none of _LINE_BREAKING's characters (all are Cc, Zl or Zp).
+    if type(value) is str and value.isprintable():
+        return value
+    if type(value) is int:
+        return str(value)
     # bool is an int, but "True" is no value a phone understands.
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise TypeError(f"a Yealink value must be str or int, not {type(value).__name__}")
