@@ -23,15 +23,14 @@ from provd.services.platform import Platform
 from provd.web.api import PREFIX
 from provd.web.app import make_app
 from provd.web.server import build_provisioner
-from tests.conftest import TEST_ACTOR
+from tests.conftest import TEST_ACTOR, starting_from
 from tests.web.conftest import Served
 
 HEADER = "mac,model,tenant,extension,lines,vlan_lan,vlan_pc,expansion_modules,name"
 Client = Callable[[str], AbstractAsyncContextManager[aiohttp.ClientSession]]
 
 
-@pytest.fixture
-async def people(platform: Platform) -> Platform:
+async def _people(platform: Platform) -> None:
     await tenants.add_tenant(platform, TEST_ACTOR, "acme")
     for tenant in ("default", "acme"):
         for ext, name in (("201", "Anna"), ("202", "Bram")):
@@ -40,6 +39,13 @@ async def people(platform: Platform) -> Platform:
     await devices.add_device(
         platform, TEST_ACTOR, "000413922d24", "snom-d785", tenant_slug="acme", users=["202"]
     )
+
+
+platform_start = starting_from(_people)
+
+
+@pytest.fixture
+def people(platform: Platform) -> Platform:
     return platform
 
 

@@ -13,13 +13,20 @@ from provd.services import blocking, schedules
 from provd.services.directory import tenants, users
 from provd.services.platform import Platform
 from tests.conftest import TEST_ACTOR as A
+from tests.conftest import starting_from
 from tests.services.call_handling_state import written
 
 
-@pytest.fixture
-async def office(platform: Platform) -> Platform:
+async def _office(platform: Platform) -> None:
     await users.add_user(platform, A, "default", "201", "Front Desk")
     await schedules.add_schedule(platform, A, "default", "Office", ["mon-fri 08:00-17:00"])
+
+
+platform_start = starting_from(_office)
+
+
+@pytest.fixture
+def office(platform: Platform) -> Platform:
     return platform
 
 

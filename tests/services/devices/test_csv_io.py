@@ -21,19 +21,25 @@ from provd.services import audit, devices
 from provd.services.devices import csv_io as device_csv
 from provd.services.directory import tenants, users
 from provd.services.platform import Platform
-from tests.conftest import TEST_ACTOR, TEST_SETTINGS
+from tests.conftest import TEST_ACTOR, TEST_SETTINGS, starting_from
 from tests.pg import create_database
 
 HEADER = "mac,model,tenant,extension,lines,vlan_lan,vlan_pc,expansion_modules,name"
 T46G, D785 = "yealink-t46g", "snom-d785"
 
 
-@pytest.fixture
-async def people(platform: Platform) -> Platform:
+async def _people(platform: Platform) -> None:
     await tenants.add_tenant(platform, TEST_ACTOR, "acme")
     for tenant in ("default", "acme"):
         for ext, name in (("201", "Anna"), ("202", "Bram"), ("203", "Cor")):
             await users.add_user(platform, TEST_ACTOR, tenant, ext, name)
+
+
+platform_start = starting_from(_people)
+
+
+@pytest.fixture
+def people(platform: Platform) -> Platform:
     return platform
 
 

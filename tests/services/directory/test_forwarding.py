@@ -13,14 +13,21 @@ from provd.services import groups
 from provd.services.directory import forwarding, tenants, user_view, users
 from provd.services.platform import Platform
 from tests.conftest import TEST_ACTOR as A
+from tests.conftest import starting_from
 from tests.services.call_handling_state import written
 
 
-@pytest.fixture
-async def office(platform: Platform) -> Platform:
+async def _office(platform: Platform) -> None:
     await users.add_user(platform, A, "default", "201", "Front Desk")
     await users.add_user(platform, A, "default", "202", "Back Office")
     await groups.add_group(platform, A, "default", "600", "Sales", "simultaneous")
+
+
+platform_start = starting_from(_office)
+
+
+@pytest.fixture
+def office(platform: Platform) -> Platform:
     return platform
 
 

@@ -13,13 +13,20 @@ from provd.services import groups, numbers
 from provd.services.directory import forwarding, tenants, user_view, users
 from provd.services.platform import Platform
 from tests.conftest import TEST_ACTOR as A
+from tests.conftest import starting_from
 from tests.services.call_handling_state import written
 
 
-@pytest.fixture
-async def office(platform: Platform) -> Platform:
+async def _office(platform: Platform) -> None:
     for ext, name in (("201", "Front Desk"), ("202", "Back Office"), ("203", "Sales Desk")):
         await users.add_user(platform, A, "default", ext, name)
+
+
+platform_start = starting_from(_office)
+
+
+@pytest.fixture
+def office(platform: Platform) -> Platform:
     return platform
 
 

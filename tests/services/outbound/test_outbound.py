@@ -20,6 +20,7 @@ from provd.services.platform import Platform
 from provd.services.routing import load_table
 from provd.services.trunks.create import add_trunk
 from tests.conftest import TEST_ACTOR as A
+from tests.conftest import starting_from
 
 AT = datetime(2026, 3, 2, 10, 30, tzinfo=UTC)
 
@@ -35,14 +36,20 @@ async def _tenant(table: RoutingTable) -> TenantRouting:
     return tenant
 
 
-@pytest.fixture
-async def office(platform: Platform) -> Platform:
+async def _office(platform: Platform) -> None:
     await users.add_user(platform, A, "default", "201", "Front Desk")
     await numbers.add_block(platform, A, "+31201234500", 10, "default")
     await numbers.assign(platform, A, "+31201234501", "201")
     await add_trunk(
         platform, A, "default", "hq", channels=2, allow_ips=["192.0.2.10/32"], auth="accounts"
     )
+
+
+platform_start = starting_from(_office)
+
+
+@pytest.fixture
+def office(platform: Platform) -> Platform:
     return platform
 
 

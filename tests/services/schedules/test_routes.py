@@ -13,15 +13,22 @@ from provd.services.numbers import NumberUse, UseKind
 from provd.services.platform import Platform
 from provd.services.schedules import routes
 from tests.conftest import TEST_ACTOR as A
+from tests.conftest import starting_from
 from tests.services.call_handling_state import written
 
 
-@pytest.fixture
-async def office(platform: Platform) -> Platform:
+async def _office(platform: Platform) -> None:
     await users.add_user(platform, A, "default", "201", "Front Desk")
     await groups.add_group(platform, A, "default", "600", "Sales", "circular")
     await schedules.add_schedule(platform, A, "default", "Office", ["mon-fri 08:00-17:00"])
     await schedules.add_schedule(platform, A, "default", "Weekend", ["sat-sun all day"])
+
+
+platform_start = starting_from(_office)
+
+
+@pytest.fixture
+def office(platform: Platform) -> Platform:
     return platform
 
 

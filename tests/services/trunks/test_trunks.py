@@ -21,6 +21,7 @@ from provd.services.trunks.passwords import regenerate_password
 from provd.services.trunks.remove import remove_trunk
 from provd.services.trunks.update import update_trunk
 from tests.conftest import TEST_ACTOR as A
+from tests.conftest import starting_from
 
 NETS = ["192.0.2.10", "198.51.100.0/24"]
 
@@ -40,13 +41,19 @@ async def _use(e164: str) -> dict[str, Any] | None:
     return use
 
 
-@pytest.fixture
-async def office(platform: Platform) -> Platform:
+async def _office(platform: Platform) -> None:
     await users.add_user(platform, A, "default", "201", "Front Desk")
     await groups.add_group(platform, A, "default", "600", "Sales", "fixed")
     await numbers.add_block(platform, A, "+31201234500", 10, "default")
     await numbers.assign(platform, A, "+31201234501", "201", "default")
     await numbers.assign(platform, A, "+31201234502", tenant_slug="default", group="600")
+
+
+platform_start = starting_from(_office)
+
+
+@pytest.fixture
+def office(platform: Platform) -> Platform:
     return platform
 
 

@@ -16,7 +16,7 @@ from provd.services import numbers
 from provd.services.access import accounts
 from provd.services.directory import tenants, users
 from provd.services.platform import Platform
-from tests.conftest import TEST_ACTOR
+from tests.conftest import TEST_ACTOR, starting_from
 from tests.web.conftest import Served
 
 PASSWORD = "Corr3ct-horse"
@@ -45,8 +45,7 @@ class Console:
 SignIn = Callable[[str], Awaitable[Console]]
 
 
-@pytest.fixture
-async def world(platform: Platform) -> None:
+async def _world(platform: Platform) -> None:
     for slug in ("acme", "globex"):
         await tenants.add_tenant(platform, TEST_ACTOR, slug)
     await users.add_user(platform, TEST_ACTOR, "acme", "201", "Front Desk")
@@ -58,6 +57,14 @@ async def world(platform: Platform) -> None:
     await accounts.add_account(
         TEST_ACTOR, "tara", PASSWORD, role="tenant-admin", tenant_slug="acme"
     )
+
+
+platform_start = starting_from(_world)  # every test here starts from the world
+
+
+@pytest.fixture
+def world(platform: Platform) -> None:
+    """The platform with the world in it (platform_start)."""
 
 
 @pytest.fixture
