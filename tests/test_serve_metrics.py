@@ -114,7 +114,12 @@ async def _fetch(serving: Serving, user: str, password: str) -> int:
 async def test_a_served_provd_reports_its_health_and_counts_what_phones_did(
     tmp_path: Path,
 ) -> None:
-    with _serve(tmp_path, ready_mark="provd serving phones") as (serving, provisioning):
+    # One process: its own process_* figures are shown (tests/test_serve_workers.py adds
+    # up the counts of several).
+    with _serve(tmp_path, "--workers", "1", ready_mark="provd serving phones") as (
+        serving,
+        provisioning,
+    ):
         assert await serving.get("/healthz") == (200, '{"status": "ok"}')
         status, ready = await serving.get("/readyz")
         assert status == 200 and '"not_ready": []' in ready

@@ -2,7 +2,8 @@
 rtpengine, which keep their ports. The next serve stops those orphans before starting
 its own daemons, instead of its Kamailio failing to bind while the orphan answers
 the readiness probe with the old configuration. A second serve on the same data
-directory while one runs is refused and touches nothing.
+directory while one runs is refused (by the data directory's serve lock, before its
+PBX lock) and touches nothing.
 """
 
 from __future__ import annotations
@@ -62,7 +63,13 @@ class Serve:
         argv += ["--bind", "127.0.0.1", *serve_pbx_args(PROXY, MEDIA)]
         self.log = log
         self._log_file = log.open("w")
-        self.proc = subprocess.Popen(argv, stdout=self._log_file, stderr=subprocess.STDOUT)
+        # A session of its own: "killed outright" kills serve and all its workers.
+        self.proc = subprocess.Popen(
+            argv, stdout=self._log_file, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def kill(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGKILL)
 
     def wait_ready(self) -> None:
         deadline = time.monotonic() + _TIMEOUT_S
@@ -117,7 +124,7 @@ def test_a_restart_after_provd_was_killed_stops_the_orphaned_daemons(
     try:
         first.wait_ready()
     finally:
-        first.proc.kill()
+        first.kill()
     orphans = _daemon_pids(data_dir)
     assert first.wait_exit() == -signal.SIGKILL
     # The scenario is real: killed outright, provd left both daemons running.
@@ -153,7 +160,7 @@ def test_a_second_serve_on_the_same_data_dir_is_refused_and_stops_nothing(
         pids = _daemon_pids(data_dir)
         other = Serve(data_dir, tmp_path / "other.log")
         assert other.wait_exit() == 1
-        assert "another provd is already running the PBX of" in other.log.read_text()
+        assert "another provd serve is already running with" in other.log.read_text()
         assert _daemon_pids(data_dir) == pids
         assert all(alive(pid) for pid in pids.values())
     finally:

@@ -276,6 +276,15 @@ def _discovery_options(f: F) -> F:
 @_tls_key_type_option
 @_pbx_options
 @_discovery_options
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    envvar="PROVD_WORKERS",
+    show_envvar=True,
+    help="Processes serving the port: phones, API and console in each; the PBX, "
+    "rollouts and discovery in one. Default: one per CPU.",
+)
+@click.option("--worker-of", hidden=True, help="Set by serve for the workers it starts.")
 @click.option("-v", "--verbose", is_flag=True)
 @click.option(
     "--log-format",
@@ -300,6 +309,8 @@ def serve(
     pnp_interface: str | None,
     pnp_answer_unknown: bool,
     dhcp_observe: str | None,
+    workers: int | None,
+    worker_of: str | None,
     verbose: bool,
     log_format: str | None,
     **pbx_options: Any,
@@ -314,8 +325,14 @@ def serve(
     SIGHUP reloads the TLS certificate and key (--tls-cert/--tls-key, or the data
     directory's) without dropping connections; if they are unusable, the error is
     logged and the old certificate stays. SIGINT or SIGTERM stop serve.
+
+    With several workers (--workers), one parent process holds the port and restarts
+    a worker that dies; whatever runs once (the PBX, rollouts, discovery) moves to
+    another worker when the one running it dies. Several serves on one PostgreSQL
+    database (--db) behave as one server the same way (docs/architecture.md).
     """
     from provd.web.server import serve as run_server
+    from provd.web.workers import WorkerSeat, default_workers
 
     stored = load_settings(state.data_dir).log_format if state.initialised else None
     configure_logging(verbose, log_format or stored or LOG_FORMATS[0])
@@ -344,6 +361,7 @@ def serve(
         db_url=state.db_url,
     )
     try:
+        seat = WorkerSeat.parse(worker_of) if worker_of else None
         pbx, export_dir = pbx_runtime(Path(state.data_dir), settings, pbx_options)
         _run(
             run_server(
@@ -352,6 +370,8 @@ def serve(
                 pbx=pbx,
                 pbx_export_dir=export_dir,
                 discovery=discovery,
+                workers=workers or default_workers(),
+                seat=seat,
             )
         )
     except ProvdError as e:

@@ -357,8 +357,8 @@ class AuditEntry(Model):
 class Account(Model):
     """A person who signs in to the web console: an admin or an installer.
 
-    Failed sign-ins are counted in memory, not here: an unauthenticated request
-    must not change stored state.
+    Failed sign-ins are never counted here: an unauthenticated request must not change
+    an account. ``serve`` counts them apart, under a hash of the name (``AuthFailures``).
     """
 
     _no_comments = True

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -289,9 +290,10 @@ class _Connection(asyncio.Protocol):
 
 
 class GuardedSite(web.BaseSite):
-    """Like ``web.TCPSite``, with the bounds of :class:`ConnectionLimits`."""
+    """Like ``web.TCPSite``, with the bounds of :class:`ConnectionLimits`; on ``sock``,
+    a listening socket made by someone else (``serve --workers``), if given."""
 
-    __slots__ = ("_bound_port", "_guard", "_handshakes", "_host", "_port")
+    __slots__ = ("_bound_port", "_guard", "_handshakes", "_host", "_port", "_sock")
 
     def __init__(
         self,
@@ -302,12 +304,14 @@ class GuardedSite(web.BaseSite):
         *,
         ssl_context: ssl.SSLContext | None = None,
         backlog: int = 128,
+        sock: socket.socket | None = None,
     ) -> None:
         super().__init__(runner, ssl_context=ssl_context, backlog=backlog)
         self._host = host
         self._port = port
         self._guard = guard
         self._bound_port = port
+        self._sock = sock
         self._handshakes: set[asyncio.Task[None]] = set()
 
     @property
@@ -324,12 +328,20 @@ class GuardedSite(web.BaseSite):
         server = self._runner.server
         assert server is not None
         guard, context, handshakes = self._guard, self._ssl_context, self._handshakes
-        self._server = await asyncio.get_running_loop().create_server(
-            lambda: _Connection(guard, server, context, handshakes),
-            self._host,
-            self._port,
-            backlog=self._backlog,
-        )
+        loop = asyncio.get_running_loop()
+        if self._sock is not None:
+            self._server = await loop.create_server(
+                lambda: _Connection(guard, server, context, handshakes),
+                sock=self._sock,
+                backlog=self._backlog,
+            )
+        else:
+            self._server = await loop.create_server(
+                lambda: _Connection(guard, server, context, handshakes),
+                self._host,
+                self._port,
+                backlog=self._backlog,
+            )
         if self._server.sockets:
             self._bound_port = int(self._server.sockets[0].getsockname()[1])
 

@@ -9,14 +9,16 @@ import logging
 import resource
 import secrets
 import signal
+import socket
 import ssl
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
 
 from provd.db.connection import database, db_url_for, upgrade_schema
-from provd.discovery import runner as discovery_runner
 from provd.discovery.runner import DiscoveryOptions
+from provd.pbx import external_control
 from provd.pbx.settings import PbxSecrets
 from provd.security.digest import DigestAuthenticator
 from provd.security.ratelimit import AuthThrottle
@@ -28,21 +30,19 @@ from provd.security.tls import (
     server_ssl_context,
 )
 from provd.security.tls_reload import CertificateReloader
-from provd.services.cluster.housekeeping import Housekeeping
+from provd.services.cluster.leader import Leadership, lease_for
 from provd.services.cluster.nonce_key import nonce_key as cluster_nonce_key
 from provd.services.cluster.nonces import DatabaseClaims
 from provd.services.cluster.throttle import shared_limiters
 from provd.services.pbx import PbxRuntime, clear_runtime, effective_settings
-from provd.services.pbx.serve import ServedPbx
 from provd.services.platform import Platform
 from provd.services.provisioning import Provisioner
-from provd.services.rollouts.engine import RolloutEngine
-from provd.services.routing import LiveTable
-from provd.services.service_codes import ServiceCodes
+from provd.services.rollouts.engine import record_firmware_fetched
 from provd.settings import Settings
 from provd.web.app import make_app
 from provd.web.connections import ConnectionGuard, ConnectionLimits, GuardedSite
-from provd.web.pbx_routing import start_routing_site
+from provd.web.leading import LeaderServices
+from provd.web.workers import WORKER_HEADER, WorkerSeat, run_workers, serve_lock
 
 log = logging.getLogger("provd.server")
 REALM = "provd"
@@ -88,23 +88,37 @@ def connection_limits(settings: Settings) -> ConnectionLimits:
 
 
 async def start_sites(
-    app: web.Application, settings: Settings, ssl_context: ssl.SSLContext
+    app: web.Application,
+    settings: Settings,
+    ssl_context: ssl.SSLContext,
+    *,
+    sockets: tuple[socket.socket, socket.socket | None] | None = None,
 ) -> web.AppRunner:
-    """The HTTPS site (and plain HTTP if enabled), bounded as ``settings`` say."""
+    """The HTTPS site (and plain HTTP if enabled), bounded as ``settings`` say; on the
+    listening ``sockets`` (HTTPS, HTTP) a worker was handed, if given."""
     # aiohttp keeps an idle keep-alive connection for an hour by default; phones fetch
     # their few files back to back, so seconds are plenty.
     runner = web.AppRunner(app, access_log=None, keepalive_timeout=settings.keepalive_seconds)
     await runner.setup()
     # One guard for both sites: the per-source cap counts HTTPS and HTTP together.
     guard = ConnectionGuard(connection_limits(settings))
+    https_sock, http_sock = sockets or (None, None)
     sites = [
-        GuardedSite(runner, settings.bind, settings.https_port, guard, ssl_context=ssl_context)
+        GuardedSite(
+            runner,
+            settings.bind,
+            settings.https_port,
+            guard,
+            ssl_context=ssl_context,
+            sock=https_sock,
+        )
     ]
     if settings.http_port:
-        log.warning(
-            "plain HTTP enabled on port %d (still Digest-authenticated)", settings.http_port
-        )
-        sites.append(GuardedSite(runner, settings.bind, settings.http_port, guard))
+        if sockets is None:
+            log.warning(
+                "plain HTTP enabled on port %d (still Digest-authenticated)", settings.http_port
+            )
+        sites.append(GuardedSite(runner, settings.bind, settings.http_port, guard, sock=http_sock))
     try:
         for site in sites:
             await site.start()
@@ -134,14 +148,45 @@ async def serve(
     pbx: PbxRuntime | None = None,
     pbx_export_dir: Path | None = None,
     discovery: DiscoveryOptions | None = None,
+    workers: int = 1,
+    seat: WorkerSeat | None = None,
 ) -> None:
     """Serve until SIGINT/SIGTERM; with ``pbx``, Kamailio and rtpengine run (or are
-    driven) alongside, and phones are told to register there (see ``effective_settings``)."""
-    raise_file_limit()
+    driven) alongside, and phones are told to register there (see ``effective_settings``).
+
+    With ``workers`` above 1 this process starts that many workers and waits
+    (``web/workers``); ``seat`` is given to such a worker. The PBX, rollouts and
+    discovery run in whichever process holds the leader lease (``web/leading``)."""
     db_url = db_url_for(data_dir, settings.db_url)
-    await upgrade_schema(db_url)
-    if pbx is None:
-        clear_runtime(data_dir)
+    if seat is not None:
+        await _serve_one(data_dir, settings, db_url, ready, pbx, pbx_export_dir, discovery, seat)
+        return
+    with serve_lock(data_dir):
+        await upgrade_schema(db_url)
+        if pbx is None:
+            clear_runtime(data_dir)
+        if workers <= 1:
+            await _serve_one(data_dir, settings, db_url, ready, pbx, pbx_export_dir, discovery)
+            return
+        # Made once here, not by workers racing each other to create them.
+        tls_paths(data_dir, effective_settings(settings, pbx))
+        if pbx is not None:
+            PbxSecrets.load_or_create(pbx.settings.pbx_dir)
+        await run_workers(settings, workers)
+
+
+async def _serve_one(
+    data_dir: Path,
+    settings: Settings,
+    db_url: str,
+    ready: asyncio.Event | None,
+    pbx: PbxRuntime | None,
+    pbx_export_dir: Path | None,
+    discovery: DiscoveryOptions | None,
+    seat: WorkerSeat | None = None,
+) -> None:
+    """One serving process: the only one, or a worker."""
+    raise_file_limit()
     settings = effective_settings(settings, pbx)
     platform = Platform(
         data_dir, settings, SecretBox.load_or_create(data_dir), limiters=shared_limiters()
@@ -155,42 +200,60 @@ async def serve(
     # SIGHUP as daemons take it: a renewed certificate is served without a restart.
     reloader = CertificateReloader(ssl_context, lambda: tls_paths(data_dir, settings))
     loop.add_signal_handler(signal.SIGHUP, reloader.on_signal)
+    if seat is not None:
+        seat.stop_with_parent()
     async with database(db_url), contextlib.AsyncExitStack() as stack:
+        # A phone downloads firmware from whichever worker it reached: each records it.
+        platform.on_firmware_fetched.append(record_firmware_fetched)
         control = None
         if pbx is not None:
-            routing = LiveTable(keep_answers=True)
-            served_pbx = ServedPbx(platform, pbx, export_dir=pbx_export_dir, routing=routing)
-            control = await served_pbx.start()
-            stack.push_async_callback(served_pbx.stop)
-            # Kamailio asks this listener where each call goes. Started once the PBX is
-            # ours (a second serve on this data dir stops at the PBX lock, before binding);
-            # a call in the moment between gets a fast 503, never a guess.
-            pbx_settings = pbx.settings
-            route_runner = await start_routing_site(
-                routing,
-                PbxSecrets.load_or_create(pbx_settings.pbx_dir).route_token,
-                pbx_settings.route_host,
-                pbx_settings.route_port,
-                ServiceCodes(platform, routing.refresh),
-            )
-            stack.push_async_callback(route_runner.cleanup)
-            # Rollouts need the PBX to notify phones; the engine resumes any left running.
-            engine = RolloutEngine(platform, control)
-            await engine.start()
-            stack.push_async_callback(engine.stop)
-        if discovery is not None and discovery.enabled:
-            await discovery_runner.start(platform, discovery, stack)
-        housekeeping = Housekeeping()
-        housekeeping.start()
-        stack.push_async_callback(housekeeping.stop)
+            # The API's and console's handle on the PBX, in every process; the leader's
+            # supervisor runs it.
+            control = external_control(pbx.settings, rpc_url=pbx.rpc_url)
+            stack.push_async_callback(control.close)
+        leader = LeaderServices(
+            platform, pbx=pbx, pbx_export_dir=pbx_export_dir, discovery=discovery
+        )
+        leadership = Leadership(lease_for(data_dir, db_url), leader.start)
+        stack.push_async_callback(leadership.close)
+        # The first process to ask leads at once, before serving: a lone serve starts
+        # its PBX first, as it always did. The others ask again every second.
+        await leadership.try_lead()
+        leadership.follow()
         provisioner = build_provisioner(platform, await cluster_nonce_key(platform.box))
         app = make_app(platform, provisioner, pbx=control)
-        runner = await start_sites(app, settings, ssl_context)
+        if seat is not None:
+            app.on_response_prepare.append(_worker_header(str(seat.index)))
+        runner = await start_sites(
+            app, settings, ssl_context, sockets=seat.sockets() if seat else None
+        )
         stack.push_async_callback(runner.cleanup)
-        log.info("provd serving phones at %s", settings.provisioning_url)
-        if pbx is not None:
-            host, port = pbx.sip_proxy
-            log.info("phones register at %s port %d (%s PBX)", host, port, pbx.mode.value)
+        leader.sites_up = True
+        if seat is None:
+            log.info("provd serving phones at %s", settings.provisioning_url)
+        if leadership.leading:
+            leader.announce()
+        if seat is not None:
+            seat.report_ready()
+            watcher = asyncio.create_task(_watch_parent(seat, stop), name="parent-watch")
+            stack.callback(watcher.cancel)
         if ready is not None:
             ready.set()
         await stop.wait()
+
+
+def _worker_header(
+    index: str,
+) -> Callable[[web.Request, web.StreamResponse], Awaitable[None]]:
+    async def stamp(request: web.Request, response: web.StreamResponse) -> None:
+        response.headers[WORKER_HEADER] = index
+
+    return stamp
+
+
+async def _watch_parent(seat: WorkerSeat, stop: asyncio.Event) -> None:
+    # A worker whose parent is gone (killed outright) stops too, cleanly.
+    while seat.parent_alive():
+        await asyncio.sleep(1.0)
+    log.warning("worker %d: the parent process is gone; stopping", seat.index)
+    stop.set()

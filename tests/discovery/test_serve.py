@@ -59,14 +59,15 @@ def served(tmp_path: Path, lan: Lan) -> Iterator[Served]:
     command += ["--pnp", "--pnp-interface", lan.host_if, "--dhcp-observe", lan.host_if]
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     try:
-        # Discovery starts before the web listener: once HTTPS answers, it sniffs.
+        # Discovery runs in the leader worker, which starts it before its own listener;
+        # the port answers as soon as serve's parent holds it, so wait for the line that
+        # says every worker serves.
         for _ in range(600):
             assert process.poll() is None, (tmp_path / "serve.log").read_text()
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            if "provd serving phones" in (tmp_path / "serve.log").read_text():
                 break
-            except OSError:
-                time.sleep(0.1)
+            time.sleep(0.1)
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
         yield Served(data_dir, port, init["api_token"])
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0

@@ -71,7 +71,10 @@ class Served:
         log = self.data_dir.parent / f"serve-{len(self.logs)}.log"
         self.logs.append(log)
         with log.open("wb") as out:
-            self.proc = subprocess.Popen(self.argv(), stdout=out, stderr=subprocess.STDOUT)
+            # A session of its own: the kill takes serve and every worker at once.
+            self.proc = subprocess.Popen(
+                self.argv(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
         deadline = time.monotonic() + _TIMEOUT_S
         while b"phones register at" not in log.read_bytes():
             assert self.proc.poll() is None, log.read_text()
@@ -81,7 +84,7 @@ class Served:
 
     def kill(self) -> None:
         assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
+        os.killpg(self.proc.pid, signal.SIGKILL)
         assert self.proc.wait(timeout=10) == -signal.SIGKILL
 
     def stop(self) -> int:

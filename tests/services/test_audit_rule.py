@@ -324,6 +324,14 @@ NOT_YET_DRIVEN = {
     "rollouts.cancel_rollout": "through move_rollout; tests/rollouts",
     "carriers.probing.CarrierProber.stop": "stops the loop",
     "cluster.housekeeping.Housekeeping.stop": "stops the loop",
+    **{
+        f"cluster.leader.{lease}.{method}": "a lock file or a PostgreSQL advisory lock, no row"
+        for lease in ("Lease", "FileLease", "PostgresLease")
+        for method in ("acquire", "held", "release")
+    },
+    "cluster.leader.Leadership.try_lead": "starts the leader's services (each audits its own)",
+    "cluster.leader.Leadership.close": "stops the leader's services",
+    "rollouts.engine.record_firmware_fetched": "rollout.device.fetched; tests/rollouts",
     "rollouts.engine.RolloutEngine.start": "starts the loop",
     "rollouts.engine.RolloutEngine.stop": "stops the loop",
     "rollouts.engine.RolloutEngine.tick": "rollout.device.* rows; tests/rollouts",

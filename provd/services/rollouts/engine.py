@@ -79,8 +79,12 @@ class RolloutEngine:
         *,
         poll_s: float = 1.0,
         sweep_s: float = 60.0,
+        record_fetches: bool = True,
     ) -> None:
+        """``record_fetches=False`` when every process records firmware downloads itself
+        (``serve``: a phone may download from any worker, the engine runs in one)."""
         self._p = platform
+        self._record_fetches = record_fetches
         self._control = control
         self._poll_s = poll_s
         self._sweep_s = sweep_s
@@ -103,7 +107,8 @@ class RolloutEngine:
                 active,
                 interrupted,
             )
-        self._p.on_firmware_fetched.append(self.firmware_fetched)
+        if self._record_fetches:
+            self._p.on_firmware_fetched.append(self.firmware_fetched)
         self._task = asyncio.create_task(self._run(), name="rollout-engine")
 
     async def stop(self) -> None:
@@ -170,29 +175,19 @@ class RolloutEngine:
         now = utcnow()
         for row in rows:
             if row.device is None:
-                await self._move(row, DeviceState.FAILED, "the device was removed")
+                await _move(row, DeviceState.FAILED, "the device was removed")
                 continue
             state = states.get(row.device.id)
             timeout_s = row.rollout.timeout_seconds
             if state is not None and row.target_version in state.versions:
-                if await self._move(row, DeviceState.DONE, f"back online on {row.target_version}"):
+                if await _move(row, DeviceState.DONE, f"back online on {row.target_version}"):
                     await _keep_on_target(row, row.device)
             elif row.notified_at is None or now - row.notified_at >= timedelta(seconds=timeout_s):
-                await self._move(row, DeviceState.TIMED_OUT, _timeout_reason(row, timeout_s, state))
+                await _move(row, DeviceState.TIMED_OUT, _timeout_reason(row, timeout_s, state))
 
     async def firmware_fetched(self, device_id: int, image_id: int) -> None:
         """The platform hook: a phone downloaded a firmware file."""
-        try:
-            rows = await RolloutDevice.filter(
-                device_id=device_id, target_image_id=image_id, state=DeviceState.NOTIFIED
-            )
-            for row in rows:
-                await self._move(
-                    row, DeviceState.FETCHED, "firmware downloaded", fetched_at=utcnow()
-                )
-        except Exception:
-            # The download itself succeeded; the rollout catches up when the phone is back.
-            log.exception("rollout engine: recording a firmware download failed")
+        await record_firmware_fetched(device_id, image_id)
 
     # --- starting devices -----------------------------------------------------------
 
@@ -225,16 +220,16 @@ class RolloutEngine:
         self, row: RolloutDevice, device: Device | None, state: SipState | None
     ) -> None:
         if device is None:
-            await self._move(row, DeviceState.FAILED, "the device was removed", startable=True)
+            await _move(row, DeviceState.FAILED, "the device was removed", startable=True)
             return
         lines = state.lines if state is not None else ()
         line = next((line for line in lines if line.registered), None)
         if line is None:
             reason = "not registered" if lines else "the device has no line to notify"
-            await self._move(row, DeviceState.FAILED, reason, startable=True)
+            await _move(row, DeviceState.FAILED, reason, startable=True)
             return
         # Written before it is sent: after a crash this device is watched, not notified again.
-        if not await self._move(
+        if not await _move(
             row, DeviceState.NOTIFIED, SENDING, startable=True, notified_at=utcnow()
         ):
             return
@@ -261,12 +256,12 @@ class RolloutEngine:
             return
         except Exception as e:
             log.exception("rollout %d: check-sync to %s failed", row.rollout_id, aor)  # type: ignore[attr-defined]
-            await self._move(row, DeviceState.FAILED, f"check-sync not sent: {e}")
+            await _move(row, DeviceState.FAILED, f"check-sync not sent: {e}")
             return
         if result.ok:
             await self._note(row, f"check-sync to {aor} answered {result.status}")
         else:
-            await self._move(row, DeviceState.FAILED, _send_failure(result))
+            await _move(row, DeviceState.FAILED, _send_failure(result))
 
     async def _note(self, row: RolloutDevice, reason: str) -> None:
         """The send's outcome on a still-notified device (no state change, no audit row)."""
@@ -314,51 +309,63 @@ class RolloutEngine:
             )
             log.info("rollout %d done: %s", rollout.id, summary)
 
-    # --- one device's state ---------------------------------------------------------
 
-    async def _move(
-        self,
-        row: RolloutDevice,
-        new: DeviceState,
-        reason: str,
-        *,
-        startable: bool = False,
-        **extra: Any,
-    ) -> bool:
-        """Compare-and-set the device's state, with its audit row; False if it moved meanwhile.
+# --- one device's state -------------------------------------------------------------
 
-        ``startable``: only a pending device without a reason, of a running
-        rollout, may move; checked in the same statement, so a pause or
-        cancel committed by another process can never be overtaken.
-        """
-        old = DeviceState(row.state)
-        if not can_move(old, new):
-            raise AssertionError(f"rollout device {row.mac}: {old} → {new} is not a valid move")
-        rollout_id: int = row.rollout_id  # type: ignore[attr-defined]
-        query = RolloutDevice.filter(id=row.id, state=old)
-        if startable:
-            running = Rollout.filter(id=rollout_id, state=RolloutState.RUNNING).values("id")
-            query = query.filter(reason="", rollout_id__in=Subquery(running))
-        now = utcnow()
-        async with in_transaction():
-            moved = await query.update(
-                state=new.value, reason=reason[:255], updated_at=now, **extra
-            )
-            if not moved:
-                return False
-            await audit.record(
-                engine_actor(rollout_id),
-                AuditAction.rollout_device(new),
-                "rollout_device",
-                f"{rollout_id}/{row.mac}",
-                before={"state": old.value},
-                after={"state": new.value, "reason": reason, "target_version": row.target_version},
-            )
-        row.state, row.reason, row.updated_at = new.value, reason, now
-        for name, value in extra.items():
-            setattr(row, name, value)
-        log.info("rollout %d: %s %s (%s)", rollout_id, row.mac, new.value, reason)
-        return True
+
+async def _move(
+    row: RolloutDevice,
+    new: DeviceState,
+    reason: str,
+    *,
+    startable: bool = False,
+    **extra: Any,
+) -> bool:
+    """Compare-and-set the device's state, with its audit row; False if it moved meanwhile.
+
+    ``startable``: only a pending device without a reason, of a running
+    rollout, may move; checked in the same statement, so a pause or
+    cancel committed by another process can never be overtaken.
+    """
+    old = DeviceState(row.state)
+    if not can_move(old, new):
+        raise AssertionError(f"rollout device {row.mac}: {old} → {new} is not a valid move")
+    rollout_id: int = row.rollout_id  # type: ignore[attr-defined]
+    query = RolloutDevice.filter(id=row.id, state=old)
+    if startable:
+        running = Rollout.filter(id=rollout_id, state=RolloutState.RUNNING).values("id")
+        query = query.filter(reason="", rollout_id__in=Subquery(running))
+    now = utcnow()
+    async with in_transaction():
+        moved = await query.update(state=new.value, reason=reason[:255], updated_at=now, **extra)
+        if not moved:
+            return False
+        await audit.record(
+            engine_actor(rollout_id),
+            AuditAction.rollout_device(new),
+            "rollout_device",
+            f"{rollout_id}/{row.mac}",
+            before={"state": old.value},
+            after={"state": new.value, "reason": reason, "target_version": row.target_version},
+        )
+    row.state, row.reason, row.updated_at = new.value, reason, now
+    for name, value in extra.items():
+        setattr(row, name, value)
+    log.info("rollout %d: %s %s (%s)", rollout_id, row.mac, new.value, reason)
+    return True
+
+
+async def record_firmware_fetched(device_id: int, image_id: int) -> None:
+    """A phone downloaded a firmware file: its notified rollout rows move to fetched."""
+    try:
+        rows = await RolloutDevice.filter(
+            device_id=device_id, target_image_id=image_id, state=DeviceState.NOTIFIED
+        )
+        for row in rows:
+            await _move(row, DeviceState.FETCHED, "firmware downloaded", fetched_at=utcnow())
+    except Exception:
+        # The download itself succeeded; the rollout catches up when the phone is back.
+        log.exception("rollout engine: recording a firmware download failed")
 
 
 async def _keep_on_target(row: RolloutDevice, device: Device) -> None:

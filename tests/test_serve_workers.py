@@ -1,0 +1,269 @@
+"""`provd serve --workers 2` as real processes: phones served by every worker as by one
+server (a nonce from one answered on the other, a replay refused by both, failures
+counted together), a worker that dies started again, and the leader's PBX moving to
+the other worker when the leader is killed.
+
+Which worker accepts a connection is the kernel's choice; each test repeats until it
+has seen both workers at work (bounded), and reads which one answered from the
+``Provd-Worker`` header.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import signal
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from provd.web.workers import WORKER_HEADER
+from tests.digest_client import authorization, parse_challenge
+from tests.pbx.conftest import ip
+from tests.procs import alive, free_port, matching, provd_json, serve_pbx_args
+from tests.scrape import parse, value
+
+pytestmark = pytest.mark.slow
+
+MAC = "001565c00001"
+UA = "Yealink SIP-T46G 28.83.0.120 00:15:65:c0:00:01"
+FILE = f"{MAC}.cfg"
+PROXY, MEDIA = ip(210), ip(211)
+_TIMEOUT_S = 60.0
+_TRIES = 200
+"""Requests a test may make to see both workers at work before it gives up."""
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def worker(self) -> str:
+        return self.headers[WORKER_HEADER]
+
+    def challenge(self) -> dict[str, str]:
+        return parse_challenge(self.headers["WWW-Authenticate"])
+
+
+@dataclass
+class Pool:
+    data_dir: Path
+    port: int
+    log: Path
+    username: str
+    password: str
+    token: str
+    proc: subprocess.Popen[bytes] | None = None
+    _context: ssl.SSLContext | None = field(default=None, repr=False)
+
+    def get(self, authorization: str | None = None, path: str = f"/{FILE}") -> Answer:
+        """One request on a new connection, as a phone opening a new one would."""
+        if self._context is None:
+            self._context = ssl.create_default_context(cafile=str(self.data_dir / "ca.pem"))
+        conn = http.client.HTTPSConnection(
+            "127.0.0.1", self.port, context=self._context, timeout=30
+        )
+        headers = {"User-Agent": UA}
+        if authorization:
+            headers["Authorization"] = authorization
+        try:
+            conn.request("GET", path, headers=headers)
+            r = conn.getresponse()
+            # The first of several headers of one name (SHA-256's challenge).
+            return Answer(r.status, {k: v for k, v in reversed(r.getheaders())}, r.read())
+        finally:
+            conn.close()
+
+    def answer(self, challenged: Answer, password: str | None = None, nc: int = 1) -> str:
+        return authorization(
+            challenged.challenge(),
+            self.username,
+            password or self.password,
+            "GET",
+            f"/{FILE}",
+            nc=nc,
+        )
+
+    def fetch(self) -> tuple[Answer, Answer]:
+        """A phone's fetch: challenged on one connection, answered on another."""
+        challenged = self.get()
+        assert challenged.status == 401
+        return challenged, self.get(self.answer(challenged))
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_for(self, pattern: str, *, count: int = 1) -> list[re.Match[str]]:
+        deadline = time.monotonic() + _TIMEOUT_S
+        while True:
+            found = list(re.finditer(pattern, self.text()))
+            if len(found) >= count:
+                return found
+            assert self.proc is not None and self.proc.poll() is None, self.text()
+            assert time.monotonic() < deadline, f"no {pattern!r} in:\n{self.text()}"
+            time.sleep(0.1)
+
+    def workers(self) -> dict[str, int]:
+        """Worker index → pid of its latest start."""
+        return {
+            m[1]: int(m[2]) for m in re.finditer(r"worker (\d+) started \(pid (\d+)\)", self.text())
+        }
+
+    def leader(self) -> int:
+        return int(re.findall(r"leader \(pid (\d+)\)", self.text())[-1])
+
+    def stop(self) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return -1
+
+
+Start = Callable[..., Pool]
+
+
+@pytest.fixture
+def start(tmp_path: Path) -> Iterator[Start]:
+    pools: list[Pool] = []
+
+    def run(*extra: str) -> Pool:
+        data_dir = tmp_path / "data"
+        port = free_port()
+        init = provd_json(data_dir, "init", "--public-host", "127.0.0.1", "--https-port", str(port))
+        device = provd_json(data_dir, "device", "add", "--mac", MAC, "--model", "yealink-t46g")
+        cred = device["provisioning"]
+        pool = Pool(
+            data_dir,
+            port,
+            tmp_path / "serve.log",
+            cred["username"],
+            cred["password"],
+            init["api_token"],
+        )
+        argv = [sys.executable, "-m", "provd", "--data-dir", str(data_dir), "serve"]
+        argv += ["--bind", "127.0.0.1", "--workers", "2", *extra]
+        with pool.log.open("wb") as out:
+            pool.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+        pools.append(pool)
+        pool.wait_for("provd serving phones at .* with 2 workers")
+        return pool
+
+    yield run
+    for pool in pools:
+        assert pool.stop() == 0, pool.text()
+        left = matching(str(pool.data_dir))
+        for pid in left:
+            os.kill(pid, signal.SIGKILL)
+        assert left == [], "processes left behind"
+
+
+def test_every_worker_serves_and_answers_the_others_challenges(start: Start) -> None:
+    pool = start()
+    pairs: set[tuple[str, str]] = set()
+    served = 0
+    for _ in range(_TRIES):
+        challenged, answered = pool.fetch()
+        served += 1
+        # However the two connections fall, the answer is served: one platform key, and
+        # the first use claims the nonce wherever it lands.
+        assert answered.status == 200, answered.body
+        assert b"static.auto_provision" in answered.body
+        pairs.add((challenged.worker, answered.worker))
+        if ("1", "2") in pairs and ("2", "1") in pairs:
+            break
+    assert ("1", "2") in pairs and ("2", "1") in pairs, pairs
+    # Whichever worker answers a scrape counts what every worker did.
+    scrape = pool.get(authorization=f"Bearer {pool.token}", path="/metrics")
+    assert scrape.status == 200
+    samples = parse(scrape.body.decode())
+    assert value(samples, "provd_http_requests_total", route="phone", status="200") == served
+    assert value(samples, "provd_http_requests_total", route="phone", status="401") == served
+
+
+def test_a_replayed_request_is_refused_by_every_worker(start: Start) -> None:
+    pool = start()
+    header = pool.answer(pool.get())
+    assert pool.get(header).status == 200
+    refused_by: set[str] = set()
+    for _ in range(_TRIES):
+        replay = pool.get(header)
+        # The same nonce and nc again, on a new connection: never served twice.
+        assert replay.status == 401, replay.body
+        refused_by.add(replay.worker)
+        if refused_by == {"1", "2"}:
+            break
+    assert refused_by == {"1", "2"}
+
+
+def test_ten_failures_over_both_workers_block_the_source(start: Start) -> None:
+    pool = start()
+    for round_ in range(10):
+        # A user name of its own per round: its count starts from nothing.
+        pool.username = f"dev-guess-{round_}"
+        answers = []
+        for _ in range(10):
+            answers.append(pool.get(pool.answer(pool.get(), password="Wr0ng-pass!")))
+        assert [a.status for a in answers] == [401] * 9 + [429], [a.status for a in answers]
+        assert int(answers[-1].headers["Retry-After"]) > 0
+        # Blocked on every worker from now on.
+        after = [pool.get(pool.answer(pool.get(), password="Wr0ng-pass!")) for _ in range(6)]
+        assert {a.status for a in after} == {429}
+        if {a.worker for a in answers} == {"1", "2"}:
+            break
+    else:
+        pytest.fail("the failures never fell on both workers")
+
+
+def test_a_killed_worker_is_started_again_and_phones_are_still_served(start: Start) -> None:
+    pool = start()
+    before = pool.workers()
+    victim_index, victim = next((i, p) for i, p in before.items() if p != pool.leader())
+    os.kill(victim, signal.SIGKILL)
+    # Phones go on being served while it is down and after.
+    for _ in range(10):
+        assert pool.fetch()[1].status == 200
+    pool.wait_for(rf"worker {victim_index} started \(pid (?!{victim}\b)\d+\)")
+    again = pool.workers()[victim_index]
+    assert again != victim and alive(again)
+    pool.wait_for(rf"worker {victim_index} \(pid {again}\) serving")
+    assert f"worker {victim_index} (pid {victim}) ended with signal 9" in pool.text()
+    seen: set[str] = set()
+    for _ in range(_TRIES):
+        _, answered = pool.fetch()
+        assert answered.status == 200
+        seen.add(answered.worker)
+        if seen == {"1", "2"}:
+            break
+    assert seen == {"1", "2"}, pool.text()
+
+
+def test_the_pbx_moves_to_the_other_worker_when_the_leader_is_killed(start: Start) -> None:
+    pool = start(*serve_pbx_args(PROXY, MEDIA))
+    pool.wait_for("phones register at")
+    leader = pool.leader()
+    kamailio = int((pool.data_dir / "pbx" / "kamailio.pid").read_text())
+    assert alive(kamailio)
+    os.kill(leader, signal.SIGKILL)
+    [took_over] = pool.wait_for(r"took over as leader \(pid (\d+)\)")
+    assert int(took_over[1]) != leader and int(took_over[1]) in pool.workers().values()
+    pool.wait_for("phones register at", count=2)
+    # The new leader stopped the dead one's Kamailio and runs its own.
+    assert "was left running by a provd that did not stop" in pool.text()
+    fresh = int((pool.data_dir / "pbx" / "kamailio.pid").read_text())
+    assert fresh != kamailio and alive(fresh) and not alive(kamailio)
+    assert pool.fetch()[1].status == 200
