@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import gc
 import json
 import os
 import shutil
@@ -69,6 +70,14 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
         return True
     in_pbx = collection_path.parent == _TESTS / "pbx" and collection_path.name.startswith("test_")
     return True if in_pbx and collection_path not in _PURE_IN_DAEMON_FOLDERS else None
+
+
+def pytest_collection_finish() -> None:
+    # What collection made (modules, classes, the test items: 300,000 objects) lives to
+    # the end of the run. Frozen, it is left out of the cyclic collector's full passes,
+    # which scanned it a dozen times a worker: 2-3 CPU-seconds, now a third of that.
+    gc.collect()
+    gc.freeze()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
