@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from provd.domain.errors import InvalidInput
+from provd.domain.network import parse_network
 from provd.security.tls import KEY_TYPES
 
 SETTINGS_FILE = "provd.json"
@@ -49,6 +50,10 @@ class Settings:
     max_connections_per_client: int = 100
     """Concurrent connections from one address (IPv6: one /64); phones behind one NAT
     share it, but each fetch holds a connection only for a moment."""
+    proxy_protocol_from: tuple[str, ...] = ()
+    """TCP balancers in front of provd (addresses or networks): their connections must
+    start with a PROXY protocol header (haproxy ``send-proxy-v2``) naming the client,
+    which is then the one counted, throttled and recorded."""
     smtp_host: str | None = None
     """Where spend-limit alerts are e-mailed through; none: alerts are only shown."""
     smtp_port: int = 25
@@ -84,6 +89,8 @@ def _check(settings: Settings) -> Settings:
         raise InvalidInput("smtp_port", f"{settings.smtp_port} is not a TCP port")
     if not 1 <= settings.max_connections_per_client <= 100000:
         raise InvalidInput("max_connections_per_client", "must be between 1 and 100000")
+    for network in settings.proxy_protocol_from:
+        parse_network(network, field="proxy_protocol_from")
     if not 5 <= settings.resync_minutes <= 43200:
         raise InvalidInput("resync_minutes", "must be between 5 and 43200 minutes")
     if settings.tls_key_type not in KEY_TYPES:
@@ -99,6 +106,7 @@ def load_settings(data_dir: Path) -> Settings:
         return Settings()
     raw = json.loads(path.read_text())
     raw["ntp_servers"] = tuple(raw.get("ntp_servers", DEFAULT_NTP_SERVERS))
+    raw["proxy_protocol_from"] = tuple(raw.get("proxy_protocol_from", ()))
     known = set(Settings.__dataclass_fields__)
     return _check(Settings(**{k: v for k, v in raw.items() if k in known}))
 
@@ -109,5 +117,6 @@ def save_settings(data_dir: Path, settings: Settings) -> None:
     tmp = path.with_suffix(".tmp")
     data = asdict(settings)
     data["ntp_servers"] = list(settings.ntp_servers)
+    data["proxy_protocol_from"] = list(settings.proxy_protocol_from)
     tmp.write_text(json.dumps(data, indent=2) + "\n")
     tmp.replace(path)

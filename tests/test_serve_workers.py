@@ -14,6 +14,7 @@ import http.client
 import os
 import re
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -29,6 +30,7 @@ from tests.digest_client import authorization, parse_challenge
 from tests.pbx.conftest import ip
 from tests.procs import alive, free_port, matching, provd_json, serve_pbx_args
 from tests.scrape import parse, value
+from tests.web.test_proxy_protocol import v1 as proxy_v1
 
 pytestmark = pytest.mark.slow
 
@@ -83,6 +85,22 @@ class Pool:
             return Answer(r.status, {k: v for k, v in reversed(r.getheaders())}, r.read())
         finally:
             conn.close()
+
+    def via_balancer(self, client: str, authorization: str | None = None) -> Answer:
+        """One request as a TCP balancer at 127.0.0.2 passes a client's connection on."""
+        raw = socket.create_connection(("127.0.0.1", self.port), 30, ("127.0.0.2", 0))
+        raw.sendall(proxy_v1(client))
+        if self._context is None:
+            self._context = ssl.create_default_context(cafile=str(self.data_dir / "ca.pem"))
+        with self._context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            head = f"GET /{FILE} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: {UA}\r\n"
+            if authorization:
+                head += f"Authorization: {authorization}\r\n"
+            tls.sendall((head + "Connection: close\r\n\r\n").encode())
+            response = http.client.HTTPResponse(tls)
+            response.begin()
+            headers = {k: v for k, v in reversed(response.getheaders())}
+            return Answer(response.status, headers, response.read())
 
     def answer(self, challenged: Answer, password: str | None = None, nc: int = 1) -> str:
         return authorization(
@@ -267,3 +285,19 @@ def test_the_pbx_moves_to_the_other_worker_when_the_leader_is_killed(start: Star
     fresh = int((pool.data_dir / "pbx" / "kamailio.pid").read_text())
     assert fresh != kamailio and alive(fresh) and not alive(kamailio)
     assert pool.fetch()[1].status == 200
+
+
+def test_behind_a_balancer_each_client_is_counted_as_itself(start: Start) -> None:
+    pool = start("--proxy-protocol-from", "127.0.0.2")
+    guesser, neighbour = "198.51.100.9", "198.51.100.10"
+    statuses = [
+        pool.via_balancer(guesser, pool.answer(pool.via_balancer(guesser), "Wr0ng-pass!")).status
+        for _ in range(10)
+    ]
+    assert statuses == [401] * 9 + [429]
+    # The same user from another client behind the same balancer is not blocked with it.
+    challenged = pool.via_balancer(neighbour)
+    assert pool.via_balancer(neighbour, pool.answer(challenged, "Wr0ng-pass!")).status == 401
+    assert pool.via_balancer(neighbour, pool.answer(pool.via_balancer(neighbour))).status == 200
+    log = pool.text()
+    assert f"ip={guesser}" in log and f"ip={neighbour}" in log and "ip=127.0.0.2" not in log

@@ -16,6 +16,7 @@ from provd.db.connection import database, db_url_for, upgrade_schema
 from provd.discovery.runner import DiscoveryOptions
 from provd.domain.access import Role
 from provd.domain.errors import ProvdError
+from provd.domain.network import parse_network
 from provd.domain.passwords import generate_password
 from provd.pbx.settings import PBX_OPTIONS, PbxOption
 from provd.security.secretbox import SecretBox
@@ -277,6 +278,16 @@ def _discovery_options(f: F) -> F:
 @_pbx_options
 @_discovery_options
 @click.option(
+    "--proxy-protocol-from",
+    metavar="NETWORK",
+    multiple=True,
+    envvar="PROVD_PROXY_PROTOCOL_FROM",
+    show_envvar=True,
+    help="A TCP balancer in front of provd (address or network; repeatable): its "
+    "connections must start with a PROXY protocol header naming the client. For this "
+    "run; proxy_protocol_from in provd.json keeps it.",
+)
+@click.option(
     "--workers",
     type=click.IntRange(1, 256),
     envvar="PROVD_WORKERS",
@@ -309,6 +320,7 @@ def serve(
     pnp_interface: str | None,
     pnp_answer_unknown: bool,
     dhcp_observe: str | None,
+    proxy_protocol_from: tuple[str, ...],
     workers: int | None,
     worker_of: str | None,
     verbose: bool,
@@ -359,8 +371,11 @@ def serve(
         tls_key=tls_key,
         tls_key_type=tls_key_type,
         db_url=state.db_url,
+        proxy_protocol_from=proxy_protocol_from or None,
     )
     try:
+        for network in proxy_protocol_from:
+            parse_network(network, field="proxy-protocol-from")
         seat = WorkerSeat.parse(worker_of) if worker_of else None
         pbx, export_dir = pbx_runtime(Path(state.data_dir), settings, pbx_options)
         _run(

@@ -21,11 +21,17 @@ The end of the first head is found by watching for its empty line, rather than b
 asking aiohttp's parser: the first bytes of a connection are always the start of
 its first request (RFC 9112, section 2.1), so the first empty line after the
 request line ends that head exactly, and this needs nothing private from aiohttp.
+
+Behind a TCP balancer (``proxy_protocol_from``), a connection from the balancer starts
+with a PROXY protocol header naming the client (``web/proxy_protocol``): it is read
+first, within the handshake's time, and the client it names is the one counted,
+throttled and recorded (:func:`client_of`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import socket
 import ssl
@@ -36,6 +42,7 @@ from typing import cast
 from aiohttp import web
 
 from provd.security.ratelimit import client_key
+from provd.web import proxy_protocol
 
 log = logging.getLogger("provd.connections")
 
@@ -47,6 +54,28 @@ class ConnectionLimits:
     """From connect (after TLS) to the end of the first request head."""
     max_per_client: int = 100
     """Concurrent connections from one address (IPv6: one /64)."""
+    proxy_protocol_from: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    """Balancers whose connections start with a PROXY protocol header naming the client."""
+
+
+# The client a PROXY header named, by the transport aiohttp was handed.
+_CLIENTS: dict[asyncio.BaseTransport, str] = {}
+
+
+def client_of(transport: asyncio.BaseTransport) -> str | None:
+    """The client's address when a trusted balancer named it; None otherwise (then the
+    peer address is the client's)."""
+    return _CLIENTS.get(transport)
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
 
 
 class ConnectionGuard:
@@ -59,6 +88,12 @@ class ConnectionGuard:
 
     def open_from(self, key: str) -> int:
         return self._open.get(key, 0)
+
+    def sends_proxy_header(self, peer: str) -> bool:
+        address = _address(peer)
+        return address is not None and any(
+            address in network for network in self.limits.proxy_protocol_from
+        )
 
     def admit(self, key: str) -> bool:
         count = self._open.get(key, 0)
@@ -112,19 +147,72 @@ class _Connection(asyncio.Protocol):
         self._hello: list[bytes] = []
         self._hello_eof = False
         self._tls_started = False
+        self._proxy_header: bytearray | None = None
+        """Set while the balancer's PROXY header is being read."""
+        self._proxy_timer: asyncio.TimerHandle | None = None
+        self._raw: asyncio.Transport | None = None
+        self._client: str | None = None
+        """The client a PROXY header named."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # Not an isinstance check: uvloop's transports are not asyncio.Transport's.
         transport = cast(asyncio.Transport, transport)
         peer = transport.get_extra_info("peername")
-        key = client_key(str(peer[0])) if peer else "unknown"
+        address = str(peer[0]) if peer else "unknown"
+        if self._guard.sends_proxy_header(address):
+            # Nothing is admitted or counted until the header names the client.
+            self._raw, self._proxy_header = transport, bytearray()
+            self._proxy_timer = asyncio.get_running_loop().call_later(
+                self._guard.limits.tls_handshake_seconds, self._proxy_timeout
+            )
+            return
+        self._admit(transport, address)
+
+    def _proxy_timeout(self) -> None:
+        self._proxy_timer = None
+        if self._raw is not None and not self._lost:
+            log.debug("closing a connection from a balancer: no PROXY header in time")
+            self._raw.abort()
+
+    def _take_proxy_header(self, data: bytes) -> None:
+        assert self._proxy_header is not None and self._raw is not None
+        self._proxy_header += data
+        try:
+            length = proxy_protocol.header_length(bytes(self._proxy_header))
+            if length is None:
+                if len(self._proxy_header) >= proxy_protocol.MAX_HEADER:
+                    raise proxy_protocol.ProxyHeaderError("PROXY header too long")
+                return
+            header = bytes(self._proxy_header[:length])
+            client = proxy_protocol.client_address(header)
+        except proxy_protocol.ProxyHeaderError as e:
+            log.warning("closing a connection from a balancer: %s", e)
+            self._raw.abort()
+            return
+        rest, self._proxy_header = bytes(self._proxy_header[length:]), None
+        if self._proxy_timer is not None:
+            self._proxy_timer.cancel()
+            self._proxy_timer = None
+        peer = self._raw.get_extra_info("peername")
+        # LOCAL (the balancer's own health check): the balancer is the client.
+        self._client = client or (str(peer[0]) if peer else "unknown")
+        self._admit(self._raw, self._client, rest)
+
+    def _admit(self, transport: asyncio.Transport, address: str, early: bytes = b"") -> None:
+        """Count the connection against its client, then TLS (or plain HTTP); ``early``
+        is what followed a PROXY header in the same read."""
+        key = client_key(address)
         if not self._guard.admit(key):
             transport.abort()
             return
         self._key = key
         if self._ssl_context is None:
+            if early:
+                self._early.append(early)
             self._attach(transport)
             return
+        if early:
+            self._hello.append(early)
         # Nothing should reach this protocol before start_tls takes the transport over.
         # asyncio keeps this pause; uvloop starts reading when connection_made returns
         # whatever it did, so there the client's first bytes may come here first.
@@ -205,6 +293,8 @@ class _Connection(asyncio.Protocol):
 
     def _attach(self, transport: asyncio.Transport) -> None:
         self._transport = transport
+        if self._client is not None:
+            _CLIENTS[transport] = self._client
         self._head_timer = asyncio.get_running_loop().call_later(
             self._guard.limits.request_head_seconds, self._head_timeout
         )
@@ -239,6 +329,9 @@ class _Connection(asyncio.Protocol):
             self._tail = text[-3:]
 
     def data_received(self, data: bytes) -> None:
+        if self._proxy_header is not None:
+            self._take_proxy_header(data)
+            return
         if self._ssl_context is not None and not self._tls_started:
             # Before start_tls took over (uvloop): the start of the TLS handshake.
             if sum(map(len, self._hello)) + len(data) > _MAX_EARLY_BYTES:
@@ -258,6 +351,8 @@ class _Connection(asyncio.Protocol):
         self._handler.data_received(data)
 
     def eof_received(self) -> bool | None:
+        if self._proxy_header is not None:
+            return False  # closed before its header: nothing to serve
         if self._ssl_context is not None and not self._tls_started:
             self._hello_eof = True
             return True
@@ -279,6 +374,11 @@ class _Connection(asyncio.Protocol):
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
+        if self._proxy_timer is not None:
+            self._proxy_timer.cancel()
+            self._proxy_timer = None
+        if self._transport is not None:
+            _CLIENTS.pop(self._transport, None)
         self._release()
         if self._handler is not None:
             self._handler.connection_lost(exc)

@@ -11,15 +11,22 @@ from aiohttp.web_request import BaseRequest
 from provd.services.firmware import FirmwareGrant
 from provd.services.provisioning import PhoneRequest, PhoneResponse, Provisioner
 from provd.web.app_keys import PROVISIONER
+from provd.web.connections import client_of
 
 _CONTENT_RANGE = re.compile(r"bytes (?P<first>\d+)-(?P<last>\d+)/(?P<size>\d+)")
 _FIRMWARE_CHUNK = 256 * 1024
 
 
 def client_ip(request: web.Request) -> str:
-    # Phones connect directly; a reverse proxy in front would have to be
-    # configured explicitly before X-Forwarded-For could be trusted.
-    peer = request.transport.get_extra_info("peername") if request.transport else None
+    # Phones connect directly, or through a TCP balancer the admin named, whose PROXY
+    # header says who the client is (never X-Forwarded-For: any client can send that).
+    transport = request.transport
+    if transport is None:
+        return "unknown"
+    named = client_of(transport)
+    if named is not None:
+        return named
+    peer = transport.get_extra_info("peername")
     return str(peer[0]) if peer else "unknown"
 
 

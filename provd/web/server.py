@@ -18,6 +18,7 @@ from aiohttp import web
 
 from provd.db.connection import database, db_url_for, upgrade_schema
 from provd.discovery.runner import DiscoveryOptions
+from provd.domain.network import parse_network
 from provd.pbx import external_control
 from provd.pbx.settings import PbxSecrets
 from provd.security.digest import DigestAuthenticator
@@ -84,6 +85,9 @@ def connection_limits(settings: Settings) -> ConnectionLimits:
         tls_handshake_seconds=settings.tls_handshake_seconds,
         request_head_seconds=settings.request_head_seconds,
         max_per_client=settings.max_connections_per_client,
+        proxy_protocol_from=tuple(
+            parse_network(n, field="proxy_protocol_from") for n in settings.proxy_protocol_from
+        ),
     )
 
 
