@@ -276,6 +276,8 @@ def _serve_takes_workers(data_dir: Path) -> bool:
         capture_output=True,
         text=True,
         check=False,
+        # Not from the current directory, which python -m would put first on the path.
+        cwd=data_dir.parent,
         env=_fleet.child_environment(),
     )
     return "--workers" in done.stdout
