@@ -51,8 +51,8 @@ _DAEMON_FIXTURES = frozenset({"postgres_server", "pbx", "browser", "provd_server
 # expensive by nature and the work loop can do without it; CI runs it all the same
 # (scripts/test selects no marker). Such are a test that runs migrations itself, from an
 # empty file or through an older release's schema (seconds each, where every other test
-# copies migrated_db, made by the same upgrade once per run), and a scale test. A test
-# that is merely slow is made faster instead.
+# copies migrated_db, made by the same upgrade once per run), and a scale test (10,000
+# rows). A test that is merely slow is made faster instead.
 
 # Every browser test drives Chromium; every PBX test but the pure units runs Kamailio.
 _TESTS = Path(__file__).parent
@@ -75,7 +75,7 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 def pytest_collection_finish() -> None:
     # What collection made (modules, classes, the test items: 300,000 objects) lives to
     # the end of the run. Frozen, it is left out of the cyclic collector's full passes,
-    # which scanned it a dozen times a worker: 2-3 CPU-seconds, now a third of that.
+    # which scanned it a dozen times a worker: 2-3 CPU-seconds, now under half that.
     gc.collect()
     gc.freeze()
 
