@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
+from tortoise.apps import Apps
 
 from provd.db.connection import database, db_url_for, upgrade_schema
 from provd.security.secretbox import SecretBox
@@ -33,8 +34,31 @@ TEST_SETTINGS = Settings(
 TEST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
-def pytest_configure() -> None:
+# Tortoise's own: what finalises every model (its filters, field lists and base
+# queries) at each Tortoise.init; tests/db/test_models.py calls it to compare.
+TORTOISE_FINALISE: Callable[[Apps], None] = Apps._build_initial_querysets
+_finalised_for: list[object] = [None]
+
+
+def _finalise_when_changed(apps: Apps) -> None:
+    """Tortoise's finalising, unless the models were last finalised as they are, for the
+    same kind of database: it makes the same state again (a test compares)."""
+    models = tuple(model for app in apps.apps.values() for model in app.values())
+    key = (models, tuple(model._meta.db.executor_class for model in models))
+    if key != _finalised_for[0]:
+        TORTOISE_FINALISE(apps)
+        _finalised_for[0] = key
+
+
+def pytest_configure(config: pytest.Config) -> None:
     accounts.use_hasher(TEST_HASHER)
+    # Each Tortoise.init finalises every model again: 10 ms an open, and the quick tier
+    # opens a database a thousand times a run (the platform fixture, every CLI command),
+    # 16 of its 123 CPU-seconds. provd opens its database once a process. In the quick
+    # tier the models are finalised again only when they or the kind of database change
+    # (a test points the ORM at PostgreSQL); CI's full run keeps tortoise's every time.
+    if config.getoption("markexpr") == "not slow":
+        Apps._build_initial_querysets = _finalise_when_changed  # type: ignore[method-assign,assignment]
 
 
 # Before hypothesis' plugin configures: its --hypothesis-profile=full (scripts/test) wins.
