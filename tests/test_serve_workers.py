@@ -301,3 +301,12 @@ def test_behind_a_balancer_each_client_is_counted_as_itself(start: Start) -> Non
     assert pool.via_balancer(neighbour, pool.answer(pool.via_balancer(neighbour))).status == 200
     log = pool.text()
     assert f"ip={guesser}" in log and f"ip={neighbour}" in log and "ip=127.0.0.2" not in log
+
+
+def test_sighup_reaches_every_worker(start: Start) -> None:
+    pool = start()
+    assert pool.proc is not None
+    pool.proc.send_signal(signal.SIGHUP)
+    # Each worker holds its own TLS context, and each reloads it.
+    pool.wait_for("TLS certificate reloaded from", count=2)
+    assert pool.fetch()[1].status == 200

@@ -95,6 +95,15 @@ async def fetch(sql: str, params: Sequence[Any] = ()) -> list[Row]:
     return [tuple(r) for r in rows]
 
 
+async def execute(sql: str, params: Sequence[Any] = ()) -> list[Row]:
+    """One statement through tortoise's connection (a write queues with the process's
+    others); the rows it returns (``RETURNING``)."""
+    client = _client()
+    # Not execute_query: on asyncpg it runs an INSERT without fetching what it returns.
+    rows = await client.execute_query_dict(_dialect(client, sql), list(params))
+    return [tuple(r.values()) for r in rows]
+
+
 async def execute_many(sql: str, rows: Sequence[Sequence[Any]]) -> None:
     """One statement for each of ``rows``, in one transaction."""
     client = _client()

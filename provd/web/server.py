@@ -49,15 +49,18 @@ log = logging.getLogger("provd.server")
 REALM = "provd"
 
 
-def build_provisioner(platform: Platform, nonce_key: bytes | None = None) -> Provisioner:
-    """The phone path. ``serve`` passes the platform's nonce key (services/cluster): every
-    worker and node then accepts the others' nonces, and the nonces' first uses are
-    claimed in the database, so a replay is refused by all of them. Without one (a
-    test's app) the key and the replay memory are this process's own."""
-    if nonce_key is None:
-        authenticator = DigestAuthenticator(secrets.token_bytes(32), REALM)
-    else:
-        authenticator = DigestAuthenticator(nonce_key, REALM, claims=DatabaseClaims())
+def build_provisioner(
+    platform: Platform, nonce_key: bytes | None = None, *, shared: bool = False
+) -> Provisioner:
+    """The phone path. ``serve`` passes the platform's nonce key (services/cluster), so a
+    nonce from any process (or from before a restart) is recognised. ``shared``: other
+    processes serve the same platform (workers, nodes), so a nonce's first use is
+    claimed in the database and a replay is refused by all of them; a lone process keeps
+    that memory itself, as it costs a write per boot. Without a key (a test's app) the
+    key is this process's own."""
+    key = nonce_key or secrets.token_bytes(32)
+    claims = DatabaseClaims() if shared and nonce_key is not None else None
+    authenticator = DigestAuthenticator(key, REALM, claims=claims)
     return Provisioner(platform, authenticator, AuthThrottle(limiters=platform.limiters))
 
 
@@ -224,7 +227,11 @@ async def _serve_one(
         # its PBX first, as it always did. The others ask again every second.
         await leadership.try_lead()
         leadership.follow()
-        provisioner = build_provisioner(platform, await cluster_nonce_key(platform.box))
+        # SQLite is one host's, and one serve's (its lock): alone unless it has workers.
+        shared = seat is not None or not db_url.startswith("sqlite:")
+        provisioner = build_provisioner(
+            platform, await cluster_nonce_key(platform.box), shared=shared
+        )
         app = make_app(platform, provisioner, pbx=control)
         if seat is not None:
             app.on_response_prepare.append(_worker_header(str(seat.index)))

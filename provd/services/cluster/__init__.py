@@ -7,7 +7,9 @@
   process and a replay to any other is refused;
 - ``throttle``: failed authentications counted in the database, so the phone
   throttle and the console lockout hold across processes;
-- ``housekeeping``: expired claims and forgotten failure counts deleted.
+- ``leader``: one lease, so the PBX, the rollout engine, discovery, the audit watcher
+  and housekeeping run in exactly one process, and in another when that one dies;
+- ``housekeeping``: expired claims and forgotten failure counts deleted (by the leader).
 
 Where the state lives and why is in docs/architecture.md ("Workers and nodes").
 """

@@ -55,7 +55,8 @@ def _answer(challenged: PhoneResponse, password: str, nc: int = 1) -> str:
 async def _two_workers(platform: Platform) -> tuple[Provisioner, Provisioner, str]:
     _, cred = await devices.add_device(platform, TEST_ACTOR, MAC, "yealink-t46g")
     key = await nonce_key(platform.box)
-    return build_provisioner(platform, key), build_provisioner(platform, key), cred.password
+    a = build_provisioner(platform, key, shared=True)
+    return a, build_provisioner(platform, key, shared=True), cred.password
 
 
 async def test_a_challenge_from_one_worker_is_answered_on_the_other(platform: Platform) -> None:
