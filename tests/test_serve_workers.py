@@ -155,6 +155,27 @@ class Pool:
 Start = Callable[..., Pool]
 
 
+def _holders(port: int) -> set[int]:
+    """Processes holding the socket that listens on ``port`` (from /proc)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            # local address, state 0A (LISTEN), inode
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":
+                inodes.add(f"socket:[{fields[9]}]")
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                links = {os.readlink(fd) for fd in (entry / "fd").iterdir()}
+            except OSError:
+                continue
+            if links & inodes:
+                found.add(int(entry.name))
+    return found
+
+
 @pytest.fixture
 def start(tmp_path: Path) -> Iterator[Start]:
     pools: list[Pool] = []
@@ -285,6 +306,11 @@ def test_the_pbx_moves_to_the_other_worker_when_the_leader_is_killed(start: Star
     fresh = int((pool.data_dir / "pbx" / "kamailio.pid").read_text())
     assert fresh != kamailio and alive(fresh) and not alive(kamailio)
     assert pool.fetch()[1].status == 200
+    # The port is the workers' and the parent's: the daemons a worker starts do not
+    # inherit it (they would hold it past provd's own end).
+    holders = _holders(pool.port)
+    assert pool.proc is not None and pool.proc.pid in holders
+    assert fresh not in holders and holders <= {pool.proc.pid, *pool.workers().values()}
 
 
 def test_behind_a_balancer_each_client_is_counted_as_itself(start: Start) -> None:

@@ -193,6 +193,8 @@ async def _serve_one(
     seat: WorkerSeat | None = None,
 ) -> None:
     """One serving process: the only one, or a worker."""
+    if seat is not None:
+        seat.keep_to_self()
     raise_file_limit()
     settings = effective_settings(settings, pbx)
     platform = Platform(

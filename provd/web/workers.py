@@ -84,6 +84,14 @@ class WorkerSeat:
             raise ProvdError(f"--worker-of {text!r}: not PID:INDEX:READY:HTTPS[:HTTP]")
         return cls(*numbers)
 
+    def keep_to_self(self) -> None:
+        """Make the descriptors the parent passed this worker's alone: not inherited by
+        what it starts (Kamailio, rtpengine), which would otherwise hold the port, and the
+        readiness pipe, past the worker's death (uvloop's subprocesses inherit them)."""
+        for fd in (self.ready_fd, self.https_fd, self.http_fd):
+            if fd is not None:
+                os.set_inheritable(fd, False)
+
     def sockets(self) -> tuple[socket.socket, socket.socket | None]:
         https = socket.socket(fileno=self.https_fd)
         http = socket.socket(fileno=self.http_fd) if self.http_fd else None
@@ -265,18 +273,28 @@ class WorkerPool:
 
     async def stop(self) -> bool:
         """SIGTERM every worker and wait; True when all ended cleanly."""
+        # One that died before (its restart still waiting) was reported when it died.
+        running = [w for w in self.workers if w.proc is not None and w.proc.returncode is None]
         self.signal_all(signal.SIGTERM)
-        procs = [w.proc for w in self.workers if w.proc is not None]
         try:
             async with asyncio.timeout(STOP_GRACE_S):
-                codes = await asyncio.gather(*(p.wait() for p in procs))
+                codes = await asyncio.gather(*(w.proc.wait() for w in running if w.proc))
         except TimeoutError:
             log.error("workers still running %.0f s after SIGTERM: killing them", STOP_GRACE_S)
             self.signal_all(signal.SIGKILL)
-            await asyncio.gather(*(p.wait() for p in procs))
+            await asyncio.gather(*(w.proc.wait() for w in running if w.proc))
             return False
-        # A worker still starting has no handler yet: SIGTERM ends it before it did anything.
-        return all(code in (0, -signal.SIGTERM) for code in codes)
+        clean = True
+        for worker, code in zip(running, codes, strict=True):
+            # A worker still starting has no handler yet: SIGTERM ends it before it did
+            # anything.
+            if code not in (0, -signal.SIGTERM):
+                assert worker.proc is not None
+                log.error(
+                    "worker %d (pid %d) stopped with rc %d", worker.index, worker.proc.pid, code
+                )
+                clean = False
+        return clean
 
 
 async def run_workers(settings: Settings, count: int, *, argv: Sequence[str] | None = None) -> None:
