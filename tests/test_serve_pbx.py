@@ -122,6 +122,26 @@ class Served:
         ):
             return r.status, await r.json()
 
+    def account(self, ext: str) -> Account:
+        """The SIP account of 201 or 202 as its phone's configuration carries it (fetched
+        once): every test can run alone, or on its own xdist worker."""
+        if ext not in self.accounts:
+            mac = {"201": MAC_A, "202": MAC_B}[ext]
+            prov = self.credentials[mac]
+            cfg = self.fetch_config(mac, prov["username"], prov["password"])
+            self.accounts[ext] = Account(
+                extension=ext,
+                domain=cfg["account.1.sip_server.1.address"],
+                username=cfg["account.1.auth_name"],
+                password=cfg["account.1.password"],
+            )
+        return self.accounts[ext]
+
+    async def both_registered(self) -> None:
+        """Both phones registered (again, if a test before unregistered one)."""
+        assert await self.register(self.account("201"), PHONE_A) == 0
+        assert await self.register(self.account("202"), PHONE_B) == 0
+
     async def register(self, account: Account, where: tuple[str, int], expires: int = 600) -> int:
         row = reg_row(account, where, expires=expires)
         done = await run_sipp(
@@ -190,16 +210,11 @@ def test_phones_are_provisioned_with_the_pbx_and_their_credentials(served: Serve
         # The admin's preview shows what the phone got.
         preview = _provd_text(served.data_dir, "device", "config", mac, f"{mac}.cfg")
         assert f"account.1.outbound_proxy.1.address = {PROXY}\n" in preview
-        served.accounts[ext] = Account(
-            extension=ext,
-            domain=cfg["account.1.sip_server.1.address"],
-            username=cfg["account.1.auth_name"],
-            password=cfg["account.1.password"],
-        )
+        assert served.account(ext).password == cfg["account.1.password"]
 
 
 async def test_provisioned_users_register_and_call_through_rtpengine(served: Served) -> None:
-    a, b = served.accounts["201"], served.accounts["202"]
+    a, b = served.account("201"), served.account("202")
     assert await served.register(a, PHONE_A) == 0
     assert await served.register(b, PHONE_B) == 0
     wrong = Account(a.extension, a.domain, a.username, a.password + "x")
@@ -226,6 +241,7 @@ async def test_provisioned_users_register_and_call_through_rtpengine(served: Ser
 
 
 async def test_device_list_and_api_show_registrations(served: Served) -> None:
+    await served.both_registered()
     rows = {r["mac"]: r for r in await served.cli_json("device", "list")}
     for mac, phone in ((MAC_A, PHONE_A), (MAC_B, PHONE_B)):
         assert rows[mac]["registered"] is True
@@ -247,6 +263,7 @@ async def test_device_list_and_api_show_registrations(served: Served) -> None:
 
 
 async def test_resync_by_cli_and_reboot_by_api_reach_the_phones(served: Served) -> None:
+    await served.both_registered()
     async with sipp("uas_notify.xml", served.work, local=PHONE_A) as phone:
         await asyncio.sleep(0.3)
         done = await served.cli("device", "resync", MAC_A)
@@ -271,7 +288,8 @@ async def test_resync_by_cli_and_reboot_by_api_reach_the_phones(served: Served) 
 
 
 async def test_unregistered_phone_shows_and_cannot_be_resynced(served: Served) -> None:
-    assert await served.register(served.accounts["201"], PHONE_A, expires=0) == 0
+    await served.both_registered()
+    assert await served.register(served.account("201"), PHONE_A, expires=0) == 0
     rows = {r["mac"]: r for r in await served.cli_json("device", "list")}
     assert rows[MAC_A]["registered"] is False, json.dumps(rows[MAC_A]["registration"])
     assert rows[MAC_A]["registration"][0]["contact"] is None
@@ -315,7 +333,7 @@ async def test_numbers_and_a_carrier_set_by_the_cli_route_calls_in_and_out(serve
     assert await served.cli_json("number", "assign", "0201234501", "--user", "201")
     host = f"{CARRIER_GW[0]}:{CARRIER_GW[1]}"
     assert await served.cli_json("carrier", "add", "upstream", "--host", host)
-    a = served.accounts["201"]
+    a = served.account("201")
     assert await served.register(a, PHONE_A) == 0  # an earlier test unregistered it
 
     # In: the carrier calls 0201234501 and 201's phone rings.

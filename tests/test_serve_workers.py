@@ -313,6 +313,39 @@ def test_the_pbx_moves_to_the_other_worker_when_the_leader_is_killed(start: Star
     assert fresh not in holders and holders <= {pool.proc.pid, *pool.workers().values()}
 
 
+def test_workers_whose_parent_was_killed_stop_and_the_next_serve_takes_over(
+    start: Start,
+) -> None:
+    pool = start(*serve_pbx_args(PROXY, MEDIA))
+    pool.wait_for("phones register at")
+    assert pool.proc is not None
+    workers = set(pool.workers().values())
+    kamailio = int((pool.data_dir / "pbx" / "kamailio.pid").read_text())
+    # Only the parent, as the OOM killer or a stray `kill -9 <pid>` would.
+    pool.proc.kill()
+    assert pool.proc.wait(timeout=_TIMEOUT_S) == -signal.SIGKILL
+    # Started at once, as systemd's Restart= would: it must wait for nothing by hand.
+    argv = [sys.executable, "-m", "provd", "--data-dir", str(pool.data_dir), "serve"]
+    argv += ["--bind", "127.0.0.1", "--workers", "2", *serve_pbx_args(PROXY, MEDIA)]
+    first_log = pool.text()
+    pool.log = pool.log.with_name("serve-again.log")
+    with pool.log.open("wb") as out:
+        pool.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+    pool.wait_for("provd serving phones at .* with 2 workers")
+    pool.wait_for("phones register at")
+    # The orphaned workers stopped by themselves, their Kamailio with them (or it was
+    # stopped as an orphan by the new leader), and the new workers hold the port.
+    deadline = time.monotonic() + _TIMEOUT_S
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(alive(pid) for pid in workers), first_log
+    assert not alive(kamailio)
+    fresh = set(pool.workers().values())
+    assert fresh.isdisjoint(workers)
+    assert _holders(pool.port) <= {pool.proc.pid, *fresh}
+    assert pool.fetch()[1].status == 200
+
+
 def test_behind_a_balancer_each_client_is_counted_as_itself(start: Start) -> None:
     pool = start("--proxy-protocol-from", "127.0.0.2")
     guesser, neighbour = "198.51.100.9", "198.51.100.10"

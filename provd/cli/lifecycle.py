@@ -293,7 +293,7 @@ def _discovery_options(f: F) -> F:
     envvar="PROVD_WORKERS",
     show_envvar=True,
     help="Processes serving the port: phones, API and console in each; the PBX, "
-    "rollouts and discovery in one. Default: 1.",
+    "rollouts and discovery in one. Default: one per CPU.",
 )
 @click.option("--worker-of", hidden=True, help="Set by serve for the workers it starts.")
 @click.option("-v", "--verbose", is_flag=True)
@@ -344,7 +344,7 @@ def serve(
     database (--db) behave as one server the same way (docs/architecture.md).
     """
     from provd.web.server import serve as run_server
-    from provd.web.workers import WorkerSeat
+    from provd.web.workers import WorkerSeat, default_workers
 
     stored = load_settings(state.data_dir).log_format if state.initialised else None
     configure_logging(verbose, log_format or stored or LOG_FORMATS[0])
@@ -385,7 +385,7 @@ def serve(
                 pbx=pbx,
                 pbx_export_dir=export_dir,
                 discovery=discovery,
-                workers=workers or 1,
+                workers=workers or default_workers(),
                 seat=seat,
             )
         )
