@@ -346,6 +346,33 @@ def test_workers_whose_parent_was_killed_stop_and_the_next_serve_takes_over(
     assert pool.fetch()[1].status == 200
 
 
+def test_a_phone_resumes_its_tls_session_on_either_worker(start: Start) -> None:
+    pool = start()
+    context = ssl.create_default_context(cafile=str(pool.data_dir / "ca.pem"))
+    context.maximum_version = ssl.TLSVersion.TLSv1_2  # as a T46G offers
+    session = None
+    resumed_by: dict[str, list[bool]] = {"1": [], "2": []}
+    for _ in range(_TRIES):
+        raw = socket.create_connection(("127.0.0.1", pool.port), 30)
+        with context.wrap_socket(raw, server_hostname="127.0.0.1", session=session) as tls:
+            tls.sendall(f"GET /{FILE} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+            response = http.client.HTTPResponse(tls)
+            response.begin()
+            response.read()
+            resumed_by[response.getheader(WORKER_HEADER) or "?"].append(bool(tls.session_reused))
+            if session is None:
+                session = tls.session
+        if all(len(seen) >= 3 for seen in resumed_by.values()):
+            break
+    # The first connection made the session; every later one resumed it, whichever
+    # worker took it: the workers share their ticket keys.
+    first_worker = next(w for w, seen in resumed_by.items() if seen and not seen[0])
+    assert resumed_by[first_worker][0] is False
+    later = resumed_by[first_worker][1:] + resumed_by["2" if first_worker == "1" else "1"]
+    assert all(len(seen) >= 3 for seen in resumed_by.values()), resumed_by
+    assert all(later), resumed_by
+
+
 def test_behind_a_balancer_each_client_is_counted_as_itself(start: Start) -> None:
     pool = start("--proxy-protocol-from", "127.0.0.2")
     guesser, neighbour = "198.51.100.9", "198.51.100.10"

@@ -11,6 +11,7 @@ import secrets
 import signal
 import socket
 import ssl
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from provd.services.cluster.leader import Leadership, lease_for
 from provd.services.cluster.nonce_key import nonce_key as cluster_nonce_key
 from provd.services.cluster.nonces import DatabaseClaims
 from provd.services.cluster.throttle import shared_limiters
+from provd.services.cluster.tls_tickets import SharedTicketKeys
 from provd.services.pbx import PbxRuntime, clear_runtime, effective_settings
 from provd.services.platform import Platform
 from provd.services.provisioning import Provisioner
@@ -229,6 +231,11 @@ async def _serve_one(
         # its PBX first, as it always did. The others ask again every second.
         await leadership.try_lead()
         leadership.follow()
+        # Before the first handshake: tickets any worker or node issued open here.
+        tickets = await SharedTicketKeys.load(ssl_context, platform.box)
+        if tickets.apply(time.time()):
+            rotation = asyncio.create_task(tickets.keep(), name="tls-ticket-keys")
+            stack.callback(rotation.cancel)
         # SQLite is one host's, and one serve's (its lock): alone unless it has workers.
         shared = seat is not None or not db_url.startswith("sqlite:")
         provisioner = build_provisioner(

@@ -20,12 +20,18 @@ _KEY_BYTES = 32
 
 async def nonce_key(box: SecretBox) -> bytes:
     """The platform's nonce key, made on first use."""
-    row = await PlatformSecret.get_or_none(name=NONCE_KEY)
+    return await platform_secret(box, NONCE_KEY)
+
+
+async def platform_secret(box: SecretBox, name: str) -> bytes:
+    """A random key every process of the platform shares (``platform_secret`` table),
+    made on first use."""
+    row = await PlatformSecret.get_or_none(name=name)
     if row is None:
         fresh = base64.urlsafe_b64encode(secrets.token_bytes(_KEY_BYTES)).decode()
         # Workers and nodes starting together: the first insert wins and all read it.
         await PlatformSecret.bulk_create(
-            [PlatformSecret(name=NONCE_KEY, value_enc=box.seal(fresh))], ignore_conflicts=True
+            [PlatformSecret(name=name, value_enc=box.seal(fresh))], ignore_conflicts=True
         )
-        row = await PlatformSecret.get(name=NONCE_KEY)
+        row = await PlatformSecret.get(name=name)
     return base64.urlsafe_b64decode(box.open(row.value_enc))
