@@ -78,13 +78,24 @@ def child_environment() -> dict[str, str]:
 
 
 def create(
-    data_dir: Path, port: int, count: int, warmup: int, *, sealed: bool, key_type: str = "rsa"
+    data_dir: Path,
+    port: int,
+    count: int,
+    warmup: int,
+    *,
+    sealed: bool,
+    key_type: str = "rsa",
+    db_url: str | None = None,
 ) -> Fleet:
-    # The option only when it is not the default, so that trees from before it still run.
+    """``db_url``: a database for ``provd --db`` (PostgreSQL), kept in the settings;
+    None for the data directory's SQLite file."""
+    # The options only when not the default, so that trees from before them still run.
     key = ["--tls-key-type", key_type] if key_type != "rsa" else []
+    db = ["--db", db_url] if db_url else []
     done = subprocess.run(
         provd_command(
             data_dir,
+            *db,
             "init",
             "--public-host",
             "127.0.0.1",
@@ -139,3 +150,27 @@ async def _populate(
 
 def as_json(phones: list[Phone]) -> list[dict[str, str]]:
     return [asdict(p) for p in phones]
+
+
+def provd_source() -> str:
+    """Which provd was measured: the tree it was imported from, and its commit."""
+    import provd
+
+    root = Path(provd.__file__).resolve().parent.parent
+
+    def git(*args: str) -> str:
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10
+            )
+        except (OSError, subprocess.SubprocessError):
+            return ""
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    head = git("rev-parse", "--short", "HEAD")
+    if not head:
+        return str(root)
+    dirty = (
+        " + uncommitted changes in provd/" if git("status", "--porcelain", "--", "provd") else ""
+    )
+    return f"{root} at {head}{dirty}"

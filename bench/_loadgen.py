@@ -9,7 +9,8 @@ boot file without credentials, takes the 401 challenge, then fetches its boot, c
 and MAC files with its credentials on that connection, and checks that the MAC file
 sets its own account. With ``reconnect`` each request goes on a connection of its own
 instead, each after the first resuming the TLS session of the one before (as phones
-that keep their session do).
+that keep their session do). With ``ports`` the phones are spread over several servers
+(nodes of one provd), in turn as they start: all of a phone's requests go to its own.
 
 Protocol with the parent: ``argv[1]`` is a JSON job file. The process runs the warm-up
 phones, prints ``ready``, waits for ``go`` on stdin, runs its share of the measured
@@ -31,7 +32,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,12 @@ class Job:
     warmup: list[Phone]
     phones: list[Phone]
     reconnect: bool = False
+    ports: list[int] = field(default_factory=list)
+    """Several servers' ports, for phones in turn; empty: ``port`` alone."""
+
+    def port_for(self, index: int) -> int:
+        """The port of the ``index``-th phone started."""
+        return self.ports[index % len(self.ports)] if self.ports else self.port
 
     @classmethod
     def load(cls, path: str) -> Job:
@@ -206,16 +213,17 @@ class _Connection:
 class _Reconnecting:
     """A phone that opens a connection per request and resumes its TLS session."""
 
-    def __init__(self, run: _Run, phone: Phone) -> None:
+    def __init__(self, run: _Run, phone: Phone, port: int) -> None:
         self._run = run
         self._phone = phone
+        self._port = port
         self._session: ssl.SSLSession | None = None
 
     def get(self, path: str, authorization: str | None) -> _Response:
-        with self._run._connect(self._session) as sock:
-            response = _Connection(sock, self._run.host_header, self._phone.user_agent).get(
-                path, authorization
-            )
+        with self._run._connect(self._port, self._session) as sock:
+            response = _Connection(
+                sock, self._run.host_header(self._port), self._phone.user_agent
+            ).get(path, authorization)
             self._session = sock.session
             # close_notify, as a well-behaved client ends a connection: OpenSSL keeps a
             # session for resumption by id only when its connection was closed so. A
@@ -239,7 +247,6 @@ class _Run:
     def __init__(self, job: Job) -> None:
         self.job = job
         self.ssl = client_context(job.cafile)
-        self.host_header = f"{job.host}:{job.port}"
         self.latencies_ms: list[float] = []
         self.errors: Counter[str] = Counter()
         self.samples: list[str] = []
@@ -249,8 +256,11 @@ class _Run:
         self.stale = 0
         self._lock = threading.Lock()
 
-    def _connect(self, session: ssl.SSLSession | None = None) -> ssl.SSLSocket:
-        raw = socket.create_connection((self.job.host, self.job.port), self.job.phone_timeout)
+    def host_header(self, port: int) -> str:
+        return f"{self.job.host}:{port}"
+
+    def _connect(self, port: int, session: ssl.SSLSession | None = None) -> ssl.SSLSocket:
+        raw = socket.create_connection((self.job.host, port), self.job.phone_timeout)
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock = self.ssl.wrap_socket(raw, server_hostname=self.job.host, session=session)
         with self._lock:
@@ -260,14 +270,15 @@ class _Run:
                 self.tls = f"{sock.version()} {(sock.cipher() or ('?',))[0]}"
         return sock
 
-    def boot(self, phone: Phone) -> None:
+    def boot(self, phone: Phone, port: int) -> None:
         """One phone's whole boot; its latency counts only when everything checked out."""
         start = time.perf_counter()
         if self.job.reconnect:
-            self._fetch_all(_Reconnecting(self, phone), phone)
+            self._fetch_all(_Reconnecting(self, phone, port), phone)
         else:
-            with self._connect() as sock:
-                self._fetch_all(_Connection(sock, self.host_header, phone.user_agent), phone)
+            with self._connect(port) as sock:
+                conn = _Connection(sock, self.host_header(port), phone.user_agent)
+                self._fetch_all(conn, phone)
         self.latencies_ms.append((time.perf_counter() - start) * 1000)
 
     def _fetch_all(self, conn: _Connection | _Reconnecting, phone: Phone) -> None:
@@ -305,19 +316,20 @@ class _Run:
         started = 0
         stop_at = time.monotonic() + deadline
 
-        def next_phone() -> Phone | None:
+        def next_phone() -> tuple[Phone, int] | None:
             nonlocal started
             with self._lock:
                 phone = next(queue, None)
                 if phone is None or time.monotonic() > stop_at:
                     return None
                 started += 1
-                return phone
+                return phone, self.job.port_for(started - 1)
 
         def worker() -> None:
-            while (phone := next_phone()) is not None:
+            while (next_one := next_phone()) is not None:
+                phone, port = next_one
                 try:
-                    self.boot(phone)
+                    self.boot(phone, port)
                 except Exception as e:  # every failure is a counted error, never a crash
                     self._record(e)
 

@@ -115,6 +115,14 @@ def wait_for_port(port: int, proc: subprocess.Popen[bytes], what: str, timeout: 
     raise RuntimeError(f"{what} did not listen on 127.0.0.1:{port} within {timeout:.0f} s")
 
 
+def tail(path: Path, lines: int = 15) -> str:
+    """The last lines of a log, for an error message."""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
 # -- CPU accounting from /proc -----------------------------------------------------------
 
 
@@ -145,4 +153,27 @@ def group_cpu_seconds(pgid: int) -> float:
         fields = _stat(pid)
         if fields is not None:
             ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / _CLK_TCK
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU time so far of a process and all its descendants, those that
+    have exited and been waited for included (their parents' cutime and cstime). For a
+    server whose children leave its process group (PostgreSQL's backends call setsid)."""
+    children: dict[int, list[int]] = {}
+    stats: dict[int, list[str]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (fields := _stat(int(entry))) is not None:
+            stats[int(entry)] = fields
+            children.setdefault(int(fields[1]), []).append(int(entry))  # fields[1]: ppid
+    ticks = 0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        fields = stats.get(current)
+        if fields is None:
+            continue
+        # utime, stime, cutime, cstime
+        ticks += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
+        pending += children.get(current, [])
     return ticks / _CLK_TCK

@@ -35,7 +35,7 @@ from typing import Any
 import _fleet
 import _nginx
 import _profile
-from _procs import Children, free_port, group_cpu_seconds, wait_for_port
+from _procs import Children, free_port, group_cpu_seconds, tail, wait_for_port
 
 LOADGEN = Path(__file__).with_name("_loadgen.py")
 _START_TIMEOUT = 30.0
@@ -160,13 +160,6 @@ def _split(items: list[Any], parts: int) -> list[list[Any]]:
     return [items[i::parts] for i in range(parts)]
 
 
-def _tail(path: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
 def _drive(
     name: str,
     scheme: str,
@@ -217,7 +210,7 @@ def _drive(
             w.wait()
             raise RuntimeError(
                 f"load generator {i} failed during warm-up:\n"
-                + _tail(workdir / f"{name}-loadgen-{i}.log")
+                + tail(workdir / f"{name}-loadgen-{i}.log")
             )
 
     profiler = None
@@ -243,7 +236,7 @@ def _drive(
             reports.append(json.loads(out.splitlines()[-1]))
         except (IndexError, ValueError):
             raise RuntimeError(
-                f"load generator {i} gave no result:\n" + _tail(workdir / f"{name}-loadgen-{i}.log")
+                f"load generator {i} gave no result:\n" + tail(workdir / f"{name}-loadgen-{i}.log")
             ) from None
     server_cpu = group_cpu_seconds(server_pgid) - cpu_before
     if profiler is not None:
@@ -337,7 +330,7 @@ def _run_provd(
             _wait_for_workers(port, fleet, workers)
         return _drive("provd", "digest", port, proc.pid, workers, fleet, args, children, workdir)
     except RuntimeError:
-        print(_tail(log), file=sys.stderr)
+        print(tail(log), file=sys.stderr)
         raise
     finally:
         children.stop(proc)
@@ -358,7 +351,7 @@ def _run_nginx(
         wait_for_port(port, proc, "nginx", _START_TIMEOUT)
         return _drive("nginx", "basic", port, proc.pid, workers, fleet, args, children, workdir)
     except RuntimeError:
-        print(_tail(root / "error.log"), _tail(workdir / "nginx.stderr"), file=sys.stderr)
+        print(tail(root / "error.log"), tail(workdir / "nginx.stderr"), file=sys.stderr)
         raise
     finally:
         children.stop(proc)
@@ -388,7 +381,7 @@ def _report(
         f"  load generator: {processes} separate process(es) of bench/_loadgen.py, one thread "
         f"per phone in flight ({args.concurrency} split between them), blocking stdlib ssl, "
         f"raw HTTP/1.1; {results[0].tls}, server certificate verified as a phone would",
-        f"  provd: {_provd_source()}, {workers}; nginx: worker_processes N; "
+        f"  provd: {_fleet.provd_source()}, {workers}; nginx: worker_processes N; "
         f"{args.tls_key_type.upper()} server key",
         f"  {os.cpu_count()} cores, load average {load_before:.2f} before the runs "
         "(other work on the machine skews the figures)",
@@ -462,30 +455,6 @@ def _report_workers(args: argparse.Namespace, results: list[Result], workers: in
             "cores limited its figure; nginx's real capacity is higher than shown"
         )
     return lines
-
-
-def _provd_source() -> str:
-    """Which provd was measured: the tree it was imported from, and its commit."""
-    import provd
-
-    root = Path(provd.__file__).resolve().parent.parent
-
-    def git(*args: str) -> str:
-        try:
-            done = subprocess.run(
-                ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10
-            )
-        except (OSError, subprocess.SubprocessError):
-            return ""
-        return done.stdout.strip() if done.returncode == 0 else ""
-
-    head = git("rev-parse", "--short", "HEAD")
-    if not head:
-        return str(root)
-    dirty = (
-        " + uncommitted changes in provd/" if git("status", "--porcelain", "--", "provd") else ""
-    )
-    return f"{root} at {head}{dirty}"
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
