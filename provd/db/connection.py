@@ -14,9 +14,10 @@ from typing import Any
 
 from tortoise import Tortoise, connections
 from tortoise.backends.base import executor
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api.migrate import migrate
 
-from provd.db import direct
+from provd.db import direct, sqlite_engine
 
 APP = "models"
 
@@ -111,8 +112,12 @@ def restrict_sqlite_files(db_url: str) -> None:
 
 
 def tortoise_config(db_url: str) -> dict[str, Any]:
+    connection: str | dict[str, Any] = db_url
+    if db_url.startswith("sqlite://"):
+        # Write transactions that wait for each other across processes (sqlite_engine).
+        connection = {**expand_db_url(db_url), "engine": sqlite_engine.ENGINE}
     return {
-        "connections": {"default": db_url},
+        "connections": {"default": connection},
         "apps": {
             APP: {
                 "models": ["provd.db.models"],

@@ -25,8 +25,9 @@ from provd.db.models import Tenant
 
 
 async def test_models_have_no_changes_without_a_migration(tmp_path: Path) -> None:
-    config = tortoise_config(db_url_for(tmp_path))
-    async with database(config["connections"]["default"]):
+    url = db_url_for(tmp_path)
+    config = tortoise_config(url)
+    async with database(url):
         changes = await MigrationAutodetector(Tortoise.apps, config["apps"]).changes()
     assert changes == [], "models changed: write a migration (see README, Development)"
 
