@@ -55,7 +55,7 @@ from provd.services.access import accounts, tokens
 from provd.services.carriers.probing import CarrierProber
 from provd.services.cluster import nonces, throttle
 from provd.services.cluster.housekeeping import Housekeeping
-from provd.services.cluster.nonce_key import nonce_key
+from provd.services.cluster.nonce_key import nonce_key, platform_secret
 from provd.services.cluster.nonces import DatabaseClaims
 from provd.services.cluster.throttle import SharedLimiter
 from provd.services.devices import (
@@ -123,6 +123,10 @@ BOOKKEEPING: dict[str, tuple[frozenset[str], str]] = {
     "cluster.nonce_key.nonce_key": (
         frozenset({"PlatformSecret"}),
         "the digest nonce key, made once by the first process to start; not configuration",
+    ),
+    "cluster.nonce_key.platform_secret": (
+        frozenset({"PlatformSecret"}),
+        "a key every process shares (nonces, TLS tickets), made once; not configuration",
     ),
     "cluster.nonces.DatabaseClaims.claim": (
         frozenset({"NonceClaim"}),
@@ -283,6 +287,8 @@ READ_ONLY = {
 }
 
 NOT_YET_DRIVEN = {
+    "cluster.tls_tickets.SharedTicketKeys.keep": "rotates TLS ticket keys in memory until "
+    "cancelled, writes nothing; tests/security/test_tls_tickets.py",
     "audit.record": "writes the row itself",
     "access.accounts.sign_in": "session rows (bookkeeping); tests/services/access",
     "access.accounts.resume": "session expiry (bookkeeping); tests/services/access",
@@ -505,6 +511,7 @@ async def test_every_service_write_writes_an_audit_row(
     await d.call(carriers.remove_carrier, platform, a, "upstream")
     await d.call(rating.import_table, a, "match,price_per_minute\nmobile,0.1\n", tenant="acme")
     await d.call(nonce_key, platform.box)
+    await d.call(platform_secret, platform.box, "audit-rule")
     await d.call(DatabaseClaims("test:1").claim, "n" * 48, 1)
     await d.call(nonces.delete_expired, 2)
     failures = SharedLimiter("audit rule", FailureRule())
