@@ -46,6 +46,11 @@ from provd.web import proxy_protocol
 
 log = logging.getLogger("provd.connections")
 
+LISTEN_BACKLOG = 1024
+"""Connections the kernel queues before provd accepts them. A site's own default (128)
+overflowed when a thousand phones booted at once: the rest saw resets and timeouts
+(bench/fleet_storm.py, one process); the kernel caps it at net.core.somaxconn."""
+
 
 @dataclass(frozen=True, slots=True)
 class ConnectionLimits:
@@ -403,7 +408,7 @@ class GuardedSite(web.BaseSite):
         guard: ConnectionGuard,
         *,
         ssl_context: ssl.SSLContext | None = None,
-        backlog: int = 128,
+        backlog: int = LISTEN_BACKLOG,
         sock: socket.socket | None = None,
     ) -> None:
         super().__init__(runner, ssl_context=ssl_context, backlog=backlog)

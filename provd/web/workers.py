@@ -37,6 +37,7 @@ from pathlib import Path
 
 from provd.domain.errors import ProvdError
 from provd.settings import Settings
+from provd.web.connections import LISTEN_BACKLOG
 
 log = logging.getLogger("provd.workers")
 
@@ -141,7 +142,7 @@ def listen(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
-        sock.listen(1024)
+        sock.listen(LISTEN_BACKLOG)
     except OSError as e:
         sock.close()
         raise ProvdError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None

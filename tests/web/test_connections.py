@@ -22,6 +22,7 @@ from provd.services.directory import users
 from provd.services.platform import Platform
 from provd.settings import Settings
 from provd.web.app import make_app
+from provd.web.connections import LISTEN_BACKLOG
 from provd.web.server import build_provisioner, raise_file_limit, start_sites
 from tests.conftest import TEST_ACTOR, TEST_SETTINGS
 
@@ -214,3 +215,18 @@ def test_raise_file_limit_lifts_the_soft_limit_to_the_hard_one() -> None:
         assert now == hard or (hard == resource.RLIM_INFINITY and now > lower)
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, lower), hard))
+
+
+async def test_the_port_queues_a_boot_storm_of_connections(running: Running) -> None:
+    # ss shows a listening socket's backlog as its Send-Q.
+    done = await asyncio.create_subprocess_exec(
+        "ss", "-Hltn", f"sport = :{running.port}", stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await done.communicate()
+    [line] = out.decode().splitlines()
+    assert int(line.split()[2]) == min(LISTEN_BACKLOG, _somaxconn()) >= 1024
+
+
+def _somaxconn() -> int:
+    with open("/proc/sys/net/core/somaxconn") as f:
+        return int(f.read())
