@@ -57,6 +57,8 @@ class Phone:
     username: str
     password: str
     extension: str
+    tenant: str = "default"
+    name: str = ""
 
     @property
     def user_agent(self) -> str:
