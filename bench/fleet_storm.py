@@ -54,6 +54,7 @@ LOADGEN = Path(__file__).with_name("_storm_loadgen.py")
 _START_TIMEOUT = 60.0
 _RSS_TARGET_MB = 150
 _RENAME_THREADS = 4
+_RENAME_ATTEMPTS = 3
 
 
 def _args(argv: list[str] | None) -> argparse.Namespace:
@@ -227,6 +228,9 @@ class Run:
     peaks: list[Peak] = field(default_factory=list)
     load: float = 0.0
 
+    def rename_errors_kinds(self) -> list[str]:
+        return [e.split(": ", 1)[1] for e in self.rename_errors]
+
     def percentile(self, p: float) -> float:
         if not self.done:
             return math.nan
@@ -239,7 +243,7 @@ class Run:
             len(self.done) < len(self.phones)
             or self.verdicts[Verdict.STALE]
             or self.verdicts[Verdict.WRONG]
-            or self.rename_errors
+            or any(r.acked_at is None for r in self.renames.values())
             or self.warmup_failures
         )
 
@@ -304,28 +308,35 @@ class _Renamer:
             new = f"Renamed {index} in storm {self._run.workers}"
             sent = time.monotonic()
             acked = None
-            try:
-                conn.request(
-                    "PATCH",
-                    f"/api/v1/users/{phone.tenant}/{phone.extension}",
-                    body=json.dumps({"name": new}),
-                    headers={
-                        "Authorization": f"Bearer {self._token}",
-                        "Content-Type": "application/json",
-                    },
-                )
-                response = conn.getresponse()
-                body = response.read()
-                if response.status == 200:
+            # An admin whose change failed tries again; each failure is reported.
+            for _ in range(_RENAME_ATTEMPTS):
+                if self._rename(conn, phone, new):
                     acked = time.monotonic()
-                else:
-                    self._error(f"{phone.extension}: HTTP {response.status} {body[:200]!r}")
-            except (OSError, http.client.HTTPException) as e:
-                self._error(f"{phone.extension}: {type(e).__name__}: {e}")
-                # http.client reconnects by itself on the next request.
-                conn.close()
+                    break
             with self._lock:
                 self._run.renames[index] = Rename(phone.name, new, sent, acked)
+
+    def _rename(self, conn: http.client.HTTPSConnection, phone: _fleet.Phone, new: str) -> bool:
+        try:
+            conn.request(
+                "PATCH",
+                f"/api/v1/users/{phone.tenant}/{phone.extension}",
+                body=json.dumps({"name": new}),
+                headers={
+                    "Authorization": f"Bearer {self._token}",
+                    "Content-Type": "application/json",
+                },
+            )
+            response = conn.getresponse()
+            body = response.read()
+        except (OSError, http.client.HTTPException) as e:
+            self._error(f"{phone.extension}: {type(e).__name__}: {e}")
+            conn.close()  # http.client reconnects by itself on the next request
+            return False
+        if response.status != 200:
+            self._error(f"{phone.extension}: HTTP {response.status} {body[:60]!r}")
+            return False
+        return True
 
     def _error(self, text: str) -> None:
         with self._lock:
@@ -538,7 +549,15 @@ def _report_run(run: Run) -> list[str]:
         "and had to"
     )
     lines += [f"      {b}" for b in run.bad]
-    lines += [f"    rename failed: {e}" for e in run.rename_errors[:5]]
+    if run.rename_errors:
+        unacked = sum(r.acked_at is None for r in run.renames.values())
+        lines.append(
+            f"    RENAME ATTEMPTS FAILED: {len(run.rename_errors)} (each tried again, at most "
+            f"{_RENAME_ATTEMPTS} times; {unacked} renames never acknowledged)"
+        )
+        lines += [
+            f"      {n} x {kind}" for kind, n in Counter(run.rename_errors_kinds()).most_common(5)
+        ]
     lines.append(
         f"    CPU: server {run.server_cpu:.1f} s "
         f"({1000 * run.server_cpu / max(1, len(run.done)):.2f} ms per phone), load "
