@@ -544,9 +544,9 @@ def _report_run(run: Run) -> list[str]:
         f"    files: {run.verdicts[Verdict.OK]} right, {run.verdicts[Verdict.STALE]} stale, "
         f"{run.verdicts[Verdict.WRONG]} wrong; {len(run.renames)} renames "
         f"({len(acked)} acknowledged, median {_median_ms(acked):.0f} ms, max "
-        f"{1000 * max(acked, default=0):.0f} ms); {run.saw_new} phones got their new name, "
-        f"{run.strict} of them fetched their MAC file after the rename was acknowledged "
-        "and had to"
+        f"{1000 * max(acked, default=0):.0f} ms); {run.strict} renamed phones fetched their MAC "
+        f"file after the rename was acknowledged and had to have the new name, "
+        f"{run.saw_new} had it"
     )
     lines += [f"      {b}" for b in run.bad]
     if run.rename_errors:
