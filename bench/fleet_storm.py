@@ -46,9 +46,9 @@ from typing import Any
 
 import _fleet
 from _freshness import Rename, Verdict, judge, must_be_new
-from _procs import Children, free_port, group_cpu_seconds, wait_for_port
+from _procs import Children, free_port, group_cpu_seconds, tail, wait_for_port
 from _rss import Peak, Sampler
-from boot_storm import _provd_source, _split, _tail, _wait_for_workers, _worker_counts
+from boot_storm import _split, _wait_for_workers, _worker_counts
 
 LOADGEN = Path(__file__).with_name("_storm_loadgen.py")
 _START_TIMEOUT = 60.0
@@ -396,7 +396,7 @@ def _start_loadgens(
             proc.wait()
             raise RuntimeError(
                 f"load generator {i} failed during warm-up:\n"
-                + _tail(workdir / f"loadgen-{run.workers}-{i}.log")
+                + tail(workdir / f"loadgen-{run.workers}-{i}.log")
             )
     return procs
 
@@ -449,14 +449,14 @@ def _storm(
             except (IndexError, ValueError):
                 raise RuntimeError(
                     f"load generator {i} gave no result:\n"
-                    + _tail(workdir / f"loadgen-{workers}-{i}.log")
+                    + tail(workdir / f"loadgen-{workers}-{i}.log")
                 ) from None
         run.server_cpu = group_cpu_seconds(serve.pid) - cpu_before
         renamer.join()
         sampler.stop()
         run.peaks = list(sampler.peaks.values())
     except RuntimeError:
-        print(_tail(log), file=sys.stderr)
+        print(tail(log), file=sys.stderr)
         raise
     finally:
         children.stop(serve)
@@ -510,7 +510,7 @@ def _report(args: argparse.Namespace, runs: list[Run], made: dict[str, float]) -
         f"attempts; {processes} load-generator processes",
         f"  renames: {args.renames} users renamed through PATCH /api/v1/users from "
         f"{args.rename_after:g} s into the storm, {_RENAME_THREADS} at a time",
-        f"  provd: {_provd_source()}; {os.cpu_count()} cores",
+        f"  provd: {_fleet.provd_source()}; {os.cpu_count()} cores",
     ]
     for run in runs:
         lines += _report_run(run)

@@ -69,6 +69,7 @@ async def test_a_read_then_write_transaction_waits_for_another_process(tmp_path:
     finally:
         go.unlink()
         assert writer.wait(timeout=30) == 0
-        writer.stdout.close()
+        if writer.stdout is not None:
+            writer.stdout.close()
     assert after > before
     assert failures == [], f"{len(failures)} of {TRANSACTIONS} failed, e.g. {failures[0]}"
