@@ -40,7 +40,7 @@ from provd.firmware.resolution import UPDATING_DEVICE_STATES, pin_owners
 from provd.services.firmware import image_url
 from provd.services.layouts import layout_owners, stack_layout, stored_spec
 from provd.services.platform import Platform
-from provd.services.provisioning.mark_cache import HarmlessIds, MarkCache, audit_mark
+from provd.services.provisioning.mark_cache import ENTRIES, HarmlessIds, MarkCache, audit_mark
 from provd.services.provisioning.records import PhoneDevice, PhoneTenant, of_models
 
 log = logging.getLogger("provd.rendering")
@@ -224,7 +224,7 @@ class ContextCache:
         self,
         harmless: HarmlessIds | None = None,
         *,
-        max_entries: int = 4096,
+        max_entries: int = ENTRIES,
         max_age: float = 30.0,
     ) -> None:
         self.harmless = harmless if harmless is not None else HarmlessIds()
