@@ -12,3 +12,5 @@ from provd.services.provisioning import Provisioner
 
 PLATFORM = web.AppKey("platform", Platform)
 PROVISIONER = web.AppKey("provisioner", Provisioner)
+WORKER_INDEX = web.AppKey("worker_index", str)
+"""Under ``serve --workers``: this worker's number, sent in every response's header."""

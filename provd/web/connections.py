@@ -43,6 +43,7 @@ from aiohttp import web
 
 from provd.security.ratelimit import client_key
 from provd.web import proxy_protocol
+from provd.web.phone_lane import PhoneFront, PhoneLane
 
 log = logging.getLogger("provd.connections")
 
@@ -122,6 +123,8 @@ class ConnectionGuard:
 
 
 _MAX_EARLY_BYTES = 1024 * 1024
+# aiohttp's runner waits this long for requests being answered when the server stops.
+_SHUTDOWN_SECONDS = 60.0
 
 
 class _Connection(asyncio.Protocol):
@@ -134,9 +137,13 @@ class _Connection(asyncio.Protocol):
         make_handler: Callable[[], asyncio.Protocol],
         ssl_context: ssl.SSLContext | None,
         handshakes: set[asyncio.Task[None]],
+        front: PhoneFront | None = None,
+        lanes: set[PhoneLane] | None = None,
     ) -> None:
         self._guard = guard
         self._handshakes = handshakes
+        self._front = front
+        self._lanes = lanes if lanes is not None else set()
         self._make_handler = make_handler
         self._ssl_context = ssl_context
         self._key: str | None = None
@@ -303,7 +310,12 @@ class _Connection(asyncio.Protocol):
         self._head_timer = asyncio.get_running_loop().call_later(
             self._guard.limits.request_head_seconds, self._head_timeout
         )
-        self._handler = self._make_handler()
+        if self._front is not None:
+            # Phones' files are answered before aiohttp's application layer; anything
+            # else reaches aiohttp's handler through the lane (web/phone_lane).
+            self._handler = PhoneLane(self._front, self._make_handler, self._client, self._lanes)
+        else:
+            self._handler = self._make_handler()
         self._handler.connection_made(transport)
         early, self._early = self._early, []
         for data in early:
@@ -398,7 +410,16 @@ class GuardedSite(web.BaseSite):
     """Like ``web.TCPSite``, with the bounds of :class:`ConnectionLimits`; on ``sock``,
     a listening socket made by someone else (``serve --workers``), if given."""
 
-    __slots__ = ("_bound_port", "_guard", "_handshakes", "_host", "_port", "_sock")
+    __slots__ = (
+        "_bound_port",
+        "_front",
+        "_guard",
+        "_handshakes",
+        "_host",
+        "_lanes",
+        "_port",
+        "_sock",
+    )
 
     def __init__(
         self,
@@ -410,6 +431,7 @@ class GuardedSite(web.BaseSite):
         ssl_context: ssl.SSLContext | None = None,
         backlog: int = LISTEN_BACKLOG,
         sock: socket.socket | None = None,
+        front: PhoneFront | None = None,
     ) -> None:
         super().__init__(runner, ssl_context=ssl_context, backlog=backlog)
         self._host = host
@@ -418,6 +440,8 @@ class GuardedSite(web.BaseSite):
         self._bound_port = port
         self._sock = sock
         self._handshakes: set[asyncio.Task[None]] = set()
+        self._front = front
+        self._lanes: set[PhoneLane] = set()
 
     @property
     def port(self) -> int:
@@ -433,16 +457,17 @@ class GuardedSite(web.BaseSite):
         server = self._runner.server
         assert server is not None
         guard, context, handshakes = self._guard, self._ssl_context, self._handshakes
+        front, lanes = self._front, self._lanes
         loop = asyncio.get_running_loop()
         if self._sock is not None:
             self._server = await loop.create_server(
-                lambda: _Connection(guard, server, context, handshakes),
+                lambda: _Connection(guard, server, context, handshakes, front, lanes),
                 sock=self._sock,
                 backlog=self._backlog,
             )
         else:
             self._server = await loop.create_server(
-                lambda: _Connection(guard, server, context, handshakes),
+                lambda: _Connection(guard, server, context, handshakes, front, lanes),
                 self._host,
                 self._port,
                 backlog=self._backlog,
@@ -456,3 +481,9 @@ class GuardedSite(web.BaseSite):
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+        # aiohttp's shutdown (next) ends the connections it was handed; the lanes' own
+        # are ended here, each after the answer it is making, as aiohttp does.
+        await asyncio.gather(
+            *(lane.shutdown(_SHUTDOWN_SECONDS) for lane in list(self._lanes)),
+            return_exceptions=True,
+        )

@@ -12,6 +12,7 @@ from provd.services.firmware import FirmwareGrant
 from provd.services.provisioning import PhoneRequest, PhoneResponse, Provisioner
 from provd.web.app_keys import PROVISIONER
 from provd.web.connections import client_of
+from provd.web.phone_lane import PHONE_ROUTE
 
 _CONTENT_RANGE = re.compile(r"bytes (?P<first>\d+)-(?P<last>\d+)/(?P<size>\d+)")
 _FIRMWARE_CHUNK = 256 * 1024
@@ -107,7 +108,7 @@ def add_routes(app: web.Application) -> None:
     app.on_cleanup.append(_write_fetch_notes)
     # One path segment only: phones never ask for sub-directories, and this
     # keeps "../" out of the picture entirely.
-    app.router.add_route("GET", r"/{filename:[A-Za-z0-9._-]{1,64}}", phone_file)
+    app.router.add_route("GET", r"/{filename:[A-Za-z0-9._-]{1,64}}", phone_file, name=PHONE_ROUTE)
     # The file name is the vendor's, kept because some phones check it; the
     # service compares it with the stored one, so any segment may be asked for.
     app.router.add_get(r"/firmware/{sha256:[0-9a-f]{64}}/{filename:[^/]{1,128}}", firmware_file)

@@ -12,7 +12,6 @@ import signal
 import socket
 import ssl
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -43,8 +42,10 @@ from provd.services.provisioning import Provisioner
 from provd.services.rollouts.engine import record_firmware_fetched
 from provd.settings import Settings
 from provd.web.app import make_app
+from provd.web.app_keys import WORKER_INDEX
 from provd.web.connections import ConnectionGuard, ConnectionLimits, GuardedSite
 from provd.web.leading import LeaderServices
+from provd.web.phone_lane import phone_front
 from provd.web.workers import WORKER_HEADER, WorkerSeat, run_workers, serve_lock
 
 log = logging.getLogger("provd.server")
@@ -111,6 +112,7 @@ async def start_sites(
     await runner.setup()
     # One guard for both sites: the per-source cap counts HTTPS and HTTP together.
     guard = ConnectionGuard(connection_limits(settings))
+    front = phone_front(app, settings.keepalive_seconds)
     https_sock, http_sock = sockets or (None, None)
     sites = [
         GuardedSite(
@@ -120,6 +122,7 @@ async def start_sites(
             guard,
             ssl_context=ssl_context,
             sock=https_sock,
+            front=front,
         )
     ]
     if settings.http_port:
@@ -127,7 +130,11 @@ async def start_sites(
             log.warning(
                 "plain HTTP enabled on port %d (still Digest-authenticated)", settings.http_port
             )
-        sites.append(GuardedSite(runner, settings.bind, settings.http_port, guard, sock=http_sock))
+        sites.append(
+            GuardedSite(
+                runner, settings.bind, settings.http_port, guard, sock=http_sock, front=front
+            )
+        )
     try:
         for site in sites:
             await site.start()
@@ -243,7 +250,9 @@ async def _serve_one(
         )
         app = make_app(platform, provisioner, pbx=control)
         if seat is not None:
-            app.on_response_prepare.append(_worker_header(str(seat.index)))
+            # Read by this signal for aiohttp's responses, and by the phone lane.
+            app[WORKER_INDEX] = str(seat.index)
+            app.on_response_prepare.append(_worker_header)
         runner = await start_sites(
             app, settings, ssl_context, sockets=seat.sockets() if seat else None
         )
@@ -262,13 +271,8 @@ async def _serve_one(
         await stop.wait()
 
 
-def _worker_header(
-    index: str,
-) -> Callable[[web.Request, web.StreamResponse], Awaitable[None]]:
-    async def stamp(request: web.Request, response: web.StreamResponse) -> None:
-        response.headers[WORKER_HEADER] = index
-
-    return stamp
+async def _worker_header(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers[WORKER_HEADER] = request.app[WORKER_INDEX]
 
 
 async def _watch_parent(seat: WorkerSeat, stop: asyncio.Event) -> None:
