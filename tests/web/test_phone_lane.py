@@ -279,3 +279,52 @@ async def test_a_failing_handler_is_answered_as_aiohttp_answers_it(
         failures = [r for r in caplog.records if r.name == "aiohttp.server"]
         assert len(failures) == 2
         assert failures[0].getMessage() == failures[1].getMessage()
+
+
+class _Slow(Provisioner):
+    """Answers once let go, and notes when its fetch notes are written."""
+
+    def __init__(self, platform: Platform) -> None:
+        super().__init__(platform, DigestAuthenticator(bytes(32), REALM))
+        self.asked = asyncio.Event()
+        self.go = asyncio.Event()
+        self.events: list[str] = []
+
+    async def serve(self, req: PhoneRequest) -> PhoneResponse:
+        self.asked.set()
+        await self.go.wait()
+        self.events.append("answered")
+        return await super().serve(req)
+
+    async def close(self) -> None:
+        self.events.append("notes written")
+        await super().close()
+
+
+async def test_a_stopping_server_finishes_the_answer_being_made(
+    platform: Platform, tls: TlsPaths
+) -> None:
+    slow = _Slow(platform)
+    app = make_app(platform, slow)
+    settings = TEST_SETTINGS.with_overrides(https_port=0)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    front = phone_front(app, settings.keepalive_seconds)
+    guard = ConnectionGuard(connection_limits(settings))
+    site = GuardedSite(
+        runner, "127.0.0.1", 0, guard, ssl_context=server_ssl_context(tls), front=front
+    )
+    await site.start()
+    sites = Sites(site.port, 0, tls, "", [])
+    client = await _Client.open(sites, sites.lane)
+    client.writer.write(_get(CFG))
+    await slow.asked.wait()
+    stopping = asyncio.create_task(runner.cleanup())
+    await asyncio.sleep(0.1)
+    assert not stopping.done()  # waiting for the answer
+    slow.go.set()
+    assert (await client.response()).startswith(b"HTTP/1.1 401 ")
+    await stopping
+    assert slow.events == ["answered", "notes written"]
+    assert await client.closed()
+    client.close()
