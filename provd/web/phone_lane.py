@@ -1,8 +1,8 @@
 """A lean HTTP/1.1 path for the files phones fetch, in front of aiohttp on the same socket.
 
-In a boot storm most of provd's CPU per phone went to aiohttp's application layer
-(its Request and Response objects, the middlewares, the router, the response
-signals), not to provd's own work. :class:`PhoneLane` is the protocol a connection
+In a boot storm about a sixth of provd's Python time went to aiohttp's application
+layer for requests that need none of it (its Request and Response objects, the
+middlewares, the router, the response signals; bench/README.md). :class:`PhoneLane` is the protocol a connection
 starts with (``web/connections`` creates it after TLS): it answers a plain
 ``GET /<file>`` for a phone's configuration file itself, with
 :meth:`Provisioner.serve <provd.services.provisioning.Provisioner.serve>` as the
@@ -33,7 +33,7 @@ from http import HTTPStatus
 from typing import cast
 
 from aiohttp import hdrs, web
-from aiohttp.http import HttpProcessingError, HttpRequestParser, HttpVersion11
+from aiohttp.http import HttpRequestParser, HttpVersion11
 
 from provd.services import metrics
 from provd.services.metrics import RouteClass
@@ -258,7 +258,9 @@ class PhoneLane(asyncio.Protocol):
             )
         try:
             messages, upgraded, tail = self._parser.feed_data(head)
-        except (HttpProcessingError, ValueError, AttributeError):
+        except Exception:
+            # Whatever the parser objects to, aiohttp's handler decides (a head it
+            # refuses raises HttpProcessingError there too, and is answered 400).
             self._parser = None
             return None
         if len(messages) != 1 or upgraded or tail:
