@@ -156,19 +156,21 @@ async def _boot(sites: Sites, port: int, *extra: str) -> list[bytes]:
 
 
 async def _one(sites: Sites, port: int, request: bytes) -> bytes:
-    """All that comes back until the server closes or stays silent for a while."""
+    """The response, and whether the server then closed the connection when it said so."""
     client = await _Client.open(sites, port)
     client.writer.write(request)
-    received = b""
     try:
-        while True:
-            async with asyncio.timeout(0.3):
-                chunk = await client.reader.read(65536)
-            if not chunk:
-                return received + b"<closed>"
-            received += chunk
-    except TimeoutError:
-        return received + b"<open>"
+        async with asyncio.timeout(10):
+            head = await client.reader.readuntil(b"\r\n\r\n")
+            length = re.search(rb"Content-Length: (\d+)", head)
+            body = b""
+            if length and not request.startswith(b"HEAD "):
+                body = await client.reader.readexactly(int(length[1]))
+        closing = b"Connection: close" in head or (
+            head.startswith(b"HTTP/1.0 ") and b"Connection: keep-alive" not in head
+        )
+        state = (b"<closed>" if await client.closed() else b"<open>") if closing else b""
+        return head + body + state
     finally:
         client.close()
 
