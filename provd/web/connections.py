@@ -22,6 +22,10 @@ asking aiohttp's parser: the first bytes of a connection are always the start of
 its first request (RFC 9112, section 2.1), so the first empty line after the
 request line ends that head exactly, and this needs nothing private from aiohttp.
 
+Given the application's phone front (``start_sites`` gives it), the protocol behind this one
+is the phone lane (``web/phone_lane``), which answers phones' GETs itself and hands the
+connection to aiohttp's handler at the first request it does not take.
+
 Behind a TCP balancer (``proxy_protocol_from``), a connection from the balancer starts
 with a PROXY protocol header naming the client (``web/proxy_protocol``): it is read
 first, within the handshake's time, and the client it names is the one counted,

@@ -2,9 +2,9 @@
 
 In a boot storm about a sixth of provd's Python time went to aiohttp's application
 layer for requests that need none of it (its Request and Response objects, the
-middlewares, the router, the response signals; bench/README.md). :class:`PhoneLane` is the protocol a connection
-starts with (``web/connections`` creates it after TLS): it answers a plain
-``GET /<file>`` for a phone's configuration file itself, with
+middlewares, the router, the response signals; bench/README.md). :class:`PhoneLane`
+is the protocol a connection starts with (``web/connections`` creates it after TLS):
+it answers a plain ``GET /<file>`` for a phone's configuration file itself, with
 :meth:`Provisioner.serve <provd.services.provisioning.Provisioner.serve>` as the
 route's handler does, and hands the connection to aiohttp's request handler, with the
 bytes it has read and not answered, at the first request it does not take: the API,
