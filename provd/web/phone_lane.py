@@ -313,6 +313,8 @@ class PhoneLane(asyncio.Protocol):
             metrics.phone_fetch(time.perf_counter() - started)
         transport = self._transport
         assert transport is not None
+        if transport.is_closing():
+            return  # the client left (or sent EOF) while its answer was made, as in aiohttp
         # One write: head and body leave in one TLS record where they fit.
         transport.write(_head(reply, not keep_alive, self._front.trailer) + reply.body)
         if not keep_alive:
