@@ -48,13 +48,9 @@ from aiohttp import web
 from provd.security.ratelimit import client_key
 from provd.web import proxy_protocol
 from provd.web.phone_lane import PhoneFront, PhoneLane
+from provd.web.workers import LISTEN_BACKLOG
 
 log = logging.getLogger("provd.connections")
-
-LISTEN_BACKLOG = 1024
-"""Connections the kernel queues before provd accepts them. A site's own default (128)
-overflowed when a thousand phones booted at once: the rest saw resets and timeouts
-(bench/fleet_storm.py, one process); the kernel caps it at net.core.somaxconn."""
 
 
 @dataclass(frozen=True, slots=True)

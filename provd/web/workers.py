@@ -37,11 +37,15 @@ from pathlib import Path
 
 from provd.domain.errors import ProvdError
 from provd.settings import Settings
-from provd.web.connections import LISTEN_BACKLOG
 
 log = logging.getLogger("provd.workers")
 
 SERVE_LOCK = "serve.lock"
+LISTEN_BACKLOG = 1024
+"""Connections the kernel queues before provd accepts them, with one worker or many. A
+site's own default (128) overflowed when a thousand phones booted at once: the rest saw
+resets and timeouts (bench/fleet_storm.py, one process); the kernel caps it at
+net.core.somaxconn."""
 WORKER_HEADER = "Provd-Worker"
 """Response header naming the worker (1..N) that answered: diagnostics only."""
 STOP_GRACE_S = 30.0

@@ -22,8 +22,8 @@ from provd.services.directory import users
 from provd.services.platform import Platform
 from provd.settings import Settings
 from provd.web.app import make_app
-from provd.web.connections import LISTEN_BACKLOG
 from provd.web.server import build_provisioner, raise_file_limit, start_sites
+from provd.web.workers import LISTEN_BACKLOG
 from tests.conftest import TEST_ACTOR, TEST_SETTINGS
 
 MAC = "001565aabb01"
