@@ -151,7 +151,9 @@ async def _record(tenant: Tenant, callid: str, started: datetime, cost: str | No
 async def test_a_restart_keeps_the_brake_on(office: Platform) -> None:
     """Usage is read back from the records of the current windows."""
     tenant = await Tenant.get(slug="default")
-    now = datetime.now(UTC)
+    # Mid-hour: both records in the hour the check is made in, whenever the test runs
+    # (at 13:01 the second one fell into the hour before, and the brake stayed off).
+    now = datetime.now(UTC).replace(minute=30, second=0, microsecond=0)
     await _record(tenant, "a", now - timedelta(minutes=1), "6")
     await _record(tenant, "b", now - timedelta(minutes=2), "4")
     await _record(tenant, "old", now - timedelta(days=9), "100")
