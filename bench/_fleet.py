@@ -232,30 +232,6 @@ def as_json(phones: list[Phone]) -> list[dict[str, str]]:
     return [asdict(p) for p in phones]
 
 
-def provd_source() -> str:
-    """Which provd was measured: the tree it was imported from, and its commit."""
-    import provd
-
-    root = Path(provd.__file__).resolve().parent.parent
-
-    def git(*args: str) -> str:
-        try:
-            done = subprocess.run(
-                ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10
-            )
-        except (OSError, subprocess.SubprocessError):
-            return ""
-        return done.stdout.strip() if done.returncode == 0 else ""
-
-    head = git("rev-parse", "--short", "HEAD")
-    if not head:
-        return str(root)
-    dirty = (
-        " + uncommitted changes in provd/" if git("status", "--porcelain", "--", "provd") else ""
-    )
-    return f"{root} at {head}{dirty}"
-
-
 def save(fleet: Fleet, path: Path) -> None:
     """What :func:`load` needs besides the data directory, next to it."""
     path.write_text(

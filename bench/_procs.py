@@ -177,3 +177,50 @@ def tree_cpu_seconds(pid: int) -> float:
         ticks += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
         pending += children.get(current, [])
     return ticks / _CLK_TCK
+
+
+def start_load_generators(
+    children: Children, script: Path, jobs: Sequence[tuple[Path, Path]]
+) -> list[subprocess.Popen[bytes]]:
+    """One load generator (``script JOB``) per job file and its log file, each waited for
+    until it prints ``ready`` (its warm-up done); a failed one is an error with its log."""
+    procs = []
+    for job, log in jobs:
+        procs.append(
+            children.start(
+                [sys.executable, str(script), str(job)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log.open("wb"),
+            )
+        )
+    for i, (proc, (_, log)) in enumerate(zip(procs, jobs, strict=True)):
+        assert proc.stdout is not None
+        if proc.stdout.readline().strip() != b"ready":
+            proc.wait()
+            raise RuntimeError(f"load generator {i} failed during warm-up:\n" + tail(log))
+    return procs
+
+
+def provd_source() -> str:
+    """Which provd was measured: the tree it was imported from, and its commit."""
+    import provd
+
+    root = Path(provd.__file__).resolve().parent.parent
+
+    def git(*args: str) -> str:
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10
+            )
+        except (OSError, subprocess.SubprocessError):
+            return ""
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    head = git("rev-parse", "--short", "HEAD")
+    if not head:
+        return str(root)
+    dirty = (
+        " + uncommitted changes in provd/" if git("status", "--porcelain", "--", "provd") else ""
+    )
+    return f"{root} at {head}{dirty}"

@@ -35,7 +35,15 @@ from typing import Any
 import _fleet
 import _nginx
 import _profile
-from _procs import Children, free_port, group_cpu_seconds, tail, wait_for_port
+from _procs import (
+    Children,
+    free_port,
+    group_cpu_seconds,
+    provd_source,
+    start_load_generators,
+    tail,
+    wait_for_port,
+)
 
 LOADGEN = Path(__file__).with_name("_loadgen.py")
 _START_TIMEOUT = 30.0
@@ -175,7 +183,7 @@ def _drive(
     processes = min(args.loadgen_processes, args.concurrency)
     phone_shares = _split(_fleet.as_json(fleet.phones), processes)
     warmup_shares = _split(_fleet.as_json(fleet.warmup), processes)
-    workers = []
+    jobs: list[tuple[Path, Path]] = []
     for i in range(processes):
         job = workdir / f"{name}-job-{i}.json"
         job.write_text(
@@ -195,23 +203,8 @@ def _drive(
                 }
             )
         )
-        log = (workdir / f"{name}-loadgen-{i}.log").open("wb")
-        workers.append(
-            children.start(
-                [sys.executable, str(LOADGEN), str(job)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=log,
-            )
-        )
-    for i, w in enumerate(workers):
-        assert w.stdout is not None
-        if w.stdout.readline().strip() != b"ready":
-            w.wait()
-            raise RuntimeError(
-                f"load generator {i} failed during warm-up:\n"
-                + tail(workdir / f"{name}-loadgen-{i}.log")
-            )
+        jobs.append((job, workdir / f"{name}-loadgen-{i}.log"))
+    workers = start_load_generators(children, LOADGEN, jobs)
 
     profiler = None
     if args.profile is not None and name == "provd" and server_workers == args.workers[0]:
@@ -381,7 +374,7 @@ def _report(
         f"  load generator: {processes} separate process(es) of bench/_loadgen.py, one thread "
         f"per phone in flight ({args.concurrency} split between them), blocking stdlib ssl, "
         f"raw HTTP/1.1; {results[0].tls}, server certificate verified as a phone would",
-        f"  provd: {_fleet.provd_source()}, {workers}; nginx: worker_processes N; "
+        f"  provd: {provd_source()}, {workers}; nginx: worker_processes N; "
         f"{args.tls_key_type.upper()} server key",
         f"  {os.cpu_count()} cores, load average {load_before:.2f} before the runs "
         "(other work on the machine skews the figures)",

@@ -34,7 +34,6 @@ import resource
 import shutil
 import signal
 import statistics
-import subprocess
 import tempfile
 import time
 from collections import Counter
@@ -59,7 +58,7 @@ from _call_pbx import (
     Proxy,
     running_pbx,
 )
-from _procs import group_cpu_seconds
+from _procs import group_cpu_seconds, provd_source
 from _sipp import Answerer, SippRun, children_cpu, run_caller, udp_receive_drops
 
 from provd.web.pbx_routing import ROUTE_PATH, ROUTE_USER
@@ -247,30 +246,6 @@ async def post_directly(pbx: Pbx, case: str, n: int) -> PostTimes:
 # -- report ------------------------------------------------------------------------------
 
 
-def _provd_source() -> str:
-    """Which provd was measured: the tree it was imported from, and its commit."""
-    import provd
-
-    root = Path(provd.__file__).resolve().parent.parent
-
-    def git(*args: str) -> str:
-        try:
-            done = subprocess.run(
-                ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10
-            )
-        except (OSError, subprocess.SubprocessError):
-            return ""
-        return done.stdout.strip() if done.returncode == 0 else ""
-
-    head = git("rev-parse", "--short", "HEAD")
-    if not head:
-        return str(root)  # an export, named by whoever made it
-    dirty = (
-        " + uncommitted changes in provd/" if git("status", "--porcelain", "--", "provd") else ""
-    )
-    return f"{root} at {head}{dirty}"
-
-
 _HEAD = (
     f"{'case':9} {'path':10} {'ok':>5} {'fail':>4} {'retr':>4} {'calls/s':>7} "
     f"{'setup':>6} {'setup':>6} {'full':>6} {'kam.':>5} {'rtpe':>5} {'provd':>5} {'sipp':>5} "
@@ -441,7 +416,7 @@ async def run(args: argparse.Namespace, work: Path) -> None:
 
     load_avg = " ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
-        f"\nprovd: {_provd_source()}\n"
+        f"\nprovd: {provd_source()}\n"
         f"Kamailio: {args.children} workers, BLF {'on' if args.blf else 'off'}, shm "
         f"{args.shm_mb} MB; rtpengine; sipp over UDP, {args.hold_ms} ms from ACK to BYE; "
         f"{os.cpu_count()} CPUs, load average {load_avg}"

@@ -46,7 +46,15 @@ from typing import Any
 
 import _fleet
 from _freshness import Rename, Verdict, judge, must_be_new
-from _procs import Children, free_port, group_cpu_seconds, tail, wait_for_port
+from _procs import (
+    Children,
+    free_port,
+    group_cpu_seconds,
+    provd_source,
+    start_load_generators,
+    tail,
+    wait_for_port,
+)
 from _rss import Peak, Sampler
 from boot_storm import _split, _wait_for_workers, _worker_counts
 
@@ -354,7 +362,7 @@ def _start_loadgens(
 ) -> list[subprocess.Popen[bytes]]:
     processes = min(args.loadgen_processes, args.concurrency)
     indexed = list(range(len(run.phones)))
-    procs = []
+    jobs: list[tuple[Path, Path]] = []
     for i, share in enumerate(_split(indexed, processes)):
         warm = warmup[i::processes]
         job = workdir / f"job-{run.workers}-{i}.json"
@@ -381,23 +389,8 @@ def _start_loadgens(
                 }
             )
         )
-        log = (workdir / f"loadgen-{run.workers}-{i}.log").open("wb")
-        procs.append(
-            children.start(
-                [sys.executable, str(LOADGEN), str(job)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=log,
-            )
-        )
-    for i, proc in enumerate(procs):
-        assert proc.stdout is not None
-        if proc.stdout.readline().strip() != b"ready":
-            proc.wait()
-            raise RuntimeError(
-                f"load generator {i} failed during warm-up:\n"
-                + tail(workdir / f"loadgen-{run.workers}-{i}.log")
-            )
+        jobs.append((job, workdir / f"loadgen-{run.workers}-{i}.log"))
+    procs = start_load_generators(children, LOADGEN, jobs)
     return procs
 
 
@@ -510,7 +503,7 @@ def _report(args: argparse.Namespace, runs: list[Run], made: dict[str, float]) -
         f"attempts; {processes} load-generator processes",
         f"  renames: {args.renames} users renamed through PATCH /api/v1/users from "
         f"{args.rename_after:g} s into the storm, {_RENAME_THREADS} at a time",
-        f"  provd: {_fleet.provd_source()}; {os.cpu_count()} cores",
+        f"  provd: {provd_source()}; {os.cpu_count()} cores",
     ]
     for run in runs:
         lines += _report_run(run)

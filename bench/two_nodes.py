@@ -38,7 +38,15 @@ from types import FrameType
 
 import _fleet
 import _pg
-from _procs import Children, free_port, group_cpu_seconds, tail, wait_for_port
+from _procs import (
+    Children,
+    free_port,
+    group_cpu_seconds,
+    provd_source,
+    start_load_generators,
+    tail,
+    wait_for_port,
+)
 from boot_storm import Result
 
 LOADGEN = Path(__file__).with_name("_loadgen.py")
@@ -134,7 +142,7 @@ def _drive(
     processes = min(args.loadgen_processes, args.concurrency)
     phones, warmup = _fleet.as_json(fleet.phones), _fleet.as_json(fleet.warmup)
     tag = f"{round_}-{len(ports)}-{'pg' if name != SQLITE else 'sqlite'}"
-    workers = []
+    jobs: list[tuple[Path, Path]] = []
     for i in range(processes):
         job = workdir / f"job-{tag}-{i}.json"
         job.write_text(
@@ -154,23 +162,8 @@ def _drive(
                 }
             )
         )
-        log = (workdir / f"loadgen-{tag}-{i}.log").open("wb")
-        workers.append(
-            children.start(
-                [sys.executable, str(LOADGEN), str(job)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=log,
-            )
-        )
-    for i, w in enumerate(workers):
-        assert w.stdout is not None
-        if w.stdout.readline().strip() != b"ready":
-            w.wait()
-            raise RuntimeError(
-                f"load generator {i} failed during warm-up:\n"
-                + tail(workdir / f"loadgen-{tag}-{i}.log")
-            )
+        jobs.append((job, workdir / f"loadgen-{tag}-{i}.log"))
+    workers = start_load_generators(children, LOADGEN, jobs)
 
     provd_before, db_before = cpu()
     for w in workers:
@@ -293,7 +286,7 @@ def _report(
         f"  load generator: {processes} process(es) of bench/_loadgen.py, "
         f"{args.concurrency} phones in flight; two nodes: phones to each port in turn; "
         f"{runs[0].tls}",
-        f"  provd: {_fleet.provd_source()}, serve --workers 1 per node; "
+        f"  provd: {provd_source()}, serve --workers 1 per node; "
         f"{args.tls_key_type.upper()} server key; PostgreSQL: a private server "
         f"({_pg.bindir()}), default settings",
         f"  {os.cpu_count()} cores, load average {load_before:.2f} before the runs, "
