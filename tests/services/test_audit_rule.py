@@ -55,8 +55,9 @@ from provd.services.access import accounts, tokens
 from provd.services.carriers.probing import CarrierProber
 from provd.services.cluster import nonces, throttle
 from provd.services.cluster.housekeeping import Housekeeping
-from provd.services.cluster.nonce_key import nonce_key, platform_secret
+from provd.services.cluster.nonce_key import nonce_key
 from provd.services.cluster.nonces import DatabaseClaims
+from provd.services.cluster.platform_secrets import platform_secret
 from provd.services.cluster.throttle import SharedLimiter
 from provd.services.devices import (
     add_device,
@@ -124,7 +125,7 @@ BOOKKEEPING: dict[str, tuple[frozenset[str], str]] = {
         frozenset({"PlatformSecret"}),
         "the digest nonce key, made once by the first process to start; not configuration",
     ),
-    "cluster.nonce_key.platform_secret": (
+    "cluster.platform_secrets.platform_secret": (
         frozenset({"PlatformSecret"}),
         "a key every process shares (nonces, TLS tickets), made once; not configuration",
     ),

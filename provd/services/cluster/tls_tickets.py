@@ -10,7 +10,7 @@ import time
 
 from provd.security import tls_tickets
 from provd.security.secretbox import SecretBox
-from provd.services.cluster.nonce_key import platform_secret
+from provd.services.cluster.platform_secrets import platform_secret
 
 log = logging.getLogger(__name__)
 
