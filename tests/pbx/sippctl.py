@@ -109,12 +109,29 @@ async def sipp(
     )
     run = SippRun(proc, msg_file, timeout_s)
     try:
+        if remote is None:
+            # One that waits for calls must hear the first: under load sipp takes longer
+            # to bind than the pauses tests leave it (a carrier's INVITE then timed out).
+            await _until_bound(proc, local)
         yield run
     finally:
         if proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
             await proc.communicate()
+
+
+async def _until_bound(proc: asyncio.subprocess.Process, local: tuple[str, int]) -> None:
+    """Until sipp's UDP socket on ``local`` exists (from /proc/net/udp), or sipp ended,
+    within 10 s; after that the test goes on and its own checks speak."""
+    a, b, c, d = (int(part) for part in local[0].split("."))
+    wanted = f"{d:02X}{c:02X}{b:02X}{a:02X}:{local[1]:04X}"
+    deadline = asyncio.get_running_loop().time() + 10.0
+    while proc.returncode is None and asyncio.get_running_loop().time() < deadline:
+        table = Path("/proc/net/udp").read_text()
+        if any(line.split()[1] == wanted for line in table.splitlines()[1:]):
+            return
+        await asyncio.sleep(0.02)
 
 
 async def run_sipp(
