@@ -139,7 +139,7 @@ def test_the_wizard_makes_a_trunk_a_pbx_uses_in_and_out(
     assert f"P-Asserted-Identity: <sip:{MAIN}@{domain}>" in out, out
 
     # In: the carrier calls the trunk's number; the PBX gets it in national format.
-    pbx_side = start_sipp(work, "uas_call_ringing.xml", PBX, [], media=19040)
+    pbx_side = start_sipp(work, "uas_call.xml", PBX, [], media=19040)
     time.sleep(0.3)
     carrier = start_sipp(
         work,

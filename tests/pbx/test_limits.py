@@ -226,7 +226,7 @@ async def test_a_limit_of_3_calls_an_hour_refuses_the_fourth(pbx: PbxEnv, braked
 
 # A callee that rings first is the case where Kamailio's cut once BYEd only the caller
 # (kamailio.cfg, reply_route): both must get their BYE, every time.
-@pytest.mark.parametrize("callee", ["uas_call.xml", "uas_call_ringing.xml"])
+@pytest.mark.parametrize("callee", ["uas_answer.xml", "uas_call.xml"])
 async def test_a_running_call_is_cut_when_its_budget_runs_out(
     pbx: PbxEnv, braked: str, callee: str
 ) -> None:

@@ -210,7 +210,7 @@ async def test_the_documented_pbx_registers_and_calls_in_and_out(
         from_user = fill(endpoint["from_user"], documented)
         from_domain = fill(endpoint["from_domain"], documented)
         async with sipp(
-            "uas_call_ringing.xml", pbx.work, local=CARRIER, media=(CARRIER[0], 18900), timeout_s=12
+            "uas_call.xml", pbx.work, local=CARRIER, media=(CARRIER[0], 18900), timeout_s=12
         ) as gateway:
             await asyncio.sleep(0.3)
             caller = await run_sipp(
@@ -241,7 +241,7 @@ async def test_the_documented_pbx_registers_and_calls_in_and_out(
 
         # In: a carrier calls the trunk's number; the registered PBX gets it (e164 format).
         async with sipp(
-            "uas_call_ringing.xml", pbx.work, local=PBX_SIDE, media=(PBX_HOST, 18940), timeout_s=12
+            "uas_call.xml", pbx.work, local=PBX_SIDE, media=(PBX_HOST, 18940), timeout_s=12
         ) as pbx_side:
             await asyncio.sleep(0.3)
             carrier = await run_sipp(

@@ -141,7 +141,7 @@ async def pbx_calls_out(
 ) -> tuple[SippResult, SippResult]:
     """The PBX dials ``dialled``; the carrier's gateway answers. (pbx run, gateway run)"""
     async with sipp(
-        "uas_call_ringing.xml", pbx.work, local=CARRIER, media=(CARRIER[0], 18500), timeout_s=12
+        "uas_call.xml", pbx.work, local=CARRIER, media=(CARRIER[0], 18500), timeout_s=12
     ) as gateway:
         await asyncio.sleep(0.3)
         caller = await run_sipp(
@@ -175,7 +175,7 @@ async def test_outbound_leaves_in_e164_with_the_trunks_number_in_pai(
 async def test_the_secondary_account_calls_out_as_well(pbx: PbxEnv, trunk: dict[str, str]) -> None:
     """What the PBX falls back on when the primary account is down."""
     async with sipp(
-        "uas_call_ringing.xml", pbx.work, local=CARRIER, media=(CARRIER[0], 18500), timeout_s=12
+        "uas_call.xml", pbx.work, local=CARRIER, media=(CARRIER[0], 18500), timeout_s=12
     ) as gateway:
         await asyncio.sleep(0.3)
         caller = await run_sipp(
@@ -281,7 +281,7 @@ async def test_the_third_concurrent_call_on_two_channels_is_refused(
     line = f"P-Asserted-Identity: <sip:{MAIN}@{ACME}>"
     async with (
         sipp(
-            "uas_call_ringing.xml",
+            "uas_call.xml",
             pbx.work,
             local=CARRIER,
             media=(CARRIER[0], 18500),
@@ -348,7 +348,7 @@ async def test_inbound_reaches_the_registered_pbx_in_its_number_format(
     assert registered.rc == 0, registered.messages
     try:
         async with sipp(
-            "uas_call_ringing.xml", pbx.work, local=PBX_UAS, media=(PBX, 18700), timeout_s=12
+            "uas_call.xml", pbx.work, local=PBX_UAS, media=(PBX, 18700), timeout_s=12
         ) as pbx_side:
             await asyncio.sleep(0.3)
             carrier = await run_sipp(
@@ -390,7 +390,7 @@ async def test_inbound_goes_to_the_failover_when_the_pbx_does_not_answer(
         async with (
             sipp("uas_cancel.xml", pbx.work, local=PBX_UAS, timeout_s=15) as ringing,
             sipp(
-                "uas_call_ringing.xml",
+                "uas_call.xml",
                 pbx.work,
                 local=PHONE_2000,
                 media=(PHONE_2000[0], 18740),
@@ -428,7 +428,7 @@ async def test_inbound_fails_over_to_the_secondary_account(
     assert first.rc == 0 and second.rc == 0, (first.messages, second.messages)
     try:
         async with sipp(
-            "uas_call_ringing.xml", pbx.work, local=PBX_UAS_2, media=(PBX, 18780), timeout_s=15
+            "uas_call.xml", pbx.work, local=PBX_UAS_2, media=(PBX, 18780), timeout_s=15
         ) as secondary:
             await asyncio.sleep(0.3)
             carrier = await run_sipp(
