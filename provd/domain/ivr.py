@@ -66,7 +66,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Literal, TypeGuard, get_args
 
@@ -75,8 +75,9 @@ from provd.domain.tenancy import check_extension
 
 MenuKey = Literal["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#"]
 KEYS: tuple[MenuKey, ...] = get_args(MenuKey)
-DEFAULT = "default"
+DEFAULT: Literal["default"] = "default"
 """What :func:`parse_request_user` gives for a menu's default destination."""
+KeyOrDefault = MenuKey | Literal["default"]
 
 MAX_GREETINGS = 20
 DIGIT_TIMEOUT_S = 3.0
@@ -88,8 +89,13 @@ DIAL_LENGTH_RANGE = range(2, 6)
 """As long as an extension may be (provd.domain.tenancy)."""
 MAX_SOUND = 100
 
-_KEY_NAMES: dict[str, str] = {"*": "star", "#": "hash"}
-_NAMED_KEYS = {name: key for key, name in _KEY_NAMES.items()}
+_NAMES: dict[KeyOrDefault, str] = {
+    **{key: key for key in KEYS},
+    "*": "star",
+    "#": "hash",
+    DEFAULT: DEFAULT,
+}
+_BY_NAME = {name: key for key, name in _NAMES.items()}
 _REQUEST_USER = re.compile(r"ivr-([0-9]{2,5})-([0-9]|star|hash|default)")
 # A name the media application resolves to a file: no empty or dot-led segment, so
 # neither "../" nor an absolute path.
@@ -190,18 +196,18 @@ Effect = Play | StopPlaying | StartTimer | CancelTimer | Leave | EndCall
 # ---- request users ----------------------------------------------------------------------
 
 
-def request_user(menu: str, key: MenuKey | Literal["default"]) -> str:
+def request_user(menu: str, key: KeyOrDefault) -> str:
     """The Request-URI user for a Transfer key of ``menu``, or for its default."""
-    return f"ivr-{menu}-{_KEY_NAMES.get(key, key)}"
+    return f"ivr-{menu}-{_NAMES[key]}"
 
 
-def parse_request_user(text: str) -> tuple[str, str] | None:
+def parse_request_user(text: str) -> tuple[str, KeyOrDefault] | None:
     """(menu extension, key or :data:`DEFAULT`) for ``ivr-…`` users, else None."""
     match = _REQUEST_USER.fullmatch(text)
     if match is None:
         return None
-    menu, key = match.groups()
-    return menu, _NAMED_KEYS.get(key, key)
+    menu, name = match.groups()
+    return menu, _BY_NAME[name]
 
 
 # ---- the session ----------------------------------------------------------------------
@@ -232,7 +238,7 @@ class Session:
     greetings: int = 0
     digits: str = ""
     max_greetings: int = MAX_GREETINGS
-    end: Leave | EndCall | None = field(default=None)
+    end: Leave | EndCall | None = None
 
     @property
     def finished(self) -> bool:
@@ -360,7 +366,7 @@ def _greeting(session: Session) -> _Next:
 
 def _give_up(session: Session) -> _Next:
     if session.menu.has_default:
-        return _leave(session, request_user(session.current, "default"))
+        return _leave(session, request_user(session.current, DEFAULT))
     return _finish(session, EndCall())
 
 
