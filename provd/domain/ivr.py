@@ -26,8 +26,8 @@ Rules
   nor forget them, so a caller cannot reset them and stay for ever.
 * **Dial by extension.** Digits until ``#``, until ``dial_length`` digits, or until no
   digit came for :data:`DIGIT_TIMEOUT_S` seconds (``timeout_s`` for the first), then
-  the call leaves toward those digits. Nothing collected, or ``*``, counts as a key
-  with no action.
+  the call leaves toward those digits. ``#`` or the timer with nothing collected, and
+  any key but a digit or ``#``, count as a key with no action (and forget the digits).
 * **Cap.** A caller may wander (A to B and back, or Repeat), but a call plays at most
   ``max_greetings`` greetings (:data:`MAX_GREETINGS`); the one after that leaves the
   menu it would have played as the last failure does, so that no caller holds a media
@@ -47,7 +47,8 @@ The media application places the call back through Kamailio with one of these us
 * ``ivr-<menu>-default``: the menu's default destination, after the last failed
   attempt or at the cap (``ivr-700-default``);
 * the collected digits as they are (``201``): dial by extension, 1 to ``dial_length``
-  digits.
+  digits. Routing is to resolve them among the menu's tenant's extensions only: a
+  caller must not reach an outside or emergency number through a menu.
 
 ``<menu>`` is the menu's extension; all of it is lower case.
 
@@ -246,6 +247,7 @@ class Session:
 
     @property
     def menu(self) -> Menu:
+        """The current menu (a KeyError after a start at a menu that does not exist)."""
         return self.menus[self.current]
 
     @property
