@@ -76,6 +76,9 @@ from provd.domain.tenancy import check_extension
 
 MenuKey = Literal["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#"]
 KEYS: tuple[MenuKey, ...] = get_args(MenuKey)
+SERVICE_PREFIX = "ivr-"
+"""Kamailio sends a menu's calls to the media application as ``ivr-<menu>``
+(provd.domain.routing); calls back start the same way (below)."""
 DEFAULT: Literal["default"] = "default"
 """What :func:`parse_request_user` gives for a menu's default destination."""
 KeyOrDefault = MenuKey | Literal["default"]

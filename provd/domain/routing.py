@@ -106,7 +106,16 @@ from urllib.parse import unquote
 
 import phonenumbers
 
-from provd.domain import limits, numbers, outbound_policy, rating, schedules, service_codes, trunks
+from provd.domain import (
+    ivr,
+    limits,
+    numbers,
+    outbound_policy,
+    rating,
+    schedules,
+    service_codes,
+    trunks,
+)
 from provd.domain.call_types import destination_type
 from provd.domain.errors import InvalidInput
 from provd.domain.limits import Limits as SpendLimits
@@ -168,7 +177,16 @@ class FromUnknown:
     address: str = ""
 
 
-Source = FromUser | FromCarrier | FromTrunk | FromUnknown
+@dataclass(frozen=True)
+class FromMedia:
+    """provd's media application calling back through Kamailio for a caller it answered
+    (a menu key's destination, an extension dialled in a menu). Kamailio knows it by its
+    loopback address; the tenant is the Request-URI's domain."""
+
+    tenant: str
+
+
+Source = FromUser | FromCarrier | FromTrunk | FromMedia | FromUnknown
 
 
 @dataclass(frozen=True)
@@ -232,8 +250,15 @@ class ToTrunk:
     name: str
 
 
-Destination = ToUser | ToGroup | ToExternal | ToScheduled | ToTrunk
-NumberTarget = ToUser | ToGroup | ToScheduled | ToTrunk
+@dataclass(frozen=True)
+class ToMenu:
+    """An IVR menu: the media application answers and plays it (provd.domain.ivr)."""
+
+    extension: str
+
+
+Destination = ToUser | ToGroup | ToExternal | ToScheduled | ToTrunk | ToMenu
+NumberTarget = ToUser | ToGroup | ToScheduled | ToTrunk | ToMenu
 
 
 @dataclass(frozen=True)
@@ -373,6 +398,19 @@ class TrunkRouting:
 
 
 @dataclass(frozen=True)
+class MenuRouting:
+    """An IVR menu as routing reads it: where each key that leaves the menu goes
+    (``0``-``9``, ``*``, ``#``), and its default, where a caller who pressed nothing
+    usable goes (None: the media application ends the call). What the caller hears and
+    the keys that stay in the media application are the menu's own (provd.domain.ivr)."""
+
+    extension: str
+    name: str = ""
+    keys: Mapping[str, Destination] = field(default_factory=dict)
+    default: Destination | None = None
+
+
+@dataclass(frozen=True)
 class TenantRouting:
     """A tenant's routing data: its users and every number it owns.
 
@@ -403,6 +441,8 @@ class TenantRouting:
     """What the tenant's outside calls spent and numbered in the current windows."""
     rates: rating.RateTable | None = None
     """Prices a call out for its budget: without a rate a call is not cut."""
+    menus: Mapping[str, MenuRouting] = field(default_factory=dict)
+    """IVR menus by extension."""
 
 
 @dataclass(frozen=True)
@@ -476,7 +516,17 @@ class PbxTarget:
     dst_uri: str
 
 
-Target = AorTarget | CarrierTarget | PbxTarget
+@dataclass(frozen=True)
+class MediaTarget:
+    """provd's media application at its loopback address; the Request-URI user names
+    what it plays (``ivr-<menu extension>``)."""
+
+    service: str
+    uri: str
+    dst_uri: str
+
+
+Target = AorTarget | CarrierTarget | PbxTarget | MediaTarget
 
 
 @dataclass(frozen=True)
@@ -603,7 +653,13 @@ NO_ANSWER_STATUSES = frozenset({408, 480})
 # ---- the decision ----------------------------------------------------------------
 
 
-def plan_call(facts: CallFacts, tenant: TenantRouting | None, carriers: Carriers) -> RoutePlan:
+def plan_call(
+    facts: CallFacts,
+    tenant: TenantRouting | None,
+    carriers: Carriers,
+    *,
+    media: str | None = None,
+) -> RoutePlan:
     """Where the call goes next.
 
     ``tenant`` is the calling user's tenant for a call from a user, and the tenant
@@ -612,6 +668,7 @@ def plan_call(facts: CallFacts, tenant: TenantRouting | None, carriers: Carriers
     routed. With ``facts.failed`` empty this is the call's first step; otherwise the
     steps are replayed from the start with those failures, and the plan is the step
     that follows the last of them (the same facts always give the same plan).
+    ``media`` is the media application's ``host:port`` (None: menus are unavailable).
     """
     source = facts.source
     if isinstance(source, FromUnknown):
@@ -620,14 +677,18 @@ def plan_call(facts: CallFacts, tenant: TenantRouting | None, carriers: Carriers
         carrier = carriers.by_name(source.carrier)
         if carrier is None:
             return Reject(403, "Forbidden: not a carrier")
-        return _inbound(facts, carrier, tenant, carriers)
+        return _inbound(facts, carrier, tenant, carriers, media)
     if isinstance(source, FromUser):
         if tenant is None or tenant.slug != source.tenant:
             raise ValueError("a call from a user is planned with that user's own tenant")
         user = tenant.users.get(source.extension)
         if user is None:
             return Reject(403, "Forbidden: unknown caller")
-        return _outbound(facts, tenant, user, carriers)
+        return _outbound(facts, tenant, user, carriers, media)
+    if isinstance(source, FromMedia):
+        if tenant is None or tenant.slug != source.tenant:
+            raise ValueError("a call from the media application is planned with its tenant")
+        return _from_media(facts, tenant, carriers, media)
     if isinstance(source, FromTrunk):
         if tenant is None or tenant.slug != source.tenant:
             raise ValueError("a call from a trunk is planned with the trunk's own tenant")
@@ -649,7 +710,11 @@ def inbound_number(facts: CallFacts, carriers: Carriers) -> str | None:
 
 
 def _inbound(
-    facts: CallFacts, carrier: Carrier, tenant: TenantRouting | None, carriers: Carriers
+    facts: CallFacts,
+    carrier: Carrier,
+    tenant: TenantRouting | None,
+    carriers: Carriers,
+    media: str | None,
 ) -> RoutePlan:
     number = _e164_or_none(unquote(facts.dialled), carrier.country)
     if number is None:
@@ -668,7 +733,7 @@ def _inbound(
         from_ = NameAddr(
             _clean_display(facts.from_display), f"sip:{caller.shown}@{tenant.sip_domain}"
         )
-    call = _Call(facts, tenant, carriers, "inbound", caller, from_, called=number)
+    call = _Call(facts, tenant, carriers, "inbound", caller, from_, called=number, media=media)
     return _follow(call, target)
 
 
@@ -687,7 +752,11 @@ def _presented_caller(facts: CallFacts, carrier: Carrier, tenant: TenantRouting)
 
 
 def _outbound(
-    facts: CallFacts, tenant: TenantRouting, user: UserRouting, carriers: Carriers
+    facts: CallFacts,
+    tenant: TenantRouting,
+    user: UserRouting,
+    carriers: Carriers,
+    media: str | None,
 ) -> RoutePlan:
     dialled = unquote(facts.dialled).strip()
     service = service_codes.parse(dialled)
@@ -709,15 +778,12 @@ def _outbound(
         # Emergency services must be able to call back: never hidden.
         return _to_carriers("emergency", f"+{code}{dialled}", identity, False, tenant, carriers)
 
-    internal: Destination | None = None
-    if dialled in tenant.users:
-        internal = ToUser(dialled)
-    elif dialled in tenant.groups:
-        internal = ToGroup(dialled)
+    internal = _extension(tenant, dialled)
     if internal is not None:
         from_ = NameAddr(_clean_display(user.name), f"sip:{user.extension}@{tenant.sip_domain}")
         caller = CallerId(None, user.extension, hidden=False)
-        return _follow(_Call(facts, tenant, carriers, "internal", caller, from_), internal)
+        call = _Call(facts, tenant, carriers, "internal", caller, from_, media=media)
+        return _follow(call, internal)
 
     number = _dialled_number(dialled, tenant.country)
     if number is None:
@@ -739,6 +805,68 @@ def _outbound(
         return brake
     route = _to_carriers("outbound", number, identity, hidden, tenant, carriers)
     return replace(route, budget=brake) if isinstance(route, Route) else route
+
+
+def _extension(tenant: TenantRouting, dialled: str) -> Destination | None:
+    """What an extension of the tenant names: a user, a hunt group or a menu."""
+    if dialled in tenant.users:
+        return ToUser(dialled)
+    if dialled in tenant.groups:
+        return ToGroup(dialled)
+    if dialled in tenant.menus:
+        return ToMenu(dialled)
+    return None
+
+
+def _from_media(
+    facts: CallFacts, tenant: TenantRouting, carriers: Carriers, media: str | None
+) -> RoutePlan:
+    """The media application leaving a menu: ``ivr-<menu>-<key>`` or ``-default`` goes
+    where the menu says; digits are an extension the caller dialled in the menu. The
+    caller is the one the media application was sent (From, and PAI for the number)."""
+    dialled = unquote(facts.dialled).strip()
+    choice = ivr.parse_request_user(dialled)
+    dest: Destination | None
+    if choice is not None:
+        menu = tenant.menus.get(choice[0])
+        if menu is None:
+            return Reject(404, "Number not in use")
+        key = choice[1]
+        dest = menu.default if key == ivr.DEFAULT else menu.keys.get(key)
+        if dest is None:
+            return Reject(404, "Not Found: nothing set for this menu key")
+    else:
+        dest = _extension(tenant, dialled)
+        if dest is None:
+            return Reject(404, "Extension not found")
+    caller = _media_caller(facts, tenant)
+    if caller.hidden:
+        from_ = NameAddr(ANONYMOUS_DISPLAY, ANONYMOUS_URI)
+    else:
+        from_ = NameAddr(
+            _clean_display(facts.from_display), f"sip:{caller.shown}@{tenant.sip_domain}"
+        )
+    # A colleague who dialled the menu is still a colleague: inbound blocks are for
+    # callers from outside.
+    kind: Literal["internal", "inbound"] = (
+        "internal" if caller.number is None and facts.from_user in tenant.users else "inbound"
+    )
+    call = _Call(facts, tenant, carriers, kind, caller, from_, media=media)
+    return _follow(call, dest)
+
+
+def _media_caller(facts: CallFacts, tenant: TenantRouting) -> CallerId:
+    """The caller as the media application passes it on: the number in PAI (provd put
+    it there on the way in), what the callee is shown in From."""
+    if _asks_privacy(facts.privacy) or facts.from_user in ("", "anonymous"):
+        return CallerId(None, "anonymous", hidden=True)
+    number = _e164_or_none(unquote(facts.pai_user), tenant.country) if facts.pai_user else None
+    if number is not None and number.startswith("+"):
+        shown = number if tenant.display_form == "e164" else None
+        return CallerId(
+            number, shown or numbers.national_form(number, tenant.country), hidden=False
+        )
+    return CallerId(None, _clean_display(unquote(facts.from_user)), hidden=False)
 
 
 def _from_trunk(
@@ -878,6 +1006,8 @@ class _Call:
     reason: str = ""
     called: str | None = None
     """The tenant's number an inbound call came in on."""
+    media: str | None = None
+    """The media application's ``host:port`` (None: menus are unavailable)."""
 
 
 @dataclass(frozen=True)
@@ -970,6 +1100,8 @@ def _resolve(
         if trunk is None:
             return Reject(404, "Number not in use")
         return _trunk_step(call, trunk, 0, depth, seen)
+    if isinstance(dest, ToMenu):
+        return _menu_step(call, dest.extension)
     if isinstance(dest, ToUser):
         user = tenant.users.get(dest.extension)
         if user is None:
@@ -989,6 +1121,32 @@ def _resolve(
         branch = _user_branch(call, user, call.from_, ring_ms)
         return _Step(Route(call.kind, (branch,), call.caller, more=True), _user_failure(user))
     assert_never(dest)
+
+
+def _menu_step(call: _Call, extension: str) -> _Resolved:
+    """The media application answers and plays the menu. To names the tenant (its SIP
+    domain) for it; PAI keeps the caller's number, which the shown From may lack (a
+    national form). Whatever the menu does next is a new call back through Kamailio."""
+    tenant = call.tenant
+    if extension not in tenant.menus:
+        return Reject(404, "Number not in use")
+    if call.media is None:
+        return Reject(503, "Service Unavailable: no media service")
+    caller = call.caller
+    add: tuple[tuple[str, str], ...] = ()
+    if not caller.hidden and caller.number is not None:
+        add = (("P-Asserted-Identity", f"<sip:{caller.number}@{tenant.sip_domain}>"),)
+    service = f"{ivr.SERVICE_PREFIX}{extension}"
+    branch = Branch(
+        target=MediaTarget("ivr", f"sip:{service}@{call.media}", f"sip:{call.media}"),
+        headers=HeaderEdits(
+            add=add, from_=call.from_, to=NameAddr("", f"sip:{service}@{tenant.sip_domain}")
+        ),
+        setup_timeout_ms=SETUP_TIMEOUT_MS,
+        ring_timeout_ms=SETUP_TIMEOUT_MS,
+        on_failure=GiveUp(),
+    )
+    return _Step(Route(call.kind, (branch,), caller), lambda _failure: RelayFailure())
 
 
 def _blocked(
@@ -1441,6 +1599,8 @@ def _target_kind(target: Target) -> str:
         return "aor"
     if isinstance(target, PbxTarget):
         return "pbx"
+    if isinstance(target, MediaTarget):
+        return "media"
     assert_never(target)
 
 
@@ -1453,6 +1613,8 @@ def _branch_json(branch: Branch) -> dict[str, object]:
         out.update(extension=target.extension)
     elif isinstance(target, PbxTarget):
         out.update(dst_uri=target.dst_uri, trunk=target.trunk)
+    elif isinstance(target, MediaTarget):
+        out.update(dst_uri=target.dst_uri, service=target.service)
     else:
         assert_never(target)
     headers: dict[str, object] = {}

@@ -26,6 +26,7 @@ from provd.domain.routing import (
     Carriers,
     Failure,
     FromCarrier,
+    FromMedia,
     FromTrunk,
     FromUnknown,
     FromUser,
@@ -49,11 +50,12 @@ class CallRequest:
     ``extension`` then name it: the From domain and the extension its credentials
     belong to), ``trunk`` when the credentials were a trunk account's (``extension``
     is then the account's username), and ``peer`` for anything else, which only a
-    carrier or an IP-authenticated trunk may be. ``address`` is the packet's source
-    address, never a header.
+    carrier or an IP-authenticated trunk may be; ``media`` when it came from provd's media
+    application's address (``domain`` is then the Request-URI's). ``address`` is the
+    packet's source address, never a header.
     """
 
-    source: Literal["user", "trunk", "peer"]
+    source: Literal["user", "trunk", "peer", "media"]
     address: str
     dialled: str
     domain: str = ""
@@ -75,8 +77,11 @@ class RoutingTable:
         tenants: Iterable[TenantRouting] = (),
         carriers: Carriers | None = None,
         carrier_networks: Mapping[str, Sequence[Network]] | None = None,
+        media: str | None = None,
     ) -> None:
         self.carriers = carriers or Carriers()
+        self.media = media
+        """The media application's ``host:port``, where menus are played (None: none)."""
         self._by_domain: dict[str, TenantRouting] = {}
         self._by_number: dict[str, TenantRouting] = {}
         self._by_slug: dict[str, TenantRouting] = {}
@@ -155,6 +160,9 @@ class RoutingTable:
             if found is None:
                 return FromUnknown(request.address)
             return FromTrunk(found[0].slug, found[1], request.address)
+        if request.source == "media":
+            tenant = self.tenant_for_domain(request.domain)
+            return FromUnknown(request.address) if tenant is None else FromMedia(tenant.slug)
         carrier = self.carrier_at(request.address)
         if carrier is not None:
             return FromCarrier(carrier)
@@ -174,7 +182,7 @@ class RoutingTable:
         tenant = self._tenant(request, facts)
         if tenant is not None and observed is not None:
             tenant = observed.applied_to(tenant, at)
-        plan = plan_call(facts, tenant, self.carriers)
+        plan = plan_call(facts, tenant, self.carriers, media=self.media)
         if observed is not None and tenant is not None and _calls_out(plan):
             # Counted when planned, not when its record comes: a burst of calls set up
             # at once meets the call limit before any of them has ended.
@@ -202,7 +210,7 @@ class RoutingTable:
 
     def _tenant(self, request: CallRequest, facts: CallFacts) -> TenantRouting | None:
         source = facts.source
-        if isinstance(source, FromUser):
+        if isinstance(source, FromUser | FromMedia):
             return self.tenant_for_domain(request.domain)
         if isinstance(source, FromTrunk):
             return self._by_slug.get(source.tenant)

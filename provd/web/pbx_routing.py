@@ -93,7 +93,7 @@ def _hex(value: str, name: str) -> str:
 
 def parse_request(form: dict[str, str]) -> CallRequest:
     """The form Kamailio posts, as a :class:`CallRequest`; 400 on anything else."""
-    source: Literal["user", "trunk", "peer"]
+    source: Literal["user", "trunk", "peer", "media"]
     match form.get("src"):
         case "user":
             source = "user"
@@ -101,8 +101,10 @@ def parse_request(form: dict[str, str]) -> CallRequest:
             source = "trunk"
         case "peer":
             source = "peer"
+        case "media":
+            source = "media"
         case _:
-            raise web.HTTPBadRequest(text="src must be user, trunk or peer")
+            raise web.HTTPBadRequest(text="src must be user, trunk, peer or media")
     values = {name: _hex(form.get(name, ""), name) for name in _FIELDS}
     return CallRequest(
         source=source,

@@ -93,7 +93,9 @@ async def resolve_addresses(host: str) -> list[str]:
     return sorted({str(info[4][0]) for info in infos})
 
 
-async def load_table(resolve: Resolver = resolve_addresses) -> RoutingTable:
+async def load_table(
+    resolve: Resolver = resolve_addresses, *, media: str | None = None
+) -> RoutingTable:
     tenants = await Tenant.all().order_by("id")
     users_by_tenant = await _by_tenant(User.all().order_by("extension"))
     numbers_by_tenant = await _by_tenant(PhoneNumber.all().order_by("e164"))
@@ -211,7 +213,7 @@ async def load_table(resolve: Resolver = resolve_addresses) -> RoutingTable:
             )
         )
         networks[carrier.name] = await _networks(carrier, resolve)
-    return RoutingTable(routing, Carriers(tuple(carriers)), networks)
+    return RoutingTable(routing, Carriers(tuple(carriers)), networks, media=media)
 
 
 async def _trunks(
@@ -386,9 +388,15 @@ class LiveTable:
     """
 
     def __init__(
-        self, resolve: Resolver = resolve_addresses, *, keep_answers: bool = False
+        self,
+        resolve: Resolver = resolve_addresses,
+        *,
+        keep_answers: bool = False,
+        media: str | None = None,
     ) -> None:
-        self.table = RoutingTable()
+        self.media = media
+        """The media application's ``host:port`` when it runs (menus need it)."""
+        self.table = RoutingTable(media=media)
         self.observed = Observed()
         self._resolve = resolve
         self._lock = asyncio.Lock()
@@ -421,5 +429,5 @@ class LiveTable:
 
     async def refresh(self) -> RoutingTable:
         async with self._lock:
-            self.table = await load_table(self._resolve)
+            self.table = await load_table(self._resolve, media=self.media)
         return self.table
