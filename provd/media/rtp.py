@@ -184,6 +184,8 @@ class RtpSession:
     async def open(cls, host: str, ports: tuple[int, int]) -> RtpSession:
         """A session on the first free even UDP port in [ports[0], ports[1]) on `host`."""
         low, high = ports
+        if not 0 < low < high <= 65536:
+            raise ValueError(f"RTP port range [{low}, {high}) is empty or not UDP ports")
         loop = asyncio.get_running_loop()
         for port in range(low + (low & 1), high, 2):
             try:
