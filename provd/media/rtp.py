@@ -210,6 +210,11 @@ class RtpSession:
         packets are accepted from now on. `host` is a numeric address, as SDP gives it."""
         if codec not in g711.CODECS:
             raise ValueError(f"unsupported codec {codec!r}: expected PCMA or PCMU")
+        if not 0 < port < 65536:
+            raise ValueError(f"remote RTP port {port} is not a UDP port (a disabled stream?)")
+        for kind, value in (("audio", payload_type), ("telephone-event", event_type)):
+            if value is not None and not 0 <= value <= 127:
+                raise ValueError(f"{kind} payload type {value} is not 0-127")
         address = str(ipaddress.ip_address(host))
         self._remote = _Remote((address, port), payload_type, codec, event_type)
 

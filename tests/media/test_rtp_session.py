@@ -211,6 +211,12 @@ async def test_play_refuses_bad_frames_and_overlap_and_is_a_no_op_without_remote
         session.set_remote(HOST, peer.port, 18, "G729", None)
     with pytest.raises(ValueError):
         session.set_remote("localhost", peer.port, 8, "PCMA", None)
+    with pytest.raises(ValueError, match="port 0 is not a UDP port"):
+        session.set_remote(HOST, 0, 8, "PCMA", None)
+    with pytest.raises(ValueError, match="telephone-event payload type 128 is not 0-127"):
+        session.set_remote(HOST, peer.port, 8, "PCMA", 128)
+    with pytest.raises(ValueError, match="audio payload type -1"):
+        session.set_remote(HOST, peer.port, -1, "PCMA", None)
 
 
 async def test_close_is_idempotent_and_silences_the_session(
