@@ -68,3 +68,23 @@ class Peer:
 
     def close(self) -> None:
         self._transport.close()
+
+    async def next_request(self, method: str, timeout_s: float = 5.0) -> SipRequest:
+        """The next ``method`` request; anything before it (a retransmission) skipped."""
+        async with asyncio.timeout(timeout_s):
+            while True:
+                message = await self.receive(timeout_s)
+                if isinstance(message, SipRequest) and message.method == method:
+                    return message
+
+    async def final_response(self, method: str, timeout_s: float = 5.0) -> SipResponse:
+        """The next final response to a ``method`` request; anything before it skipped."""
+        async with asyncio.timeout(timeout_s):
+            while True:
+                message = await self.receive(timeout_s)
+                if (
+                    isinstance(message, SipResponse)
+                    and message.status >= 200
+                    and (message.headers.get("CSeq") or "").upper().endswith(" " + method)
+                ):
+                    return message

@@ -199,17 +199,13 @@ async def test_an_answered_call_is_hung_up_through_the_route_set(
     # A session refresh within the dialog gets the same answer.
     reinvite = request(peer, "INVITE", cseq=2, to_tag=to_tag, body=OFFER)
     peer.send(reinvite.to_bytes(), ua.address)
-    refreshed = await peer.response()
-    while refreshed.status < 200:
-        refreshed = await peer.response()
+    refreshed = await peer.final_response("INVITE")
     assert (refreshed.status, refreshed.body) == (200, ANSWER)
     peer.send(request(peer, "ACK", cseq=2, to_tag=to_tag).to_bytes(), ua.address)
 
     call = calls.seen[0]
     hang_up = asyncio.ensure_future(call.hang_up())
-    bye = await peer.request()
-    while bye.method != "BYE":  # a 200 retransmission still in flight
-        bye = await peer.request()
+    bye = await peer.next_request("BYE")  # past a 200 retransmission still in flight
     assert bye.uri == f"sip:peer@{host}:{port}"
     assert bye.headers.get_all("Route") == [v for _, v in routes]
     assert parse_name_addr(bye.headers.get("From") or "").tag == to_tag
@@ -230,21 +226,16 @@ async def test_a_peer_bye_ends_the_call(ua: UserAgent, peer: Peer, calls: Calls)
 
     calls.handle = answer
     peer.send(request(peer, "INVITE", body=OFFER).to_bytes(), ua.address)
-    ok = await peer.response()
-    while ok.status < 200:
-        ok = await peer.response()
+    ok = await peer.final_response("INVITE")
     to_tag = parse_name_addr(ok.headers.get("To") or "").tag
     peer.send(request(peer, "ACK", to_tag=to_tag).to_bytes(), ua.address)
     bye = request(peer, "BYE", cseq=2, to_tag=to_tag)
     peer.send(bye.to_bytes(), ua.address)
-    done = await peer.response()
-    while parse_cseq(done.headers.get("CSeq") or "")[1] != "BYE":
-        done = await peer.response()
-    assert done.status == 200
+    assert (await peer.final_response("BYE")).status == 200
     await asyncio.wait_for(calls.seen[0].ended.wait(), 5)
     # The BYE again (our 200 lost): the same 200, not a 481.
     peer.send(bye.to_bytes(), ua.address)
-    assert (await peer.response()).status == 200
+    assert (await peer.final_response("BYE")).status == 200
 
 
 async def test_a_failing_application_rejects_the_call(
@@ -257,3 +248,83 @@ async def test_a_failing_application_rejects_the_call(
     peer.send(request(peer, "INVITE", body=OFFER).to_bytes(), ua.address)
     statuses = [(await peer.response()).status, (await peer.response()).status]
     assert statuses == [100, 500]
+
+
+def reply(request: SipRequest, status: int, reason: str, *extra: tuple[str, str]) -> SipResponse:
+    """A response as a callee writes it (To tag "callee")."""
+    headers = Headers()
+    for name, value in request.headers:
+        if name.lower() in ("via", "from", "call-id", "cseq"):
+            headers.add(name, value)
+        elif name.lower() == "to":
+            headers.add(name, value if ";tag=" in value else f"{value};tag=callee")
+    for name, value in extra:
+        headers.add(name, value)
+    return SipResponse(status, reason, headers)
+
+
+async def test_a_placed_call_is_acknowledged_again_and_ended_by_the_callee(
+    ua: UserAgent, peer: Peer
+) -> None:
+    host, port = peer.address
+    placing = asyncio.ensure_future(
+        ua.call(
+            "sip:900@provd.test",
+            proxy=peer.address,
+            from_uri="sip:ivr@provd.test",
+            sdp=OFFER,
+            timeout_s=10,
+        )
+    )
+    invite = await peer.request()
+    assert (invite.method, invite.uri, invite.body) == ("INVITE", "sip:900@provd.test", OFFER)
+    assert invite.headers.get("Max-Forwards") == "70"
+    # Unanswered, the INVITE comes again with the same branch.
+    again = await peer.request()
+    assert (again.method, via_branch(again)) == ("INVITE", via_branch(invite))
+    peer.send(reply(invite, 180, "Ringing").to_bytes(), ua.address)
+    ok = reply(
+        invite,
+        200,
+        "OK",
+        ("Record-Route", f"<sip:{host}:{port};lr>"),
+        ("Contact", f"<sip:callee@{host}:{port}>"),
+    )
+    ok.body = ANSWER
+    peer.send(ok.to_bytes(), ua.address)
+    call = await asyncio.wait_for(placing, 5)
+    assert call.answer == ANSWER
+    ack = await peer.next_request("ACK")
+    assert (ack.method, ack.uri) == ("ACK", f"sip:callee@{host}:{port}")
+    assert ack.headers.get_all("Route") == [f"<sip:{host}:{port};lr>"]
+    assert parse_cseq(ack.headers.get("CSeq") or "") == (1, "ACK")
+    # Our ACK lost: the 200 again is acknowledged again.
+    peer.send(ok.to_bytes(), ua.address)
+    await peer.next_request("ACK")
+
+    bye = request(peer, "BYE", call_id=call.call_id, cseq=7)
+    bye.headers.replace("From", ok.headers.get("To") or "")
+    bye.headers.replace("To", invite.headers.get("From") or "")
+    peer.send(bye.to_bytes(), ua.address)
+    assert (await peer.final_response("BYE")).status == 200
+    await asyncio.wait_for(call.ended.wait(), 5)
+
+
+async def test_close_hangs_up_the_calls_still_up(calls: Calls, peer: Peer) -> None:
+    async def answer(call: IncomingCall) -> None:
+        await call.answer(ANSWER)
+
+    calls.handle = answer
+    agent = await UserAgent.start(LOOPBACK, 0, calls)
+    try:
+        peer.send(request(peer, "INVITE", body=OFFER).to_bytes(), agent.address)
+        ok = await peer.final_response("INVITE")
+        to_tag = parse_name_addr(ok.headers.get("To") or "").tag
+        peer.send(request(peer, "ACK", to_tag=to_tag).to_bytes(), agent.address)
+        closing = asyncio.ensure_future(agent.close())
+        bye = await peer.next_request("BYE")
+        peer.send(reply(bye, 200, "OK").to_bytes(), agent.address)
+        await asyncio.wait_for(closing, 10)
+        assert calls.seen[0].ended.is_set()
+    finally:
+        await agent.close()
