@@ -124,6 +124,8 @@ async def test_garbage_and_a_stray_ack_are_ignored(ua: UserAgent, peer: Peer) ->
     assert (await peer.response()).status == 200  # the first answer is the OPTIONS'
 
 
+# Not a sipp scenario: sipp takes the second, identical 100 for a retransmission of what
+# it received and sends its INVITE again, and the two go back and forth until killed.
 async def test_a_retransmitted_invite_is_one_call_and_a_cancel_ends_it(
     ua: UserAgent, peer: Peer, calls: Calls
 ) -> None:
