@@ -167,6 +167,11 @@ class SipResponse:
 
 
 def _serialise(start: str, headers: Headers, body: bytes) -> bytes:
+    """Refuses a line break in any line: a caller's display name passed on to a call we
+    place must not add headers of its own."""
+    for text in (start, *(part for pair in headers for part in pair)):
+        if "\r" in text or "\n" in text:
+            raise ValueError(f"line break in a SIP message line: {text[:40]!r}")
     lines = [start]
     lines.extend(f"{n}: {v}" for n, v in headers if n.lower() != "content-length")
     lines.append(f"Content-Length: {len(body)}")

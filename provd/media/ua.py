@@ -324,7 +324,8 @@ class UserAgent:
         timeout_s: float = 60.0,
     ) -> OutgoingCall:
         """INVITE ``request_uri`` through ``proxy``: the answered call, or CallFailed with
-        the final status (408 when nothing final came within ``timeout_s``)."""
+        the final status (408 when nothing final came within ``timeout_s``). ValueError
+        if a value holds a line break."""
         invite = invite_request(
             request_uri,
             local=self.address,
@@ -336,6 +337,7 @@ class UserAgent:
             sdp=sdp,
             headers=headers,
         )
+        invite.to_bytes()  # a line break in a value raises here, not in a task
         tx = _ClientInvite(self, invite, proxy)
         self._endpoint.expect(invite, tx.on_response)
         self._outgoing.add(tx)

@@ -222,3 +222,12 @@ def test_dialogs_take_their_route_sets_in_the_right_order() -> None:
     assert uac.remote_target == "sip:800@10.9.9.9:5080"
     ok.headers.remove("Record-Route")
     assert uac_dialog(invite, ok).destination() == ("10.9.9.9", 5080)
+
+
+@pytest.mark.parametrize(
+    "display", ["Mallory\r\nX-Injected: 1", "Mallory\nVia: SIP/2.0/UDP evil", "Eve\rX"]
+)
+def test_a_line_break_in_a_value_is_refused_on_output(display: str) -> None:
+    headers = Headers([("From", format_name_addr("sip:a@h", display, [("tag", "1")]))])
+    with pytest.raises(ValueError, match="line break"):
+        SipRequest("INVITE", "sip:b@h", headers).to_bytes()

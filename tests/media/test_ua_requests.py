@@ -330,3 +330,14 @@ async def test_close_hangs_up_the_calls_still_up(calls: Calls, peer: Peer) -> No
         assert calls.seen[0].ended.is_set()
     finally:
         await agent.close()
+
+
+async def test_a_display_name_with_a_line_break_is_refused(ua: UserAgent, peer: Peer) -> None:
+    with pytest.raises(ValueError, match="line break"):
+        await ua.call(
+            "sip:900@provd.test",
+            proxy=peer.address,
+            from_uri="sip:ivr@provd.test",
+            from_display="Eve\r\nX-Injected: 1",
+            sdp=OFFER,
+        )
