@@ -32,7 +32,6 @@ log_stderror=yes
 children=1
 auto_aliases=no
 listen=udp:{host}:{port}
-mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
 loadmodule "tm.so"
 loadmodule "sl.so"
 loadmodule "rr.so"
