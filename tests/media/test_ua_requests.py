@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
+from provd.media import transactions
+from provd.media import ua as ua_module
 from provd.media.sip import (
     Headers,
     SipRequest,
@@ -16,7 +18,7 @@ from provd.media.sip import (
     parse_name_addr,
     via_branch,
 )
-from provd.media.ua import CallEnded, IncomingCall, UserAgent
+from provd.media.ua import CallEnded, CallFailed, IncomingCall, UserAgent
 from tests.media.peer import LOOPBACK, Peer
 
 OFFER = b"v=0\r\no=peer 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0\r\n"
@@ -341,3 +343,36 @@ async def test_a_display_name_with_a_line_break_is_refused(ua: UserAgent, peer: 
             from_display="Eve\r\nX-Injected: 1",
             sdp=OFFER,
         )
+
+
+async def test_an_answer_never_acknowledged_is_hung_up(
+    ua: UserAgent, peer: Peer, calls: Calls, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(transactions, "TIMER_B", 0.8)  # instead of 32 s
+    outcome: list[str] = []
+
+    async def answer(call: IncomingCall) -> None:
+        try:
+            await call.answer(ANSWER)
+        except CallEnded:
+            outcome.append("ended")
+
+    calls.handle = answer
+    peer.send(request(peer, "INVITE", body=OFFER).to_bytes(), ua.address)
+    bye = await peer.next_request("BYE")  # past the 200 and its retransmission
+    peer.send(reply(bye, 200, "OK").to_bytes(), ua.address)
+    await until(lambda: outcome == ["ended"])
+    assert calls.seen[0].ended.is_set()
+
+
+async def test_an_invite_nobody_answers_is_a_408(
+    ua: UserAgent, peer: Peer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ua_module, "TIMER_B", 0.8)  # instead of 32 s
+    with pytest.raises(CallFailed) as failed:
+        await ua.call(
+            "sip:900@provd.test", proxy=peer.address, from_uri="sip:ivr@provd.test", sdp=OFFER
+        )
+    assert failed.value.status == 408
+    first, again = await peer.next_request("INVITE"), await peer.next_request("INVITE")
+    assert via_branch(first) == via_branch(again)
