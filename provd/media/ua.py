@@ -280,6 +280,23 @@ class _ClientInvite:
             interval *= 2
 
 
+class _Requests:
+    """The user agent as its endpoint's TransactionUser, without those methods in its
+    public face."""
+
+    def __init__(self, ua: UserAgent) -> None:
+        self._ua = ua
+
+    def invite_received(self, tx: ServerInvite) -> None:
+        self._ua._invite_received(tx)
+
+    def ack_received(self, request: SipRequest) -> None:
+        self._ua._ack_received(request)
+
+    def request_received(self, request: SipRequest) -> SipResponse:
+        return self._ua._request_received(request)
+
+
 def _dialog_key(dialog: Dialog) -> tuple[str, str, str]:
     return (dialog.call_id, dialog.local_tag, dialog.remote_tag)
 
@@ -300,7 +317,7 @@ class UserAgent:
     @classmethod
     async def start(cls, host: str, port: int, on_invite: OnInvite) -> UserAgent:
         ua = cls(on_invite)
-        ua._endpoint = await Endpoint.open(host, port, ua)
+        ua._endpoint = await Endpoint.open(host, port, _Requests(ua))
         ua.address = ua._endpoint.address
         log.info("SIP user agent on %s:%d/udp", *ua.address)
         return ua
@@ -390,9 +407,9 @@ class UserAgent:
         remote = parse_name_addr(request.headers.get("From") or "").tag
         return self._dialogs.get((request.call_id, local or "", remote or ""))
 
-    # --- requests received (the endpoint's TransactionUser) ---------------------------
+    # --- requests received (through _Requests) ----------------------------------------
 
-    def invite_received(self, tx: ServerInvite) -> None:
+    def _invite_received(self, tx: ServerInvite) -> None:
         request = tx.request
         if parse_name_addr(request.headers.get("To") or "").tag is not None:
             self._reinvite(tx)
@@ -450,7 +467,7 @@ class UserAgent:
             self._endpoint.until_acked(response.to_bytes(), tx.source, acked, call.ended)
         )
 
-    def ack_received(self, request: SipRequest) -> None:
+    def _ack_received(self, request: SipRequest) -> None:
         call = self._find_dialog(request)
         if call is not None:
             cseq, _ = parse_cseq(request.headers.get("CSeq") or "")
@@ -460,7 +477,7 @@ class UserAgent:
                 return
         log.debug("ACK for nothing we know (%s)", request.call_id)
 
-    def request_received(self, request: SipRequest) -> SipResponse:
+    def _request_received(self, request: SipRequest) -> SipResponse:
         method = request.method
         if method == "BYE":
             call = self._find_dialog(request)
