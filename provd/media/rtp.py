@@ -218,6 +218,41 @@ class RtpSession:
         address = str(ipaddress.ip_address(host))
         self._remote = _Remote((address, port), payload_type, codec, event_type)
 
+    @property
+    def codec(self) -> str | None:
+        """The negotiated audio codec (PCMA or PCMU); None before set_remote."""
+        return self._remote.codec if self._remote is not None else None
+
+    async def send_digit(self, digit: str, *, ms: int = 100) -> None:
+        """A key press as RFC 4733 events: a packet each 20 ms for ``ms``, then the end
+        packet three times (as phones send it), all with the event's one timestamp.
+        Not while playing; without a remote or a negotiated event type, nothing."""
+        remote = self._remote
+        if remote is None or remote.event_type is None or self._closed:
+            return
+        if self._playing:
+            raise RuntimeError("this RTP session is already playing")
+        self._playing = True
+        try:
+            loop = asyncio.get_running_loop()
+            self._start_talkspurt(loop.time())
+            steps = max(1, ms // 20)
+            for index in range(steps + 3):
+                end = index >= steps
+                duration = min(index + 1, steps) * FRAME_BYTES
+                payload = telephone_event_payload(digit, end, 10, duration)
+                packet = RtpPacket(
+                    remote.event_type, self._sequence, self._timestamp, self._ssrc, payload,
+                    index == 0,
+                )  # fmt: skip
+                self._transport.sendto(packet.pack(), remote.address)
+                self._sequence = (self._sequence + 1) & 0xFFFF
+                if not end:
+                    await asyncio.sleep(_FRAME_SECONDS)
+            self._timestamp += steps * FRAME_BYTES
+        finally:
+            self._playing = False
+
     async def play(self, frames: Sequence[bytes]) -> None:
         """Send the frames one each 20 ms as one talkspurt; returns when the last is sent.
 

@@ -90,6 +90,11 @@ def frames(pcm16: bytes, codec: str) -> list[bytes]:
     return [encoded[at : at + FRAME_BYTES] for at in range(0, len(encoded), FRAME_BYTES)]
 
 
+def decode(payload: bytes, codec: str) -> bytes:
+    """Received G.711 payload as 16-bit PCM (for recordings and checks of what was heard)."""
+    return g711.decode(codec, payload)
+
+
 def tone(freq_hz: float, ms: int, amplitude: float = 0.3) -> bytes:
     """A sine of `ms` milliseconds at `amplitude` of full scale, as 16-bit LE samples."""
     if not 0.0 <= amplitude <= 1.0:

@@ -405,3 +405,29 @@ async def test_unbridge_stops_the_relay(sessions: Opener, peer: RawPeer) -> None
     await _until(lambda: leg1.recorded_bytes == FRAME_BYTES)
     with pytest.raises(ValueError, match="itself"):
         leg1.bridge(leg1)
+
+
+async def test_send_digit_is_one_key_press_at_the_far_end(sessions: Opener) -> None:
+    a, b = await sessions(), await sessions()
+    _connect(a, b)
+    assert a.codec == "PCMA"
+    await a.send_digit("#")
+    await a.send_digit("5", ms=40)
+    async with asyncio.timeout(5):
+        assert await b.digits.get() == "#"
+        assert await b.digits.get() == "5"
+    # Each press was reported once: a later one is the next thing in the queue.
+    await a.send_digit("7", ms=20)
+    async with asyncio.timeout(5):
+        assert await b.digits.get() == "7"
+
+
+async def test_send_digit_needs_a_negotiated_event_type(sessions: Opener) -> None:
+    a, b = await sessions(), await sessions()
+    a.set_remote(HOST, b.local_port, 8, "PCMA", None)
+    b.set_remote(HOST, a.local_port, 8, "PCMA", 101)
+    b.start_recording()
+    await a.send_digit("1")
+    await a.play(_frames(1))  # a packet after it: the key would have come first
+    await _until(lambda: b.recorded_bytes == FRAME_BYTES)
+    assert b.digits.empty()

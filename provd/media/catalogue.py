@@ -1,0 +1,164 @@
+"""What the media application plays, as provd hands it over: ``menus.json`` and the
+sounds directory, both in the media application's data directory.
+
+provd writes ``menus.json`` whole (a temporary file renamed over the old one) when a
+menu changes; the media application reads it again when its modification time
+changed, at the next call, so a call always sees one version whole. The document::
+
+    {"version": 1,
+     "tenants": {"acme.test": {"700": {"greeting": "acme/day", "timeout_s": 5,
+                                        "max_attempts": 3, "invalid_sound": null,
+                                        "has_default": true, "dial_length": 4,
+                                        "keys": {"1": {"action": "transfer"},
+                                                 "2": {"action": "submenu", "menu": "701"},
+                                                 "0": {"action": "repeat"},
+                                                 "#": {"action": "hang_up"},
+                                                 "*": {"action": "dial_extension"}}}}}}
+
+Tenants are keyed by SIP domain (the To domain Kamailio gives a menu's call). Sounds
+are ``<sounds>/<name>.wav``, 8 kHz mono 16-bit (provd converts uploads), read once
+and kept until the file changes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from provd.domain import ivr
+from provd.media import sounds
+
+MENUS_FILE = "menus.json"
+SOUNDS_DIR = "sounds"
+VERSION = 1
+
+_ACTIONS: dict[str, type[ivr.Transfer | ivr.Repeat | ivr.HangUp | ivr.DialByExtension]] = {
+    "transfer": ivr.Transfer,
+    "repeat": ivr.Repeat,
+    "hang_up": ivr.HangUp,
+    "dial_extension": ivr.DialByExtension,
+}
+
+
+class CatalogueError(ValueError):
+    """menus.json is unreadable or not a document this version understands."""
+
+
+def menus_to_json(tenants: Mapping[str, Mapping[str, ivr.Menu]]) -> str:
+    """The document for ``tenants`` (SIP domain -> menus by extension)."""
+    doc = {
+        "version": VERSION,
+        "tenants": {
+            domain: {ext: _menu_json(menu) for ext, menu in sorted(menus.items())}
+            for domain, menus in sorted(tenants.items())
+        },
+    }
+    return json.dumps(doc, indent=1, sort_keys=True) + "\n"
+
+
+def _menu_json(menu: ivr.Menu) -> dict[str, Any]:
+    keys: dict[str, Any] = {}
+    for key, action in sorted(menu.keys.items()):
+        if isinstance(action, ivr.Submenu):
+            keys[key] = {"action": "submenu", "menu": action.extension}
+        else:
+            name = next(n for n, kind in _ACTIONS.items() if isinstance(action, kind))
+            keys[key] = {"action": name}
+    return {
+        "greeting": menu.greeting,
+        "timeout_s": menu.timeout_s,
+        "max_attempts": menu.max_attempts,
+        "invalid_sound": menu.invalid_sound,
+        "has_default": menu.has_default,
+        "dial_length": menu.dial_length,
+        "keys": keys,
+    }
+
+
+def menus_from_json(text: str) -> dict[str, dict[str, ivr.Menu]]:
+    """SIP domain -> menus by extension; CatalogueError naming what is wrong."""
+    try:
+        doc = json.loads(text)
+        if doc.get("version") != VERSION:
+            raise CatalogueError(f"version {doc.get('version')!r}, expected {VERSION}")
+        return {
+            str(domain): {str(ext): _menu(ext, m) for ext, m in menus.items()}
+            for domain, menus in doc["tenants"].items()
+        }
+    except CatalogueError:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise CatalogueError(f"{MENUS_FILE}: {exc}") from exc
+
+
+def _menu(ext: str, doc: Mapping[str, Any]) -> ivr.Menu:
+    keys: dict[str, ivr.KeyAction] = {}
+    for key, action in doc["keys"].items():
+        name = action["action"]
+        if name == "submenu":
+            keys[key] = ivr.Submenu(str(action["menu"]))
+        elif name in _ACTIONS:
+            keys[key] = _ACTIONS[name]()
+        else:
+            raise CatalogueError(f"menu {ext} key {key}: unknown action {name!r}")
+    return ivr.Menu(
+        extension=ext,
+        greeting=str(doc["greeting"]),
+        keys=keys,
+        timeout_s=int(doc["timeout_s"]),
+        max_attempts=int(doc["max_attempts"]),
+        invalid_sound=doc.get("invalid_sound"),
+        has_default=bool(doc["has_default"]),
+        dial_length=int(doc.get("dial_length", 5)),
+    )
+
+
+def write_menus(data_dir: Path, tenants: Mapping[str, Mapping[str, ivr.Menu]]) -> Path:
+    """Replace ``menus.json`` whole (a reader sees the old or the new one)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / MENUS_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(menus_to_json(tenants))
+    os.replace(tmp, path)
+    return path
+
+
+class Catalogue:
+    """The menus and sounds of a data directory, read again when their files change."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self._menus: dict[str, dict[str, ivr.Menu]] = {}
+        self._menus_stamp: tuple[int, int] | None = None
+        self._sounds: dict[str, tuple[tuple[int, int], bytes]] = {}
+
+    def menus(self, domain: str) -> Mapping[str, ivr.Menu]:
+        """The tenant's menus (none when the file is missing)."""
+        path = self.data_dir / MENUS_FILE
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            self._menus, self._menus_stamp = {}, None
+            return {}
+        stamp = (st.st_mtime_ns, st.st_size)
+        if stamp != self._menus_stamp:
+            self._menus = menus_from_json(path.read_text())
+            self._menus_stamp = stamp
+        return self._menus.get(domain.lower(), {})
+
+    def sound(self, name: str) -> bytes:
+        """A sound's PCM (16-bit, 8 kHz, mono); sounds.PromptError when unusable."""
+        path = self.data_dir / SOUNDS_DIR / f"{name}.wav"
+        if ".." in Path(name).parts:
+            raise sounds.PromptError(f"{name}: not a sound name")
+        st = path.stat()
+        stamp = (st.st_mtime_ns, st.st_size)
+        cached = self._sounds.get(name)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        pcm = sounds.read_prompt(path)
+        self._sounds[name] = (stamp, pcm)
+        return pcm
