@@ -43,6 +43,11 @@ NON_DEFAULT = {
     "children": "8",
     "flood_limit": "off",
     "with_blf": "0",
+    "media_app_address": "127.0.0.5",
+    "media_app_port": "5091",
+    "media_app": "0",
+    "media_app_rtp_min": "45000",
+    "media_app_rtp_max": "45999",
 }
 
 

@@ -59,6 +59,9 @@ def render_local_config(
         f"#!define SELF_URI {_quote(f'sip:{settings.sip_hostport}')}",
         f"#!define SIP_ADDR {_quote(addr)}",
         f"#!define SIP_PORT {settings.sip_port}",
+        # provd's media application (provd.media): Kamailio trusts calls from there.
+        f"#!define MEDIA_APP_ADDR {_quote(settings.media_app_host)}",
+        f"#!define MEDIA_APP_PORT {settings.media_app_port}",
         # The Contact of Kamailio's registrations with carriers: where they send calls.
         f"#!define REG_CONTACT {_quote(_reg_contact(settings))}",
         f"#!define RPC_PORT {settings.rpc_port}",

@@ -89,6 +89,18 @@ class PbxSettings:
     rtp_port_max: int = _option(39999, "Highest RTP port.")
     """rtpengine holds a call's four ports for 30 s after it ends: 10,000 ports carry
     2,500 calls in progress or just ended (bench/call_setup.py ran out at 1,000)."""
+    media_app_address: str | None = _option(
+        None, "provd's media application's loopback address (default: see media_app_host)."
+    )
+    """Where provd's media application (IVR menus) listens for Kamailio and sends RTP:
+    always a loopback address, as a call from there is trusted by Kamailio."""
+    media_app_port: int = _option(5090, "provd's media application's SIP port.")
+    media_app: bool = _option(
+        True, "Run provd's media application (IVR menus).", serve_flag="pbx-media"
+    )
+    """Without it, a number or extension on a menu is answered 503."""
+    media_app_rtp_min: int = _option(40000, "Lowest RTP port of the media application.")
+    media_app_rtp_max: int = _option(44999, "Highest RTP port of the media application.")
     db_url: str | None = None
     """None: an SQLite file of its own in the data dir; else a postgres:// URL."""
     children: int = _option(4, "Kamailio's worker processes per listener (1-64).")
@@ -115,7 +127,12 @@ class PbxSettings:
             # Kamailio and rtpengine run with DATA/pbx as their working directory, so a
             # relative path written into their config or argv would point elsewhere.
             raise ValueError(f"data_dir must be absolute, not {self.data_dir}")
-        for name in ("sip_address", "rpc_address", "rtpengine_ng_address", "media_address"):
+        for name in (
+            "sip_address",
+            "rpc_address",
+            "rtpengine_ng_address",
+            "media_address",
+        ):
             _check_ip(getattr(self, name), name)
         for name in ("advertised_address", "media_advertised_address", "route_address"):
             value = getattr(self, name)
@@ -126,15 +143,38 @@ class PbxSettings:
             "rpc_port",
             "route_port",
             "rtpengine_ng_port",
+            "media_app_port",
             "rtp_port_min",
             "rtp_port_max",
+            "media_app_rtp_min",
+            "media_app_rtp_max",
         ):
             _check_port(getattr(self, name), name)
+        if self.media_app_address is not None:
+            _check_ip(self.media_app_address, "media_app_address")
+            if not ipaddress.ip_address(self.media_app_address).is_loopback:
+                # Kamailio trusts calls from it: nothing outside may reach it.
+                raise InvalidInput("media_app_address", "must be a loopback address")
+        if self.media_app_rtp_min >= self.media_app_rtp_max:
+            raise InvalidInput("media_app_rtp_max", "must be above media_app_rtp_min")
+        if (
+            self.media_app_host == self.media_address
+            and self.media_app_rtp_min <= self.rtp_port_max
+            and self.rtp_port_min <= self.media_app_rtp_max
+        ):
+            raise InvalidInput(
+                "media_app_rtp_min", "the media application's RTP ports overlap rtpengine's"
+            )
         if self.rpc_address == self.sip_address and self.rpc_port == self.sip_port:
             raise InvalidInput("rpc_port", "must differ from the SIP port")
         taken = {(self.sip_address, self.sip_port), (self.rpc_address, self.rpc_port)}
         if (self.route_host, self.route_port) in taken:
             raise InvalidInput("route_port", "must differ from Kamailio's SIP and RPC ports")
+        taken.add((self.route_host, self.route_port))
+        if (self.media_app_host, self.media_app_port) in taken:
+            raise InvalidInput(
+                "media_app_port", "must differ from Kamailio's SIP and RPC ports and the route port"
+            )
         if self.rtp_port_min >= self.rtp_port_max:
             raise InvalidInput("rtp_port_min", "must be below rtp_port_max")
         if self.flood_limit is not None and self.flood_limit < 1:
@@ -186,6 +226,16 @@ class PbxSettings:
         # write-through (1) loses registrations under load, write-back (2)
         # flushes from one timer process. PostgreSQL handles write-through.
         return 2 if self.engine is DbEngine.SQLITE else 1
+
+    @property
+    def media_app_host(self) -> str:
+        """The media application's address: as set, else Kamailio's SIP address when
+        that is on loopback (a host's own test or demo PBX), else 127.0.0.1."""
+        if self.media_app_address is not None:
+            return self.media_app_address
+        if ipaddress.ip_address(self.sip_address).is_loopback:
+            return self.sip_address
+        return "127.0.0.1"
 
     @property
     def sip_hostport(self) -> str:

@@ -1,8 +1,9 @@
-"""Kamailio and rtpengine as supervised children of provd (``provd serve --pbx``).
+"""Kamailio, rtpengine and the media application as supervised children of provd
+(``provd serve --pbx``).
 
-Start order: database tables, configuration (validated), rtpengine, then
-Kamailio, each awaited until it answers. A daemon that dies is restarted with
-backoff; on shutdown both are stopped and reaped.
+Start order: database tables, configuration (validated), rtpengine, the media
+application (when enabled), then Kamailio, each awaited until it answers. A child
+that dies is restarted with backoff; on shutdown all are stopped and reaped.
 
 One supervisor per data directory: it holds ``pbx/supervisor.lock`` while it runs.
 The kernel drops the lock when provd dies however it dies, so a daemon still
@@ -24,6 +25,7 @@ from provd.pbx import rtpengine
 from provd.pbx.config import ConfigFiles, validate_config, write_config
 from provd.pbx.control import PbxControl
 from provd.pbx.errors import PbxError
+from provd.pbx.media_app import answers_options, media_argv, media_dir
 from provd.pbx.process import ManagedProcess
 from provd.pbx.schema import ensure_schema
 from provd.pbx.settings import PbxSecrets, PbxSettings
@@ -81,8 +83,8 @@ class PbxSupervisor:
         max_backoff: float = 30.0,
         on_restart: Callable[[str], None] | None = None,
     ) -> None:
-        """``on_restart``: called with ``"kamailio"`` or ``"rtpengine"`` each time that
-        daemon died and was started again."""
+        """``on_restart``: called with ``"kamailio"``, ``"rtpengine"`` or ``"media"``
+        each time that child died and was started again."""
         self.settings = settings
         self._domains = tuple(domains)
         self._kamailio_bin = kamailio
@@ -95,6 +97,7 @@ class PbxSupervisor:
         self.files: ConfigFiles | None = None
         self.kamailio: ManagedProcess | None = None
         self.rtpengine: ManagedProcess | None = None
+        self.media: ManagedProcess | None = None
         self._lock_fd: int | None = None
 
     async def prepare(self) -> ConfigFiles:
@@ -135,8 +138,22 @@ class PbxSupervisor:
             max_backoff=self._max_backoff,
             on_restart=self._restarted("kamailio"),
         )
+        if self.settings.media_app:
+            (media_dir(self.settings) / "sounds").mkdir(mode=0o700, parents=True, exist_ok=True)
+            self.media = ManagedProcess(
+                "media",
+                media_argv(self.settings),
+                cwd=pbx_dir,
+                log_path=pbx_dir / "media.log",
+                ready=self._media_ready,
+                ready_timeout=self._ready_timeout,
+                max_backoff=self._max_backoff,
+                on_restart=self._restarted("media"),
+            )
         try:
             await self.rtpengine.start()
+            if self.media is not None:
+                await self.media.start()
             await self.kamailio.start()
         except BaseException:
             await self.stop()
@@ -149,6 +166,10 @@ class PbxSupervisor:
 
     async def _rtpengine_ready(self) -> bool:
         return await rtpengine.ping(self.settings.rtpengine_ng, timeout=0.5)
+
+    async def _media_ready(self) -> bool:
+        settings = self.settings
+        return await answers_options((settings.media_app_host, settings.media_app_port))
 
     async def _kamailio_ready(self) -> bool:
         await self.control.rpc.call("core.uptime", timeout=1.0)
@@ -176,7 +197,7 @@ class PbxSupervisor:
         return True
 
     async def stop(self) -> None:
-        for proc in (self.kamailio, self.rtpengine):
+        for proc in (self.kamailio, self.media, self.rtpengine):
             if proc is not None:
                 await proc.stop()
         await self.control.close()

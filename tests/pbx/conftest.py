@@ -21,6 +21,7 @@ from provd.db.connection import database, db_url_for, upgrade_schema
 from provd.db.models import Tenant, User
 from provd.domain.passwords import generate_password
 from provd.pbx.errors import RpcError
+from provd.pbx.media_app import media_hostport
 from provd.pbx.settings import PbxSecrets, PbxSettings
 from provd.pbx.subscribers import SyncReport, tenant_domains
 from provd.pbx.supervisor import PbxSupervisor
@@ -164,7 +165,8 @@ async def unregister(pbx: PbxEnv, extensions: tuple[str, ...], domain: str = ACM
 async def routing_listener(settings: PbxSettings, db_url: str) -> AsyncIterator[LiveTable]:
     """provd's route listener, as serve runs it: Kamailio asks it about every call.
     Service codes need provd's database open while the call is made (``PbxEnv.orm``)."""
-    routing = LiveTable()
+    # Kamailio sends menus' calls to the media application the supervisor runs.
+    routing = LiveTable(media=media_hostport(settings))
     async with database(db_url):
         await routing.refresh()
     token = PbxSecrets.load_or_create(settings.pbx_dir).route_token

@@ -35,6 +35,7 @@ from provd.pbx import (
     external_control,
     tenant_domains,
 )
+from provd.pbx.media_app import media_hostport
 from provd.services import metrics
 from provd.services.calls.collector import DEFAULT_INTERVAL_S as COLLECT_INTERVAL_S
 from provd.services.calls.collector import CallCollector
@@ -115,9 +116,11 @@ class ServedPbx:
         """Start (or export for) the PBX, sync every account, then follow changes."""
         # Read before the first sync: a change committed during it is then seen again.
         mark = await latest_audit_id()
+        settings = self.runtime.settings
+        if self.runtime.mode is PbxMode.SUPERVISED and settings.media_app:
+            self.routing.media = media_hostport(settings)
         # Before Kamailio starts: its first call is answered from current data.
         await self.routing.refresh()
-        settings = self.runtime.settings
         self._domains = await tenant_domains()
         if self.runtime.mode is PbxMode.SUPERVISED:
             self._supervisor = PbxSupervisor(

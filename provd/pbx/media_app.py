@@ -1,0 +1,76 @@
+"""provd's media application (provd.media) as a supervised child, next to Kamailio and
+rtpengine: how it is started, and how the supervisor knows it is up (it answers an
+OPTIONS with 200, as Kamailio would see it)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import sys
+from pathlib import Path
+
+from provd.pbx.settings import PbxSettings
+
+MEDIA_SUBDIR = "media"
+"""The media application's data directory under the PBX's: menus.json, sounds/."""
+
+
+def media_dir(settings: PbxSettings) -> Path:
+    return settings.pbx_dir / MEDIA_SUBDIR
+
+
+def media_hostport(settings: PbxSettings) -> str:
+    """The media application's ``host:port``, as routing sends calls to it."""
+    host = settings.media_app_host
+    return f"{f'[{host}]' if ':' in host else host}:{settings.media_app_port}"
+
+
+def media_argv(settings: PbxSettings, python: str = sys.executable) -> list[str]:
+    host = settings.media_app_host
+    return [
+        python,
+        "-m",
+        "provd.media",
+        f"--sip={host}:{settings.media_app_port}",
+        f"--proxy={settings.sip_address}:{settings.sip_port}",
+        f"--rtp-host={host}",
+        f"--rtp-ports={settings.media_app_rtp_min}-{settings.media_app_rtp_max}",
+        f"--data={media_dir(settings)}",
+    ]
+
+
+class _Reply(asyncio.DatagramProtocol):
+    def __init__(self) -> None:
+        self.first: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        if not self.first.done():
+            self.first.set_result(data)
+
+
+async def answers_options(address: tuple[str, int], *, timeout: float = 0.5) -> bool:
+    """Whether a SIP OPTIONS to ``address`` gets a 200 within ``timeout``."""
+    host, port = address
+    loop = asyncio.get_running_loop()
+    transport, protocol = await loop.create_datagram_endpoint(
+        _Reply, local_addr=(host, 0), family=0
+    )
+    try:
+        local = transport.get_extra_info("sockname")
+        tag = secrets.token_hex(6)
+        request = (
+            f"OPTIONS sip:{host}:{port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP {local[0]}:{local[1]};branch=z9hG4bK{tag};rport\r\n"
+            f"From: <sip:supervisor@{local[0]}>;tag={tag}\r\n"
+            f"To: <sip:{host}:{port}>\r\n"
+            f"Call-ID: {tag}@{local[0]}\r\n"
+            "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+        )
+        transport.sendto(request.encode(), address)
+        with contextlib.suppress(TimeoutError):
+            reply = await asyncio.wait_for(protocol.first, timeout)
+            return reply.startswith(b"SIP/2.0 200 ")
+        return False
+    finally:
+        transport.close()

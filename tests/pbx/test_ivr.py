@@ -1,0 +1,169 @@
+"""IVR menus through real Kamailio, rtpengine and provd's media application: a carrier's
+caller reaches a number on a menu, hears the greeting, presses a key (RFC 2833) or
+nothing, and is put through to the user routing gives that key or the menu's default.
+
+The routing data is given to the route listener directly (as test_call_handling does)
+and the menus to the media application as provd writes them (menus.json and a sound).
+sipp plays the carrier and the phones; for what the caller hears, the caller is
+provd's own user agent, which records the audio it gets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+
+from provd.domain import ivr
+from provd.domain.routing import (
+    Carrier,
+    Carriers,
+    MenuRouting,
+    TenantRouting,
+    ToMenu,
+    ToUser,
+)
+from provd.domain.routing_table import RoutingTable
+from provd.media import sdp, sounds
+from provd.media.catalogue import SOUNDS_DIR, write_menus
+from provd.media.rtp import RtpSession
+from provd.media.ua import UserAgent
+from provd.pbx.media_app import media_dir
+from tests.pbx.conftest import ACME, PbxEnv, ip, reg_row, unregister
+from tests.pbx.sippctl import SippResult, run_sipp, sipp
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+CARRIER_UAC = (ip(90), 5062)  # where the carrier calls from
+PHONE_2001 = (ip(91), 5082)
+PHONE_2002 = (ip(92), 5084)
+DID = "+31201234599"
+GREETING_HZ = 1000.0
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def menus(pbx: PbxEnv) -> AsyncIterator[PbxEnv]:
+    for ext, where in (("2001", PHONE_2001), ("2002", PHONE_2002)):
+        row = reg_row(pbx.accounts[ext], where)
+        result = await run_sipp("register.xml", pbx.work, remote=pbx.proxy, local=where, rows=[row])
+        assert result.rc == 0, result.messages
+    data = media_dir(pbx.supervisor.settings)
+    sounds.write_wav(data / SOUNDS_DIR / "acme-day.wav", sounds.tone(GREETING_HZ, 1000))
+    write_menus(
+        data,
+        {
+            ACME: {
+                "700": ivr.Menu(
+                    "700",
+                    greeting="acme-day",
+                    keys={"1": ivr.Transfer(), "2": ivr.Transfer(), "#": ivr.HangUp()},
+                    timeout_s=1,
+                    max_attempts=1,
+                    has_default=True,
+                )
+            }
+        },
+    )
+    acme = TenantRouting(
+        slug="acme",
+        sip_domain=ACME,
+        users=pbx.routing.table.tenant_for_domain(ACME).users,  # type: ignore[union-attr]
+        numbers={DID: ToMenu("700")},
+        menus={
+            "700": MenuRouting("700", "Day", keys={"1": ToUser("2001")}, default=ToUser("2002"))
+        },
+    )
+    before = pbx.routing.table
+    pbx.routing.table = RoutingTable(
+        [acme],
+        Carriers((Carrier("main", f"{CARRIER_UAC[0]}:5060"),)),
+        {"main": [ipaddress.ip_network(f"{CARRIER_UAC[0]}/32")]},
+        media=pbx.routing.media,
+    )
+    try:
+        yield pbx
+    finally:
+        pbx.routing.table = before
+        await unregister(pbx, ("2001", "2002"))
+
+
+async def carrier_calls(
+    pbx: PbxEnv, scenario: str, hold_ms: int, phone: tuple[str, int], media_port: int
+) -> tuple[SippResult, SippResult]:
+    """The carrier calls the menu's number; the phone at ``phone`` answers."""
+    async with sipp(
+        "uas_call.xml", pbx.work, local=phone, media=(phone[0], media_port), timeout_s=20
+    ) as answering:
+        carrier = await run_sipp(
+            scenario,
+            pbx.work,
+            remote=pbx.proxy,
+            local=CARRIER_UAC,
+            media=(CARRIER_UAC[0], 19600),
+            rows=[["0201234599", "0612345678", "Jan Jansen", "X-Test: ivr", str(hold_ms)]],
+            timeout_s=20,
+        )
+        answered = await answering.finish()
+    return carrier, answered
+
+
+async def test_a_key_puts_the_caller_through_to_the_user_routing_gives_it(menus: PbxEnv) -> None:
+    carrier, phone = await carrier_calls(menus, "carrier_ivr_key.xml", 3000, PHONE_2001, 19610)
+    assert carrier.rc == 0, carrier.messages
+    assert phone.rc == 0, phone.messages
+    [invite] = phone.received("INVITE ")
+    # The call back came from the media application as the caller, through Kamailio.
+    assert re.search(r'^From: "?Jan Jansen"? <sip:0612345678@acme\.test>', invite, re.M), invite
+    assert invite.split()[1].startswith("sip:2001@")
+    # The phone got its BYE when the caller hung up (the media application passed it on).
+    assert len(phone.received("BYE ")) == 1
+
+
+async def test_no_key_leaves_the_menu_for_its_default(menus: PbxEnv) -> None:
+    carrier, phone = await carrier_calls(menus, "carrier_ivr_silent.xml", 5000, PHONE_2002, 19620)
+    assert carrier.rc == 0, carrier.messages
+    assert phone.rc == 0, phone.messages
+    [invite] = phone.received("INVITE ")
+    assert invite.split()[1].startswith("sip:2002@")
+
+
+async def test_the_caller_hears_the_greeting_and_a_hash_hangs_up(menus: PbxEnv) -> None:
+    ended = asyncio.Event()
+
+    async def no_calls(call: object) -> None:  # the caller takes no calls
+        ended.set()
+
+    ua = await UserAgent.start(CARRIER_UAC[0], 5064, no_calls)
+    rtp = await RtpSession.open(CARRIER_UAC[0], (19700, 19800))
+    try:
+        proxy_host, proxy_port = menus.proxy.split(":")
+        call = await ua.call(
+            f"sip:0201234599@{proxy_host}",
+            proxy=(proxy_host, int(proxy_port)),
+            from_uri=f"sip:0612345678@{CARRIER_UAC[0]}",
+            sdp=sdp.offer_sdp(CARRIER_UAC[0], rtp.local_port, 1).encode(),
+        )
+        answer = sdp.parse_sdp(call.answer.decode())
+        # The media went through rtpengine, not straight to the media application.
+        assert answer.host == menus.supervisor.settings.media_address
+        chosen = sdp.choose_codec(answer)
+        assert chosen is not None
+        rtp.set_remote(answer.host, answer.port, chosen[0], chosen[1], answer.event_type)
+        rtp.start_recording()
+        # Something must flow toward rtpengine for it to learn where to send.
+        await rtp.play(sounds.frames(sounds.tone(300, 600, amplitude=0.01), chosen[1]))
+        await asyncio.sleep(0.5)
+        heard = rtp.stop_recording()
+        assert len(heard) >= 4000, len(heard)  # half a second of the greeting at least
+        pcm = sounds.decode(heard, chosen[1])
+        assert sounds.dominant_frequency(pcm, (300.0, GREETING_HZ, 2000.0)) == GREETING_HZ
+        await rtp.send_digit("#")
+        async with asyncio.timeout(5):
+            await call.ended.wait()  # the menu hung up
+    finally:
+        rtp.close()
+        await ua.close()
