@@ -31,7 +31,7 @@ from provd.domain.routing_table import RoutingTable
 from provd.media import sdp, sounds
 from provd.media.catalogue import SOUNDS_DIR, write_menus
 from provd.media.rtp import RtpSession
-from provd.media.ua import UserAgent
+from provd.media.ua import IncomingCall, UserAgent
 from provd.pbx.media_app import media_dir
 from tests.pbx.conftest import ACME, PbxEnv, ip, reg_row, unregister
 from tests.pbx.sippctl import SippResult, run_sipp, sipp
@@ -134,7 +134,7 @@ async def test_no_key_leaves_the_menu_for_its_default(menus: PbxEnv) -> None:
 async def test_the_caller_hears_the_greeting_and_a_hash_hangs_up(menus: PbxEnv) -> None:
     ended = asyncio.Event()
 
-    async def no_calls(call: object) -> None:  # the caller takes no calls
+    async def no_calls(call: IncomingCall) -> None:  # the caller takes no calls
         ended.set()
 
     ua = await UserAgent.start(CARRIER_UAC[0], 5064, no_calls)
@@ -167,3 +167,77 @@ async def test_the_caller_hears_the_greeting_and_a_hash_hangs_up(menus: PbxEnv) 
     finally:
         rtp.close()
         await ua.close()
+
+
+async def test_a_caller_put_through_and_the_phone_hear_each_other(menus: PbxEnv) -> None:
+    """Both ends are provd's own UA with RTP, so what each hears is checked: the media
+    application relays the caller's call and the call back, rtpengine on both."""
+    phone_at = (ip(93), 5070)
+    await unregister(menus, ("2001",))
+    row = reg_row(menus.accounts["2001"], phone_at)
+    result = await run_sipp(
+        "register.xml", menus.work, remote=menus.proxy, local=phone_at, rows=[row]
+    )
+    assert result.rc == 0, result.messages
+
+    answered: asyncio.Queue[tuple[IncomingCall, RtpSession]] = asyncio.Queue()
+
+    async def phone_answers(call: IncomingCall) -> None:
+        offer = sdp.parse_sdp(call.offer.decode())
+        chosen = sdp.choose_codec(offer)
+        assert chosen is not None
+        rtp = await RtpSession.open(phone_at[0], (19820, 19900))
+        rtp.set_remote(offer.host, offer.port, chosen[0], chosen[1], offer.event_type)
+        await call.answer(
+            sdp.answer_sdp(phone_at[0], rtp.local_port, chosen[0], chosen[1], 101, 7).encode()
+        )
+        rtp.start_recording()
+        answered.put_nowait((call, rtp))
+
+    async def no_calls(call: IncomingCall) -> None:
+        await call.reject(403, "Forbidden")
+
+    phone = await UserAgent.start(*phone_at, phone_answers)
+    caller = await UserAgent.start(CARRIER_UAC[0], 5066, no_calls)
+    rtp = await RtpSession.open(CARRIER_UAC[0], (19700, 19800))
+    phone_rtp: RtpSession | None = None
+    try:
+        proxy_host, proxy_port = menus.proxy.split(":")
+        call = await caller.call(
+            f"sip:0201234599@{proxy_host}",
+            proxy=(proxy_host, int(proxy_port)),
+            from_uri=f"sip:0612345678@{CARRIER_UAC[0]}",
+            sdp=sdp.offer_sdp(CARRIER_UAC[0], rtp.local_port, 1).encode(),
+        )
+        answer = sdp.parse_sdp(call.answer.decode())
+        chosen = sdp.choose_codec(answer)
+        assert chosen is not None
+        rtp.set_remote(answer.host, answer.port, chosen[0], chosen[1], answer.event_type)
+        await rtp.send_digit("1")
+        async with asyncio.timeout(10):
+            phone_call, phone_rtp = await answered.get()
+        # The caller says something at 700 Hz; the phone answers at 1,300 Hz.
+        await rtp.play(sounds.frames(sounds.tone(700, 300), chosen[1]))  # rtpengine learns
+        await phone_rtp.play(sounds.frames(sounds.tone(1300, 300), chosen[1]))
+        phone_rtp.stop_recording()
+        phone_rtp.start_recording()
+        rtp.start_recording()
+        await asyncio.gather(
+            rtp.play(sounds.frames(sounds.tone(700, 1000), chosen[1])),
+            phone_rtp.play(sounds.frames(sounds.tone(1300, 1000), chosen[1])),
+        )
+        at_phone = sounds.decode(phone_rtp.stop_recording(), chosen[1])
+        at_caller = sounds.decode(rtp.stop_recording(), chosen[1])
+        assert len(at_phone) >= 8000 and len(at_caller) >= 8000  # half a second each at least
+        candidates = (700.0, 1000.0, 1300.0)
+        assert sounds.dominant_frequency(at_phone, candidates) == 700.0
+        assert sounds.dominant_frequency(at_caller, candidates) == 1300.0
+        await call.hang_up()
+        async with asyncio.timeout(5):
+            await phone_call.ended.wait()
+    finally:
+        rtp.close()
+        if phone_rtp is not None:
+            phone_rtp.close()
+        await caller.close()
+        await phone.close()
