@@ -17,6 +17,7 @@ from pathlib import Path
 
 from provd.domain.tenancy import check_domain
 from provd.pbx.errors import PbxError
+from provd.pbx.media_app import moh_file
 from provd.pbx.settings import DbEngine, PbxSecrets, PbxSettings
 
 MAIN_CFG = "kamailio.cfg"
@@ -62,6 +63,8 @@ def render_local_config(
         # provd's media application (provd.media): Kamailio trusts calls from there.
         f"#!define MEDIA_APP_ADDR {_quote(settings.media_app_host)}",
         f"#!define MEDIA_APP_PORT {settings.media_app_port}",
+        # What a party put on hold hears (rtpengine plays it: provd.pbx.media_app).
+        f"#!define MOH_FILE {_quote(str(moh_file(settings)))}",
         # The Contact of Kamailio's registrations with carriers: where they send calls.
         f"#!define REG_CONTACT {_quote(_reg_contact(settings))}",
         f"#!define RPC_PORT {settings.rpc_port}",

@@ -4,10 +4,14 @@ OPTIONS with 200, as Kamailio would see it)."""
 
 from __future__ import annotations
 
+import array
 import asyncio
 import contextlib
+import math
+import os
 import secrets
 import sys
+import wave
 from pathlib import Path
 
 from provd.pbx.settings import PbxSettings
@@ -18,6 +22,41 @@ MEDIA_SUBDIR = "media"
 
 def media_dir(settings: PbxSettings) -> Path:
     return settings.pbx_dir / MEDIA_SUBDIR
+
+
+MOH_NOTES_HZ = (523.25, 659.25, 783.99, 659.25)
+"""The default music on hold: C5 E5 G5 E5, 0.4 s each with soft edges, looped by
+rtpengine. Made here rather than shipped, so it is ours to distribute."""
+
+
+def moh_file(settings: PbxSettings) -> Path:
+    return media_dir(settings) / "moh" / "default.wav"
+
+
+def write_default_moh(path: Path) -> Path:
+    """Write the default music on hold (8 kHz mono 16-bit WAV) unless it exists."""
+    if path.exists():
+        return path
+    rate, note_s = 8000, 0.4
+    samples = array.array("h")
+    per_note = int(rate * note_s)
+    for freq in MOH_NOTES_HZ:
+        for n in range(per_note):
+            # 20 ms fades in and out: no clicks between the notes.
+            edge = min(n, per_note - 1 - n) / (0.02 * rate)
+            gain = min(1.0, edge) * 0.25
+            samples.append(int(32767 * gain * math.sin(2 * math.pi * freq * n / rate)))
+    if sys.byteorder == "big":
+        samples.byteswap()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with wave.open(str(tmp), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(samples.tobytes())
+    os.replace(tmp, path)
+    return path
 
 
 def media_hostport(settings: PbxSettings) -> str:

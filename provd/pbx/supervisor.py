@@ -25,7 +25,13 @@ from provd.pbx import rtpengine
 from provd.pbx.config import ConfigFiles, validate_config, write_config
 from provd.pbx.control import PbxControl
 from provd.pbx.errors import PbxError
-from provd.pbx.media_app import answers_options, media_argv, media_dir
+from provd.pbx.media_app import (
+    answers_options,
+    media_argv,
+    media_dir,
+    moh_file,
+    write_default_moh,
+)
 from provd.pbx.process import ManagedProcess
 from provd.pbx.schema import ensure_schema
 from provd.pbx.settings import PbxSecrets, PbxSettings
@@ -106,6 +112,8 @@ class PbxSupervisor:
             if shutil.which(binary) is None:
                 raise PbxError(f"{binary} not found: run scripts/install-system-deps")
         await ensure_schema(self.control.db)
+        # Kamailio's cfg names it; rtpengine reads it when a call is put on hold.
+        write_default_moh(moh_file(self.settings))
         self.files = write_config(self.settings, self.secrets, self._domains, self.settings.pbx_dir)
         await validate_config(self.files.main, kamailio=self._kamailio_bin)
         return self.files

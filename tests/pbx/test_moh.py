@@ -1,0 +1,106 @@
+"""Music on hold through real Kamailio and rtpengine: a phone puts its caller on hold
+(a re-INVITE with a=sendonly) and the caller hears provd's music on hold until the
+phone takes the call off hold (a=sendrecv), then the music stops.
+
+sipp plays the phone that holds; the caller is provd's own user agent, from a
+carrier's address, so that what it hears can be recorded and checked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+
+from provd.domain.routing import Carrier, Carriers, TenantRouting, ToUser
+from provd.domain.routing_table import RoutingTable
+from provd.media import sdp, sounds
+from provd.media.rtp import RtpSession
+from provd.media.ua import IncomingCall, UserAgent
+from provd.pbx.media_app import MOH_NOTES_HZ
+from tests.pbx.conftest import ACME, PbxEnv, ip, reg_row, unregister
+from tests.pbx.sippctl import run_sipp, sipp
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+CARRIER = (ip(95), 5062)
+PHONE_2001 = (ip(96), 5082)
+DID = "+31201234588"
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def holding(pbx: PbxEnv) -> AsyncIterator[PbxEnv]:
+    row = reg_row(pbx.accounts["2001"], PHONE_2001)
+    result = await run_sipp(
+        "register.xml", pbx.work, remote=pbx.proxy, local=PHONE_2001, rows=[row]
+    )
+    assert result.rc == 0, result.messages
+    users = pbx.routing.table.tenant_for_domain(ACME).users  # type: ignore[union-attr]
+    acme = TenantRouting(slug="acme", sip_domain=ACME, users=users, numbers={DID: ToUser("2001")})
+    before = pbx.routing.table
+    pbx.routing.table = RoutingTable(
+        [acme],
+        Carriers((Carrier("main", f"{CARRIER[0]}:5060"),)),
+        {"main": [ipaddress.ip_network(f"{CARRIER[0]}/32")]},
+        media=pbx.routing.media,
+    )
+    try:
+        yield pbx
+    finally:
+        pbx.routing.table = before
+        await unregister(pbx, ("2001",))
+
+
+async def _until_quiet(rtp: RtpSession, quiet_s: float, within_s: float) -> None:
+    """Until nothing more arrived for ``quiet_s``, at most ``within_s`` (then it fails)."""
+    async with asyncio.timeout(within_s):
+        seen = -1
+        while rtp.recorded_bytes != seen:
+            seen = rtp.recorded_bytes
+            await asyncio.sleep(quiet_s)
+
+
+async def test_a_caller_put_on_hold_hears_music_until_taken_off_hold(holding: PbxEnv) -> None:
+    async def no_calls(call: IncomingCall) -> None:
+        await call.reject(403, "Forbidden")
+
+    ua = await UserAgent.start(CARRIER[0], 5064, no_calls)
+    rtp = await RtpSession.open(CARRIER[0], (19900, 19990))
+    try:
+        async with sipp(
+            "uas_holds.xml", holding.work, local=PHONE_2001, media=(PHONE_2001[0], 19950)
+        ) as phone:
+            host, port = holding.proxy.split(":")
+            call = await ua.call(
+                f"sip:0201234588@{host}",
+                proxy=(host, int(port)),
+                from_uri=f"sip:0612345678@{CARRIER[0]}",
+                sdp=sdp.offer_sdp(CARRIER[0], rtp.local_port, 1).encode(),
+            )
+            answer = sdp.parse_sdp(call.answer.decode())
+            chosen = sdp.choose_codec(answer)
+            assert chosen is not None
+            rtp.set_remote(answer.host, answer.port, chosen[0], chosen[1], answer.event_type)
+            rtp.start_recording()
+            # The phone sends no audio: whatever comes is rtpengine's music, 0.5 s after
+            # the answer for 3 s. A second of it, then its notes.
+            async with asyncio.timeout(10):
+                while rtp.recorded_bytes < 8000:
+                    await asyncio.sleep(0.05)
+            heard = sounds.decode(rtp.stop_recording(), chosen[1])
+            candidates = (*MOH_NOTES_HZ, 1000.0, 300.0)
+            assert sounds.dominant_frequency(heard, candidates) in MOH_NOTES_HZ
+            # Off hold, the music stops: nothing more comes in.
+            rtp.start_recording()
+            await _until_quiet(rtp, 1.0, within_s=10)
+            await call.hang_up()
+            result = await phone.finish()
+        assert result.rc == 0, result.messages
+        reinvites = result.received("SIP/2.0 200")
+        assert len(reinvites) == 2, result.messages  # hold and unhold both answered
+    finally:
+        rtp.close()
+        await ua.close()
