@@ -41,14 +41,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--proxy", type=_address, required=True, help="Kamailio's HOST:PORT")
     parser.add_argument("--rtp-host", required=True, help="address for RTP")
     parser.add_argument("--rtp-ports", type=_ports, default=(40000, 44999), help="LOW-HIGH")
-    parser.add_argument("--data", type=Path, required=True, help="menus.json and sounds/")
+    parser.add_argument("--data", type=Path, required=True, help="where menus.json is")
+    parser.add_argument("--sounds", type=Path, help="the sounds (default: DATA/sounds)")
     parser.add_argument("--log-level", default="INFO")
     return parser.parse_args(argv)
 
 
 async def serve(args: argparse.Namespace) -> None:
     settings = MediaSettings(args.sip, args.proxy, args.rtp_host, args.rtp_ports)
-    app = MediaApp(settings, Catalogue(args.data))
+    app = MediaApp(settings, Catalogue(args.data, args.sounds))
     await app.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

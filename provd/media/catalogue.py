@@ -16,8 +16,9 @@ changed, at the next call, so a call always sees one version whole. The document
                                                  "*": {"action": "dial_extension"}}}}}}
 
 Tenants are keyed by SIP domain (the To domain Kamailio gives a menu's call). Sounds
-are ``<sounds>/<name>.wav``, 8 kHz mono 16-bit (provd converts uploads), read once
-and kept until the file changes.
+are ``<sounds dir>/<name>.wav``, 8 kHz mono 16-bit (provd converts uploads), read once
+and kept until the file changes; the sounds directory is provd's own store (``serve``
+passes ``--sounds``), ``<data dir>/sounds`` by default.
 """
 
 from __future__ import annotations
@@ -129,8 +130,9 @@ def write_menus(data_dir: Path, tenants: Mapping[str, Mapping[str, ivr.Menu]]) -
 class Catalogue:
     """The menus and sounds of a data directory, read again when their files change."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, sounds_dir: Path | None = None) -> None:
         self.data_dir = data_dir
+        self.sounds_dir = sounds_dir if sounds_dir is not None else data_dir / SOUNDS_DIR
         self._menus: dict[str, dict[str, ivr.Menu]] = {}
         self._menus_stamp: tuple[int, int] | None = None
         self._sounds: dict[str, tuple[tuple[int, int], bytes]] = {}
@@ -151,7 +153,7 @@ class Catalogue:
 
     def sound(self, name: str) -> bytes:
         """A sound's PCM (16-bit, 8 kHz, mono); sounds.PromptError when unusable."""
-        path = self.data_dir / SOUNDS_DIR / f"{name}.wav"
+        path = self.sounds_dir / f"{name}.wav"
         if ".." in Path(name).parts:
             raise sounds.PromptError(f"{name}: not a sound name")
         st = path.stat()

@@ -24,6 +24,12 @@ def media_dir(settings: PbxSettings) -> Path:
     return settings.pbx_dir / MEDIA_SUBDIR
 
 
+def sounds_dir(settings: PbxSettings) -> Path:
+    """provd's store of the tenants' sounds (provd.services.menus.sounds keeps them
+    there, as ``<tenant slug>/<name>.wav``): the media application reads them in place."""
+    return settings.data_dir / "sounds"
+
+
 MOH_NOTES_HZ = (523.25, 659.25, 783.99, 659.25)
 """The default music on hold: C5 E5 G5 E5, 0.4 s each with soft edges, looped by
 rtpengine. Made here rather than shipped, so it is ours to distribute."""
@@ -76,6 +82,7 @@ def media_argv(settings: PbxSettings, python: str = sys.executable) -> list[str]
         f"--rtp-host={host}",
         f"--rtp-ports={settings.media_app_rtp_min}-{settings.media_app_rtp_max}",
         f"--data={media_dir(settings)}",
+        f"--sounds={sounds_dir(settings)}",
     ]
 
 

@@ -147,7 +147,7 @@ class PbxSupervisor:
             on_restart=self._restarted("kamailio"),
         )
         if self.settings.media_app:
-            (media_dir(self.settings) / "sounds").mkdir(mode=0o700, parents=True, exist_ok=True)
+            media_dir(self.settings).mkdir(mode=0o700, parents=True, exist_ok=True)
             self.media = ManagedProcess(
                 "media",
                 media_argv(self.settings),

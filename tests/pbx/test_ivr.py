@@ -29,10 +29,10 @@ from provd.domain.routing import (
 )
 from provd.domain.routing_table import RoutingTable
 from provd.media import sdp, sounds
-from provd.media.catalogue import SOUNDS_DIR, write_menus
+from provd.media.catalogue import write_menus
 from provd.media.rtp import RtpSession
 from provd.media.ua import IncomingCall, UserAgent
-from provd.pbx.media_app import media_dir
+from provd.pbx.media_app import media_dir, sounds_dir
 from tests.pbx.conftest import ACME, PbxEnv, ip, reg_row, unregister
 from tests.pbx.sippctl import SippResult, run_sipp, sipp
 
@@ -52,14 +52,16 @@ async def menus(pbx: PbxEnv) -> AsyncIterator[PbxEnv]:
         result = await run_sipp("register.xml", pbx.work, remote=pbx.proxy, local=where, rows=[row])
         assert result.rc == 0, result.messages
     data = media_dir(pbx.supervisor.settings)
-    sounds.write_wav(data / SOUNDS_DIR / "acme-day.wav", sounds.tone(GREETING_HZ, 1000))
+    greeting = sounds_dir(pbx.supervisor.settings) / "acme" / "day.wav"
+    greeting.parent.mkdir(parents=True, exist_ok=True)
+    sounds.write_wav(greeting, sounds.tone(GREETING_HZ, 1000))
     write_menus(
         data,
         {
             ACME: {
                 "700": ivr.Menu(
                     "700",
-                    greeting="acme-day",
+                    greeting="acme/day",
                     keys={"1": ivr.Transfer(), "2": ivr.Transfer(), "#": ivr.HangUp()},
                     timeout_s=1,
                     max_attempts=1,

@@ -61,6 +61,7 @@ def test_argv_names_its_addresses_ports_and_data(tmp_path: Path) -> None:
         "--rtp-host=127.9.8.1",
         "--rtp-ports=40000-44999",
         f"--data={tmp_path / 'pbx' / 'media'}",
+        f"--sounds={tmp_path / 'sounds'}",
     ]
 
 
