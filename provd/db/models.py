@@ -449,8 +449,8 @@ class PhoneNumber(Model):
     """One number (E.164) of a block a tenant owns: a row per number, each assigned alone.
 
     A block is the numbers sharing ``block_first``: added and removed as one. What a
-    number is used for is one nullable reference per kind of use (a user, a hunt group
-    or a scheduled route), at most one of them set.
+    number is used for is one nullable reference per kind of use (a user, a hunt group,
+    a scheduled route, a trunk or an IVR menu), at most one of them set.
     """
 
     _no_comments = True
@@ -462,7 +462,7 @@ class PhoneNumber(Model):
     )
     block_first = fields.CharField(max_length=16, db_index=True)
     block_count = fields.IntField()
-    # The services refuse to remove a user, group or route a number is assigned to.
+    # The services refuse to remove a user, group, route or menu a number is assigned to.
     assigned_user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
@@ -475,6 +475,9 @@ class PhoneNumber(Model):
     # Inbound calls go to a customer's PBX: set exactly when its TrunkNumber is inbound.
     assigned_trunk: fields.ForeignKeyNullableRelation[Trunk] = fields.ForeignKeyField(
         "models.Trunk", related_name=False, null=True, on_delete=fields.RESTRICT
+    )
+    assigned_menu: fields.ForeignKeyNullableRelation[Menu] = fields.ForeignKeyField(
+        "models.Menu", related_name=False, null=True, on_delete=fields.RESTRICT
     )
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -515,7 +518,8 @@ class Carrier(Model):
 # scheduled route's destination per state) is stored as JSON, checked and written only
 # by provd.services.destinations: {"kind": "user", "user_id": N}, {"kind": "group",
 # "group_id": N}, {"kind": "external", "number": "+31..."} (E.164), {"kind":
-# "scheduled", "route_id": N}, or null (none: the call ends). Ids are of the same tenant.
+# "scheduled", "route_id": N}, {"kind": "menu", "menu_id": N}, or null (none: the call
+# ends). Ids are of the same tenant.
 
 
 class HuntGroup(Model):
@@ -571,6 +575,64 @@ class HuntGroupMember(Model):
     class Meta:
         table = "hunt_group_member"
         unique_together = (("group", "user"),)
+
+
+class Sound(Model):
+    """A recording a tenant's IVR menus play. The audio is a file of the data directory
+    (provd.services.menus.sounds: 8 kHz mono 16-bit PCM WAV), named by tenant and name."""
+
+    _no_comments = True
+
+    id = fields.IntField(primary_key=True)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    # What menus name it by, and its file's name (provd.domain.ivr's sound-name rule).
+    name = fields.CharField(max_length=100)
+    duration_ms = fields.IntField()
+    # Of the stored WAV, in bytes.
+    size = fields.IntField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "sound"
+        unique_together = (("tenant", "name"),)
+
+
+class Menu(Model):
+    """An IVR menu: an extension of the tenant that the media application answers.
+
+    ``keys`` maps a key (``0``-``9``, ``*``, ``#``) to what it does: ``{"action":
+    "transfer", "destination": <stored destination>}``, ``{"action": "submenu",
+    "menu_id": N}`` or ``{"action": "repeat" | "hang_up" | "dial_extension"}``.
+    """
+
+    _no_comments = True
+
+    id = fields.IntField(primary_key=True)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    # Shares the tenant's extensions with its users and groups.
+    extension = fields.CharField(max_length=5)
+    name = fields.CharField(max_length=64)
+    greeting: fields.ForeignKeyRelation[Sound] = fields.ForeignKeyField(
+        "models.Sound", related_name=False, on_delete=fields.RESTRICT
+    )
+    invalid_sound: fields.ForeignKeyNullableRelation[Sound] = fields.ForeignKeyField(
+        "models.Sound", related_name=False, null=True, on_delete=fields.RESTRICT
+    )
+    timeout_seconds = fields.IntField(default=5)
+    max_attempts = fields.IntField(default=3)
+    dial_length = fields.IntField(default=5)
+    # Where a caller goes after the last failed attempt; null: the call ends.
+    default_destination: fields.Field[Any] = fields.JSONField(null=True)
+    keys: fields.Field[Any] = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "menu"
+        unique_together = (("tenant", "extension"),)
 
 
 class Schedule(Model):

@@ -1,15 +1,17 @@
 """Destinations: where a call goes next, as admins write them and as they are stored.
 
-A hunt group's overflow, each of a user's forwards and each state of a scheduled
-route name a destination: a user, a hunt group, an outside number, a scheduled route,
-or none (the call ends there). Admins write one as ``KIND:KEY`` in their tenant's
-terms (``user:201``, ``group:600``, ``external:0612345678``, ``scheduled:Main hours``,
-``none``); it is stored as JSON by the id of what it names, so renaming a route or
-giving a user another extension does not break it::
+A hunt group's overflow, each of a user's forwards, each state of a scheduled route
+and an IVR menu's keys and default name a destination: a user, a hunt group, an
+outside number, a scheduled route, a menu, or none (the call ends there). Admins write
+one as ``KIND:KEY`` in their tenant's terms (``user:201``, ``group:600``,
+``external:0612345678``, ``scheduled:Main hours``, ``menu:700``, ``none``); it is
+stored as JSON by the id of what it names, so renaming a route or giving a user
+another extension does not break it::
 
     {"kind": "user", "user_id": 7}          {"kind": "group", "group_id": 3}
     {"kind": "external", "number": "+31612345678"}
-    {"kind": "scheduled", "route_id": 2}    null
+    {"kind": "scheduled", "route_id": 2}    {"kind": "menu", "menu_id": 4}
+    null
 
 Resolving a key to an id needs the tenant's data: provd.services.destinations does
 that, with :func:`parse_text` and :func:`check_outside_number` from here.
@@ -35,9 +37,10 @@ class DestinationKind(StrEnum):
     GROUP = "group"
     EXTERNAL = "external"
     SCHEDULED = "scheduled"
+    MENU = "menu"
 
 
-FORMS = "user:EXT, group:EXT, external:NUMBER, scheduled:NAME or none"
+FORMS = "user:EXT, group:EXT, external:NUMBER, scheduled:NAME, menu:EXT or none"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +73,18 @@ class ScheduledDestination:
     route_id: int
 
 
-Destination = UserDestination | GroupDestination | ExternalDestination | ScheduledDestination
+@dataclass(frozen=True, slots=True)
+class MenuDestination:
+    menu_id: int
+
+
+Destination = (
+    UserDestination
+    | GroupDestination
+    | ExternalDestination
+    | ScheduledDestination
+    | MenuDestination
+)
 
 
 def parse_text(text: str, *, field: str) -> DestinationText | None:
@@ -118,6 +132,8 @@ def as_json(destination: Destination | None) -> dict[str, Any] | None:
             return {"kind": DestinationKind.EXTERNAL.value, "number": number}
         case ScheduledDestination(route_id):
             return {"kind": DestinationKind.SCHEDULED.value, "route_id": route_id}
+        case MenuDestination(menu_id):
+            return {"kind": DestinationKind.MENU.value, "menu_id": menu_id}
 
 
 def from_json(value: object) -> Destination | None:
@@ -135,6 +151,8 @@ def from_json(value: object) -> Destination | None:
         return GroupDestination(_id(value["group_id"]))
     if kind == DestinationKind.SCHEDULED and keys == {"route_id"}:
         return ScheduledDestination(_id(value["route_id"]))
+    if kind == DestinationKind.MENU and keys == {"menu_id"}:
+        return MenuDestination(_id(value["menu_id"]))
     if kind == DestinationKind.EXTERNAL and keys == {"number"} and isinstance(value["number"], str):
         return ExternalDestination(value["number"])
     raise ValueError(f"not a stored destination: {value!r}")

@@ -1,5 +1,5 @@
 """Destinations within a tenant: resolving what an admin wrote, naming what is stored,
-and finding what points at a user, group or scheduled route.
+and finding what points at a user, group, scheduled route or IVR menu.
 
 The one place a destination is checked before it is stored (provd.domain.destinations
 has its forms): it must name something of the same tenant, and an outside number
@@ -16,6 +16,7 @@ from typing import Any
 from provd.db.models import (
     HuntGroup,
     HuntGroupMember,
+    Menu,
     PhoneNumber,
     ScheduledRoute,
     Tenant,
@@ -27,6 +28,7 @@ from provd.domain.destinations import (
     DestinationKind,
     ExternalDestination,
     GroupDestination,
+    MenuDestination,
     ScheduledDestination,
     UserDestination,
     as_json,
@@ -70,6 +72,11 @@ async def resolve_destination(
         destination = GroupDestination(group.id)
     elif written.kind is DestinationKind.EXTERNAL:
         destination = ExternalDestination(check_outside_number(key, tenant.country, field=field))
+    elif written.kind is DestinationKind.MENU:
+        menu = await _by_extension(Menu, tenant, key)
+        if menu is None:
+            raise NotFound("menu", f"{key} in tenant {tenant.slug}", field=field)
+        destination = MenuDestination(menu.id)
     else:
         route = await route_by_name(tenant, key)
         if route is None:
@@ -88,8 +95,8 @@ async def route_by_name(tenant: Tenant, name: str) -> ScheduledRoute | None:
 
 
 async def _by_extension(
-    model: type[User] | type[HuntGroup], tenant: Tenant, key: str
-) -> User | HuntGroup | None:
+    model: type[User] | type[HuntGroup] | type[Menu], tenant: Tenant, key: str
+) -> User | HuntGroup | Menu | None:
     try:
         extension = check_extension(key)
     except InvalidInput:
@@ -99,11 +106,12 @@ async def _by_extension(
 
 @dataclass(frozen=True, slots=True)
 class Names:
-    """A tenant's users, groups and routes by id: how stored destinations are shown."""
+    """A tenant's users, groups, routes and menus by id: how stored destinations are shown."""
 
     users: dict[int, User]
     groups: dict[int, HuntGroup]
     routes: dict[int, ScheduledRoute]
+    menus: dict[int, Menu]
 
     @classmethod
     async def of(cls, tenant: Tenant) -> Names:
@@ -111,6 +119,7 @@ class Names:
             {u.id: u for u in await User.filter(tenant=tenant)},
             {g.id: g for g in await HuntGroup.filter(tenant=tenant)},
             {r.id: r for r in await ScheduledRoute.filter(tenant=tenant)},
+            {m.id: m for m in await Menu.filter(tenant=tenant)},
         )
 
     def view(self, stored: object) -> dict[str, str] | None:
@@ -133,11 +142,14 @@ class Names:
                 return DestinationKind.EXTERNAL, number, ""
             case ScheduledDestination(route_id):
                 return DestinationKind.SCHEDULED, self.routes[route_id].name, ""
+            case MenuDestination(menu_id):
+                menu = self.menus[menu_id]
+                return DestinationKind.MENU, menu.extension, menu.name
 
 
 def describe(view: Mapping[str, str] | None) -> str:
     """A destination's view for people: ``user 201 (Front Desk)``, ``group 600 (Sales)``,
-    ``external +31…``, ``route Main hours``, or ``none``."""
+    ``external +31…``, ``route Main hours``, ``menu 700 (Welcome)``, or ``none``."""
     if view is None:
         return "none"
     noun = "route" if view["kind"] == DestinationKind.SCHEDULED else view["kind"]
@@ -146,8 +158,9 @@ def describe(view: Mapping[str, str] | None) -> str:
 
 async def references_to(tenant: Tenant, target: Destination) -> list[str]:
     """Everything of the tenant that points at ``target``, described for a refusal: the
-    forwards, overflows, trunk failovers and route states naming it, the groups it is a
-    member of, the numbers assigned to it."""
+    forwards, overflows, trunk failovers, route states and menu keys and defaults naming
+    it, the menus entering it as a submenu, the groups it is a member of, the numbers
+    assigned to it."""
     found: list[str] = []
     for user in await User.filter(tenant=tenant).order_by("extension"):
         for case in ForwardCase:
@@ -163,6 +176,12 @@ async def references_to(tenant: Tenant, target: Destination) -> list[str]:
     for trunk in await Trunk.filter(tenant=tenant).order_by("name"):
         if from_json(trunk.failover) == target:
             found.append(f"trunk {trunk.name}'s failover")
+    for menu in await Menu.filter(tenant=tenant).order_by("extension"):
+        if from_json(menu.default_destination) == target:
+            found.append(f"menu {menu.extension}'s default")
+        for key, entry in sorted(menu.keys.items()):
+            if key_target(entry) == target:
+                found.append(f"menu {menu.extension}'s key {key}")
     numbers = PhoneNumber.filter(tenant=tenant).order_by("e164")
     if isinstance(target, UserDestination):
         memberships = HuntGroupMember.filter(user_id=target.user_id, group__tenant=tenant)
@@ -173,10 +192,22 @@ async def references_to(tenant: Tenant, target: Destination) -> list[str]:
         numbers = numbers.filter(assigned_group_id=target.group_id)
     elif isinstance(target, ScheduledDestination):
         numbers = numbers.filter(assigned_route_id=target.route_id)
+    elif isinstance(target, MenuDestination):
+        numbers = numbers.filter(assigned_menu_id=target.menu_id)
     else:
         return found
     found += [f"number {e164}" for e164 in await numbers.values_list("e164", flat=True)]
     return found
+
+
+def key_target(entry: Mapping[str, Any]) -> Destination | None:
+    """Where a stored menu key leads out of its menu: a transfer's destination, and a
+    submenu's menu (entering a menu is pointing at it)."""
+    if entry.get("action") == "transfer":
+        return from_json(entry.get("destination"))
+    if entry.get("action") == "submenu":
+        return MenuDestination(entry["menu_id"])
+    return None
 
 
 def refuse_if_used(what: str, uses: Sequence[str], *, field: str) -> None:

@@ -11,6 +11,7 @@ from provd.db.models import (
     HuntGroup,
     IncomingBlock,
     KeySetting,
+    Menu,
     PhoneNumber,
     Tenant,
     User,
@@ -53,9 +54,9 @@ async def get_user(tenant: Tenant, extension: str, *, field: str = "user") -> Us
 
 
 async def check_free_extension(tenant: Tenant, extension: str, *, field: str = "extension") -> str:
-    """``extension`` if neither a user nor a hunt group of the tenant has it; else Conflict.
+    """``extension`` if no user, hunt group or IVR menu of the tenant has it; else Conflict.
 
-    Users and groups share a tenant's extensions: what is dialled must name one of them.
+    Users, groups and menus share a tenant's extensions: what is dialled must name one.
     """
     extension = check_extension(extension, field=field)
     user = await User.get_or_none(tenant=tenant, extension=extension)
@@ -71,6 +72,13 @@ async def check_free_extension(tenant: Tenant, extension: str, *, field: str = "
             field,
             f"extension {extension} already exists in {tenant.slug}"
             f" (group {extension}, {group.name})",
+        )
+    menu = await Menu.get_or_none(tenant=tenant, extension=extension)
+    if menu is not None:
+        raise Conflict(
+            field,
+            f"extension {extension} already exists in {tenant.slug}"
+            f" (menu {extension}, {menu.name})",
         )
     return extension
 

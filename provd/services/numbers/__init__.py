@@ -16,6 +16,7 @@ from tortoise.transactions import in_transaction
 
 from provd.db.models import (
     HuntGroup,
+    Menu,
     PhoneNumber,
     ScheduledRoute,
     Tenant,
@@ -31,6 +32,7 @@ from provd.services.destinations import route_by_name
 from provd.services.directory.tenants import get_tenant
 from provd.services.directory.users import get_user
 from provd.services.groups import get_group
+from provd.services.menus import get_menu
 from provd.services.platform import Platform
 
 
@@ -41,6 +43,7 @@ class UseKind(StrEnum):
     GROUP = "group"
     ROUTE = "route"
     TRUNK = "trunk"
+    MENU = "menu"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +52,7 @@ class NumberUse:
 
     kind: UseKind
     key: str
-    """The user's or group's extension, the route's name."""
+    """The user's, group's or menu's extension, the route's or trunk's name."""
     name: str = ""
 
     def describe(self) -> str:
@@ -84,7 +87,7 @@ class NumberView:
         }
 
 
-_USES = ("assigned_user", "assigned_group", "assigned_route", "assigned_trunk")
+_USES = ("assigned_user", "assigned_group", "assigned_route", "assigned_trunk", "assigned_menu")
 """The columns that say what a number is used for: at most one is set."""
 
 
@@ -101,6 +104,9 @@ def _use_of(row: PhoneNumber) -> NumberUse | None:
     trunk: Trunk | None = row.assigned_trunk
     if trunk is not None:
         return NumberUse(UseKind.TRUNK, trunk.name)
+    menu: Menu | None = row.assigned_menu
+    if menu is not None:
+        return NumberUse(UseKind.MENU, menu.extension, menu.name)
     return None
 
 
@@ -196,22 +202,27 @@ async def assign(
     *,
     group: str | None = None,
     route: str | None = None,
+    menu: str | None = None,
 ) -> NumberView:
-    """Attach an unused number to one user, hunt group (by extension) or scheduled route
-    (by name) of the number's own tenant."""
-    given = [n for n, v in (("user", user_extension), ("group", group), ("route", route)) if v]
+    """Attach an unused number to one user, hunt group or IVR menu (by extension) or
+    scheduled route (by name) of the number's own tenant."""
+    named = (("user", user_extension), ("group", group), ("route", route), ("menu", menu))
+    given = [n for n, v in named if v]
     if len(given) != 1:
         raise InvalidInput(
-            given[1] if len(given) > 1 else "user", "assign to exactly one user, group or route"
+            given[1] if len(given) > 1 else "user",
+            "assign to exactly one user, group, route or menu",
         )
     async with in_transaction():
         row, tenant = await _visible_number(number, tenant_slug)
         before = _view(row, tenant)
-        row.assigned_user = row.assigned_group = row.assigned_route = None
+        row.assigned_user = row.assigned_group = row.assigned_route = row.assigned_menu = None
         if user_extension:
             row.assigned_user = await get_user(tenant, user_extension, field="user")
         elif group:
             row.assigned_group = await get_group(tenant, group, field="group")
+        elif menu:
+            row.assigned_menu = await get_menu(tenant, menu, field="menu")
         else:
             found = await route_by_name(tenant, str(route))
             if found is None:
@@ -231,7 +242,7 @@ async def release(
         before = _view(row, tenant)
         if before.use is None:
             raise InvalidInput("number", f"{row.e164} is not in use")
-        row.assigned_user = row.assigned_group = row.assigned_route = None
+        row.assigned_user = row.assigned_group = row.assigned_route = row.assigned_menu = None
         row.assigned_trunk = None
         await _drop_trunk_inbound(row)
         return await _save_use(actor, AuditAction.NUMBER_RELEASE, row, tenant, before)

@@ -25,6 +25,7 @@ from provd.db.models import (
     HuntGroup,
     HuntGroupMember,
     IncomingBlock,
+    Menu,
     PhoneNumber,
     ScheduledRoute,
     Tenant,
@@ -42,6 +43,7 @@ from provd.domain.routing import (
     Destination,
     Forwarding,
     GroupRouting,
+    MenuRouting,
     NumberTarget,
     RoutePlan,
     ScheduledRouting,
@@ -49,6 +51,7 @@ from provd.domain.routing import (
     TenantRouting,
     ToExternal,
     ToGroup,
+    ToMenu,
     ToScheduled,
     ToTrunk,
     ToUser,
@@ -77,6 +80,7 @@ ROUTING_OBJECTS = (
     "outbound_policy",
     "limits",
     "rates",
+    "menu",
 )
 """Audit object types whose changes change the routing table."""
 _RESOLVE_TIMEOUT_S = 3.0
@@ -104,6 +108,7 @@ async def load_table(
     routes_by_tenant = await _by_tenant(ScheduledRoute.all().order_by("name"))
     blocks_by_tenant = await _by_tenant(IncomingBlock.all().order_by("id"))
     trunks_by_tenant = await _by_tenant(Trunk.filter(enabled=True).order_by("name"))
+    menus_by_tenant = await _by_tenant(Menu.all().order_by("extension"))
     stored_limits = await load_limits()
     # One table for every tenant (each looks up its own overrides in it): a call out's
     # budget is priced by the rate its record will be.
@@ -121,6 +126,7 @@ async def load_table(
             routes={r.id: r.name for r in routes_by_tenant[tenant.id]},
             schedules={sc.id: sc.name for sc in schedules_by_tenant[tenant.id]},
             trunks={t.id: t.name for t in trunks_by_tenant[tenant.id]},
+            menus={m.id: m.extension for m in menus_by_tenant[tenant.id]},
         )
         own: dict[str, list[str]] = defaultdict(list)
         targets: dict[str, NumberTarget | None] = {}
@@ -195,6 +201,7 @@ async def load_table(
                 timezone=tenant.timezone,
                 limits=stored_limits.get((tenant.id, None), limits.DEFAULT),
                 rates=rates,
+                menus={m.extension: names.menu(m) for m in menus_by_tenant[tenant.id]},
             )
         )
 
@@ -299,6 +306,7 @@ class _Names:
     schedules: dict[int, str]
     trunks: dict[int, str]
     """Enabled trunks only: a disabled trunk's numbers take no calls."""
+    menus: dict[int, str]
 
     def destination(self, stored: object) -> Destination | None:
         """A stored destination; one whose target is gone (or another tenant's) is none."""
@@ -321,12 +329,16 @@ class _Names:
                 return ToScheduled(name) if name is not None else None
             case destinations.ExternalDestination(number):
                 return ToExternal(number)
+            case destinations.MenuDestination(menu_id):
+                ext = self.menus.get(menu_id)
+                return ToMenu(ext) if ext is not None else None
 
     def number_target(self, row: PhoneNumber) -> NumberTarget | None:
         user_id = row.assigned_user_id  # type: ignore[attr-defined]
         group_id = row.assigned_group_id  # type: ignore[attr-defined]
         route_id = row.assigned_route_id  # type: ignore[attr-defined]
         trunk_id = row.assigned_trunk_id  # type: ignore[attr-defined]
+        menu_id = row.assigned_menu_id  # type: ignore[attr-defined]
         if user_id is not None and user_id in self.users:
             return ToUser(self.users[user_id])
         if group_id is not None and group_id in self.groups:
@@ -335,7 +347,21 @@ class _Names:
             return ToScheduled(self.routes[route_id])
         if trunk_id is not None and trunk_id in self.trunks:
             return ToTrunk(self.trunks[trunk_id])
+        if menu_id is not None and menu_id in self.menus:
+            return ToMenu(self.menus[menu_id])
         return None
+
+    def menu(self, row: Menu) -> MenuRouting:
+        """A menu's keys that leave it (transfers), and its default."""
+        keys: dict[str, Destination] = {}
+        for key, entry in row.keys.items():
+            if isinstance(entry, dict) and entry.get("action") == "transfer":
+                destination = self.destination(entry.get("destination"))
+                if destination is not None:
+                    keys[key] = destination
+        return MenuRouting(
+            row.extension, row.name, keys, default=self.destination(row.default_destination)
+        )
 
     def member(self, row: HuntGroupMember) -> str:
         user_id = row.user_id  # type: ignore[attr-defined]

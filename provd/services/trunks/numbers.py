@@ -50,7 +50,7 @@ async def put_number(
     entry.inbound, entry.caller_id = given.inbound, given.caller_id
     await entry.save()
     if given.inbound:
-        row.assigned_user = row.assigned_group = row.assigned_route = None
+        row.assigned_user = row.assigned_group = row.assigned_route = row.assigned_menu = None
         row.assigned_trunk = trunk
         await _save_use(row)
     elif was_inbound:
@@ -66,6 +66,7 @@ async def _save_use(row: PhoneNumber) -> None:
             "assigned_group_id",
             "assigned_route_id",
             "assigned_trunk_id",
+            "assigned_menu_id",
         ]
     )
 

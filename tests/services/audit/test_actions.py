@@ -29,6 +29,7 @@ STORED = {
     "carrier.add", "carrier.remove", "rates.import",
     "group.add", "group.set", "group.remove", "group.member.add", "group.member.remove",
     "user.forward", "user.dnd",
+    "menu.add", "menu.set", "menu.remove", "sound.add", "sound.remove",
     "schedule.add", "schedule.set", "schedule.remove", "schedule.night_switch",
     "route.add", "route.set", "route.remove", "block.add", "block.remove",
     "trunk.add", "trunk.set", "trunk.remove", "trunk.number.add", "trunk.number.remove",
