@@ -46,6 +46,7 @@ from provd.services import (
     discovery,
     groups,
     limits,
+    menus,
     numbers,
     outbound,
     rating,
@@ -70,6 +71,7 @@ from provd.services.devices import (
 )
 from provd.services.directory import forwarding, tenants, user_view, users
 from provd.services.layouts import clear_keys, resolve_scope, set_key, set_page_label
+from provd.services.menus import sounds
 from provd.services.platform import Platform
 from provd.services.provisioning import pnp_tokens
 from provd.services.schedules import routes
@@ -80,6 +82,7 @@ from provd.services.trunks import passwords as trunk_passwords
 from provd.services.trunks import remove as trunk_remove
 from provd.services.trunks import update as trunk_update
 from tests.conftest import TEST_ACTOR
+from tests.services.menus.audio import tone_wav
 
 # Writes nothing a phone's files depend on: may write these models without an audit row.
 BOOKKEEPING: dict[str, tuple[frozenset[str], str]] = {
@@ -229,6 +232,17 @@ READ_ONLY = {
         "groups.group_view",
         "groups.list_groups",
         "groups.show_group",
+        "menus.get_menu",
+        "menus.menu_view",
+        "menus.list_menus",
+        "menus.show_menu",
+        "menus.media_menus",
+        "menus.sounds.convert",
+        "menus.sounds.get_sound",
+        "menus.sounds.list_sounds",
+        "menus.sounds.show_sound",
+        "menus.sounds.sound_audio",
+        "menus.sounds.sound_uses",
         "layouts.resolve_scope",
         "layouts.export_layout",
         "layouts.effective_layout",
@@ -481,6 +495,15 @@ async def test_every_service_write_writes_an_audit_row(
     await d.call(forwarding.set_forwarding, platform, a, "default", "201", busy="group:600")
     await d.call(forwarding.set_forwarding, platform, a, "default", "201", clear=["all"])
     await d.call(forwarding.set_dnd, platform, a, "default", "201", True)
+    await d.call(sounds.add_sound, platform, a, "default", "welcome", tone_wav(0.1))
+    await d.call(
+        menus.add_menu, platform, a, "default", "700", "Main", "welcome", default="group:600"
+    )
+    await d.call(menus.update_menu, platform, a, "default", "700", keys={"1": "user:201"})
+    await d.call(numbers.assign, platform, a, "+31201234501", menu="700")
+    await d.call(numbers.release, platform, a, "+31201234501")
+    await d.call(menus.remove_menu, platform, a, "default", "700")
+    await d.call(sounds.remove_sound, platform, a, "default", "welcome")
     await d.call(groups.remove_group, platform, a, "default", "600")
     await d.call(schedules.add_schedule, platform, a, "default", "Office", ["mon 08:00-17:00"])
     await d.call(schedules.update_schedule, platform, a, "default", "Office", holiday_texts=[])
