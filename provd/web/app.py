@@ -21,6 +21,7 @@ from provd.web import (
     api_installer,
     api_layouts,
     api_limits,
+    api_menus,
     api_numbers,
     api_outbound,
     api_pbx,
@@ -71,6 +72,7 @@ def make_app(
     api_numbers.add_routes(app)
     api_carriers.add_routes(app)
     api_groups.add_routes(app)
+    api_menus.add_routes(app)
     api_schedules.add_routes(app)
     api_blocking.add_routes(app)
     api_calls.add_routes(app)

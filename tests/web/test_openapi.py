@@ -32,6 +32,7 @@ from provd.web.schemas.devices import DeviceIn
 from provd.web.schemas.rollouts import RolloutIn
 from tests.conftest import TEST_ACTOR
 from tests.firmware.images import T46G, image_bytes
+from tests.services.menus.audio import tone_wav
 from tests.web.conftest import Served
 
 MAC = "0015654aa937"
@@ -58,6 +59,8 @@ class Checked:
             assert body == b"", (method, template, status)
             return None
         assert media in reply["content"], (method, template, status, media)
+        if media.startswith("audio/"):
+            return body
         if media != "application/json":
             return body.decode()
         value = json.loads(body)
@@ -106,6 +109,14 @@ def _png() -> bytes:
     out = io.BytesIO()
     Image.new("L", (64, 64), 255).save(out, format="PNG")
     return out.getvalue()
+
+
+def _sound_form(name: str, data: bytes) -> aiohttp.FormData:
+    form = aiohttp.FormData()
+    form.add_field("name", name)
+    # A stream: aiohttp warns about a large body given as bytes.
+    form.add_field("file", io.BytesIO(data), filename=f"{name}.wav", content_type="audio/wav")
+    return form
 
 
 async def _chunks(data: bytes) -> AsyncIterator[bytes]:
@@ -339,6 +350,39 @@ async def test_every_route_answers_as_documented(served: Served, checked: Checke
     await c.call("DELETE", "/schedules/{tenant}/{name}", 204, office)
     await c.call("DELETE", "/groups/{tenant}/{extension}", 400, group)
     await c.call("PATCH", forwarding, 200, the_user, json={"clear": ["all"]})
+
+    # IVR menus and their sounds.
+    acme = {"tenant": "acme"}
+    sounds_path = "/tenants/{tenant}/sounds"
+    welcome = {**acme, "name": "welcome"}
+    await c.call("POST", sounds_path, 201, acme, data=_sound_form("welcome", tone_wav()))
+    await c.call("POST", sounds_path, 400, acme, data=_sound_form("noise", b"not audio"))
+    await c.call("POST", sounds_path, 409, acme, data=_sound_form("welcome", tone_wav()))
+    await c.call("POST", sounds_path, 413, acme, data=_sound_form("big", b"\0" * (21 << 20)))
+    await c.call("GET", sounds_path, 200, acme)
+    await c.call("GET", sounds_path + "/{name}", 200, welcome)
+    await c.call("GET", sounds_path + "/{name}", 404, {**acme, "name": "nothing"})
+    wav = await c.call("GET", sounds_path + "/{name}/audio", 200, welcome)
+    assert wav[:4] == b"RIFF"
+    menus_path = "/tenants/{tenant}/menus"
+    menu = {**acme, "extension": "700"}
+    keys = {"1": "user:201", "0": "repeat"}
+    main = {"extension": "700", "name": "Main", "greeting": "welcome", "default": "group:600"}
+    main_keys = {**main, "keys": keys}
+    await c.call("POST", menus_path, 201, acme, json=main_keys)
+    await c.call("POST", menus_path, 409, acme, json=main_keys)
+    await c.call(
+        "POST", menus_path, 400, acme, json={**main, "extension": "701", "keys": {"A": "x"}}
+    )
+    await c.call("GET", menus_path, 200, acme)
+    await c.call("GET", menus_path + "/{extension}", 200, menu)
+    await c.call("GET", menus_path + "/{extension}", 404, {**menu, "extension": "799"})
+    put = {"name": "Main", "greeting": "welcome", "keys": {"2": "submenu:700"}}
+    await c.call("PUT", menus_path + "/{extension}", 200, menu, json=put)
+    await c.call("PUT", menus_path + "/{extension}", 400, menu, json={**put, "dial_length": 9})
+    await c.call("DELETE", sounds_path + "/{name}", 400, welcome)
+    await c.call("DELETE", menus_path + "/{extension}", 204, menu)
+    await c.call("DELETE", sounds_path + "/{name}", 204, welcome)
     await c.call("DELETE", "/groups/{tenant}/{extension}", 204, group)
 
     await c.call("DELETE", "/devices/{mac}", 204, {"mac": MAC})
