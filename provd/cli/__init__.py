@@ -19,6 +19,7 @@ from provd.cli import (  # noqa: F401
     layouts,
     lifecycle,
     limits,
+    menus,
     numbers,
     outbound,
     rates,

@@ -61,6 +61,7 @@ def number_list(state: CliState, tenant_slug: str | None, unused: bool, as_json:
 @click.option("--user", "extension", help="A user's extension.")
 @click.option("--group", help="A hunt group's extension.")
 @click.option("--route", help="A scheduled route's name.")
+@click.option("--menu", help="An IVR menu's extension.")
 @click.option("--tenant", "tenant_slug", help="The number's tenant (default: whichever owns it).")
 @json_option
 @click.pass_obj
@@ -70,14 +71,15 @@ def number_assign(
     extension: str | None,
     group: str | None,
     route: str | None,
+    menu: str | None,
     tenant_slug: str | None,
     as_json: bool,
 ) -> None:
-    """Attach an unused NUMBER to a user, a hunt group or a scheduled route of its tenant."""
+    """Attach an unused NUMBER to a user, hunt group, scheduled route or IVR menu of its tenant."""
 
     async def work(p: Platform) -> None:
         view = await numbers.assign(
-            p, actor(), number_text, extension, tenant_slug, group=group, route=route
+            p, actor(), number_text, extension, tenant_slug, group=group, route=route, menu=menu
         )
         emit(as_json, view.as_dict(), f"{view.e164} is now {view.describe_use()}")
 
