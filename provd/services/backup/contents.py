@@ -4,8 +4,8 @@ Kept: what a fresh machine needs to serve the same configurations to the same ph
 over the same TLS: the settings, the secret key (it opens every sealed secret in the
 database), provd's CA and server certificate with their keys (phones trust that CA),
 the admin's certificate and key when the settings name them (``tls_cert``,
-``tls_key``), the PBX secrets (an external Kamailio's configuration carries them) and
-every firmware image the catalogue names.
+``tls_key``), the PBX secrets (an external Kamailio's configuration carries them),
+every firmware image the catalogue names and the IVR menus' sounds.
 
 Left out, as ``serve`` makes them again: Kamailio's own tables, in their SQLite file or
 in provd's PostgreSQL database (registrations phones renew, subscribers derived from
@@ -25,6 +25,7 @@ from provd.firmware.store import STORE_DIR
 from provd.pbx.settings import PBX_DIR
 from provd.security.secretbox import KEY_FILE
 from provd.security.tls import CA_CERT, CA_KEY, SERVER_CERT, SERVER_KEY
+from provd.services.menus.sounds import SOUNDS_DIR
 from provd.settings import SETTINGS_FILE, Settings
 
 DATA = "data"
@@ -40,6 +41,11 @@ ADMIN_TLS = {"tls_cert": f"{TLS}/cert.pem", "tls_key": f"{TLS}/key.pem"}
 data directory under the same relative names (the settings are pointed there)."""
 
 _DIGEST = re.compile(r"[0-9a-f]{64}")
+# A sound as provd.services.menus.sounds keeps it: a tenant's slug, then the sound's
+# name (neither with a slash nor led by a dot, so no member leaves the directory).
+_SOUND = re.compile(
+    rf"{DATA}/{SOUNDS_DIR}/[a-z0-9](?:[a-z0-9-]{{0,38}}[a-z0-9])?/[A-Za-z0-9_][A-Za-z0-9_.-]*\.wav"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +101,19 @@ def firmware_files(data_dir: Path, digests: Iterable[str]) -> list[Source]:
     return found
 
 
+def sound_files(data_dir: Path) -> list[Source]:
+    """The sounds' WAV files there are (an upload's temporary file is not one)."""
+    root = data_dir / SOUNDS_DIR
+    if not root.is_dir():
+        return []
+    found = []
+    for path in sorted(root.glob("*/*.wav")):
+        member = f"{DATA}/{SOUNDS_DIR}/{path.parent.name}/{path.name}"
+        if path.is_file() and _SOUND.fullmatch(member):
+            found.append(Source(member, path))
+    return found
+
+
 def table_member(table: str) -> str:
     return f"{DB}/{table}.copy"
 
@@ -115,6 +134,8 @@ def allowed(member: str, manifest: Manifest) -> bool:
     if member in {f"{DATA}/{n}" for n in (*REQUIRED_FILES, *OPTIONAL_FILES)}:
         return True
     if member in ADMIN_TLS.values() or firmware_digest(member) is not None:
+        return True
+    if _SOUND.fullmatch(member):
         return True
     if manifest.backend is Backend.SQLITE:
         return member == SQLITE_MEMBER

@@ -31,6 +31,7 @@ from provd.services.backup.contents import (
     Source,
     data_files,
     firmware_files,
+    sound_files,
     table_member,
 )
 from provd.services.backup.placement import fsync_dir
@@ -93,7 +94,12 @@ async def create_backup(
     work = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
         snap, db_sources = await _snapshot(db_url, work)
-        sources = [*files, *db_sources, *firmware_files(p.data_dir, snap.firmware)]
+        sources = [
+            *files,
+            *db_sources,
+            *firmware_files(p.data_dir, snap.firmware),
+            *sound_files(p.data_dir),
+        ]
         manifest = Manifest(
             provd_version=provd.__version__,
             created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

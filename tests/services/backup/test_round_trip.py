@@ -16,9 +16,11 @@ from tortoise.migrations.api.migrate import migrate
 from provd.db.connection import database, db_url_for, tortoise_config
 from provd.db.models import AuditEntry, FirmwareImage
 from provd.domain.audit_actions import AuditAction
+from provd.domain.backup import Backend, Manifest
 from provd.domain.errors import InvalidInput
 from provd.security.secretbox import SecretBox
-from provd.services.backup import create_backup, restore, restore_backup
+from provd.services.backup import contents, create_backup, restore, restore_backup
+from provd.services.menus import sounds
 from provd.services.platform import Platform
 from provd.settings import load_settings, save_settings
 from tests.conftest import TEST_ACTOR, TEST_SETTINGS
@@ -30,6 +32,7 @@ from tests.services.backup.fleet import (
     populate,
     restored_platform,
 )
+from tests.services.menus.audio import tone_wav
 
 
 def _listing(directory: Path) -> list[str]:
@@ -258,3 +261,37 @@ async def test_a_certificate_the_settings_name_but_is_missing_is_refused(
     with pytest.raises(InvalidInput, match=r"tls_cert: /nonexistent/chain\.pem is named"):
         await create_backup(platform, TEST_ACTOR, elsewhere / "backup.provd", PASSPHRASE)
     assert _listing(elsewhere) == []
+
+
+async def test_the_menus_sounds_come_along_and_an_upload_in_progress_does_not(
+    platform: Platform, elsewhere: Path
+) -> None:
+    await sounds.add_sound(platform, TEST_ACTOR, "default", "welcome", tone_wav(0.1))
+    stored = platform.data_dir / "sounds" / "default" / "welcome.wav"
+    (stored.parent / ".upload-x.wav").write_bytes(b"half")
+    await create_backup(platform, TEST_ACTOR, elsewhere / "backup.provd", PASSPHRASE)
+    restored = elsewhere / "data"
+    await restore_backup(elsewhere / "backup.provd", PASSPHRASE, restored, TEST_ACTOR)
+    assert sorted(p.name for p in (restored / "sounds" / "default").iterdir()) == ["welcome.wav"]
+    assert (restored / "sounds" / "default" / "welcome.wav").read_bytes() == stored.read_bytes()
+    async with database(db_url_for(restored)):
+        assert [s["name"] for s in await sounds.list_sounds("default")] == ["welcome"]
+
+
+@pytest.mark.parametrize(
+    ("member", "allowed"),
+    [
+        ("data/sounds/default/welcome.wav", True),
+        ("data/sounds/acme-1/v2.intro.wav", True),
+        ("data/sounds/default/../../secret.key.wav", False),
+        ("data/sounds/../welcome.wav", False),
+        ("data/sounds/default/.upload-1.wav", False),
+        ("data/sounds/default/welcome.mp3", False),
+        ("data/sounds/default/a/b.wav", False),
+    ],
+)
+def test_a_restore_writes_only_sound_members_inside_the_sounds_folder(
+    member: str, allowed: bool
+) -> None:
+    manifest = Manifest("0", "2026-01-01", Backend.SQLITE, "0018", {})
+    assert contents.allowed(member, manifest) is allowed
