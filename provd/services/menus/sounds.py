@@ -91,14 +91,20 @@ async def convert(data: bytes, *, field: str = "file") -> Converted:
         raise InvalidInput(field, "is empty")
     if len(data) > MAX_UPLOAD:
         raise InvalidInput(field, f"is larger than {MAX_UPLOAD // (1024 * 1024)} MB")
-    process = await asyncio.create_subprocess_exec(
-        FFMPEG,
-        *("-hide_banner", "-loglevel", "error", "-i", "pipe:0", "-t", f"{_DECODE_LIMIT_S:g}"),
-        *("-ac", "1", "-ar", str(RATE), "-sample_fmt", "s16", "-f", "wav", "pipe:1"),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    try:
+        process = await asyncio.create_subprocess_exec(
+            FFMPEG,
+            *("-hide_banner", "-loglevel", "error", "-i", "pipe:0", "-t", f"{_DECODE_LIMIT_S:g}"),
+            *("-ac", "1", "-ar", str(RATE), "-sample_fmt", "s16", "-f", "wav", "pipe:1"),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+    except FileNotFoundError:
+        # The machine's fault, not the upload's: a logged 500 names the fix.
+        raise RuntimeError(
+            f"{FFMPEG} is not installed (scripts/install-system-deps installs it)"
+        ) from None
     try:
         out, err = await asyncio.wait_for(process.communicate(data), FFMPEG_TIMEOUT_S)
     except TimeoutError:

@@ -123,3 +123,13 @@ async def test_a_sound_a_menu_plays_is_not_removed_and_one_no_menu_plays_is(
     assert [s["name"] for s in await sounds.list_sounds()] == ["welcome"]
     row = await AuditEntry.filter(action="sound.remove").get()
     assert (row.object_key, (row.before or {})["name"]) == ("default/sorry", "sorry")
+
+
+async def test_without_ffmpeg_nothing_is_stored_and_the_error_says_so(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sounds, "FFMPEG", "ffmpeg-that-is-not-installed")
+    before = await _stored(platform)
+    with pytest.raises(RuntimeError, match="not installed"):
+        await sounds.add_sound(platform, A, "default", "welcome", tone_wav())
+    assert await _stored(platform) == before
