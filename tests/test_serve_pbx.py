@@ -409,3 +409,63 @@ def test_bad_pbx_address_is_refused_before_anything_starts(served: Served) -> No
     assert "sip_address: '10.0.0.300' is not an IP address" in result.output
     # The running serve's record of its PBX is untouched.
     assert (served.data_dir / "pbx" / "runtime.json").exists()
+
+
+async def test_a_menu_made_with_the_cli_answers_a_number_and_puts_the_caller_through(
+    served: Served,
+) -> None:
+    """The admin's path: a sound (any format ffmpeg reads), a menu with key 1 to 201 and
+    202 as its default, a number on it; serve writes the media application's menus and
+    a carrier's caller who presses 1 reaches 201's phone."""
+    greeting = served.work / "welcome-44k.wav"
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi",
+         "-i", "sine=frequency=800:duration=1", "-ar", "44100", "-ac", "2", str(greeting)],
+        check=True, timeout=_TIMEOUT_S,
+    )  # fmt: skip
+    if not await served.cli_json("number", "list"):
+        assert await served.cli_json("number", "add", "020 123 4500", "--count", "10")
+    if not await served.cli_json("carrier", "list"):
+        host = f"{CARRIER_GW[0]}:{CARRIER_GW[1]}"
+        assert await served.cli_json("carrier", "add", "upstream", "--host", host)
+    assert await served.cli_json("sounds", "add", "default", "welcome", str(greeting))
+    added = await served.cli_json(
+        "menus", "add", "default", "700", "--name", "Main", "--greeting", "welcome",
+        "--key", "1=user:201", "--default", "user:202", "--timeout", "1", "--attempts", "1",
+    )  # fmt: skip
+    assert added
+    assert await served.cli_json("number", "assign", "0201234502", "--menu", "700")
+    # serve writes the menus for the media application (its audit watcher, each second).
+    menus = served.data_dir / "pbx" / "media" / "menus.json"
+    started = time.monotonic()
+    while '"700"' not in (menus.read_text() if menus.exists() else ""):
+        assert time.monotonic() - started < 10, "serve never wrote the menu"
+        await asyncio.sleep(0.2)
+    a = served.account("201")
+    assert await served.register(a, PHONE_A) == 0
+
+    started = time.monotonic()
+    while True:
+        async with sipp(
+            "uas_call.xml", served.work, local=PHONE_A, media=(PHONE_A[0], 18010), timeout_s=12
+        ) as phone:
+            carrier = await run_sipp(
+                "carrier_ivr_key.xml",
+                served.work,
+                remote=f"{PROXY}:5060",
+                local=CARRIER_UAC,
+                media=(CARRIER_UAC[0], 16110),
+                rows=[["0201234502", "0612345678", "Jan", "X-Test: ivr", "3000"]],
+                timeout_s=12,
+            )
+            if carrier.rc != 0:
+                phone.proc.kill()  # nothing will ring it this time
+            answered = await phone.finish()
+        if carrier.rc == 0:
+            break
+        # Until the watcher has rebuilt the routing table the number is not in use.
+        assert "SIP/2.0 404 Number not in use" in carrier.messages, carrier.messages
+        assert time.monotonic() - started < 10, "the number never reached the menu"
+    assert answered.rc == 0, answered.messages
+    [invite] = answered.received("INVITE ")
+    assert re.search(r"^From: .*<sip:0612345678@", invite, re.M), invite

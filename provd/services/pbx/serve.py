@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from provd.db.models import AuditEntry
+from provd.media.catalogue import write_menus
 from provd.pbx import (
     PbxControl,
     PbxError,
@@ -35,13 +36,14 @@ from provd.pbx import (
     external_control,
     tenant_domains,
 )
-from provd.pbx.media_app import media_hostport
+from provd.pbx.media_app import media_dir, media_hostport
 from provd.services import metrics
 from provd.services.calls.collector import DEFAULT_INTERVAL_S as COLLECT_INTERVAL_S
 from provd.services.calls.collector import CallCollector
 from provd.services.carriers.probing import DEFAULT_INTERVAL_S, CarrierProber
 from provd.services.limits.brake import Brake
 from provd.services.limits.mail import Smtp
+from provd.services.menus import MEDIA_OBJECTS, media_menus
 from provd.services.pbx import PbxMode, PbxRuntime, save_runtime
 from provd.services.pbx.night_switch import NightSwitchLamps
 from provd.services.platform import Platform
@@ -119,8 +121,10 @@ class ServedPbx:
         settings = self.runtime.settings
         if self.runtime.mode is PbxMode.SUPERVISED and settings.media_app:
             self.routing.media = media_hostport(settings)
-        # Before Kamailio starts: its first call is answered from current data.
+        # Before Kamailio starts: its first call is answered from current data, and the
+        # media application's first from current menus.
         await self.routing.refresh()
+        await self._write_menus()
         self._domains = await tenant_domains()
         if self.runtime.mode is PbxMode.SUPERVISED:
             self._supervisor = PbxSupervisor(
@@ -213,6 +217,8 @@ class ServedPbx:
                 due = time.monotonic() - last_full >= self._full_sync_s
                 if due or (latest > mark and await _touched(mark, ROUTING_OBJECTS)):
                     await self.routing.refresh()
+                if due or (latest > mark and await _touched(mark, MEDIA_OBJECTS)):
+                    await self._write_menus()
                 if due or (latest > mark and await _touched(mark, ACCOUNT_OBJECTS)):
                     await self.sync()
                     last_full = time.monotonic()
@@ -228,6 +234,13 @@ class ServedPbx:
                 if failing:
                     log.info("PBX account watch: sync works again")
                 failing = False
+
+    async def _write_menus(self) -> None:
+        """menus.json for the media application (read again at its next call). Written
+        only when this process runs it: an external PBX has none of provd's."""
+        settings = self.runtime.settings
+        if self.runtime.mode is PbxMode.SUPERVISED and settings.media_app:
+            write_menus(media_dir(settings), await media_menus())
 
     async def stop(self) -> None:
         with contextlib.suppress(ValueError):
