@@ -257,8 +257,16 @@ class ToMenu:
     extension: str
 
 
-Destination = ToUser | ToGroup | ToExternal | ToScheduled | ToTrunk | ToMenu
-NumberTarget = ToUser | ToGroup | ToScheduled | ToTrunk | ToMenu
+@dataclass(frozen=True)
+class ToVoicemail:
+    """A user's mailbox: the media application answers, plays the user's greeting and
+    records a message."""
+
+    extension: str
+
+
+Destination = ToUser | ToGroup | ToExternal | ToScheduled | ToTrunk | ToMenu | ToVoicemail
+NumberTarget = ToUser | ToGroup | ToScheduled | ToTrunk | ToMenu | ToVoicemail
 
 
 @dataclass(frozen=True)
@@ -644,6 +652,9 @@ class Service:
 
 RoutePlan = Reject | Route | RelayFailure | Service
 
+VOICEMAIL_PREFIX = "vm-"
+"""The Request-URI user of a call Kamailio sends the media application to take a
+message for a user: ``vm-<extension>``."""
 MAX_FORWARDS = 5
 """Forwards and overflows followed in one call: a chain or loop is cut after this."""
 BUSY_STATUSES = frozenset({486, 600})
@@ -1101,7 +1112,13 @@ def _resolve(
             return Reject(404, "Number not in use")
         return _trunk_step(call, trunk, 0, depth, seen)
     if isinstance(dest, ToMenu):
-        return _menu_step(call, dest.extension)
+        if dest.extension not in tenant.menus:
+            return Reject(404, "Number not in use")
+        return _media_step(call, f"{ivr.SERVICE_PREFIX}{dest.extension}")
+    if isinstance(dest, ToVoicemail):
+        if dest.extension not in tenant.users:
+            return Reject(404, "Number not in use")
+        return _media_step(call, f"{VOICEMAIL_PREFIX}{dest.extension}")
     if isinstance(dest, ToUser):
         user = tenant.users.get(dest.extension)
         if user is None:
@@ -1123,22 +1140,26 @@ def _resolve(
     assert_never(dest)
 
 
-def _menu_step(call: _Call, extension: str) -> _Resolved:
-    """The media application answers and plays the menu. To names the tenant (its SIP
-    domain) for it; PAI keeps the caller's number, which the shown From may lack (a
-    national form). Whatever the menu does next is a new call back through Kamailio."""
+def _media_step(call: _Call, service: str) -> _Resolved:
+    """The media application answers: ``service`` (the Request-URI user) says what it
+    plays, a menu (``ivr-<menu>``) or a mailbox (``vm-<extension>``). To names the
+    tenant (its SIP domain); PAI keeps the caller's number, which the shown From may
+    lack (a national form); Diversion says who sent the call on, and why. Whatever a
+    menu does next is a new call back through Kamailio."""
     tenant = call.tenant
-    if extension not in tenant.menus:
-        return Reject(404, "Number not in use")
     if call.media is None:
         return Reject(503, "Service Unavailable: no media service")
     caller = call.caller
     add: tuple[tuple[str, str], ...] = ()
     if not caller.hidden and caller.number is not None:
         add = (("P-Asserted-Identity", f"<sip:{caller.number}@{tenant.sip_domain}>"),)
-    service = f"{ivr.SERVICE_PREFIX}{extension}"
+    if call.diverted_by is not None:
+        by = call.diverted_by.extension
+        reason = call.reason or "unknown"
+        add += (("Diversion", f"<sip:{by}@{tenant.sip_domain}>;reason={reason}"),)
+    kind = "voicemail" if service.startswith(VOICEMAIL_PREFIX) else "ivr"
     branch = Branch(
-        target=MediaTarget("ivr", f"sip:{service}@{call.media}", f"sip:{call.media}"),
+        target=MediaTarget(kind, f"sip:{service}@{call.media}", f"sip:{call.media}"),
         headers=HeaderEdits(
             add=add, from_=call.from_, to=NameAddr("", f"sip:{service}@{tenant.sip_domain}")
         ),

@@ -19,6 +19,7 @@ from provd.domain.routing import (
     Carrier,
     Carriers,
     CarrierTarget,
+    Forwarding,
     FromCarrier,
     FromMedia,
     FromUser,
@@ -36,6 +37,7 @@ from provd.domain.routing import (
     ToMenu,
     ToScheduled,
     ToUser,
+    ToVoicemail,
     UserRouting,
     plan_call,
     plan_to_json,
@@ -294,3 +296,31 @@ def test_the_table_takes_the_tenant_of_a_call_back_from_its_request_uri_domain()
     assert route_of(carriers_table.plan(inbound, AT)).branches[0].target.uri == (
         f"sip:ivr-700@{MEDIA}"
     )
+
+
+def test_a_forward_to_voicemail_goes_to_the_media_application_with_the_diversion() -> None:
+    users = dict(ACME.users)
+    users["2001"] = UserRouting("2001", name="Bob", forwarding=Forwarding(busy=ToVoicemail("2001")))
+    acme = replace(ACME, users=users)
+    facts = CallFacts(FromUser("acme", "2000"), "2001", AT, failed=(StepFailure(486),))
+    route = route_of(plan_call(facts, acme, CARRIERS, media=MEDIA))
+    [branch] = route.branches
+    assert branch.target == MediaTarget("voicemail", f"sip:vm-2001@{MEDIA}", f"sip:{MEDIA}")
+    assert branch.headers.to is not None
+    assert branch.headers.to.uri == "sip:vm-2001@acme.test"
+    assert branch.headers.added("Diversion") == "<sip:2001@acme.test>;reason=user-busy"
+    assert plan_to_json(route)["target"] == "media"
+
+
+def test_a_mailbox_needs_its_user_and_the_media_application() -> None:
+    acme = replace(ACME, numbers={**ACME.numbers, "+31201234597": ToVoicemail("2999")})
+    plan = plan_call(carrier_call("0201234597"), acme, CARRIERS, media=MEDIA)
+    assert plan == Reject(404, "Number not in use")
+    acme = replace(ACME, numbers={**ACME.numbers, "+31201234597": ToVoicemail("2001")})
+    assert plan_call(carrier_call("0201234597"), acme, CARRIERS) == Reject(
+        503, "Service Unavailable: no media service"
+    )
+    route = route_of(plan_call(carrier_call("0201234597"), acme, CARRIERS, media=MEDIA))
+    assert route.branches[0].target.uri == f"sip:vm-2001@{MEDIA}"
+    # Straight to a mailbox: nobody diverted it.
+    assert route.branches[0].headers.added("Diversion") is None
