@@ -85,6 +85,8 @@ class Figures:
     played: int
     pps: float
     """Mean packets a second per call, as counted at the receiving ports."""
+    pps_min: float
+    """The fewest packets a second a call got."""
     cpu_pct: float
     rss_kb: int
     seconds: float
@@ -231,7 +233,10 @@ def measure_media(n: int, seconds: float, net: str, workdir: Path, children: Chi
         for sink in sinks:
             sink.close()
         children.stop(app)
-    return Figures(n, up, played, sum(got) / n / window, 100 * (cpu1 - cpu0) / window, rss, window)
+    return Figures(
+        n, up, played, sum(got) / n / window, min(got) / window,
+        100 * (cpu1 - cpu0) / window, rss, window,
+    )  # fmt: skip
 
 
 def _sipp_failed(stat_file: Path) -> int:
@@ -355,7 +360,12 @@ def measure_rtpengine(
     got = [drops1.get(p, 0) - drops0.get(p, 0) for p in ports]
     # A call is relayed when both its directions arrive.
     relayed = sum(1 for i in range(n) if min(got[2 * i], got[2 * i + 1]) >= _PLAYED * PPS * window)
-    return Figures(n, n, relayed, sum(got) / n / window, 100 * (cpu1 - cpu0) / window, rss, window)
+    # Per call, both directions: the fewer of the two, doubled, is the worst call's.
+    worst = min(2 * min(got[2 * i], got[2 * i + 1]) for i in range(n))
+    return Figures(
+        n, n, relayed, sum(got) / n / window, worst / window,
+        100 * (cpu1 - cpu0) / window, rss, window,
+    )  # fmt: skip
 
 
 # -- the report -------------------------------------------------------------------------
@@ -370,15 +380,15 @@ def report(media: list[Figures], reference: list[Figures], load_before: tuple[fl
         f"after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
         f"{os.cpu_count()} cores",
         "",
-        f"{'calls':>6} {'up':>5} {'played':>7} {'pkt/s/call':>10} {'CPU %':>7} "
+        f"{'calls':>6} {'up':>5} {'played':>7} {'pkt/s/call':>10} {'min':>5} {'CPU %':>7} "
         f"{'%/call':>7} {'calls/core':>10} {'RSS MiB':>8}"
         + ("  | rtpengine: relayed pkt/s/call  %/call calls/core  ratio" if reference else ""),
     ]
     by_n = {f.calls: f for f in reference}
     for f in media:
         line = (
-            f"{f.calls:>6} {f.up:>5} {f.played:>7} {f.pps:>10.1f} {f.cpu_pct:>7.1f} "
-            f"{f.per_call_pct:>7.3f} {f.per_core:>10.0f} {f.rss_kb / 1024:>8.1f}"
+            f"{f.calls:>6} {f.up:>5} {f.played:>7} {f.pps:>10.1f} {f.pps_min:>5.1f} "
+            f"{f.cpu_pct:>7.1f} {f.per_call_pct:>7.3f} {f.per_core:>10.0f} {f.rss_kb / 1024:>8.1f}"
         )
         ref = by_n.get(f.calls)
         if ref is not None:
@@ -392,6 +402,7 @@ def report(media: list[Figures], reference: list[Figures], load_before: tuple[fl
         "",
         "  up: calls the app had answered and not ended at the end of the window; played: "
         f"calls that got >= {_PLAYED:.0%} of {PPS} packets/s from it in the window;",
+        "  pkt/s/call, min: packets a second a call got, the mean and the worst call's;",
         "  %/call: CPU % of one core per call; calls/core: 100 / %/call. rtpengine: user "
         "space (--table=-1), per call = two streams of 50 packets/s relayed;",
         "  ratio: provd-media's CPU per call over rtpengine's.",
