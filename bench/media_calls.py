@@ -1,11 +1,12 @@
 """provd-media: concurrent answered calls per core, with rtpengine as the reference.
 
-    .venv/bin/python bench/media_calls.py [--calls 10,50,100] [--seconds 20]
+    .venv/bin/python bench/media_calls.py [--calls 10,50,100] [--seconds 20] [--rate R]
 
 For each N in ``--calls``, a fresh ``python -m provd.media`` on a private loopback
 address answers N concurrent calls that sipp places at once (``-r N -l N -m N``,
-bench/sipp/media_caller.xml) to a menu whose greeting is a tone longer than the calls
-(so every call is played to from answer to hang-up; nobody presses a key). Each sipp
+bench/sipp/media_caller.xml; ``--rate`` offers them more slowly) to a menu whose
+greeting is a tone longer than the calls (so every call is played to from answer to
+hang-up; nobody presses a key). Each sipp
 call offers PCMA, sends 50 packets a second of audio cut from sipp's g711a.pcap, and
 offers its own media port, where the benchmark counts the RTP provd-media sends (see
 _rtp_counts: counted by the kernel, not read).
@@ -69,7 +70,8 @@ MENU = "700"
 PPS = 50
 _START_TIMEOUT = 15.0
 _UP_TIMEOUT = 15.0
-"""The longest all N calls may take to be answered."""
+"""The longest all N calls may take to be answered, beyond the time sipp takes to offer
+them at ``--rate``."""
 _SETTLE = 1.0
 _SIPP_MEDIA_BASE = 20000  # calls use base + 4 * k (k = 1..N), sipp itself base, base + 2
 _RTPENGINE_PORTS = (30000, 39999)
@@ -108,6 +110,9 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--calls", default="10,50,100", help="concurrent calls, comma-separated")
     ap.add_argument("--seconds", type=float, default=20.0, help="measured window (default 20)")
+    ap.add_argument(
+        "--rate", type=float, help="calls offered a second (default: all N in one second)"
+    )
     ap.add_argument("--no-reference", action="store_true", help="leave out rtpengine")
     ap.add_argument("--keep", action="store_true", help="keep the working directory")
     args = ap.parse_args(argv)
@@ -169,9 +174,13 @@ def _prepare_media(workdir: Path, greeting_s: float, hold_s: float) -> Path:
     return data
 
 
-def measure_media(n: int, seconds: float, net: str, workdir: Path, children: Children) -> Figures:
+def measure_media(
+    n: int, rate: float | None, seconds: float, net: str, workdir: Path, children: Children
+) -> Figures:
     app_ip, sipp_ip = net + "1", net + "2"
-    hold_s = _UP_TIMEOUT + _SETTLE + seconds + 2
+    rate = rate or n
+    up_timeout = n / rate + _UP_TIMEOUT
+    hold_s = up_timeout + _SETTLE + seconds + 2
     data = _prepare_media(workdir, hold_s + 10, hold_s)
     log = workdir / f"media-{n}.log"
     sip_port = _udp_port(app_ip)
@@ -194,7 +203,7 @@ def measure_media(n: int, seconds: float, net: str, workdir: Path, children: Chi
             "sipp", f"{app_ip}:{sip_port}", "-sf", SCENARIO.name, "-s", f"ivr-{MENU}",
             "-i", sipp_ip, "-p", str(_udp_port(sipp_ip)),
             "-mi", sipp_ip, "-mp", str(_SIPP_MEDIA_BASE),
-            "-r", str(n), "-l", str(n), "-m", str(n), "-d", str(int(hold_s * 1000)),
+            "-r", f"{rate:g}", "-l", str(n), "-m", str(n), "-d", str(int(hold_s * 1000)),
             "-timeout", f"{hold_s + 60:.0f}s", "-nostdin", "-buff_size", str(4 << 20),
             "-trace_stat", "-stf", f"sipp-{n}.stat.csv", "-fd", "1",
             "-trace_err", "-error_file", f"sipp-{n}.errors.log",
@@ -204,11 +213,11 @@ def measure_media(n: int, seconds: float, net: str, workdir: Path, children: Chi
             stdout=subprocess.DEVNULL,
             stderr=sipp_log.open("wb"),
         )
-        deadline = time.monotonic() + _UP_TIMEOUT
+        deadline = time.monotonic() + up_timeout
         while _calls_up(log) < n:
             if time.monotonic() > deadline or sipp.poll() is not None:
                 raise RuntimeError(
-                    f"{_calls_up(log)} of {n} calls up after {_UP_TIMEOUT:.0f} s "
+                    f"{_calls_up(log)} of {n} calls up after {up_timeout:.0f} s "
                     f"(sipp: {tail(workdir / f'sipp-{n}.errors.log', 5)})"
                 )
             time.sleep(0.1)
@@ -426,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
         reference: list[Figures] = []
         for n in args.calls:
             print(f"{n} calls to provd-media ...", file=sys.stderr)
-            media.append(measure_media(n, args.seconds, net, workdir, children))
+            media.append(measure_media(n, args.rate, args.seconds, net, workdir, children))
             if engine is not None:
                 print(f"{n} calls through rtpengine ...", file=sys.stderr)
                 reference.append(
