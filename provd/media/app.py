@@ -300,12 +300,11 @@ class _MenuRun:
 
     async def _play_sound(self, name: str, generation: int) -> None:
         try:
-            pcm = self._app.catalogue.sound(name)
+            frames = self._app.catalogue.frames(name, self._rtp.codec or "PCMA")
         except (OSError, sounds.PromptError) as exc:
             # A missing sound is silence, not a dead call: the menu still times out.
             log.error("sound %s unusable: %s", name, exc)
-            pcm = b""
-        frames = sounds.frames(pcm, self._rtp.codec or "PCMA") if pcm else []
+            frames = []
         await self._rtp.play(frames)
         self._events.put_nowait(("prompt", name, generation))
 

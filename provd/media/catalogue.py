@@ -136,6 +136,7 @@ class Catalogue:
         self._menus: dict[str, dict[str, ivr.Menu]] = {}
         self._menus_stamp: tuple[int, int] | None = None
         self._sounds: dict[str, tuple[tuple[int, int], bytes]] = {}
+        self._frames: dict[tuple[str, str], tuple[bytes, list[bytes]]] = {}
 
     def menus(self, domain: str) -> Mapping[str, ivr.Menu]:
         """The tenant's menus (none when the file is missing)."""
@@ -164,3 +165,16 @@ class Catalogue:
         pcm = sounds.read_prompt(path)
         self._sounds[name] = (stamp, pcm)
         return pcm
+
+    def frames(self, name: str, codec: str) -> list[bytes]:
+        """A sound as 20 ms frames in ``codec``, encoded once for every call that plays
+        it (encoding a long greeting per answered call cost 31 ms of CPU each and a copy
+        per call: bench/README.md, media application)."""
+        pcm = self.sound(name)
+        key = (name, codec)
+        cached = self._frames.get(key)
+        if cached is not None and cached[0] is pcm:
+            return cached[1]
+        encoded = sounds.frames(pcm, codec) if pcm else []
+        self._frames[key] = (pcm, encoded)
+        return encoded

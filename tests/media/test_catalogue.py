@@ -93,3 +93,18 @@ def test_sounds_are_read_once_and_again_when_they_change(tmp_path: Path) -> None
         catalogue.sound("../menus")
     with pytest.raises(FileNotFoundError):
         catalogue.sound("acme/none")
+
+
+def test_a_sound_is_encoded_once_per_codec_until_it_changes(tmp_path: Path) -> None:
+    catalogue = Catalogue(tmp_path)
+    path = tmp_path / SOUNDS_DIR / "day.wav"
+    path.parent.mkdir(parents=True)
+    sounds.write_wav(path, sounds.tone(440, 100))
+    alaw = catalogue.frames("day", "PCMA")
+    assert len(alaw) == 5 and all(len(f) == 160 for f in alaw)
+    assert catalogue.frames("day", "PCMA") is alaw
+    assert catalogue.frames("day", "PCMU") != alaw
+    sounds.write_wav(path, sounds.tone(440, 200))
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    assert len(catalogue.frames("day", "PCMA")) == 10
