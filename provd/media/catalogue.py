@@ -1,5 +1,6 @@
-"""What the media application plays, as provd hands it over: ``menus.json`` and the
-sounds directory, both in the media application's data directory.
+"""What the media application plays, as provd hands it over: ``menus.json``,
+``mailboxes.json`` (provd.media.mailboxes) and the sounds directory, all in the media
+application's data directory.
 
 provd writes ``menus.json`` whole (a temporary file renamed over the old one) when a
 menu changes; the media application reads it again when its modification time
@@ -25,12 +26,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from provd.domain import ivr
 from provd.media import sounds
+from provd.media.mailboxes import MAILBOXES_FILE, Mailbox, mailboxes_from_json
 
 MENUS_FILE = "menus.json"
 SOUNDS_DIR = "sounds"
@@ -127,30 +129,58 @@ def write_menus(data_dir: Path, tenants: Mapping[str, Mapping[str, ivr.Menu]]) -
     return path
 
 
+_T = TypeVar("_T")
+
+
+class _Watched(Generic[_T]):
+    """A document provd replaces whole, parsed again when its mtime or size changed."""
+
+    def __init__(self, path: Path, parse: Callable[[str], _T], missing: Callable[[], _T]) -> None:
+        self.path = path
+        self._parse = parse
+        self._missing = missing
+        self._value = missing()
+        self._stamp: tuple[int, int] | None = None
+
+    def get(self) -> _T:
+        """The parsed document (``missing()`` when there is no file); a parse error is
+        raised and the next call tries the file again."""
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            self._value, self._stamp = self._missing(), None
+            return self._value
+        stamp = (st.st_mtime_ns, st.st_size)
+        if stamp != self._stamp:
+            self._value = self._parse(self.path.read_text())
+            self._stamp = stamp
+        return self._value
+
+
 class Catalogue:
-    """The menus and sounds of a data directory, read again when their files change."""
+    """The menus, mailboxes and sounds of a data directory, read again when their files
+    change."""
 
     def __init__(self, data_dir: Path, sounds_dir: Path | None = None) -> None:
         self.data_dir = data_dir
         self.sounds_dir = sounds_dir if sounds_dir is not None else data_dir / SOUNDS_DIR
-        self._menus: dict[str, dict[str, ivr.Menu]] = {}
-        self._menus_stamp: tuple[int, int] | None = None
+        self._menus: _Watched[dict[str, dict[str, ivr.Menu]]] = _Watched(
+            data_dir / MENUS_FILE, menus_from_json, dict
+        )
+        self._mailboxes: _Watched[dict[str, dict[str, Mailbox]]] = _Watched(
+            data_dir / MAILBOXES_FILE, mailboxes_from_json, dict
+        )
         self._sounds: dict[str, tuple[tuple[int, int], bytes]] = {}
         self._frames: dict[tuple[str, str], tuple[bytes, list[bytes]]] = {}
 
     def menus(self, domain: str) -> Mapping[str, ivr.Menu]:
         """The tenant's menus (none when the file is missing)."""
-        path = self.data_dir / MENUS_FILE
-        try:
-            st = path.stat()
-        except FileNotFoundError:
-            self._menus, self._menus_stamp = {}, None
-            return {}
-        stamp = (st.st_mtime_ns, st.st_size)
-        if stamp != self._menus_stamp:
-            self._menus = menus_from_json(path.read_text())
-            self._menus_stamp = stamp
-        return self._menus.get(domain.lower(), {})
+        return self._menus.get().get(domain.lower(), {})
+
+    def mailbox(self, domain: str, extension: str) -> Mailbox:
+        """The mailbox's settings, the defaults when the file does not list it;
+        mailboxes.MailboxesError when the file is broken."""
+        return self._mailboxes.get().get(domain.lower(), {}).get(extension, Mailbox())
 
     def sound(self, name: str) -> bytes:
         """A sound's PCM (16-bit, 8 kHz, mono); sounds.PromptError when unusable."""
