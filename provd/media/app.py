@@ -1,7 +1,8 @@
 """The media application: answers the calls Kamailio sends it and plays them.
 
-Kamailio sends it ``sip:ivr-<menu>@<here>`` with the tenant's SIP domain in To
-(provd.domain.routing, the menu step). It answers, plays the menu
+Kamailio sends it ``sip:vm-<extension>@<here>`` for a user's mailbox (the call flow is
+provd.media.voicemail's) and ``sip:ivr-<menu>@<here>`` for a menu, with the tenant's
+SIP domain in To (provd.domain.routing, the media step). For a menu it answers, plays the menu
 (provd.domain.ivr decides; this module carries out the effects) and, when the caller
 leaves the menu, places a new call back through Kamailio with the Request-URI user
 the menu gave, as the caller (From, P-Asserted-Identity and Privacy as they came), so
@@ -23,7 +24,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from provd.domain import ivr
-from provd.media import sdp, sounds
+from provd.domain.routing import VOICEMAIL_PREFIX
+from provd.media import sdp, sounds, voicemail
 from provd.media.catalogue import Catalogue, CatalogueError
 from provd.media.rtp import NoFreePort, RtpSession
 from provd.media.sip import parse_name_addr
@@ -87,6 +89,9 @@ class MediaApp:
     async def on_invite(self, call: IncomingCall) -> None:
         user, _ = uri_user_host(call.request_uri)
         _, domain = uri_user_host(call.to_uri)
+        if user.startswith(VOICEMAIL_PREFIX):
+            await self._voicemail(call, domain, user.removeprefix(VOICEMAIL_PREFIX))
+            return
         if not user.startswith(ivr.SERVICE_PREFIX):
             await call.reject(404, "Not Found")
             return
@@ -108,6 +113,23 @@ class MediaApp:
             leave = await _MenuRun(self, call, rtp, menus, menu).run()
             if leave is not None:
                 await self._put_through(call, rtp, domain, leave)
+        except CallEnded:
+            pass
+        finally:
+            rtp.close()
+            if not call.ended.is_set():
+                await call.hang_up()
+
+    async def _voicemail(self, call: IncomingCall, domain: str, extension: str) -> None:
+        if not extension:
+            await call.reject(404, "Not Found")
+            return
+        rtp = await self._answer(call)
+        if rtp is None:
+            return
+        self.calls += 1
+        try:
+            await voicemail.take_message(self.catalogue, call, rtp, domain, extension)
         except CallEnded:
             pass
         finally:
