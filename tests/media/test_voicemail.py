@@ -77,7 +77,7 @@ class Env:
 async def env(tmp_path: Path) -> AsyncIterator[Env]:
     greeting = tmp_path / "sounds" / "acme" / "vm-2001.wav"
     greeting.parent.mkdir(parents=True)
-    sounds.write_wav(greeting, sounds.tone(GREETING_HZ, 20_000))
+    sounds.write_wav(greeting, sounds.tone(GREETING_HZ, 1000) * 20)  # whole periods
     write_mailboxes(tmp_path, {"acme.test": {"2001": Mailbox("acme/vm-2001", 2)}})
     app = _App(MediaSettings((HOST, 0), (HOST, 9), HOST, APP_RTP), Catalogue(tmp_path))
     await app.start()
