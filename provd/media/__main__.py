@@ -1,7 +1,8 @@
 """``python -m provd.media``: the media application, as provd's PBX supervisor runs it.
 
-It reads its menus and sounds from ``--data`` (provd.media.catalogue), listens for
-Kamailio on ``--sip`` and places calls back through ``--proxy``. SIGTERM or SIGINT
+It reads its menus, mailboxes and sounds from ``--data`` (provd.media.catalogue) and
+spools the messages it takes there (provd.media.spool), listens for Kamailio on
+``--sip`` and places calls back through ``--proxy``. SIGTERM or SIGINT
 ends every call with a BYE and exits 0.
 """
 
@@ -41,7 +42,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--proxy", type=_address, required=True, help="Kamailio's HOST:PORT")
     parser.add_argument("--rtp-host", required=True, help="address for RTP")
     parser.add_argument("--rtp-ports", type=_ports, default=(40000, 44999), help="LOW-HIGH")
-    parser.add_argument("--data", type=Path, required=True, help="where menus.json is")
+    parser.add_argument("--data", type=Path, required=True, help="where menus.json is; the spool")
     parser.add_argument("--sounds", type=Path, help="the sounds (default: DATA/sounds)")
     parser.add_argument("--log-level", default="INFO")
     return parser.parse_args(argv)
