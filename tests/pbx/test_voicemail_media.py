@@ -3,8 +3,8 @@ caller reaches a number routed to a user's mailbox, hears the beep, speaks and h
 up, and the media application's spool holds the message as provd will collect it.
 
 The routing data is given to the route listener directly (as test_ivr does); the
-caller is provd's own user agent, which hears the beep and speaks a tone, or sipp
-playing a recording.
+caller is provd's own user agent, which hears the greeting and the beep and speaks a
+tone, or sipp playing a recording.
 """
 
 from __future__ import annotations
@@ -21,11 +21,12 @@ import pytest_asyncio
 from provd.domain.routing import Carrier, Carriers, TenantRouting, ToVoicemail
 from provd.domain.routing_table import RoutingTable
 from provd.media import sdp, sounds
+from provd.media.mailboxes import MAILBOXES_FILE, Mailbox, write_mailboxes
 from provd.media.rtp import RtpSession
 from provd.media.spool import SPOOL_DIR, SpooledMessage, read_spool
 from provd.media.ua import IncomingCall, UserAgent
 from provd.media.voicemail import BEEP_HZ
-from provd.pbx.media_app import media_dir
+from provd.pbx.media_app import media_dir, sounds_dir
 from tests.pbx.conftest import ACME, PbxEnv, ip
 from tests.pbx.sippctl import run_sipp
 
@@ -34,14 +35,20 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 CARRIER_UAC = (ip(94), 5062)  # where the carrier calls from
 DID = "+31201234598"
 VOICE_HZ = 700.0
-HEARD = (300.0, VOICE_HZ, BEEP_HZ)
+GREETING_HZ = 500.0
+HEARD = (300.0, GREETING_HZ, VOICE_HZ, BEEP_HZ)
 SIPP_PCAP = Path("/usr/share/sip-tester/g711a.pcap")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def mailbox(pbx: PbxEnv) -> AsyncIterator[Path]:
-    """Calls to DID go to 2001's mailbox (no mailboxes.json: no greeting, 120 s);
-    the media application's data directory is given."""
+    """Calls to DID go to 2001's mailbox, whose greeting is a second of 500 Hz; the
+    media application's data directory is given."""
+    data = media_dir(pbx.supervisor.settings)
+    greeting = sounds_dir(pbx.supervisor.settings) / "acme" / "vm-2001.wav"
+    greeting.parent.mkdir(parents=True, exist_ok=True)
+    sounds.write_wav(greeting, sounds.tone(GREETING_HZ, 1000))
+    write_mailboxes(data, {ACME: {"2001": Mailbox(greeting="acme/vm-2001")}})
     acme = TenantRouting(
         slug="acme",
         sip_domain=ACME,
@@ -56,9 +63,10 @@ async def mailbox(pbx: PbxEnv) -> AsyncIterator[Path]:
         media=pbx.routing.media,
     )
     try:
-        yield media_dir(pbx.supervisor.settings)
+        yield data
     finally:
         pbx.routing.table = before
+        (data / MAILBOXES_FILE).unlink(missing_ok=True)
 
 
 @pytest.fixture
@@ -100,13 +108,15 @@ async def test_a_caller_leaves_a_message_after_the_beep(pbx: PbxEnv, spool: Path
         rtp.set_remote(answer.host, answer.port, chosen[0], codec, answer.event_type)
         # Something must flow toward rtpengine for it to learn where to send.
         await rtp.play(sounds.frames(sounds.tone(300, 100, amplitude=0.01), codec))
+        tones: list[float] = []
         async with asyncio.timeout(10):
-            while True:
+            while BEEP_HZ not in tones:
                 rtp.start_recording()
                 await asyncio.sleep(0.1)
                 heard = sounds.decode(rtp.stop_recording(), codec)
-                if heard and sounds.dominant_frequency(heard, HEARD) == BEEP_HZ:
-                    break
+                if heard:
+                    tones.append(sounds.dominant_frequency(heard, HEARD))
+        assert tones.count(GREETING_HZ) >= 3, tones  # the greeting came before the beep
         await asyncio.sleep(0.5)  # the rest of the beep: the recording starts after it
         await rtp.play(sounds.frames(sounds.tone(VOICE_HZ, 2000), codec))
         await call.hang_up()
