@@ -16,6 +16,7 @@ import logging
 import re
 from collections.abc import Awaitable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from provd.media import g711, sounds, spool
 from provd.media.catalogue import Catalogue
@@ -108,6 +109,7 @@ async def take_message(
     if not await _unless_ended(call, rtp.play(sounds.frames(_beep(BEEP_MS), codec))):
         return None
     limit_s = mailbox.max_seconds
+    started = datetime.now(UTC)
     rtp.start_recording(max_bytes=limit_s * sounds.SAMPLE_RATE)
     try:
         async with asyncio.timeout(limit_s):
@@ -136,6 +138,7 @@ async def take_message(
             call_id=call.call_id,
             reason=caller.reason,
             pcm16=pcm,
+            received_at=started,
         )
     except OSError as exc:
         log.error("call %s: message for %s@%s lost: %s", call.call_id, extension, domain, exc)
