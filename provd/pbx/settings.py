@@ -90,13 +90,15 @@ class PbxSettings:
     """rtpengine holds a call's four ports for 30 s after it ends: 10,000 ports carry
     2,500 calls in progress or just ended (bench/call_setup.py ran out at 1,000)."""
     media_app_address: str | None = _option(
-        None, "provd's media application's loopback address (default: see media_app_host)."
+        None,
+        "provd's media application's loopback address (default: the SIP address when "
+        "that is loopback, else 127.0.0.1).",
     )
     """Where provd's media application (IVR menus) listens for Kamailio and sends RTP:
     always a loopback address, as a call from there is trusted by Kamailio."""
     media_app_port: int = _option(5090, "provd's media application's SIP port.")
     media_app: bool = _option(
-        True, "Run provd's media application (IVR menus).", serve_flag="pbx-media"
+        True, "Run provd's media application (IVR menus, voicemail).", serve_flag="pbx-media"
     )
     """Without it, a number or extension on a menu is answered 503."""
     media_app_rtp_min: int = _option(40000, "Lowest RTP port of the media application.")
