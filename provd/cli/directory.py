@@ -288,7 +288,9 @@ def user_remove(state: CliState, extension: str, tenant_slug: str, as_json: bool
     run_with_db(state, as_json, work)
 
 
-_DESTINATION = "user:EXT, group:EXT, external:NUMBER, scheduled:NAME, menu:EXT or none"
+_DESTINATION = (
+    "user:EXT, group:EXT, external:NUMBER, scheduled:NAME, menu:EXT, voicemail:EXT or none"
+)
 
 
 def _forwarding_text(view: dict[str, Any]) -> str:

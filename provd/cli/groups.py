@@ -15,7 +15,9 @@ from provd.services.platform import Platform
 
 _tenant = click.option("--tenant", "tenant_slug", default=DEFAULT_TENANT, show_default=True)
 _POLICIES = ", ".join(p.value for p in Policy)
-_DESTINATION = "user:EXT, group:EXT, external:NUMBER, scheduled:NAME, menu:EXT or none"
+_DESTINATION = (
+    "user:EXT, group:EXT, external:NUMBER, scheduled:NAME, menu:EXT, voicemail:EXT or none"
+)
 
 
 def _member(m: dict[str, Any]) -> str:

@@ -15,7 +15,9 @@ from provd.services.destinations import describe
 from provd.services.menus import KEY_FORMS, sounds
 from provd.services.platform import Platform
 
-_DESTINATION = "user:EXT, group:EXT, external:NUMBER, scheduled:NAME, menu:EXT or none"
+_DESTINATION = (
+    "user:EXT, group:EXT, external:NUMBER, scheduled:NAME, menu:EXT, voicemail:EXT or none"
+)
 _KEY_HELP = f"KEY=ACTION, repeatable; ACTION: {KEY_FORMS}."
 
 

@@ -18,7 +18,9 @@ from provd.services.platform import Platform
 from provd.services.schedules import routes
 
 _tenant = click.option("--tenant", "tenant_slug", default=DEFAULT_TENANT, show_default=True)
-_DESTINATION = "user:EXT, group:EXT, external:NUMBER, scheduled:NAME, menu:EXT or none"
+_DESTINATION = (
+    "user:EXT, group:EXT, external:NUMBER, scheduled:NAME, menu:EXT, voicemail:EXT or none"
+)
 
 
 def _local(iso: str | None, zone: str) -> str:

@@ -27,7 +27,9 @@ from provd.services.trunks.remove import remove_trunk
 from provd.services.trunks.update import update_trunk
 
 _tenant = click.option("--tenant", "tenant_slug", default=DEFAULT_TENANT, show_default=True)
-_DESTINATION = "user:EXT, group:EXT, external:NUMBER, scheduled:NAME, menu:EXT or none"
+_DESTINATION = (
+    "user:EXT, group:EXT, external:NUMBER, scheduled:NAME, menu:EXT, voicemail:EXT or none"
+)
 _ALLOW_IP = (
     "An address or network the PBX sends from (repeat for more): 192.0.2.10, 198.51.100.0/24."
 )

@@ -2,15 +2,17 @@
 
 A hunt group's overflow, each of a user's forwards, each state of a scheduled route
 and an IVR menu's keys and default name a destination: a user, a hunt group, an
-outside number, a scheduled route, a menu, or none (the call ends there). Admins write
-one as ``KIND:KEY`` in their tenant's terms (``user:201``, ``group:600``,
-``external:0612345678``, ``scheduled:Main hours``, ``menu:700``, ``none``); it is
+outside number, a scheduled route, a menu, a user's mailbox, or none (the call ends
+there). Admins write one as ``KIND:KEY`` in their tenant's terms (``user:201``,
+``group:600``, ``external:0612345678``, ``scheduled:Main hours``, ``menu:700``,
+``voicemail:201``, ``none``); it is
 stored as JSON by the id of what it names, so renaming a route or giving a user
 another extension does not break it::
 
     {"kind": "user", "user_id": 7}          {"kind": "group", "group_id": 3}
     {"kind": "external", "number": "+31612345678"}
     {"kind": "scheduled", "route_id": 2}    {"kind": "menu", "menu_id": 4}
+    {"kind": "voicemail", "user_id": 7}
     null
 
 Resolving a key to an id needs the tenant's data: provd.services.destinations does
@@ -38,9 +40,10 @@ class DestinationKind(StrEnum):
     EXTERNAL = "external"
     SCHEDULED = "scheduled"
     MENU = "menu"
+    VOICEMAIL = "voicemail"
 
 
-FORMS = "user:EXT, group:EXT, external:NUMBER, scheduled:NAME, menu:EXT or none"
+FORMS = "user:EXT, group:EXT, external:NUMBER, scheduled:NAME, menu:EXT, voicemail:EXT or none"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,12 +81,20 @@ class MenuDestination:
     menu_id: int
 
 
+@dataclass(frozen=True, slots=True)
+class VoicemailDestination:
+    """The mailbox of a user: the caller leaves a message."""
+
+    user_id: int
+
+
 Destination = (
     UserDestination
     | GroupDestination
     | ExternalDestination
     | ScheduledDestination
     | MenuDestination
+    | VoicemailDestination
 )
 
 
@@ -134,6 +145,8 @@ def as_json(destination: Destination | None) -> dict[str, Any] | None:
             return {"kind": DestinationKind.SCHEDULED.value, "route_id": route_id}
         case MenuDestination(menu_id):
             return {"kind": DestinationKind.MENU.value, "menu_id": menu_id}
+        case VoicemailDestination(user_id):
+            return {"kind": DestinationKind.VOICEMAIL.value, "user_id": user_id}
 
 
 def from_json(value: object) -> Destination | None:
@@ -153,6 +166,8 @@ def from_json(value: object) -> Destination | None:
         return ScheduledDestination(_id(value["route_id"]))
     if kind == DestinationKind.MENU and keys == {"menu_id"}:
         return MenuDestination(_id(value["menu_id"]))
+    if kind == DestinationKind.VOICEMAIL and keys == {"user_id"}:
+        return VoicemailDestination(_id(value["user_id"]))
     if kind == DestinationKind.EXTERNAL and keys == {"number"} and isinstance(value["number"], str):
         return ExternalDestination(value["number"])
     raise ValueError(f"not a stored destination: {value!r}")

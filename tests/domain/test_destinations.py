@@ -36,6 +36,7 @@ _PROPERTY = settings(max_examples=examples(300), deadline=None, derandomize=True
         (" Group : 600 ", DestinationText(DestinationKind.GROUP, "600")),
         ("external:06 1234 5678", DestinationText(DestinationKind.EXTERNAL, "06 1234 5678")),
         ("scheduled:Main: hours", DestinationText(DestinationKind.SCHEDULED, "Main: hours")),
+        ("voicemail:201", DestinationText(DestinationKind.VOICEMAIL, "201")),
         ("none", None),
         (" NONE ", None),
     ],
@@ -45,7 +46,7 @@ def test_destination_texts(text: str, parsed: DestinationText | None) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["", "201", "user", "user:", "user: ", "voicemail:201", "user:201\n", "x" * 81]
+    "text", ["", "201", "user", "user:", "user: ", "mailbox:201", "user:201\n", "x" * 81]
 )
 def test_what_is_not_a_destination_names_the_field(text: str) -> None:
     with pytest.raises(InvalidInput) as refused:

@@ -31,6 +31,7 @@ from provd.domain.destinations import (
     MenuDestination,
     ScheduledDestination,
     UserDestination,
+    VoicemailDestination,
     as_json,
     check_outside_number,
     from_json,
@@ -72,6 +73,11 @@ async def resolve_destination(
         destination = GroupDestination(group.id)
     elif written.kind is DestinationKind.EXTERNAL:
         destination = ExternalDestination(check_outside_number(key, tenant.country, field=field))
+    elif written.kind is DestinationKind.VOICEMAIL:
+        owner = await _by_extension(User, tenant, key)
+        if owner is None:
+            raise NotFound("user", f"{key} in tenant {tenant.slug}", field=field)
+        destination = VoicemailDestination(owner.id)
     elif written.kind is DestinationKind.MENU:
         menu = await _by_extension(Menu, tenant, key)
         if menu is None:
@@ -145,11 +151,15 @@ class Names:
             case MenuDestination(menu_id):
                 menu = self.menus[menu_id]
                 return DestinationKind.MENU, menu.extension, menu.name
+            case VoicemailDestination(user_id):
+                owner = self.users[user_id]
+                return DestinationKind.VOICEMAIL, owner.extension, owner.display_name
 
 
 def describe(view: Mapping[str, str] | None) -> str:
     """A destination's view for people: ``user 201 (Front Desk)``, ``group 600 (Sales)``,
-    ``external +31…``, ``route Main hours``, ``menu 700 (Welcome)``, or ``none``."""
+    ``external +31…``, ``route Main hours``, ``menu 700 (Welcome)``, ``voicemail 201
+    (Front Desk)``, or ``none``."""
     if view is None:
         return "none"
     noun = "route" if view["kind"] == DestinationKind.SCHEDULED else view["kind"]

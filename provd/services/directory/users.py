@@ -17,7 +17,7 @@ from provd.db.models import (
     User,
 )
 from provd.domain.audit_actions import AuditAction
-from provd.domain.destinations import UserDestination
+from provd.domain.destinations import UserDestination, VoicemailDestination
 from provd.domain.errors import Conflict, InvalidInput, NotFound
 from provd.domain.passwords import check_password, generate_password
 from provd.domain.tenancy import check_display_name, check_extension
@@ -157,7 +157,9 @@ async def remove_user(p: Platform, actor: audit.Actor, tenant_slug: str, extensi
                 "extension",
                 f"user {extension} holds {', '.join(map(str, held))}; release those numbers first",
             )
+        # A destination naming the user's mailbox would lose it with the user.
         uses = await references_to(tenant, UserDestination(user.id))
+        uses += await references_to(tenant, VoicemailDestination(user.id))
         refuse_if_used(f"user {extension}", uses, field="extension")
         before = user_view(user, tenant)
         # The user's own incoming blocks are its settings, and go with it: named here.

@@ -55,6 +55,7 @@ from provd.domain.routing import (
     ToScheduled,
     ToTrunk,
     ToUser,
+    ToVoicemail,
     TrunkRouting,
     UserRouting,
 )
@@ -332,6 +333,9 @@ class _Names:
             case destinations.MenuDestination(menu_id):
                 ext = self.menus.get(menu_id)
                 return ToMenu(ext) if ext is not None else None
+            case destinations.VoicemailDestination(user_id):
+                ext = self.users.get(user_id)
+                return ToVoicemail(ext) if ext is not None else None
 
     def number_target(self, row: PhoneNumber) -> NumberTarget | None:
         user_id = row.assigned_user_id  # type: ignore[attr-defined]

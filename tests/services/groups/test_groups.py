@@ -77,7 +77,7 @@ async def test_a_group_is_added_with_its_settings_and_one_audit_row(office: Plat
         ({"overflow": "scheduled:Nowhere"}, "overflow"),
         ({"overflow": "external:112"}, "overflow"),
         ({"overflow": "external:0201234"}, "overflow"),  # too short to dial
-        ({"overflow": "voicemail:201"}, "overflow"),
+        ({"overflow": "voicemail:299"}, "overflow"),
         ({"overflow": "user:"}, "overflow"),
     ],
 )
