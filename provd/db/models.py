@@ -78,6 +78,8 @@ class User(Model):
     may_switch_night = fields.BooleanField(default=False, db_default=False)
     # The user's own outbound policy, on top of the tenant's; null: the default.
     outbound_policy: fields.Field[Any] = fields.JSONField(null=True)
+    # Where a copy of each voicemail message left for the user is e-mailed; null: none.
+    voicemail_email = fields.CharField(max_length=254, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     lines: fields.ReverseRelation[DeviceLine]
@@ -633,6 +635,38 @@ class Menu(Model):
     class Meta:
         table = "menu"
         unique_together = (("tenant", "extension"),)
+
+
+class VoicemailMessage(Model):
+    """A message a caller left in a user's mailbox, collected from the media
+    application's spool (provd.services.voicemail). The audio is a file of the data
+    directory (8 kHz mono 16-bit PCM WAV) at ``path``, relative to that directory."""
+
+    _no_comments = True
+
+    id = fields.IntField(primary_key=True)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    # The user's messages go with the user.
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name=False, on_delete=fields.CASCADE
+    )
+    # The caller as the phone showed it, the display name, and the E.164 number when known.
+    caller = fields.CharField(max_length=64)
+    caller_name = fields.CharField(max_length=64)
+    caller_number = fields.CharField(max_length=20, null=True)
+    received_at = fields.DatetimeField(db_index=True)
+    duration_ms = fields.IntField()
+    # Why the call reached the mailbox: user-busy, no-answer, or empty (sent there directly).
+    reason = fields.CharField(max_length=32)
+    heard = fields.BooleanField(default=False)
+    # The media application's id of the message: collecting it twice keeps one row.
+    spool_id = fields.CharField(max_length=64, unique=True)
+    path = fields.CharField(max_length=255)
+
+    class Meta:
+        table = "voicemail_message"
 
 
 class Schedule(Model):
