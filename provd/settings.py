@@ -60,6 +60,8 @@ class Settings:
     mail_from: str | None = None
     """The alerts' sender; provd@<public host> when not set."""
     log_format: str = LOG_FORMATS[0]
+    voicemail_days: int = 30
+    """How long voicemail messages are kept: older ones are deleted, heard or not."""
     """How ``serve`` writes its log: text lines, or one JSON object per line."""
 
     @property
@@ -95,6 +97,8 @@ def _check(settings: Settings) -> Settings:
         raise InvalidInput("resync_minutes", "must be between 5 and 43200 minutes")
     if settings.tls_key_type not in KEY_TYPES:
         raise InvalidInput("tls_key_type", f"must be one of: {', '.join(KEY_TYPES)}")
+    if not 1 <= settings.voicemail_days <= 3650:
+        raise InvalidInput("voicemail_days", "must be between 1 and 3650 days")
     if settings.log_format not in LOG_FORMATS:
         raise InvalidInput("log_format", f"must be one of: {', '.join(LOG_FORMATS)}")
     return settings

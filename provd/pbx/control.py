@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from provd.pbx import notify, probe, rtpengine, status
+from provd.pbx import mwi, notify, probe, rtpengine, status
 from provd.pbx.database import KamailioDb, open_kamailio_db
 from provd.pbx.errors import PbxError
 from provd.pbx.notify import CheckSyncResult
@@ -62,6 +62,12 @@ class PbxControl:
             next_hop=self.next_hop,
             notify_token=self._notify_token,
             contact=contact,
+        )
+
+    async def message_waiting(self, aor: str, *, new: int, old: int) -> CheckSyncResult:
+        """The voicemail lamp of every phone of ``aor``: ``new`` unheard, ``old`` heard."""
+        return await mwi.message_waiting(
+            self.rpc, aor, new=new, old=old, next_hop=self.next_hop, notify_token=self._notify_token
         )
 
     async def probe_carrier(self, address: str, transport: str = "udp") -> ProbeResult:

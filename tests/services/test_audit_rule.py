@@ -29,6 +29,7 @@ import importlib
 import inspect
 import pkgutil
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -36,7 +37,7 @@ from tortoise.backends.base.executor import BaseExecutor
 from tortoise.queryset import BulkCreateQuery, BulkUpdateQuery, DeleteQuery, UpdateQuery
 
 import provd.services
-from provd.db.models import AuditEntry, ProvisioningToken, User
+from provd.db.models import AuditEntry, ProvisioningToken, Tenant, User
 from provd.domain.mac import parse_mac
 from provd.pbx import ProbeResult
 from provd.security.ratelimit import FailureRule
@@ -51,6 +52,7 @@ from provd.services import (
     outbound,
     rating,
     schedules,
+    voicemail,
 )
 from provd.services.access import accounts, tokens
 from provd.services.carriers.probing import CarrierProber
@@ -81,8 +83,10 @@ from provd.services.trunks import numbers as trunk_numbers
 from provd.services.trunks import passwords as trunk_passwords
 from provd.services.trunks import remove as trunk_remove
 from provd.services.trunks import update as trunk_update
+from provd.services.voicemail.collector import VoicemailCollector
 from tests.conftest import TEST_ACTOR
 from tests.services.menus.audio import tone_wav
+from tests.services.voicemail.spool import spool_message
 
 # Writes nothing a phone's files depend on: may write these models without an audit row.
 BOOKKEEPING: dict[str, tuple[frozenset[str], str]] = {
@@ -237,6 +241,14 @@ READ_ONLY = {
         "menus.list_menus",
         "menus.show_menu",
         "menus.media_menus",
+        "voicemail.counts",
+        "voicemail.get_message",
+        "voicemail.list_messages",
+        "voicemail.show_message",
+        "voicemail.media_mailboxes",
+        "voicemail.message_audio",
+        "voicemail.collector.email_copy",
+        "voicemail.collector.VoicemailCollector.stop",
         "menus.sounds.convert",
         "menus.sounds.get_sound",
         "menus.sounds.list_sounds",
@@ -323,6 +335,7 @@ NOT_YET_DRIVEN = {
     "installer.sheets.claim_sheet": "through installer.claim; tests/services/installer",
     "layouts.import_layout": "keys.import row; tests/services/layouts",
     "pbx.check_sync_device": "device.resync/reboot row, needs a PBX; tests/pbx",
+    "voicemail.notify_waiting": "a NOTIFY, needs a PBX; tests/pbx/test_mwi.py",
     "pbx.serve.ServedPbx.start": "Kamailio's own tables, not provd's; tests/pbx",
     "pbx.serve.ServedPbx.sync": "Kamailio's own tables, not provd's; tests/pbx",
     "pbx.serve.ServedPbx.stop": "stops processes; tests/pbx",
@@ -495,6 +508,22 @@ async def test_every_service_write_writes_an_audit_row(
     await d.call(forwarding.set_forwarding, platform, a, "default", "201", busy="group:600")
     await d.call(forwarding.set_forwarding, platform, a, "default", "201", clear=["all"])
     await d.call(forwarding.set_dnd, platform, a, "default", "201", True)
+    media = platform.data_dir / "pbx" / "media"
+    domain = (await Tenant.get(slug="default")).sip_domain
+    spool_message(media, domain, "201", at=datetime(2026, 1, 1, tzinfo=UTC))
+    [filed] = await d.call(voicemail.ingest, media, platform.data_dir)
+    collector = VoicemailCollector(
+        media, platform.data_dir, control=None, smtp=None, retention_days=30
+    )
+    spool_message(media, domain, "201", at=datetime(2026, 1, 2, tzinfo=UTC))
+    await d.call(collector.collect)
+    await d.call(voicemail.set_email, platform, a, "default", "201", "desk@example.test")
+    await d.call(voicemail.mark_heard, platform, a, "default", filed.message.id)
+    await d.call(voicemail.remove_message, platform, a, "default", filed.message.id)
+    await d.call(voicemail.expire, platform.data_dir, datetime(2026, 3, 1, tzinfo=UTC), 30)
+    spool_message(media, domain, "201", at=datetime(2026, 1, 3, tzinfo=UTC))
+    await d.call(collector.collect)
+    await d.call(collector.expire, datetime(2026, 3, 1, tzinfo=UTC))
     await d.call(sounds.add_sound, platform, a, "default", "welcome", tone_wav(0.1))
     await d.call(
         menus.add_menu, platform, a, "default", "700", "Main", "welcome", default="group:600"

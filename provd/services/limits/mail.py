@@ -1,4 +1,5 @@
-"""Alert e-mails through the SMTP server the platform's settings name.
+"""E-mails (spend-limit alerts, voicemail copies) through the SMTP server the platform's
+settings name.
 
 smtplib in a worker thread: an alert is a handful of messages a week, not worth an
 asynchronous SMTP client as a dependency. A server that cannot be reached fails the
@@ -9,12 +10,23 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 
 from provd.settings import Settings
 
 TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a message (a voicemail's recording)."""
+
+    filename: str
+    data: bytes
+    maintype: str
+    subtype: str
 
 
 @dataclass(frozen=True)
@@ -33,13 +45,19 @@ class Smtp:
             settings.mail_from or f"provd@{settings.public_host}",
         )
 
-    async def send(self, to: str, subject: str, body: str) -> None:
+    async def send(
+        self, to: str, subject: str, body: str, *, attachments: Sequence[Attachment] = ()
+    ) -> None:
         """Raises OSError or smtplib.SMTPException when the message was not accepted."""
         message = EmailMessage()
         message["From"] = self.sender
         message["To"] = to
         message["Subject"] = subject
         message.set_content(body)
+        for a in attachments:
+            message.add_attachment(
+                a.data, maintype=a.maintype, subtype=a.subtype, filename=a.filename
+            )
         await asyncio.to_thread(self._send, message)
 
     def _send(self, message: EmailMessage) -> None:

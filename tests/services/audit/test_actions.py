@@ -29,6 +29,8 @@ STORED = {
     "carrier.add", "carrier.remove", "rates.import",
     "group.add", "group.set", "group.remove", "group.member.add", "group.member.remove",
     "user.forward", "user.dnd",
+    "voicemail.receive", "voicemail.heard", "voicemail.remove", "voicemail.expire",
+    "voicemail.email",
     "menu.add", "menu.set", "menu.remove", "sound.add", "sound.remove",
     "schedule.add", "schedule.set", "schedule.remove", "schedule.night_switch",
     "route.add", "route.set", "route.remove", "block.add", "block.remove",
