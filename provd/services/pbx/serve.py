@@ -49,6 +49,10 @@ from provd.services.pbx.night_switch import NightSwitchLamps
 from provd.services.platform import Platform
 from provd.services.rating.costs import rate_record
 from provd.services.routing import ROUTING_OBJECTS, LiveTable
+from provd.services.voicemail import MAILBOX_OBJECTS, media_mailboxes
+from provd.services.voicemail.collector import DEFAULT_INTERVAL_S as VOICEMAIL_INTERVAL_S
+from provd.services.voicemail.collector import VoicemailCollector
+from provd.services.voicemail.spool_io import write_mailboxes
 from provd.settings import Settings
 
 log = logging.getLogger("provd.pbx")
@@ -82,6 +86,7 @@ class ServedPbx:
         full_sync_s: float = 60.0,
         probe_s: float = DEFAULT_INTERVAL_S,
         collect_s: float = COLLECT_INTERVAL_S,
+        voicemail_s: float = VOICEMAIL_INTERVAL_S,
     ) -> None:
         self.platform = platform
         self.runtime = runtime
@@ -101,6 +106,8 @@ class ServedPbx:
         self._collector: CallCollector | None = None
         self._collect_s = collect_s
         self._brake: Brake | None = None
+        self._voicemail: VoicemailCollector | None = None
+        self._voicemail_s = voicemail_s
         # The night switch's BLF lamps need Kamailio's presence server.
         self._lamps = NightSwitchLamps() if runtime.settings.with_blf else None
 
@@ -125,6 +132,7 @@ class ServedPbx:
         # media application's first from current menus.
         await self.routing.refresh()
         await self._write_menus()
+        await self._write_mailboxes()
         self._domains = await tenant_domains()
         if self.runtime.mode is PbxMode.SUPERVISED:
             self._supervisor = PbxSupervisor(
@@ -164,7 +172,21 @@ class ServedPbx:
             pbx_started=self._control.started_at,
         )
         self._collector.start(self._collect_s)
+        if self._runs_media_app:
+            # Messages left while provd was down wait in the spool: collected now.
+            self._voicemail = VoicemailCollector(
+                media_dir(settings),
+                self.platform.data_dir,
+                control=self._control,
+                smtp=Smtp.from_settings(self.platform.settings),
+                retention_days=self.platform.settings.voicemail_days,
+            )
+            self._voicemail.start(self._voicemail_s)
         return self._control
+
+    @property
+    def _runs_media_app(self) -> bool:
+        return self.runtime.mode is PbxMode.SUPERVISED and self.runtime.settings.media_app
 
     async def _export(self, domains: list[str]) -> None:
         try:
@@ -219,6 +241,8 @@ class ServedPbx:
                     await self.routing.refresh()
                 if due or (latest > mark and await _touched(mark, MEDIA_OBJECTS)):
                     await self._write_menus()
+                if due or (latest > mark and await _touched(mark, MAILBOX_OBJECTS)):
+                    await self._write_mailboxes()
                 if due or (latest > mark and await _touched(mark, ACCOUNT_OBJECTS)):
                     await self.sync()
                     last_full = time.monotonic()
@@ -242,6 +266,11 @@ class ServedPbx:
         if self.runtime.mode is PbxMode.SUPERVISED and settings.media_app:
             write_menus(media_dir(settings), await media_menus())
 
+    async def _write_mailboxes(self) -> None:
+        """mailboxes.json for the media application: every user has a mailbox."""
+        if self._runs_media_app:
+            write_mailboxes(media_dir(self.runtime.settings), await media_mailboxes())
+
     async def stop(self) -> None:
         with contextlib.suppress(ValueError):
             self.platform.on_accounts_changed.remove(self._sync_logged)
@@ -261,6 +290,9 @@ class ServedPbx:
             except Exception:
                 log.exception("call records: the last collection failed; the next start reads it")
             self._collector = None
+        if self._voicemail is not None:
+            await self._voicemail.stop()
+            self._voicemail = None
         if self._brake is not None:
             await self._brake.stop()
             self._brake = None
