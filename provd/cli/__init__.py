@@ -26,6 +26,7 @@ from provd.cli import (  # noqa: F401
     rollouts,
     schedules,
     trunks,
+    voicemail,
 )
 from provd.cli.main import cli
 

@@ -336,6 +336,7 @@ NOT_YET_DRIVEN = {
     "layouts.import_layout": "keys.import row; tests/services/layouts",
     "pbx.check_sync_device": "device.resync/reboot row, needs a PBX; tests/pbx",
     "voicemail.notify_waiting": "a NOTIFY, needs a PBX; tests/pbx/test_mwi.py",
+    "voicemail.update_lamp": "a NOTIFY, needs a PBX; tests/pbx/test_mwi.py",
     "pbx.serve.ServedPbx.start": "Kamailio's own tables, not provd's; tests/pbx",
     "pbx.serve.ServedPbx.sync": "Kamailio's own tables, not provd's; tests/pbx",
     "pbx.serve.ServedPbx.stop": "stops processes; tests/pbx",

@@ -282,3 +282,17 @@ async def set_email(
             after=after,
         )
     return after
+
+
+async def update_lamp(control: PbxControl | None, user: User) -> str:
+    """Send the user's phones their mailbox's counts after a change; what came of it
+    (``delivered``, ``not_registered``, …, ``no_pbx``, ``failed``). The change is made
+    already: a PBX that is down must not turn it into an error."""
+    if control is None:
+        return "no_pbx"
+    try:
+        result = await notify_waiting(control, user)
+    except Exception:
+        log.exception("voicemail: the lamp NOTIFY for user %s failed", user.extension)
+        return "failed"
+    return result.outcome.value
