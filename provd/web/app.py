@@ -29,6 +29,7 @@ from provd.web import (
     api_rollouts,
     api_schedules,
     api_trunks,
+    api_voicemail,
     auth,
     console,
     health,
@@ -73,6 +74,7 @@ def make_app(
     api_carriers.add_routes(app)
     api_groups.add_routes(app)
     api_menus.add_routes(app)
+    api_voicemail.add_routes(app)
     api_schedules.add_routes(app)
     api_blocking.add_routes(app)
     api_calls.add_routes(app)

@@ -19,9 +19,11 @@ from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from PIL import Image
 from tortoise import Tortoise
 
+from provd.db.models import Tenant
 from provd.domain.errors import InvalidInput
 from provd.domain.mac import parse_mac
 from provd.services import pbx as pbx_service
+from provd.services import voicemail
 from provd.services.access import tokens
 from provd.services.discovery import Sighting, Source, record_sighting
 from provd.services.rollouts import Options
@@ -33,6 +35,7 @@ from provd.web.schemas.rollouts import RolloutIn
 from tests.conftest import TEST_ACTOR
 from tests.firmware.images import T46G, image_bytes
 from tests.services.menus.audio import tone_wav
+from tests.services.voicemail.spool import spool_message
 from tests.web.conftest import Served
 
 MAC = "0015654aa937"
@@ -383,6 +386,21 @@ async def test_every_route_answers_as_documented(served: Served, checked: Checke
     await c.call("DELETE", sounds_path + "/{name}", 400, welcome)
     await c.call("DELETE", menus_path + "/{extension}", 204, menu)
     await c.call("DELETE", sounds_path + "/{name}", 204, welcome)
+
+    # Voicemail: a message left for 201, collected from the media application's spool.
+    media = served.platform.data_dir / "pbx" / "media"
+    spool_message(media, (await Tenant.get(slug="acme")).sip_domain, "201")
+    [filed] = await voicemail.ingest(media, served.platform.data_dir)
+    vm_path = "/tenants/{tenant}/voicemail"
+    message = {**acme, "id": str(filed.message.id)}
+    await c.call("GET", vm_path, 200, acme, params={"user": "201"})
+    await c.call("GET", vm_path, 404, acme, params={"user": "299"})
+    wav = await c.call("GET", vm_path + "/{id}/audio", 200, message)
+    assert wav[:4] == b"RIFF"
+    await c.call("POST", vm_path + "/{id}/heard", 200, message)
+    await c.call("POST", vm_path + "/{id}/heard", 404, {**acme, "id": "0"})
+    await c.call("DELETE", vm_path + "/{id}", 204, message)
+    await c.call("GET", vm_path + "/{id}/audio", 404, message)
     await c.call("DELETE", "/groups/{tenant}/{extension}", 204, group)
 
     await c.call("DELETE", "/devices/{mac}", 204, {"mac": MAC})
