@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from typing import Any
 
 from tortoise.transactions import in_transaction
@@ -15,6 +16,7 @@ from provd.db.models import (
     PhoneNumber,
     Tenant,
     User,
+    VoicemailMessage,
 )
 from provd.domain.audit_actions import AuditAction
 from provd.domain.destinations import UserDestination, VoicemailDestination
@@ -168,10 +170,17 @@ async def remove_user(p: Platform, actor: audit.Actor, tenant_slug: str, extensi
         if own_blocks:
             before["incoming_blocks"] = own_blocks
             await blocks.delete()
+        # The user's voicemail goes with it (the rows by the foreign key): counted here.
+        messages = await VoicemailMessage.filter(user=user).count()
+        if messages:
+            before["voicemail_messages"] = messages
         await user.delete()
         await audit.record(
             actor, AuditAction.USER_REMOVE, "user", f"{tenant.slug}/{extension}", before=before
         )
+    # After the commit, as services.voicemail stores them; a user added later at the
+    # extension must not find them.
+    shutil.rmtree(p.data_dir / "voicemail" / tenant.slug / extension, ignore_errors=True)
     await p.accounts_changed()
 
 

@@ -172,3 +172,15 @@ async def test_mailboxes_json_names_every_user(office: Platform) -> None:
             }
         },
     }
+
+
+async def test_a_removed_users_messages_go_with_it(office: Platform) -> None:
+    media = _media(office)
+    spool_message(media, await _domain(), "201", at=NOW)
+    [filed] = await voicemail.ingest(media, office.data_dir)
+    assert (office.data_dir / filed.message.path).is_file()
+    await users.remove_user(office, A, "default", "201")
+    assert await VoicemailMessage.all().count() == 0
+    assert not (office.data_dir / filed.message.path).exists()
+    entry = await AuditEntry.filter(action="user.remove").get()
+    assert entry.before is not None and entry.before["voicemail_messages"] == 1
