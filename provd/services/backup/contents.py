@@ -5,7 +5,8 @@ over the same TLS: the settings, the secret key (it opens every sealed secret in
 database), provd's CA and server certificate with their keys (phones trust that CA),
 the admin's certificate and key when the settings name them (``tls_cert``,
 ``tls_key``), the PBX secrets (an external Kamailio's configuration carries them),
-every firmware image the catalogue names and the IVR menus' sounds.
+every firmware image the catalogue names, the IVR menus' sounds and the voicemail
+recordings.
 
 Left out, as ``serve`` makes them again: Kamailio's own tables, in their SQLite file or
 in provd's PostgreSQL database (registrations phones renew, subscribers derived from
@@ -26,6 +27,8 @@ from provd.pbx.settings import PBX_DIR
 from provd.security.secretbox import KEY_FILE
 from provd.security.tls import CA_CERT, CA_KEY, SERVER_CERT, SERVER_KEY
 from provd.services.menus.sounds import SOUNDS_DIR
+from provd.services.voicemail import STORE_DIR as VOICEMAIL_DIR
+from provd.services.voicemail.spool_io import MESSAGE_ID
 from provd.settings import SETTINGS_FILE, Settings
 
 DATA = "data"
@@ -45,6 +48,12 @@ _DIGEST = re.compile(r"[0-9a-f]{64}")
 # name (neither with a slash nor led by a dot, so no member leaves the directory).
 _SOUND = re.compile(
     rf"{DATA}/{SOUNDS_DIR}/[a-z0-9](?:[a-z0-9-]{{0,38}}[a-z0-9])?/[A-Za-z0-9_][A-Za-z0-9_.-]*\.wav"
+)
+# A voicemail recording as provd.services.voicemail keeps it: a tenant's slug, the
+# user's extension, the message's spool id.
+_VOICEMAIL = re.compile(
+    rf"{DATA}/{VOICEMAIL_DIR}/[a-z0-9](?:[a-z0-9-]{{0,38}}[a-z0-9])?/[0-9]{{2,5}}/"
+    rf"{MESSAGE_ID.pattern}\.wav"
 )
 
 
@@ -114,6 +123,19 @@ def sound_files(data_dir: Path) -> list[Source]:
     return found
 
 
+def voicemail_files(data_dir: Path) -> list[Source]:
+    """The voicemail recordings there are."""
+    root = data_dir / VOICEMAIL_DIR
+    if not root.is_dir():
+        return []
+    found = []
+    for path in sorted(root.glob("*/*/*.wav")):
+        member = f"{DATA}/{VOICEMAIL_DIR}/{path.parent.parent.name}/{path.parent.name}/{path.name}"
+        if path.is_file() and _VOICEMAIL.fullmatch(member):
+            found.append(Source(member, path))
+    return found
+
+
 def table_member(table: str) -> str:
     return f"{DB}/{table}.copy"
 
@@ -135,7 +157,7 @@ def allowed(member: str, manifest: Manifest) -> bool:
         return True
     if member in ADMIN_TLS.values() or firmware_digest(member) is not None:
         return True
-    if _SOUND.fullmatch(member):
+    if _SOUND.fullmatch(member) or _VOICEMAIL.fullmatch(member):
         return True
     if manifest.backend is Backend.SQLITE:
         return member == SQLITE_MEMBER

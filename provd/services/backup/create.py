@@ -33,6 +33,7 @@ from provd.services.backup.contents import (
     firmware_files,
     sound_files,
     table_member,
+    voicemail_files,
 )
 from provd.services.backup.placement import fsync_dir
 from provd.services.platform import Platform
@@ -99,6 +100,7 @@ async def create_backup(
             *db_sources,
             *firmware_files(p.data_dir, snap.firmware),
             *sound_files(p.data_dir),
+            *voicemail_files(p.data_dir),
         ]
         manifest = Manifest(
             provd_version=provd.__version__,

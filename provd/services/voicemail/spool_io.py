@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ SPOOL_DIR = "voicemail/new"
 BAD_DIR = "voicemail/bad"
 MAILBOXES_FILE = "mailboxes.json"
 DEFAULT_MAX_SECONDS = 120
+MESSAGE_ID = re.compile(r"[0-9]{8}T[0-9]{6}-[0-9a-f]{12}")
+"""``<UTC yyyymmddTHHMMSS>-<12 hex>``: it names provd's stored file too."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,8 @@ def wav_path(data_dir: Path, message_id: str) -> Path:
 
 
 def _parse(path: Path) -> SpooledMessage:
+    if not MESSAGE_ID.fullmatch(path.stem):
+        raise ValueError("not a message id")
     raw = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(raw, dict) or raw.get("version") != 1:
         raise ValueError("not a version 1 spooled message")

@@ -14,12 +14,14 @@ from tortoise import Tortoise
 from tortoise.migrations.api.migrate import migrate
 
 from provd.db.connection import database, db_url_for, tortoise_config
-from provd.db.models import AuditEntry, FirmwareImage
+from provd.db.models import AuditEntry, FirmwareImage, Tenant
 from provd.domain.audit_actions import AuditAction
 from provd.domain.backup import Backend, Manifest
 from provd.domain.errors import InvalidInput
 from provd.security.secretbox import SecretBox
+from provd.services import voicemail
 from provd.services.backup import contents, create_backup, restore, restore_backup
+from provd.services.directory import users
 from provd.services.menus import sounds
 from provd.services.platform import Platform
 from provd.settings import load_settings, save_settings
@@ -33,6 +35,7 @@ from tests.services.backup.fleet import (
     restored_platform,
 )
 from tests.services.menus.audio import tone_wav
+from tests.services.voicemail.spool import spool_message
 
 
 def _listing(directory: Path) -> list[str]:
@@ -294,4 +297,35 @@ def test_a_restore_writes_only_sound_members_inside_the_sounds_folder(
     member: str, allowed: bool
 ) -> None:
     manifest = Manifest("0", "2026-01-01", Backend.SQLITE, "0018", {})
+    assert contents.allowed(member, manifest) is allowed
+
+
+async def test_voicemail_recordings_come_along(platform: Platform, elsewhere: Path) -> None:
+    await users.add_user(platform, TEST_ACTOR, "default", "201", "Reception")
+    media = platform.data_dir / "pbx" / "media"
+    domain = (await Tenant.get(slug="default")).sip_domain
+    spool_message(media, domain, "201", wav=tone_wav(0.1))
+    [filed] = await voicemail.ingest(media, platform.data_dir)
+    await create_backup(platform, TEST_ACTOR, elsewhere / "backup.provd", PASSPHRASE)
+    restored = elsewhere / "data"
+    await restore_backup(elsewhere / "backup.provd", PASSPHRASE, restored, TEST_ACTOR)
+    stored = platform.data_dir / filed.message.path
+    assert (restored / filed.message.path).read_bytes() == stored.read_bytes()
+    async with database(db_url_for(restored)):
+        assert [m["id"] for m in await voicemail.list_messages("default")] == [filed.message.id]
+
+
+@pytest.mark.parametrize(
+    ("member", "allowed"),
+    [
+        ("data/voicemail/default/201/20261207T161000-0123456789ab.wav", True),
+        ("data/voicemail/default/201/../../secret.key.wav", False),
+        ("data/voicemail/default/201/20261207T161000-0123456789ab.json", False),
+        ("data/voicemail/default/x/20261207T161000-0123456789ab.wav", False),
+    ],
+)
+def test_a_restore_writes_only_recordings_inside_the_voicemail_folder(
+    member: str, allowed: bool
+) -> None:
+    manifest = Manifest("0", "2026-01-01", Backend.SQLITE, "0019", {})
     assert contents.allowed(member, manifest) is allowed
