@@ -28,6 +28,7 @@ import pytest
 from tests.pbx.conftest import Account, call_row, ip, reg_row
 from tests.pbx.sippctl import run_sipp, sipp
 from tests.procs import free_port, matching, provd_json, serve_pbx_args
+from tests.services.voicemail.spool import spool_message
 
 pytestmark = pytest.mark.slow
 
@@ -469,3 +470,33 @@ async def test_a_menu_made_with_the_cli_answers_a_number_and_puts_the_caller_thr
     assert answered.rc == 0, answered.messages
     [invite] = answered.received("INVITE ")
     assert re.search(r"^From: .*<sip:0612345678@", invite, re.M), invite
+
+
+async def test_serve_collects_voicemail_and_lights_the_phones_lamp(served: Served) -> None:
+    """serve writes every user's mailbox for the media application, files a message the
+    media application spooled for 202 and sends 202's phone a message-summary NOTIFY."""
+    domain = (await served.cli_json("tenant", "show", "default"))["sip_domain"]
+    mailboxes = served.data_dir / "pbx" / "media" / "mailboxes.json"
+    started = time.monotonic()
+    while '"202"' not in (mailboxes.read_text() if mailboxes.exists() else ""):
+        assert time.monotonic() - started < 10, "serve never wrote the mailboxes"
+        await asyncio.sleep(0.2)
+    assert json.loads(mailboxes.read_text())["tenants"][domain]["202"] == {
+        "greeting": None,
+        "max_seconds": 120,
+    }
+    b = served.account("202")
+    assert await served.register(b, PHONE_C) == 0
+    try:
+        async with sipp("uas_notify.xml", served.work, local=PHONE_C, timeout_s=12) as phone:
+            await asyncio.sleep(0.3)
+            spool_message(served.data_dir / "pbx" / "media", domain, "202")
+            received = await phone.finish()
+        assert received.rc == 0, received.output
+        [notify] = received.received("NOTIFY ")
+        assert "Event: message-summary" in notify and "Voice-Message: 1/0 (0/0)" in notify
+        [message] = await served.cli_json("voicemail", "list", "default", "202")
+        assert (message["caller_name"], message["heard"]) == ("Jan Jansen", False)
+        assert list((served.data_dir / "pbx" / "media" / "voicemail" / "new").iterdir()) == []
+    finally:
+        assert await served.register(b, PHONE_C, expires=0) == 0
