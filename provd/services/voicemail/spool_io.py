@@ -1,5 +1,6 @@
 """The media application's files that voicemail reads and writes: its spool of new
-messages and mailboxes.json (the contract in docs: provd-media's ``voicemail/new/``).
+messages (``voicemail/new/`` in its data directory) and mailboxes.json, in the formats
+provd and provd-media agreed on for voicemail.
 
 provd.media.spool and provd.media.mailboxes own these formats; this module holds the
 few calls provd makes to them, written against the same contract, so that swapping
