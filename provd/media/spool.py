@@ -188,6 +188,18 @@ def read_spool(data_dir: Path) -> list[tuple[SpooledMessage, Path]]:
     return found
 
 
+MESSAGE_ID = _ID
+"""``<UTC yyyymmddTHHMMSS>-<12 hex>``: a message's id, the name of its files."""
+
+
+def set_aside(data_dir: Path, message_id: str) -> None:
+    """Move a message to ``voicemail/bad`` (provd has no mailbox for it): kept for an
+    operator to look at rather than deleting a caller's words."""
+    if not _ID.fullmatch(message_id):
+        raise ValueError(f"{message_id!r} is not a message id")
+    _set_aside(data_dir, data_dir / SPOOL_DIR / f"{message_id}.json")
+
+
 def _set_aside(data_dir: Path, path: Path) -> None:
     bad = data_dir / BAD_DIR
     bad.mkdir(parents=True, exist_ok=True)
