@@ -1,5 +1,5 @@
 """Destinations on console forms: the kind picked from a list, the key typed (the
-tenant's users, groups and number plans offered as suggestions), read back as the
+tenant's users, groups, number plans and menus offered as suggestions), read back as the
 ``KIND:KEY`` text the services take (``user:201``, ``external:0612345678``, ``none``).
 
 A form names a destination ``FIELD`` by two inputs, ``FIELD_kind`` and ``FIELD_key``;
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from provd.domain.destinations import NONE, DestinationKind
-from provd.services import groups
+from provd.services import groups, menus
 from provd.services.directory import Tenant, users
 from provd.services.schedules import routes
 
@@ -23,6 +23,7 @@ KINDS: tuple[tuple[str, str], ...] = (
     (DestinationKind.GROUP.value, "group"),
     (DestinationKind.EXTERNAL.value, "outside number"),
     (DestinationKind.SCHEDULED.value, "number plan"),
+    (DestinationKind.MENU.value, "menu"),
 )
 """The kinds a form offers, with what people call them."""
 
@@ -56,12 +57,16 @@ class Choices:
     """(extension, name)."""
     groups: list[tuple[str, str]]
     routes: list[str]
+    menus: list[tuple[str, str]]
+    """(extension, name)."""
 
 
 async def choices(tenant: Tenant) -> Choices:
     group_views: list[dict[str, Any]] = await groups.list_groups(tenant.slug)
+    menu_views: list[dict[str, Any]] = await menus.list_menus(tenant.slug)
     return Choices(
         users=[(u.extension, u.display_name) for u, _ in await users.list_users(tenant.slug)],
         groups=[(g["extension"], g["name"]) for g in group_views],
         routes=[r["name"] for r in await routes.list_routes(tenant.slug)],
+        menus=[(m["extension"], m["name"]) for m in menu_views],
     )

@@ -1,5 +1,5 @@
-"""Numbers: the report of each number's use by block, assign (to a user, a hunt group or
-a number plan) and release, find a number typed in any notation, and (platform admins)
+"""Numbers: the report of each number's use by block, assign (to a user, a hunt group, a
+number plan or an IVR menu) and release, find a number typed in any notation, and (platform admins)
 add and remove blocks.
 
 A tenant admin sees and assigns their own tenant's numbers only: another tenant's
@@ -17,7 +17,7 @@ from aiohttp import web
 from provd.domain.errors import InvalidInput, NotFound, ProvdError
 from provd.domain.numbers import DEFAULT_COUNTRY, NumberBlock, national_form, parse_number
 from provd.domain.routing import TenantRouting, UserRouting, caller_number
-from provd.services import groups, numbers
+from provd.services import groups, menus, numbers
 from provd.services.directory import Tenant, User, tenants, users
 from provd.services.numbers import NumberView, UseKind
 from provd.services.schedules import routes
@@ -185,8 +185,9 @@ def _refused(e: ProvdError, what: str) -> tuple[Flashes, Errors]:
 
 
 async def _targets(tenant_slug: str) -> list[tuple[str, str]]:
-    """The groups and number plans a number of the tenant can be assigned to, as the
-    assign form's ``target`` values (``group:600``, ``route:NAME``) and their labels."""
+    """The groups, number plans and menus a number of the tenant can be assigned to, as
+    the assign form's ``target`` values (``group:600``, ``route:NAME``, ``menu:700``) and
+    their labels."""
     found = [
         (f"{UseKind.GROUP.value}:{g['extension']}", f"group {g['extension']} {g['name']}")
         for g in await groups.list_groups(tenant_slug)
@@ -195,19 +196,23 @@ async def _targets(tenant_slug: str) -> list[tuple[str, str]]:
         (f"{UseKind.ROUTE.value}:{r['name']}", f"number plan {r['name']}")
         for r in await routes.list_routes(tenant_slug)
     ]
+    found += [
+        (f"{UseKind.MENU.value}:{m['extension']}", f"menu {m['extension']} {m['name']}")
+        for m in await menus.list_menus(tenant_slug)
+    ]
     return found
 
 
 def _use(values: dict[str, str]) -> dict[str, str | None]:
-    """What the assign form names: a user typed, or a group or number plan picked."""
+    """What the assign form names: a user typed, or a group, number plan or menu picked."""
     user = values.get("user", "").strip()
     kind, _, key = values.get("target", "").partition(":")
     if not kind:
         return {"user_extension": user}
-    if kind not in (UseKind.GROUP, UseKind.ROUTE):
-        raise InvalidInput("target", f"{kind!r} is not a group or a number plan")
+    if kind not in (UseKind.GROUP, UseKind.ROUTE, UseKind.MENU):
+        raise InvalidInput("target", f"{kind!r} is not a group, a number plan or a menu")
     if user:
-        raise InvalidInput("target", "assign to a user or to a group or plan, not both")
+        raise InvalidInput("target", "assign to a user or to a group, plan or menu, not both")
     return {kind: key}
 
 
