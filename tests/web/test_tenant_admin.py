@@ -467,6 +467,7 @@ def test_navigation_per_role() -> None:
         "Users",
         "Numbers",
         "Groups",
+        "Sounds",
         "Schedules",
         "Service codes",
         "Trunks",

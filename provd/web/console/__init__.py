@@ -27,6 +27,7 @@ from provd.web.console import (
     rates,
     rollouts,
     schedules,
+    sounds,
     trunks,
 )
 
@@ -39,6 +40,7 @@ def add_routes(app: web.Application) -> None:
         forwarding,
         numbers,
         groups,
+        sounds,
         schedules,
         codes,
         outbound,
