@@ -45,6 +45,7 @@ NAVIGATION: tuple[tuple[str, str, frozenset[Role]], ...] = (
     ("/console/users", "Users", _ADMINS),
     ("/console/numbers", "Numbers", _ADMINS),
     ("/console/groups", "Groups", _ADMINS),
+    ("/console/menus", "Menus", _ADMINS),
     ("/console/sounds", "Sounds", _ADMINS),
     ("/console/schedules", "Schedules", _ADMINS),
     ("/console/codes", "Service codes", _ADMINS),

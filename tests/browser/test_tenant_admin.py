@@ -48,6 +48,7 @@ def test_tenant_admin_sees_and_edits_only_their_tenant(
         "Users",
         "Numbers",
         "Groups",
+        "Menus",
         "Sounds",
         "Schedules",
         "Service codes",

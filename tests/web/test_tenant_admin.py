@@ -467,6 +467,7 @@ def test_navigation_per_role() -> None:
         "Users",
         "Numbers",
         "Groups",
+        "Menus",
         "Sounds",
         "Schedules",
         "Service codes",

@@ -58,6 +58,9 @@ KEY_FORMS = "repeat, hang_up, dial_extension, submenu:EXT, a destination (user:E
 # provd.domain.ivr's attribute names, as this module's fields name them.
 _FIELDS = {"timeout_s": "timeout_seconds", "invalid_sound": "invalid_sound"}
 _MAX_KEY_TEXT = 80
+DEFAULT_TIMEOUT_SECONDS = 5
+DEFAULT_MAX_ATTEMPTS = 3
+DEFAULT_DIAL_LENGTH = 5
 
 
 async def get_menu(tenant: Tenant, extension: str, *, field: str = "menu") -> Menu:
@@ -265,9 +268,9 @@ async def add_menu(
     greeting: str,
     *,
     invalid_sound: str | None = None,
-    timeout_seconds: int = 5,
-    max_attempts: int = 3,
-    dial_length: int = 5,
+    timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    dial_length: int = DEFAULT_DIAL_LENGTH,
     default: str | None = None,
     keys: Mapping[str, str | None] | None = None,
 ) -> dict[str, Any]:
