@@ -59,6 +59,7 @@ ACTIONS: tuple[tuple[str, str], ...] = (
 """A key's actions as its row offers them, with what people call them."""
 _KEY_NAMES = {"*": "star", "#": "hash"}
 _COUNTS = ("timeout_seconds", "max_attempts", "dial_length")
+_NO_GREETING = "pick a sound (upload one on the Sounds page first)"
 
 
 def key_slug(key: str) -> str:
@@ -220,7 +221,7 @@ async def menu_add(request: web.Request) -> web.StreamResponse:
     try:
         greeting = values.get("greeting", "").strip()
         if not greeting:
-            raise InvalidInput("greeting", "pick a sound (upload one on the Sounds page first)")
+            raise InvalidInput("greeting", _NO_GREETING)
         keys = {k: text for k, text in keys_from_form(values).items() if text != NONE}
         view = await menus.add_menu(
             platform(request),
@@ -255,6 +256,8 @@ def _changes(view: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
     """What the edit form changes, in the service's terms; what it leaves alone is not
     given, so an unchanged menu is not saved (nor audited)."""
     changes: dict[str, Any] = {}
+    if "greeting" in values and not values["greeting"].strip():
+        raise InvalidInput("greeting", _NO_GREETING)
     for key in ("name", "greeting"):
         if key in values and values[key].strip() != view[key]:
             changes[key] = values[key]

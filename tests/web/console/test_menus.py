@@ -197,6 +197,8 @@ async def test_refusals_name_the_field_and_write_nothing(
     _, page = await alice.post("/console/menus/acme/700", edit)
     assert "emergency number" in field_error(page, "m700-key-1-error")
     assert '<details class="edit" open>' in page
+    _, page = await alice.post("/console/menus/acme/700", {**edit, "greeting": ""})
+    assert "pick a sound" in field_error(page, "m700-e-greeting")
     _, page = await alice.post("/console/menus/acme/700/remove")
     assert any("is in use by group 600's overflow" in f for f in flashes(page))
     assert await snapshot() == before
