@@ -133,7 +133,10 @@ async def sound_add(request: web.Request) -> web.StreamResponse:
 @auth.tenant_admin_allowed
 async def sound_remove(request: web.Request) -> web.StreamResponse:
     tenant = await scope.path_tenant(request)
-    name = request.match_info["name"]
+    try:
+        name = (await sounds.show_sound(tenant.slug, request.match_info["name"]))["name"]
+    except ProvdError as e:
+        raise web.HTTPNotFound(text=str(e)) from e
     try:
         await sounds.remove_sound(platform(request), request[ACTOR], tenant.slug, name)
     except ProvdError as e:

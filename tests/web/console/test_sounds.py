@@ -61,6 +61,8 @@ async def test_upload_list_play_and_remove_a_sound(alice: Console, platform: Pla
     _, other = await alice.get("/console/sounds?tenant=globex")
     assert rows(other) == {}
 
+    status, _ = await alice.post("/console/sounds/acme/nosuch/remove")
+    assert status == 404
     status, page = await alice.post("/console/sounds/acme/welcome/remove")
     assert "Sound welcome removed." in flashes(page) and rows(page) == {}
     assert not (platform.data_dir / "sounds" / "acme" / "welcome.wav").exists()
