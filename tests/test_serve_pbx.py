@@ -500,3 +500,63 @@ async def test_serve_collects_voicemail_and_lights_the_phones_lamp(served: Serve
         assert list((served.data_dir / "pbx" / "media" / "voicemail" / "new").iterdir()) == []
     finally:
         assert await served.register(b, PHONE_C, expires=0) == 0
+
+
+async def test_a_caller_forwarded_to_voicemail_leaves_a_message_and_the_lamp_lights(
+    served: Served,
+) -> None:
+    """The whole chain: 202 unreachable forwards to its mailbox; a carrier's caller
+    (sipp playing its A-law recording) leaves a message with the media application;
+    serve files it and 202's phone, once registered, gets the NOTIFY."""
+    if not await served.cli_json("number", "list"):
+        assert await served.cli_json("number", "add", "020 123 4500", "--count", "10")
+    if not await served.cli_json("carrier", "list"):
+        host = f"{CARRIER_GW[0]}:{CARRIER_GW[1]}"
+        assert await served.cli_json("carrier", "add", "upstream", "--host", host)
+    assert await served.cli_json("number", "assign", "0201234503", "--user", "202")
+    assert await served.cli_json("user", "forward", "202", "--unreachable", "voicemail:202")
+    before = len(await served.cli_json("voicemail", "list", "default", "202"))
+
+    started = time.monotonic()
+    while True:
+        carrier = await run_sipp(
+            "carrier_voicemail.xml",
+            served.work,
+            remote=f"{PROXY}:5060",
+            local=CARRIER_UAC,
+            media=(CARRIER_UAC[0], 16120),
+            rows=[["0201234503", "0612345678", "Jan", "X-Test: vm", "3000"]],
+            timeout_s=12,
+        )
+        if carrier.rc == 0:
+            break
+        # Until serve's watcher has rebuilt the routing table: the old plan for 202.
+        assert time.monotonic() - started < 15, carrier.messages
+        await asyncio.sleep(0.5)
+
+    started = time.monotonic()
+    while len(messages := await served.cli_json("voicemail", "list", "default", "202")) == before:
+        assert time.monotonic() - started < 10, "serve never filed the message"
+        await asyncio.sleep(0.3)
+    newest = max(messages, key=lambda m: m["id"])
+    assert newest["caller"] == "0612345678"
+    assert newest["caller_number"] == "+31612345678"
+    assert newest["duration_ms"] >= 1000, newest
+    assert newest["heard"] is False
+
+    # Marking it heard sends 202's phone the counts: the lamp's state as provd keeps it.
+    b = served.account("202")
+    assert await served.register(b, PHONE_C) == 0
+    try:
+        async with sipp("uas_notify.xml", served.work, local=PHONE_C, timeout_s=12) as phone:
+            await asyncio.sleep(0.3)
+            assert await served.cli_json("voicemail", "heard", "default", str(newest["id"]))
+            received = await phone.finish()
+        assert received.rc == 0, received.output
+        [notify] = received.received("NOTIFY ")
+        assert "Event: message-summary" in notify
+        unheard = sum(1 for m in messages if not m["heard"]) - 1
+        assert f"Voice-Message: {unheard}/" in notify, notify
+    finally:
+        assert await served.register(b, PHONE_C, expires=0) == 0
+        assert await served.cli_json("user", "forward", "202", "--clear", "all")
