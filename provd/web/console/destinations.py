@@ -1,6 +1,7 @@
 """Destinations on console forms: the kind picked from a list, the key typed (the
-tenant's users, groups, number plans and menus offered as suggestions), read back as the
-``KIND:KEY`` text the services take (``user:201``, ``external:0612345678``, ``none``).
+tenant's users, groups, number plans and menus offered as suggestions; a user's extension
+for their mailbox), read back as the ``KIND:KEY`` text the services take (``user:201``,
+``external:0612345678``, ``voicemail:201``, ``none``).
 
 A form names a destination ``FIELD`` by two inputs, ``FIELD_kind`` and ``FIELD_key``;
 a refusal names ``FIELD``, as the services do.
@@ -24,6 +25,7 @@ KINDS: tuple[tuple[str, str], ...] = (
     (DestinationKind.EXTERNAL.value, "outside number"),
     (DestinationKind.SCHEDULED.value, "number plan"),
     (DestinationKind.MENU.value, "menu"),
+    (DestinationKind.VOICEMAIL.value, "voicemail"),
 )
 """The kinds a form offers, with what people call them."""
 
