@@ -469,6 +469,7 @@ def test_navigation_per_role() -> None:
         "Groups",
         "Menus",
         "Sounds",
+        "Voicemail",
         "Schedules",
         "Service codes",
         "Trunks",
@@ -492,6 +493,7 @@ def test_navigation_per_role() -> None:
         "Carriers",
         "Rates",
         "Calls",
+        "Voicemail",
     } <= set(labels[Role.ADMIN])
 
 

@@ -30,6 +30,7 @@ from provd.web.console import (
     schedules,
     sounds,
     trunks,
+    voicemail,
 )
 
 
@@ -43,6 +44,7 @@ def add_routes(app: web.Application) -> None:
         groups,
         menus,
         sounds,
+        voicemail,
         schedules,
         codes,
         outbound,
