@@ -145,7 +145,9 @@ async def registration(rpc: KamailioRpc, aor: str) -> Registration:
     try:
         result = await rpc.call("ul.lookup", USRLOC_TABLE, aor)
     except RpcError as e:
-        if e.not_found:
+        # Just after its contacts were removed (a kicked user) usrloc keeps the AoR a
+        # moment and answers "AOR has no contacts": not registered either.
+        if e.not_found or "no contacts" in e.message.lower():
             return Registration(aor=aor)
         raise
     return parse_lookup(aor, result)

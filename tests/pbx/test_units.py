@@ -17,7 +17,8 @@ from provd.pbx.probe import ProbeResult, answer_means_up, carrier_uri, probe_car
 from provd.pbx.rpc import KamailioRpc
 from provd.pbx.rtpengine import bdecode, bencode
 from provd.pbx.settings import PbxSecrets, PbxSettings
-from provd.pbx.status import parse_dump, parse_hostport, parse_lookup
+from provd.pbx.status import Registration, parse_dump, parse_hostport, parse_lookup
+from provd.pbx.status import registration as status_registration
 from provd.pbx.subscribers import (
     SipAccount,
     SubscriberRow,
@@ -335,3 +336,17 @@ async def test_check_sync_refuses_an_event_that_would_add_a_header() -> None:
             notify_token="n" * 48,
         )
     assert rpc.sent == []
+
+
+@pytest.mark.parametrize("message", ["AOR not found in location table", "AOR has no contacts"])
+async def test_an_aor_without_contacts_is_not_registered(message: str) -> None:
+    rpc = _CannedRpc(RpcError("ul.lookup", 500, message))
+    registration = await status_registration(rpc, "2050@acme.test")
+    assert registration == Registration("2050@acme.test")
+    assert not registration.registered
+
+
+async def test_another_lookup_error_is_raised() -> None:
+    rpc = _CannedRpc(RpcError("ul.lookup", 500, "Internal error"))
+    with pytest.raises(RpcError):
+        await status_registration(rpc, "2050@acme.test")
