@@ -9,8 +9,7 @@ accept it so, with ``Subscription-State: active``.
 
 from __future__ import annotations
 
-# The same header check and status reading as check-sync's: one NOTIFY path.
-from provd.pbx.notify import CheckSyncResult, _check_header_value, _outcome
+from provd.pbx.notify import CheckSyncResult, send_notify
 from provd.pbx.rpc import KamailioRpc
 
 EVENT = "message-summary"
@@ -33,29 +32,14 @@ async def message_waiting(
 ) -> CheckSyncResult:
     """NOTIFY every registered contact of ``aor`` (``ext@domain``) of its mailbox's
     ``new`` and ``old`` (heard) messages. 404 when no phone of it is registered."""
-    _check_header_value("aor", aor)
-    user, _, domain = aor.partition("@")
-    if not user or not domain:
-        raise ValueError(f"{aor!r} is not an AoR (extension@domain)")
-    headers = (
-        f"From: <sip:provd@{domain}>\r\n"
-        f"To: <sip:{aor}>\r\n"
-        f"Event: {EVENT}\r\n"
-        "Subscription-State: active\r\n"
-        f"Content-Type: {CONTENT_TYPE}\r\n"
-        f"X-Provd-Token: {_check_header_value('token', notify_token)}\r\n"
-    )
-    result = await rpc.call(
-        "tm.t_uac_wait",
-        "NOTIFY",
-        f"sip:{aor}",
-        next_hop,
-        ".",
-        headers,
-        summary_body(aor, new, old),
+    return await send_notify(
+        rpc,
+        aor,
+        event=EVENT,
+        state="active",
+        next_hop=next_hop,
+        notify_token=notify_token,
+        extra_headers=f"Content-Type: {CONTENT_TYPE}\r\n",
+        body=summary_body(aor, new, old),
         timeout=_TIMEOUT_S,
-    )
-    status, reason = int(result[0]), str(result[1])
-    return CheckSyncResult(
-        aor=aor, event=EVENT, outcome=_outcome(status), status=status, reason=reason
     )

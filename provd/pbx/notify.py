@@ -75,6 +75,36 @@ async def check_sync(
     secret that lets this NOTIFY (and no phone's) through. No Content-Length
     and no From tag: Kamailio adds both, and duplicates break the request.
     """
+    extra = ""
+    if contact is not None:
+        extra = f"X-Provd-Contact: {_check_header_value('contact', contact)}\r\n"
+    return await send_notify(
+        rpc,
+        aor,
+        event=event,
+        state="terminated",
+        next_hop=next_hop,
+        notify_token=notify_token,
+        extra_headers=extra,
+        timeout=_CHECK_SYNC_TIMEOUT_S,
+    )
+
+
+async def send_notify(
+    rpc: KamailioRpc,
+    aor: str,
+    *,
+    event: str,
+    state: str,
+    next_hop: str,
+    notify_token: str,
+    extra_headers: str = "",
+    body: str | None = None,
+    timeout: float = _CHECK_SYNC_TIMEOUT_S,
+) -> CheckSyncResult:
+    """A NOTIFY for ``aor`` through Kamailio (``tm.t_uac_wait`` to Kamailio itself with
+    provd's token; Kamailio forwards it to the AoR's contacts), and the phone's answer.
+    check-sync and message-waiting (provd.pbx.mwi) both go this way."""
     _check_header_value("aor", aor)
     user, _, domain = aor.partition("@")
     if not user or not domain:
@@ -83,20 +113,14 @@ async def check_sync(
         f"From: <sip:provd@{domain}>\r\n"
         f"To: <sip:{aor}>\r\n"
         f"Event: {_check_header_value('event', event)}\r\n"
-        "Subscription-State: terminated\r\n"
+        f"Subscription-State: {_check_header_value('state', state)}\r\n"
         f"X-Provd-Token: {_check_header_value('token', notify_token)}\r\n"
+        f"{extra_headers}"
     )
-    if contact is not None:
-        headers += f"X-Provd-Contact: {_check_header_value('contact', contact)}\r\n"
-    result = await rpc.call(
-        "tm.t_uac_wait",
-        "NOTIFY",
-        f"sip:{aor}",
-        next_hop,
-        ".",
-        headers,
-        timeout=_CHECK_SYNC_TIMEOUT_S,
-    )
+    args = ["NOTIFY", f"sip:{aor}", next_hop, ".", headers]
+    if body is not None:
+        args.append(body)
+    result = await rpc.call("tm.t_uac_wait", *args, timeout=timeout)
     # [code, reason, ...reply headers and body]
     status, reason = int(result[0]), str(result[1])
     return CheckSyncResult(

@@ -7,12 +7,14 @@ no ports collide and the SDP rewrite is visible: media on .10 is rtpengine.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -20,6 +22,8 @@ import pytest_asyncio
 from provd.db.connection import database, db_url_for, upgrade_schema
 from provd.db.models import Tenant, User
 from provd.domain.passwords import generate_password
+from provd.domain.routing import Carrier, Carriers, TenantRouting
+from provd.domain.routing_table import RoutingTable
 from provd.pbx.errors import RpcError
 from provd.pbx.media_app import media_hostport
 from provd.pbx.settings import PbxSecrets, PbxSettings
@@ -230,3 +234,25 @@ async def _registrations_end_with_their_module() -> AsyncIterator[None]:
             for aor in await env.supervisor.control.registrations():
                 with contextlib.suppress(RpcError):
                     await env.supervisor.control.rpc.call("ul.rm", "location", aor)
+
+
+@contextlib.contextmanager
+def acme_called_from(pbx: PbxEnv, carrier_ip: str, **acme: Any) -> Iterator[None]:
+    """Inside: the route listener's table holds acme alone (its users as loaded, and
+    ``acme``'s fields: numbers, menus...) and carrier ``main`` calling from
+    ``carrier_ip``, with the media application's address; the table before comes back
+    after."""
+    loaded = pbx.routing.table.tenant_for_domain(ACME)
+    assert loaded is not None
+    tenant = TenantRouting(slug="acme", sip_domain=ACME, users=loaded.users, **acme)
+    before = pbx.routing.table
+    pbx.routing.table = RoutingTable(
+        [tenant],
+        Carriers((Carrier("main", f"{carrier_ip}:5060"),)),
+        {"main": [ipaddress.ip_network(f"{carrier_ip}/32")]},
+        media=pbx.routing.media,
+    )
+    try:
+        yield
+    finally:
+        pbx.routing.table = before

@@ -11,7 +11,6 @@ provd's own user agent, which records the audio it gets.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import re
 from collections.abc import AsyncIterator
 
@@ -20,20 +19,16 @@ import pytest_asyncio
 
 from provd.domain import ivr
 from provd.domain.routing import (
-    Carrier,
-    Carriers,
     MenuRouting,
-    TenantRouting,
     ToMenu,
     ToUser,
 )
-from provd.domain.routing_table import RoutingTable
 from provd.media import sdp, sounds
 from provd.media.catalogue import write_menus
 from provd.media.rtp import RtpSession
 from provd.media.ua import IncomingCall, UserAgent
 from provd.pbx.media_app import media_dir, sounds_dir
-from tests.pbx.conftest import ACME, PbxEnv, ip, reg_row, unregister
+from tests.pbx.conftest import ACME, PbxEnv, acme_called_from, ip, reg_row, unregister
 from tests.pbx.sippctl import SippResult, run_sipp, sipp
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -70,26 +65,13 @@ async def menus(pbx: PbxEnv) -> AsyncIterator[PbxEnv]:
             }
         },
     )
-    acme = TenantRouting(
-        slug="acme",
-        sip_domain=ACME,
-        users=pbx.routing.table.tenant_for_domain(ACME).users,  # type: ignore[union-attr]
-        numbers={DID: ToMenu("700")},
-        menus={
-            "700": MenuRouting("700", "Day", keys={"1": ToUser("2001")}, default=ToUser("2002"))
-        },
-    )
-    before = pbx.routing.table
-    pbx.routing.table = RoutingTable(
-        [acme],
-        Carriers((Carrier("main", f"{CARRIER_UAC[0]}:5060"),)),
-        {"main": [ipaddress.ip_network(f"{CARRIER_UAC[0]}/32")]},
-        media=pbx.routing.media,
-    )
+    menu = MenuRouting("700", "Day", keys={"1": ToUser("2001")}, default=ToUser("2002"))
     try:
-        yield pbx
+        with acme_called_from(
+            pbx, CARRIER_UAC[0], numbers={DID: ToMenu("700")}, menus={"700": menu}
+        ):
+            yield pbx
     finally:
-        pbx.routing.table = before
         await unregister(pbx, ("2001", "2002"))
 
 

@@ -9,19 +9,17 @@ carrier's address, so that what it hears can be recorded and checked.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
 
-from provd.domain.routing import Carrier, Carriers, TenantRouting, ToUser
-from provd.domain.routing_table import RoutingTable
+from provd.domain.routing import ToUser
 from provd.media import sdp, sounds
 from provd.media.rtp import RtpSession
 from provd.media.ua import IncomingCall, UserAgent
 from provd.pbx.media_app import MOH_NOTES_HZ
-from tests.pbx.conftest import ACME, PbxEnv, ip, reg_row, unregister
+from tests.pbx.conftest import PbxEnv, acme_called_from, ip, reg_row, unregister
 from tests.pbx.sippctl import run_sipp, sipp
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -38,19 +36,10 @@ async def holding(pbx: PbxEnv) -> AsyncIterator[PbxEnv]:
         "register.xml", pbx.work, remote=pbx.proxy, local=PHONE_2001, rows=[row]
     )
     assert result.rc == 0, result.messages
-    users = pbx.routing.table.tenant_for_domain(ACME).users  # type: ignore[union-attr]
-    acme = TenantRouting(slug="acme", sip_domain=ACME, users=users, numbers={DID: ToUser("2001")})
-    before = pbx.routing.table
-    pbx.routing.table = RoutingTable(
-        [acme],
-        Carriers((Carrier("main", f"{CARRIER[0]}:5060"),)),
-        {"main": [ipaddress.ip_network(f"{CARRIER[0]}/32")]},
-        media=pbx.routing.media,
-    )
     try:
-        yield pbx
+        with acme_called_from(pbx, CARRIER[0], numbers={DID: ToUser("2001")}):
+            yield pbx
     finally:
-        pbx.routing.table = before
         await unregister(pbx, ("2001",))
 
 

@@ -10,7 +10,6 @@ tone, or sipp playing a recording.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,8 +17,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from provd.domain.routing import Carrier, Carriers, TenantRouting, ToVoicemail
-from provd.domain.routing_table import RoutingTable
+from provd.domain.routing import ToVoicemail
 from provd.media import sdp, sounds
 from provd.media.mailboxes import MAILBOXES_FILE, Mailbox, write_mailboxes
 from provd.media.rtp import RtpSession
@@ -27,7 +25,7 @@ from provd.media.spool import SPOOL_DIR, SpooledMessage, read_spool
 from provd.media.ua import IncomingCall, UserAgent
 from provd.media.voicemail import BEEP_HZ
 from provd.pbx.media_app import media_dir, sounds_dir
-from tests.pbx.conftest import ACME, PbxEnv, ip
+from tests.pbx.conftest import ACME, PbxEnv, acme_called_from, ip
 from tests.pbx.sippctl import run_sipp
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -49,23 +47,10 @@ async def mailbox(pbx: PbxEnv) -> AsyncIterator[Path]:
     greeting.parent.mkdir(parents=True, exist_ok=True)
     sounds.write_wav(greeting, sounds.tone(GREETING_HZ, 1000))
     write_mailboxes(data, {ACME: {"2001": Mailbox(greeting="acme/vm-2001")}})
-    acme = TenantRouting(
-        slug="acme",
-        sip_domain=ACME,
-        users=pbx.routing.table.tenant_for_domain(ACME).users,  # type: ignore[union-attr]
-        numbers={DID: ToVoicemail("2001")},
-    )
-    before = pbx.routing.table
-    pbx.routing.table = RoutingTable(
-        [acme],
-        Carriers((Carrier("main", f"{CARRIER_UAC[0]}:5060"),)),
-        {"main": [ipaddress.ip_network(f"{CARRIER_UAC[0]}/32")]},
-        media=pbx.routing.media,
-    )
     try:
-        yield data
+        with acme_called_from(pbx, CARRIER_UAC[0], numbers={DID: ToVoicemail("2001")}):
+            yield data
     finally:
-        pbx.routing.table = before
         (data / MAILBOXES_FILE).unlink(missing_ok=True)
 
 
