@@ -111,6 +111,7 @@ from provd.domain import (
     limits,
     numbers,
     outbound_policy,
+    queues,
     rating,
     schedules,
     service_codes,
@@ -265,8 +266,16 @@ class ToVoicemail:
     extension: str
 
 
-Destination = ToUser | ToGroup | ToExternal | ToScheduled | ToTrunk | ToMenu | ToVoicemail
-NumberTarget = ToUser | ToGroup | ToScheduled | ToTrunk | ToMenu | ToVoicemail
+@dataclass(frozen=True)
+class ToQueue:
+    """A call queue: the media application answers, holds the caller and offers the call
+    to the queue's agents (provd.domain.queues)."""
+
+    extension: str
+
+
+Destination = ToUser | ToGroup | ToExternal | ToScheduled | ToTrunk | ToMenu | ToVoicemail | ToQueue
+NumberTarget = ToUser | ToGroup | ToScheduled | ToTrunk | ToMenu | ToVoicemail | ToQueue
 
 
 @dataclass(frozen=True)
@@ -419,6 +428,20 @@ class MenuRouting:
 
 
 @dataclass(frozen=True)
+class QueueRouting:
+    """A call queue as routing reads it: its agents (extensions of the tenant's users,
+    logged in or not: the media application offers calls to the logged-in ones only),
+    how long one offer rings, and where a caller goes after the maximum wait (None: the
+    media application ends the call)."""
+
+    extension: str
+    name: str = ""
+    agents: tuple[str, ...] = ()
+    ring_s: int = queues.DEFAULT_RING_SECONDS
+    failover: Destination | None = None
+
+
+@dataclass(frozen=True)
 class TenantRouting:
     """A tenant's routing data: its users and every number it owns.
 
@@ -451,6 +474,8 @@ class TenantRouting:
     """Prices a call out for its budget: without a rate a call is not cut."""
     menus: Mapping[str, MenuRouting] = field(default_factory=dict)
     """IVR menus by extension."""
+    queues: Mapping[str, QueueRouting] = field(default_factory=dict)
+    """Call queues by extension."""
 
 
 @dataclass(frozen=True)
@@ -819,13 +844,15 @@ def _outbound(
 
 
 def _extension(tenant: TenantRouting, dialled: str) -> Destination | None:
-    """What an extension of the tenant names: a user, a hunt group or a menu."""
+    """What an extension of the tenant names: a user, a hunt group, a menu or a queue."""
     if dialled in tenant.users:
         return ToUser(dialled)
     if dialled in tenant.groups:
         return ToGroup(dialled)
     if dialled in tenant.menus:
         return ToMenu(dialled)
+    if dialled in tenant.queues:
+        return ToQueue(dialled)
     return None
 
 
@@ -837,8 +864,18 @@ def _from_media(
     caller is the one the media application was sent (From, and PAI for the number)."""
     dialled = unquote(facts.dialled).strip()
     choice = ivr.parse_request_user(dialled)
+    queue_call = queues.parse_request_user(dialled)
     dest: Destination | None
-    if choice is not None:
+    if isinstance(queue_call, queues.AgentOffer):
+        return _agent_offer(facts, tenant, carriers, media, queue_call)
+    if isinstance(queue_call, queues.QueueFailover):
+        queue = tenant.queues.get(queue_call.queue)
+        if queue is None:
+            return Reject(404, "Number not in use")
+        if queue.failover is None:
+            return Reject(404, "Not Found: the queue has no failover destination")
+        dest = queue.failover
+    elif choice is not None:
         menu = tenant.menus.get(choice[0])
         if menu is None:
             return Reject(404, "Number not in use")
@@ -864,6 +901,48 @@ def _from_media(
     )
     call = _Call(facts, tenant, carriers, kind, caller, from_, media=media)
     return _follow(call, dest)
+
+
+def _agent_offer(
+    facts: CallFacts,
+    tenant: TenantRouting,
+    carriers: Carriers,
+    media: str | None,
+    offer: queues.AgentOffer,
+) -> RoutePlan:
+    """The media application offering a queue's caller to one agent: that user's phones
+    ring, for a little longer than the queue's ring time (the media application cancels
+    first), and nothing else happens when they do not answer: no forwards, no mailbox;
+    the queue makes its next offer. An agent in do-not-disturb is busy."""
+    queue = tenant.queues.get(offer.queue)
+    if queue is None:
+        return Reject(404, "Number not in use")
+    user = tenant.users.get(offer.agent)
+    if offer.agent not in queue.agents or user is None:
+        return Reject(404, "Not Found: not an agent of this queue")
+    if user.dnd:
+        return Reject(486, "Busy Here: do not disturb")
+    caller = _media_caller(facts, tenant)
+    if caller.hidden:
+        shown = NameAddr(ANONYMOUS_DISPLAY, ANONYMOUS_URI)
+    else:
+        shown = NameAddr(
+            _clean_display(f"{queue.name}: {facts.from_display or caller.shown}")
+            if queue.name
+            else _clean_display(facts.from_display),
+            f"sip:{caller.shown}@{tenant.sip_domain}",
+        )
+    kind: Literal["internal", "inbound"] = (
+        "internal" if caller.number is None and facts.from_user in tenant.users else "inbound"
+    )
+    call = _Call(facts, tenant, carriers, kind, caller, shown, media=media)
+    ring_ms = (queue.ring_s + AGENT_RING_MARGIN_S) * 1000
+    return Route(kind, (_user_branch(call, user, shown, ring_ms),), caller)
+
+
+AGENT_RING_MARGIN_S = 5
+"""Kamailio's ring time for an agent over the queue's: the media application's CANCEL
+at the queue's ring time is what ends an offer, this is only the backstop."""
 
 
 def _media_caller(facts: CallFacts, tenant: TenantRouting) -> CallerId:
@@ -1119,6 +1198,10 @@ def _resolve(
         if dest.extension not in tenant.users:
             return Reject(404, "Number not in use")
         return _media_step(call, f"{VOICEMAIL_PREFIX}{dest.extension}")
+    if isinstance(dest, ToQueue):
+        if dest.extension not in tenant.queues:
+            return Reject(404, "Number not in use")
+        return _media_step(call, queues.request_user(dest.extension))
     if isinstance(dest, ToUser):
         user = tenant.users.get(dest.extension)
         if user is None:
@@ -1157,7 +1240,13 @@ def _media_step(call: _Call, service: str) -> _Resolved:
         by = call.diverted_by.extension
         reason = call.reason or "unknown"
         add += (("Diversion", f"<sip:{by}@{tenant.sip_domain}>;reason={reason}"),)
-    kind = "voicemail" if service.startswith(VOICEMAIL_PREFIX) else "ivr"
+    kind = (
+        "voicemail"
+        if service.startswith(VOICEMAIL_PREFIX)
+        else "queue"
+        if service.startswith(queues.SERVICE_PREFIX)
+        else "ivr"
+    )
     branch = Branch(
         target=MediaTarget(kind, f"sip:{service}@{call.media}", f"sip:{call.media}"),
         headers=HeaderEdits(

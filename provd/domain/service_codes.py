@@ -13,6 +13,8 @@ The codes follow the GSM supplementary-service convention phones and users know
 ``*78`` / ``*79``  do-not-disturb on / off
 ``*915``           flip the night switch (on, or back to automatic); with several
                    schedules ``*915*N#`` flips the N-th (as ``provd codes`` lists them)
+``*903`` / ``*904``  log in to / out of every queue the user is an agent of;
+                   ``*903*EXT#`` / ``*904*EXT#`` that queue only
 =================  ==========================================================
 
 :func:`parse` only reads what was dialled; the change is made by
@@ -43,6 +45,8 @@ FORWARD_CLEAR: dict[ForwardCase, str] = {case: f"#{code}#" for code, case in FOR
 DND_ON = "*78"
 DND_OFF = "*79"
 NIGHT_SWITCH = "*915"
+AGENT_LOGIN = "*903"
+AGENT_LOGOUT = "*904"
 CLEAR_ALL = "#002#"
 
 
@@ -69,11 +73,21 @@ class FlipNightSwitch:
     """1-based position among the tenant's schedules (by name)."""
 
 
-ServiceCode = SetForward | ClearForward | SetDnd | FlipNightSwitch
+@dataclass(frozen=True)
+class QueueLogin:
+    """An agent logging in (``on``) or out; ``queue`` is one queue's extension, None for
+    every queue the user is an agent of."""
+
+    on: bool
+    queue: str | None = None
+
+
+ServiceCode = SetForward | ClearForward | SetDnd | FlipNightSwitch | QueueLogin
 
 _SET = re.compile(r"\*(21|67|61|62)\*([+0-9]{2,20})#?")
 _CLEAR = re.compile(r"#(21|67|61|62)#")
 _NIGHT = re.compile(r"\*915(?:\*([1-9][0-9]?)#?)?")
+_AGENT = re.compile(r"\*90([34])(?:\*([0-9]{2,5})#?)?")
 
 
 def parse(dialled: str) -> ServiceCode | None:
@@ -93,6 +107,8 @@ def parse(dialled: str) -> ServiceCode | None:
         return SetDnd(False)
     if m := _NIGHT.fullmatch(text):
         return FlipNightSwitch(int(m.group(1) or 1))
+    if m := _AGENT.fullmatch(text):
+        return QueueLogin(m.group(1) == "3", m.group(2))
     return None
 
 
@@ -112,5 +128,7 @@ CODES: tuple[CodeHelp, ...] = (
     CodeHelp("*78", "do-not-disturb on"),
     CodeHelp("*79", "do-not-disturb off"),
     CodeHelp("*915", "flip the night switch (users allowed to); *915*N# for schedule N"),
+    CodeHelp("*903", "log in to your queues; *903*EXT# for queue EXT only"),
+    CodeHelp("*904", "log out of your queues; *904*EXT# for queue EXT only"),
 )
 """What ``provd codes`` and the console list, in this order."""
