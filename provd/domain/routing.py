@@ -1678,7 +1678,7 @@ def _parallel_keys(branches: tuple[Branch, ...]) -> dict[str, object]:
         "fr_inv_timer": first.ring_timeout_ms,
     }
     if first.headers.from_ is not None:
-        keys["from_display"] = first.headers.from_.display
+        keys["from_display"] = _quoted(first.headers.from_.display)
         keys["from_uri"] = first.headers.from_.uri
     if first.headers.add:
         keys["extra"] = "".join(f"{n}: {v}\r\n" for n, v in first.headers.add)
@@ -1753,4 +1753,10 @@ def _branch_json(branch: Branch) -> dict[str, object]:
 
 
 def _name_addr_json(value: NameAddr) -> dict[str, str]:
-    return {"display": value.display, "uri": value.uri}
+    return {"display": _quoted(value.display), "uri": value.uri}
+
+
+def _quoted(display: str) -> str:
+    """A display name as Kamailio's uac module puts it in a header: as given, so quoted
+    here (a name such as ``Sales: Jan`` is not a token and must be a quoted string)."""
+    return f'"{display}"' if display else ""

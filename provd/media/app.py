@@ -23,12 +23,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from provd.domain import ivr
+from provd.domain import ivr, queues
 from provd.domain.routing import VOICEMAIL_PREFIX
 from provd.media import sdp, sounds, voicemail
 from provd.media.catalogue import Catalogue, CatalogueError
+from provd.media.queue import QueueService
+from provd.media.queue_files import QueueFileError
 from provd.media.rtp import NoFreePort, RtpSession
-from provd.media.sip import parse_name_addr
+from provd.media.sip import parse_name_addr, uri_user_host
 from provd.media.ua import CallEnded, CallFailed, IncomingCall, OutgoingCall, UserAgent
 
 log = logging.getLogger(__name__)
@@ -51,16 +53,6 @@ class MediaSettings:
     rtp_ports: tuple[int, int]
 
 
-def uri_user_host(uri: str) -> tuple[str, str]:
-    """(user, host) of a ``sip:user@host:port;params`` URI; empty parts when absent."""
-    rest = uri.split(":", 1)[1] if ":" in uri else uri
-    rest = rest.split(";", 1)[0].split("?", 1)[0]
-    user, _, host = rest.rpartition("@")
-    if host.startswith("["):
-        return user, host.split("]", 1)[0] + "]"
-    return user, host.split(":", 1)[0]
-
-
 class MediaApp:
     def __init__(self, settings: MediaSettings, catalogue: Catalogue) -> None:
         self.settings = settings
@@ -69,13 +61,16 @@ class MediaApp:
         self._sessions = itertools.count(random.randrange(1 << 30))
         self.calls = 0
         """Calls answered since start (logs and tests)."""
+        self.queues = QueueService(self, catalogue.data_dir)
 
     async def start(self) -> None:
         host, port = self.settings.sip
         self._ua = await UserAgent.start(host, port, self.on_invite)
+        self.queues.start()
         log.info("media application listening on %s:%d", host, port)
 
     async def close(self) -> None:
+        await self.queues.close()
         if self._ua is not None:
             await self._ua.close()
             self._ua = None
@@ -91,6 +86,9 @@ class MediaApp:
         _, domain = uri_user_host(call.to_uri)
         if user.startswith(VOICEMAIL_PREFIX):
             await self._voicemail(call, domain, user.removeprefix(VOICEMAIL_PREFIX))
+            return
+        if user.startswith(queues.SERVICE_PREFIX):
+            await self._queue(call, domain, user.removeprefix(queues.SERVICE_PREFIX))
             return
         if not user.startswith(ivr.SERVICE_PREFIX):
             await call.reject(404, "Not Found")
@@ -112,7 +110,30 @@ class MediaApp:
         try:
             leave = await _MenuRun(self, call, rtp, menus, menu).run()
             if leave is not None:
-                await self._put_through(call, rtp, domain, leave)
+                await self.put_through(call, rtp, domain, leave)
+        except CallEnded:
+            pass
+        finally:
+            rtp.close()
+            if not call.ended.is_set():
+                await call.hang_up()
+
+    async def _queue(self, call: IncomingCall, domain: str, extension: str) -> None:
+        try:
+            config = self.queues.config(domain, extension)
+        except QueueFileError as exc:
+            log.error("queues unreadable: %s", exc)
+            await call.reject(500, "Server Internal Error")
+            return
+        if config is None:
+            await call.reject(404, "Not Found")
+            return
+        rtp = await self._answer(call)
+        if rtp is None:
+            return
+        self.calls += 1
+        try:
+            await self.queues.serve(call, rtp, domain, extension, config)
         except CallEnded:
             pass
         finally:
@@ -172,29 +193,43 @@ class MediaApp:
             raise
         return rtp
 
-    async def _put_through(
+    async def place_call(
+        self,
+        call: IncomingCall,
+        domain: str,
+        request_user: str,
+        leg: RtpSession,
+        *,
+        timeout_s: float = RING_LIMIT_S,
+    ) -> OutgoingCall:
+        """Call ``request_user`` in the caller's tenant back through Kamailio as the caller
+        (From, and the identity headers as they came), offering ``leg`` for the audio:
+        the answered call, or CallFailed."""
+        target = f"sip:{request_user}@{domain}"
+        headers = [(n, v) for n in PASSED_ON if (v := call.invite.headers.get(n))]
+        caller = parse_name_addr(call.invite.headers.get("From") or "")
+        offer = sdp.offer_sdp(self.settings.rtp_host, leg.local_port, next(self._sessions))
+        return await self.ua.call(
+            target,
+            proxy=self.settings.proxy,
+            from_uri=caller.uri,
+            from_display=caller.display,
+            to_uri=target,
+            sdp=offer.encode(),
+            headers=headers,
+            timeout_s=timeout_s,
+        )
+
+    async def open_leg(self) -> RtpSession:
+        return await RtpSession.open(self.settings.rtp_host, self.settings.rtp_ports)
+
+    async def put_through(
         self, call: IncomingCall, rtp: RtpSession, domain: str, request_user: str
     ) -> None:
         """Call ``request_user`` back through Kamailio as the caller; bridge on answer."""
-        leg = await RtpSession.open(self.settings.rtp_host, self.settings.rtp_ports)
+        leg = await self.open_leg()
         try:
-            target = f"sip:{request_user}@{domain}"
-            headers = [(n, v) for n in PASSED_ON if (v := call.invite.headers.get(n))]
-            caller = parse_name_addr(call.invite.headers.get("From") or "")
-            placing = asyncio.ensure_future(
-                self.ua.call(
-                    target,
-                    proxy=self.settings.proxy,
-                    from_uri=caller.uri,
-                    from_display=caller.display,
-                    to_uri=target,
-                    sdp=sdp.offer_sdp(
-                        self.settings.rtp_host, leg.local_port, next(self._sessions)
-                    ).encode(),
-                    headers=headers,
-                    timeout_s=RING_LIMIT_S,
-                )
-            )
+            placing = asyncio.ensure_future(self.place_call(call, domain, request_user, leg))
             hung_up = asyncio.ensure_future(call.ended.wait())
             try:
                 await asyncio.wait({placing, hung_up}, return_when=asyncio.FIRST_COMPLETED)
@@ -211,11 +246,11 @@ class MediaApp:
             except CallFailed as exc:
                 log.info("call %s: %s answered %d", call.call_id, request_user, exc.status)
                 return
-            await self._bridge(call, rtp, out, leg)
+            await self.bridge(call, rtp, out, leg)
         finally:
             leg.close()
 
-    async def _bridge(
+    async def bridge(
         self, call: IncomingCall, rtp: RtpSession, out: OutgoingCall, leg: RtpSession
     ) -> None:
         try:

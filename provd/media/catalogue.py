@@ -172,6 +172,7 @@ class Catalogue:
         )
         self._sounds: dict[str, tuple[tuple[int, int], bytes]] = {}
         self._frames: dict[tuple[str, str], tuple[bytes, list[bytes]]] = {}
+        self._files: dict[tuple[str, str], tuple[tuple[int, int], list[bytes]]] = {}
 
     def menus(self, domain: str) -> Mapping[str, ivr.Menu]:
         """The tenant's menus (none when the file is missing)."""
@@ -195,6 +196,20 @@ class Catalogue:
         pcm = sounds.read_prompt(path)
         self._sounds[name] = (stamp, pcm)
         return pcm
+
+    def file_frames(self, path: Path, codec: str) -> list[bytes]:
+        """A WAV of the data directory (music on hold) as frames, cached like sounds;
+        FileNotFoundError when it is not there."""
+        key = (f"file:{path}", codec)
+        st = path.stat()
+        stamp = (st.st_mtime_ns, st.st_size)
+        cached = self._files.get(key)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        pcm = sounds.read_prompt(path)
+        encoded = sounds.frames(pcm, codec) if pcm else []
+        self._files[key] = (stamp, encoded)
+        return encoded
 
     def frames(self, name: str, codec: str) -> list[bytes]:
         """A sound as 20 ms frames in ``codec``, encoded once for every call that plays

@@ -425,3 +425,13 @@ def make_response(
     for name, value in extra_headers:
         headers.add(name, value)
     return SipResponse(status, reason, headers, body)
+
+
+def uri_user_host(uri: str) -> tuple[str, str]:
+    """(user, host) of a ``sip:user@host:port;params`` URI; empty parts when absent."""
+    rest = uri.split(":", 1)[1] if ":" in uri else uri
+    rest = rest.split(";", 1)[0].split("?", 1)[0]
+    user, _, host = rest.rpartition("@")
+    if host.startswith("["):
+        return user, host.split("]", 1)[0] + "]"
+    return user, host.split(":", 1)[0]

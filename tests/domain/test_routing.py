@@ -649,7 +649,7 @@ def test_plan_to_json_for_an_outbound_call_is_an_rtjson_document() -> None:
                 "target": "carrier",
                 "carrier": "carrier-a",
                 "headers": {
-                    "from": {"display": "Anonymous", "uri": "sip:anonymous@anonymous.invalid"},
+                    "from": {"display": '"Anonymous"', "uri": "sip:anonymous@anonymous.invalid"},
                     "to": {"display": "", "uri": "sip:+31612345678@192.0.2.1:5060"},
                     "extra": "P-Asserted-Identity: <sip:+31201234501@acme.pbx.test>\r\n"
                     "Privacy: id\r\n",
@@ -670,7 +670,7 @@ def test_plan_to_json_for_an_outbound_call_is_an_rtjson_document() -> None:
                 "target": "carrier",
                 "carrier": "carrier-b",
                 "headers": {
-                    "from": {"display": "Anonymous", "uri": "sip:anonymous@anonymous.invalid"},
+                    "from": {"display": '"Anonymous"', "uri": "sip:anonymous@anonymous.invalid"},
                     "to": {"display": "", "uri": "sip:+31612345678@b.example"},
                     "extra": "P-Asserted-Identity: <sip:+31201234501@acme.pbx.test>\r\n"
                     "Privacy: id\r\n",
@@ -704,7 +704,7 @@ def test_plan_to_json_for_an_inbound_call_names_the_aor() -> None:
                 "uri": "sip:2000@acme.pbx.test",
                 "target": "aor",
                 "extension": "2000",
-                "headers": {"from": {"display": "Jan", "uri": "sip:0612345678@acme.pbx.test"}},
+                "headers": {"from": {"display": '"Jan"', "uri": "sip:0612345678@acme.pbx.test"}},
                 "remove_headers": list(IDENTITY_HEADERS),
                 "fr_timer": 5000,
                 "fr_inv_timer": 60000,
@@ -890,7 +890,11 @@ def test_property_every_plan_is_a_json_document_with_safe_header_values(
         headers = r["headers"]
         for key in ("from", "to"):
             if key in headers:
-                for value in headers[key].values():
+                display, uri = headers[key]["display"], headers[key]["uri"]
+                # A display is one quoted string: quotes at both ends and none inside.
+                inner = display[1:-1] if display else ""
+                assert display == "" or (display[0] == display[-1] == '"' and len(display) > 2)
+                for value in (inner, uri):
                     assert value.isprintable() and '"' not in value and "\\" not in value
         extra = headers.get("extra", "")
         assert all(line.isprintable() for line in extra.split("\r\n"))

@@ -98,7 +98,7 @@ def carrier_call(
 def media_call(dialled: str, **kw: object) -> CallFacts:
     base: dict[str, object] = {
         "from_user": "0612345678",
-        "from_display": "Jan",
+        "from_display": '"Jan"',
         "pai_user": "+31612345678",
     }
     base.update(kw)
