@@ -935,6 +935,8 @@ def _agent_offer(
     kind: Literal["internal", "inbound"] = (
         "internal" if caller.number is None and facts.from_user in tenant.users else "inbound"
     )
+    if facts.failed:
+        return RelayFailure()  # the one step there is failed: the queue makes its next offer
     call = _Call(facts, tenant, carriers, kind, caller, shown, media=media)
     ring_ms = (queue.ring_s + AGENT_RING_MARGIN_S) * 1000
     return Route(kind, (_user_branch(call, user, shown, ring_ms),), caller)

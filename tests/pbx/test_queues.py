@@ -37,7 +37,7 @@ from provd.media.rtp import RtpSession
 from provd.media.ua import IncomingCall, UserAgent
 from provd.pbx.media_app import media_dir, sounds_dir
 from tests.pbx.conftest import ACME, PbxEnv, acme_called_from, ip, reg_row, unregister
-from tests.pbx.sippctl import SippResult, run_sipp, sipp
+from tests.pbx.sippctl import SippResult, SippRun, run_sipp, sipp
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -60,19 +60,24 @@ def agent(ext: str, *, calls: int = 0, idle_min: float | None = None) -> queues.
     return queues.Agent(ext, stats)
 
 
-def configure(data: Path, strategy: queues.Strategy, *agents: queues.Agent, **more: object) -> None:
-    settings: dict[str, object] = {"ring_s": 4, "max_wait_s": 30, "has_failover": True}
-    settings.update(more)
-    write_queues(
-        data,
-        {
-            ACME: {
-                "800": QueueConfig(
-                    tenant="acme", name="Sales", strategy=strategy, agents=agents, **settings
-                )  # type: ignore[arg-type]
-            }
-        },
+def configure(
+    data: Path,
+    strategy: queues.Strategy,
+    *agents: queues.Agent,
+    max_wait_s: int = 30,
+    moh: str | None = None,
+) -> None:
+    config = QueueConfig(
+        tenant="acme",
+        name="Sales",
+        strategy=strategy,
+        ring_s=4,
+        max_wait_s=max_wait_s,
+        has_failover=True,
+        moh=moh,
+        agents=agents,
     )
+    write_queues(data, {ACME: {"800": config}})
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -139,7 +144,7 @@ async def carrier_call(pbx: PbxEnv, hold_ms: int) -> SippResult:
 @contextlib.asynccontextmanager
 async def phones(
     pbx: PbxEnv, scenario_2001: str, scenario_2002: str
-) -> AsyncIterator[tuple[object, object]]:
+) -> AsyncIterator[tuple[SippRun, SippRun]]:
     async with (
         sipp(
             scenario_2001, pbx.work, local=PHONE_2001, media=(PHONE_2001[0], 19650), timeout_s=20
@@ -157,7 +162,7 @@ async def test_fewest_calls_offers_the_agent_with_fewer_calls_first(
     configure(data, queues.Strategy.FEWEST_CALLS, agent("2001", calls=5), agent("2002", calls=1))
     async with phones(queue, "uas_call.xml", "uas_call.xml") as (_one, two):
         carrier = await carrier_call(queue, 3000)
-        answered = await two.finish()  # type: ignore[attr-defined]
+        answered = await two.finish()
     assert carrier.rc == 0, carrier.messages
     assert answered.rc == 0, answered.messages
     [invite] = answered.received("INVITE ")
@@ -181,7 +186,7 @@ async def test_longest_idle_offers_the_agent_idle_longest_first(queue: PbxEnv, d
     )
     async with phones(queue, "uas_call.xml", "uas_call.xml") as (one, _two):
         carrier = await carrier_call(queue, 3000)
-        answered = await one.finish()  # type: ignore[attr-defined]
+        answered = await one.finish()
     assert carrier.rc == 0, carrier.messages
     assert answered.rc == 0, answered.messages
     [invite] = answered.received("INVITE ")
@@ -194,8 +199,8 @@ async def test_a_busy_agent_is_passed_over_for_the_next(queue: PbxEnv, data: Pat
     configure(data, queues.Strategy.FEWEST_CALLS, agent("2001", calls=3), agent("2002"))
     async with phones(queue, "uas_call.xml", "uas_busy.xml") as (one, two):
         carrier = await carrier_call(queue, 3000)
-        answered = await one.finish()  # type: ignore[attr-defined]
-        busy = await two.finish()  # type: ignore[attr-defined]
+        answered = await one.finish()
+        busy = await two.finish()
     assert carrier.rc == 0, carrier.messages
     assert answered.rc == 0, answered.messages
     assert len(busy.received("INVITE ")) == 1  # 2002 (fewest calls) was offered first
@@ -209,8 +214,8 @@ async def test_ring_all_rings_every_agent_and_the_first_answer_takes_the_call(
     configure(data, queues.Strategy.RING_ALL, agent("2001"), agent("2002"))
     async with phones(queue, "uas_call.xml", "uas_cancel.xml") as (one, two):
         carrier = await carrier_call(queue, 3000)
-        answered = await one.finish()  # type: ignore[attr-defined]
-        cancelled = await two.finish()  # type: ignore[attr-defined]
+        answered = await one.finish()
+        cancelled = await two.finish()
     assert carrier.rc == 0, carrier.messages
     assert answered.rc == 0, answered.messages
     assert cancelled.rc == 0, cancelled.messages
@@ -262,13 +267,15 @@ async def test_a_caller_who_hangs_up_while_waiting_is_counted_abandoned(
     assert result.rc == 0, result.messages
     [record] = await settled(data, 1)
     assert record.outcome == "abandoned"
+    waiting = -1
     for _ in range(40):  # and no longer once gone
         live = read_live(data)
         assert live is not None
-        if live[1][ACME]["800"].waiting == 0:
+        waiting = live[1][ACME]["800"].waiting
+        if waiting == 0:
             break
         await asyncio.sleep(0.1)
-    assert live[1][ACME]["800"].waiting == 0
+    assert waiting == 0
 
 
 async def test_the_waiting_caller_hears_the_queues_music(queue: PbxEnv, data: Path) -> None:
