@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from provd.cli.main import CliState, actor, cli, emit, json_option, run_with_db, table
+from provd.domain.destinations import FORMS as DESTINATION_FORMS
 from provd.services.destinations import describe
 from provd.services.directory import forwarding, tenants, user_view, users
 from provd.services.platform import Platform
@@ -288,9 +289,7 @@ def user_remove(state: CliState, extension: str, tenant_slug: str, as_json: bool
     run_with_db(state, as_json, work)
 
 
-_DESTINATION = (
-    "user:EXT, group:EXT, external:NUMBER, scheduled:NAME, menu:EXT, voicemail:EXT or none"
-)
+_DESTINATION = DESTINATION_FORMS
 
 
 def _forwarding_text(view: dict[str, Any]) -> str:

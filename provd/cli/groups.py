@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from provd.cli.main import CliState, actor, cli, emit, json_option, run_with_db, table
+from provd.domain.destinations import FORMS as DESTINATION_FORMS
 from provd.domain.groups import DEFAULT_RING_SECONDS, Policy
 from provd.services import groups
 from provd.services.destinations import describe
@@ -15,9 +16,7 @@ from provd.services.platform import Platform
 
 _tenant = click.option("--tenant", "tenant_slug", default=DEFAULT_TENANT, show_default=True)
 _POLICIES = ", ".join(p.value for p in Policy)
-_DESTINATION = (
-    "user:EXT, group:EXT, external:NUMBER, scheduled:NAME, menu:EXT, voicemail:EXT or none"
-)
+_DESTINATION = DESTINATION_FORMS
 
 
 def _member(m: dict[str, Any]) -> str:

@@ -9,15 +9,14 @@ from typing import Any
 import click
 
 from provd.cli.main import CliState, actor, cli, emit, json_option, run_with_db, table
+from provd.domain.destinations import FORMS as DESTINATION_FORMS
 from provd.domain.errors import InvalidInput
 from provd.services import menus
 from provd.services.destinations import describe
 from provd.services.menus import KEY_FORMS, sounds
 from provd.services.platform import Platform
 
-_DESTINATION = (
-    "user:EXT, group:EXT, external:NUMBER, scheduled:NAME, menu:EXT, voicemail:EXT or none"
-)
+_DESTINATION = DESTINATION_FORMS
 _KEY_HELP = f"KEY=ACTION, repeatable; ACTION: {KEY_FORMS}."
 
 

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from provd.cli.main import CliState, actor, cli, emit, json_option, run_with_db, table
+from provd.domain.destinations import FORMS as DESTINATION_FORMS
 from provd.domain.errors import InvalidInput
 from provd.services import schedules
 from provd.services.destinations import describe
@@ -18,9 +19,7 @@ from provd.services.platform import Platform
 from provd.services.schedules import routes
 
 _tenant = click.option("--tenant", "tenant_slug", default=DEFAULT_TENANT, show_default=True)
-_DESTINATION = (
-    "user:EXT, group:EXT, external:NUMBER, scheduled:NAME, menu:EXT, voicemail:EXT or none"
-)
+_DESTINATION = DESTINATION_FORMS
 
 
 def _local(iso: str | None, zone: str) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from provd.cli.main import CliState, actor, cli, emit, json_option, run_with_db, table
+from provd.domain.destinations import FORMS as DESTINATION_FORMS
 from provd.domain.trunks import ACCOUNT_ROLES, BRANDS, CALLER_ID_POLICIES, NUMBER_FORMATS
 from provd.services.destinations import describe
 from provd.services.directory.tenants import DEFAULT_TENANT
@@ -27,9 +28,7 @@ from provd.services.trunks.remove import remove_trunk
 from provd.services.trunks.update import update_trunk
 
 _tenant = click.option("--tenant", "tenant_slug", default=DEFAULT_TENANT, show_default=True)
-_DESTINATION = (
-    "user:EXT, group:EXT, external:NUMBER, scheduled:NAME, menu:EXT, voicemail:EXT or none"
-)
+_DESTINATION = DESTINATION_FORMS
 _ALLOW_IP = (
     "An address or network the PBX sends from (repeat for more): 192.0.2.10, 198.51.100.0/24."
 )

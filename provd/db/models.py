@@ -42,6 +42,8 @@ class Tenant(Model):
     main_number = fields.CharField(max_length=16, null=True)
     # What may be called outside (provd.domain.outbound_policy.to_json); null: the default.
     outbound_policy: fields.Field[Any] = fields.JSONField(null=True)
+    # Music on hold: the ids of the tenant's sounds, played in turn; null: the default.
+    moh_playlist: fields.Field[Any] = fields.JSONField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     users: fields.ReverseRelation[User]
@@ -452,7 +454,7 @@ class PhoneNumber(Model):
 
     A block is the numbers sharing ``block_first``: added and removed as one. What a
     number is used for is one nullable reference per kind of use (a user, a hunt group,
-    a scheduled route, a trunk or an IVR menu), at most one of them set.
+    a scheduled route, a trunk, an IVR menu or an announcement), at most one of them set.
     """
 
     _no_comments = True
@@ -480,6 +482,9 @@ class PhoneNumber(Model):
     )
     assigned_menu: fields.ForeignKeyNullableRelation[Menu] = fields.ForeignKeyField(
         "models.Menu", related_name=False, null=True, on_delete=fields.RESTRICT
+    )
+    assigned_announcement: fields.ForeignKeyNullableRelation[Announcement] = fields.ForeignKeyField(
+        "models.Announcement", related_name=False, null=True, on_delete=fields.RESTRICT
     )
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -520,7 +525,8 @@ class Carrier(Model):
 # scheduled route's destination per state) is stored as JSON, checked and written only
 # by provd.services.destinations: {"kind": "user", "user_id": N}, {"kind": "group",
 # "group_id": N}, {"kind": "external", "number": "+31..."} (E.164), {"kind":
-# "scheduled", "route_id": N}, {"kind": "menu", "menu_id": N}, or null (none: the call
+# "scheduled", "route_id": N}, {"kind": "menu", "menu_id": N}, {"kind": "voicemail",
+# "user_id": N}, {"kind": "announcement", "announcement_id": N}, or null (none: the call
 # ends). Ids are of the same tenant.
 
 
@@ -634,6 +640,30 @@ class Menu(Model):
 
     class Meta:
         table = "menu"
+        unique_together = (("tenant", "extension"),)
+
+
+class Announcement(Model):
+    """An extension of the tenant that the media application answers, plays a sound
+    ``plays`` times and hangs up (an auto-answer number)."""
+
+    _no_comments = True
+
+    id = fields.IntField(primary_key=True)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    # Shares the tenant's extensions with its users, groups and menus.
+    extension = fields.CharField(max_length=5)
+    name = fields.CharField(max_length=64)
+    sound: fields.ForeignKeyRelation[Sound] = fields.ForeignKeyField(
+        "models.Sound", related_name=False, on_delete=fields.RESTRICT
+    )
+    plays = fields.IntField(default=1)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "announcement"
         unique_together = (("tenant", "extension"),)
 
 

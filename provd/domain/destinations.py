@@ -2,17 +2,17 @@
 
 A hunt group's overflow, each of a user's forwards, each state of a scheduled route
 and an IVR menu's keys and default name a destination: a user, a hunt group, an
-outside number, a scheduled route, a menu, a user's mailbox, or none (the call ends
-there). Admins write one as ``KIND:KEY`` in their tenant's terms (``user:201``,
-``group:600``, ``external:0612345678``, ``scheduled:Main hours``, ``menu:700``,
-``voicemail:201``, ``none``); it is
+outside number, a scheduled route, a menu, a user's mailbox, an announcement, or none
+(the call ends there). Admins write one as ``KIND:KEY`` in their tenant's terms
+(``user:201``, ``group:600``, ``external:0612345678``, ``scheduled:Main hours``,
+``menu:700``, ``voicemail:201``, ``announcement:800``, ``none``); it is
 stored as JSON by the id of what it names, so renaming a route or giving a user
 another extension does not break it::
 
     {"kind": "user", "user_id": 7}          {"kind": "group", "group_id": 3}
     {"kind": "external", "number": "+31612345678"}
     {"kind": "scheduled", "route_id": 2}    {"kind": "menu", "menu_id": 4}
-    {"kind": "voicemail", "user_id": 7}
+    {"kind": "voicemail", "user_id": 7}     {"kind": "announcement", "announcement_id": 5}
     null
 
 Resolving a key to an id needs the tenant's data: provd.services.destinations does
@@ -41,9 +41,13 @@ class DestinationKind(StrEnum):
     SCHEDULED = "scheduled"
     MENU = "menu"
     VOICEMAIL = "voicemail"
+    ANNOUNCEMENT = "announcement"
 
 
-FORMS = "user:EXT, group:EXT, external:NUMBER, scheduled:NAME, menu:EXT, voicemail:EXT or none"
+FORMS = (
+    "user:EXT, group:EXT, external:NUMBER, scheduled:NAME, menu:EXT, voicemail:EXT,"
+    " announcement:EXT or none"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +92,13 @@ class VoicemailDestination:
     user_id: int
 
 
+@dataclass(frozen=True, slots=True)
+class AnnouncementDestination:
+    """An announcement: the caller hears a recording, then the call ends."""
+
+    announcement_id: int
+
+
 Destination = (
     UserDestination
     | GroupDestination
@@ -95,6 +106,7 @@ Destination = (
     | ScheduledDestination
     | MenuDestination
     | VoicemailDestination
+    | AnnouncementDestination
 )
 
 
@@ -147,6 +159,8 @@ def as_json(destination: Destination | None) -> dict[str, Any] | None:
             return {"kind": DestinationKind.MENU.value, "menu_id": menu_id}
         case VoicemailDestination(user_id):
             return {"kind": DestinationKind.VOICEMAIL.value, "user_id": user_id}
+        case AnnouncementDestination(announcement_id):
+            return {"kind": DestinationKind.ANNOUNCEMENT.value, "announcement_id": announcement_id}
 
 
 def from_json(value: object) -> Destination | None:
@@ -168,6 +182,8 @@ def from_json(value: object) -> Destination | None:
         return MenuDestination(_id(value["menu_id"]))
     if kind == DestinationKind.VOICEMAIL and keys == {"user_id"}:
         return VoicemailDestination(_id(value["user_id"]))
+    if kind == DestinationKind.ANNOUNCEMENT and keys == {"announcement_id"}:
+        return AnnouncementDestination(_id(value["announcement_id"]))
     if kind == DestinationKind.EXTERNAL and keys == {"number"} and isinstance(value["number"], str):
         return ExternalDestination(value["number"])
     raise ValueError(f"not a stored destination: {value!r}")

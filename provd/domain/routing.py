@@ -274,8 +274,27 @@ class ToQueue:
     extension: str
 
 
-Destination = ToUser | ToGroup | ToExternal | ToScheduled | ToTrunk | ToMenu | ToVoicemail | ToQueue
-NumberTarget = ToUser | ToGroup | ToScheduled | ToTrunk | ToMenu | ToVoicemail | ToQueue
+@dataclass(frozen=True)
+class ToAnnouncement:
+    """An announcement: the media application answers, plays its recording and hangs up."""
+
+    extension: str
+
+
+Destination = (
+    ToUser
+    | ToGroup
+    | ToExternal
+    | ToScheduled
+    | ToTrunk
+    | ToMenu
+    | ToVoicemail
+    | ToQueue
+    | ToAnnouncement
+)
+NumberTarget = (
+    ToUser | ToGroup | ToScheduled | ToTrunk | ToMenu | ToVoicemail | ToQueue | ToAnnouncement
+)
 
 
 @dataclass(frozen=True)
@@ -476,6 +495,8 @@ class TenantRouting:
     """IVR menus by extension."""
     queues: Mapping[str, QueueRouting] = field(default_factory=dict)
     """Call queues by extension."""
+    announcements: frozenset[str] = frozenset()
+    """The extensions of the tenant's announcements."""
 
 
 @dataclass(frozen=True)
@@ -552,7 +573,7 @@ class PbxTarget:
 @dataclass(frozen=True)
 class MediaTarget:
     """provd's media application at its loopback address; the Request-URI user names
-    what it plays (``ivr-<menu extension>``)."""
+    what it plays (``ivr-<menu extension>``, ``vm-<extension>``, ``ann-<extension>``)."""
 
     service: str
     uri: str
@@ -680,6 +701,9 @@ RoutePlan = Reject | Route | RelayFailure | Service
 VOICEMAIL_PREFIX = "vm-"
 """The Request-URI user of a call Kamailio sends the media application to take a
 message for a user: ``vm-<extension>``."""
+ANNOUNCEMENT_PREFIX = "ann-"
+"""The Request-URI user of a call Kamailio sends the media application to hear an
+announcement: ``ann-<extension>``."""
 MAX_FORWARDS = 5
 """Forwards and overflows followed in one call: a chain or loop is cut after this."""
 BUSY_STATUSES = frozenset({486, 600})
@@ -844,7 +868,8 @@ def _outbound(
 
 
 def _extension(tenant: TenantRouting, dialled: str) -> Destination | None:
-    """What an extension of the tenant names: a user, a hunt group, a menu or a queue."""
+    """What an extension of the tenant names: a user, a hunt group, a menu, a queue or an
+    announcement."""
     if dialled in tenant.users:
         return ToUser(dialled)
     if dialled in tenant.groups:
@@ -853,6 +878,8 @@ def _extension(tenant: TenantRouting, dialled: str) -> Destination | None:
         return ToMenu(dialled)
     if dialled in tenant.queues:
         return ToQueue(dialled)
+    if dialled in tenant.announcements:
+        return ToAnnouncement(dialled)
     return None
 
 
@@ -1204,6 +1231,10 @@ def _resolve(
         if dest.extension not in tenant.queues:
             return Reject(404, "Number not in use")
         return _media_step(call, queues.request_user(dest.extension))
+    if isinstance(dest, ToAnnouncement):
+        if dest.extension not in tenant.announcements:
+            return Reject(404, "Number not in use")
+        return _media_step(call, f"{ANNOUNCEMENT_PREFIX}{dest.extension}")
     if isinstance(dest, ToUser):
         user = tenant.users.get(dest.extension)
         if user is None:
@@ -1227,7 +1258,8 @@ def _resolve(
 
 def _media_step(call: _Call, service: str) -> _Resolved:
     """The media application answers: ``service`` (the Request-URI user) says what it
-    plays, a menu (``ivr-<menu>``) or a mailbox (``vm-<extension>``). To names the
+    plays, a menu (``ivr-<menu>``), a mailbox (``vm-<extension>``) or an announcement
+    (``ann-<extension>``). To names the
     tenant (its SIP domain); PAI keeps the caller's number, which the shown From may
     lack (a national form); Diversion says who sent the call on, and why. Whatever a
     menu does next is a new call back through Kamailio."""
@@ -1242,13 +1274,13 @@ def _media_step(call: _Call, service: str) -> _Resolved:
         by = call.diverted_by.extension
         reason = call.reason or "unknown"
         add += (("Diversion", f"<sip:{by}@{tenant.sip_domain}>;reason={reason}"),)
-    kind = (
-        "voicemail"
-        if service.startswith(VOICEMAIL_PREFIX)
-        else "queue"
-        if service.startswith(queues.SERVICE_PREFIX)
-        else "ivr"
-    )
+    kind = "ivr"
+    if service.startswith(VOICEMAIL_PREFIX):
+        kind = "voicemail"
+    elif service.startswith(queues.SERVICE_PREFIX):
+        kind = "queue"
+    elif service.startswith(ANNOUNCEMENT_PREFIX):
+        kind = "announcement"
     branch = Branch(
         target=MediaTarget(kind, f"sip:{service}@{call.media}", f"sip:{call.media}"),
         headers=HeaderEdits(

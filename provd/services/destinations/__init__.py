@@ -1,5 +1,5 @@
 """Destinations within a tenant: resolving what an admin wrote, naming what is stored,
-and finding what points at a user, group, scheduled route or IVR menu.
+and finding what points at a user, group, scheduled route, IVR menu or announcement.
 
 The one place a destination is checked before it is stored (provd.domain.destinations
 has its forms): it must name something of the same tenant, and an outside number
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from provd.db.models import (
+    Announcement,
     HuntGroup,
     HuntGroupMember,
     Menu,
@@ -24,6 +25,7 @@ from provd.db.models import (
     User,
 )
 from provd.domain.destinations import (
+    AnnouncementDestination,
     Destination,
     DestinationKind,
     ExternalDestination,
@@ -83,6 +85,11 @@ async def resolve_destination(
         if menu is None:
             raise NotFound("menu", f"{key} in tenant {tenant.slug}", field=field)
         destination = MenuDestination(menu.id)
+    elif written.kind is DestinationKind.ANNOUNCEMENT:
+        announcement = await _by_extension(Announcement, tenant, key)
+        if announcement is None:
+            raise NotFound("announcement", f"{key} in tenant {tenant.slug}", field=field)
+        destination = AnnouncementDestination(announcement.id)
     else:
         route = await route_by_name(tenant, key)
         if route is None:
@@ -101,8 +108,10 @@ async def route_by_name(tenant: Tenant, name: str) -> ScheduledRoute | None:
 
 
 async def _by_extension(
-    model: type[User] | type[HuntGroup] | type[Menu], tenant: Tenant, key: str
-) -> User | HuntGroup | Menu | None:
+    model: type[User] | type[HuntGroup] | type[Menu] | type[Announcement],
+    tenant: Tenant,
+    key: str,
+) -> User | HuntGroup | Menu | Announcement | None:
     try:
         extension = check_extension(key)
     except InvalidInput:
@@ -112,12 +121,14 @@ async def _by_extension(
 
 @dataclass(frozen=True, slots=True)
 class Names:
-    """A tenant's users, groups, routes and menus by id: how stored destinations are shown."""
+    """A tenant's users, groups, routes, menus and announcements by id: how stored
+    destinations are shown."""
 
     users: dict[int, User]
     groups: dict[int, HuntGroup]
     routes: dict[int, ScheduledRoute]
     menus: dict[int, Menu]
+    announcements: dict[int, Announcement]
 
     @classmethod
     async def of(cls, tenant: Tenant) -> Names:
@@ -126,6 +137,7 @@ class Names:
             {g.id: g for g in await HuntGroup.filter(tenant=tenant)},
             {r.id: r for r in await ScheduledRoute.filter(tenant=tenant)},
             {m.id: m for m in await Menu.filter(tenant=tenant)},
+            {a.id: a for a in await Announcement.filter(tenant=tenant)},
         )
 
     def view(self, stored: object) -> dict[str, str] | None:
@@ -154,12 +166,15 @@ class Names:
             case VoicemailDestination(user_id):
                 owner = self.users[user_id]
                 return DestinationKind.VOICEMAIL, owner.extension, owner.display_name
+            case AnnouncementDestination(announcement_id):
+                announcement = self.announcements[announcement_id]
+                return DestinationKind.ANNOUNCEMENT, announcement.extension, announcement.name
 
 
 def describe(view: Mapping[str, str] | None) -> str:
     """A destination's view for people: ``user 201 (Front Desk)``, ``group 600 (Sales)``,
     ``external +31…``, ``route Main hours``, ``menu 700 (Welcome)``, ``voicemail 201
-    (Front Desk)``, or ``none``."""
+    (Front Desk)``, ``announcement 800 (Closed)``, or ``none``."""
     if view is None:
         return "none"
     noun = "route" if view["kind"] == DestinationKind.SCHEDULED else view["kind"]
@@ -204,6 +219,8 @@ async def references_to(tenant: Tenant, target: Destination) -> list[str]:
         numbers = numbers.filter(assigned_route_id=target.route_id)
     elif isinstance(target, MenuDestination):
         numbers = numbers.filter(assigned_menu_id=target.menu_id)
+    elif isinstance(target, AnnouncementDestination):
+        numbers = numbers.filter(assigned_announcement_id=target.announcement_id)
     else:
         return found
     found += [f"number {e164}" for e164 in await numbers.values_list("e164", flat=True)]

@@ -8,6 +8,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from provd.db.models import (
+    Announcement,
     DeviceLine,
     HuntGroup,
     IncomingBlock,
@@ -56,9 +57,11 @@ async def get_user(tenant: Tenant, extension: str, *, field: str = "user") -> Us
 
 
 async def check_free_extension(tenant: Tenant, extension: str, *, field: str = "extension") -> str:
-    """``extension`` if no user, hunt group or IVR menu of the tenant has it; else Conflict.
+    """``extension`` if no user, hunt group, IVR menu or announcement of the tenant has
+    it; else Conflict.
 
-    Users, groups and menus share a tenant's extensions: what is dialled must name one.
+    Users, groups, menus and announcements share a tenant's extensions: what is dialled
+    must name one.
     """
     extension = check_extension(extension, field=field)
     user = await User.get_or_none(tenant=tenant, extension=extension)
@@ -81,6 +84,13 @@ async def check_free_extension(tenant: Tenant, extension: str, *, field: str = "
             field,
             f"extension {extension} already exists in {tenant.slug}"
             f" (menu {extension}, {menu.name})",
+        )
+    announcement = await Announcement.get_or_none(tenant=tenant, extension=extension)
+    if announcement is not None:
+        raise Conflict(
+            field,
+            f"extension {extension} already exists in {tenant.slug}"
+            f" (announcement {extension}, {announcement.name})",
         )
     return extension
 

@@ -6,7 +6,8 @@ a child process with a time limit; what it cannot read, an empty upload, one ove
 :data:`MAX_UPLOAD` bytes and one longer than :data:`MAX_DURATION_MS` are refused with
 nothing stored. The WAV is a file of the data directory, ``sounds/<tenant>/<name>.wav``
 (:func:`sound_file`), written under a temporary name and renamed into place; its row
-holds the name, duration and size. A sound a menu plays cannot be removed.
+holds the name, duration and size. A sound a menu or an announcement plays, or one
+of the tenant's music on hold, cannot be removed.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from provd.db.models import Menu, Sound, Tenant
+from provd.db.models import Announcement, Menu, Sound, Tenant
 from provd.domain.audit_actions import AuditAction
 from provd.domain.errors import Conflict, InvalidInput, NotFound
 from provd.services import audit
@@ -243,7 +244,8 @@ async def add_sound(
 
 
 async def remove_sound(p: Platform, actor: audit.Actor, tenant_slug: str, name: str) -> None:
-    """Remove a sound and its file; refused while a menu plays it."""
+    """Remove a sound and its file; refused while a menu, an announcement or the
+    tenant's music on hold plays it."""
     tenant = await get_tenant(tenant_slug)
     async with in_transaction():
         sound = await get_sound(tenant, name)
@@ -261,11 +263,19 @@ async def remove_sound(p: Platform, actor: audit.Actor, tenant_slug: str, name: 
 
 
 async def sound_uses(sound: Sound) -> list[str]:
-    """The menus that play ``sound``, described for a refusal."""
+    """The menus, announcements and music on hold that play ``sound``, described for a
+    refusal."""
     found = []
-    for menu in await Menu.filter(tenant_id=sound.tenant_id).order_by("extension"):  # type: ignore[attr-defined]
+    tenant_id = sound.tenant_id  # type: ignore[attr-defined]
+    for menu in await Menu.filter(tenant_id=tenant_id).order_by("extension"):
         if menu.greeting_id == sound.id:  # type: ignore[attr-defined]
             found.append(f"menu {menu.extension}'s greeting")
         if menu.invalid_sound_id == sound.id:  # type: ignore[attr-defined]
             found.append(f"menu {menu.extension}'s invalid sound")
+    announcements = Announcement.filter(tenant_id=tenant_id, sound_id=sound.id)
+    for extension in await announcements.order_by("extension").values_list("extension", flat=True):
+        found.append(f"announcement {extension}")
+    tenant = await Tenant.get(id=tenant_id)
+    if sound.id in (tenant.moh_playlist or []):
+        found.append("the music on hold")
     return found

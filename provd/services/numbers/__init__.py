@@ -15,6 +15,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from provd.db.models import (
+    Announcement,
     HuntGroup,
     Menu,
     PhoneNumber,
@@ -28,6 +29,7 @@ from provd.domain.audit_actions import AuditAction
 from provd.domain.errors import Conflict, InvalidInput, NotFound
 from provd.domain.numbers import DEFAULT_COUNTRY, NumberBlock, national_form, parse_number
 from provd.services import audit
+from provd.services.announcements import get_announcement
 from provd.services.destinations import route_by_name
 from provd.services.directory.tenants import get_tenant
 from provd.services.directory.users import get_user
@@ -44,6 +46,7 @@ class UseKind(StrEnum):
     ROUTE = "route"
     TRUNK = "trunk"
     MENU = "menu"
+    ANNOUNCEMENT = "announcement"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +55,8 @@ class NumberUse:
 
     kind: UseKind
     key: str
-    """The user's, group's or menu's extension, the route's or trunk's name."""
+    """The user's, group's, menu's or announcement's extension, the route's or trunk's
+    name."""
     name: str = ""
 
     def describe(self) -> str:
@@ -87,7 +91,14 @@ class NumberView:
         }
 
 
-_USES = ("assigned_user", "assigned_group", "assigned_route", "assigned_trunk", "assigned_menu")
+_USES = (
+    "assigned_user",
+    "assigned_group",
+    "assigned_route",
+    "assigned_trunk",
+    "assigned_menu",
+    "assigned_announcement",
+)
 """The columns that say what a number is used for: at most one is set."""
 
 
@@ -107,6 +118,9 @@ def _use_of(row: PhoneNumber) -> NumberUse | None:
     menu: Menu | None = row.assigned_menu
     if menu is not None:
         return NumberUse(UseKind.MENU, menu.extension, menu.name)
+    announcement: Announcement | None = row.assigned_announcement
+    if announcement is not None:
+        return NumberUse(UseKind.ANNOUNCEMENT, announcement.extension, announcement.name)
     return None
 
 
@@ -203,26 +217,37 @@ async def assign(
     group: str | None = None,
     route: str | None = None,
     menu: str | None = None,
+    announcement: str | None = None,
 ) -> NumberView:
-    """Attach an unused number to one user, hunt group or IVR menu (by extension) or
-    scheduled route (by name) of the number's own tenant."""
-    named = (("user", user_extension), ("group", group), ("route", route), ("menu", menu))
+    """Attach an unused number to one user, hunt group, IVR menu or announcement (by
+    extension) or scheduled route (by name) of the number's own tenant."""
+    named = (
+        ("user", user_extension),
+        ("group", group),
+        ("route", route),
+        ("menu", menu),
+        ("announcement", announcement),
+    )
     given = [n for n, v in named if v]
     if len(given) != 1:
         raise InvalidInput(
             given[1] if len(given) > 1 else "user",
-            "assign to exactly one user, group, route or menu",
+            "assign to exactly one user, group, route, menu or announcement",
         )
     async with in_transaction():
         row, tenant = await _visible_number(number, tenant_slug)
         before = _view(row, tenant)
-        row.assigned_user = row.assigned_group = row.assigned_route = row.assigned_menu = None
+        _unassign(row)
         if user_extension:
             row.assigned_user = await get_user(tenant, user_extension, field="user")
         elif group:
             row.assigned_group = await get_group(tenant, group, field="group")
         elif menu:
             row.assigned_menu = await get_menu(tenant, menu, field="menu")
+        elif announcement:
+            row.assigned_announcement = await get_announcement(
+                tenant, announcement, field="announcement"
+            )
         else:
             found = await route_by_name(tenant, str(route))
             if found is None:
@@ -242,10 +267,16 @@ async def release(
         before = _view(row, tenant)
         if before.use is None:
             raise InvalidInput("number", f"{row.e164} is not in use")
-        row.assigned_user = row.assigned_group = row.assigned_route = row.assigned_menu = None
+        _unassign(row)
         row.assigned_trunk = None
         await _drop_trunk_inbound(row)
         return await _save_use(actor, AuditAction.NUMBER_RELEASE, row, tenant, before)
+
+
+def _unassign(row: PhoneNumber) -> None:
+    """Every use but a trunk's (which its trunk entry owns)."""
+    row.assigned_user = row.assigned_group = row.assigned_route = None
+    row.assigned_menu = row.assigned_announcement = None
 
 
 async def _drop_trunk_inbound(row: PhoneNumber) -> None:

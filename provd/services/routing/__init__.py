@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from provd.db.models import Carrier as CarrierRow
 from provd.db.models import (
+    Announcement,
     HuntGroup,
     HuntGroupMember,
     IncomingBlock,
@@ -34,6 +34,7 @@ from provd.db.models import (
     TrunkNumber,
     User,
 )
+from provd.db.models import Carrier as CarrierRow
 from provd.db.models import Schedule as ScheduleRow
 from provd.domain import destinations, limits, outbound_policy, schedules
 from provd.domain.routing import (
@@ -49,6 +50,7 @@ from provd.domain.routing import (
     ScheduledRouting,
     ScheduleRouting,
     TenantRouting,
+    ToAnnouncement,
     ToExternal,
     ToGroup,
     ToMenu,
@@ -82,6 +84,7 @@ ROUTING_OBJECTS = (
     "limits",
     "rates",
     "menu",
+    "announcement",
 )
 """Audit object types whose changes change the routing table."""
 _RESOLVE_TIMEOUT_S = 3.0
@@ -110,6 +113,7 @@ async def load_table(
     blocks_by_tenant = await _by_tenant(IncomingBlock.all().order_by("id"))
     trunks_by_tenant = await _by_tenant(Trunk.filter(enabled=True).order_by("name"))
     menus_by_tenant = await _by_tenant(Menu.all().order_by("extension"))
+    announcements_by_tenant = await _by_tenant(Announcement.all().order_by("extension"))
     stored_limits = await load_limits()
     # One table for every tenant (each looks up its own overrides in it): a call out's
     # budget is priced by the rate its record will be.
@@ -128,6 +132,7 @@ async def load_table(
             schedules={sc.id: sc.name for sc in schedules_by_tenant[tenant.id]},
             trunks={t.id: t.name for t in trunks_by_tenant[tenant.id]},
             menus={m.id: m.extension for m in menus_by_tenant[tenant.id]},
+            announcements={a.id: a.extension for a in announcements_by_tenant[tenant.id]},
         )
         own: dict[str, list[str]] = defaultdict(list)
         targets: dict[str, NumberTarget | None] = {}
@@ -203,6 +208,7 @@ async def load_table(
                 limits=stored_limits.get((tenant.id, None), limits.DEFAULT),
                 rates=rates,
                 menus={m.extension: names.menu(m) for m in menus_by_tenant[tenant.id]},
+                announcements=frozenset(names.announcements.values()),
             )
         )
 
@@ -308,6 +314,7 @@ class _Names:
     trunks: dict[int, str]
     """Enabled trunks only: a disabled trunk's numbers take no calls."""
     menus: dict[int, str]
+    announcements: dict[int, str]
 
     def destination(self, stored: object) -> Destination | None:
         """A stored destination; one whose target is gone (or another tenant's) is none."""
@@ -336,6 +343,9 @@ class _Names:
             case destinations.VoicemailDestination(user_id):
                 ext = self.users.get(user_id)
                 return ToVoicemail(ext) if ext is not None else None
+            case destinations.AnnouncementDestination(announcement_id):
+                ext = self.announcements.get(announcement_id)
+                return ToAnnouncement(ext) if ext is not None else None
 
     def number_target(self, row: PhoneNumber) -> NumberTarget | None:
         user_id = row.assigned_user_id  # type: ignore[attr-defined]
@@ -343,6 +353,7 @@ class _Names:
         route_id = row.assigned_route_id  # type: ignore[attr-defined]
         trunk_id = row.assigned_trunk_id  # type: ignore[attr-defined]
         menu_id = row.assigned_menu_id  # type: ignore[attr-defined]
+        announcement_id = row.assigned_announcement_id  # type: ignore[attr-defined]
         if user_id is not None and user_id in self.users:
             return ToUser(self.users[user_id])
         if group_id is not None and group_id in self.groups:
@@ -353,6 +364,8 @@ class _Names:
             return ToTrunk(self.trunks[trunk_id])
         if menu_id is not None and menu_id in self.menus:
             return ToMenu(self.menus[menu_id])
+        if announcement_id is not None and announcement_id in self.announcements:
+            return ToAnnouncement(self.announcements[announcement_id])
         return None
 
     def menu(self, row: Menu) -> MenuRouting:

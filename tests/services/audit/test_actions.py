@@ -32,6 +32,7 @@ STORED = {
     "voicemail.receive", "voicemail.heard", "voicemail.remove", "voicemail.expire",
     "voicemail.email",
     "menu.add", "menu.set", "menu.remove", "sound.add", "sound.remove",
+    "announcement.add", "announcement.set", "announcement.remove", "moh.set", "moh.clear",
     "schedule.add", "schedule.set", "schedule.remove", "schedule.night_switch",
     "route.add", "route.set", "route.remove", "block.add", "block.remove",
     "trunk.add", "trunk.set", "trunk.remove", "trunk.number.add", "trunk.number.remove",
