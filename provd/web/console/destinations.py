@@ -1,7 +1,7 @@
 """Destinations on console forms: the kind picked from a list, the key typed (the
-tenant's users, groups, number plans and menus offered as suggestions; a user's extension
-for their mailbox), read back as the ``KIND:KEY`` text the services take (``user:201``,
-``external:0612345678``, ``voicemail:201``, ``none``).
+tenant's users, groups, number plans, menus and announcements offered as suggestions; a
+user's extension for their mailbox), read back as the ``KIND:KEY`` text the services take
+(``user:201``, ``external:0612345678``, ``voicemail:201``, ``announcement:800``, ``none``).
 
 A form names a destination ``FIELD`` by two inputs, ``FIELD_kind`` and ``FIELD_key``;
 a refusal names ``FIELD``, as the services do.
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from provd.domain.destinations import NONE, DestinationKind
-from provd.services import groups, menus
+from provd.services import announcements, groups, menus
 from provd.services.directory import Tenant, users
 from provd.services.schedules import routes
 
@@ -26,6 +26,7 @@ KINDS: tuple[tuple[str, str], ...] = (
     (DestinationKind.SCHEDULED.value, "number plan"),
     (DestinationKind.MENU.value, "menu"),
     (DestinationKind.VOICEMAIL.value, "voicemail"),
+    (DestinationKind.ANNOUNCEMENT.value, "announcement"),
 )
 """The kinds a form offers, with what people call them."""
 
@@ -61,6 +62,8 @@ class Choices:
     routes: list[str]
     menus: list[tuple[str, str]]
     """(extension, name)."""
+    announcements: list[tuple[str, str]]
+    """(extension, name)."""
 
 
 async def choices(tenant: Tenant) -> Choices:
@@ -71,4 +74,8 @@ async def choices(tenant: Tenant) -> Choices:
         groups=[(g["extension"], g["name"]) for g in group_views],
         routes=[r["name"] for r in await routes.list_routes(tenant.slug)],
         menus=[(m["extension"], m["name"]) for m in menu_views],
+        announcements=[
+            (a["extension"], a["name"])
+            for a in await announcements.list_announcements(tenant.slug)
+        ],
     )
