@@ -1,7 +1,8 @@
 """The media application: answers the calls Kamailio sends it and plays them.
 
 Kamailio sends it ``sip:vm-<extension>@<here>`` for a user's mailbox (the call flow is
-provd.media.voicemail's) and ``sip:ivr-<menu>@<here>`` for a menu, with the tenant's
+provd.media.voicemail's), ``sip:ann-<extension>@<here>`` for an announcement
+(provd.media.announce) and ``sip:ivr-<menu>@<here>`` for a menu, with the tenant's
 SIP domain in To (provd.domain.routing, the media step). For a menu it answers, plays the menu
 (provd.domain.ivr decides; this module carries out the effects) and, when the caller
 leaves the menu, places a new call back through Kamailio with the Request-URI user
@@ -24,8 +25,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from provd.domain import ivr, queues
-from provd.domain.routing import VOICEMAIL_PREFIX
+from provd.domain.routing import ANNOUNCEMENT_PREFIX, VOICEMAIL_PREFIX
 from provd.media import sdp, sounds, voicemail
+from provd.media.announce import play_announcement
+from provd.media.announcements import AnnouncementsError
 from provd.media.catalogue import Catalogue, CatalogueError
 from provd.media.queue import QueueService
 from provd.media.queue_files import QueueFileError
@@ -90,6 +93,9 @@ class MediaApp:
         if user.startswith(queues.SERVICE_PREFIX):
             await self._queue(call, domain, user.removeprefix(queues.SERVICE_PREFIX))
             return
+        if user.startswith(ANNOUNCEMENT_PREFIX):
+            await self._announcement(call, domain, user.removeprefix(ANNOUNCEMENT_PREFIX))
+            return
         if not user.startswith(ivr.SERVICE_PREFIX):
             await call.reject(404, "Not Found")
             return
@@ -153,6 +159,27 @@ class MediaApp:
             await voicemail.take_message(self.catalogue, call, rtp, domain, extension)
         except CallEnded:
             pass
+        finally:
+            rtp.close()
+            if not call.ended.is_set():
+                await call.hang_up()
+
+    async def _announcement(self, call: IncomingCall, domain: str, extension: str) -> None:
+        try:
+            announcement = self.catalogue.announcement(domain, extension)
+        except AnnouncementsError as exc:
+            log.error("announcements unreadable: %s", exc)
+            await call.reject(500, "Server Internal Error")
+            return
+        if announcement is None:
+            await call.reject(404, "Not Found")
+            return
+        rtp = await self._answer(call)
+        if rtp is None:
+            return
+        self.calls += 1
+        try:
+            await play_announcement(self.catalogue, call, rtp, announcement)
         finally:
             rtp.close()
             if not call.ended.is_set():

@@ -1,6 +1,7 @@
 """What the media application plays, as provd hands it over: ``menus.json``,
-``mailboxes.json`` (provd.media.mailboxes) and the sounds directory, all in the media
-application's data directory.
+``mailboxes.json`` (provd.media.mailboxes), ``announcements.json``
+(provd.media.announcements) and the sounds directory, all in the media application's
+data directory.
 
 provd writes ``menus.json`` whole (a temporary file renamed over the old one) when a
 menu changes; the media application reads it again when its modification time
@@ -32,6 +33,11 @@ from typing import Any, Generic, TypeVar
 
 from provd.domain import ivr
 from provd.media import sounds
+from provd.media.announcements import (
+    ANNOUNCEMENTS_FILE,
+    Announcement,
+    announcements_from_json,
+)
 from provd.media.mailboxes import MAILBOXES_FILE, Mailbox, mailboxes_from_json
 
 MENUS_FILE = "menus.json"
@@ -158,8 +164,8 @@ class _Watched(Generic[_T]):
 
 
 class Catalogue:
-    """The menus, mailboxes and sounds of a data directory, read again when their files
-    change."""
+    """The menus, mailboxes, announcements and sounds of a data directory, read again
+    when their files change."""
 
     def __init__(self, data_dir: Path, sounds_dir: Path | None = None) -> None:
         self.data_dir = data_dir
@@ -169,6 +175,9 @@ class Catalogue:
         )
         self._mailboxes: _Watched[dict[str, dict[str, Mailbox]]] = _Watched(
             data_dir / MAILBOXES_FILE, mailboxes_from_json, dict
+        )
+        self._announcements: _Watched[dict[str, dict[str, Announcement]]] = _Watched(
+            data_dir / ANNOUNCEMENTS_FILE, announcements_from_json, dict
         )
         self._sounds: dict[str, tuple[tuple[int, int], bytes]] = {}
         self._frames: dict[tuple[str, str], tuple[bytes, list[bytes]]] = {}
@@ -182,6 +191,11 @@ class Catalogue:
         """The mailbox's settings, the defaults when the file does not list it;
         mailboxes.MailboxesError when the file is broken."""
         return self._mailboxes.get().get(domain.lower(), {}).get(extension, Mailbox())
+
+    def announcement(self, domain: str, extension: str) -> Announcement | None:
+        """The tenant's announcement at ``extension`` (None when not listed);
+        announcements.AnnouncementsError when the file is broken."""
+        return self._announcements.get().get(domain.lower(), {}).get(extension)
 
     def sound(self, name: str) -> bytes:
         """A sound's PCM (16-bit, 8 kHz, mono); sounds.PromptError when unusable."""

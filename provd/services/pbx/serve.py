@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from provd.db.models import AuditEntry
+from provd.media.announcements import write_announcements
 from provd.media.catalogue import write_menus
 from provd.pbx import (
     PbxControl,
@@ -38,6 +39,8 @@ from provd.pbx import (
 )
 from provd.pbx.media_app import media_dir, media_hostport
 from provd.services import metrics
+from provd.services.announcements import MEDIA_OBJECTS as ANNOUNCEMENT_OBJECTS
+from provd.services.announcements import media_announcements
 from provd.services.calls.collector import DEFAULT_INTERVAL_S as COLLECT_INTERVAL_S
 from provd.services.calls.collector import CallCollector
 from provd.services.carriers.probing import DEFAULT_INTERVAL_S, CarrierProber
@@ -133,6 +136,7 @@ class ServedPbx:
         await self.routing.refresh()
         await self._write_menus()
         await self._write_mailboxes()
+        await self._write_announcements()
         self._domains = await tenant_domains()
         if self.runtime.mode is PbxMode.SUPERVISED:
             self._supervisor = PbxSupervisor(
@@ -243,6 +247,8 @@ class ServedPbx:
                     await self._write_menus()
                 if due or (latest > mark and await _touched(mark, MAILBOX_OBJECTS)):
                     await self._write_mailboxes()
+                if due or (latest > mark and await _touched(mark, ANNOUNCEMENT_OBJECTS)):
+                    await self._write_announcements()
                 if due or (latest > mark and await _touched(mark, ACCOUNT_OBJECTS)):
                     await self.sync()
                     last_full = time.monotonic()
@@ -270,6 +276,11 @@ class ServedPbx:
         """mailboxes.json for the media application: every user has a mailbox."""
         if self._runs_media_app:
             write_mailboxes(media_dir(self.runtime.settings), await media_mailboxes())
+
+    async def _write_announcements(self) -> None:
+        """announcements.json for the media application."""
+        if self._runs_media_app:
+            write_announcements(media_dir(self.runtime.settings), await media_announcements())
 
     async def stop(self) -> None:
         with contextlib.suppress(ValueError):

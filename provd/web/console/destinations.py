@@ -75,7 +75,6 @@ async def choices(tenant: Tenant) -> Choices:
         routes=[r["name"] for r in await routes.list_routes(tenant.slug)],
         menus=[(m["extension"], m["name"]) for m in menu_views],
         announcements=[
-            (a["extension"], a["name"])
-            for a in await announcements.list_announcements(tenant.slug)
+            (a["extension"], a["name"]) for a in await announcements.list_announcements(tenant.slug)
         ],
     )

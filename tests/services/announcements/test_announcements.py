@@ -123,9 +123,7 @@ async def test_a_change_is_checked_whole_and_audited(platform: Platform) -> None
     await announcements.add_announcement(platform, A, "default", "800", "Closed", "closed")
     before = await _state()
     with pytest.raises(InvalidInput) as caught:
-        await announcements.update_announcement(
-            platform, A, "default", "800", name="New", plays=9
-        )
+        await announcements.update_announcement(platform, A, "default", "800", name="New", plays=9)
     assert caught.value.field == "plays"
     with pytest.raises(NotFound) as missing:
         await announcements.update_announcement(platform, A, "default", "800", sound="nope")
