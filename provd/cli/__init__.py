@@ -5,6 +5,7 @@ from __future__ import annotations
 # Importing the command modules attaches their commands to the group.
 from provd.cli import (  # noqa: F401
     access,
+    announcements,
     backup,
     blocking,
     calls,

@@ -62,6 +62,7 @@ def number_list(state: CliState, tenant_slug: str | None, unused: bool, as_json:
 @click.option("--group", help="A hunt group's extension.")
 @click.option("--route", help="A scheduled route's name.")
 @click.option("--menu", help="An IVR menu's extension.")
+@click.option("--announcement", help="An announcement's extension.")
 @click.option("--tenant", "tenant_slug", help="The number's tenant (default: whichever owns it).")
 @json_option
 @click.pass_obj
@@ -72,14 +73,24 @@ def number_assign(
     group: str | None,
     route: str | None,
     menu: str | None,
+    announcement: str | None,
     tenant_slug: str | None,
     as_json: bool,
 ) -> None:
-    """Attach an unused NUMBER to a user, hunt group, scheduled route or IVR menu of its tenant."""
+    """Attach an unused NUMBER to a user, hunt group, scheduled route, IVR menu or
+    announcement of its tenant."""
 
     async def work(p: Platform) -> None:
         view = await numbers.assign(
-            p, actor(), number_text, extension, tenant_slug, group=group, route=route, menu=menu
+            p,
+            actor(),
+            number_text,
+            extension,
+            tenant_slug,
+            group=group,
+            route=route,
+            menu=menu,
+            announcement=announcement,
         )
         emit(as_json, view.as_dict(), f"{view.e164} is now {view.describe_use()}")
 

@@ -87,8 +87,8 @@ async def remove_block(request: web.Request) -> web.Response:
 @api.with_body(
     "POST",
     "/numbers/{number}/assign",
-    "Attach an unused number to a user, a hunt group, a scheduled route or an IVR menu of its"
-    " tenant",
+    "Attach an unused number to a user, a hunt group, a scheduled route, an IVR menu or an"
+    " announcement of its tenant",
     AssignIn,
     ok={200: Reply("The number", Number)},
     parameters=[_NUMBER],
@@ -103,6 +103,7 @@ async def assign(request: web.Request, body: AssignIn) -> web.Response:
         group=body.group,
         route=body.route,
         menu=body.menu,
+        announcement=body.announcement,
     )
     return web.json_response(view.as_dict())
 

@@ -9,6 +9,7 @@ from provd.services.platform import Platform
 from provd.services.provisioning import Provisioner
 from provd.web import (
     api,
+    api_announcements,
     api_audit,
     api_blocking,
     api_calls,
@@ -74,6 +75,7 @@ def make_app(
     api_carriers.add_routes(app)
     api_groups.add_routes(app)
     api_menus.add_routes(app)
+    api_announcements.add_routes(app)
     api_voicemail.add_routes(app)
     api_schedules.add_routes(app)
     api_blocking.add_routes(app)

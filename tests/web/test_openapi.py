@@ -383,6 +383,22 @@ async def test_every_route_answers_as_documented(served: Served, checked: Checke
     put = {"name": "Main", "greeting": "welcome", "keys": {"2": "submenu:700"}}
     await c.call("PUT", menus_path + "/{extension}", 200, menu, json=put)
     await c.call("PUT", menus_path + "/{extension}", 400, menu, json={**put, "dial_length": 9})
+    # Announcements play a sound: the same one, while they exist.
+    ann_path = "/tenants/{tenant}/announcements"
+    ann = {**acme, "extension": "800"}
+    closed = {"extension": "800", "name": "Closed", "sound": "welcome", "plays": 2}
+    await c.call("POST", ann_path, 201, acme, json=closed)
+    await c.call("POST", ann_path, 409, acme, json=closed)
+    await c.call("POST", ann_path, 400, acme, json={**closed, "extension": "801", "plays": 9})
+    await c.call("GET", ann_path, 200, acme)
+    await c.call("GET", ann_path + "/{extension}", 200, ann)
+    await c.call("GET", ann_path + "/{extension}", 404, {**ann, "extension": "899"})
+    await c.call(
+        "PUT", ann_path + "/{extension}", 200, ann, json={"name": "Shut", "sound": "welcome"}
+    )
+    await c.call("PUT", ann_path + "/{extension}", 404, {**ann, "extension": "899"},
+                 json={"name": "Shut", "sound": "welcome"})  # fmt: skip
+    await c.call("DELETE", ann_path + "/{extension}", 204, ann)
     await c.call("DELETE", sounds_path + "/{name}", 400, welcome)
     await c.call("DELETE", menus_path + "/{extension}", 204, menu)
     await c.call("DELETE", sounds_path + "/{name}", 204, welcome)

@@ -23,10 +23,12 @@ class NumberBlock(View):
 
 
 class NumberUse(View):
-    kind: Literal["user", "group", "route", "trunk", "menu"] = Field(
+    kind: Literal["user", "group", "route", "trunk", "menu", "announcement"] = Field(
         description="What the number is attached to"
     )
-    key: str = Field(description="The user's, group's or menu's extension, the route's name")
+    key: str = Field(
+        description="The user's, group's, menu's or announcement's extension, the route's name"
+    )
     name: str
 
 
@@ -44,9 +46,10 @@ class Number(View):
 
 
 class AssignIn(Body):
-    """Exactly one of user, group, route and menu."""
+    """Exactly one of user, group, route, menu and announcement."""
 
     user: str | None = Field(default=None, description="A user's extension")
     group: str | None = Field(default=None, description="A hunt group's extension")
     route: str | None = Field(default=None, description="A scheduled route's name")
     menu: str | None = Field(default=None, description="An IVR menu's extension")
+    announcement: str | None = Field(default=None, description="An announcement's extension")
