@@ -46,6 +46,7 @@ NAVIGATION: tuple[tuple[str, str, frozenset[Role]], ...] = (
     ("/console/numbers", "Numbers", _ADMINS),
     ("/console/groups", "Groups", _ADMINS),
     ("/console/menus", "Menus", _ADMINS),
+    ("/console/announcements", "Announcements", _ADMINS),
     ("/console/sounds", "Sounds", _ADMINS),
     ("/console/voicemail", "Voicemail", _ADMINS),
     ("/console/schedules", "Schedules", _ADMINS),

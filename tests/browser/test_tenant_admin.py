@@ -49,6 +49,7 @@ def test_tenant_admin_sees_and_edits_only_their_tenant(
         "Numbers",
         "Groups",
         "Menus",
+        "Announcements",
         "Sounds",
         "Voicemail",
         "Schedules",

@@ -74,6 +74,10 @@ OPEN_TO_TENANT_ADMINS = {
     ("POST", "/console/menus/{tenant}"),
     ("POST", "/console/menus/{tenant}/{extension}"),
     ("POST", "/console/menus/{tenant}/{extension}/remove"),
+    ("GET", "/console/announcements"),
+    ("POST", "/console/announcements/{tenant}"),
+    ("POST", "/console/announcements/{tenant}/{extension}"),
+    ("POST", "/console/announcements/{tenant}/{extension}/remove"),
     ("GET", "/console/sounds"),
     ("POST", "/console/sounds/{tenant}"),
     ("POST", "/console/sounds/{tenant}/{name}/remove"),
@@ -369,7 +373,7 @@ async def test_another_tenants_objects_look_missing(
         for secret in ("Globex Reception", world.globex_bootstrap, "globex-site", ">gus<"):
             assert secret not in other, canonical
         checked += 1
-    assert checked == 58  # 50, and the Menus, Sounds and Voicemail pages' 8
+    assert checked == 61  # 50, the Menus, Sounds and Voicemail pages' 8, Announcements' 3
     # Nothing was changed, so nothing was audited either.
     assert await _snapshot() == before
 
@@ -448,6 +452,7 @@ async def test_nav_and_install_pages_for_a_tenant_admin(
         "/console/numbers",
         "/console/groups",
         "/console/menus",
+        "/console/announcements",
         "/console/sounds",
         "/console/voicemail",
         "/console/schedules",
@@ -482,6 +487,7 @@ def test_navigation_per_role() -> None:
         "Numbers",
         "Groups",
         "Menus",
+        "Announcements",
         "Sounds",
         "Voicemail",
         "Schedules",

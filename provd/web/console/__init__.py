@@ -10,6 +10,7 @@ from aiohttp import web
 
 from provd.web.console import (
     access,
+    announcements,
     audit,
     calls,
     carriers,
@@ -43,6 +44,7 @@ def add_routes(app: web.Application) -> None:
         numbers,
         groups,
         menus,
+        announcements,
         sounds,
         voicemail,
         schedules,

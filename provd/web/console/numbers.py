@@ -17,7 +17,7 @@ from aiohttp import web
 from provd.domain.errors import InvalidInput, NotFound, ProvdError
 from provd.domain.numbers import DEFAULT_COUNTRY, NumberBlock, national_form, parse_number
 from provd.domain.routing import TenantRouting, UserRouting, caller_number
-from provd.services import groups, menus, numbers
+from provd.services import announcements, groups, menus, numbers
 from provd.services.directory import Tenant, User, tenants, users
 from provd.services.numbers import NumberView, UseKind
 from provd.services.schedules import routes
@@ -185,9 +185,9 @@ def _refused(e: ProvdError, what: str) -> tuple[Flashes, Errors]:
 
 
 async def _targets(tenant_slug: str) -> list[tuple[str, str]]:
-    """The groups, number plans and menus a number of the tenant can be assigned to, as
-    the assign form's ``target`` values (``group:600``, ``route:NAME``, ``menu:700``) and
-    their labels."""
+    """The groups, number plans, menus and announcements a number of the tenant can be
+    assigned to, as the assign form's ``target`` values (``group:600``, ``route:NAME``,
+    ``menu:700``, ``announcement:800``) and their labels."""
     found = [
         (f"{UseKind.GROUP.value}:{g['extension']}", f"group {g['extension']} {g['name']}")
         for g in await groups.list_groups(tenant_slug)
@@ -200,6 +200,13 @@ async def _targets(tenant_slug: str) -> list[tuple[str, str]]:
         (f"{UseKind.MENU.value}:{m['extension']}", f"menu {m['extension']} {m['name']}")
         for m in await menus.list_menus(tenant_slug)
     ]
+    found += [
+        (
+            f"{UseKind.ANNOUNCEMENT.value}:{a['extension']}",
+            f"announcement {a['extension']} {a['name']}",
+        )
+        for a in await announcements.list_announcements(tenant_slug)
+    ]
     return found
 
 
@@ -209,8 +216,10 @@ def _use(values: dict[str, str]) -> dict[str, str | None]:
     kind, _, key = values.get("target", "").partition(":")
     if not kind:
         return {"user_extension": user}
-    if kind not in (UseKind.GROUP, UseKind.ROUTE, UseKind.MENU):
-        raise InvalidInput("target", f"{kind!r} is not a group, a number plan or a menu")
+    if kind not in (UseKind.GROUP, UseKind.ROUTE, UseKind.MENU, UseKind.ANNOUNCEMENT):
+        raise InvalidInput(
+            "target", f"{kind!r} is not a group, a number plan, a menu or an announcement"
+        )
     if user:
         raise InvalidInput("target", "assign to a user or to a group, plan or menu, not both")
     return {kind: key}
