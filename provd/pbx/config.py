@@ -17,7 +17,7 @@ from pathlib import Path
 
 from provd.domain.tenancy import check_domain
 from provd.pbx.errors import PbxError
-from provd.pbx.media_app import moh_file
+from provd.pbx.media_app import MOH_SUBDIR, TENANT_MOH_SUBDIR, media_dir, moh_file
 from provd.pbx.settings import DbEngine, PbxSecrets, PbxSettings
 
 MAIN_CFG = "kamailio.cfg"
@@ -65,6 +65,8 @@ def render_local_config(
         f"#!define MEDIA_APP_PORT {settings.media_app_port}",
         # What a party put on hold hears (rtpengine plays it: provd.pbx.media_app).
         f"#!define MOH_FILE {_quote(str(moh_file(settings)))}",
+        # A tenant's own: MOH_DIR + <tenant slug> + ".wav" (provd.pbx.media_app).
+        "#!define MOH_DIR " + _quote(f"{media_dir(settings) / MOH_SUBDIR / TENANT_MOH_SUBDIR}/"),
         # The Contact of Kamailio's registrations with carriers: where they send calls.
         f"#!define REG_CONTACT {_quote(_reg_contact(settings))}",
         f"#!define RPC_PORT {settings.rpc_port}",

@@ -14,14 +14,24 @@ import sys
 import wave
 from pathlib import Path
 
-from provd.pbx.settings import PbxSettings
+from provd.pbx.settings import PBX_DIR, PbxSettings
 
 MEDIA_SUBDIR = "media"
 """The media application's data directory under the PBX's: menus.json, sounds/."""
+MOH_SUBDIR = "moh"
+"""Music on hold, under the media directory: ``default.wav`` and, for each tenant with a
+playlist, ``tenants/<tenant slug>.wav`` (:func:`tenant_moh_file`)."""
+TENANT_MOH_SUBDIR = "tenants"
+"""A folder of its own, so that no tenant's slug (``default`` is one) names the default."""
 
 
 def media_dir(settings: PbxSettings) -> Path:
-    return settings.pbx_dir / MEDIA_SUBDIR
+    return media_dir_of(settings.data_dir)
+
+
+def media_dir_of(data_dir: Path) -> Path:
+    """The media directory of provd's data directory ``data_dir``."""
+    return data_dir / PBX_DIR / MEDIA_SUBDIR
 
 
 def sounds_dir(settings: PbxSettings) -> Path:
@@ -36,7 +46,21 @@ rtpengine. Made here rather than shipped, so it is ours to distribute."""
 
 
 def moh_file(settings: PbxSettings) -> Path:
-    return media_dir(settings) / "moh" / "default.wav"
+    return media_dir(settings) / MOH_SUBDIR / "default.wav"
+
+
+def tenant_moh_path(media: Path, tenant_slug: str) -> Path:
+    """Where a tenant's music on hold is written (it may not be there: no playlist)."""
+    return media / MOH_SUBDIR / TENANT_MOH_SUBDIR / f"{tenant_slug}.wav"
+
+
+def tenant_moh_file(media: Path, tenant_slug: str) -> Path | None:
+    """The tenant's own music on hold (8 kHz mono 16-bit WAV, its playlist's sounds one
+    after the other) under the media directory ``media``, or None when the tenant has no
+    playlist: then the default plays. Kamailio's hold route and the media application's
+    queues play the same file."""
+    path = tenant_moh_path(media, tenant_slug)
+    return path if path.is_file() else None
 
 
 def write_default_moh(path: Path) -> Path:

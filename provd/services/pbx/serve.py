@@ -38,7 +38,7 @@ from provd.pbx import (
     tenant_domains,
 )
 from provd.pbx.media_app import media_dir, media_hostport
-from provd.services import metrics
+from provd.services import metrics, moh
 from provd.services.announcements import MEDIA_OBJECTS as ANNOUNCEMENT_OBJECTS
 from provd.services.announcements import media_announcements
 from provd.services.calls.collector import DEFAULT_INTERVAL_S as COLLECT_INTERVAL_S
@@ -137,6 +137,7 @@ class ServedPbx:
         await self._write_menus()
         await self._write_mailboxes()
         await self._write_announcements()
+        await self._write_moh()
         self._domains = await tenant_domains()
         if self.runtime.mode is PbxMode.SUPERVISED:
             self._supervisor = PbxSupervisor(
@@ -249,6 +250,8 @@ class ServedPbx:
                     await self._write_mailboxes()
                 if due or (latest > mark and await _touched(mark, ANNOUNCEMENT_OBJECTS)):
                     await self._write_announcements()
+                if latest > mark and await _touched(mark, moh.MEDIA_OBJECTS):
+                    await self._write_moh()
                 if due or (latest > mark and await _touched(mark, ACCOUNT_OBJECTS)):
                     await self.sync()
                     last_full = time.monotonic()
@@ -281,6 +284,17 @@ class ServedPbx:
         """announcements.json for the media application."""
         if self._runs_media_app:
             write_announcements(media_dir(self.runtime.settings), await media_announcements())
+
+    async def _write_moh(self) -> None:
+        """Every tenant's music on hold file, from the playlists stored (a change made
+        with the services writes its own file at once; this catches up with a restore
+        or a file removed by hand)."""
+        failed = await moh.render_all(self.platform.data_dir)
+        if failed:
+            log.error(
+                "music on hold: the default plays for %s (a sound file is missing)",
+                ", ".join(failed),
+            )
 
     async def stop(self) -> None:
         with contextlib.suppress(ValueError):
