@@ -21,6 +21,7 @@ from provd.cli import (  # noqa: F401
     lifecycle,
     limits,
     menus,
+    moh,
     numbers,
     outbound,
     rates,

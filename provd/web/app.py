@@ -23,6 +23,7 @@ from provd.web import (
     api_layouts,
     api_limits,
     api_menus,
+    api_moh,
     api_numbers,
     api_outbound,
     api_pbx,
@@ -76,6 +77,7 @@ def make_app(
     api_groups.add_routes(app)
     api_menus.add_routes(app)
     api_announcements.add_routes(app)
+    api_moh.add_routes(app)
     api_voicemail.add_routes(app)
     api_schedules.add_routes(app)
     api_blocking.add_routes(app)

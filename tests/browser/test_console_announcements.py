@@ -1,8 +1,9 @@
-"""Announcements in a real Chromium against a real ``provd serve``: an admin with a sound
-(uploaded with the CLI) adds an announcement from the Announcements page, is shown a
-refused play count on its field with nothing stored, assigns a number to it on the
-numbers page, is refused its removal while the number points at it, then releases the
-number and removes it."""
+"""Announcements and music on hold in a real Chromium against a real ``provd serve``: an
+admin with a sound (uploaded with the CLI) adds an announcement from the Announcements
+page, is shown a refused play count on its field with nothing stored, assigns a number
+to it on the numbers page, is refused its removal while the number points at it, then
+releases the number and removes it; on the Sounds page the admin makes the sound the
+tenant's music on hold and goes back to the default."""
 
 from __future__ import annotations
 
@@ -77,3 +78,17 @@ def test_an_admin_sets_up_an_announcement_from_the_console(
     page.wait_for_url("**/console/announcements?*removed=800*")
     assert page.locator("tr[data-announcement]").count() == 0
     assert provd_server.cli("announcements", "list", "default") == []
+
+    _go(page, "Sounds", "/console/sounds")
+    assert "The default music" in page.inner_text("#moh-now")
+    page.select_option("#moh-1", "closed")
+    page.click("#moh-form button[type=submit]")
+    page.wait_for_url("**/console/sounds?*moh=saved*")
+    assert "Music on hold saved." in page.inner_text(".flash.ok")
+    assert "hears closed (0.5 s)" in page.inner_text("#moh-now")
+    assert provd_server.cli("moh", "show")["sounds"] == ["closed"]
+    screenshot(page, "console-sounds-moh")
+    page.click("#moh-clear button")
+    page.wait_for_url("**/console/sounds?*moh=back*")
+    assert "The default music" in page.inner_text("#moh-now")
+    assert provd_server.cli("moh", "show")["sounds"] == []

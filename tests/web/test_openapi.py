@@ -399,6 +399,11 @@ async def test_every_route_answers_as_documented(served: Served, checked: Checke
     await c.call("PUT", ann_path + "/{extension}", 404, {**ann, "extension": "899"},
                  json={"name": "Shut", "sound": "welcome"})  # fmt: skip
     await c.call("DELETE", ann_path + "/{extension}", 204, ann)
+    moh_path = "/tenants/{tenant}/moh"
+    await c.call("GET", moh_path, 200, acme)
+    await c.call("PUT", moh_path, 200, acme, json={"sounds": ["welcome"]})
+    await c.call("PUT", moh_path, 400, acme, json={"sounds": []})
+    await c.call("DELETE", moh_path, 200, acme)
     await c.call("DELETE", sounds_path + "/{name}", 400, welcome)
     await c.call("DELETE", menus_path + "/{extension}", 204, menu)
     await c.call("DELETE", sounds_path + "/{name}", 204, welcome)

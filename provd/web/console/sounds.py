@@ -1,6 +1,7 @@
 """Sounds of one tenant, the recordings its IVR menus play: each with its duration and
 size and a player; upload one (any format ffmpeg reads, converted by the service) and
-remove one a menu does not play.
+remove one nothing plays. The tenant's music on hold is picked here too: its sounds in
+order, one select per place (``moh_1``, ``moh_2``, …; an empty one is skipped).
 
 The player streams the stored WAV from the API's audio route, which the console's
 session opens for GET. An upload is read by the CSRF check's form parse, so it is bound
@@ -19,6 +20,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from provd.domain.errors import InvalidInput, ProvdError
+from provd.services import moh
 from provd.services.directory import Tenant, tenants
 from provd.services.menus import sounds
 from provd.web import auth, pages
@@ -40,7 +42,10 @@ MAX_FORM_MB = 16
 _REDIRECT_FLASHES = (
     ("added", "ok", "Sound {} added."),
     ("removed", "ok", "Sound {} removed."),
+    ("moh", "ok", "Music on hold {}."),
 )
+MOH_SPARE = 2
+"""Empty places the music on hold form offers after the sounds it has."""
 
 
 def duration_text(ms: int) -> str:
@@ -76,6 +81,8 @@ async def _page(
         tenants=slugs,
         list_error=list_error,
         sounds=await sounds.list_sounds(tenant.slug),
+        moh=(playlist := await moh.show_moh(tenant.slug)),
+        moh_places=min(len(playlist["sounds"]) + MOH_SPARE, moh.MAX_SOUNDS),
         values=values or {},
         errors=errors or no_errors(),
         flashes=(flashes or []) + query_flashes(request, _REDIRECT_FLASHES),
@@ -145,8 +152,40 @@ async def sound_remove(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther(f"/console/sounds?{query}")
 
 
+def _playlist(values: dict[str, str]) -> list[str]:
+    """The names picked in the music on hold form, in place order."""
+    places = sorted(
+        (int(key[4:]), value.strip())
+        for key, value in values.items()
+        if key.startswith("moh_") and key[4:].isdigit() and value.strip()
+    )
+    return [name for _, name in places]
+
+
+@auth.tenant_admin_allowed
+async def moh_set(request: web.Request) -> web.StreamResponse:
+    tenant = await scope.path_tenant(request)
+    values = await form(request)
+    try:
+        await moh.set_moh(platform(request), request[ACTOR], tenant.slug, _playlist(values))
+    except ProvdError as e:
+        return await _refused(request, tenant, e, "The music on hold was not saved")
+    query = urlencode({"tenant": tenant.slug, "moh": "saved"})
+    raise web.HTTPSeeOther(f"/console/sounds?{query}#moh")
+
+
+@auth.tenant_admin_allowed
+async def moh_clear(request: web.Request) -> web.StreamResponse:
+    tenant = await scope.path_tenant(request)
+    await moh.clear_moh(platform(request), request[ACTOR], tenant.slug)
+    query = urlencode({"tenant": tenant.slug, "moh": "back to the default"})
+    raise web.HTTPSeeOther(f"/console/sounds?{query}#moh")
+
+
 def add_routes(app: web.Application) -> None:
     r = app.router
     r.add_get("/console/sounds", sounds_page)
+    r.add_post("/console/sounds/{tenant}/moh", moh_set)
+    r.add_post("/console/sounds/{tenant}/moh/clear", moh_clear)
     r.add_post("/console/sounds/{tenant}", sound_add)
     r.add_post("/console/sounds/{tenant}/{name}/remove", sound_remove)
