@@ -472,6 +472,58 @@ async def test_a_menu_made_with_the_cli_answers_a_number_and_puts_the_caller_thr
     assert re.search(r"^From: .*<sip:0612345678@", invite, re.M), invite
 
 
+async def test_an_announcement_and_music_on_hold_made_with_the_cli(served: Served) -> None:
+    """An announcement played twice on a number, and the tenant's music on hold: the CLI
+    writes the music's file at once, serve writes the media application's
+    announcements.json, and a carrier's caller to the number is answered and gets the
+    media application's BYE."""
+    closed = served.work / "closed-44k.wav"
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi",
+         "-i", "sine=frequency=600:duration=0.5", "-ar", "44100", str(closed)],
+        check=True, timeout=_TIMEOUT_S,
+    )  # fmt: skip
+    if not await served.cli_json("number", "list"):
+        assert await served.cli_json("number", "add", "020 123 4500", "--count", "10")
+    if not await served.cli_json("carrier", "list"):
+        host = f"{CARRIER_GW[0]}:{CARRIER_GW[1]}"
+        assert await served.cli_json("carrier", "add", "upstream", "--host", host)
+    assert await served.cli_json("sounds", "add", "default", "closed", str(closed))
+    assert await served.cli_json(
+        "announcements", "add", "default", "800", "--name", "Closed", "--sound", "closed",
+        "--plays", "2",
+    )  # fmt: skip
+    assert await served.cli_json("number", "assign", "0201234503", "--announcement", "800")
+    music = await served.cli_json("moh", "set", "--sound", "closed", "--sound", "closed")
+    assert music["sounds"] == ["closed", "closed"]
+    assert (served.data_dir / "pbx" / "media" / "moh" / "tenants" / "default.wav").is_file()
+    written = served.data_dir / "pbx" / "media" / "announcements.json"
+    started = time.monotonic()
+    while '"800"' not in (written.read_text() if written.exists() else ""):
+        assert time.monotonic() - started < 10, "serve never wrote the announcement"
+        await asyncio.sleep(0.2)
+
+    started = time.monotonic()
+    while True:
+        carrier = await run_sipp(
+            "carrier_announcement.xml",
+            served.work,
+            remote=f"{PROXY}:5060",
+            local=CARRIER_UAC,
+            media=(CARRIER_UAC[0], 16120),
+            rows=[["0201234503", "0612345678", "Jan"]],
+            timeout_s=12,
+        )
+        if carrier.rc == 0:
+            break
+        # Until the watcher has rebuilt the routing table the number is not in use.
+        assert "SIP/2.0 404 Number not in use" in carrier.messages, carrier.messages
+        assert time.monotonic() - started < 10, "the number never reached the announcement"
+    assert len(carrier.received("BYE ")) == 1, carrier.messages
+    assert await served.cli_json("moh", "clear")
+    assert not (served.data_dir / "pbx" / "media" / "moh" / "tenants" / "default.wav").exists()
+
+
 async def test_serve_collects_voicemail_and_lights_the_phones_lamp(served: Served) -> None:
     """serve writes every user's mailbox for the media application, files a message the
     media application spooled for 202 and sends 202's phone a message-summary NOTIFY."""
