@@ -3,9 +3,9 @@ their call is offered to the queue's logged-in agents.
 
 Kamailio sends a queue's call as ``sip:queue-<ext>@<here>`` with the tenant's domain in
 To. The caller is answered and hears the queue's introduction (if any), then music on
-hold: the queue's own sound, else the tenant's playlist (``moh/<slug>.wav``, which
-provd renders), else the default; a periodic message interrupts it every
-``periodic_s`` seconds when the queue has one.
+hold: the queue's own sound, else the tenant's playlist (``moh/tenants/<slug>.wav``,
+which provd renders: provd.pbx.media_app.tenant_moh_path), else the default; a periodic
+message interrupts it every ``periodic_s`` seconds when the queue has one.
 
 Offers. Callers are served in the order they came: a caller offers its call only
 while every caller ahead of it is offering theirs, and only to *free* agents (logged
@@ -59,6 +59,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MOH_DIR = "moh"
+TENANT_MOH_DIR = "tenants"
+"""The tenants' playlists, apart from ``default.wav``: a tenant may be named default."""
 DEFAULT_MOH = "default"
 LIVE_EVERY_S = 1.0
 
@@ -412,8 +414,8 @@ class QueueService:
             frames = self._sound(config.moh, codec)
             if frames:
                 return frames
-        for name in (config.tenant, DEFAULT_MOH):
-            path = self.data_dir / MOH_DIR / f"{name}.wav"
+        own = self.data_dir / MOH_DIR / TENANT_MOH_DIR / f"{config.tenant}.wav"
+        for path in (own, self.data_dir / MOH_DIR / f"{DEFAULT_MOH}.wav"):
             try:
                 return self._app.catalogue.file_frames(path, codec)
             except FileNotFoundError:

@@ -15,8 +15,8 @@ changed, at the next event)::
                     "calls": 3, "talk_s": 95.5, "last_call_end": null}]}}}}
 
 Tenants are keyed by SIP domain (the To domain of a ``queue-<ext>`` call); ``tenant`` is
-the slug (the tenant's music-on-hold file is ``moh/<slug>.wav``). ``moh``, ``intro`` and
-``periodic`` name sounds as menus do (null: the tenant's music on hold, else the
+the slug (the tenant's music-on-hold file is ``moh/tenants/<slug>.wav``). ``moh``,
+``intro`` and ``periodic`` name sounds as menus do (null: the tenant's music on hold, else the
 default; no introduction; no periodic message). ``agents`` lists the *logged-in*
 agents in the queue's order with their figures since login, from provd's records: the
 media application starts from them and counts on itself.

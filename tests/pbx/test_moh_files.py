@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from provd.media import queue
 from provd.pbx.media_app import MOH_SUBDIR, media_dir, moh_file, tenant_moh_file, tenant_moh_path
 from provd.pbx.moh import MohError, join_wavs
 from provd.pbx.settings import PbxSettings
@@ -64,3 +65,11 @@ def test_a_tenants_file_is_beside_the_default_and_none_until_written(tmp_path: P
     tenant_moh_path(media, "acme").parent.mkdir(parents=True)
     _wav(tenant_moh_path(media, "acme"), b"\0\0")
     assert tenant_moh_file(media, "acme") == tenant_moh_path(media, "acme")
+
+
+def test_the_media_applications_queues_play_the_file_provd_writes(tmp_path: Path) -> None:
+    # provd.media may not import provd.pbx: the scheme is written twice, checked here.
+    media = media_dir(PbxSettings(tmp_path))
+    played = media / queue.MOH_DIR / queue.TENANT_MOH_DIR / "acme.wav"
+    assert tenant_moh_path(media, "acme") == played
+    assert moh_file(PbxSettings(tmp_path)) == media / queue.MOH_DIR / f"{queue.DEFAULT_MOH}.wav"
