@@ -570,12 +570,16 @@ class PbxTarget:
     dst_uri: str
 
 
+MediaKind = Literal["ivr", "queue", "voicemail", "announcement"]
+
+
 @dataclass(frozen=True)
 class MediaTarget:
     """provd's media application at its loopback address; the Request-URI user names
-    what it plays (``ivr-<menu extension>``, ``vm-<extension>``, ``ann-<extension>``)."""
+    what it plays (``ivr-<menu extension>``, a queue's, ``vm-<extension>``,
+    ``vmbox-<extension>``, ``ann-<extension>``)."""
 
-    service: str
+    service: MediaKind
     uri: str
     dst_uri: str
 
@@ -704,6 +708,10 @@ message for a user: ``vm-<extension>``."""
 ANNOUNCEMENT_PREFIX = "ann-"
 """The Request-URI user of a call Kamailio sends the media application to hear an
 announcement: ``ann-<extension>``."""
+MAILBOX_ACCESS_PREFIX = "vmbox-"
+"""The Request-URI user of a user's own call to their mailbox (``*1233``), which the
+media application answers with the mailbox's menu after the PIN: ``vmbox-<extension>``.
+Only a call from that user is planned with it."""
 MAX_FORWARDS = 5
 """Forwards and overflows followed in one call: a chain or loop is cut after this."""
 BUSY_STATUSES = frozenset({486, 600})
@@ -819,6 +827,8 @@ def _outbound(
     media: str | None,
 ) -> RoutePlan:
     dialled = unquote(facts.dialled).strip()
+    if dialled == service_codes.VOICEMAIL_ACCESS:
+        return _mailbox_access(facts, tenant, user, carriers, media)
     service = service_codes.parse(dialled)
     if service is not None:
         return (
@@ -865,6 +875,24 @@ def _outbound(
         return brake
     route = _to_carriers("outbound", number, identity, hidden, tenant, carriers)
     return replace(route, budget=brake) if isinstance(route, Route) else route
+
+
+def _mailbox_access(
+    facts: CallFacts,
+    tenant: TenantRouting,
+    user: UserRouting,
+    carriers: Carriers,
+    media: str | None,
+) -> RoutePlan:
+    """``*1233``: the caller's own mailbox, never another's (the extension is the
+    authenticated caller's). Nothing follows a failure: the caller hears it."""
+    if facts.failed:
+        return RelayFailure()
+    from_ = NameAddr(_clean_display(user.name), f"sip:{user.extension}@{tenant.sip_domain}")
+    caller = CallerId(None, user.extension, hidden=False)
+    call = _Call(facts, tenant, carriers, "internal", caller, from_, media=media)
+    step = _media_step(call, f"{MAILBOX_ACCESS_PREFIX}{user.extension}", "voicemail")
+    return step.route if isinstance(step, _Step) else step
 
 
 def _extension(tenant: TenantRouting, dialled: str) -> Destination | None:
@@ -1222,19 +1250,19 @@ def _resolve(
     if isinstance(dest, ToMenu):
         if dest.extension not in tenant.menus:
             return Reject(404, "Number not in use")
-        return _media_step(call, f"{ivr.SERVICE_PREFIX}{dest.extension}")
+        return _media_step(call, f"{ivr.SERVICE_PREFIX}{dest.extension}", "ivr")
     if isinstance(dest, ToVoicemail):
         if dest.extension not in tenant.users:
             return Reject(404, "Number not in use")
-        return _media_step(call, f"{VOICEMAIL_PREFIX}{dest.extension}")
+        return _media_step(call, f"{VOICEMAIL_PREFIX}{dest.extension}", "voicemail")
     if isinstance(dest, ToQueue):
         if dest.extension not in tenant.queues:
             return Reject(404, "Number not in use")
-        return _media_step(call, queues.request_user(dest.extension))
+        return _media_step(call, queues.request_user(dest.extension), "queue")
     if isinstance(dest, ToAnnouncement):
         if dest.extension not in tenant.announcements:
             return Reject(404, "Number not in use")
-        return _media_step(call, f"{ANNOUNCEMENT_PREFIX}{dest.extension}")
+        return _media_step(call, f"{ANNOUNCEMENT_PREFIX}{dest.extension}", "announcement")
     if isinstance(dest, ToUser):
         user = tenant.users.get(dest.extension)
         if user is None:
@@ -1256,13 +1284,14 @@ def _resolve(
     assert_never(dest)
 
 
-def _media_step(call: _Call, service: str) -> _Resolved:
+def _media_step(call: _Call, service: str, kind: MediaKind) -> _Resolved:
     """The media application answers: ``service`` (the Request-URI user) says what it
-    plays, a menu (``ivr-<menu>``), a mailbox (``vm-<extension>``) or an announcement
-    (``ann-<extension>``). To names the
-    tenant (its SIP domain); PAI keeps the caller's number, which the shown From may
-    lack (a national form); Diversion says who sent the call on, and why. Whatever a
-    menu does next is a new call back through Kamailio."""
+    plays, a menu (``ivr-<menu>``), a queue, a mailbox taking a message
+    (``vm-<extension>``), a user's access to their own (``vmbox-<extension>``) or an
+    announcement (``ann-<extension>``); ``kind`` is the target's. To names the tenant
+    (its SIP domain); PAI keeps the caller's number, which the shown From may lack (a
+    national form); Diversion says who sent the call on, and why. Whatever a menu does
+    next is a new call back through Kamailio."""
     tenant = call.tenant
     if call.media is None:
         return Reject(503, "Service Unavailable: no media service")
@@ -1274,13 +1303,6 @@ def _media_step(call: _Call, service: str) -> _Resolved:
         by = call.diverted_by.extension
         reason = call.reason or "unknown"
         add += (("Diversion", f"<sip:{by}@{tenant.sip_domain}>;reason={reason}"),)
-    kind = "ivr"
-    if service.startswith(VOICEMAIL_PREFIX):
-        kind = "voicemail"
-    elif service.startswith(queues.SERVICE_PREFIX):
-        kind = "queue"
-    elif service.startswith(ANNOUNCEMENT_PREFIX):
-        kind = "announcement"
     branch = Branch(
         target=MediaTarget(kind, f"sip:{service}@{call.media}", f"sip:{call.media}"),
         headers=HeaderEdits(

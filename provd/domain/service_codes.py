@@ -15,10 +15,14 @@ The codes follow the GSM supplementary-service convention phones and users know
                    schedules ``*915*N#`` flips the N-th (as ``provd codes`` lists them)
 ``*903`` / ``*904``  log in to / out of every queue the user is an agent of;
                    ``*903*EXT#`` / ``*904*EXT#`` that queue only
+``*1233``          the user's own mailbox: listen to messages, record a greeting
+                   (a call to the media application, PIN first)
 =================  ==========================================================
 
 :func:`parse` only reads what was dialled; the change is made by
 ``provd.services.service_codes`` as the user who dialled, audited like any other.
+``*1233`` is no change and :func:`parse` does not read it: it is a call, which
+routing sends to the media application (provd.domain.routing).
 A phone may send ``#`` percent-encoded (``%23``): the caller unquotes first.
 """
 
@@ -48,6 +52,8 @@ NIGHT_SWITCH = "*915"
 AGENT_LOGIN = "*903"
 AGENT_LOGOUT = "*904"
 CLEAR_ALL = "#002#"
+VOICEMAIL_ACCESS = "*1233"
+"""The user's own mailbox (the Dutch hosted-PBX manuals' 1233, with provd's star)."""
 
 
 @dataclass(frozen=True)
@@ -130,5 +136,6 @@ CODES: tuple[CodeHelp, ...] = (
     CodeHelp("*915", "flip the night switch (users allowed to); *915*N# for schedule N"),
     CodeHelp("*903", "log in to your queues; *903*EXT# for queue EXT only"),
     CodeHelp("*904", "log out of your queues; *904*EXT# for queue EXT only"),
+    CodeHelp(VOICEMAIL_ACCESS, "your voicemail: listen, delete, record your greeting (PIN)"),
 )
 """What ``provd codes`` and the console list, in this order."""
