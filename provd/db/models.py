@@ -82,6 +82,13 @@ class User(Model):
     outbound_policy: fields.Field[Any] = fields.JSONField(null=True)
     # Where a copy of each voicemail message left for the user is e-mailed; null: none.
     voicemail_email = fields.CharField(max_length=254, null=True)
+    # The PIN that opens the mailbox from the phone (*1233), only as its PBKDF2 hash
+    # (provd.domain.voicemail_pin's stored form); null: none set, the mailbox stays shut.
+    voicemail_pin = fields.CharField(max_length=255, null=True)
+    # What callers to the mailbox hear before the beep; null: the beep alone.
+    voicemail_greeting: fields.ForeignKeyNullableRelation[Sound] = fields.ForeignKeyField(
+        "models.Sound", related_name=False, null=True, on_delete=fields.RESTRICT
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
 
     lines: fields.ReverseRelation[DeviceLine]
