@@ -1,8 +1,10 @@
 """The media application: answers the calls Kamailio sends it and plays them.
 
 Kamailio sends it ``sip:vm-<extension>@<here>`` for a user's mailbox (the call flow is
-provd.media.voicemail's), ``sip:ann-<extension>@<here>`` for an announcement
-(provd.media.announce) and ``sip:ivr-<menu>@<here>`` for a menu, with the tenant's
+provd.media.voicemail's), ``sip:vmbox-<extension>@<here>`` for a user's own call to
+their mailbox (``*1233``, provd.media.voicemail_access), ``sip:ann-<extension>@<here>``
+for an announcement (provd.media.announce), ``sip:queue-<extension>@<here>`` for a
+queue (provd.media.queue) and ``sip:ivr-<menu>@<here>`` for a menu, with the tenant's
 SIP domain in To (provd.domain.routing, the media step). For a menu it answers, plays the menu
 (provd.domain.ivr decides; this module carries out the effects) and, when the caller
 leaves the menu, places a new call back through Kamailio with the Request-URI user
@@ -25,8 +27,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from provd.domain import ivr, queues
-from provd.domain.routing import ANNOUNCEMENT_PREFIX, VOICEMAIL_PREFIX
-from provd.media import sdp, sounds, voicemail
+from provd.domain.routing import ANNOUNCEMENT_PREFIX, MAILBOX_ACCESS_PREFIX, VOICEMAIL_PREFIX
+from provd.media import sdp, sounds, voicemail, voicemail_access
 from provd.media.announce import play_announcement
 from provd.media.announcements import AnnouncementsError
 from provd.media.catalogue import Catalogue, CatalogueError
@@ -93,6 +95,9 @@ class MediaApp:
         if user.startswith(queues.SERVICE_PREFIX):
             await self._queue(call, domain, user.removeprefix(queues.SERVICE_PREFIX))
             return
+        if user.startswith(MAILBOX_ACCESS_PREFIX):
+            await self._mailbox_access(call, domain, user.removeprefix(MAILBOX_ACCESS_PREFIX))
+            return
         if user.startswith(ANNOUNCEMENT_PREFIX):
             await self._announcement(call, domain, user.removeprefix(ANNOUNCEMENT_PREFIX))
             return
@@ -157,6 +162,23 @@ class MediaApp:
         self.calls += 1
         try:
             await voicemail.take_message(self.catalogue, call, rtp, domain, extension)
+        except CallEnded:
+            pass
+        finally:
+            rtp.close()
+            if not call.ended.is_set():
+                await call.hang_up()
+
+    async def _mailbox_access(self, call: IncomingCall, domain: str, extension: str) -> None:
+        if not extension:
+            await call.reject(404, "Not Found")
+            return
+        rtp = await self._answer(call)
+        if rtp is None:
+            return
+        self.calls += 1
+        try:
+            await voicemail_access.serve_mailbox(self.catalogue, call, rtp, domain, extension)
         except CallEnded:
             pass
         finally:

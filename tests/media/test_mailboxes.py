@@ -13,13 +13,25 @@ from provd.media.mailboxes import (
     MAILBOXES_FILE,
     Mailbox,
     MailboxesError,
+    MailboxMessage,
     mailboxes_from_json,
     mailboxes_to_json,
     write_mailboxes,
 )
 
+PIN = "pbkdf2_sha256$1000$00ff$" + "ab" * 32
 TENANTS = {
-    "acme.test": {"2001": Mailbox("acme/vm-2001", 60), "2002": Mailbox()},
+    "acme.test": {
+        "2001": Mailbox("acme/vm-2001", 60),
+        "2002": Mailbox(),
+        "2003": Mailbox(
+            pin=PIN,
+            messages=(
+                MailboxMessage(12, "/data/voicemail/acme/2003/b.wav", False),
+                MailboxMessage(7, "/data/voicemail/acme/2003/a.wav", True),
+            ),
+        ),
+    },
     "other.test": {"3001": Mailbox(max_seconds=30)},
 }
 
@@ -41,6 +53,23 @@ def test_the_defaults_are_no_greeting_and_two_minutes() -> None:
         ('{"version": 1, "tenants": {"a": {"1": {"greeting": 5}}}}', "greeting 5"),
         ('{"version": 1, "tenants": {"a": {"1": {"max_seconds": 0}}}}', "not positive"),
         ('{"version": 1, "tenants": {"a": {"1": {"max_seconds": "x"}}}}', "mailboxes.json"),
+        ('{"version": 1, "tenants": {"a": {"1": {"pin": 1234}}}}', "pin is not"),
+        (
+            '{"version": 1, "tenants": {"a": {"1": {"messages": [{"id": 0, "path": "/a",'
+            ' "heard": false}]}}}}',
+            "not a positive number",
+        ),
+        (
+            '{"version": 1, "tenants": {"a": {"1": {"messages": [{"id": 1, "path": "a.wav",'
+            ' "heard": false}]}}}}',
+            "not absolute",
+        ),
+        (
+            '{"version": 1, "tenants": {"a": {"1": {"messages": [{"id": 1, "path": "/a",'
+            ' "heard": "no"}]}}}}',
+            "not true or false",
+        ),
+        ('{"version": 1, "tenants": {"a": {"1": {"messages": [{"id": 1}]}}}}', "path"),
     ],
 )
 def test_a_broken_document_is_refused_saying_why(text: str, message: str) -> None:
@@ -77,3 +106,15 @@ def test_a_broken_file_is_reported_and_read_again_once_fixed(tmp_path: Path) -> 
 def test_menus_and_mailboxes_are_separate_files(tmp_path: Path) -> None:
     write_mailboxes(tmp_path, TENANTS)
     assert Catalogue(tmp_path).menus("acme.test") == {}
+
+
+def test_a_document_from_before_pins_and_messages_reads_as_none() -> None:
+    text = '{"version": 1, "tenants": {"a.test": {"1": {"greeting": null, "max_seconds": 9}}}}'
+    assert mailboxes_from_json(text) == {"a.test": {"1": Mailbox(None, 9, None, ())}}
+
+
+def test_the_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    (tmp_path / "mailboxes.tmp").write_text("left over")
+    os.chmod(tmp_path / "mailboxes.tmp", 0o644)
+    path = write_mailboxes(tmp_path, TENANTS)
+    assert path.stat().st_mode & 0o777 == 0o600
