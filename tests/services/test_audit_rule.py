@@ -39,6 +39,7 @@ from tortoise.queryset import BulkCreateQuery, BulkUpdateQuery, DeleteQuery, Upd
 import provd.services
 from provd.db.models import AuditEntry, ProvisioningToken, Tenant, User
 from provd.domain.mac import parse_mac
+from provd.media.mailbox_actions import write_action, write_greeting
 from provd.pbx import ProbeResult
 from provd.security.ratelimit import FailureRule
 from provd.services import (
@@ -83,6 +84,7 @@ from provd.services.trunks import numbers as trunk_numbers
 from provd.services.trunks import passwords as trunk_passwords
 from provd.services.trunks import remove as trunk_remove
 from provd.services.trunks import update as trunk_update
+from provd.services.voicemail import mailbox, mailbox_actions
 from provd.services.voicemail.collector import VoicemailCollector
 from tests.conftest import TEST_ACTOR
 from tests.services.menus.audio import tone_wav
@@ -255,6 +257,7 @@ READ_ONLY = {
         "menus.sounds.show_sound",
         "menus.sounds.sound_audio",
         "menus.sounds.sound_uses",
+        "voicemail.mailbox.mailbox_view",
         "layouts.resolve_scope",
         "layouts.export_layout",
         "layouts.effective_layout",
@@ -336,6 +339,10 @@ NOT_YET_DRIVEN = {
     "layouts.import_layout": "keys.import row; tests/services/layouts",
     "pbx.check_sync_device": "device.resync/reboot row, needs a PBX; tests/pbx",
     "voicemail.notify_waiting": "a NOTIFY, needs a PBX; tests/pbx/test_mwi.py",
+    "voicemail.mailbox.set_greeting_sound": "inside set_greeting's and apply_actions' "
+    "transactions, which are driven",
+    "menus.sounds.write_sound_file": "a file, last in apply_actions' transaction, which "
+    "writes the rows and their audit rows",
     "voicemail.update_lamp": "a NOTIFY, needs a PBX; tests/pbx/test_mwi.py",
     "pbx.serve.ServedPbx.start": "Kamailio's own tables, not provd's; tests/pbx",
     "pbx.serve.ServedPbx.sync": "Kamailio's own tables, not provd's; tests/pbx",
@@ -526,6 +533,16 @@ async def test_every_service_write_writes_an_audit_row(
     await d.call(collector.collect)
     await d.call(collector.expire, datetime(2026, 3, 1, tzinfo=UTC))
     await d.call(sounds.add_sound, platform, a, "default", "welcome", tone_wav(0.1))
+    await d.call(mailbox.set_greeting, a, "default", "201", "welcome")
+    await d.call(mailbox.set_pin, a, "default", "201", "4711")
+    await d.call(mailbox.show_mailbox, "default", "201")
+    spool_message(media, domain, "201", at=datetime(2026, 3, 2, tzinfo=UTC))
+    [kept] = await d.call(voicemail.ingest, media, platform.data_dir)
+    write_action(media, domain=domain, mailbox="201", action="heard", message=kept.message.id)
+    write_greeting(media, domain=domain, mailbox="201", pcm16=b"\0\0" * 8000)
+    await d.call(mailbox_actions.apply_actions, media, platform.data_dir)
+    await d.call(voicemail.mark_stored_heard, a, "default", kept.message.id)
+    await d.call(voicemail.remove_stored, platform.data_dir, a, "default", kept.message.id)
     await d.call(
         menus.add_menu, platform, a, "default", "700", "Main", "welcome", default="group:600"
     )
@@ -533,6 +550,7 @@ async def test_every_service_write_writes_an_audit_row(
     await d.call(numbers.assign, platform, a, "+31201234501", menu="700")
     await d.call(numbers.release, platform, a, "+31201234501")
     await d.call(menus.remove_menu, platform, a, "default", "700")
+    await d.call(mailbox.set_greeting, a, "default", "201", None)
     await d.call(sounds.remove_sound, platform, a, "default", "welcome")
     await d.call(groups.remove_group, platform, a, "default", "600")
     await d.call(schedules.add_schedule, platform, a, "default", "Office", ["mon 08:00-17:00"])

@@ -6,8 +6,8 @@ a child process with a time limit; what it cannot read, an empty upload, one ove
 :data:`MAX_UPLOAD` bytes and one longer than :data:`MAX_DURATION_MS` are refused with
 nothing stored. The WAV is a file of the data directory, ``sounds/<tenant>/<name>.wav``
 (:func:`sound_file`), written under a temporary name and renamed into place; its row
-holds the name, duration and size. A sound a menu or an announcement plays, or one
-of the tenant's music on hold, cannot be removed.
+holds the name, duration and size. A sound a menu, an announcement or a mailbox plays,
+or one of the tenant's music on hold, cannot be removed.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from provd.db.models import Announcement, Menu, Sound, Tenant
+from provd.db.models import Announcement, Menu, Sound, Tenant, User
 from provd.domain.audit_actions import AuditAction
 from provd.domain.errors import Conflict, InvalidInput, NotFound
 from provd.services import audit
@@ -168,6 +168,13 @@ def _write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
+async def write_sound_file(data_dir: Path, tenant: Tenant, name: str, wav: bytes) -> None:
+    """Put a sound's WAV (already 8 kHz mono 16-bit) in place under ``data_dir``, whole
+    or not at all; last in the caller's transaction, as :func:`add_sound` does."""
+    path = data_dir / SOUNDS_DIR / tenant.slug / f"{check_sound_name(name)}.wav"
+    await asyncio.to_thread(_write_atomically, path, wav)
+
+
 def sound_view(sound: Sound, tenant: Tenant) -> dict[str, Any]:
     return {
         "tenant": tenant.slug,
@@ -263,8 +270,8 @@ async def remove_sound(p: Platform, actor: audit.Actor, tenant_slug: str, name: 
 
 
 async def sound_uses(sound: Sound) -> list[str]:
-    """The menus, announcements and music on hold that play ``sound``, described for a
-    refusal."""
+    """The menus, announcements, mailboxes and music on hold that play ``sound``,
+    described for a refusal."""
     found = []
     tenant_id = sound.tenant_id  # type: ignore[attr-defined]
     for menu in await Menu.filter(tenant_id=tenant_id).order_by("extension"):
@@ -278,4 +285,6 @@ async def sound_uses(sound: Sound) -> list[str]:
     tenant = await Tenant.get(id=tenant_id)
     if sound.id in (tenant.moh_playlist or []):
         found.append("the music on hold")
+    for user in await User.filter(voicemail_greeting_id=sound.id).order_by("extension"):
+        found.append(f"user {user.extension}'s voicemail greeting")
     return found

@@ -185,6 +185,7 @@ class ServedPbx:
                 control=self._control,
                 smtp=Smtp.from_settings(self.platform.settings),
                 retention_days=self.platform.settings.voicemail_days,
+                on_mailboxes_changed=self._write_mailboxes,
             )
             self._voicemail.start(self._voicemail_s)
         return self._control
@@ -278,7 +279,9 @@ class ServedPbx:
     async def _write_mailboxes(self) -> None:
         """mailboxes.json for the media application: every user has a mailbox."""
         if self._runs_media_app:
-            write_mailboxes(media_dir(self.runtime.settings), await media_mailboxes())
+            write_mailboxes(
+                media_dir(self.runtime.settings), await media_mailboxes(self.platform.data_dir)
+            )
 
     async def _write_announcements(self) -> None:
         """announcements.json for the media application."""

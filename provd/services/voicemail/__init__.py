@@ -21,7 +21,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from provd.db.models import Tenant, User, VoicemailMessage
+from provd.db.models import Sound, Tenant, User, VoicemailMessage
 from provd.domain.audit_actions import AuditAction
 from provd.domain.errors import InvalidInput, NotFound
 from provd.pbx import PbxControl
@@ -30,6 +30,7 @@ from provd.pbx.subscribers import aor_for
 from provd.services import audit
 from provd.services.directory.tenants import get_tenant
 from provd.services.directory.users import get_user
+from provd.services.menus.sounds import media_name
 from provd.services.platform import Platform
 from provd.services.voicemail import spool_io
 
@@ -38,8 +39,9 @@ log = logging.getLogger("provd.voicemail")
 OBJECT = "voicemail"
 STORE_DIR = "voicemail"
 """Under provd's data directory: ``<tenant slug>/<extension>/<spool id>.wav``."""
-MAILBOX_OBJECTS = ("user", "tenant")
-"""Audit object types whose changes change mailboxes.json."""
+MAILBOX_OBJECTS = ("user", "tenant", "voicemail", "sound")
+"""Audit object types whose changes change mailboxes.json (its messages are voicemail's,
+its greetings sounds)."""
 COLLECTOR = audit.Actor("system:voicemail")
 MAX_EMAIL = 254
 
@@ -172,6 +174,13 @@ async def mark_heard(
     p: Platform, actor: audit.Actor, tenant_slug: str, message_id: int | str
 ) -> tuple[dict[str, Any], User]:
     """Mark a message heard; its view and its user (whose lamp may change)."""
+    return await mark_stored_heard(actor, tenant_slug, message_id)
+
+
+async def mark_stored_heard(
+    actor: audit.Actor, tenant_slug: str, message_id: int | str
+) -> tuple[dict[str, Any], User]:
+    """:func:`mark_heard` without a Platform (the collector has none)."""
     tenant = await get_tenant(tenant_slug)
     async with in_transaction():
         row = await get_message(tenant, message_id)
@@ -194,6 +203,14 @@ async def remove_message(
     p: Platform, actor: audit.Actor, tenant_slug: str, message_id: int | str
 ) -> User:
     """Delete a message and its audio; its user (whose lamp may change)."""
+    return await remove_stored(p.data_dir, actor, tenant_slug, message_id)
+
+
+async def remove_stored(
+    data_dir: Path, actor: audit.Actor, tenant_slug: str, message_id: int | str
+) -> User:
+    """:func:`remove_message` for a store under ``data_dir`` (the collector has no
+    Platform)."""
     tenant = await get_tenant(tenant_slug)
     async with in_transaction():
         row = await get_message(tenant, message_id)
@@ -203,7 +220,7 @@ async def remove_message(
             actor, AuditAction.VOICEMAIL_REMOVE, OBJECT, f"{tenant.slug}/{row.id}", before=before
         )
     # After the commit: a failed delete leaves a row whose audio is gone otherwise.
-    (p.data_dir / row.path).unlink(missing_ok=True)
+    (data_dir / row.path).unlink(missing_ok=True)
     return row.user
 
 
@@ -244,13 +261,31 @@ async def notify_waiting(control: PbxControl, user: User) -> CheckSyncResult:
     )
 
 
-async def media_mailboxes() -> dict[str, dict[str, spool_io.Mailbox]]:
-    """Every user's mailbox by tenant domain, for mailboxes.json: defaults for now
-    (no personal greeting, 120 s)."""
-    tenants = {t.id: t.sip_domain for t in await Tenant.all()}
-    boxes: dict[str, dict[str, spool_io.Mailbox]] = {domain: {} for domain in tenants.values()}
-    for user in await User.all().order_by("extension"):
-        boxes[tenants[user.tenant_id]][user.extension] = spool_io.Mailbox()  # type: ignore[attr-defined]
+async def media_mailboxes(data_dir: Path) -> dict[str, dict[str, spool_io.Mailbox]]:
+    """Every user's mailbox by tenant domain, for mailboxes.json: the personal greeting,
+    the PIN's hash and the messages filed under ``data_dir``, newest first (120 s
+    messages, the default)."""
+    tenants = {t.id: t for t in await Tenant.all()}
+    people = await User.all().order_by("extension")
+    wanted = {u.voicemail_greeting_id for u in people} - {None}  # type: ignore[attr-defined]
+    greetings = {
+        s.id: media_name(tenants[s.tenant_id], s)  # type: ignore[attr-defined]
+        for s in await Sound.filter(id__in=wanted)
+    }
+    messages: dict[int, list[spool_io.MailboxMessage]] = {}
+    for row in await VoicemailMessage.all().order_by("-received_at", "-id"):
+        path = str((data_dir / row.path).absolute())
+        messages.setdefault(row.user_id, []).append(  # type: ignore[attr-defined]
+            spool_io.MailboxMessage(row.id, path, row.heard)
+        )
+    boxes: dict[str, dict[str, spool_io.Mailbox]] = {t.sip_domain: {} for t in tenants.values()}
+    for user in people:
+        domain = tenants[user.tenant_id].sip_domain  # type: ignore[attr-defined]
+        boxes[domain][user.extension] = spool_io.Mailbox(
+            greeting=greetings.get(user.voicemail_greeting_id),  # type: ignore[attr-defined]
+            pin=user.voicemail_pin,
+            messages=tuple(messages.get(user.id, ())),
+        )
     return boxes
 
 

@@ -1,5 +1,8 @@
 """While serve runs the media application: voicemail collected from its spool every
-second, each new message's notices sent, old messages removed.
+second, each new message's notices sent, what users did from the phone applied
+(provd.services.voicemail.mailbox_actions), old messages removed. When a mailbox
+changed, mailboxes.json is written again at once (``on_mailboxes_changed``) so that the
+user's next call to their mailbox lists what is there.
 
 Notices come after the message is filed (provd.services.voicemail.ingest): the phones'
 lamps by a message-summary NOTIFY, and a copy with the recording to the user's e-mail
@@ -14,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,6 +25,7 @@ from provd.db.models import Tenant, User
 from provd.pbx import PbxControl
 from provd.services.limits.mail import Attachment, Smtp
 from provd.services.voicemail import Ingested, expire, ingest, notify_waiting
+from provd.services.voicemail.mailbox_actions import apply_actions
 
 log = logging.getLogger("provd.voicemail")
 
@@ -69,8 +74,10 @@ class VoicemailCollector:
         control: PbxControl | None,
         smtp: Smtp | None,
         retention_days: int,
+        on_mailboxes_changed: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.media_dir = media_dir
+        self.on_mailboxes_changed = on_mailboxes_changed
         self.data_dir = data_dir
         self.control = control
         self.smtp = smtp
@@ -82,11 +89,16 @@ class VoicemailCollector:
         for one in filed:
             if self.smtp is not None:
                 await email_copy(self.smtp, self.data_dir, one)
-        await self._lamps([f.user for f in filed])
+        applied = await apply_actions(self.media_dir, self.data_dir)
+        if (filed or applied.changed) and self.on_mailboxes_changed is not None:
+            await self.on_mailboxes_changed()
+        await self._lamps([f.user for f in filed] + applied.users)
         return filed
 
     async def expire(self, now: datetime | None = None) -> int:
         users = await expire(self.data_dir, now or datetime.now(UTC), self.retention_days)
+        if users and self.on_mailboxes_changed is not None:
+            await self.on_mailboxes_changed()
         await self._lamps(users)
         return len(users)
 

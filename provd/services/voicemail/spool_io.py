@@ -1,10 +1,18 @@
 """The media application's voicemail files as provd reads and writes them: its spool of
-new messages and mailboxes.json. provd.media.spool and provd.media.mailboxes own both
+new messages, what users did from the phone (actions, greetings) and mailboxes.json.
+provd.media.spool, provd.media.mailbox_actions and provd.media.mailboxes own the
 formats; voicemail's services reach them through these names only."""
 
 from __future__ import annotations
 
-from provd.media.mailboxes import DEFAULT_MAX_SECONDS, Mailbox, write_mailboxes
+from provd.media.mailbox_actions import (
+    read_actions,
+    read_greetings,
+    remove_action,
+    remove_greeting,
+    set_aside_greeting,
+)
+from provd.media.mailboxes import DEFAULT_MAX_SECONDS, Mailbox, MailboxMessage, write_mailboxes
 from provd.media.spool import (
     BAD_DIR,
     MESSAGE_ID,
@@ -21,9 +29,15 @@ __all__ = [
     "MESSAGE_ID",
     "SPOOL_DIR",
     "Mailbox",
+    "MailboxMessage",
     "SpooledMessage",
+    "read_actions",
+    "read_greetings",
     "read_spool",
     "remove",
+    "remove_action",
+    "remove_greeting",
     "set_aside",
+    "set_aside_greeting",
     "write_mailboxes",
 ]

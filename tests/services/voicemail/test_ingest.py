@@ -161,14 +161,21 @@ async def test_a_copy_with_the_recording_is_emailed(office: Platform) -> None:
 
 async def test_mailboxes_json_names_every_user(office: Platform) -> None:
     media = _media(office)
-    path = spool_io.write_mailboxes(media, await voicemail.media_mailboxes())
+    spool_message(media, await _domain(), "201", at=NOW)
+    [filed] = await voicemail.ingest(media, office.data_dir)
+    path = spool_io.write_mailboxes(media, await voicemail.media_mailboxes(office.data_dir))
     written = json.loads(path.read_text())
+    stored = str(office.data_dir.absolute() / filed.message.path)
+    none = {"greeting": None, "max_seconds": 120, "pin": None}
     assert written == {
         "version": 1,
         "tenants": {
             await _domain(): {
-                "201": {"greeting": None, "max_seconds": 120},
-                "202": {"greeting": None, "max_seconds": 120},
+                "201": {
+                    **none,
+                    "messages": [{"id": filed.message.id, "path": stored, "heard": False}],
+                },
+                "202": {**none, "messages": []},
             }
         },
     }
