@@ -536,6 +536,8 @@ async def test_serve_collects_voicemail_and_lights_the_phones_lamp(served: Serve
     assert json.loads(mailboxes.read_text())["tenants"][domain]["202"] == {
         "greeting": None,
         "max_seconds": 120,
+        "pin": None,
+        "messages": [],
     }
     b = served.account("202")
     assert await served.register(b, PHONE_C) == 0
@@ -550,6 +552,9 @@ async def test_serve_collects_voicemail_and_lights_the_phones_lamp(served: Serve
         [message] = await served.cli_json("voicemail", "list", "default", "202")
         assert (message["caller_name"], message["heard"]) == ("Jan Jansen", False)
         assert list((served.data_dir / "pbx" / "media" / "voicemail" / "new").iterdir()) == []
+        # The media application is told at once, for 202's next call to the mailbox.
+        listed = json.loads(mailboxes.read_text())["tenants"][domain]["202"]["messages"]
+        assert [(m["id"], m["heard"]) for m in listed] == [(message["id"], False)]
     finally:
         assert await served.register(b, PHONE_C, expires=0) == 0
 
