@@ -1,17 +1,21 @@
-"""``provd voicemail …``: the messages in a tenant's mailboxes (services.voicemail)."""
+"""``provd voicemail …``: the messages in a tenant's mailboxes (services.voicemail) and
+each mailbox's PIN and greeting (services.voicemail.mailbox)."""
 
 from __future__ import annotations
 
+import sys
+
 import click
 
-from provd.cli.main import CliState, actor, cli, emit, json_option, run_with_db, table
+from provd.cli.main import CliState, actor, cli, emit, fail, json_option, run_with_db, table
 from provd.services import pbx, voicemail
 from provd.services.platform import Platform
+from provd.services.voicemail import mailbox
 
 
 @cli.group("voicemail")
 def voicemail_group() -> None:
-    """Voicemail messages callers left in users' mailboxes."""
+    """Voicemail: the messages callers left, and each mailbox's PIN and greeting."""
 
 
 @voicemail_group.command("list")
@@ -97,5 +101,80 @@ def voicemail_email(
         given = None if address.strip().lower() == "none" else address
         view = await voicemail.set_email(p, actor(), tenant, extension, given)
         emit(as_json, view, f"Voicemail copies of {extension}: {view['email'] or 'none'}")
+
+    run_with_db(state, as_json, work)
+
+
+@voicemail_group.command("pin")
+@click.argument("tenant")
+@click.argument("extension")
+@click.option("--pin", help="The PIN: 4-8 digits (it stays in your shell's history).")
+@click.option("--pin-stdin", is_flag=True, help="Read the PIN from stdin.")
+@click.option("--clear", is_flag=True, help="No PIN: the mailbox cannot be opened with *1233.")
+@json_option
+@click.pass_obj
+def voicemail_pin(
+    state: CliState,
+    tenant: str,
+    extension: str,
+    pin: str | None,
+    pin_stdin: bool,
+    clear: bool,
+    as_json: bool,
+) -> None:
+    """Set the PIN EXTENSION types after dialling *1233 (stored only hashed)."""
+    if sum((pin is not None, pin_stdin, clear)) != 1:
+        fail("give exactly one of --pin, --pin-stdin and --clear", as_json=as_json)
+    given = sys.stdin.readline().rstrip("\n") if pin_stdin else pin
+
+    async def work(p: Platform) -> None:
+        view = await mailbox.set_pin(actor(), tenant, extension, None if clear else given or "")
+        said = "set" if view["pin_set"] else "cleared"
+        emit(as_json, view, f"Voicemail PIN of {extension}: {said}")
+
+    if not clear and not (given or "").strip():
+        fail("voicemail_pin: must not be empty (--clear removes it)", as_json=as_json)
+    run_with_db(state, as_json, work)
+
+
+@voicemail_group.command("greeting")
+@click.argument("tenant")
+@click.argument("extension")
+@click.argument("sound")
+@json_option
+@click.pass_obj
+def voicemail_greeting(
+    state: CliState, tenant: str, extension: str, sound: str, as_json: bool
+) -> None:
+    """Make SOUND (one of TENANT's sounds) what callers to EXTENSION's mailbox hear before
+    the tone (``none``: the tone alone)."""
+
+    async def work(p: Platform) -> None:
+        given = None if sound.strip().lower() == "none" else sound
+        view = await mailbox.set_greeting(actor(), tenant, extension, given)
+        emit(as_json, view, f"Voicemail greeting of {extension}: {view['greeting'] or 'none'}")
+
+    run_with_db(state, as_json, work)
+
+
+@voicemail_group.command("show")
+@click.argument("tenant")
+@click.argument("extension")
+@json_option
+@click.pass_obj
+def voicemail_show(state: CliState, tenant: str, extension: str, as_json: bool) -> None:
+    """EXTENSION's mailbox: PIN set or not, greeting, e-mail copies."""
+
+    async def work(p: Platform) -> None:
+        view = await mailbox.show_mailbox(tenant, extension)
+        text = "\n".join(
+            [
+                f"Mailbox:  {view['extension']} ({view['tenant']})",
+                f"PIN:      {'set' if view['pin_set'] else 'none (*1233 is refused)'}",
+                f"Greeting: {view['greeting'] or 'none'}",
+                f"E-mail:   {view['email'] or 'none'}",
+            ]
+        )
+        emit(as_json, view, text)
 
     run_with_db(state, as_json, work)
