@@ -1,4 +1,6 @@
-"""REST routes for the voicemail messages of a tenant's users.
+"""REST routes for the voicemail messages of a tenant's users, and each user's mailbox
+settings: the PIN that opens it with *1233 (write-only: a reply says only whether one
+is set) and the greeting.
 
 Tenant admins see their own tenant's: another tenant named in the path answers
 exactly as one that does not exist. Marking a message heard or removing it sends the
@@ -10,11 +12,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from provd.services import voicemail
+from provd.services.voicemail import mailbox
 from provd.web import auth
 from provd.web.api_pbx import PBX
 from provd.web.app_keys import PLATFORM
 from provd.web.contract import Api, Param, Reply
-from provd.web.schemas.voicemail import Heard, VoicemailMessage
+from provd.web.schemas.voicemail import GreetingIn, Heard, Mailbox, PinIn, VoicemailMessage
 from provd.web.tenant_scope import path_tenant
 
 api = Api()
@@ -88,6 +91,75 @@ async def remove_message(request: web.Request) -> web.Response:
     )
     await voicemail.update_lamp(request.app.get(PBX), user)
     return web.Response(status=204)
+
+
+_MAILBOX = [_TENANT, Param("extension", "path", required=True, description="The user's extension")]
+
+
+@auth.tenant_admin_allowed
+@api.route(
+    "GET",
+    "/users/{tenant}/{extension}/voicemail",
+    "The user's mailbox: whether a PIN is set, the greeting, the e-mail copies",
+    ok={200: Reply("The mailbox", Mailbox)},
+    parameters=_MAILBOX,
+)
+async def show_mailbox(request: web.Request) -> web.Response:
+    view = await mailbox.show_mailbox(await path_tenant(request), request.match_info["extension"])
+    return web.json_response(view)
+
+
+@auth.tenant_admin_allowed
+@api.with_body(
+    "PUT",
+    "/users/{tenant}/{extension}/voicemail/pin",
+    "Set the PIN the user types after dialling *1233",
+    PinIn,
+    ok={200: Reply("The mailbox", Mailbox)},
+    parameters=_MAILBOX,
+)
+async def put_pin(request: web.Request, body: PinIn) -> web.Response:
+    view = await mailbox.set_pin(
+        request[auth.ACTOR],
+        await path_tenant(request),
+        request.match_info["extension"],
+        body.voicemail_pin,
+    )
+    return web.json_response(view)
+
+
+@auth.tenant_admin_allowed
+@api.route(
+    "DELETE",
+    "/users/{tenant}/{extension}/voicemail/pin",
+    "Clear the PIN: *1233 no longer opens the mailbox",
+    ok={200: Reply("The mailbox", Mailbox)},
+    parameters=_MAILBOX,
+)
+async def clear_pin(request: web.Request) -> web.Response:
+    view = await mailbox.set_pin(
+        request[auth.ACTOR], await path_tenant(request), request.match_info["extension"], None
+    )
+    return web.json_response(view)
+
+
+@auth.tenant_admin_allowed
+@api.with_body(
+    "PUT",
+    "/users/{tenant}/{extension}/voicemail/greeting",
+    "Set the greeting callers to the mailbox hear before the tone (null: none)",
+    GreetingIn,
+    ok={200: Reply("The mailbox", Mailbox)},
+    parameters=_MAILBOX,
+)
+async def put_greeting(request: web.Request, body: GreetingIn) -> web.Response:
+    view = await mailbox.set_greeting(
+        request[auth.ACTOR],
+        await path_tenant(request),
+        request.match_info["extension"],
+        body.greeting,
+    )
+    return web.json_response(view)
 
 
 add_routes = api.add_to

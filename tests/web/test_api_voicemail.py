@@ -61,3 +61,41 @@ async def test_a_tenant_admin_handles_their_tenants_voicemail_only(
         assert [m.id for m in await VoicemailMessage.all().order_by("id")] == [first, theirs]
         assert (await VoicemailMessage.get(id=first)).heard
         await call(c.admin, "GET", "/tenants/globex/voicemail", 200)
+
+
+async def test_a_tenant_admin_sets_their_users_pin_and_greeting(
+    served: Served, platform: Platform
+) -> None:
+    async with clients(served, platform) as c:
+        box = await call(c.acme, "GET", "/users/acme/201/voicemail", 200)
+        assert box == {
+            "tenant": "acme", "extension": "201", "pin_set": False, "greeting": None,
+            "email": None,
+        }  # fmt: skip
+        set_pin = await call(
+            c.acme, "PUT", "/users/acme/201/voicemail/pin", 200, json={"voicemail_pin": "4711"}
+        )
+        assert set_pin["pin_set"] is True and "4711" not in str(set_pin)
+        bad = await call(
+            c.acme, "PUT", "/users/acme/201/voicemail/pin", 400, json={"voicemail_pin": "201"}
+        )
+        assert bad["error"]["field"] == "voicemail_pin"
+        wrong_type = await call(
+            c.acme, "PUT", "/users/acme/201/voicemail/pin", 400, json={"voicemail_pin": 4711}
+        )
+        assert wrong_type["error"]["field"] == "voicemail_pin"
+        # Another tenant's user answers as a missing one.
+        await call(
+            c.acme, "PUT", "/users/globex/201/voicemail/pin", 404, json={"voicemail_pin": "4711"}
+        )
+        await call(c.acme, "GET", "/users/globex/201/voicemail", 404)
+        cleared = await call(c.acme, "DELETE", "/users/acme/201/voicemail/pin", 200)
+        assert cleared["pin_set"] is False
+        missing = await call(
+            c.acme, "PUT", "/users/acme/201/voicemail/greeting", 404, json={"greeting": "hello"}
+        )
+        assert missing["error"]["field"] == "greeting"
+        none = await call(
+            c.acme, "PUT", "/users/acme/201/voicemail/greeting", 200, json={"greeting": None}
+        )
+        assert none["greeting"] is None

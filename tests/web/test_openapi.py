@@ -422,6 +422,15 @@ async def test_every_route_answers_as_documented(served: Served, checked: Checke
     await c.call("POST", vm_path + "/{id}/heard", 404, {**acme, "id": "0"})
     await c.call("DELETE", vm_path + "/{id}", 204, message)
     await c.call("GET", vm_path + "/{id}/audio", 404, message)
+    # 201's mailbox: the PIN (write-only) and the greeting.
+    box_path = "/users/{tenant}/{extension}/voicemail"
+    box = {"tenant": "acme", "extension": "201"}
+    await c.call("GET", box_path, 200, box)
+    await c.call("PUT", box_path + "/pin", 200, box, json={"voicemail_pin": "4711"})
+    await c.call("PUT", box_path + "/pin", 400, box, json={"voicemail_pin": "0000"})
+    await c.call("DELETE", box_path + "/pin", 200, box)
+    await c.call("PUT", box_path + "/greeting", 404, box, json={"greeting": "nothing"})
+    await c.call("PUT", box_path + "/greeting", 200, box, json={"greeting": None})
     await c.call("DELETE", "/groups/{tenant}/{extension}", 204, group)
 
     await c.call("DELETE", "/devices/{mac}", 204, {"mac": MAC})
