@@ -258,6 +258,7 @@ READ_ONLY = {
         "menus.sounds.sound_audio",
         "menus.sounds.sound_uses",
         "voicemail.mailbox.mailbox_view",
+        "voicemail.mailbox.list_mailboxes",
         "layouts.resolve_scope",
         "layouts.export_layout",
         "layouts.effective_layout",

@@ -87,6 +87,8 @@ OPEN_TO_TENANT_ADMINS = {
     ("POST", "/console/voicemail/{tenant}/messages/{id}/heard"),
     ("POST", "/console/voicemail/{tenant}/messages/{id}/remove"),
     ("POST", "/console/voicemail/{tenant}/users/{extension}/email"),
+    ("POST", "/console/voicemail/{tenant}/users/{extension}/pin"),
+    ("POST", "/console/voicemail/{tenant}/users/{extension}/greeting"),
     ("GET", "/console/schedules"),
     ("POST", "/console/schedules/{tenant}"),
     ("POST", "/console/schedules/{tenant}/{name}"),
@@ -375,8 +377,9 @@ async def test_another_tenants_objects_look_missing(
         for secret in ("Globex Reception", world.globex_bootstrap, "globex-site", ">gus<"):
             assert secret not in other, canonical
         checked += 1
-    # 50, the Menus, Sounds and Voicemail pages' 8, Announcements' 3, music on hold's 2
-    assert checked == 63
+    # 50, the Menus, Sounds and Voicemail pages' 8, Announcements' 3, music on hold's 2,
+    # the mailbox PIN and greeting 2
+    assert checked == 65
     # Nothing was changed, so nothing was audited either.
     assert await _snapshot() == before
 

@@ -41,6 +41,22 @@ async def mailbox_view(tenant: Tenant, user: User) -> dict[str, Any]:
     }
 
 
+async def list_mailboxes(tenant_slug: str) -> dict[str, dict[str, Any]]:
+    """Every user's :func:`mailbox_view` of a tenant, by extension."""
+    tenant = await get_tenant(tenant_slug)
+    names = {s.id: s.name for s in await Sound.filter(tenant=tenant)}
+    return {
+        u.extension: {
+            "tenant": tenant.slug,
+            "extension": u.extension,
+            "pin_set": u.voicemail_pin is not None,
+            "greeting": names.get(u.voicemail_greeting_id),  # type: ignore[attr-defined]
+            "email": u.voicemail_email,
+        }
+        for u in await User.filter(tenant=tenant).order_by("extension")
+    }
+
+
 async def show_mailbox(tenant_slug: str, extension: str) -> dict[str, Any]:
     tenant = await get_tenant(tenant_slug)
     return await mailbox_view(tenant, await get_user(tenant, extension, field="user"))

@@ -1,6 +1,8 @@
 """Voicemail of one tenant: each user's mailbox with its messages (caller, when, how
-long, heard or new, a player), "mark heard" and "remove" per message, and the address
-copies of the user's messages are e-mailed to.
+long, heard or new, a player), "mark heard" and "remove" per message, the address
+copies of the user's messages are e-mailed to, the PIN that opens the mailbox with
+*1233 (set or cleared, never shown) and the greeting callers hear (one of the tenant's
+sounds).
 
 The player streams the stored WAV from the API's audio route, which the console's
 session opens for GET. Marking a message heard or removing it sends the user's phones
@@ -22,9 +24,11 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from provd.domain.errors import NotFound, ProvdError
+from provd.domain.errors import InvalidInput, NotFound, ProvdError
 from provd.services import voicemail
 from provd.services.directory import Tenant, tenants, users
+from provd.services.menus import sounds
+from provd.services.voicemail import mailbox
 from provd.web import auth, pages
 from provd.web.auth import ACTOR
 from provd.web.console import scope
@@ -45,6 +49,9 @@ _REDIRECT_FLASHES = (
     ("heard", "ok", "Message {} marked heard."),
     ("removed", "ok", "Message {} removed."),
     ("emailed", "ok", "Copies of {}'s messages: address saved."),
+    ("pin", "ok", "{}'s voicemail PIN set."),
+    ("pin_cleared", "ok", "{}'s voicemail PIN cleared: *1233 no longer opens the mailbox."),
+    ("greeted", "ok", "{}'s greeting saved."),
 )
 
 
@@ -82,6 +89,7 @@ async def _page(
     if shown and shown not in {u.extension for u in people}:
         user_error = f"no user {shown} in tenant {tenant.slug}: every mailbox is shown"
         shown = ""
+    settings = await mailbox.list_mailboxes(tenant.slug)
     by_mailbox: dict[str, list[dict[str, Any]]] = {u.extension: [] for u in people}
     for view in await voicemail.list_messages(tenant.slug):
         by_mailbox.setdefault(view["mailbox"], []).append(view)
@@ -90,6 +98,8 @@ async def _page(
             "extension": u.extension,
             "name": u.display_name,
             "email": u.voicemail_email or "",
+            "pin_set": settings[u.extension]["pin_set"],
+            "greeting": settings[u.extension]["greeting"] or "",
             "messages": by_mailbox[u.extension],
             "new": sum(1 for m in by_mailbox[u.extension] if not m["heard"]),
         }
@@ -106,6 +116,7 @@ async def _page(
         users=[(u.extension, u.display_name) for u in people],
         shown=shown,
         mailboxes=mailboxes,
+        sound_names=[v["name"] for v in await sounds.list_sounds(tenant.slug)],
         failed=failed,
         values=values or {},
         errors=errors or no_errors(),
@@ -203,9 +214,65 @@ async def email_set(request: web.Request) -> web.StreamResponse:
     )
 
 
+async def _mailbox_form(
+    request: web.Request, what: str, change: Any, done: str
+) -> web.StreamResponse:
+    """Apply one mailbox setting from a form; the page again with the error by its field
+    (nothing stored) or a redirect that says it was done."""
+    tenant = await scope.path_tenant(request)
+    values = await form(request)
+    extension = request.match_info["extension"]
+    try:
+        view = await change(request[ACTOR], tenant.slug, extension, values)
+    except NotFound as e:
+        if e.field != "greeting":
+            raise not_found(e) from e
+        errors = field_errors(e)
+    except ProvdError as e:
+        errors = field_errors(e)
+    else:
+        key = done if done != "pin" or view["pin_set"] else "pin_cleared"
+        raise web.HTTPSeeOther(
+            _back(tenant, values, key, view["extension"]) + f"#mailbox-{view['extension']}"
+        )
+    message = f"The {what} was not saved: {next(iter(errors.values()), '')}"
+    # The PIN typed is never sent back to the browser.
+    kept = {k: v for k, v in values.items() if k != "voicemail_pin"}
+    return await _page(
+        request,
+        tenant,
+        flashes=[("error", message)],
+        failed=extension,
+        values=kept,
+        errors=errors,
+        shown=values.get("user", ""),
+    )
+
+
+@auth.tenant_admin_allowed
+async def pin_set(request: web.Request) -> web.StreamResponse:
+    async def change(actor: Any, slug: str, ext: str, values: Mapping[str, str]) -> Any:
+        pin = None if values.get("clear") else values.get("voicemail_pin", "")
+        if pin is not None and not pin.strip():
+            raise InvalidInput("voicemail_pin", "must not be empty (Clear removes the PIN)")
+        return await mailbox.set_pin(actor, slug, ext, pin)
+
+    return await _mailbox_form(request, "PIN", change, "pin")
+
+
+@auth.tenant_admin_allowed
+async def greeting_set(request: web.Request) -> web.StreamResponse:
+    async def change(actor: Any, slug: str, ext: str, values: Mapping[str, str]) -> Any:
+        return await mailbox.set_greeting(actor, slug, ext, values.get("greeting") or None)
+
+    return await _mailbox_form(request, "greeting", change, "greeted")
+
+
 def add_routes(app: web.Application) -> None:
     r = app.router
     r.add_get("/console/voicemail", voicemail_page)
     r.add_post("/console/voicemail/{tenant}/messages/{id}/heard", message_heard)
     r.add_post("/console/voicemail/{tenant}/messages/{id}/remove", message_remove)
     r.add_post("/console/voicemail/{tenant}/users/{extension}/email", email_set)
+    r.add_post("/console/voicemail/{tenant}/users/{extension}/pin", pin_set)
+    r.add_post("/console/voicemail/{tenant}/users/{extension}/greeting", greeting_set)

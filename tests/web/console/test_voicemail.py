@@ -11,8 +11,10 @@ from datetime import UTC, datetime
 
 from provd.db.models import AuditEntry, HuntGroup, Tenant, User, VoicemailMessage
 from provd.services import schedules, voicemail
+from provd.services.menus import sounds as sound_store
 from provd.services.platform import Platform
 from tests.conftest import TEST_ACTOR
+from tests.services.menus.audio import tone_wav
 from tests.services.voicemail.spool import spool_message
 from tests.web.console.conftest import Console
 from tests.web.console.test_groups import text
@@ -213,3 +215,59 @@ async def test_a_tenant_admin_works_in_their_own_tenant_only(
     assert f"Message {own} marked heard." in flashes(page)
     entry = await AuditEntry.filter(action="voicemail.heard").get()
     assert entry.actor == "web:tara"
+
+
+async def test_the_pin_is_set_refused_on_its_field_never_shown_and_cleared(
+    alice: Console,
+) -> None:
+    _, page = await alice.get("/console/voicemail?tenant=acme")
+    card = mailboxes(page)["201"]
+    assert 'name="voicemail_pin" type="password"' in card
+    assert "none: *1233 is refused" in text(card) and "Clear PIN" not in card
+    status, page = await alice.post(
+        "/console/voicemail/acme/users/201/pin", {"voicemail_pin": "4711"}
+    )
+    assert status == 200 and "201's voicemail PIN set." in flashes(page)
+    card = mailboxes(page)["201"]
+    assert "(set)" in text(card) and "Clear PIN" in card and "4711" not in page
+    assert (await User.get(extension="201")).voicemail_pin is not None
+    entry = await AuditEntry.filter(action="voicemail.pin").order_by("-id").first()
+    assert entry is not None and entry.actor == "web:alice" and entry.after == {"pin_set": True}
+
+    before = await snapshot(), (await User.get(extension="201")).voicemail_pin
+    for bad in ("1111", "201", "12", ""):
+        status, page = await alice.post(
+            "/console/voicemail/acme/users/201/pin", {"voicemail_pin": bad}
+        )
+        assert status == 200
+        assert field_error(page, "m201-e-pin") != "", bad
+        assert field_error(page, "m202-e-pin") == ""
+        assert any(f.startswith("The PIN was not saved") for f in flashes(page))
+        # What was typed is not sent back.
+        [pin_input] = re.findall(r'<input id="m201-pin"[^>]*>', page)
+        assert "value=" not in pin_input
+    status, _ = await alice.post("/console/voicemail/acme/users/299/pin", {"voicemail_pin": "4711"})
+    assert status == 404
+    assert (await snapshot(), (await User.get(extension="201")).voicemail_pin) == before
+
+    _, page = await alice.post("/console/voicemail/acme/users/201/pin", {"clear": "1"})
+    assert "PIN cleared" in " ".join(flashes(page))
+    assert (await User.get(extension="201")).voicemail_pin is None
+
+
+async def test_the_greeting_is_one_of_the_tenants_sounds(
+    alice: Console, platform: Platform
+) -> None:
+    await sound_store.add_sound(platform, TEST_ACTOR, "acme", "hello", tone_wav(0.5))
+    _, page = await alice.get("/console/voicemail?tenant=acme")
+    assert "<option>hello</option>" in mailboxes(page)["201"]
+    status, page = await alice.post(
+        "/console/voicemail/acme/users/201/greeting", {"greeting": "hello"}
+    )
+    assert status == 200 and "201's greeting saved." in flashes(page)
+    assert "<option selected>hello</option>" in mailboxes(page)["201"]
+    _, page = await alice.post("/console/voicemail/acme/users/201/greeting", {"greeting": "gone"})
+    assert "not found" in field_error(page, "m201-e-greeting")
+    _, page = await alice.post("/console/voicemail/acme/users/201/greeting", {"greeting": ""})
+    assert "201's greeting saved." in flashes(page)
+    assert "<option selected>hello</option>" not in mailboxes(page)["201"]
