@@ -12,7 +12,7 @@ AddForeignKey = import_module("provd.db.migrations.0018_ivr_menus").AddForeignKe
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0019_voicemail')]
+    dependencies = [('models', '0020_voicemail_access')]
 
     initial = False
 
