@@ -43,12 +43,14 @@ from provd.media.mailbox_actions import write_action, write_greeting
 from provd.pbx import ProbeResult
 from provd.security.ratelimit import FailureRule
 from provd.services import (
+    announcements,
     blocking,
     carriers,
     discovery,
     groups,
     limits,
     menus,
+    moh,
     numbers,
     outbound,
     rating,
@@ -239,6 +241,13 @@ READ_ONLY = {
         "groups.list_groups",
         "groups.show_group",
         "menus.get_menu",
+        "announcements.get_announcement",
+        "announcements.announcement_view",
+        "announcements.list_announcements",
+        "announcements.show_announcement",
+        "announcements.media_announcements",
+        "moh.moh_view",
+        "moh.show_moh",
         "menus.menu_view",
         "menus.list_menus",
         "menus.show_menu",
@@ -342,6 +351,8 @@ NOT_YET_DRIVEN = {
     "voicemail.notify_waiting": "a NOTIFY, needs a PBX; tests/pbx/test_mwi.py",
     "voicemail.mailbox.set_greeting_sound": "inside set_greeting's and apply_actions' "
     "transactions, which are driven",
+    "moh.render_all": "the tenants' music files again from the database at start; "
+    "tests/services/moh",
     "menus.sounds.write_sound_file": "a file, last in apply_actions' transaction, which "
     "writes the rows and their audit rows",
     "voicemail.update_lamp": "a NOTIFY, needs a PBX; tests/pbx/test_mwi.py",
@@ -535,6 +546,11 @@ async def test_every_service_write_writes_an_audit_row(
     await d.call(collector.expire, datetime(2026, 3, 1, tzinfo=UTC))
     await d.call(sounds.add_sound, platform, a, "default", "welcome", tone_wav(0.1))
     await d.call(mailbox.set_greeting, a, "default", "201", "welcome")
+    await d.call(announcements.add_announcement, platform, a, "default", "710", "Closed", "welcome")
+    await d.call(announcements.update_announcement, platform, a, "default", "710", plays=2)
+    await d.call(announcements.remove_announcement, platform, a, "default", "710")
+    await d.call(moh.set_moh, platform, a, "default", ["welcome"])
+    await d.call(moh.clear_moh, platform, a, "default")
     await d.call(mailbox.set_pin, a, "default", "201", "4711")
     await d.call(mailbox.show_mailbox, "default", "201")
     spool_message(media, domain, "201", at=datetime(2026, 3, 2, tzinfo=UTC))
