@@ -493,6 +493,9 @@ class PhoneNumber(Model):
     assigned_announcement: fields.ForeignKeyNullableRelation[Announcement] = fields.ForeignKeyField(
         "models.Announcement", related_name=False, null=True, on_delete=fields.RESTRICT
     )
+    assigned_queue: fields.ForeignKeyNullableRelation[Queue] = fields.ForeignKeyField(
+        "models.Queue", related_name=False, null=True, on_delete=fields.RESTRICT
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -533,8 +536,8 @@ class Carrier(Model):
 # by provd.services.destinations: {"kind": "user", "user_id": N}, {"kind": "group",
 # "group_id": N}, {"kind": "external", "number": "+31..."} (E.164), {"kind":
 # "scheduled", "route_id": N}, {"kind": "menu", "menu_id": N}, {"kind": "voicemail",
-# "user_id": N}, {"kind": "announcement", "announcement_id": N}, or null (none: the call
-# ends). Ids are of the same tenant.
+# "user_id": N}, {"kind": "announcement", "announcement_id": N}, {"kind": "queue",
+# "queue_id": N}, or null (none: the call ends). Ids are of the same tenant.
 
 
 class HuntGroup(Model):
@@ -672,6 +675,110 @@ class Announcement(Model):
     class Meta:
         table = "announcement"
         unique_together = (("tenant", "extension"),)
+
+
+class Queue(Model):
+    """A call queue: an extension of the tenant that the media application answers,
+    holding callers while it offers them to the queue's logged-in agents
+    (provd.domain.queues has the rules)."""
+
+    _no_comments = True
+
+    id = fields.IntField(primary_key=True)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    # Shares the tenant's extensions with its users, groups and menus.
+    extension = fields.CharField(max_length=5)
+    name = fields.CharField(max_length=64)
+    # provd.domain.queues.Strategy.
+    strategy = fields.CharField(max_length=16)
+    ring_seconds = fields.IntField(default=15)
+    max_wait_seconds = fields.IntField(default=300)
+    # Where a caller goes once the maximum wait passed; null: the call ends.
+    failover: fields.Field[Any] = fields.JSONField(null=True)
+    # Null: the tenant's music on hold (else the platform's).
+    moh: fields.ForeignKeyNullableRelation[Sound] = fields.ForeignKeyField(
+        "models.Sound", related_name=False, null=True, on_delete=fields.RESTRICT
+    )
+    intro: fields.ForeignKeyNullableRelation[Sound] = fields.ForeignKeyField(
+        "models.Sound", related_name=False, null=True, on_delete=fields.RESTRICT
+    )
+    periodic: fields.ForeignKeyNullableRelation[Sound] = fields.ForeignKeyField(
+        "models.Sound", related_name=False, null=True, on_delete=fields.RESTRICT
+    )
+    periodic_seconds = fields.IntField(default=40)
+    announce_position = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    agents: fields.ReverseRelation[QueueAgent]
+
+    class Meta:
+        table = "queue"
+        unique_together = (("tenant", "extension"),)
+
+
+class QueueAgent(Model):
+    """A user who takes a queue's calls, in the queue's order, and whether they are
+    logged in to it now (``*903`` / ``*904``, or an admin)."""
+
+    _no_comments = True
+
+    id = fields.IntField(primary_key=True)
+    queue: fields.ForeignKeyRelation[Queue] = fields.ForeignKeyField(
+        "models.Queue", related_name="agents", on_delete=fields.CASCADE
+    )
+    # The services refuse to remove a user who is an agent (like a group's member).
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name=False, on_delete=fields.RESTRICT
+    )
+    position = fields.IntField()
+    """1, 2, …: the services keep a queue's positions without gaps."""
+    logged_in = fields.BooleanField(default=False)
+    logged_in_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "queue_agent"
+        unique_together = (("queue", "user"),)
+
+
+class QueueCall(Model):
+    """One caller's time in a queue, collected from the media application's records
+    (provd.services.queues.collector): what the queue's statistics are counted from.
+
+    The queue and the agent are kept as extensions too, and their references go null
+    when they are removed: a queue's history outlives the queue (its calls still count
+    in the tenant's figures and in ``provd_queue_calls_total``, which must never go
+    down), as a call record outlives its user."""
+
+    _no_comments = True
+
+    id = fields.IntField(primary_key=True)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "models.Tenant", related_name=False, on_delete=fields.RESTRICT
+    )
+    queue: fields.ForeignKeyNullableRelation[Queue] = fields.ForeignKeyField(
+        "models.Queue", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    queue_extension = fields.CharField(max_length=5)
+    # The media application's id of the record: collecting it twice keeps one row.
+    spool_id = fields.CharField(max_length=64, unique=True)
+    call_id = fields.CharField(max_length=255)
+    caller = fields.CharField(max_length=64)
+    caller_number = fields.CharField(max_length=20, null=True)
+    entered_at = fields.DatetimeField(db_index=True)
+    left_at = fields.DatetimeField()
+    # answered, abandoned or failover (provd.domain.queues.OUTCOMES).
+    outcome = fields.CharField(max_length=16)
+    agent: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    agent_extension = fields.CharField(max_length=5, null=True)
+    wait_ms = fields.IntField()
+    talk_ms = fields.IntField(default=0)
+
+    class Meta:
+        table = "queue_call"
 
 
 class VoicemailMessage(Model):
