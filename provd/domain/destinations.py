@@ -1,11 +1,12 @@
 """Destinations: where a call goes next, as admins write them and as they are stored.
 
 A hunt group's overflow, each of a user's forwards, each state of a scheduled route
-and an IVR menu's keys and default name a destination: a user, a hunt group, an
-outside number, a scheduled route, a menu, a user's mailbox, an announcement, or none
-(the call ends there). Admins write one as ``KIND:KEY`` in their tenant's terms
-(``user:201``, ``group:600``, ``external:0612345678``, ``scheduled:Main hours``,
-``menu:700``, ``voicemail:201``, ``announcement:800``, ``none``); it is
+and an IVR menu's keys and default and a call queue's failover name a destination: a
+user, a hunt group, an outside number, a scheduled route, a menu, a user's mailbox, an
+announcement, a call queue, or none (the call ends there). Admins write one as
+``KIND:KEY`` in their tenant's terms (``user:201``, ``group:600``,
+``external:0612345678``, ``scheduled:Main hours``, ``menu:700``, ``voicemail:201``,
+``announcement:800``, ``queue:810``, ``none``); it is
 stored as JSON by the id of what it names, so renaming a route or giving a user
 another extension does not break it::
 
@@ -13,6 +14,7 @@ another extension does not break it::
     {"kind": "external", "number": "+31612345678"}
     {"kind": "scheduled", "route_id": 2}    {"kind": "menu", "menu_id": 4}
     {"kind": "voicemail", "user_id": 7}     {"kind": "announcement", "announcement_id": 5}
+    {"kind": "queue", "queue_id": 5}
     null
 
 Resolving a key to an id needs the tenant's data: provd.services.destinations does
@@ -42,11 +44,12 @@ class DestinationKind(StrEnum):
     MENU = "menu"
     VOICEMAIL = "voicemail"
     ANNOUNCEMENT = "announcement"
+    QUEUE = "queue"
 
 
 FORMS = (
     "user:EXT, group:EXT, external:NUMBER, scheduled:NAME, menu:EXT, voicemail:EXT,"
-    " announcement:EXT or none"
+    " announcement:EXT, queue:EXT or none"
 )
 
 
@@ -99,6 +102,11 @@ class AnnouncementDestination:
     announcement_id: int
 
 
+@dataclass(frozen=True, slots=True)
+class QueueDestination:
+    queue_id: int
+
+
 Destination = (
     UserDestination
     | GroupDestination
@@ -107,6 +115,7 @@ Destination = (
     | MenuDestination
     | VoicemailDestination
     | AnnouncementDestination
+    | QueueDestination
 )
 
 
@@ -161,6 +170,8 @@ def as_json(destination: Destination | None) -> dict[str, Any] | None:
             return {"kind": DestinationKind.VOICEMAIL.value, "user_id": user_id}
         case AnnouncementDestination(announcement_id):
             return {"kind": DestinationKind.ANNOUNCEMENT.value, "announcement_id": announcement_id}
+        case QueueDestination(queue_id):
+            return {"kind": DestinationKind.QUEUE.value, "queue_id": queue_id}
 
 
 def from_json(value: object) -> Destination | None:
@@ -184,6 +195,8 @@ def from_json(value: object) -> Destination | None:
         return VoicemailDestination(_id(value["user_id"]))
     if kind == DestinationKind.ANNOUNCEMENT and keys == {"announcement_id"}:
         return AnnouncementDestination(_id(value["announcement_id"]))
+    if kind == DestinationKind.QUEUE and keys == {"queue_id"}:
+        return QueueDestination(_id(value["queue_id"]))
     if kind == DestinationKind.EXTERNAL and keys == {"number"} and isinstance(value["number"], str):
         return ExternalDestination(value["number"])
     raise ValueError(f"not a stored destination: {value!r}")

@@ -53,6 +53,7 @@ from provd.services import (
     moh,
     numbers,
     outbound,
+    queues,
     rating,
     schedules,
     voicemail,
@@ -79,6 +80,9 @@ from provd.services.layouts import clear_keys, resolve_scope, set_key, set_page_
 from provd.services.menus import sounds
 from provd.services.platform import Platform
 from provd.services.provisioning import pnp_tokens
+from provd.services.queues import agents as queue_agents
+from provd.services.queues import collector as queue_collector
+from provd.services.queues.collector import QueueCollector
 from provd.services.schedules import routes
 from provd.services.trunks import NumberOnTrunk
 from provd.services.trunks import create as trunk_create
@@ -90,6 +94,7 @@ from provd.services.voicemail import mailbox, mailbox_actions
 from provd.services.voicemail.collector import VoicemailCollector
 from tests.conftest import TEST_ACTOR
 from tests.services.menus.audio import tone_wav
+from tests.services.queues.spool import spool_queue_call
 from tests.services.voicemail.spool import spool_message
 
 # Writes nothing a phone's files depend on: may write these models without an audit row.
@@ -157,6 +162,14 @@ BOOKKEEPING: dict[str, tuple[frozenset[str], str]] = {
     "cluster.throttle.delete_forgotten": (
         frozenset({"AuthFailures"}),
         "failure counts that say nothing any more",
+    ),
+    "queues.collector.collect": (
+        frozenset({"QueueCall"}),
+        "callers' records filed from the media application; observed, like call records",
+    ),
+    "queues.collector.QueueCollector.collect": (
+        frozenset({"QueueCall"}),
+        "through queues.collector.collect",
     ),
     "cluster.housekeeping.Housekeeping.sweep": (
         frozenset({"NonceClaim", "AuthFailures"}),
@@ -252,6 +265,17 @@ READ_ONLY = {
         "menus.list_menus",
         "menus.show_menu",
         "menus.media_menus",
+        "queues.get_queue",
+        "queues.queue_view",
+        "queues.list_queues",
+        "queues.show_queue",
+        "queues.agent_users",
+        "queues.agents.is_logged_in",
+        "queues.media.media_queues",
+        "queues.stats.queue_stats",
+        "queues.stats.period_stats",
+        "queues.stats.calls_by_outcome",
+        "queues.collector.QueueCollector.stop",
         "voicemail.counts",
         "voicemail.get_message",
         "voicemail.list_messages",
@@ -362,6 +386,16 @@ NOT_YET_DRIVEN = {
     "pbx.night_switch.NightSwitchLamps.publish": (
         "Kamailio's presence server, not provd's tables; tests/pbx/test_blf"
     ),
+    "pbx.queue_lamps.AgentLamps.publish": (
+        "Kamailio's presence server, not provd's tables; tests/pbx/test_blf"
+    ),
+    "pbx.lamps.PublishedLamps.show": (
+        "Kamailio's presence server, not provd's tables; tests/pbx/test_blf"
+    ),
+    "pbx.serve.ServedPbx.after_service_code": (
+        "the routing table, queues.json and lamps, not provd's tables; tests/test_serve_pbx.py"
+    ),
+    "queues.media.write_media_queues": "queues.json, not provd's tables; tests/services/queues",
     "platform.Platform.firmware_fetched": "hands over to the rollout engine",
     "platform.Platform.accounts_changed": "notifies listeners only",
     "provisioning.Provisioner.authenticate": "seals through devices.seal_device",
@@ -568,6 +602,25 @@ async def test_every_service_write_writes_an_audit_row(
     await d.call(numbers.release, platform, a, "+31201234501")
     await d.call(menus.remove_menu, platform, a, "default", "700")
     await d.call(mailbox.set_greeting, a, "default", "201", None)
+    await d.call(users.add_user, platform, a, "default", "203", "Sales")
+    await d.call(
+        queues.add_queue, platform, a, "default", "800", "Support", moh="welcome", agents=["201"]
+    )
+    await d.call(queues.update_queue, platform, a, "default", "800", failover="group:600")
+    await d.call(queue_agents.add_agent, platform, a, "default", "800", "203")
+    await d.call(queue_agents.order_agents, platform, a, "default", "800", ["203", "201"])
+    await d.call(queue_agents.set_login, platform, a, "default", "201", True)
+    await d.call(queue_agents.set_login, platform, a, "default", "201", False, queue="800")
+    await d.call(queue_agents.remove_agent, platform, a, "default", "800", "203")
+    await d.call(numbers.assign, platform, a, "+31201234501", queue="800")
+    await d.call(numbers.release, platform, a, "+31201234501")
+    spool_queue_call(media, domain, "800", agent="201")
+    await d.call(queue_collector.collect, media)
+    spool_queue_call(media, domain, "800")
+    await d.call(QueueCollector(media).collect)
+    await d.call(queues.update_queue, platform, a, "default", "800", moh="none")
+    await d.call(queue_agents.remove_agent, platform, a, "default", "800", "201")
+    await d.call(queues.remove_queue, platform, a, "default", "800")
     await d.call(sounds.remove_sound, platform, a, "default", "welcome")
     await d.call(groups.remove_group, platform, a, "default", "600")
     await d.call(schedules.add_schedule, platform, a, "default", "Office", ["mon 08:00-17:00"])

@@ -1,5 +1,6 @@
 """Destinations within a tenant: resolving what an admin wrote, naming what is stored,
-and finding what points at a user, group, scheduled route, IVR menu or announcement.
+and finding what points at a user, group, scheduled route, IVR menu, announcement or
+call queue.
 
 The one place a destination is checked before it is stored (provd.domain.destinations
 has its forms): it must name something of the same tenant, and an outside number
@@ -19,6 +20,8 @@ from provd.db.models import (
     HuntGroupMember,
     Menu,
     PhoneNumber,
+    Queue,
+    QueueAgent,
     ScheduledRoute,
     Tenant,
     Trunk,
@@ -31,6 +34,7 @@ from provd.domain.destinations import (
     ExternalDestination,
     GroupDestination,
     MenuDestination,
+    QueueDestination,
     ScheduledDestination,
     UserDestination,
     VoicemailDestination,
@@ -90,6 +94,11 @@ async def resolve_destination(
         if announcement is None:
             raise NotFound("announcement", f"{key} in tenant {tenant.slug}", field=field)
         destination = AnnouncementDestination(announcement.id)
+    elif written.kind is DestinationKind.QUEUE:
+        queue = await _by_extension(Queue, tenant, key)
+        if queue is None:
+            raise NotFound("queue", f"{key} in tenant {tenant.slug}", field=field)
+        destination = QueueDestination(queue.id)
     else:
         route = await route_by_name(tenant, key)
         if route is None:
@@ -108,10 +117,10 @@ async def route_by_name(tenant: Tenant, name: str) -> ScheduledRoute | None:
 
 
 async def _by_extension(
-    model: type[User] | type[HuntGroup] | type[Menu] | type[Announcement],
+    model: type[User] | type[HuntGroup] | type[Menu] | type[Announcement] | type[Queue],
     tenant: Tenant,
     key: str,
-) -> User | HuntGroup | Menu | Announcement | None:
+) -> User | HuntGroup | Menu | Announcement | Queue | None:
     try:
         extension = check_extension(key)
     except InvalidInput:
@@ -121,14 +130,15 @@ async def _by_extension(
 
 @dataclass(frozen=True, slots=True)
 class Names:
-    """A tenant's users, groups, routes, menus and announcements by id: how stored
-    destinations are shown."""
+    """A tenant's users, groups, routes, menus, announcements and queues by id: how
+    stored destinations are shown."""
 
     users: dict[int, User]
     groups: dict[int, HuntGroup]
     routes: dict[int, ScheduledRoute]
     menus: dict[int, Menu]
     announcements: dict[int, Announcement]
+    queues: dict[int, Queue]
 
     @classmethod
     async def of(cls, tenant: Tenant) -> Names:
@@ -138,6 +148,7 @@ class Names:
             {r.id: r for r in await ScheduledRoute.filter(tenant=tenant)},
             {m.id: m for m in await Menu.filter(tenant=tenant)},
             {a.id: a for a in await Announcement.filter(tenant=tenant)},
+            {q.id: q for q in await Queue.filter(tenant=tenant)},
         )
 
     def view(self, stored: object) -> dict[str, str] | None:
@@ -169,12 +180,15 @@ class Names:
             case AnnouncementDestination(announcement_id):
                 announcement = self.announcements[announcement_id]
                 return DestinationKind.ANNOUNCEMENT, announcement.extension, announcement.name
+            case QueueDestination(queue_id):
+                queue = self.queues[queue_id]
+                return DestinationKind.QUEUE, queue.extension, queue.name
 
 
 def describe(view: Mapping[str, str] | None) -> str:
     """A destination's view for people: ``user 201 (Front Desk)``, ``group 600 (Sales)``,
     ``external +31…``, ``route Main hours``, ``menu 700 (Welcome)``, ``voicemail 201
-    (Front Desk)``, ``announcement 800 (Closed)``, or ``none``."""
+    (Front Desk)``, ``announcement 800 (Closed)``, ``queue 810 (Sales)``, or ``none``."""
     if view is None:
         return "none"
     noun = "route" if view["kind"] == DestinationKind.SCHEDULED else view["kind"]
@@ -183,9 +197,9 @@ def describe(view: Mapping[str, str] | None) -> str:
 
 async def references_to(tenant: Tenant, target: Destination) -> list[str]:
     """Everything of the tenant that points at ``target``, described for a refusal: the
-    forwards, overflows, trunk failovers, route states and menu keys and defaults naming
-    it, the menus entering it as a submenu, the groups it is a member of, the numbers
-    assigned to it."""
+    forwards, overflows, trunk failovers, route states, menu keys and defaults and queue
+    failovers naming it, the menus entering it as a submenu, the groups it is a member
+    of, the queues it is an agent of, the numbers assigned to it."""
     found: list[str] = []
     for user in await User.filter(tenant=tenant).order_by("extension"):
         for case in ForwardCase:
@@ -207,11 +221,17 @@ async def references_to(tenant: Tenant, target: Destination) -> list[str]:
         for key, entry in sorted(menu.keys.items()):
             if key_target(entry) == target:
                 found.append(f"menu {menu.extension}'s key {key}")
+    for queue in await Queue.filter(tenant=tenant).order_by("extension"):
+        if from_json(queue.failover) == target:
+            found.append(f"queue {queue.extension}'s failover")
     numbers = PhoneNumber.filter(tenant=tenant).order_by("e164")
     if isinstance(target, UserDestination):
         memberships = HuntGroupMember.filter(user_id=target.user_id, group__tenant=tenant)
         for member in await memberships.select_related("group").order_by("group__extension"):
             found.append(f"member of group {member.group.extension}")
+        agents = QueueAgent.filter(user_id=target.user_id, queue__tenant=tenant)
+        for agent in await agents.select_related("queue").order_by("queue__extension"):
+            found.append(f"agent of queue {agent.queue.extension}")
         numbers = numbers.filter(assigned_user_id=target.user_id)
     elif isinstance(target, GroupDestination):
         numbers = numbers.filter(assigned_group_id=target.group_id)
@@ -221,6 +241,8 @@ async def references_to(tenant: Tenant, target: Destination) -> list[str]:
         numbers = numbers.filter(assigned_menu_id=target.menu_id)
     elif isinstance(target, AnnouncementDestination):
         numbers = numbers.filter(assigned_announcement_id=target.announcement_id)
+    elif isinstance(target, QueueDestination):
+        numbers = numbers.filter(assigned_queue_id=target.queue_id)
     else:
         return found
     found += [f"number {e164}" for e164 in await numbers.values_list("e164", flat=True)]

@@ -15,6 +15,7 @@ from provd.db.models import (
     KeySetting,
     Menu,
     PhoneNumber,
+    Queue,
     Tenant,
     User,
     VoicemailMessage,
@@ -57,11 +58,11 @@ async def get_user(tenant: Tenant, extension: str, *, field: str = "user") -> Us
 
 
 async def check_free_extension(tenant: Tenant, extension: str, *, field: str = "extension") -> str:
-    """``extension`` if no user, hunt group, IVR menu or announcement of the tenant has
-    it; else Conflict.
+    """``extension`` if no user, hunt group, IVR menu, announcement or call queue of the
+    tenant has it; else Conflict.
 
-    Users, groups, menus and announcements share a tenant's extensions: what is dialled
-    must name one.
+    Users, groups, menus, announcements and queues share a tenant's extensions: what is
+    dialled must name one.
     """
     extension = check_extension(extension, field=field)
     user = await User.get_or_none(tenant=tenant, extension=extension)
@@ -91,6 +92,13 @@ async def check_free_extension(tenant: Tenant, extension: str, *, field: str = "
             field,
             f"extension {extension} already exists in {tenant.slug}"
             f" (announcement {extension}, {announcement.name})",
+        )
+    queue = await Queue.get_or_none(tenant=tenant, extension=extension)
+    if queue is not None:
+        raise Conflict(
+            field,
+            f"extension {extension} already exists in {tenant.slug}"
+            f" (queue {extension}, {queue.name})",
         )
     return extension
 

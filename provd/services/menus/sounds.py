@@ -26,7 +26,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from provd.db.models import Announcement, Menu, Sound, Tenant, User
+from provd.db.models import Announcement, Menu, Queue, Sound, Tenant, User
 from provd.domain.audit_actions import AuditAction
 from provd.domain.errors import Conflict, InvalidInput, NotFound
 from provd.services import audit
@@ -251,8 +251,8 @@ async def add_sound(
 
 
 async def remove_sound(p: Platform, actor: audit.Actor, tenant_slug: str, name: str) -> None:
-    """Remove a sound and its file; refused while a menu, an announcement or the
-    tenant's music on hold plays it."""
+    """Remove a sound and its file; refused while a menu, an announcement, a queue, a
+    mailbox or the tenant's music on hold plays it."""
     tenant = await get_tenant(tenant_slug)
     async with in_transaction():
         sound = await get_sound(tenant, name)
@@ -270,7 +270,7 @@ async def remove_sound(p: Platform, actor: audit.Actor, tenant_slug: str, name: 
 
 
 async def sound_uses(sound: Sound) -> list[str]:
-    """The menus, announcements, mailboxes and music on hold that play ``sound``,
+    """The menus, announcements, queues, mailboxes and music on hold that play ``sound``,
     described for a refusal."""
     found = []
     tenant_id = sound.tenant_id  # type: ignore[attr-defined]
@@ -287,4 +287,15 @@ async def sound_uses(sound: Sound) -> list[str]:
         found.append("the music on hold")
     for user in await User.filter(voicemail_greeting_id=sound.id).order_by("extension"):
         found.append(f"user {user.extension}'s voicemail greeting")
+    for queue in await Queue.filter(tenant_id=tenant_id).order_by("extension"):
+        for role in ("moh", "intro", "periodic"):
+            if getattr(queue, f"{role}_id") == sound.id:
+                found.append(f"queue {queue.extension}'s {_QUEUE_SOUND_ROLES[role]}")
     return found
+
+
+_QUEUE_SOUND_ROLES = {
+    "moh": "music on hold",
+    "intro": "introduction",
+    "periodic": "periodic message",
+}

@@ -19,6 +19,7 @@ from provd.db.models import (
     HuntGroup,
     Menu,
     PhoneNumber,
+    Queue,
     ScheduledRoute,
     Tenant,
     Trunk,
@@ -36,6 +37,7 @@ from provd.services.directory.users import get_user
 from provd.services.groups import get_group
 from provd.services.menus import get_menu
 from provd.services.platform import Platform
+from provd.services.queues import get_queue
 
 
 class UseKind(StrEnum):
@@ -47,6 +49,7 @@ class UseKind(StrEnum):
     TRUNK = "trunk"
     MENU = "menu"
     ANNOUNCEMENT = "announcement"
+    QUEUE = "queue"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +58,8 @@ class NumberUse:
 
     kind: UseKind
     key: str
-    """The user's, group's, menu's or announcement's extension, the route's or trunk's
-    name."""
+    """The user's, group's, menu's, announcement's or queue's extension, the route's or
+    trunk's name."""
     name: str = ""
 
     def describe(self) -> str:
@@ -98,6 +101,7 @@ _USES = (
     "assigned_trunk",
     "assigned_menu",
     "assigned_announcement",
+    "assigned_queue",
 )
 """The columns that say what a number is used for: at most one is set."""
 
@@ -121,6 +125,9 @@ def _use_of(row: PhoneNumber) -> NumberUse | None:
     announcement: Announcement | None = row.assigned_announcement
     if announcement is not None:
         return NumberUse(UseKind.ANNOUNCEMENT, announcement.extension, announcement.name)
+    queue: Queue | None = row.assigned_queue
+    if queue is not None:
+        return NumberUse(UseKind.QUEUE, queue.extension, queue.name)
     return None
 
 
@@ -218,26 +225,30 @@ async def assign(
     route: str | None = None,
     menu: str | None = None,
     announcement: str | None = None,
+    queue: str | None = None,
 ) -> NumberView:
-    """Attach an unused number to one user, hunt group, IVR menu or announcement (by
-    extension) or scheduled route (by name) of the number's own tenant."""
+    """Attach an unused number to one user, hunt group, IVR menu, announcement or call
+    queue (by extension) or scheduled route (by name) of the number's own tenant."""
     named = (
         ("user", user_extension),
         ("group", group),
         ("route", route),
         ("menu", menu),
         ("announcement", announcement),
+        ("queue", queue),
     )
     given = [n for n, v in named if v]
     if len(given) != 1:
         raise InvalidInput(
             given[1] if len(given) > 1 else "user",
-            "assign to exactly one user, group, route, menu or announcement",
+            "assign to exactly one user, group, route, menu, announcement or queue",
         )
     async with in_transaction():
         row, tenant = await _visible_number(number, tenant_slug)
         before = _view(row, tenant)
         _unassign(row)
+        row.assigned_user = row.assigned_group = row.assigned_route = row.assigned_menu = None
+        row.assigned_queue = None
         if user_extension:
             row.assigned_user = await get_user(tenant, user_extension, field="user")
         elif group:
@@ -276,7 +287,7 @@ async def release(
 def _unassign(row: PhoneNumber) -> None:
     """Every use but a trunk's (which its trunk entry owns)."""
     row.assigned_user = row.assigned_group = row.assigned_route = None
-    row.assigned_menu = row.assigned_announcement = None
+    row.assigned_menu = row.assigned_announcement = row.assigned_queue = None
 
 
 async def _drop_trunk_inbound(row: PhoneNumber) -> None:

@@ -27,6 +27,8 @@ from provd.db.models import (
     IncomingBlock,
     Menu,
     PhoneNumber,
+    Queue,
+    QueueAgent,
     ScheduledRoute,
     Tenant,
     Trunk,
@@ -46,6 +48,7 @@ from provd.domain.routing import (
     GroupRouting,
     MenuRouting,
     NumberTarget,
+    QueueRouting,
     RoutePlan,
     ScheduledRouting,
     ScheduleRouting,
@@ -54,6 +57,7 @@ from provd.domain.routing import (
     ToExternal,
     ToGroup,
     ToMenu,
+    ToQueue,
     ToScheduled,
     ToTrunk,
     ToUser,
@@ -85,6 +89,7 @@ ROUTING_OBJECTS = (
     "rates",
     "menu",
     "announcement",
+    "queue",
 )
 """Audit object types whose changes change the routing table."""
 _RESOLVE_TIMEOUT_S = 3.0
@@ -114,6 +119,10 @@ async def load_table(
     trunks_by_tenant = await _by_tenant(Trunk.filter(enabled=True).order_by("name"))
     menus_by_tenant = await _by_tenant(Menu.all().order_by("extension"))
     announcements_by_tenant = await _by_tenant(Announcement.all().order_by("extension"))
+    queues_by_tenant = await _by_tenant(Queue.all().order_by("extension"))
+    agents_by_queue: dict[int, list[int]] = defaultdict(list)
+    for agent in await QueueAgent.all().order_by("position"):
+        agents_by_queue[agent.queue_id].append(agent.user_id)  # type: ignore[attr-defined]
     stored_limits = await load_limits()
     # One table for every tenant (each looks up its own overrides in it): a call out's
     # budget is priced by the rate its record will be.
@@ -133,6 +142,7 @@ async def load_table(
             trunks={t.id: t.name for t in trunks_by_tenant[tenant.id]},
             menus={m.id: m.extension for m in menus_by_tenant[tenant.id]},
             announcements={a.id: a.extension for a in announcements_by_tenant[tenant.id]},
+            queues={q.id: q.extension for q in queues_by_tenant[tenant.id]},
         )
         own: dict[str, list[str]] = defaultdict(list)
         targets: dict[str, NumberTarget | None] = {}
@@ -209,6 +219,10 @@ async def load_table(
                 rates=rates,
                 menus={m.extension: names.menu(m) for m in menus_by_tenant[tenant.id]},
                 announcements=frozenset(names.announcements.values()),
+                queues={
+                    q.extension: names.queue(q, agents_by_queue[q.id])
+                    for q in queues_by_tenant[tenant.id]
+                },
             )
         )
 
@@ -315,6 +329,7 @@ class _Names:
     """Enabled trunks only: a disabled trunk's numbers take no calls."""
     menus: dict[int, str]
     announcements: dict[int, str]
+    queues: dict[int, str]
 
     def destination(self, stored: object) -> Destination | None:
         """A stored destination; one whose target is gone (or another tenant's) is none."""
@@ -346,6 +361,9 @@ class _Names:
             case destinations.AnnouncementDestination(announcement_id):
                 ext = self.announcements.get(announcement_id)
                 return ToAnnouncement(ext) if ext is not None else None
+            case destinations.QueueDestination(queue_id):
+                ext = self.queues.get(queue_id)
+                return ToQueue(ext) if ext is not None else None
 
     def number_target(self, row: PhoneNumber) -> NumberTarget | None:
         user_id = row.assigned_user_id  # type: ignore[attr-defined]
@@ -354,6 +372,7 @@ class _Names:
         trunk_id = row.assigned_trunk_id  # type: ignore[attr-defined]
         menu_id = row.assigned_menu_id  # type: ignore[attr-defined]
         announcement_id = row.assigned_announcement_id  # type: ignore[attr-defined]
+        queue_id = row.assigned_queue_id  # type: ignore[attr-defined]
         if user_id is not None and user_id in self.users:
             return ToUser(self.users[user_id])
         if group_id is not None and group_id in self.groups:
@@ -366,6 +385,8 @@ class _Names:
             return ToMenu(self.menus[menu_id])
         if announcement_id is not None and announcement_id in self.announcements:
             return ToAnnouncement(self.announcements[announcement_id])
+        if queue_id is not None and queue_id in self.queues:
+            return ToQueue(self.queues[queue_id])
         return None
 
     def menu(self, row: Menu) -> MenuRouting:
@@ -378,6 +399,17 @@ class _Names:
                     keys[key] = destination
         return MenuRouting(
             row.extension, row.name, keys, default=self.destination(row.default_destination)
+        )
+
+    def queue(self, row: Queue, agent_ids: list[int]) -> QueueRouting:
+        """A queue's agents (every one, logged in or not: the media application offers
+        only to the logged-in), ring time and failover, resolved like a menu's default."""
+        return QueueRouting(
+            row.extension,
+            row.name,
+            tuple(self.users[u] for u in agent_ids if u in self.users),
+            ring_s=row.ring_seconds,
+            failover=self.destination(row.failover),
         )
 
     def member(self, row: HuntGroupMember) -> str:

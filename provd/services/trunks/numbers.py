@@ -52,6 +52,7 @@ async def put_number(
     if given.inbound:
         row.assigned_user = row.assigned_group = row.assigned_route = row.assigned_menu = None
         row.assigned_announcement = None
+        row.assigned_queue = None
         row.assigned_trunk = trunk
         await _save_use(row)
     elif was_inbound:
@@ -69,6 +70,7 @@ async def _save_use(row: PhoneNumber) -> None:
             "assigned_trunk_id",
             "assigned_menu_id",
             "assigned_announcement_id",
+            "assigned_queue_id",
         ]
     )
 

@@ -33,6 +33,8 @@ STORED = {
     "voicemail.email", "voicemail.pin", "voicemail.greeting",
     "menu.add", "menu.set", "menu.remove", "sound.add", "sound.remove", "sound.replace",
     "announcement.add", "announcement.set", "announcement.remove", "moh.set", "moh.clear",
+    "queue.add", "queue.set", "queue.remove", "queue.agent.add", "queue.agent.remove",
+    "queue.agents.order", "queue.login", "queue.logout",
     "schedule.add", "schedule.set", "schedule.remove", "schedule.night_switch",
     "route.add", "route.set", "route.remove", "block.add", "block.remove",
     "trunk.add", "trunk.set", "trunk.remove", "trunk.number.add", "trunk.number.remove",
