@@ -23,13 +23,23 @@ def _tenant_text(view: dict[str, Any]) -> str:
         headers=("NIGHT SWITCH", "SCHEDULE", "NOW"),
     )
     allowed = ", ".join(u["extension"] for u in view["may_switch_night"]) or "nobody"
+    lamps = tabulate(
+        [
+            (a["code"], a["agent"], a["name"], "logged in" if a["logged_in"] else "logged out")
+            for a in view["agent_lamps"]
+        ],
+        headers=("AGENT LAMP", "AGENT", "NAME", "NOW"),
+    )
     return "\n\n".join(
         [
             codes,
             switches if view["night_switches"] else "No schedule: no night switch.",
             f"May flip the night switch: {allowed}",
+            lamps if view["agent_lamps"] else "No queue agents: no agent lamps.",
             f"BLF keys pick up with {view['pickup_code']}; a BLF key on a night switch's"
-            " code shows it lit while it is on.",
+            " code shows it lit while it is on; one on an agent's lamp (*903*EXT) shows it"
+            " lit while the agent is logged in, and on the agent's own phone logs them in"
+            " or out of every queue.",
         ]
     )
 
@@ -41,9 +51,10 @@ def _tenant_text(view: dict[str, Any]) -> str:
 @json_option
 @click.pass_obj
 def codes(state: CliState, tenant_slug: str | None, as_json: bool) -> None:
-    """The service codes users dial to change their own forwarding, do-not-disturb and
-    (when allowed: user set --may-switch-night) the night switch. The same for every
-    tenant; with --tenant, that tenant's night switches by number and their state."""
+    """The service codes users dial to change their own forwarding, do-not-disturb,
+    queue logins and (when allowed: user set --may-switch-night) the night switch. The
+    same for every tenant; with --tenant, that tenant's night switches by number and
+    their state, and its queue agents' login lamps."""
     if tenant_slug is None:
         if as_json:
             click.echo(

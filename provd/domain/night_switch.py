@@ -48,8 +48,9 @@ def lamps(schedules: Sequence[tuple[str, Override | None]], at: datetime) -> lis
     return out
 
 
-def dialog_info(entity: str, lit: bool, version: int) -> str:
-    """The dialog-info document (RFC 4235) for a lamp, on one line (the RPC's body)."""
+def dialog_info(entity: str, lit: bool, version: int, *, dialog_id: str = DIALOG_ID) -> str:
+    """The dialog-info document (RFC 4235) for a lamp, on one line (the RPC's body);
+    other lamps (provd.domain.queue_lamps) name their dialog by ``dialog_id``."""
     head = (
         '<?xml version="1.0"?>'
         f'<dialog-info xmlns="urn:ietf:params:xml:ns:dialog-info" version="{version}"'
@@ -58,6 +59,6 @@ def dialog_info(entity: str, lit: bool, version: int) -> str:
     if not lit:
         return head + "/>"
     return (
-        head + f'><dialog id="{DIALOG_ID}" direction="recipient">'
+        head + f'><dialog id={quoteattr(dialog_id)} direction="recipient">'
         "<state>confirmed</state></dialog></dialog-info>"
     )

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from provd.db.models import AuditEntry, Schedule, User
+from provd.db.models import AuditEntry, QueueAgent, Schedule, User
 from provd.domain.routing import Service
 from provd.domain.service_codes import parse
-from provd.services import schedules
+from provd.services import queues, schedules
 from provd.services.directory import forwarding, users
 from provd.services.platform import Platform
-from provd.services.service_codes import BAD_INPUT, DONE, REFUSED, ServiceCodes
+from provd.services.service_codes import BAD_INPUT, DONE, REFUSED, ServiceCodes, tenant_codes
 from tests.conftest import TEST_ACTOR as A
 
 
@@ -89,3 +89,60 @@ async def test_only_users_with_the_right_flip_the_night_switch(
     assert (await service.carry_out(dialled("*915"))).reason == "Done: night switch office auto"
     assert (await Schedule.get(name="office")).override_state is None
     assert (await service.carry_out(dialled("*915*2#"))).code == REFUSED  # no second schedule
+
+
+async def test_agents_log_in_and_out_of_their_queues_from_the_phone(
+    platform: Platform, codes: tuple[ServiceCodes, Refreshes]
+) -> None:
+    service, refreshes = codes
+    await queues.add_queue(platform, A, "default", "800", "Support", agents=["201"])
+    await queues.add_queue(platform, A, "default", "801", "Sales", agents=["201", "202"])
+    outcome = await service.carry_out(dialled("*903"))
+    assert (outcome.code, outcome.reason) == (DONE, "Done: logged in to queue 800, 801")
+    rows = await AuditEntry.filter(actor="phone:201@default", action="queue.login").count()
+    assert rows == 2
+    outcome = await service.carry_out(dialled("*904*801#"))
+    assert outcome.reason == "Done: logged out of queue 801"
+    assert (await service.carry_out(dialled("*903*800#"))).reason == (
+        "Done: already logged in to queue 800"
+    )
+    assert (await tenant_codes("default"))["agent_lamps"] == [
+        {"code": "*903*201", "agent": "201", "name": "User 201", "logged_in": True},
+        {"code": "*903*202", "agent": "202", "name": "User 202", "logged_in": False},
+    ]
+    assert refreshes.count == 3
+
+
+async def test_a_queue_the_user_is_no_agent_of_is_refused_with_the_reason(
+    platform: Platform, codes: tuple[ServiceCodes, Refreshes]
+) -> None:
+    service, refreshes = codes
+    await queues.add_queue(platform, A, "default", "800", "Support", agents=["202"])
+    before = await AuditEntry.all().count()
+    outcome = await service.carry_out(dialled("*903*800#"))
+    assert (outcome.code, outcome.reason) == (
+        REFUSED,
+        "Not done: queue: user 201 is not an agent of queue 800",
+    )
+    outcome = await service.carry_out(dialled("*903"))
+    assert outcome.reason == "Not done: agent: user 201 is not an agent of any queue"
+    assert (await service.carry_out(dialled("*904*899#"))).code == REFUSED
+    assert await AuditEntry.all().count() == before
+    assert refreshes.count == 0
+
+
+async def test_the_lamps_code_on_the_agents_own_phone_flips_every_login(
+    platform: Platform, codes: tuple[ServiceCodes, Refreshes]
+) -> None:
+    service, _ = codes
+    await queues.add_queue(platform, A, "default", "800", "Support", agents=["201"])
+    await queues.add_queue(platform, A, "default", "801", "Sales", agents=["201"])
+    await service.carry_out(dialled("*903*801#"))
+    # Logged in to one: the key logs out of all.
+    outcome = await service.carry_out(dialled("*903*201#"))
+    assert outcome.reason == "Done: logged out of queue 801"
+    outcome = await service.carry_out(dialled("*903*201#"))
+    assert outcome.reason == "Done: logged in to queue 800, 801"
+    assert await QueueAgent.filter(logged_in=True).count() == 2
+    # A colleague's lamp code names no queue of theirs.
+    assert (await service.carry_out(dialled("*903*201#", ext="202"))).code == REFUSED
