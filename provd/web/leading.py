@@ -71,7 +71,7 @@ class LeaderServices:
                 PbxSecrets.load_or_create(pbx_settings.pbx_dir).route_token,
                 pbx_settings.route_host,
                 pbx_settings.route_port,
-                ServiceCodes(platform, routing.refresh),
+                ServiceCodes(platform, served_pbx.after_service_code),
             )
             stack.push_async_callback(route_runner.cleanup)
             # Rollouts need the PBX to notify phones; the engine resumes any left running.

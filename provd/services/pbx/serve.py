@@ -49,7 +49,12 @@ from provd.services.limits.mail import Smtp
 from provd.services.menus import MEDIA_OBJECTS, media_menus
 from provd.services.pbx import PbxMode, PbxRuntime, save_runtime
 from provd.services.pbx.night_switch import NightSwitchLamps
+from provd.services.pbx.queue_lamps import AgentLamps
 from provd.services.platform import Platform
+from provd.services.queues import MEDIA_OBJECTS as QUEUE_OBJECTS
+from provd.services.queues.collector import DEFAULT_INTERVAL_S as QUEUE_INTERVAL_S
+from provd.services.queues.collector import QueueCollector
+from provd.services.queues.media import write_media_queues
 from provd.services.rating.costs import rate_record
 from provd.services.routing import ROUTING_OBJECTS, LiveTable
 from provd.services.voicemail import MAILBOX_OBJECTS, media_mailboxes
@@ -90,6 +95,7 @@ class ServedPbx:
         probe_s: float = DEFAULT_INTERVAL_S,
         collect_s: float = COLLECT_INTERVAL_S,
         voicemail_s: float = VOICEMAIL_INTERVAL_S,
+        queue_calls_s: float = QUEUE_INTERVAL_S,
     ) -> None:
         self.platform = platform
         self.runtime = runtime
@@ -111,8 +117,11 @@ class ServedPbx:
         self._brake: Brake | None = None
         self._voicemail: VoicemailCollector | None = None
         self._voicemail_s = voicemail_s
-        # The night switch's BLF lamps need Kamailio's presence server.
+        self._queue_calls: QueueCollector | None = None
+        self._queue_calls_s = queue_calls_s
+        # The night switch's and the queue agents' BLF lamps need Kamailio's presence server.
         self._lamps = NightSwitchLamps() if runtime.settings.with_blf else None
+        self._agent_lamps = AgentLamps() if runtime.settings.with_blf else None
 
     @property
     def supervisor(self) -> PbxSupervisor | None:
@@ -138,6 +147,7 @@ class ServedPbx:
         await self._write_mailboxes()
         await self._write_announcements()
         await self._write_moh()
+        await self._write_queues()
         self._domains = await tenant_domains()
         if self.runtime.mode is PbxMode.SUPERVISED:
             self._supervisor = PbxSupervisor(
@@ -188,6 +198,9 @@ class ServedPbx:
                 on_mailboxes_changed=self._write_mailboxes,
             )
             self._voicemail.start(self._voicemail_s)
+            # Callers who left a queue while provd was down: their records wait too.
+            self._queue_calls = QueueCollector(media_dir(settings))
+            self._queue_calls.start(self._queue_calls_s)
         return self._control
 
     @property
@@ -253,12 +266,16 @@ class ServedPbx:
                     await self._write_announcements()
                 if latest > mark and await _touched(mark, moh.MEDIA_OBJECTS):
                     await self._write_moh()
+                if due or (latest > mark and await _touched(mark, QUEUE_OBJECTS)):
+                    await self._write_queues()
                 if due or (latest > mark and await _touched(mark, ACCOUNT_OBJECTS)):
                     await self.sync()
                     last_full = time.monotonic()
                 mark = latest
                 if self._lamps is not None:
                     await self._lamps.publish(self.control.rpc)
+                if self._agent_lamps is not None:
+                    await self._agent_lamps.publish(self.control.rpc)
             except Exception:
                 # Retried every poll until it works; logged once per failure streak.
                 if not failing:
@@ -275,6 +292,24 @@ class ServedPbx:
         settings = self.runtime.settings
         if self.runtime.mode is PbxMode.SUPERVISED and settings.media_app:
             write_menus(media_dir(settings), await media_menus())
+
+    async def _write_queues(self) -> None:
+        """queues.json for the media application: the queues and their logged-in agents."""
+        if self._runs_media_app:
+            await write_media_queues(media_dir(self.runtime.settings))
+
+    async def after_service_code(self) -> None:
+        """What a code dialled on a phone changed takes effect now, not at the next
+        poll: the routing table, queues.json (``*903`` takes calls at once) and the
+        agents' lamps."""
+        await self.routing.refresh()
+        await self._write_queues()
+        if self._agent_lamps is not None and self._control is not None:
+            try:
+                await self._agent_lamps.publish(self._control.rpc)
+            except Exception:
+                # The watcher publishes again within a second.
+                log.exception("queue agents' lamps: publishing failed")
 
     async def _write_mailboxes(self) -> None:
         """mailboxes.json for the media application: every user has a mailbox."""
@@ -321,6 +356,9 @@ class ServedPbx:
         if self._voicemail is not None:
             await self._voicemail.stop()
             self._voicemail = None
+        if self._queue_calls is not None:
+            await self._queue_calls.stop()
+            self._queue_calls = None
         if self._brake is not None:
             await self._brake.stop()
             self._brake = None
