@@ -24,6 +24,7 @@ from provd.cli import (  # noqa: F401
     moh,
     numbers,
     outbound,
+    queues,
     rates,
     rollouts,
     schedules,

@@ -63,6 +63,7 @@ def number_list(state: CliState, tenant_slug: str | None, unused: bool, as_json:
 @click.option("--route", help="A scheduled route's name.")
 @click.option("--menu", help="An IVR menu's extension.")
 @click.option("--announcement", help="An announcement's extension.")
+@click.option("--queue", help="A call queue's extension.")
 @click.option("--tenant", "tenant_slug", help="The number's tenant (default: whichever owns it).")
 @json_option
 @click.pass_obj
@@ -74,11 +75,12 @@ def number_assign(
     route: str | None,
     menu: str | None,
     announcement: str | None,
+    queue: str | None,
     tenant_slug: str | None,
     as_json: bool,
 ) -> None:
-    """Attach an unused NUMBER to a user, hunt group, scheduled route, IVR menu or
-    announcement of its tenant."""
+    """Attach an unused NUMBER to a user, hunt group, scheduled route, IVR menu,
+    announcement or call queue of its tenant."""
 
     async def work(p: Platform) -> None:
         view = await numbers.assign(
@@ -91,6 +93,7 @@ def number_assign(
             route=route,
             menu=menu,
             announcement=announcement,
+            queue=queue,
         )
         emit(as_json, view.as_dict(), f"{view.e164} is now {view.describe_use()}")
 
