@@ -288,9 +288,7 @@ def _login_command(on: bool) -> Any:
     @click.option("--queue", help="This queue only (its extension); else every queue of AGENT.")
     @json_option
     @click.pass_obj
-    def command(
-        state: CliState, tenant: str, agent: str, queue: str | None, as_json: bool
-    ) -> None:
+    def command(state: CliState, tenant: str, agent: str, queue: str | None, as_json: bool) -> None:
         async def work(p: Platform) -> None:
             change = await agents.set_login(p, actor(), tenant, agent, on, queue=queue)
             done = "logged in to" if on else "logged out of"
@@ -332,18 +330,16 @@ queues_logout = _login_command(False)
 )
 @json_option
 @click.pass_obj
-def queues_stats(
-    state: CliState, tenant: str, extension: str, period: str, as_json: bool
-) -> None:
+def queues_stats(state: CliState, tenant: str, extension: str, period: str, as_json: bool) -> None:
     """The queue's figures: answered, abandoned, failed over, waits, and per agent."""
 
     async def work(p: Platform) -> None:
-        view = await stats.period_stats(tenant, extension, period, datetime.now(UTC))
+        view = await stats.period_stats(p, tenant, extension, period, datetime.now(UTC))
         rows = [[a["extension"], a["name"], a["answered"], a["talk_s"]] for a in view["agents"]]
         text = "\n".join(
             [
-                f"queue {view['queue']} of {view['tenant']}, {period}"
-                f" (since {view['since']})",
+                f"queue {view['queue']} of {view['tenant']}, {period} (since {view['since']})",
+                f"waiting now: {view['waiting']}",
                 f"offered: {view['offered']}",
                 f"answered: {view['answered']}",
                 f"abandoned: {view['abandoned']}",

@@ -19,7 +19,10 @@ from pathlib import Path
 from provd.db.models import Queue, QueueAgent, QueueCall, Sound, Tenant
 from provd.domain import queues
 from provd.media import queue_files
+from provd.pbx.media_app import MEDIA_SUBDIR
+from provd.pbx.settings import PBX_DIR
 from provd.services.menus.sounds import media_name
+from provd.services.platform import Platform
 
 log = logging.getLogger("provd.queues")
 
@@ -83,6 +86,12 @@ async def write_media_queues(media_dir: Path) -> Path:
     return queue_files.write_queues(media_dir, await media_queues())
 
 
+def media_dir_of(p: Platform) -> Path:
+    """Where ``serve --pbx`` runs the media application for ``p``'s data directory: any
+    process (a worker, the CLI) reads what it wrote from there."""
+    return p.data_dir / PBX_DIR / MEDIA_SUBDIR
+
+
 def live(media_dir: Path | None) -> dict[str, dict[str, queue_files.LiveQueue]]:
     """What the media application last said is happening in its queues, by SIP domain
     and extension; nothing when it runs nowhere here, has written nothing yet, or wrote
@@ -95,3 +104,8 @@ def live(media_dir: Path | None) -> dict[str, dict[str, queue_files.LiveQueue]]:
         log.warning("queues: %s is unreadable: %s", queue_files.LIVE_FILE, exc)
         return {}
     return read[1] if read is not None else {}
+
+
+def live_queue(p: Platform, domain: str, extension: str) -> queue_files.LiveQueue:
+    """One queue now; an empty one when the media application said nothing of it."""
+    return live(media_dir_of(p)).get(domain.lower(), {}).get(extension, queue_files.LiveQueue())

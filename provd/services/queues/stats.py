@@ -18,7 +18,9 @@ from provd.db.models import QueueAgent, QueueCall, Tenant
 from provd.domain import queues
 from provd.domain.errors import InvalidInput
 from provd.services.directory.tenants import get_tenant
+from provd.services.platform import Platform
 from provd.services.queues import get_queue
+from provd.services.queues.media import live_queue
 
 Period = Literal["today", "7d"]
 PERIODS: tuple[Period, ...] = ("today", "7d")
@@ -90,12 +92,15 @@ async def queue_stats(
 
 
 async def period_stats(
-    tenant_slug: str, extension: str, period: str, now: datetime
+    p: Platform, tenant_slug: str, extension: str, period: str, now: datetime
 ) -> dict[str, Any]:
+    """The queue's figures for a named period, and how many callers wait in it now
+    (the media application's last word)."""
     tenant = await get_tenant(tenant_slug)
     span = window(tenant, period, now)
     stats = await queue_stats(tenant_slug, extension, span.since, span.until)
-    return {**stats, "period": period}
+    waiting = live_queue(p, tenant.sip_domain, stats["queue"]).waiting
+    return {**stats, "period": period, "waiting": waiting}
 
 
 async def calls_by_outcome() -> dict[str, int]:

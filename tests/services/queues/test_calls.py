@@ -133,12 +133,12 @@ async def test_a_queues_figures_over_a_period_and_per_agent(platform: Platform) 
         {"extension": "201", "name": "Front Desk", "answered": 2, "talk_s": 90.0},
         {"extension": "202", "name": "Back Office", "answered": 1, "talk_s": 15.0},
     ]
-    week = await stats.period_stats("default", "800", "7d", T0 + timedelta(hours=1))
+    week = await stats.period_stats(platform, "default", "800", "7d", T0 + timedelta(hours=1))
     assert week["answered"] == 4 and week["period"] == "7d"
-    today = await stats.period_stats("default", "800", "today", T0 + timedelta(hours=1))
+    today = await stats.period_stats(platform, "default", "800", "today", T0 + timedelta(hours=1))
     assert today["answered"] == 3
     with pytest.raises(InvalidInput) as caught:
-        await stats.period_stats("default", "800", "forever", T0)
+        await stats.period_stats(platform, "default", "800", "forever", T0)
     assert caught.value.field == "period"
     assert await stats.calls_by_outcome() == {"answered": 4, "abandoned": 1, "failover": 1}
 
