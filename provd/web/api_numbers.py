@@ -87,8 +87,8 @@ async def remove_block(request: web.Request) -> web.Response:
 @api.with_body(
     "POST",
     "/numbers/{number}/assign",
-    "Attach an unused number to a user, a hunt group, a scheduled route, an IVR menu or an"
-    " announcement of its tenant",
+    "Attach an unused number to a user, a hunt group, a scheduled route, an IVR menu, an"
+    " announcement or a call queue of its tenant",
     AssignIn,
     ok={200: Reply("The number", Number)},
     parameters=[_NUMBER],
@@ -104,6 +104,7 @@ async def assign(request: web.Request, body: AssignIn) -> web.Response:
         route=body.route,
         menu=body.menu,
         announcement=body.announcement,
+        queue=body.queue,
     )
     return web.json_response(view.as_dict())
 

@@ -27,6 +27,7 @@ from provd.web import (
     api_numbers,
     api_outbound,
     api_pbx,
+    api_queues,
     api_rates,
     api_rollouts,
     api_schedules,
@@ -78,6 +79,7 @@ def make_app(
     api_menus.add_routes(app)
     api_announcements.add_routes(app)
     api_moh.add_routes(app)
+    api_queues.add_routes(app)
     api_voicemail.add_routes(app)
     api_schedules.add_routes(app)
     api_blocking.add_routes(app)

@@ -408,6 +408,34 @@ async def test_every_route_answers_as_documented(served: Served, checked: Checke
     await c.call("DELETE", menus_path + "/{extension}", 204, menu)
     await c.call("DELETE", sounds_path + "/{name}", 204, welcome)
 
+    # Call queues, their agents and figures.
+    queues_path = "/tenants/{tenant}/queues"
+    queue = {**acme, "extension": "800"}
+    agent = {**queue, "agent": "201"}
+    support = {"extension": "800", "name": "Support", "failover": "user:201", "agents": ["201"]}
+    await c.call("POST", queues_path, 201, acme, json=support)
+    await c.call("POST", queues_path, 409, acme, json=support)
+    await c.call(
+        "POST", queues_path, 400, acme, json={**support, "extension": "801", "ring_seconds": 1}
+    )
+    await c.call("GET", queues_path, 200, acme)
+    await c.call("GET", queues_path + "/{extension}", 200, queue)
+    await c.call("GET", queues_path + "/{extension}", 404, {**queue, "extension": "899"})
+    await c.call("PUT", queues_path + "/{extension}", 200, queue, json={"name": "Support"})
+    await c.call(
+        "PUT", queues_path + "/{extension}", 400, queue, json={"name": "S", "strategy": "x"}
+    )
+    await c.call("GET", queues_path + "/{extension}/agents", 200, queue)
+    await c.call("POST", queues_path + "/{extension}/agents", 409, queue, json={"agent": "201"})
+    await c.call("PUT", queues_path + "/{extension}/agents", 200, queue, json={"agents": ["201"]})
+    await c.call("POST", queues_path + "/{extension}/agents/{agent}/login", 200, agent)
+    await c.call("POST", queues_path + "/{extension}/agents/{agent}/logout", 200, agent)
+    await c.call("GET", queues_path + "/{extension}/stats", 200, queue, params={"period": "7d"})
+    await c.call("GET", queues_path + "/{extension}/stats", 400, queue, params={"period": "x"})
+    await c.call("DELETE", queues_path + "/{extension}/agents/{agent}", 204, agent)
+    await c.call("POST", queues_path + "/{extension}/agents", 201, queue, json={"agent": "201"})
+    await c.call("DELETE", queues_path + "/{extension}", 204, queue)
+
     # Voicemail: a message left for 201, collected from the media application's spool.
     media = served.platform.data_dir / "pbx" / "media"
     spool_message(media, (await Tenant.get(slug="acme")).sip_domain, "201")

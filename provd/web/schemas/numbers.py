@@ -23,11 +23,12 @@ class NumberBlock(View):
 
 
 class NumberUse(View):
-    kind: Literal["user", "group", "route", "trunk", "menu", "announcement"] = Field(
+    kind: Literal["user", "group", "route", "trunk", "menu", "announcement", "queue"] = Field(
         description="What the number is attached to"
     )
     key: str = Field(
-        description="The user's, group's, menu's or announcement's extension, the route's name"
+        description="The user's, group's, menu's, announcement's or queue's extension, the"
+        " route's name"
     )
     name: str
 
@@ -46,10 +47,11 @@ class Number(View):
 
 
 class AssignIn(Body):
-    """Exactly one of user, group, route, menu and announcement."""
+    """Exactly one of user, group, route, menu, announcement and queue."""
 
     user: str | None = Field(default=None, description="A user's extension")
     group: str | None = Field(default=None, description="A hunt group's extension")
     route: str | None = Field(default=None, description="A scheduled route's name")
     menu: str | None = Field(default=None, description="An IVR menu's extension")
     announcement: str | None = Field(default=None, description="An announcement's extension")
+    queue: str | None = Field(default=None, description="A call queue's extension")
