@@ -47,6 +47,7 @@ NAVIGATION: tuple[tuple[str, str, frozenset[Role]], ...] = (
     ("/console/groups", "Groups", _ADMINS),
     ("/console/menus", "Menus", _ADMINS),
     ("/console/announcements", "Announcements", _ADMINS),
+    ("/console/queues", "Queues", _ADMINS),
     ("/console/sounds", "Sounds", _ADMINS),
     ("/console/voicemail", "Voicemail", _ADMINS),
     ("/console/schedules", "Schedules", _ADMINS),

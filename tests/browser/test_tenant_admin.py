@@ -50,6 +50,7 @@ def test_tenant_admin_sees_and_edits_only_their_tenant(
         "Groups",
         "Menus",
         "Announcements",
+        "Queues",
         "Sounds",
         "Voicemail",
         "Schedules",

@@ -78,6 +78,14 @@ OPEN_TO_TENANT_ADMINS = {
     ("POST", "/console/announcements/{tenant}"),
     ("POST", "/console/announcements/{tenant}/{extension}"),
     ("POST", "/console/announcements/{tenant}/{extension}/remove"),
+    ("GET", "/console/queues"),
+    ("POST", "/console/queues/{tenant}"),
+    ("POST", "/console/queues/{tenant}/{extension}"),
+    ("POST", "/console/queues/{tenant}/{extension}/remove"),
+    ("POST", "/console/queues/{tenant}/{extension}/agents"),
+    ("POST", "/console/queues/{tenant}/{extension}/agents/{agent}/remove"),
+    ("POST", "/console/queues/{tenant}/{extension}/agents/{agent}/login"),
+    ("POST", "/console/queues/{tenant}/{extension}/agents/{agent}/logout"),
     ("GET", "/console/sounds"),
     ("POST", "/console/sounds/{tenant}"),
     ("POST", "/console/sounds/{tenant}/moh"),
@@ -174,6 +182,7 @@ class World:
             "mac": ACME_MAC,
             "tenant": "acme",
             "extension": "201",
+            "agent": "201",
             "slug": "acme",
             "username": "ivan",
             "token_id": str(self.acme_token_id),
@@ -184,6 +193,7 @@ class World:
             "mac": GLOBEX_MAC,
             "tenant": "globex",
             "extension": "301",
+            "agent": "301",
             "slug": "globex",
             "username": "gina",
             "token_id": str(self.globex_token_id),
@@ -195,6 +205,7 @@ class World:
             "mac": MISSING_MAC,
             "tenant": "nosuch",
             "extension": "999",
+            "agent": "999",
             "slug": "nosuch",
             "username": "nobody",
             "token_id": "99999",
@@ -378,8 +389,8 @@ async def test_another_tenants_objects_look_missing(
             assert secret not in other, canonical
         checked += 1
     # 50, the Menus, Sounds and Voicemail pages' 8, Announcements' 3, music on hold's 2,
-    # the mailbox PIN and greeting 2
-    assert checked == 65
+    # the mailbox PIN and greeting 2, the Queues page's 7
+    assert checked == 72
     # Nothing was changed, so nothing was audited either.
     assert await _snapshot() == before
 
@@ -459,6 +470,7 @@ async def test_nav_and_install_pages_for_a_tenant_admin(
         "/console/groups",
         "/console/menus",
         "/console/announcements",
+        "/console/queues",
         "/console/sounds",
         "/console/voicemail",
         "/console/schedules",
@@ -494,6 +506,7 @@ def test_navigation_per_role() -> None:
         "Groups",
         "Menus",
         "Announcements",
+        "Queues",
         "Sounds",
         "Voicemail",
         "Schedules",

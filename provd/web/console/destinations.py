@@ -1,7 +1,8 @@
 """Destinations on console forms: the kind picked from a list, the key typed (the
-tenant's users, groups, number plans, menus and announcements offered as suggestions; a
-user's extension for their mailbox), read back as the ``KIND:KEY`` text the services take
-(``user:201``, ``external:0612345678``, ``voicemail:201``, ``announcement:800``, ``none``).
+tenant's users, groups, number plans, menus, announcements and queues offered as
+suggestions; a user's extension for their mailbox), read back as the ``KIND:KEY`` text the
+services take (``user:201``, ``external:0612345678``, ``voicemail:201``,
+``announcement:800``, ``queue:810``, ``none``).
 
 A form names a destination ``FIELD`` by two inputs, ``FIELD_kind`` and ``FIELD_key``;
 a refusal names ``FIELD``, as the services do.
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from provd.domain.destinations import NONE, DestinationKind
-from provd.services import announcements, groups, menus
+from provd.services import announcements, groups, menus, queues
 from provd.services.directory import Tenant, users
 from provd.services.schedules import routes
 
@@ -27,6 +28,7 @@ KINDS: tuple[tuple[str, str], ...] = (
     (DestinationKind.MENU.value, "menu"),
     (DestinationKind.VOICEMAIL.value, "voicemail"),
     (DestinationKind.ANNOUNCEMENT.value, "announcement"),
+    (DestinationKind.QUEUE.value, "queue"),
 )
 """The kinds a form offers, with what people call them."""
 
@@ -63,12 +65,14 @@ class Choices:
     menus: list[tuple[str, str]]
     """(extension, name)."""
     announcements: list[tuple[str, str]]
+    queues: list[tuple[str, str]]
     """(extension, name)."""
 
 
 async def choices(tenant: Tenant) -> Choices:
     group_views: list[dict[str, Any]] = await groups.list_groups(tenant.slug)
     menu_views: list[dict[str, Any]] = await menus.list_menus(tenant.slug)
+    queue_views: list[dict[str, Any]] = await queues.list_queues(tenant.slug)
     return Choices(
         users=[(u.extension, u.display_name) for u, _ in await users.list_users(tenant.slug)],
         groups=[(g["extension"], g["name"]) for g in group_views],
@@ -77,4 +81,5 @@ async def choices(tenant: Tenant) -> Choices:
         announcements=[
             (a["extension"], a["name"]) for a in await announcements.list_announcements(tenant.slug)
         ],
+        queues=[(q["extension"], q["name"]) for q in queue_views],
     )

@@ -17,7 +17,7 @@ from aiohttp import web
 from provd.domain.errors import InvalidInput, NotFound, ProvdError
 from provd.domain.numbers import DEFAULT_COUNTRY, NumberBlock, national_form, parse_number
 from provd.domain.routing import TenantRouting, UserRouting, caller_number
-from provd.services import announcements, groups, menus, numbers
+from provd.services import announcements, groups, menus, numbers, queues
 from provd.services.directory import Tenant, User, tenants, users
 from provd.services.numbers import NumberView, UseKind
 from provd.services.schedules import routes
@@ -185,9 +185,9 @@ def _refused(e: ProvdError, what: str) -> tuple[Flashes, Errors]:
 
 
 async def _targets(tenant_slug: str) -> list[tuple[str, str]]:
-    """The groups, number plans, menus and announcements a number of the tenant can be
-    assigned to, as the assign form's ``target`` values (``group:600``, ``route:NAME``,
-    ``menu:700``, ``announcement:800``) and their labels."""
+    """The groups, number plans, menus, announcements and queues a number of the tenant
+    can be assigned to, as the assign form's ``target`` values (``group:600``,
+    ``route:NAME``, ``menu:700``, ``announcement:800``, ``queue:810``) and their labels."""
     found = [
         (f"{UseKind.GROUP.value}:{g['extension']}", f"group {g['extension']} {g['name']}")
         for g in await groups.list_groups(tenant_slug)
@@ -207,21 +207,31 @@ async def _targets(tenant_slug: str) -> list[tuple[str, str]]:
         )
         for a in await announcements.list_announcements(tenant_slug)
     ]
+    found += [
+        (f"{UseKind.QUEUE.value}:{q['extension']}", f"queue {q['extension']} {q['name']}")
+        for q in await queues.list_queues(tenant_slug)
+    ]
     return found
 
 
 def _use(values: dict[str, str]) -> dict[str, str | None]:
-    """What the assign form names: a user typed, or a group, number plan or menu picked."""
+    """What the assign form names: a user typed, or a group, number plan, menu or queue
+    picked."""
     user = values.get("user", "").strip()
     kind, _, key = values.get("target", "").partition(":")
     if not kind:
         return {"user_extension": user}
-    if kind not in (UseKind.GROUP, UseKind.ROUTE, UseKind.MENU, UseKind.ANNOUNCEMENT):
+    if kind not in (
+        UseKind.GROUP, UseKind.ROUTE, UseKind.MENU, UseKind.ANNOUNCEMENT, UseKind.QUEUE
+    ):
         raise InvalidInput(
-            "target", f"{kind!r} is not a group, a number plan, a menu or an announcement"
+            "target",
+            f"{kind!r} is not a group, a number plan, a menu, an announcement or a queue",
         )
     if user:
-        raise InvalidInput("target", "assign to a user or to a group, plan or menu, not both")
+        raise InvalidInput(
+            "target", "assign to a user or to a group, plan, menu or queue, not both"
+        )
     return {kind: key}
 
 

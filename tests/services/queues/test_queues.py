@@ -254,7 +254,12 @@ async def test_login_and_logout_of_every_queue_or_one_keeps_the_first_login_time
     await agents.set_login(platform, A, "default", "201", False)
     assert not await agents.is_logged_in("default", "201")
     rows = await AuditEntry.filter(action__startswith="queue.log")
-    assert sorted(r.action for r in rows) == ["queue.login", "queue.login", "queue.logout", "queue.logout"]
+    assert sorted(r.action for r in rows) == [
+        "queue.login",
+        "queue.login",
+        "queue.logout",
+        "queue.logout",
+    ]
 
 
 async def test_routing_reads_every_agent_and_the_failover(platform: Platform) -> None:

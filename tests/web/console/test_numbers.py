@@ -291,7 +291,10 @@ async def test_a_number_is_assigned_to_a_group_or_a_number_plan(
     for form, message in (
         ({"target": "group:700"}, "group '700 in tenant acme' not found"),
         ({"target": "route:nosuch"}, "route 'nosuch in tenant acme' not found"),
-        ({"target": "user:201"}, "'user' is not a group, a number plan, a menu or an announcement"),
+        (
+            {"target": "user:201"},
+            "'user' is not a group, a number plan, a menu, an announcement or a queue",
+        ),
         ({"user": "201", "target": "group:600"}, "not both"),
     ):
         _, page = await tara.post("/console/numbers/+31201234502/assign", form)
