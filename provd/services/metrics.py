@@ -12,9 +12,12 @@ The web layer and the services record through the functions below and never touc
   must be emptied before the processes start.
 
 Gauges are never stored: what a scrape shows as a gauge (rollout devices by state,
-registered contacts) is read when the scrape comes, so every process shows the same
-and none has to be told. Labels take values from fixed sets only (route classes, status
-codes, states, daemon names): never a MAC, a user name, a tenant or anything secret.
+registered contacts, callers waiting in queues) is read when the scrape comes, so every
+process shows the same and none has to be told; so are the queues' calls by outcome, a
+count of rows that are never removed. Labels take values from fixed sets only (route
+classes, status codes, states, outcomes, daemon names): never a MAC, a user name, a
+tenant or anything secret. The queue figures are therefore the platform's, summed over
+every tenant's queues; a tenant's own are on its Queues page and in its API.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import logging
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from enum import StrEnum
+from pathlib import Path
 
 from prometheus_client import (
     CollectorRegistry,
@@ -32,12 +36,15 @@ from prometheus_client import (
     ProcessCollector,
     disable_created_metrics,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
+from provd.db.models import QueueAgent
 from provd.pbx import PbxControl, PbxError
+from provd.services.queues.media import live
+from provd.services.queues.stats import calls_by_outcome
 from provd.services.rollouts.progress import open_device_states
 
 log = logging.getLogger("provd.metrics")
@@ -164,10 +171,37 @@ async def _registered_contacts(control: PbxControl) -> Metric | None:
     return family
 
 
-async def exposition(control: PbxControl | None, accept: str = "") -> tuple[bytes, str]:
+async def _queues(media_dir: Path | None) -> list[Metric]:
+    """Callers waiting in every queue now (the media application's last word), agents
+    logged in (one per agent and queue), and the callers who left a queue by outcome."""
+    waiting = GaugeMetricFamily(
+        "provd_queue_waiting", "Callers waiting in a call queue now, over every queue"
+    )
+    waiting.add_metric(
+        [], sum(q.waiting for queues in live(media_dir).values() for q in queues.values())
+    )
+    logged_in = GaugeMetricFamily(
+        "provd_queue_agents_logged_in",
+        "Agents logged in to a call queue, one per agent and queue, over every queue",
+    )
+    logged_in.add_metric([], await QueueAgent.filter(logged_in=True).count())
+    calls = CounterMetricFamily(
+        "provd_queue_calls",
+        "Callers who left a call queue, by outcome (answered, abandoned, failover)",
+        labels=["outcome"],
+    )
+    for outcome, n in (await calls_by_outcome()).items():
+        calls.add_metric([outcome], n)
+    return [waiting, logged_in, calls]
+
+
+async def exposition(
+    control: PbxControl | None, accept: str = "", *, media_dir: Path | None = None
+) -> tuple[bytes, str]:
     """The scrape's body and its content type (text, or OpenMetrics when ``accept``
-    asks for it); ``control``: the PBX whose registrations to count, if any."""
-    read: list[Metric] = [await _rollout_devices()]
+    asks for it); ``control``: the PBX whose registrations to count, if any;
+    ``media_dir``: where the media application says what is happening in its queues."""
+    read: list[Metric] = [await _rollout_devices(), *await _queues(media_dir)]
     if control is not None and (contacts := await _registered_contacts(control)) is not None:
         read.append(contacts)
     stored: Collector = (

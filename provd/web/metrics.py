@@ -15,8 +15,10 @@ from aiohttp import web
 
 from provd.services import metrics
 from provd.services.metrics import RouteClass
+from provd.services.queues.media import media_dir_of
 from provd.web import auth, phone
 from provd.web.api_pbx import PBX
+from provd.web.app_keys import PLATFORM
 from provd.web.contract import Api, Reply
 
 PATH = auth.METRICS_PATH
@@ -37,7 +39,9 @@ _CONSOLE_PATHS = frozenset({"/", "/login", "/logout", "/console", "/install"})
 )
 async def scrape(request: web.Request) -> web.Response:
     body, content_type = await metrics.exposition(
-        request.app.get(PBX), request.headers.get("Accept", "")
+        request.app.get(PBX),
+        request.headers.get("Accept", ""),
+        media_dir=media_dir_of(request.app[PLATFORM]),
     )
     return web.Response(body=body, headers={"Content-Type": content_type})
 

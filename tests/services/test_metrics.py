@@ -1,5 +1,6 @@
-"""What a scrape reads when it comes (rollout devices, registered contacts), the PBX
-restart counter fed by the supervisor's hook, and the multiprocess switch."""
+"""What a scrape reads when it comes (rollout devices, registered contacts, the queues'
+callers and agents), the PBX restart counter fed by the supervisor's hook, and the
+multiprocess switch."""
 
 from __future__ import annotations
 
@@ -7,22 +8,29 @@ import asyncio
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from provd.db.models import Tenant
+from provd.media import queue_files
 from provd.pbx import PbxControl, PbxSettings
 from provd.pbx.database import open_kamailio_db
 from provd.pbx.process import ManagedProcess
 from provd.pbx.rpc import KamailioRpc
-from provd.services import devices, metrics, rollouts
+from provd.services import devices, metrics, queues, rollouts
+from provd.services.directory import users
 from provd.services.platform import Platform
+from provd.services.queues import agents
+from provd.services.queues.collector import collect
 from provd.services.rollouts import Options, Selection
 from tests.conftest import TEST_ACTOR
 from tests.firmware.images import T46G, add_image
 from tests.procs import free_port
 from tests.scrape import Samples, parse, value
+from tests.services.queues.spool import spool_queue_call
 
 MACS = ("001565000101", "001565000102")
 VERSION = "28.83.0.130"
@@ -210,3 +218,39 @@ async def main():
 
 asyncio.run(main())
 """
+
+
+async def test_queue_figures_are_read_when_the_scrape_comes(platform: Platform) -> None:
+    media = platform.data_dir / "pbx" / "media"
+    samples = parse((await metrics.exposition(None, media_dir=media))[0].decode())
+    assert value(samples, "provd_queue_waiting") == 0.0
+    assert value(samples, "provd_queue_agents_logged_in") == 0.0
+    for outcome in ("answered", "abandoned", "failover"):
+        assert value(samples, "provd_queue_calls_total", outcome=outcome) == 0.0
+    for ext in ("201", "202"):
+        await users.add_user(platform, TEST_ACTOR, "default", ext, f"User {ext}")
+    await queues.add_queue(platform, TEST_ACTOR, "default", "800", "A", agents=["201", "202"])
+    await queues.add_queue(platform, TEST_ACTOR, "default", "801", "B", agents=["201"])
+    await agents.set_login(platform, TEST_ACTOR, "default", "201", True)
+    domain = (await Tenant.get(slug="default")).sip_domain
+    spool_queue_call(media, domain, "800", agent="201")
+    spool_queue_call(media, domain, "800")
+    spool_queue_call(media, domain, "801")
+    await collect(media)
+    now = datetime.now(UTC)
+    queue_files.write_live(
+        media,
+        now,
+        {domain: {"800": queue_files.LiveQueue(2), "801": queue_files.LiveQueue(1)}},
+    )
+    samples = parse((await metrics.exposition(None, media_dir=media))[0].decode())
+    assert value(samples, "provd_queue_waiting") == 3.0
+    assert value(samples, "provd_queue_agents_logged_in") == 2.0
+    assert value(samples, "provd_queue_calls_total", outcome="answered") == 1.0
+    assert value(samples, "provd_queue_calls_total", outcome="abandoned") == 2.0
+    # A queue removed keeps its callers in the count: it never goes down.
+    await agents.set_login(platform, TEST_ACTOR, "default", "201", False)
+    await queues.remove_queue(platform, TEST_ACTOR, "default", "801")
+    samples = parse((await metrics.exposition(None, media_dir=media))[0].decode())
+    assert value(samples, "provd_queue_calls_total", outcome="abandoned") == 2.0
+    assert value(samples, "provd_queue_agents_logged_in") == 0.0
