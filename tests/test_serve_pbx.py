@@ -28,6 +28,7 @@ import pytest
 from tests.pbx.conftest import Account, call_row, ip, reg_row
 from tests.pbx.sippctl import run_sipp, sipp
 from tests.procs import free_port, matching, provd_json, serve_pbx_args
+from tests.services.queues.spool import spool_queue_call
 from tests.services.voicemail.spool import spool_message
 
 pytestmark = pytest.mark.slow
@@ -618,3 +619,44 @@ async def test_a_caller_forwarded_to_voicemail_leaves_a_message_and_the_lamp_lig
     finally:
         assert await served.register(b, PHONE_C, expires=0) == 0
         assert await served.cli_json("user", "forward", "202", "--clear", "all")
+
+
+async def test_a_queue_made_with_the_cli_reaches_the_media_application_and_star_904_logs_out(
+    served: Served,
+) -> None:
+    """serve writes queues.json with the logged-in agents, files a caller's record the
+    media application spooled, and an agent dialling *904 is logged out: the phone
+    hears why, and queues.json has no agent any more."""
+    domain = (await served.cli_json("tenant", "show", "default"))["sip_domain"]
+    assert await served.cli_json("queues", "add", "default", "800", "--name", "Support",
+                                 "--agent", "201", "--strategy", "fewest_calls")  # fmt: skip
+    assert (await served.cli_json("queues", "login", "default", "201"))["changed"] == ["800"]
+    media = served.data_dir / "pbx" / "media"
+    queues_json = media / "queues.json"
+    started = time.monotonic()
+    while '"201"' not in (queues_json.read_text() if queues_json.exists() else ""):
+        assert time.monotonic() - started < 10, "serve never wrote the queue's agent"
+        await asyncio.sleep(0.2)
+    queue = json.loads(queues_json.read_text())["tenants"][domain]["800"]
+    assert (queue["tenant"], queue["strategy"]) == ("default", "fewest_calls")
+    assert [a["extension"] for a in queue["agents"]] == ["201"]
+
+    spool_queue_call(media, domain, "800", agent="201", talk_s=42.0)
+    started = time.monotonic()
+    while (await served.cli_json("queues", "stats", "default", "800"))["answered"] < 1:
+        assert time.monotonic() - started < 10, "serve never filed the caller's record"
+        await asyncio.sleep(0.3)
+    assert list((media / "queue" / "calls").iterdir()) == []
+
+    a = served.account("201")
+    logged_out = await run_sipp(
+        "call_rejected.xml",
+        served.work,
+        remote=f"{PROXY}:5060",
+        local=(PHONE_A[0], 5064),
+        rows=[call_row(a, "*904", a.domain)],
+    )
+    assert "SIP/2.0 480 Done: logged out of queue 800" in logged_out.messages, logged_out.messages
+    # Written by the code's own call, not by the next poll: already there.
+    assert json.loads(queues_json.read_text())["tenants"][domain]["800"]["agents"] == []
+    assert await served.cli_json("queues", "remove", "default", "800")

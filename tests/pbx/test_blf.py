@@ -23,10 +23,11 @@ import pytest
 import pytest_asyncio
 
 from provd.db.connection import database, db_url_for, upgrade_schema
-from provd.db.models import Schedule, Tenant
+from provd.db.models import Queue, QueueAgent, Schedule, Tenant, User
 from provd.pbx.supervisor import PbxSupervisor
 from provd.security.secretbox import SecretBox
 from provd.services.pbx.night_switch import NightSwitchLamps
+from provd.services.pbx.queue_lamps import AgentLamps
 from tests.pbx.conftest import (
     Account,
     _tenant,
@@ -62,6 +63,8 @@ NOAUTH_WATCHER = (ip(73), 5090)
 NOAUTH_PROBES = ip(74)
 # test_the_night_switch_lamp_follows_the_switch
 LAMP_WATCHER = (ip(77), 5090)
+# test_an_agents_lamp_follows_their_queue_login
+AGENT_WATCHER = (ip(78), 5090)
 # test_blf_state_of_another_tenant_cannot_be_published
 PUB_WATCHER = (ip(75), 5090)
 PUBLISHER = (ip(76), 5100)
@@ -431,3 +434,49 @@ async def test_the_night_switch_lamp_follows_the_switch(blf: BlfPbx) -> None:
     assert dialog_states(watched) == [[], ["confirmed"], [], ["confirmed"]]
     for n in watched.received("NOTIFY ")[1:]:
         assert f'entity="sip:*915@{DOMAIN}"' in n
+
+
+async def test_an_agents_lamp_follows_their_queue_login(blf: BlfPbx) -> None:
+    """A BLF key on ``*903*2001`` (agent 2001's own lamp, and the code that flips their
+    login) is lit while 2001 is logged in to any queue: provd publishes the lamp,
+    Kamailio notifies the key. An agent of no queue any more has a dark lamp, once."""
+    lamps = AgentLamps()
+    rpc = blf.supervisor.control.rpc
+    async with database(blf.db_url):
+        tenant = await Tenant.get(sip_domain=DOMAIN)
+        user = await User.get(tenant=tenant, extension="2001")
+        queue = await Queue.create(
+            tenant=tenant, extension="800", name="Support", strategy="ring_all"
+        )
+        agent = await QueueAgent.create(queue=queue, user=user, position=1)
+        assert await lamps.publish(rpc) == 1  # *903*2001, dark
+    agent_account = blf.a["2001"]
+    row = [agent_account.extension, DOMAIN, agent_account.auth(), "*903*2001"]
+    try:
+        async with sipp(
+            "blf_watch.xml",
+            blf.work,
+            remote=blf.proxy,
+            local=AGENT_WATCHER,
+            rows=[row],
+            timeout_s=25,
+        ) as watch:
+            await asyncio.sleep(0.5)  # subscribed, initial NOTIFY taken
+            for logged_in in (True, False, True):
+                async with database(blf.db_url):
+                    agent.logged_in = logged_in
+                    await agent.save(update_fields=["logged_in"])
+                    assert await lamps.publish(rpc) == 1
+                    assert await lamps.publish(rpc) == 0  # unchanged: nothing sent
+                await asyncio.sleep(0.3)
+            watched = await watch.finish()
+    finally:
+        async with database(blf.db_url):
+            await queue.delete()
+            assert await lamps.publish(rpc) == 1  # no agent any more: dark, once
+            assert await lamps.publish(rpc) == 0
+    assert watched.rc == 0, watched.messages
+    assert dialog_states(watched) == [[], ["confirmed"], [], ["confirmed"]]
+    for n in watched.received("NOTIFY ")[1:]:
+        assert f'entity="sip:*903*2001@{DOMAIN}"' in n
+        assert 'dialog id="queue-login"' in n or "<dialog " not in n
