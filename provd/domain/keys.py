@@ -53,6 +53,7 @@ _EXTENSION = re.compile(r"[0-9]{2,5}")
 _SLOT = re.compile(r"[0-9]{1,8}")
 _URL = re.compile(r"https?://[^\s\"'<>]{1,500}")
 _NIGHT_SWITCH_LAMP = re.compile(r"\*915(?:\*[1-9][0-9]?)?")
+_AGENT_LAMP = re.compile(r"\*903\*([0-9]{2,5})")
 
 
 class TargetKind(StrEnum):
@@ -176,7 +177,11 @@ def check_spec(
     # A BLF key may also watch the night switch's lamp (provd.domain.night_switch):
     # lit while the switch is on; pressing the key dials the code that flips it.
     lamp = spec.function is KeyFunction.BLF and _NIGHT_SWITCH_LAMP.fullmatch(target)
-    if kind is TargetKind.EXTENSION and not lamp:
+    # Or a queue agent's login lamp, *903*EXT (provd.domain.queue_lamps), EXT a user.
+    agent = _AGENT_LAMP.fullmatch(target) if spec.function is KeyFunction.BLF else None
+    if agent is not None and agent.group(1) not in set(extensions):
+        raise InvalidInput(field, f"extension {agent.group(1)} is not a user of this tenant")
+    if kind is TargetKind.EXTENSION and not lamp and agent is None:
         if not _EXTENSION.fullmatch(target):
             raise InvalidInput(
                 field, f"a {spec.function} key needs the extension it watches or calls"

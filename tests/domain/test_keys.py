@@ -161,6 +161,8 @@ def spec(function: KeyFunction, target: str = "", label: str = "", n: int = 1) -
         # The night switch's lamp: its first schedule, or the N-th.
         (spec(KeyFunction.BLF, "*915"), "*915"),
         (spec(KeyFunction.BLF, "*915*2"), "*915*2"),
+        # A queue agent's login lamp: *903 and a user's extension.
+        (spec(KeyFunction.BLF, "*903*201"), "*903*201"),
         (spec(KeyFunction.SPEED_DIAL, "+31201234567"), "+31201234567"),
         (spec(KeyFunction.PARK), ""),
         (spec(KeyFunction.PARK, "*85"), "*85"),
@@ -192,6 +194,9 @@ def test_keys_the_rules_accept(key: KeySpec, cleaned_target: str) -> None:
         (spec(KeyFunction.BLF, "*916"), "the extension it watches"),
         (spec(KeyFunction.BLF, "*915*0"), "the extension it watches"),
         (spec(KeyFunction.INTERCOM, "*915"), "the extension it watches"),
+        (spec(KeyFunction.BLF, "*903*299"), "extension 299 is not a user"),
+        (spec(KeyFunction.BLF, "*903"), "the extension it watches"),
+        (spec(KeyFunction.INTERCOM, "*903*201"), "the extension it watches"),
         (spec(KeyFunction.INTERCOM, "299"), "extension 299 is not a user"),
         (spec(KeyFunction.LINE, "17"), "from 1 to 16"),
         (spec(KeyFunction.LINE, "\u00b2"), "from 1 to 16"),
