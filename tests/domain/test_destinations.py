@@ -13,6 +13,7 @@ from provd.domain.destinations import (
     DestinationText,
     ExternalDestination,
     GroupDestination,
+    QueueDestination,
     ScheduledDestination,
     UserDestination,
     as_json,
@@ -37,6 +38,7 @@ _PROPERTY = settings(max_examples=examples(300), deadline=None, derandomize=True
         ("external:06 1234 5678", DestinationText(DestinationKind.EXTERNAL, "06 1234 5678")),
         ("scheduled:Main: hours", DestinationText(DestinationKind.SCHEDULED, "Main: hours")),
         ("voicemail:201", DestinationText(DestinationKind.VOICEMAIL, "201")),
+        ("Queue:800", DestinationText(DestinationKind.QUEUE, "800")),
         ("none", None),
         (" NONE ", None),
     ],
@@ -68,6 +70,7 @@ _DESTINATIONS: st.SearchStrategy[Destination | None] = st.one_of(
     st.builds(UserDestination, st.integers(1, 2**31)),
     st.builds(GroupDestination, st.integers(1, 2**31)),
     st.builds(ScheduledDestination, st.integers(1, 2**31)),
+    st.builds(QueueDestination, st.integers(1, 2**31)),
     st.builds(ExternalDestination, st.from_regex(r"\+[1-9][0-9]{6,14}", fullmatch=True)),
 )
 
@@ -82,6 +85,7 @@ def test_the_stored_form_is_as_documented() -> None:
     assert as_json(UserDestination(7)) == {"kind": "user", "user_id": 7}
     assert as_json(GroupDestination(3)) == {"kind": "group", "group_id": 3}
     assert as_json(ScheduledDestination(2)) == {"kind": "scheduled", "route_id": 2}
+    assert as_json(QueueDestination(5)) == {"kind": "queue", "queue_id": 5}
     assert as_json(ExternalDestination("+31612345678")) == {
         "kind": "external",
         "number": "+31612345678",
@@ -90,6 +94,7 @@ def test_the_stored_form_is_as_documented() -> None:
         {"kind": "user"},
         {"kind": "user", "user_id": "7"},
         {"kind": "user", "user_id": True},
+        {"kind": "queue", "menu_id": 5},
         {"kind": "pager", "id": 1},
         [],
         "user:201",
