@@ -29,6 +29,8 @@ log = logging.getLogger("provd.queues")
 DEFAULT_INTERVAL_S = 1.0
 BAD_DIR = "queue/bad"
 """Under the media application's directory: records provd could not file."""
+MAX_ID = 64
+"""QueueCall.spool_id's length: the media application's ids are far shorter."""
 
 
 def _set_aside(media_dir: Path, path: Path) -> None:
@@ -50,8 +52,12 @@ async def collect(media_dir: Path) -> list[QueueCall]:
             # Filed before a crash kept its file from being removed.
             path.unlink(missing_ok=True)
             continue
+        if len(record.id) > MAX_ID:
+            log.error("queue record %s: an id longer than %d; set aside", path.name, MAX_ID)
+            _set_aside(media_dir, path)
+            continue
         tenant = await Tenant.get_or_none(sip_domain=record.domain.lower())
-        if tenant is None or len(record.id) > 64:
+        if tenant is None:
             log.error("queue record %s: no tenant %s; set aside", path.name, record.domain)
             _set_aside(media_dir, path)
             continue
