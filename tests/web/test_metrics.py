@@ -16,7 +16,7 @@ from tests.web.conftest import Served
 MAC = "0015654aa937"
 UA = "Yealink SIP-T46G 28.83.0.120 00:15:65:4a:a9:37"
 WRONG = "Wr0ng-pass!"
-_LABELS = {"route", "status", "state", "process", "le"}
+_LABELS = {"route", "status", "state", "process", "le", "outcome"}
 """Every label provd's metrics have: values from fixed sets, never a name or a MAC."""
 
 

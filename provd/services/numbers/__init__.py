@@ -259,6 +259,8 @@ async def assign(
             row.assigned_announcement = await get_announcement(
                 tenant, announcement, field="announcement"
             )
+        elif queue:
+            row.assigned_queue = await get_queue(tenant, queue, field="queue")
         else:
             found = await route_by_name(tenant, str(route))
             if found is None:

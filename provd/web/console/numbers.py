@@ -222,7 +222,11 @@ def _use(values: dict[str, str]) -> dict[str, str | None]:
     if not kind:
         return {"user_extension": user}
     if kind not in (
-        UseKind.GROUP, UseKind.ROUTE, UseKind.MENU, UseKind.ANNOUNCEMENT, UseKind.QUEUE
+        UseKind.GROUP,
+        UseKind.ROUTE,
+        UseKind.MENU,
+        UseKind.ANNOUNCEMENT,
+        UseKind.QUEUE,
     ):
         raise InvalidInput(
             "target",
