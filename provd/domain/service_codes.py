@@ -14,7 +14,8 @@ The codes follow the GSM supplementary-service convention phones and users know
 ``*915``           flip the night switch (on, or back to automatic); with several
                    schedules ``*915*N#`` flips the N-th (as ``provd codes`` lists them)
 ``*903`` / ``*904``  log in to / out of every queue the user is an agent of;
-                   ``*903*EXT#`` / ``*904*EXT#`` that queue only
+                   ``*903*EXT#`` / ``*904*EXT#`` that queue only; ``*903*`` and the
+                   user's own extension flips their logins (their BLF lamp key)
 ``*1233``          the user's own mailbox: listen to messages, record a greeting
                    (a call to the media application, PIN first)
 =================  ==========================================================
@@ -135,6 +136,7 @@ CODES: tuple[CodeHelp, ...] = (
     CodeHelp("*79", "do-not-disturb off"),
     CodeHelp("*915", "flip the night switch (users allowed to); *915*N# for schedule N"),
     CodeHelp("*903", "log in to your queues; *903*EXT# for queue EXT only"),
+    CodeHelp("*903*OWN#", "your own extension: flip your queue logins (your lamp key)"),
     CodeHelp("*904", "log out of your queues; *904*EXT# for queue EXT only"),
     CodeHelp(VOICEMAIL_ACCESS, "your voicemail: listen, delete, record your greeting (PIN)"),
 )
