@@ -660,3 +660,125 @@ async def test_a_queue_made_with_the_cli_reaches_the_media_application_and_star_
     # Written by the code's own call, not by the next poll: already there.
     assert json.loads(queues_json.read_text())["tenants"][domain]["800"]["agents"] == []
     assert await served.cli_json("queues", "remove", "default", "800")
+
+
+async def test_the_main_number_a_day_menu_to_the_sales_queue_and_after_hours_to_voicemail(
+    served: Served,
+) -> None:
+    """The hosted-PBX evening, all made with the CLI: the main number follows the office
+    schedule; by day a menu ("1 for sales, 2 for support") whose key 1 is the Sales
+    queue, which 201 joined with *903 from the phone and answers; after hours (the night
+    switch) a closed message whose default is 202's mailbox, where the caller leaves a
+    message serve files."""
+    if not await served.cli_json("number", "list"):
+        assert await served.cli_json("number", "add", "020 123 4500", "--count", "10")
+    if not await served.cli_json("carrier", "list"):
+        host = f"{CARRIER_GW[0]}:{CARRIER_GW[1]}"
+        assert await served.cli_json("carrier", "add", "upstream", "--host", host)
+    for name, hz in (("day-menu", 600), ("closed-message", 900)):
+        wav = served.work / f"{name}.wav"
+        subprocess.run(
+            ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi",
+             "-i", f"sine=frequency={hz}:duration=1", str(wav)],
+            check=True, timeout=_TIMEOUT_S,
+        )  # fmt: skip
+        assert await served.cli_json("sounds", "add", "default", name, str(wav))
+    cli = served.cli_json
+    assert await cli(
+        "queues", "add", "default", "810", "--name", "Sales", "--strategy", "ring_all",
+        "--agent", "201", "--ring", "10", "--max-wait", "60", "--failover", "voicemail:202",
+    )  # fmt: skip
+    assert await cli(
+        "menus", "add", "default", "710", "--name", "Day", "--greeting", "day-menu",
+        "--key", "1=queue:810", "--key", "2=user:202", "--default", "user:202",
+        "--timeout", "1", "--attempts", "1",
+    )  # fmt: skip
+    assert await cli(
+        "menus", "add", "default", "711", "--name", "Closed", "--greeting", "closed-message",
+        "--default", "voicemail:202", "--timeout", "1", "--attempts", "1",
+    )  # fmt: skip
+    assert await cli("schedule", "add", "Office", "--rule", "mon-fri 08:00-17:00")
+    assert await cli("route", "add", "Main", "--schedule", "Office", "--open", "menu:710",
+                     "--closed", "menu:711")  # fmt: skip
+    assert await cli("number", "assign", "0201234506", "--route", "Main")
+    assert await cli("nightswitch", "Office", "off")  # open, whatever the time of the run
+
+    a = served.account("201")
+    assert await served.register(a, PHONE_A) == 0
+    domain = (await cli("tenant", "show", "default"))["sip_domain"]
+    queues_json = served.data_dir / "pbx" / "media" / "queues.json"
+    try:
+        joined = await run_sipp(
+            "call_rejected.xml",
+            served.work,
+            remote=f"{PROXY}:5060",
+            local=(PHONE_A[0], 5064),
+            rows=[call_row(a, "*903", a.domain)],
+        )
+        assert re.search(r"SIP/2\.0 480 Done: .*810", joined.messages), joined.messages
+        agents = json.loads(queues_json.read_text())["tenants"][domain]["810"]["agents"]
+        assert [agent["extension"] for agent in agents] == ["201"]
+
+        # By day: the menu, key 1, the Sales queue, 201's phone rings and answers.
+        started = time.monotonic()
+        while True:
+            async with sipp(
+                "uas_call.xml", served.work, local=PHONE_A, media=(PHONE_A[0], 18020),
+                timeout_s=15,
+            ) as phone:  # fmt: skip
+                carrier = await run_sipp(
+                    "carrier_ivr_key.xml",
+                    served.work,
+                    remote=f"{PROXY}:5060",
+                    local=CARRIER_UAC,
+                    media=(CARRIER_UAC[0], 16130),
+                    rows=[["0201234506", "0612345678", "Jan", "X-Test: day", "5000"]],
+                    timeout_s=15,
+                )
+                if carrier.rc != 0:
+                    phone.proc.kill()
+                answered = await phone.finish()
+            if carrier.rc == 0:
+                break
+            # Until serve's watcher has rebuilt the routing table the number is not in use.
+            assert "SIP/2.0 404 Number not in use" in carrier.messages, carrier.messages
+            assert time.monotonic() - started < 10, "the number never reached the menu"
+        assert answered.rc == 0, answered.messages
+        [invite] = answered.received("INVITE ")
+        assert re.search(r'^From: "Sales: Jan" <sip:0612345678@', invite, re.M), invite
+        started = time.monotonic()
+        while (await cli("queues", "stats", "default", "810"))["answered"] < 1:
+            assert time.monotonic() - started < 10, "serve never filed the queue's caller"
+            await asyncio.sleep(0.3)
+
+        # After hours: the closed message, then 202's mailbox takes the message.
+        assert await cli("nightswitch", "Office", "on")
+        await asyncio.sleep(2)  # serve's watcher rebuilds the routing table each second
+        before = len(await cli("voicemail", "list", "default", "202"))
+        carrier = await run_sipp(
+            "carrier_voicemail.xml",
+            served.work,
+            remote=f"{PROXY}:5060",
+            local=CARRIER_UAC,
+            media=(CARRIER_UAC[0], 16140),
+            rows=[["0201234506", "0612345678", "Jan", "X-Test: night", "7000"]],
+            timeout_s=15,
+        )
+        assert carrier.rc == 0, carrier.messages
+        started = time.monotonic()
+        while len(messages := await cli("voicemail", "list", "default", "202")) == before:
+            assert time.monotonic() - started < 10, "no message was filed after hours"
+            await asyncio.sleep(0.3)
+        newest = max(messages, key=lambda m: m["id"])
+        assert newest["caller"] == "0612345678"
+        assert newest["duration_ms"] >= 1000, newest
+    finally:
+        await run_sipp(
+            "call_rejected.xml",
+            served.work,
+            remote=f"{PROXY}:5060",
+            local=(PHONE_A[0], 5064),
+            rows=[call_row(a, "*904", a.domain)],
+        )
+        assert await served.register(a, PHONE_A, expires=0) == 0
+        assert await cli("nightswitch", "Office", "auto")

@@ -58,6 +58,20 @@ RETRY_SECONDS = 3.0
 so that a queue with every agent busy does not spin."""
 
 
+YOU_ARE_CALLER = "queue-you-are-caller"
+"""Before the caller's position, said digit by digit like the mailbox's counts."""
+PROMPTS: dict[str, str] = {YOU_ARE_CALLER: "You are caller number"}
+"""The queue's spoken words (provd.domain.prompts lists every prompt)."""
+
+
+def position_prompts(position: int) -> list[str]:
+    """What a caller hears of their place in the queue: the words, then its digits
+    (the digit prompts are the mailbox's, ``0``-``9``)."""
+    if position < 1:
+        raise ValueError(f"a position counts from 1, not {position}")
+    return [YOU_ARE_CALLER, *str(position)]
+
+
 class Strategy(StrEnum):
     RING_ALL = "ring_all"
     LONGEST_IDLE = "longest_idle"

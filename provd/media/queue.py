@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,6 +53,7 @@ from provd.media.queue_files import (
 from provd.media.rtp import RtpSession
 from provd.media.sip import parse_name_addr, uri_user_host
 from provd.media.ua import CallFailed, IncomingCall, OutgoingCall
+from provd.media.voicemail_access import prompt_frames
 
 if TYPE_CHECKING:
     from provd.media.app import MediaApp
@@ -150,7 +152,7 @@ class QueueService:
         me = _Caller(call, loop.time(), datetime.now(UTC))
         live.waiting.append(me)
         self._changed(live)
-        hold = asyncio.ensure_future(self._hold(rtp, first))
+        hold = asyncio.ensure_future(self._hold(rtp, first, lambda: _place(live, me)))
         deadline = me.entered + first.max_wait_s
         config = first
         tried: set[str] = set()
@@ -381,26 +383,47 @@ class QueueService:
 
     # ---- what the caller hears -------------------------------------------------------
 
-    async def _hold(self, rtp: RtpSession, config: QueueConfig) -> None:
+    async def _hold(
+        self, rtp: RtpSession, config: QueueConfig, position: Callable[[], int]
+    ) -> None:
+        """What a waiting caller hears: the introduction, their position (when the queue
+        says it), then music, interrupted every ``periodic_s`` seconds by their position
+        again and the periodic message."""
         codec = rtp.codec or "PCMA"
         loop = asyncio.get_running_loop()
         if config.intro:
             await rtp.play(self._sound(config.intro, codec))
+        if config.announce_position:
+            await rtp.play(self._position(position(), codec))
         periodic = self._sound(config.periodic, codec) if config.periodic else []
+        interrupts = bool(periodic) or config.announce_position
         next_message = loop.time() + config.periodic_s
         while True:
             music = self._music(config, codec)
             if not music:
                 await asyncio.sleep(1.0)
                 continue
-            if not periodic:
+            if not interrupts:
                 await rtp.play(music)
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(rtp.play(music), max(0.0, next_message - loop.time()))
             if loop.time() >= next_message:
-                await rtp.play(periodic)
+                if config.announce_position:
+                    await rtp.play(self._position(position(), codec))
+                if periodic:
+                    await rtp.play(periodic)
                 next_message = loop.time() + config.periodic_s
+
+    @staticmethod
+    def _position(place: int, codec: str) -> list[bytes]:
+        frames: list[bytes] = []
+        try:
+            for name in queues.position_prompts(max(1, place)):
+                frames += prompt_frames(name, codec)
+        except (OSError, sounds.PromptError) as exc:
+            log.error("position prompt unusable: %s", exc)
+        return frames
 
     def _sound(self, name: str, codec: str) -> list[bytes]:
         try:
@@ -453,6 +476,11 @@ class QueueService:
             if self._dirty or any(q.waiting for q in self._live.values()):
                 self._write_live()
             await asyncio.sleep(LIVE_EVERY_S)
+
+
+def _place(live: _LiveQueue, me: _Caller) -> int:
+    """The caller's position among those waiting, from 1."""
+    return live.waiting.index(me) + 1 if me in live.waiting else 1
 
 
 def _uri_user(uri: str) -> str:

@@ -16,8 +16,8 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, Literal
 
+from provd.domain import prompts, voicemail_pin
 from provd.domain import voicemail_access as va
-from provd.domain import voicemail_pin
 from provd.media import g711, mailbox_actions, sounds
 from provd.media.catalogue import Catalogue
 from provd.media.mailboxes import Mailbox, MailboxesError
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 PROMPTS_DIR = Path(__file__).parent / "prompts"
 """The menu's spoken prompts, ``<name>.wav`` (8 kHz mono 16-bit), made by
-scripts/make-prompts from provd.domain.voicemail_access.PROMPTS."""
+scripts/make-prompts from provd.domain.prompts.PROMPTS."""
 MIN_GREETING_MS = 1000
 """Shorter than this is a slip of the finger, not a greeting: nothing changes."""
 
@@ -257,9 +257,9 @@ def prompt_frames(name: str, codec: str, *, folder: Path = PROMPTS_DIR) -> list[
 
 
 def missing_prompts(folder: Path = PROMPTS_DIR) -> list[str]:
-    """The menu's prompts with no usable file in ``folder`` (none, when complete)."""
+    """The prompts provd ships with no usable file in ``folder`` (none, when complete)."""
     missing = []
-    for name in sorted(va.PROMPTS):
+    for name in sorted(prompts.PROMPTS):
         try:
             sounds.read_prompt(folder / f"{name}.wav")
         except (OSError, sounds.PromptError):
