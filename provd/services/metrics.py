@@ -44,7 +44,7 @@ from prometheus_client.registry import Collector
 from provd.db.models import QueueAgent
 from provd.pbx import PbxControl, PbxError
 from provd.services.queues.media import live
-from provd.services.queues.stats import calls_by_outcome
+from provd.services.queues.stats import calls_by_outcome, wait_ms_by_outcome
 from provd.services.rollouts.progress import open_device_states
 
 log = logging.getLogger("provd.metrics")
@@ -192,7 +192,15 @@ async def _queues(media_dir: Path | None) -> list[Metric]:
     )
     for outcome, n in (await calls_by_outcome()).items():
         calls.add_metric([outcome], n)
-    return [waiting, logged_in, calls]
+    # With the count above, the average wait over any range: rate(sum) / rate(count).
+    waited = CounterMetricFamily(
+        "provd_queue_wait_seconds",
+        "Seconds callers waited in a call queue before they left it, by outcome",
+        labels=["outcome"],
+    )
+    for outcome, ms in (await wait_ms_by_outcome()).items():
+        waited.add_metric([outcome], ms / 1000)
+    return [waiting, logged_in, calls, waited]
 
 
 async def exposition(

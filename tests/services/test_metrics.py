@@ -248,6 +248,10 @@ async def test_queue_figures_are_read_when_the_scrape_comes(platform: Platform) 
     assert value(samples, "provd_queue_agents_logged_in") == 2.0
     assert value(samples, "provd_queue_calls_total", outcome="answered") == 1.0
     assert value(samples, "provd_queue_calls_total", outcome="abandoned") == 2.0
+    # Each waited the records' 10 s: the average is the sum over the count.
+    assert value(samples, "provd_queue_wait_seconds_total", outcome="abandoned") == 20.0
+    assert value(samples, "provd_queue_wait_seconds_total", outcome="answered") == 10.0
+    assert value(samples, "provd_queue_wait_seconds_total", outcome="failover") == 0.0
     # A queue removed keeps its callers in the count: it never goes down.
     await agents.set_login(platform, TEST_ACTOR, "default", "201", False)
     await queues.remove_queue(platform, TEST_ACTOR, "default", "801")
