@@ -491,37 +491,42 @@ async def test_an_announcement_and_music_on_hold_made_with_the_cli(served: Serve
         assert await served.cli_json("carrier", "add", "upstream", "--host", host)
     assert await served.cli_json("sounds", "add", "default", "closed", str(closed))
     assert await served.cli_json(
-        "announcements", "add", "default", "800", "--name", "Closed", "--sound", "closed",
+        "announcements", "add", "default", "820", "--name", "Closed", "--sound", "closed",
         "--plays", "2",
     )  # fmt: skip
-    assert await served.cli_json("number", "assign", "0201234503", "--announcement", "800")
+    assert await served.cli_json("number", "assign", "0201234507", "--announcement", "820")
     music = await served.cli_json("moh", "set", "--sound", "closed", "--sound", "closed")
     assert music["sounds"] == ["closed", "closed"]
     assert (served.data_dir / "pbx" / "media" / "moh" / "tenants" / "default.wav").is_file()
     written = served.data_dir / "pbx" / "media" / "announcements.json"
-    started = time.monotonic()
-    while '"800"' not in (written.read_text() if written.exists() else ""):
-        assert time.monotonic() - started < 10, "serve never wrote the announcement"
-        await asyncio.sleep(0.2)
+    try:
+        started = time.monotonic()
+        while '"820"' not in (written.read_text() if written.exists() else ""):
+            assert time.monotonic() - started < 10, "serve never wrote the announcement"
+            await asyncio.sleep(0.2)
 
-    started = time.monotonic()
-    while True:
-        carrier = await run_sipp(
-            "carrier_announcement.xml",
-            served.work,
-            remote=f"{PROXY}:5060",
-            local=CARRIER_UAC,
-            media=(CARRIER_UAC[0], 16120),
-            rows=[["0201234503", "0612345678", "Jan"]],
-            timeout_s=12,
-        )
-        if carrier.rc == 0:
-            break
-        # Until the watcher has rebuilt the routing table the number is not in use.
-        assert "SIP/2.0 404 Number not in use" in carrier.messages, carrier.messages
-        assert time.monotonic() - started < 10, "the number never reached the announcement"
-    assert len(carrier.received("BYE ")) == 1, carrier.messages
-    assert await served.cli_json("moh", "clear")
+        started = time.monotonic()
+        while True:
+            carrier = await run_sipp(
+                "carrier_announcement.xml",
+                served.work,
+                remote=f"{PROXY}:5060",
+                local=CARRIER_UAC,
+                media=(CARRIER_UAC[0], 16120),
+                rows=[["0201234507", "0612345678", "Jan"]],
+                timeout_s=12,
+            )
+            if carrier.rc == 0:
+                break
+            # Until the watcher has rebuilt the routing table the number is not in use.
+            assert "SIP/2.0 404 Number not in use" in carrier.messages, carrier.messages
+            assert time.monotonic() - started < 10, "the number never reached the announcement"
+        assert len(carrier.received("BYE ")) == 1, carrier.messages
+    finally:
+        # The module's other tests use the same tenant: nothing of this one stays.
+        assert await served.cli_json("moh", "clear")
+        assert await served.cli_json("number", "release", "0201234507")
+        assert await served.cli_json("announcements", "remove", "default", "820")
     assert not (served.data_dir / "pbx" / "media" / "moh" / "tenants" / "default.wav").exists()
 
 
