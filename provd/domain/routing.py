@@ -829,6 +829,10 @@ def _outbound(
     dialled = unquote(facts.dialled).strip()
     if dialled == service_codes.VOICEMAIL_ACCESS:
         return _mailbox_access(facts, tenant, user, carriers, media)
+    if (mailbox := service_codes.mailbox_access(dialled)) is not None:
+        if mailbox not in tenant.users:
+            return Reject(404, "Not Found: no such mailbox")
+        return _mailbox_access(facts, tenant, user, carriers, media, mailbox=mailbox)
     service = service_codes.parse(dialled)
     if service is not None:
         return (
@@ -883,15 +887,20 @@ def _mailbox_access(
     user: UserRouting,
     carriers: Carriers,
     media: str | None,
+    *,
+    mailbox: str | None = None,
 ) -> RoutePlan:
-    """``*1233``: the caller's own mailbox, never another's (the extension is the
-    authenticated caller's). Nothing follows a failure: the caller hears it."""
+    """``*1233``: the caller's own mailbox (the extension is the authenticated caller's);
+    ``*1233*EXT#``: mailbox EXT of the caller's own tenant, which its PIN opens like any
+    (a shared mailbox: a user without phones, such as a company voicemail 999). Never
+    another tenant's. Nothing follows a failure: the caller hears it."""
     if facts.failed:
         return RelayFailure()
     from_ = NameAddr(_clean_display(user.name), f"sip:{user.extension}@{tenant.sip_domain}")
     caller = CallerId(None, user.extension, hidden=False)
     call = _Call(facts, tenant, carriers, "internal", caller, from_, media=media)
-    step = _media_step(call, f"{MAILBOX_ACCESS_PREFIX}{user.extension}", "voicemail")
+    target = mailbox or user.extension
+    step = _media_step(call, f"{MAILBOX_ACCESS_PREFIX}{target}", "voicemail")
     return step.route if isinstance(step, _Step) else step
 
 

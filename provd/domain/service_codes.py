@@ -17,7 +17,9 @@ The codes follow the GSM supplementary-service convention phones and users know
                    ``*903*EXT#`` / ``*904*EXT#`` that queue only; ``*903*`` and the
                    user's own extension flips their logins (their BLF lamp key)
 ``*1233``          the user's own mailbox: listen to messages, record a greeting
-                   (a call to the media application, PIN first)
+                   (a call to the media application, PIN first); ``*1233*EXT#``
+                   mailbox EXT of the tenant with its PIN (a shared mailbox, or
+                   one's own from a colleague's phone)
 =================  ==========================================================
 
 :func:`parse` only reads what was dialled; the change is made by
@@ -55,6 +57,13 @@ AGENT_LOGOUT = "*904"
 CLEAR_ALL = "#002#"
 VOICEMAIL_ACCESS = "*1233"
 """The user's own mailbox (the Dutch hosted-PBX manuals' 1233, with provd's star)."""
+_OTHER_MAILBOX = re.compile(r"\*1233\*([0-9]{2,5})#?")
+
+
+def mailbox_access(dialled: str) -> str | None:
+    """The mailbox ``*1233*EXT#`` names (its extension), or None when it is not that."""
+    m = _OTHER_MAILBOX.fullmatch(dialled.strip())
+    return m.group(1) if m else None
 
 
 @dataclass(frozen=True)
@@ -139,5 +148,6 @@ CODES: tuple[CodeHelp, ...] = (
     CodeHelp("*903*OWN#", "your own extension: flip your queue logins (your lamp key)"),
     CodeHelp("*904", "log out of your queues; *904*EXT# for queue EXT only"),
     CodeHelp(VOICEMAIL_ACCESS, "your voicemail: listen, delete, record your greeting (PIN)"),
+    CodeHelp("*1233*EXT#", "mailbox EXT with its PIN: a shared mailbox, or yours elsewhere"),
 )
 """What ``provd codes`` and the console list, in this order."""

@@ -89,3 +89,40 @@ def verify(entered: str, pin_hash: PinHash) -> bool:
         "sha256", entered.encode(), bytes.fromhex(pin_hash.salt), pin_hash.iterations
     )
     return hmac.compare_digest(digest.hex(), pin_hash.digest)
+
+
+LOCK_AFTER = 10
+"""Wrong PINs for one mailbox, from any phone, before it stays shut for a while: three
+tries a call would otherwise let a patient caller go through every 4-digit PIN."""
+LOCK_WINDOW_S = 900.0
+"""The failures counted are the last :data:`LOCK_WINDOW_S` seconds'; the mailbox opens
+again when fewer than :data:`LOCK_AFTER` remain in it."""
+
+
+class Lockout:
+    """Wrong PINs per mailbox over a sliding window; times are the caller's clock
+    (seconds, monotonic), so this stays pure."""
+
+    def __init__(self, after: int = LOCK_AFTER, window_s: float = LOCK_WINDOW_S) -> None:
+        self.after = after
+        self.window_s = window_s
+        self._failures: dict[str, list[float]] = {}
+
+    def _recent(self, mailbox: str, now: float) -> list[float]:
+        kept = [t for t in self._failures.get(mailbox, []) if now - t < self.window_s]
+        if kept:
+            self._failures[mailbox] = kept
+        else:
+            self._failures.pop(mailbox, None)
+        return kept
+
+    def locked(self, mailbox: str, now: float) -> bool:
+        """Whether ``mailbox`` refuses every PIN now, the right one included."""
+        return len(self._recent(mailbox, now)) >= self.after
+
+    def failed(self, mailbox: str, now: float) -> None:
+        self._failures.setdefault(mailbox, []).append(now)
+        self._recent(mailbox, now)
+
+    def succeeded(self, mailbox: str) -> None:
+        self._failures.pop(mailbox, None)

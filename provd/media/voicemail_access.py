@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 PROMPTS_DIR = Path(__file__).parent / "prompts"
 """The menu's spoken prompts, ``<name>.wav`` (8 kHz mono 16-bit), made by
 scripts/make-prompts from provd.domain.prompts.PROMPTS."""
+LOCKOUT = voicemail_pin.Lockout()
+"""Wrong PINs per mailbox across every call this process answers."""
 MIN_GREETING_MS = 1000
 """Shorter than this is a slip of the finger, not a greeting: nothing changes."""
 
@@ -176,17 +178,23 @@ class _AccessRun:
 
     async def _check_pin(self, entered: str) -> None:
         ok = False
-        try:
-            stored = voicemail_pin.parse_stored(self._mailbox.pin or "")
-            ok = await asyncio.to_thread(voicemail_pin.verify, entered, stored)
-        except ValueError as exc:
-            log.error(
-                "mailbox %s@%s: its PIN hash is unusable: %s", self._extension, self._domain, exc
-            )
-        if not ok:
-            log.info(
-                "call %s: wrong PIN for %s@%s", self._call.call_id, self._extension, self._domain
-            )
+        key = f"{self._extension}@{self._domain}"
+        now = asyncio.get_running_loop().time()
+        if LOCKOUT.locked(key, now):
+            # Refused unchecked, the right PIN too, and said no differently: a guesser
+            # learns nothing from the answers while it lasts.
+            log.warning("call %s: mailbox %s is locked after wrong PINs", self._call.call_id, key)
+        else:
+            try:
+                stored = voicemail_pin.parse_stored(self._mailbox.pin or "")
+                ok = await asyncio.to_thread(voicemail_pin.verify, entered, stored)
+            except ValueError as exc:
+                log.error("mailbox %s: its PIN hash is unusable: %s", key, exc)
+            if ok:
+                LOCKOUT.succeeded(key)
+            else:
+                LOCKOUT.failed(key, now)
+                log.info("call %s: wrong PIN for %s", self._call.call_id, key)
         self._events.put_nowait(("pin", "ok" if ok else "wrong", 0))
 
     async def _save_greeting(self, payload: bytes) -> None:

@@ -108,7 +108,25 @@ def test_a_menu_calling_back_never_reaches_a_mailbox_menu(dialled: str) -> None:
     assert isinstance(plan, Reject)
 
 
-@pytest.mark.parametrize("dialled", ["vmbox-202", "vmbox-201", "*1233*202#", "#31#*1233"])
+@pytest.mark.parametrize("dialled", ["*1233*202#", "*1233*202", "%2A1233%2A202%23"])
+def test_another_mailbox_of_the_tenant_is_reached_with_its_extension(dialled: str) -> None:
+    # A shared mailbox (a user without phones), or one's own from a colleague's desk:
+    # the media application asks that mailbox's PIN first, as for one's own.
+    plan = plan_call(from_user(dialled), ACME, CARRIERS, media=MEDIA)
+    assert isinstance(plan, Route)
+    assert plan.branches[0].target.uri == f"sip:vmbox-202@{MEDIA}"
+    assert plan.branches[0].headers.from_ is not None
+    assert plan.branches[0].headers.from_.uri == "sip:201@acme.test"  # who asked
+
+
+@pytest.mark.parametrize("dialled", ["*1233*203#", "*1233*3000#"])
+def test_a_mailbox_the_tenant_does_not_have_is_not_found(dialled: str) -> None:
+    # 3000 may well be a user of another tenant: a tenant's code never reaches there.
+    plan = plan_call(from_user(dialled), ACME, CARRIERS, media=MEDIA)
+    assert plan == Reject(404, "Not Found: no such mailbox")
+
+
+@pytest.mark.parametrize("dialled", ["vmbox-202", "vmbox-201", "#31#*1233", "*1233*2#"])
 def test_a_user_cannot_name_a_mailbox_menu_directly(dialled: str) -> None:
     plan = plan_call(from_user(dialled), ACME, CARRIERS, media=MEDIA)
     assert not (isinstance(plan, Route) and "vmbox-" in plan.branches[0].target.uri)

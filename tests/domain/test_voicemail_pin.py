@@ -7,6 +7,7 @@ import pytest
 from provd.domain.errors import InvalidInput
 from provd.domain.voicemail_pin import (
     ITERATIONS,
+    Lockout,
     PinHash,
     check_pin,
     hash_pin,
@@ -90,3 +91,26 @@ def test_the_standard_algorithm() -> None:
 def test_what_is_not_a_stored_hash(text: str) -> None:
     with pytest.raises(ValueError):
         parse_stored(text)
+
+
+def test_a_mailbox_locks_after_ten_wrong_pins_in_its_window_and_opens_after() -> None:
+    lock = Lockout(after=10, window_s=900.0)
+    for i in range(9):
+        lock.failed("201@acme.test", 100.0 + i)
+    assert not lock.locked("201@acme.test", 110.0)
+    lock.failed("201@acme.test", 110.0)
+    assert lock.locked("201@acme.test", 110.0)
+    assert not lock.locked("202@acme.test", 110.0)  # per mailbox
+    # The oldest failure leaves the window at 1000.0: nine remain, it opens again.
+    assert lock.locked("201@acme.test", 999.9)
+    assert not lock.locked("201@acme.test", 1000.0)
+
+
+def test_the_right_pin_forgets_the_failures() -> None:
+    lock = Lockout(after=3, window_s=60.0)
+    lock.failed("201@acme.test", 1.0)
+    lock.failed("201@acme.test", 2.0)
+    lock.succeeded("201@acme.test")
+    lock.failed("201@acme.test", 3.0)
+    lock.failed("201@acme.test", 4.0)
+    assert not lock.locked("201@acme.test", 5.0)

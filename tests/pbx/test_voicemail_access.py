@@ -172,11 +172,18 @@ async def _keys(rtp: RtpSession, keys: str) -> None:
         await asyncio.sleep(0.05)
 
 
-async def _mailbox_call(env: Env, work: Callable[[RtpSession], Awaitable[None]]) -> None:
+async def _mailbox_call(
+    env: Env,
+    work: Callable[[RtpSession], Awaitable[None]],
+    *,
+    caller: str = EXTENSION,
+    dialled: str = "*1233",
+) -> None:
     """2000's phone dials *1233 (sipp, authenticated as 2000, with the test's RTP);
-    ``work(rtp)`` plays the user's part; the media application hangs up at the end."""
-    account = env.pbx.accounts[EXTENSION]
-    row = [account.extension, ACME, account.auth(), "*1233", ACME, PHONE_UAC[0], str(PHONE_RTP)]
+    ``work(rtp)`` plays the user's part; the media application hangs up at the end.
+    ``caller`` and ``dialled``: another user's phone, another code."""
+    account = env.pbx.accounts[caller]
+    row = [account.extension, ACME, account.auth(), dialled, ACME, PHONE_UAC[0], str(PHONE_RTP)]
     async with sipp(
         "uac_call_media.xml",
         env.pbx.work,
@@ -286,3 +293,37 @@ async def test_a_greeting_recorded_on_the_phone_greets_the_next_caller(box: Env)
     heard = await _leave_message(box.pbx, MESSAGE_HZ)
     # The greeting played before the beep: the caller heard its tone for a while.
     assert heard.count(GREETING_HZ) >= 5, heard
+
+
+async def test_a_colleagues_phone_opens_the_mailbox_with_its_extension_and_pin(box: Env) -> None:
+    """*1233*2000# from 2001's phone: 2000's mailbox (a shared mailbox is reached the
+    same way), behind 2000's PIN; what is done is done as the mailbox's user."""
+    async with box.pbx.orm():
+        before = {m.id for m in await _messages()}
+        await _leave_message(box.pbx, MESSAGE_HZ)
+
+        async def filed() -> bool:
+            return len(await _messages()) > len(before)
+
+        await _collect_until(box, filed)
+        [message] = [m for m in await _messages() if m.id not in before]
+
+        async def listen(rtp: RtpSession) -> None:
+            await _keys(rtp, PIN + "#")
+            await asyncio.sleep(0.5)
+            await _keys(rtp, "1")
+            await hear_tone(rtp, MESSAGE_HZ)
+            await _keys(rtp, "9")  # keep it and go on
+            await asyncio.sleep(1.0)
+            await _keys(rtp, "#")
+
+        await _mailbox_call(box, listen, caller="2001", dialled=f"*1233*{EXTENSION}#")
+
+        async def heard() -> bool:
+            return (await VoicemailMessage.get(id=message.id)).heard
+
+        await _collect_until(box, heard)
+        entry = await AuditEntry.filter(
+            action="voicemail.heard", object_key=f"acme/{message.id}"
+        ).first()
+    assert entry is not None and entry.actor == f"phone:{EXTENSION}@acme"
