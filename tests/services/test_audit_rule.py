@@ -275,6 +275,7 @@ READ_ONLY = {
         "queues.stats.queue_stats",
         "queues.stats.period_stats",
         "queues.stats.calls_by_outcome",
+        "queues.stats.wait_ms_by_outcome",
         "queues.collector.QueueCollector.stop",
         "voicemail.counts",
         "voicemail.get_message",
