@@ -238,13 +238,14 @@ async def _registrations_end_with_their_module() -> AsyncIterator[None]:
 
 @contextlib.contextmanager
 def acme_called_from(pbx: PbxEnv, carrier_ip: str, **acme: Any) -> Iterator[None]:
-    """Inside: the route listener's table holds acme alone (its users as loaded, and
-    ``acme``'s fields: numbers, menus...) and carrier ``main`` calling from
-    ``carrier_ip``, with the media application's address; the table before comes back
-    after."""
+    """Inside: the route listener's table holds acme alone (its users as loaded unless
+    ``users`` is given, and ``acme``'s fields: numbers, menus...) and carrier ``main``
+    calling from ``carrier_ip``, with the media application's address; the table before
+    comes back after."""
     loaded = pbx.routing.table.tenant_for_domain(ACME)
     assert loaded is not None
-    tenant = TenantRouting(slug="acme", sip_domain=ACME, users=loaded.users, **acme)
+    users = acme.pop("users", loaded.users)
+    tenant = TenantRouting(slug="acme", sip_domain=ACME, users=users, **acme)
     before = pbx.routing.table
     pbx.routing.table = RoutingTable(
         [tenant],
