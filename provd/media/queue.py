@@ -40,6 +40,7 @@ from provd.media import sounds
 from provd.media.catalogue import _Watched
 from provd.media.queue_files import (
     LIVE_FILE,
+    LIVE_HEARTBEAT_S,
     QUEUES_FILE,
     LiveQueue,
     QueueCall,
@@ -471,10 +472,16 @@ class QueueService:
         self._dirty = False
 
     async def _write_live_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        written = loop.time()
         while True:
-            # The longest wait grows while callers wait: rewritten each second then too.
-            if self._dirty or any(q.waiting for q in self._live.values()):
+            # The longest wait grows while callers wait: rewritten each second then too;
+            # and now and then when idle, so that readers can tell a live app from a
+            # dead one by the file's age.
+            idle_too_long = loop.time() - written >= LIVE_HEARTBEAT_S
+            if self._dirty or idle_too_long or any(q.waiting for q in self._live.values()):
                 self._write_live()
+                written = loop.time()
             await asyncio.sleep(LIVE_EVERY_S)
 
 

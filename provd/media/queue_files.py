@@ -22,7 +22,9 @@ agents in the queue's order with their figures since login, from provd's records
 media application starts from them and counts on itself.
 
 ``queue-live.json`` (the media application writes it whole when something changed, at
-most once a second): what is happening now, for the console and ``/metrics``::
+most once a second, and every :data:`LIVE_HEARTBEAT_S` seconds anyway; a reader drops
+one older than :data:`LIVE_STALE_S`): what is happening now, for the console and
+``/metrics``::
 
     {"version": 1, "written_at": "...",
      "tenants": {"acme.test": {"800": {"waiting": 2, "longest_wait_s": 31.5,
@@ -57,6 +59,11 @@ from provd.media import spool
 
 QUEUES_FILE = "queues.json"
 LIVE_FILE = "queue-live.json"
+LIVE_HEARTBEAT_S = 10.0
+"""The media application rewrites the live state at least this often, changed or not."""
+LIVE_STALE_S = 30.0
+"""A live state older than this is not believed: the media application that wrote it
+has stopped (its callers went with it), so nothing waits."""
 CALLS_DIR = "queue/calls"
 VERSION = 1
 

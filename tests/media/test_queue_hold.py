@@ -107,3 +107,26 @@ def test_every_prompt_has_its_packaged_file() -> None:
 
     assert queues.YOU_ARE_CALLER in PROMPTS
     assert missing_prompts() == []
+
+
+@pytest.mark.asyncio
+async def test_an_idle_media_application_still_rewrites_its_live_state(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from provd.media import queue as queue_module
+    from provd.media.queue_files import read_live
+
+    monkeypatch.setattr(queue_module, "LIVE_EVERY_S", 0.01)
+    monkeypatch.setattr(queue_module, "LIVE_HEARTBEAT_S", 0.05)
+    service = QueueService(App(write_sounds(tmp_path)), tmp_path / "media")  # type: ignore[arg-type]
+    service.start()
+    try:
+        await asyncio.sleep(0.05)
+        first = read_live(tmp_path / "media")
+        await asyncio.sleep(0.2)
+        second = read_live(tmp_path / "media")
+    finally:
+        await service.close()
+    assert first is not None and second is not None
+    assert second[0] > first[0]  # nothing changed, yet it was written again
+    assert second[1] == {}

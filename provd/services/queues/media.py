@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from provd.db.models import Queue, QueueAgent, QueueCall, Sound, Tenant
@@ -92,10 +92,14 @@ def media_dir_of(p: Platform) -> Path:
     return p.data_dir / PBX_DIR / MEDIA_SUBDIR
 
 
-def live(media_dir: Path | None) -> dict[str, dict[str, queue_files.LiveQueue]]:
+def live(
+    media_dir: Path | None, *, now: datetime | None = None
+) -> dict[str, dict[str, queue_files.LiveQueue]]:
     """What the media application last said is happening in its queues, by SIP domain
-    and extension; nothing when it runs nowhere here, has written nothing yet, or wrote
-    something unreadable (logged: the console shows no figures rather than wrong ones)."""
+    and extension; nothing when it runs nowhere here, has written nothing yet, wrote
+    something unreadable (logged: the console shows no figures rather than wrong ones),
+    or has not written for :data:`queue_files.LIVE_STALE_S` (it has stopped, and its
+    callers with it: the last figures would say someone still waits)."""
     if media_dir is None:
         return {}
     try:
@@ -103,7 +107,18 @@ def live(media_dir: Path | None) -> dict[str, dict[str, queue_files.LiveQueue]]:
     except (queue_files.QueueFileError, OSError) as exc:
         log.warning("queues: %s is unreadable: %s", queue_files.LIVE_FILE, exc)
         return {}
-    return read[1] if read is not None else {}
+    if read is None:
+        return {}
+    written_at, tenants = read
+    age = ((now or datetime.now(UTC)) - written_at).total_seconds()
+    if age > queue_files.LIVE_STALE_S:
+        log.info(
+            "queues: %s is %.0f s old; the media application is not running",
+            queue_files.LIVE_FILE,
+            age,
+        )
+        return {}
+    return tenants
 
 
 def live_queue(p: Platform, domain: str, extension: str) -> queue_files.LiveQueue:
