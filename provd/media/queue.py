@@ -407,8 +407,7 @@ class QueueService:
             if not interrupts:
                 await rtp.play(music)
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(rtp.play(music), max(0.0, next_message - loop.time()))
+            await _play_until(rtp, music, max(0.0, next_message - loop.time()))
             if loop.time() >= next_message:
                 if config.announce_position:
                     await rtp.play(self._position(position(), codec))
@@ -483,6 +482,21 @@ class QueueService:
                 self._write_live()
                 written = loop.time()
             await asyncio.sleep(LIVE_EVERY_S)
+
+
+async def _play_until(rtp: RtpSession, frames: list[bytes], seconds: float) -> None:
+    """Play ``frames``, cut off after ``seconds``. Not asyncio.wait_for: on Python 3.11
+    it can swallow the caller's own cancellation when the inner task finishes at that
+    moment, and the hold audio then plays on into a bridged call (or a test waits for
+    ever)."""
+    playing = asyncio.ensure_future(rtp.play(frames))
+    try:
+        await asyncio.wait({playing}, timeout=seconds)
+    finally:
+        if not playing.done():
+            playing.cancel()
+            # Let it finish stopping (wait never raises), so the next play may start.
+            await asyncio.wait({playing})
 
 
 def _place(live: _LiveQueue, me: _Caller) -> int:

@@ -50,8 +50,10 @@ async def hear(tmp_path: Path, config: QueueConfig, place: int, seconds: float) 
     task = asyncio.ensure_future(service._hold(rtp, config, lambda: place))  # type: ignore[arg-type]
     await asyncio.sleep(seconds)
     task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    # Cancelled means stopped: a swallowed cancellation would play on (and hang here).
+    async with asyncio.timeout(5):
+        with pytest.raises(asyncio.CancelledError):
+            await task
     names = {tuple(catalogue.frames(f"acme/{n}", "PCMA")): n for n in ("intro", "music", "info")}
     position = prompt_frames(queues.YOU_ARE_CALLER, "PCMA") + prompt_frames(str(place), "PCMA")
     names[tuple(position)] = f"position {place}"
