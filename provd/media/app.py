@@ -22,7 +22,7 @@ import contextlib
 import itertools
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -114,20 +114,13 @@ class MediaApp:
         if menu not in menus:
             await call.reject(404, "Not Found")
             return
-        rtp = await self._answer(call)
-        if rtp is None:
-            return
-        self.calls += 1
-        try:
+
+        async def menu_call(rtp: RtpSession) -> None:
             leave = await _MenuRun(self, call, rtp, menus, menu).run()
             if leave is not None:
                 await self.put_through(call, rtp, domain, leave)
-        except CallEnded:
-            pass
-        finally:
-            rtp.close()
-            if not call.ended.is_set():
-                await call.hang_up()
+
+        await self._answered(call, menu_call)
 
     async def _queue(self, call: IncomingCall, domain: str, extension: str) -> None:
         try:
@@ -139,52 +132,29 @@ class MediaApp:
         if config is None:
             await call.reject(404, "Not Found")
             return
-        rtp = await self._answer(call)
-        if rtp is None:
-            return
-        self.calls += 1
-        try:
-            await self.queues.serve(call, rtp, domain, extension, config)
-        except CallEnded:
-            pass
-        finally:
-            rtp.close()
-            if not call.ended.is_set():
-                await call.hang_up()
+        await self._answered(
+            call, lambda rtp: self.queues.serve(call, rtp, domain, extension, config)
+        )
 
     async def _voicemail(self, call: IncomingCall, domain: str, extension: str) -> None:
         if not extension:
             await call.reject(404, "Not Found")
             return
-        rtp = await self._answer(call)
-        if rtp is None:
-            return
-        self.calls += 1
-        try:
-            await voicemail.take_message(self.catalogue, call, rtp, domain, extension)
-        except CallEnded:
-            pass
-        finally:
-            rtp.close()
-            if not call.ended.is_set():
-                await call.hang_up()
+        await self._answered(
+            call,
+            lambda rtp: voicemail.take_message(self.catalogue, call, rtp, domain, extension),
+        )
 
     async def _mailbox_access(self, call: IncomingCall, domain: str, extension: str) -> None:
         if not extension:
             await call.reject(404, "Not Found")
             return
-        rtp = await self._answer(call)
-        if rtp is None:
-            return
-        self.calls += 1
-        try:
-            await voicemail_access.serve_mailbox(self.catalogue, call, rtp, domain, extension)
-        except CallEnded:
-            pass
-        finally:
-            rtp.close()
-            if not call.ended.is_set():
-                await call.hang_up()
+        await self._answered(
+            call,
+            lambda rtp: voicemail_access.serve_mailbox(
+                self.catalogue, call, rtp, domain, extension
+            ),
+        )
 
     async def _announcement(self, call: IncomingCall, domain: str, extension: str) -> None:
         try:
@@ -196,12 +166,23 @@ class MediaApp:
         if announcement is None:
             await call.reject(404, "Not Found")
             return
+        await self._answered(
+            call, lambda rtp: play_announcement(self.catalogue, call, rtp, announcement)
+        )
+
+    async def _answered(
+        self, call: IncomingCall, work: Callable[[RtpSession], Awaitable[object]]
+    ) -> None:
+        """Answer ``call`` and run ``work`` on its audio; the call is hung up after, unless
+        the caller did first. A refused offer ends here (``_answer`` replied)."""
         rtp = await self._answer(call)
         if rtp is None:
             return
         self.calls += 1
         try:
-            await play_announcement(self.catalogue, call, rtp, announcement)
+            await work(rtp)
+        except CallEnded:
+            pass
         finally:
             rtp.close()
             if not call.ended.is_set():
